@@ -1,0 +1,268 @@
+//! The periodic tick: layer bitrates, speaker detection, per-subscriber layer allocation,
+//! unused-layer hints and BWE targets.
+
+use std::time::Instant;
+
+use convene_proto::{ParticipantId, TrackId};
+use str0m::bwe::Bitrate;
+use str0m::media::Rid;
+
+use crate::error::MediaError;
+use crate::participant::{ConnState, OutState, PeerIdx, Visibility};
+use crate::sfu::{drain, peer_in, Sfu};
+use crate::simulcast::{allocate, Demand, LayerId, LayerOption};
+use crate::types::{Event, TrackKind};
+
+/// Budget reserved per received audio track, bits/s (Opus voice with FEC).
+const AUDIO_BPS: u64 = 40_000;
+/// Assumed bitrate of a layer not measured yet, by position (lowest first).
+const DEFAULT_LAYER_BPS: [u64; 4] = [150_000, 500_000, 1_500_000, 3_000_000];
+/// Lowest bitrate we let BWE go for (below this video is unusable anyway).
+const MIN_BWE_BPS: u64 = 100_000;
+/// A layer not seen for this long is not offered to subscribers (publisher stopped it).
+const LAYER_STALE_MS: u128 = 1500;
+/// Number of entries in `AudioLevels`.
+const AUDIO_LEVELS_TOP: usize = 3;
+
+impl Sfu {
+    /// How `subscriber` shows `track`: `Some((w, h))` visible at that size in CSS pixels times
+    /// device pixel ratio, `None` hidden (nothing is forwarded until shown again).
+    pub fn set_video_constraint(
+        &mut self,
+        subscriber: &ParticipantId,
+        track: &TrackId,
+        size: Option<(u32, u32)>,
+        now: Instant,
+    ) -> Result<(), MediaError> {
+        let idx = self.idx(subscriber)?;
+        if let Some(o) = peer_in(&mut self.peers, idx)
+            .and_then(|p| p.out.values_mut().find(|o| &o.track == track))
+        {
+            o.visibility = match size {
+                Some((w, h)) => Visibility::Visible(w, h),
+                None => Visibility::Hidden,
+            };
+        }
+        self.allocate(idx, now);
+        self.process_work(now);
+        self.finish(now);
+        Ok(())
+    }
+
+    pub(crate) fn tick(&mut self, now: Instant) {
+        let elapsed_us = now.saturating_duration_since(self.last_tick).as_micros().max(1) as u64;
+        self.last_tick = now;
+        for p in self.peers.iter_mut().flatten() {
+            for t in &mut p.published {
+                for l in &mut t.layers {
+                    let inst = l.bytes * 8 * 1_000_000 / elapsed_us;
+                    l.bytes = 0;
+                    let active = l
+                        .last_frame
+                        .is_some_and(|f| now.saturating_duration_since(f).as_millis() < 500);
+                    if active {
+                        l.bitrate_bps = if l.bitrate_bps == 0 {
+                            inst
+                        } else {
+                            (l.bitrate_bps * 3 + inst) / 4
+                        };
+                    }
+                }
+            }
+        }
+
+        let mut rooms: Vec<_> = self.rooms.keys().cloned().collect();
+        rooms.sort();
+        for room_id in rooms {
+            let Some(room) = self.rooms.get_mut(&room_id) else {
+                continue;
+            };
+            let dominant = room.speaker.tick();
+            let levels = room.speaker.loudest(AUDIO_LEVELS_TOP);
+            if let Some(d) = dominant.and_then(|d| self.peer(d)) {
+                self.out.events.push_back(Event::DominantSpeaker {
+                    room: room_id.clone(),
+                    participant: d.id.clone(),
+                });
+            }
+            if let Some(levels) = levels {
+                let levels = levels
+                    .into_iter()
+                    .filter_map(|(i, l)| self.peer(i).map(|p| (p.id.clone(), l)))
+                    .collect();
+                self.out.events.push_back(Event::AudioLevels {
+                    room: room_id,
+                    levels,
+                });
+            }
+        }
+
+        for i in 0..self.peers.len() {
+            self.allocate(PeerIdx(i as u32), now);
+        }
+        self.report_unused_layers();
+    }
+
+    /// Choose the layer of every video `sub` receives, from its bandwidth estimate and the
+    /// sizes it shows them at; request keyframes for pending switches.
+    pub(crate) fn allocate(&mut self, sub: PeerIdx, now: Instant) {
+        let Some(sp) = self.peer(sub) else { return };
+        if sp.conn != ConnState::Connected {
+            return;
+        }
+        let budget = sp.bwe_bps.unwrap_or(self.config.initial_bitrate_bps);
+        let mut audio = 0u64;
+        // (key, demand or None if hidden, layer ids lowest first)
+        let mut plan = Vec::new();
+        let mut keys: Vec<_> = sp.out.keys().copied().collect();
+        keys.sort_by(|a, b| (a.0, a.1.to_string()).cmp(&(b.0, b.1.to_string())));
+        for key in keys {
+            let Some(o) = sp.out.get(&key) else { continue };
+            if !matches!(o.state, OutState::Open(_)) {
+                continue;
+            }
+            if o.kind == TrackKind::Audio {
+                audio += AUDIO_BPS;
+                continue;
+            }
+            let Some(t) = self
+                .peer(key.0)
+                .and_then(|p| p.published.iter().find(|t| t.mid == key.1))
+            else {
+                continue;
+            };
+            let display = match o.visibility {
+                Visibility::Hidden => {
+                    plan.push((key, None, Vec::new()));
+                    continue;
+                }
+                Visibility::Visible(w, h) => Some((w, h)),
+                Visibility::Unconstrained => None,
+            };
+            // Offer layers that are flowing, plus ones we asked the publisher to stop.
+            let mut layers: Vec<_> = t
+                .layers
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| {
+                    l.last_frame.is_some_and(|f| {
+                        now.saturating_duration_since(f).as_millis() < LAYER_STALE_MS
+                    }) || l.rid.is_some_and(|r| t.unused_reported.contains(&r))
+                })
+                .map(|(pos, l)| {
+                    let bps = if l.bitrate_bps > 0 {
+                        l.bitrate_bps
+                    } else {
+                        DEFAULT_LAYER_BPS[pos.min(DEFAULT_LAYER_BPS.len() - 1)]
+                    };
+                    (l.rid, bps, l.size)
+                })
+                .collect();
+            if layers.is_empty() {
+                continue;
+            }
+            layers.sort_by_key(|l| l.1);
+            let current = o
+                .layer
+                .target()
+                .and_then(|cur| layers.iter().position(|l| l.0 == cur));
+            let demand = Demand {
+                layers: layers
+                    .iter()
+                    .map(|l| LayerOption {
+                        bitrate_bps: l.1,
+                        size: l.2,
+                    })
+                    .collect(),
+                display,
+                current,
+            };
+            let ids: Vec<LayerId> = layers.iter().map(|l| l.0).collect();
+            plan.push((key, Some(demand), ids));
+        }
+        let demands: Vec<Demand> = plan.iter().filter_map(|p| p.1.clone()).collect();
+        let desired: u64 = audio
+            + demands
+                .iter()
+                .filter_map(|d| d.layers.last().map(|l| l.bitrate_bps))
+                .sum::<u64>();
+        let chosen = allocate(budget.saturating_sub(audio), &demands);
+
+        let mut keyframes = Vec::new();
+        let Some(sp) = peer_in(&mut self.peers, sub) else { return };
+        let mut chosen = chosen.into_iter();
+        for (key, demand, ids) in plan {
+            let Some(o) = sp.out.get_mut(&key) else {
+                continue;
+            };
+            let target = match demand {
+                None => None,
+                Some(_) => chosen.next().and_then(|i| ids.get(i).copied()),
+            };
+            if demand.is_some() && target.is_none() {
+                continue;
+            }
+            if let Some(layer) = o.layer.set_target(target) {
+                keyframes.push((key, layer));
+            } else if let Some(layer) = o.layer.awaiting_keyframe() {
+                // Still waiting: ask again (rate-limited) in case a request or keyframe was lost.
+                keyframes.push((key, layer));
+            }
+        }
+        // Tell BWE what we could use so it probes up to it (and no further).
+        if desired.abs_diff(sp.bwe_desired_bps) > sp.bwe_desired_bps / 10 {
+            sp.bwe_desired_bps = desired;
+            sp.rtc.bwe().set_bitrate(
+                Bitrate::bps(MIN_BWE_BPS),
+                Bitrate::bps(desired.max(MIN_BWE_BPS)),
+            );
+            drain(sp, sub, &mut self.out);
+        }
+        for ((publisher, mid), layer) in keyframes {
+            self.request_keyframe(publisher, mid, layer, now);
+        }
+    }
+
+    /// Tell publishers which simulcast layers nobody currently wants.
+    fn report_unused_layers(&mut self) {
+        let mut reports = Vec::new();
+        for (pi, p) in self.peers.iter().enumerate() {
+            let Some(p) = p else { continue };
+            for t in &p.published {
+                if t.kind != TrackKind::Video || t.layers.len() < 2 {
+                    continue;
+                }
+                let wanted: Vec<LayerId> = t
+                    .subscribers
+                    .iter()
+                    .filter_map(|s| self.peer(*s))
+                    .filter_map(|sp| sp.out.get(&(PeerIdx(pi as u32), t.mid)))
+                    .filter_map(|o| o.layer.target())
+                    .collect();
+                let mut unused: Vec<Rid> = t
+                    .layers
+                    .iter()
+                    .filter_map(|l| l.rid)
+                    .filter(|r| !wanted.contains(&Some(*r)))
+                    .collect();
+                unused.sort_by_key(|r| r.to_string());
+                if unused != t.unused_reported {
+                    reports.push((PeerIdx(pi as u32), t.mid, unused));
+                }
+            }
+        }
+        for (pi, mid, unused) in reports {
+            let Some(p) = peer_in(&mut self.peers, pi) else { continue };
+            let participant = p.id.clone();
+            let Some(t) = p.published_mut(mid) else {
+                continue;
+            };
+            t.unused_reported = unused.clone();
+            self.out.events.push_back(Event::LayersUnused {
+                participant,
+                track: t.id.clone(),
+                rids: unused.iter().map(|r| r.to_string()).collect(),
+            });
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Static configuration of the media core.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// Addresses announced as host candidates (all share `udp_port` / `tcp_port`).
+    pub public_ips: Vec<IpAddr>,
+    pub udp_port: u16,
+    /// Announce a passive ICE-TCP candidate (RFC 6544) on this port; the server does RFC 4571 framing.
+    pub tcp_port: Option<u16>,
+    /// Bandwidth assumed for a subscriber before (or without) a TWCC estimate, bits/s.
+    pub initial_bitrate_bps: u64,
+    /// Minimum spacing of keyframe requests per published track and layer.
+    pub keyframe_request_interval: Duration,
+    /// Period of speaker detection, audio levels and layer allocation.
+    pub tick_interval: Duration,
+    /// Period of str0m's per-peer statistics (feeds NACK/PLI counters).
+    pub rtc_stats_interval: Duration,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        SfuConfig {
+            public_ips: vec![IpAddr::from([127, 0, 0, 1])],
+            udp_port: 3478,
+            tcp_port: None,
+            initial_bitrate_bps: 1_000_000,
+            keyframe_request_interval: Duration::from_millis(500),
+            tick_interval: Duration::from_millis(250),
+            rtc_stats_interval: Duration::from_secs(1),
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Convene's media core: a sans-IO SFU on top of str0m.
+//!
+//! No sockets, threads or clocks: the server feeds datagrams (`Sfu::handle_input`), time
+//! (`Sfu::handle_timeout`) and signaling (`Sfu::handle_offer` ...) in, and drains
+//! `Sfu::poll_transmit`, `Sfu::poll_event` and `Sfu::poll_timeout`.
+
+mod alloc;
+mod config;
+mod demux;
+mod error;
+mod forward;
+mod negotiation;
+mod participant;
+mod sfu;
+mod simulcast;
+mod speaker;
+mod stats;
+mod types;
+
+pub use config::SfuConfig;
+pub use error::{DropReason, MediaError};
+pub use sfu::Sfu;
+pub use stats::Stats;
+pub use types::{Event, OfferedTrack, TrackKind, TrackSource};
+
+/// Re-exported so the server can build inputs and send outputs without depending on str0m.
+pub use str0m::net::{Protocol, Transmit};

@@ -1,0 +1,309 @@
+//! SDP offer/answer with each participant, and the publish/subscribe bookkeeping it drives.
+//! The protocol is described in crates/media/NEGOTIATION.md.
+
+use std::time::Instant;
+
+use convene_proto::{ParticipantId, TrackId};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::media::{Direction, MediaKind, Mid, Rid};
+
+use crate::error::MediaError;
+use crate::participant::{
+    IngressLayer, OutState, OutTrack, PeerIdx, PublishedTrack, SdpState, TimeMap, Visibility,
+};
+use crate::sfu::{drain, peer_in, Sfu};
+use crate::simulcast::LayerState;
+use crate::types::{Event, OfferedTrack, TrackKind, TrackSource};
+
+impl Sfu {
+    /// Accept the client's offer (its publications) and return the SDP answer. `sources` maps the
+    /// offer's mids to what they carry (see also [`Sfu::set_track_source`]).
+    ///
+    /// Glare: the server is the polite peer. If its own offer is pending, that offer is rolled
+    /// back, the client's is accepted, and the server re-offers afterwards (a `SendOffer` event,
+    /// to be sent after this answer).
+    pub fn handle_offer(
+        &mut self,
+        participant: &ParticipantId,
+        sdp: &str,
+        sources: &[(String, TrackSource)],
+        now: Instant,
+    ) -> Result<String, MediaError> {
+        let idx = self.idx(participant)?;
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let Some(p) = peer_in(&mut self.peers, idx) else {
+            return Err(MediaError::UnknownParticipant(participant.clone()));
+        };
+        for (mid, source) in sources {
+            p.declared_sources.insert(Mid::from(mid.as_str()), *source);
+        }
+        if matches!(p.sdp, SdpState::ServerOffered(_)) {
+            roll_back(p.out.values_mut());
+        }
+        // Dropping the pending offer is the rollback: str0m applies nothing before the answer.
+        p.sdp = SdpState::Stable;
+        let answer = p.rtc.sdp_api().accept_offer(offer);
+        drain(p, idx, &mut self.out);
+        let answer = answer?;
+        self.process_work(now);
+        self.renegotiate.push(idx);
+        self.finish(now);
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Apply the client's answer to the server's last `SendOffer`.
+    pub fn handle_answer(
+        &mut self,
+        participant: &ParticipantId,
+        sdp: &str,
+        now: Instant,
+    ) -> Result<(), MediaError> {
+        let idx = self.idx(participant)?;
+        let answer =
+            SdpAnswer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let Some(p) = peer_in(&mut self.peers, idx) else {
+            return Err(MediaError::UnknownParticipant(participant.clone()));
+        };
+        let SdpState::ServerOffered(pending) = std::mem::replace(&mut p.sdp, SdpState::Stable)
+        else {
+            return Err(MediaError::NoPendingOffer(participant.clone()));
+        };
+        let res = p.rtc.sdp_api().accept_answer(pending, answer);
+        drain(p, idx, &mut self.out);
+        if let Err(e) = res {
+            roll_back(p.out.values_mut());
+            self.renegotiate.push(idx);
+            self.finish(now);
+            return Err(e.into());
+        }
+        let mut opened = Vec::new();
+        p.out.retain(|key, o| match o.state {
+            OutState::Negotiating(m) => {
+                o.state = OutState::Open(m);
+                opened.push((*key, o.track.clone()));
+                true
+            }
+            OutState::NegotiatingStop(_) => false,
+            _ => true,
+        });
+        // A track unpublished while its m-line was being negotiated: stop it right away.
+        for (key, track) in opened {
+            let alive = self
+                .peer(key.0)
+                .is_some_and(|pp| pp.published.iter().any(|t| t.id == track));
+            if !alive {
+                if let Some(o) = peer_in(&mut self.peers, idx).and_then(|p| p.out.get_mut(&key)) {
+                    if let OutState::Open(m) = o.state {
+                        o.state = OutState::ToStop(m);
+                    }
+                }
+            }
+        }
+        self.process_work(now);
+        self.allocate(idx, now);
+        self.renegotiate.push(idx);
+        self.finish(now);
+        Ok(())
+    }
+
+    /// Offer pending receive m-line changes if no exchange is in progress.
+    pub(crate) fn maybe_offer(&mut self, idx: PeerIdx) {
+        let Some(p) = peer_in(&mut self.peers, idx) else { return };
+        if !matches!(p.sdp, SdpState::Stable) {
+            return;
+        }
+        let mut keys: Vec<(PeerIdx, Mid)> = p.out.keys().copied().collect();
+        keys.sort_by(|a, b| (a.0, a.1.to_string()).cmp(&(b.0, b.1.to_string())));
+        let mut change = p.rtc.sdp_api();
+        for key in &keys {
+            let Some(o) = p.out.get_mut(key) else {
+                continue;
+            };
+            match o.state {
+                OutState::ToOpen => {
+                    let kind = match o.kind {
+                        TrackKind::Audio => MediaKind::Audio,
+                        TrackKind::Video => MediaKind::Video,
+                    };
+                    let mid = change.add_media(
+                        kind,
+                        Direction::SendOnly,
+                        Some(o.publisher_id.to_string()),
+                        Some(o.track.to_string()),
+                        None,
+                    );
+                    o.state = OutState::Negotiating(mid);
+                }
+                OutState::ToStop(m) => {
+                    change.stop_media(m);
+                    o.state = OutState::NegotiatingStop(m);
+                }
+                _ => {}
+            }
+        }
+        let offer = if change.has_changes() {
+            change.apply()
+        } else {
+            drop(change);
+            None
+        };
+        match offer {
+            Some((offer, pending)) => {
+                p.sdp = SdpState::ServerOffered(pending);
+                let mut tracks: Vec<OfferedTrack> = p
+                    .out
+                    .values()
+                    .filter_map(|o| match o.state {
+                        OutState::Negotiating(m) | OutState::Open(m) => Some(OfferedTrack {
+                            mid: m.to_string(),
+                            publisher: o.publisher_id.clone(),
+                            track: o.track.clone(),
+                            kind: o.kind,
+                            source: o.source,
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                tracks.sort_by(|a, b| a.mid.cmp(&b.mid));
+                self.out.events.push_back(Event::SendOffer {
+                    participant: p.id.clone(),
+                    sdp: offer.to_sdp_string(),
+                    tracks,
+                });
+            }
+            None => {
+                // Nothing needed negotiation (e.g. the m-line was already stopped).
+                p.out
+                    .retain(|_, o| !matches!(o.state, OutState::NegotiatingStop(_)));
+            }
+        }
+        drain(p, idx, &mut self.out);
+    }
+
+    pub(crate) fn publish(&mut self, idx: PeerIdx, mid: Mid, kind: TrackKind, rids: Vec<Rid>) {
+        let Some(p) = peer_in(&mut self.peers, idx) else { return };
+        if p.published.iter().any(|t| t.mid == mid) {
+            return;
+        }
+        let source = p
+            .declared_sources
+            .get(&mid)
+            .copied()
+            .filter(|s| s.kind() == kind)
+            .unwrap_or(TrackSource::default_for(kind));
+        let id = TrackId::new(format!("{}-{}", p.id, mid));
+        let layer = |rid| IngressLayer {
+            rid,
+            bytes: 0,
+            bitrate_bps: 0,
+            size: None,
+            last_frame: None,
+            last_keyframe_request: None,
+        };
+        let layers = if rids.is_empty() {
+            vec![layer(None)]
+        } else {
+            rids.iter().map(|r| layer(Some(*r))).collect()
+        };
+        p.published.push(PublishedTrack {
+            id: id.clone(),
+            mid,
+            kind,
+            source,
+            layers,
+            subscribers: Vec::new(),
+            unused_reported: Vec::new(),
+        });
+        self.out.events.push_back(Event::TrackPublished {
+            participant: p.id.clone(),
+            track: id,
+            mid: mid.to_string(),
+            kind,
+            source,
+            layers: rids.iter().map(|r| r.to_string()).collect(),
+        });
+        let members = self
+            .rooms
+            .get(&p.room)
+            .map(|r| r.members.clone())
+            .unwrap_or_default();
+        for sub in members {
+            if sub != idx {
+                self.subscribe(sub, idx, mid);
+            }
+        }
+    }
+
+    /// Create a (to be negotiated) receive m-line on `sub` for `publisher`'s track `mid`.
+    pub(crate) fn subscribe(&mut self, sub: PeerIdx, publisher: PeerIdx, mid: Mid) {
+        let Some(pp) = peer_in(&mut self.peers, publisher) else {
+            return;
+        };
+        let publisher_id = pp.id.clone();
+        let Some(t) = pp.published_mut(mid) else {
+            return;
+        };
+        if !t.subscribers.contains(&sub) {
+            t.subscribers.push(sub);
+        }
+        let (track, kind, source) = (t.id.clone(), t.kind, t.source);
+        let Some(sp) = peer_in(&mut self.peers, sub) else { return };
+        sp.out.entry((publisher, mid)).or_insert(OutTrack {
+            publisher_id,
+            track,
+            kind,
+            source,
+            state: OutState::ToOpen,
+            visibility: Visibility::Unconstrained,
+            layer: match kind {
+                // Audio has no layers: always forward. Video starts when the allocator says so.
+                TrackKind::Audio => LayerState::Forwarding { current: None },
+                TrackKind::Video => LayerState::Paused,
+            },
+            time: TimeMap::default(),
+        });
+        self.renegotiate.push(sub);
+    }
+
+    pub(crate) fn unpublish(&mut self, idx: PeerIdx, mid: Mid) {
+        let Some(p) = peer_in(&mut self.peers, idx) else { return };
+        let Some(pos) = p.published.iter().position(|t| t.mid == mid) else {
+            return;
+        };
+        let t = p.published.remove(pos);
+        self.out.events.push_back(Event::TrackUnpublished {
+            participant: p.id.clone(),
+            track: t.id.clone(),
+        });
+        for sub in t.subscribers {
+            let Some(sp) = peer_in(&mut self.peers, sub) else {
+                continue;
+            };
+            let key = (idx, mid);
+            match sp.out.get(&key).map(|o| o.state) {
+                Some(OutState::ToOpen) => {
+                    sp.out.remove(&key);
+                }
+                Some(OutState::Open(m)) => {
+                    if let Some(o) = sp.out.get_mut(&key) {
+                        o.state = OutState::ToStop(m);
+                    }
+                }
+                // Negotiating: handled when the answer arrives; stopping: already going.
+                _ => {}
+            }
+            self.renegotiate.push(sub);
+        }
+    }
+}
+
+/// The server's offer was abandoned: m-lines it was adding or stopping go back to "to do".
+fn roll_back<'a>(outs: impl Iterator<Item = &'a mut OutTrack>) {
+    for o in outs {
+        o.state = match o.state {
+            OutState::Negotiating(_) => OutState::ToOpen,
+            OutState::NegotiatingStop(m) => OutState::ToStop(m),
+            s => s,
+        };
+    }
+}

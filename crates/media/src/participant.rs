@@ -1,0 +1,178 @@
+//! Per-participant state: its str0m `Rtc`, what it publishes and what it receives.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use convene_proto::{ParticipantId, RoomId, TrackId};
+use str0m::change::SdpPendingOffer;
+use str0m::media::{MediaTime, Mid, Rid};
+use str0m::net::Protocol;
+use str0m::Rtc;
+
+use crate::simulcast::{LayerId, LayerState};
+use crate::types::{TrackKind, TrackSource};
+
+/// Index of a participant in the SFU's slab; cheaper than hashing the string id per packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct PeerIdx(pub u32);
+
+/// Where the SDP offer/answer exchange with this participant stands.
+#[derive(Debug)]
+pub(crate) enum SdpState {
+    /// The client always offers first; until then the server does not offer.
+    AwaitingFirstOffer,
+    Stable,
+    /// The server sent an offer and waits for the answer.
+    ServerOffered(SdpPendingOffer),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnState {
+    New,
+    Connected,
+    Disconnected,
+}
+
+/// A simulcast layer (or the single stream) of a published video, as measured on ingress.
+#[derive(Debug, Clone)]
+pub(crate) struct IngressLayer {
+    pub rid: LayerId,
+    /// Bytes received since the last tick.
+    pub bytes: u64,
+    /// Smoothed bitrate, bits/s (0 until measured).
+    pub bitrate_bps: u64,
+    pub size: Option<(u32, u32)>,
+    pub last_frame: Option<Instant>,
+    pub last_keyframe_request: Option<Instant>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PublishedTrack {
+    pub id: TrackId,
+    pub mid: Mid,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+    /// Layers in offer order; lowest-first ordering is derived from measured bitrates.
+    pub layers: Vec<IngressLayer>,
+    pub subscribers: Vec<PeerIdx>,
+    /// Last `LayersUnused` we reported, to report only changes.
+    pub unused_reported: Vec<Rid>,
+}
+
+impl PublishedTrack {
+    pub(crate) fn layer_mut(&mut self, rid: LayerId) -> Option<&mut IngressLayer> {
+        self.layers.iter_mut().find(|l| l.rid == rid)
+    }
+
+}
+
+/// Negotiation state of a receive m-line the server adds for someone else's track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutState {
+    ToOpen,
+    Negotiating(Mid),
+    Open(Mid),
+    ToStop(Mid),
+    NegotiatingStop(Mid),
+}
+
+impl OutState {
+    pub(crate) fn mid(self) -> Option<Mid> {
+        match self {
+            OutState::ToOpen => None,
+            OutState::Negotiating(m)
+            | OutState::Open(m)
+            | OutState::ToStop(m)
+            | OutState::NegotiatingStop(m) => Some(m),
+        }
+    }
+}
+
+/// The size a subscriber shows a video at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visibility {
+    /// No constraint given yet: treat as visible at any size.
+    Unconstrained,
+    Visible(u32, u32),
+    Hidden,
+}
+
+/// Keeps a subscriber's outgoing RTP time continuous across simulcast switches, whose layers
+/// may use different timestamp bases.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TimeMap {
+    offset: i64,
+    last: Option<(u64, Instant)>,
+}
+
+impl TimeMap {
+    pub(crate) fn map(&mut self, t: MediaTime, wallclock: Instant, rebase: bool) -> MediaTime {
+        let hz = u64::from(t.denom());
+        let input = t.numer() as i64;
+        if rebase {
+            if let Some((last, last_wall)) = self.last {
+                let elapsed = wallclock.saturating_duration_since(last_wall);
+                let expected = last as i64 + (elapsed.as_micros() as i64 * hz as i64 / 1_000_000);
+                let candidate = input + self.offset;
+                // Same timebase (candidate plausible)? keep it; otherwise rebase on wallclock.
+                if candidate <= last as i64 || (candidate - expected).abs() > hz as i64 / 2 {
+                    self.offset = expected.max(last as i64 + 1) - input;
+                }
+            }
+        }
+        let out = (input + self.offset).max(0) as u64;
+        self.last = Some((out, wallclock));
+        MediaTime::new(out, t.frequency())
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct OutTrack {
+    pub publisher_id: ParticipantId,
+    pub track: TrackId,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+    pub state: OutState,
+    pub visibility: Visibility,
+    pub layer: LayerState,
+    pub time: TimeMap,
+}
+
+#[derive(Debug)]
+pub(crate) struct Participant {
+    pub id: ParticipantId,
+    pub room: RoomId,
+    pub rtc: Rtc,
+    pub ufrag: String,
+    pub sdp: SdpState,
+    pub conn: ConnState,
+    pub published: Vec<PublishedTrack>,
+    /// Receive m-lines keyed by the source track (publisher, publisher's mid).
+    pub out: HashMap<(PeerIdx, Mid), OutTrack>,
+    /// Sources declared by the client per mid (may arrive before the m-line is negotiated).
+    pub declared_sources: HashMap<Mid, TrackSource>,
+    pub muted: Vec<TrackSource>,
+    pub bwe_bps: Option<u64>,
+    /// Desired bitrate last given to str0m's BWE (to avoid re-setting it every tick).
+    pub bwe_desired_bps: u64,
+    /// The Rtc's next timeout as registered in the SFU's timeout index.
+    pub timeout: Instant,
+    /// Transport addresses this participant authenticated from (bounded).
+    pub addrs: Vec<(Protocol, SocketAddr)>,
+    /// Last cumulative (nacks, plis+firs) per (mid, rid, egress?) from str0m stats.
+    pub rtcp_counters: HashMap<(Mid, Option<Rid>, bool), (u64, u64)>,
+}
+
+impl Participant {
+    pub(crate) fn published_mut(&mut self, mid: Mid) -> Option<&mut PublishedTrack> {
+        self.published.iter_mut().find(|t| t.mid == mid)
+    }
+
+    pub(crate) fn out_by_mid(&self, mid: Mid) -> Option<(PeerIdx, Mid)> {
+        self.out
+            .iter()
+            .find(|(_, o)| o.state.mid() == Some(mid))
+            .map(|(k, _)| *k)
+    }
+}

@@ -1,0 +1,569 @@
+//! The SFU: rooms, participants (one str0m `Rtc` each), datagram routing and the event loop glue.
+//!
+//! str0m requires that every mutation of an `Rtc` is followed by draining `poll_output` to a
+//! timeout. [`Sfu::drain`] does that, queueing transmits for `poll_transmit` and str0m events in
+//! a work queue that [`Sfu::process_work`] handles (which may mutate, and drain, other `Rtc`s).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use convene_proto::{ParticipantId, RoomId};
+use str0m::bwe::{Bitrate, BweKind};
+use str0m::format::{Codec, FormatParams};
+use str0m::media::{Frequency, Pt};
+use str0m::ice::StunMessage;
+use str0m::media::MediaKind;
+use str0m::net::{Protocol, Receive, TcpType, Transmit};
+use str0m::{Candidate, IceConnectionState, IceCreds, Input, Output, Rtc};
+
+use crate::config::SfuConfig;
+use crate::demux::{self, Kind};
+use crate::error::{DropReason, MediaError};
+use crate::participant::{ConnState, Participant, PeerIdx, SdpState};
+use crate::speaker::SpeakerDetector;
+use crate::stats::Stats;
+use crate::types::{Event, TrackKind, TrackSource};
+
+/// Addresses remembered per participant (ICE may try several before settling).
+const MAX_ADDRS_PER_PEER: usize = 8;
+/// Payload type browsers use for Opus.
+const OPUS_PT: u8 = 111;
+
+pub(crate) struct Room {
+    pub members: Vec<PeerIdx>,
+    pub speaker: SpeakerDetector<PeerIdx>,
+}
+
+/// Queues filled while draining `Rtc`s; a separate struct so it can be borrowed next to a peer.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    pub transmits: VecDeque<Transmit>,
+    pub events: VecDeque<Event>,
+    pub work: VecDeque<(PeerIdx, str0m::Event)>,
+    pub stats: Stats,
+    pub timeouts: BTreeSet<(Instant, PeerIdx)>,
+}
+
+pub struct Sfu {
+    pub(crate) config: SfuConfig,
+    candidates: Vec<Candidate>,
+    pub(crate) peers: Vec<Option<Participant>>,
+    free: Vec<u32>,
+    pub(crate) by_id: HashMap<ParticipantId, PeerIdx>,
+    by_ufrag: HashMap<String, PeerIdx>,
+    by_addr: HashMap<(Protocol, SocketAddr), PeerIdx>,
+    pub(crate) rooms: HashMap<RoomId, Room>,
+    pub(crate) out: Outbox,
+    /// Participants whose receive m-lines changed and may need a server offer.
+    pub(crate) renegotiate: Vec<PeerIdx>,
+    pub(crate) next_tick: Instant,
+    pub(crate) last_tick: Instant,
+}
+
+impl Sfu {
+    pub fn new(config: SfuConfig, now: Instant) -> Result<Self, MediaError> {
+        let mut candidates = Vec::new();
+        for ip in &config.public_ips {
+            let addr = SocketAddr::new(*ip, config.udp_port);
+            candidates.push(
+                Candidate::host(addr, "udp").map_err(|e| MediaError::BadCandidate(e.to_string()))?,
+            );
+            if let Some(port) = config.tcp_port {
+                let c = Candidate::builder()
+                    .tcp()
+                    .host(SocketAddr::new(*ip, port))
+                    .tcptype(TcpType::Passive)
+                    .build()
+                    .map_err(|e| MediaError::BadCandidate(e.to_string()))?;
+                candidates.push(c);
+            }
+        }
+        Ok(Sfu {
+            next_tick: now + config.tick_interval,
+            last_tick: now,
+            config,
+            candidates,
+            peers: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            by_addr: HashMap::new(),
+            rooms: HashMap::new(),
+            out: Outbox::default(),
+            renegotiate: Vec::new(),
+        })
+    }
+
+    /// The server's ICE candidates (they are also in every SDP answer/offer).
+    pub fn local_candidates(&self) -> Vec<String> {
+        self.candidates.iter().map(|c| c.to_sdp_string()).collect()
+    }
+
+    pub fn add_participant(
+        &mut self,
+        room: RoomId,
+        participant: ParticipantId,
+        now: Instant,
+    ) -> Result<(), MediaError> {
+        if self.by_id.contains_key(&participant) {
+            return Err(MediaError::DuplicateParticipant(participant));
+        }
+        let creds = IceCreds::new();
+        let mut cfg = Rtc::builder()
+            .set_ice_lite(true)
+            .set_local_ice_credentials(creds.clone())
+            .clear_codecs();
+        // Opus with in-band FEC and DTX; str0m's default Opus config has FEC but not DTX.
+        cfg.codec_config().add_config(
+            Pt::from(OPUS_PT),
+            None,
+            Codec::Opus,
+            Frequency::FORTY_EIGHT_KHZ,
+            Some(2),
+            FormatParams {
+                min_p_time: Some(10),
+                use_inband_fec: Some(true),
+                use_dtx: Some(true),
+                ..Default::default()
+            },
+        );
+        let mut rtc = cfg
+            .enable_vp8(true)
+            .enable_h264(true)
+            .enable_vp9(true)
+            .enable_av1(true)
+            .enable_bwe(Some(Bitrate::bps(self.config.initial_bitrate_bps)))
+            .set_stats_interval(Some(self.config.rtc_stats_interval))
+            .build(now);
+        for c in &self.candidates {
+            rtc.add_local_candidate(c.clone());
+        }
+        let idx = match self.free.pop() {
+            Some(i) => PeerIdx(i),
+            None => {
+                self.peers.push(None);
+                PeerIdx((self.peers.len() - 1) as u32)
+            }
+        };
+        let mut p = Participant {
+            id: participant.clone(),
+            room: room.clone(),
+            rtc,
+            ufrag: creds.ufrag.clone(),
+            sdp: SdpState::AwaitingFirstOffer,
+            conn: ConnState::New,
+            published: Vec::new(),
+            out: HashMap::new(),
+            declared_sources: HashMap::new(),
+            muted: Vec::new(),
+            bwe_bps: None,
+            bwe_desired_bps: 0,
+            timeout: now,
+            addrs: Vec::new(),
+            rtcp_counters: HashMap::new(),
+        };
+        self.by_ufrag.insert(creds.ufrag, idx);
+        self.by_id.insert(participant, idx);
+        drain(&mut p, idx, &mut self.out);
+        self.peers[idx.0 as usize] = Some(p);
+
+        let room = self.rooms.entry(room).or_insert_with(|| Room {
+            members: Vec::new(),
+            speaker: SpeakerDetector::new(),
+        });
+        let existing = room.members.clone();
+        room.members.push(idx);
+        // Subscribe the newcomer to everything already published in the room.
+        for other in existing {
+            let Some(op) = self.peer(other) else { continue };
+            let tracks: Vec<_> = op.published.iter().map(|t| t.mid).collect();
+            for mid in tracks {
+                self.subscribe(idx, other, mid);
+            }
+        }
+        self.finish(now);
+        Ok(())
+    }
+
+    pub fn remove_participant(
+        &mut self,
+        participant: &ParticipantId,
+        now: Instant,
+    ) -> Result<(), MediaError> {
+        let idx = self.idx(participant)?;
+        let mids: Vec<_> = self
+            .peer(idx)
+            .map(|p| p.published.iter().map(|t| t.mid).collect())
+            .unwrap_or_default();
+        for mid in mids {
+            self.unpublish(idx, mid);
+        }
+        let Some(mut p) = self.peers[idx.0 as usize].take() else {
+            return Err(MediaError::UnknownParticipant(participant.clone()));
+        };
+        for (publisher, mid) in p.out.keys() {
+            if let Some(t) = peer_in(&mut self.peers, *publisher)
+                .and_then(|pp| pp.published_mut(*mid))
+            {
+                t.subscribers.retain(|s| *s != idx);
+            }
+        }
+        if let Some(room) = self.rooms.get_mut(&p.room) {
+            room.members.retain(|m| *m != idx);
+            room.speaker.remove(idx);
+            if room.members.is_empty() {
+                self.rooms.remove(&p.room);
+            }
+        }
+        self.by_ufrag.remove(&p.ufrag);
+        for a in &p.addrs {
+            if self.by_addr.get(a) == Some(&idx) {
+                self.by_addr.remove(a);
+            }
+        }
+        self.out.timeouts.remove(&(p.timeout, idx));
+        self.by_id.remove(participant);
+        p.rtc.disconnect();
+        self.free.push(idx.0);
+        self.finish(now);
+        Ok(())
+    }
+
+    /// Trickled remote candidate (`candidate:...` attribute value). ICE-lite does not need
+    /// them, but they let str0m accept media from addresses before a STUN check arrives.
+    pub fn handle_candidate(
+        &mut self,
+        participant: &ParticipantId,
+        candidate: &str,
+    ) -> Result<(), MediaError> {
+        let idx = self.idx(participant)?;
+        let s = candidate.trim().trim_start_matches("a=");
+        let c = Candidate::from_sdp_string(s).map_err(|e| MediaError::BadCandidate(e.to_string()))?;
+        if let Some(p) = peer_in(&mut self.peers, idx) {
+            p.rtc.add_remote_candidate(c);
+            drain(p, idx, &mut self.out);
+        }
+        Ok(())
+    }
+
+    /// Declare what the client's m-line `mid` carries. May precede or follow the offer.
+    pub fn set_track_source(
+        &mut self,
+        participant: &ParticipantId,
+        mid: &str,
+        source: TrackSource,
+    ) -> Result<(), MediaError> {
+        let idx = self.idx(participant)?;
+        let mid = str0m::media::Mid::from(mid);
+        if let Some(p) = peer_in(&mut self.peers, idx) {
+            p.declared_sources.insert(mid, source);
+            if let Some(t) = p.published_mut(mid) {
+                if t.kind == source.kind() {
+                    t.source = source;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Server mute: media from the participant's tracks of this source is not forwarded.
+    pub fn set_server_muted(
+        &mut self,
+        participant: &ParticipantId,
+        source: TrackSource,
+        muted: bool,
+    ) -> Result<(), MediaError> {
+        let idx = self.idx(participant)?;
+        if let Some(p) = peer_in(&mut self.peers, idx) {
+            p.muted.retain(|s| *s != source);
+            if muted {
+                p.muted.push(source);
+            }
+        }
+        Ok(())
+    }
+
+    /// Feed one datagram from the shared socket. Garbage is dropped with a reason (and counted).
+    pub fn handle_input(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) -> Result<(), DropReason> {
+        let r = self.route_input(now, proto, source, destination, contents);
+        if let Err(reason) = r {
+            self.out.stats.count_drop(reason);
+        }
+        self.process_work(now);
+        self.finish(now);
+        r
+    }
+
+    fn route_input(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        buf: &[u8],
+    ) -> Result<(), DropReason> {
+        let kind = demux::classify(buf)?;
+        let idx = if kind == Kind::Stun {
+            let msg = StunMessage::parse(buf).map_err(|_| DropReason::MalformedStun)?;
+            if !msg.is_binding_request() {
+                return Err(DropReason::UnexpectedStun);
+            }
+            let ufrag = msg
+                .username()
+                .and_then(demux::local_ufrag)
+                .ok_or(DropReason::BadStunCredentials)?;
+            *self.by_ufrag.get(ufrag).ok_or(DropReason::UnknownUfrag)?
+        } else {
+            *self
+                .by_addr
+                .get(&(proto, source))
+                .ok_or(DropReason::UnknownPeer)?
+        };
+        let recv = Receive::new(proto, source, destination, buf).map_err(|_| match kind {
+            Kind::Stun => DropReason::MalformedStun,
+            _ => DropReason::NotWebRtc,
+        })?;
+        let input = Input::Receive(now, recv);
+        let p = self.peers[idx.0 as usize]
+            .as_mut()
+            .ok_or(DropReason::UnknownPeer)?;
+        if kind == Kind::Stun {
+            // Checks USERNAME and MESSAGE-INTEGRITY against this participant's credentials.
+            if !p.rtc.accepts(&input) {
+                return Err(DropReason::BadStunCredentials);
+            }
+            let key = (proto, source);
+            if !p.addrs.contains(&key) {
+                p.addrs.push(key);
+                if p.addrs.len() > MAX_ADDRS_PER_PEER {
+                    let old = p.addrs.remove(0);
+                    if self.by_addr.get(&old) == Some(&idx) {
+                        self.by_addr.remove(&old);
+                    }
+                }
+            }
+            self.by_addr.insert(key, idx);
+        }
+        self.out.stats.packets_in += 1;
+        self.out.stats.bytes_in += buf.len() as u64;
+        let res = p.rtc.handle_input(input);
+        drain(p, idx, &mut self.out);
+        res.map_err(|_| DropReason::Rejected)
+    }
+
+    /// Drive time: every participant whose timeout passed, and the periodic tick.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(t, idx)) = self.out.timeouts.first() {
+            if t > now {
+                break;
+            }
+            self.out.timeouts.pop_first();
+            if let Some(p) = self.peers.get_mut(idx.0 as usize).and_then(|p| p.as_mut()) {
+                if p.rtc.handle_input(Input::Timeout(now)).is_err() {
+                    mark_disconnected(p, &mut self.out);
+                }
+                drain(p, idx, &mut self.out);
+                // A timeout that did not advance would spin the caller's loop.
+                if p.timeout <= now && p.rtc.is_alive() {
+                    self.out.timeouts.remove(&(p.timeout, idx));
+                    p.timeout = now + std::time::Duration::from_millis(1);
+                    self.out.timeouts.insert((p.timeout, idx));
+                }
+            }
+            self.process_work(now);
+        }
+        if now >= self.next_tick {
+            self.tick(now);
+            self.next_tick = now.max(self.next_tick) + self.config.tick_interval;
+            self.process_work(now);
+        }
+        self.finish(now);
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.out.events.pop_front()
+    }
+
+    /// Earliest instant at which `handle_timeout` must be called.
+    pub fn poll_timeout(&self) -> Instant {
+        match self.out.timeouts.first() {
+            Some((t, _)) => (*t).min(self.next_tick),
+            None => self.next_tick,
+        }
+    }
+
+    /// A snapshot of the counters, with current per-subscriber bandwidth estimates.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.out.stats.clone();
+        s.subscriber_bandwidth_bps = self
+            .peers
+            .iter()
+            .flatten()
+            .filter_map(|p| p.bwe_bps.map(|b| (p.id.clone(), b)))
+            .collect();
+        s
+    }
+
+    pub(crate) fn idx(&self, id: &ParticipantId) -> Result<PeerIdx, MediaError> {
+        self.by_id
+            .get(id)
+            .copied()
+            .ok_or_else(|| MediaError::UnknownParticipant(id.clone()))
+    }
+
+    pub(crate) fn peer(&self, idx: PeerIdx) -> Option<&Participant> {
+        self.peers.get(idx.0 as usize).and_then(|p| p.as_ref())
+    }
+
+    /// Handle str0m events until none are left (handling one may produce more).
+    pub(crate) fn process_work(&mut self, now: Instant) {
+        while let Some((idx, ev)) = self.out.work.pop_front() {
+            self.on_rtc_event(idx, ev, now);
+        }
+    }
+
+    /// End of every public mutation: send server offers that became necessary.
+    pub(crate) fn finish(&mut self, now: Instant) {
+        while !self.renegotiate.is_empty() {
+            let mut list = std::mem::take(&mut self.renegotiate);
+            list.sort();
+            list.dedup();
+            for idx in list {
+                self.maybe_offer(idx);
+            }
+            self.process_work(now);
+        }
+    }
+
+    fn on_rtc_event(&mut self, idx: PeerIdx, ev: str0m::Event, now: Instant) {
+        let Some(p) = peer_in(&mut self.peers, idx) else { return };
+        match ev {
+            str0m::Event::Connected => {
+                p.conn = ConnState::Connected;
+                let participant = p.id.clone();
+                self.out.events.push_back(Event::Connected { participant });
+                self.allocate(idx, now);
+            }
+            str0m::Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                mark_disconnected(p, &mut self.out);
+            }
+            str0m::Event::MediaAdded(e) => {
+                if e.direction.is_receiving() {
+                    let layers = e
+                        .simulcast
+                        .map(|s| if s.recv.is_empty() { s.send } else { s.recv })
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|l| l.rid)
+                        .collect();
+                    self.publish(idx, e.mid, kind_of(e.kind), layers);
+                }
+            }
+            str0m::Event::MediaChanged(e) => {
+                let published = p.published.iter().any(|t| t.mid == e.mid);
+                if published && !e.direction.is_receiving() {
+                    self.unpublish(idx, e.mid);
+                } else if !published && e.direction.is_receiving() {
+                    if let Some(kind) = p.rtc.media(e.mid).map(|m| kind_of(m.kind())) {
+                        self.publish(idx, e.mid, kind, Vec::new());
+                    }
+                }
+            }
+            str0m::Event::MediaData(d) => self.forward(idx, d, now),
+            str0m::Event::KeyframeRequest(req) => self.relay_keyframe_request(idx, req, now),
+            str0m::Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                p.bwe_bps = Some(estimate.as_u64());
+            }
+            str0m::Event::MediaEgressStats(s) => {
+                let (dn, dp) = counter_delta(p, s.mid, s.rid, true, s.nacks, s.plis + s.firs);
+                self.out.stats.nacks_received += dn;
+                self.out.stats.plis_received += dp;
+            }
+            str0m::Event::MediaIngressStats(s) => {
+                let (dn, dp) = counter_delta(p, s.mid, s.rid, false, s.nacks, s.plis + s.firs);
+                self.out.stats.nacks_sent += dn;
+                self.out.stats.plis_sent += dp;
+            }
+            str0m::Event::Closed => mark_disconnected(p, &mut self.out),
+            _ => {}
+        }
+    }
+}
+
+fn counter_delta(
+    p: &mut Participant,
+    mid: str0m::media::Mid,
+    rid: Option<str0m::media::Rid>,
+    egress: bool,
+    nacks: u64,
+    plis: u64,
+) -> (u64, u64) {
+    let prev = p
+        .rtcp_counters
+        .insert((mid, rid, egress), (nacks, plis))
+        .unwrap_or((0, 0));
+    (nacks.saturating_sub(prev.0), plis.saturating_sub(prev.1))
+}
+
+pub(crate) fn kind_of(k: MediaKind) -> TrackKind {
+    match k {
+        MediaKind::Audio => TrackKind::Audio,
+        MediaKind::Video => TrackKind::Video,
+    }
+}
+
+pub(crate) fn mark_disconnected(p: &mut Participant, out: &mut Outbox) {
+    if p.conn != ConnState::Disconnected {
+        p.conn = ConnState::Disconnected;
+        out.events.push_back(Event::Disconnected {
+            participant: p.id.clone(),
+        });
+    }
+}
+
+/// Borrow one participant mutably while leaving the SFU's other fields free to borrow.
+pub(crate) fn peer_in(peers: &mut [Option<Participant>], idx: PeerIdx) -> Option<&mut Participant> {
+    peers.get_mut(idx.0 as usize).and_then(|p| p.as_mut())
+}
+
+/// Drain one `Rtc` to its next timeout (str0m's single-mutation invariant).
+pub(crate) fn drain(p: &mut Participant, idx: PeerIdx, out: &mut Outbox) {
+    loop {
+        match p.rtc.poll_output() {
+            Ok(Output::Transmit(t)) => {
+                out.stats.packets_out += 1;
+                out.stats.bytes_out += t.contents.len() as u64;
+                out.transmits.push_back(t);
+            }
+            Ok(Output::Event(e)) => out.work.push_back((idx, e)),
+            Ok(Output::Timeout(t)) => {
+                if t != p.timeout || !out.timeouts.contains(&(t, idx)) {
+                    out.timeouts.remove(&(p.timeout, idx));
+                    p.timeout = t;
+                    if p.rtc.is_alive() {
+                        out.timeouts.insert((t, idx));
+                    }
+                }
+                return;
+            }
+            Err(_) => {
+                p.rtc.disconnect();
+                out.timeouts.remove(&(p.timeout, idx));
+                mark_disconnected(p, out);
+                return;
+            }
+        }
+    }
+}

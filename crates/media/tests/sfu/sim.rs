@@ -1,0 +1,326 @@
+//! Deterministic simulated network and virtual clock for driving the SFU and test clients.
+#![allow(dead_code)]
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use convene_media::{Event, Protocol, Sfu, SfuConfig, Transmit};
+use convene_proto::{ParticipantId, RoomId};
+
+use super::client::TestClient;
+
+/// xorshift64*: tiny seeded PRNG so runs are reproducible without a rand dependency.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+}
+
+/// One direction of a client's access link.
+#[derive(Debug, Clone)]
+pub struct Path {
+    pub delay: Duration,
+    pub loss: f64,
+    /// Capacity in bits/s (None = unlimited). Excess queues; beyond `max_queue` it is dropped,
+    /// like a router's tail-drop buffer, so TWCC sees both delay growth and loss.
+    pub capacity_bps: Option<u64>,
+    pub max_queue: Duration,
+    busy_until: Option<Instant>,
+}
+
+impl Path {
+    pub fn new(delay: Duration) -> Self {
+        Path {
+            delay,
+            loss: 0.0,
+            capacity_bps: None,
+            max_queue: Duration::from_millis(150),
+            busy_until: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub up: Path,
+    pub down: Path,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    at: Instant,
+    seq: u64,
+    proto: Protocol,
+    source: SocketAddr,
+    destination: SocketAddr,
+    data: Vec<u8>,
+}
+
+// Ordered by delivery time, then send order (FIFO for equal times).
+impl PartialEq for InFlight {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for InFlight {}
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for InFlight {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+pub struct Net {
+    queue: BinaryHeap<Reverse<InFlight>>,
+    pub links: HashMap<SocketAddr, Link>,
+    pub rng: Rng,
+    seq: u64,
+    pub dropped: u64,
+}
+
+impl Net {
+    pub fn new(seed: u64) -> Self {
+        Net {
+            queue: BinaryHeap::new(),
+            links: HashMap::new(),
+            rng: Rng::new(seed),
+            seq: 0,
+            dropped: 0,
+        }
+    }
+
+    pub fn send(&mut self, now: Instant, t: Transmit) {
+        let data: Vec<u8> = t.contents.into();
+        // The link is the client's: upstream if the client is the source.
+        let (path, _up) = if let Some(l) = self.links.get_mut(&t.source) {
+            (&mut l.up, true)
+        } else if let Some(l) = self.links.get_mut(&t.destination) {
+            (&mut l.down, false)
+        } else {
+            self.dropped += 1;
+            return;
+        };
+        if path.loss > 0.0 && self.rng.chance(path.loss) {
+            self.dropped += 1;
+            return;
+        }
+        let mut at = now;
+        if let Some(bps) = path.capacity_bps {
+            let start = path.busy_until.map_or(now, |b| b.max(now));
+            if start - now > path.max_queue {
+                self.dropped += 1;
+                return;
+            }
+            let tx = Duration::from_nanos((data.len() as u64 + 28) * 8 * 1_000_000_000 / bps);
+            path.busy_until = Some(start + tx);
+            at = start + tx;
+        }
+        at += path.delay;
+        self.seq += 1;
+        self.queue.push(Reverse(InFlight {
+            at,
+            seq: self.seq,
+            proto: t.proto,
+            source: t.source,
+            destination: t.destination,
+            data,
+        }));
+    }
+
+    pub fn next_at(&self) -> Option<Instant> {
+        self.queue.peek().map(|r| r.0.at)
+    }
+
+    fn pop_due(&mut self, now: Instant) -> Option<InFlight> {
+        if self.queue.peek().is_some_and(|r| r.0.at <= now) {
+            self.queue.pop().map(|r| r.0)
+        } else {
+            None
+        }
+    }
+}
+
+pub const SFU_ADDR: ([u8; 4], u16) = ([10, 0, 0, 1], 3478);
+
+pub fn sfu_addr() -> SocketAddr {
+    SocketAddr::from(SFU_ADDR)
+}
+
+pub struct World {
+    pub start: Instant,
+    pub now: Instant,
+    pub sfu: Sfu,
+    pub clients: Vec<TestClient>,
+    pub net: Net,
+    pub events: Vec<(Instant, Event)>,
+    pub room: RoomId,
+    pub input_errors: u64,
+}
+
+impl World {
+    pub fn new(seed: u64) -> Self {
+        Self::with_config(seed, |_| {})
+    }
+
+    pub fn with_config(seed: u64, f: impl FnOnce(&mut SfuConfig)) -> Self {
+        let start = Instant::now();
+        let mut config = SfuConfig {
+            public_ips: vec![sfu_addr().ip()],
+            udp_port: sfu_addr().port(),
+            ..SfuConfig::default()
+        };
+        f(&mut config);
+        World {
+            start,
+            now: start,
+            sfu: Sfu::new(config, start).expect("config"),
+            clients: Vec::new(),
+            net: Net::new(seed),
+            events: Vec::new(),
+            room: RoomId::new("room"),
+            input_errors: 0,
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Add a client publishing audio and/or 3-layer simulcast video, and negotiate.
+    pub fn join(&mut self, name: &str, audio: bool, video: bool) -> usize {
+        let n = self.clients.len();
+        let addr = SocketAddr::from(([10, 1, 0, n as u8 + 1], 5000));
+        self.net.links.insert(
+            addr,
+            Link {
+                up: Path::new(Duration::from_millis(10)),
+                down: Path::new(Duration::from_millis(10)),
+            },
+        );
+        let id = ParticipantId::new(name);
+        self.sfu
+            .add_participant(self.room.clone(), id.clone(), self.now)
+            .expect("add");
+        let mut c = TestClient::new(n as u8, id.clone(), addr, audio, video, self.now);
+        let (offer, sources) = c.make_offer();
+        let answer = self
+            .sfu
+            .handle_offer(&id, &offer, &sources, self.now)
+            .expect("offer accepted");
+        c.accept_answer(&answer);
+        self.clients.push(c);
+        self.pump();
+        n
+    }
+
+    pub fn client(&self, name: &str) -> &TestClient {
+        self.clients
+            .iter()
+            .find(|c| c.id.as_str() == name)
+            .expect("client")
+    }
+
+    /// Move queued transmits into the network and handle SFU events (signaling is instant).
+    fn pump(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(t) = self.sfu.poll_transmit() {
+                self.net.send(self.now, t);
+                progressed = true;
+            }
+            for c in &mut self.clients {
+                for t in c.outbox.drain(..) {
+                    self.net.send(self.now, t);
+                    progressed = true;
+                }
+            }
+            while let Some(e) = self.sfu.poll_event() {
+                progressed = true;
+                if let Event::SendOffer {
+                    participant,
+                    sdp,
+                    tracks,
+                } = &e
+                {
+                    if let Some(c) = self.clients.iter_mut().find(|c| &c.id == participant) {
+                        let answer = c.accept_offer(sdp, tracks, self.now);
+                        self.sfu
+                            .handle_answer(participant, &answer, self.now)
+                            .expect("answer");
+                    }
+                }
+                self.events.push((self.now, e));
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    /// Advance virtual time to the next thing that happens, and handle it.
+    pub fn step(&mut self) {
+        let mut next = self.sfu.poll_timeout();
+        if let Some(t) = self.net.next_at() {
+            next = next.min(t);
+        }
+        for c in &self.clients {
+            next = next.min(c.next_wakeup());
+        }
+        self.now = self.now.max(next);
+        let now = self.now;
+        while let Some(p) = self.net.pop_due(now) {
+            if p.destination == sfu_addr() {
+                if self
+                    .sfu
+                    .handle_input(now, p.proto, p.source, p.destination, &p.data)
+                    .is_err()
+                {
+                    self.input_errors += 1;
+                }
+            } else if let Some(c) = self.clients.iter_mut().find(|c| c.addr == p.destination) {
+                c.receive(now, p.proto, p.source, p.destination, &p.data);
+            }
+        }
+        if self.sfu.poll_timeout() <= now {
+            self.sfu.handle_timeout(now);
+        }
+        for c in &mut self.clients {
+            c.tick(now);
+        }
+        self.pump();
+    }
+
+    pub fn run_for(&mut self, d: Duration) {
+        let end = self.now + d;
+        while self.now < end {
+            self.step();
+        }
+    }
+
+    pub fn events_since(&self, t: Instant) -> impl Iterator<Item = &Event> {
+        self.events.iter().filter(move |(at, _)| *at >= t).map(|(_, e)| e)
+    }
+}

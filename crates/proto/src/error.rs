@@ -1,0 +1,93 @@
+//! Stable error codes. Clients switch on the code; the message is for people and may change.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not valid JSON (or not a JSON object).
+    MalformedJson,
+    /// The `type` field is missing or names no message.
+    UnknownType,
+    /// A known message with missing, extra or wrongly typed fields.
+    InvalidMessage,
+    /// A frame over the size limit; the server closes with WebSocket code 1009.
+    MessageTooLarge,
+    /// Too many messages too fast; persisting closes the connection (code 1008).
+    RateLimited,
+    UnsupportedVersion,
+    /// A room message before `join`.
+    NotJoined,
+    /// A second `join` on the same connection.
+    AlreadyJoined,
+    InvalidRoomName,
+    InvalidDisplayName,
+    /// The room does not exist and rooms are not created by link.
+    RoomNotFound,
+    RoomFull,
+    /// The access token is missing, invalid or does not grant this room.
+    Unauthorized,
+    ChatTooLong,
+    ChatEmpty,
+    /// Media negotiation failed (bad SDP, unknown track ...).
+    MediaError,
+    /// The server is shutting down and accepts no joins.
+    ServerDraining,
+    /// The meeting record could not be written; nothing was acknowledged.
+    StorageError,
+    InternalError,
+}
+
+impl ErrorCode {
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::MalformedJson,
+        ErrorCode::UnknownType,
+        ErrorCode::InvalidMessage,
+        ErrorCode::MessageTooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::NotJoined,
+        ErrorCode::AlreadyJoined,
+        ErrorCode::InvalidRoomName,
+        ErrorCode::InvalidDisplayName,
+        ErrorCode::RoomNotFound,
+        ErrorCode::RoomFull,
+        ErrorCode::Unauthorized,
+        ErrorCode::ChatTooLong,
+        ErrorCode::ChatEmpty,
+        ErrorCode::MediaError,
+        ErrorCode::ServerDraining,
+        ErrorCode::StorageError,
+        ErrorCode::InternalError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::InvalidMessage => "invalid_message",
+            ErrorCode::MessageTooLarge => "message_too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::AlreadyJoined => "already_joined",
+            ErrorCode::InvalidRoomName => "invalid_room_name",
+            ErrorCode::InvalidDisplayName => "invalid_display_name",
+            ErrorCode::RoomNotFound => "room_not_found",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::ChatTooLong => "chat_too_long",
+            ErrorCode::ChatEmpty => "chat_empty",
+            ErrorCode::MediaError => "media_error",
+            ErrorCode::ServerDraining => "server_draining",
+            ErrorCode::StorageError => "storage_error",
+            ErrorCode::InternalError => "internal_error",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,14 @@
+//! The signaling protocol of Convene. `docs/protocol.md` is the contract; this crate is its code.
+//! Serde only: no I/O, so that the server, the Rust client and tests share one definition.
+
+pub mod error;
+pub mod ids;
+pub mod messages;
+pub mod model;
+pub mod parse;
+
+pub use error::ErrorCode;
+pub use ids::{ParticipantId, RoomId, TrackId};
+pub use messages::{ClientMessage, Joined, ServerMessage, PROTOCOL_VERSION};
+pub use model::*;
+pub use parse::{parse_client_message, ParseError};

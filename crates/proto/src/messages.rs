@@ -1,0 +1,231 @@
+//! Every message of the protocol. A message is a JSON object whose `type` field names it; the enums are
+//! internally tagged so the JSON stays flat and readable.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+use crate::ids::{ParticipantId, RoomId, TrackId};
+use crate::model::*;
+
+/// The protocol version this crate speaks. A client sends it in `join`; the server refuses versions it
+/// does not speak with `unsupported_version`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Messages a client sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Enter a room. Must be the first message on a connection.
+    Join {
+        room: String,
+        display_name: String,
+        /// Protocol version the client speaks; absent means 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        access_token: Option<String>,
+        /// From an earlier `joined`: resumes that participant if presented within the resume window.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_token: Option<String>,
+        /// Initial microphone / camera state, so others never see a flash of the wrong state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mic_muted: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        camera_muted: Option<bool>,
+    },
+    /// Leave the room on purpose (closing the socket without it is a disconnect, which can be resumed).
+    Leave,
+    /// Send a chat message to everyone in the room.
+    ChatSend {
+        text: String,
+        /// Echoed in the broadcast so the sender can match its pending message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<String>,
+    },
+    /// Raise or lower one's hand.
+    SetHand { raised: bool },
+    /// Announce one's own microphone / camera state. Absent fields are unchanged.
+    SetMuted {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mic: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        camera: Option<bool>,
+    },
+    /// Application-level keepalive; answered with `pong` carrying the same `ts`.
+    Ping {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ts: Option<f64>,
+    },
+    /// SDP offer from the client (publishing, or an ICE restart). `tracks` says what each sending m-line carries.
+    SdpOffer {
+        sdp: String,
+        #[serde(default)]
+        tracks: Vec<TrackSource>,
+    },
+    /// The client's answer to a server `sdp_offer`.
+    SdpAnswer { sdp: String },
+    /// A trickled ICE candidate (`candidate:` line as in RTCIceCandidate.candidate); empty means end of candidates.
+    IceCandidate {
+        candidate: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp_mid: Option<String>,
+    },
+    /// How large the client shows a remote video; `null` width/height means hidden (nothing is sent).
+    SetVideoConstraint {
+        track: TrackId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        width: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        height: Option<u32>,
+    },
+}
+
+/// Messages the server sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Answer to `join`.
+    Joined(Box<Joined>),
+    ParticipantJoined {
+        participant: ParticipantInfo,
+    },
+    ParticipantLeft {
+        participant_id: ParticipantId,
+        reason: String,
+    },
+    /// A participant's state changed (mute, hand, screen share, tracks, role, name).
+    ParticipantUpdated {
+        participant: ParticipantInfo,
+    },
+    /// A chat message, committed to the meeting record before it is sent.
+    Chat {
+        message: ChatMessage,
+    },
+    Pong {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ts: Option<f64>,
+        /// Server time, ms since the Unix epoch.
+        server_time: i64,
+    },
+    /// A request failed; the connection stays usable unless the code says otherwise.
+    Error {
+        code: ErrorCode,
+        message: String,
+        /// The `type` of the message that failed, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+    },
+    /// The server is ending this session (drain, removal, meeting ended); the socket closes next.
+    Closing {
+        reason: String,
+    },
+    SdpOffer {
+        sdp: String,
+    },
+    SdpAnswer {
+        sdp: String,
+    },
+    IceCandidate {
+        candidate: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp_mid: Option<String>,
+    },
+    TrackPublished {
+        participant_id: ParticipantId,
+        track: TrackInfo,
+    },
+    TrackUnpublished {
+        participant_id: ParticipantId,
+        track_id: TrackId,
+    },
+    /// The participant who is speaking now (changes with hysteresis).
+    DominantSpeaker {
+        #[serde(default)]
+        participant_id: Option<ParticipantId>,
+    },
+    /// Audio levels of the loudest participants, 0 (silence) to 127 (loudest), a few times per second.
+    AudioLevels {
+        levels: Vec<AudioLevel>,
+    },
+    /// Simulcast layers of one of your tracks that nobody receives: you may stop encoding them.
+    LayersUnused {
+        track_id: TrackId,
+        rids: Vec<String>,
+    },
+}
+
+/// The `joined` message body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Joined {
+    pub protocol_version: u32,
+    pub room: RoomId,
+    pub participant_id: ParticipantId,
+    pub role: Role,
+    /// True when a resume token brought back an earlier participant.
+    pub resumed: bool,
+    /// Present a new token at the next reconnect; the old one is no longer valid.
+    pub resume_token: String,
+    pub resume_window_secs: u64,
+    /// Everyone in the room, you included.
+    pub participants: Vec<ParticipantInfo>,
+    pub ice_servers: Vec<IceServer>,
+    /// The meeting's last messages (at most 100), oldest first.
+    pub chat_history: Vec<ChatMessage>,
+    pub server_time: i64,
+}
+
+impl ServerMessage {
+    /// The wire name of the message type, for metrics and logs.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ServerMessage::Joined(_) => "joined",
+            ServerMessage::ParticipantJoined { .. } => "participant_joined",
+            ServerMessage::ParticipantLeft { .. } => "participant_left",
+            ServerMessage::ParticipantUpdated { .. } => "participant_updated",
+            ServerMessage::Chat { .. } => "chat",
+            ServerMessage::Pong { .. } => "pong",
+            ServerMessage::Error { .. } => "error",
+            ServerMessage::Closing { .. } => "closing",
+            ServerMessage::SdpOffer { .. } => "sdp_offer",
+            ServerMessage::SdpAnswer { .. } => "sdp_answer",
+            ServerMessage::IceCandidate { .. } => "ice_candidate",
+            ServerMessage::TrackPublished { .. } => "track_published",
+            ServerMessage::TrackUnpublished { .. } => "track_unpublished",
+            ServerMessage::DominantSpeaker { .. } => "dominant_speaker",
+            ServerMessage::AudioLevels { .. } => "audio_levels",
+            ServerMessage::LayersUnused { .. } => "layers_unused",
+        }
+    }
+}
+
+impl ClientMessage {
+    /// Every client message type, in protocol order.
+    pub const TYPES: &'static [&'static str] = &[
+        "join",
+        "leave",
+        "chat_send",
+        "set_hand",
+        "set_muted",
+        "ping",
+        "sdp_offer",
+        "sdp_answer",
+        "ice_candidate",
+        "set_video_constraint",
+    ];
+
+    /// The wire name of the message type, for metrics and logs.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ClientMessage::Join { .. } => "join",
+            ClientMessage::Leave => "leave",
+            ClientMessage::ChatSend { .. } => "chat_send",
+            ClientMessage::SetHand { .. } => "set_hand",
+            ClientMessage::SetMuted { .. } => "set_muted",
+            ClientMessage::Ping { .. } => "ping",
+            ClientMessage::SdpOffer { .. } => "sdp_offer",
+            ClientMessage::SdpAnswer { .. } => "sdp_answer",
+            ClientMessage::IceCandidate { .. } => "ice_candidate",
+            ClientMessage::SetVideoConstraint { .. } => "set_video_constraint",
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Shapes that appear inside messages.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ParticipantId, TrackId};
+
+/// What a participant may do. The first to join a room is its host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Host,
+    Moderator,
+    Participant,
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Host => "host",
+            Role::Moderator => "moderator",
+            Role::Participant => "participant",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Audio,
+    Video,
+}
+
+/// Where a track comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Microphone,
+    Camera,
+    Screen,
+    ScreenAudio,
+}
+
+/// Says which of the client's sending m-lines (by `mid`) carries which source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackSource {
+    pub mid: String,
+    pub source: Source,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackInfo {
+    pub id: TrackId,
+    pub kind: MediaKind,
+    pub source: Source,
+    /// Simulcast layers by rid, lowest first; empty when not simulcast.
+    #[serde(default)]
+    pub rids: Vec<String>,
+    /// The m-line in the receiver's session that carries this track, once negotiated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mid: Option<String>,
+}
+
+/// A participant as everyone in the room sees them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    pub id: ParticipantId,
+    pub display_name: String,
+    pub role: Role,
+    pub mic_muted: bool,
+    pub camera_muted: bool,
+    pub hand_raised: bool,
+    pub screen_sharing: bool,
+    /// Joined at, ms since the Unix epoch.
+    pub joined_at: i64,
+    #[serde(default)]
+    pub tracks: Vec<TrackInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// 1, 2, 3, ... within the meeting, with no gaps.
+    pub seq: i64,
+    pub from: ParticipantId,
+    pub from_name: String,
+    pub text: String,
+    /// Server time when it was stored, ms since the Unix epoch.
+    pub sent_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<String>,
+}
+
+/// An ICE server as `RTCIceServer` takes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudioLevel {
+    pub participant_id: ParticipantId,
+    pub level: u8,
+}

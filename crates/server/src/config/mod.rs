@@ -1,0 +1,208 @@
+//! Configuration: a TOML file, then `CONVENE_<SECTION>_<KEY>` environment variables, then flags; each
+//! later source wins. Every key has a default, so `convene` with nothing set runs a complete server.
+
+mod load;
+mod template;
+
+pub use load::{load, ConfigError, Sources};
+pub use template::DEFAULT_TEMPLATE;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub rooms: RoomsConfig,
+    pub limits: LimitsConfig,
+    pub websocket: WebSocketConfig,
+    pub tls: TlsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub node_id: String,
+    pub drain_deadline_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            node_id: "node-1".into(),
+            drain_deadline_secs: 20,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub heartbeat_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://./data/convene.db".into(),
+            heartbeat_secs: 5,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoomsConfig {
+    pub max_participants: u32,
+    pub create_on_join: bool,
+    pub empty_grace_secs: u64,
+    pub resume_window_secs: u64,
+    pub chat_history: u32,
+}
+
+impl Default for RoomsConfig {
+    fn default() -> Self {
+        Self {
+            max_participants: 100,
+            create_on_join: true,
+            empty_grace_secs: 30,
+            resume_window_secs: 30,
+            chat_history: 100,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub max_frame_bytes: u32,
+    pub chat_max_chars: u32,
+    pub display_name_max_chars: u32,
+    pub room_name_max_chars: u32,
+    pub messages_per_sec: u32,
+    pub messages_burst: u32,
+    pub rate_limit_close_after: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 64 * 1024,
+            chat_max_chars: 4000,
+            display_name_max_chars: 64,
+            room_name_max_chars: 64,
+            messages_per_sec: 20,
+            messages_burst: 40,
+            rate_limit_close_after: 100,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSocketConfig {
+    pub ping_interval_secs: u64,
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval_secs: 10,
+            idle_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain; empty means no certificate file.
+    pub cert: String,
+    /// PEM private key; empty means none.
+    pub key: String,
+    pub self_signed: bool,
+    pub self_signed_names: Vec<String>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            cert: String::new(),
+            key: String::new(),
+            self_signed: false,
+            self_signed_names: vec!["localhost".into(), "127.0.0.1".into()],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| {
+            Err(ConfigError::Invalid {
+                key: key.into(),
+                reason: why.into(),
+            })
+        };
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("server.listen", "must be an address like 127.0.0.1:8080");
+        }
+        if self.server.node_id.trim().is_empty() {
+            return bad("server.node_id", "must not be empty");
+        }
+        if self.rooms.max_participants == 0 {
+            return bad("rooms.max_participants", "must be at least 1");
+        }
+        if self.limits.max_frame_bytes < 1024 {
+            return bad("limits.max_frame_bytes", "must be at least 1024");
+        }
+        if self.limits.messages_per_sec == 0 || self.limits.messages_burst == 0 {
+            return bad("limits.messages_per_sec", "rate and burst must be at least 1");
+        }
+        if self.websocket.ping_interval_secs == 0
+            || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
+        {
+            return bad(
+                "websocket.idle_timeout_secs",
+                "must be longer than websocket.ping_interval_secs (which must be at least 1)",
+            );
+        }
+        if self.tls.cert.is_empty() != self.tls.key.is_empty() {
+            return bad("tls.cert", "tls.cert and tls.key must be given together");
+        }
+        if self.tls.self_signed && !self.tls.cert.is_empty() {
+            return bad("tls.self_signed", "choose a certificate file or self_signed, not both");
+        }
+        Ok(())
+    }
+}

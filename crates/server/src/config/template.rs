@@ -1,0 +1,72 @@
+//! The commented example printed by `convene config default` and kept in `docs/config.example.toml`.
+//! A test parses it and checks that it equals `Config::default()`, so the two cannot drift.
+
+pub const DEFAULT_TEMPLATE: &str = r#"# Convene configuration. Every key is optional: the values shown are the defaults.
+# Each key can also be set from the environment as CONVENE_<SECTION>_<KEY> (for example
+# CONVENE_SERVER_LISTEN=0.0.0.0:8080; lists are comma-separated) and on the command line with
+# `--set section.key=value` or the named flags of `convene serve --help`.
+# Flags win over the environment, the environment over this file. An unknown key is an error.
+
+[server]
+# Address for HTTP and WebSocket signaling. Use 0.0.0.0:8080 to accept other machines
+# (browsers then need HTTPS for camera and microphone: see [tls]).
+listen = "127.0.0.1:8080"
+# Names this node in the meeting records; at start-up the node closes the records it left open.
+node_id = "node-1"
+# Seconds a graceful shutdown (SIGTERM) may take: participants are told and records closed.
+drain_deadline_secs = 20
+
+[database]
+# sqlite://<path> (created and migrated at start-up) or postgres://user@host:port/db.
+url = "sqlite://./data/convene.db"
+# Seconds between "still alive" marks on open records; a crash closes them at the last mark.
+heartbeat_secs = 5
+
+[rooms]
+# Most participants in one room; the next join gets `room_full`.
+max_participants = 100
+# Create a room when someone opens its link. When false, only existing rooms can be joined.
+create_on_join = true
+# Seconds an empty room lives on, so a page reload does not end the meeting.
+empty_grace_secs = 30
+# Seconds a dropped participant may reconnect with its resume token and keep its identity.
+resume_window_secs = 30
+# Chat messages of the meeting sent to a participant when joining.
+chat_history = 100
+
+[limits]
+# Largest WebSocket frame in bytes; a larger one closes the connection with code 1009.
+max_frame_bytes = 65536
+# Longest chat message, in characters.
+chat_max_chars = 4000
+# Longest display name, in characters (after trimming).
+display_name_max_chars = 64
+# Longest room name, in characters.
+room_name_max_chars = 64
+# Messages per second a connection may send, and the burst it may save up.
+messages_per_sec = 20
+messages_burst = 40
+# Messages dropped for rate within 10 seconds after which the connection is closed (code 1008).
+rate_limit_close_after = 100
+
+[websocket]
+# Seconds between keepalive pings from the server.
+ping_interval_secs = 10
+# Seconds of silence after which a connection is considered dead.
+idle_timeout_secs = 30
+
+[tls]
+# PEM certificate chain and private key files. Empty: no certificate file.
+cert = ""
+key = ""
+# Make a self-signed certificate at start-up, for a trial on a LAN (browsers will warn).
+self_signed = false
+# Names and addresses the self-signed certificate is made for.
+self_signed_names = ["localhost", "127.0.0.1"]
+
+[log]
+# "text" or "json".
+format = "text"
+# Default log filter; RUST_LOG wins when set.
+level = "info"
+"#;

@@ -1,0 +1,123 @@
+//! Convene's server: HTTP, WebSocket signaling, rooms and meeting records in one process.
+//! `main.rs` parses the command line and calls [`run`].
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod net;
+pub mod ratelimit;
+pub mod records;
+pub mod rooms;
+pub mod state;
+pub mod tls;
+pub mod validate;
+pub mod ws;
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use convene_store::Store;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+use state::AppState;
+
+/// The sockets a server serves on, bound before `run` so that tests can use port 0.
+pub struct Listeners {
+    pub http: TcpListener,
+}
+
+impl Listeners {
+    pub async fn bind(config: &Config) -> std::io::Result<Self> {
+        Ok(Self {
+            http: TcpListener::bind(&config.server.listen).await?,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("database: {0}")]
+    Store(#[from] convene_store::StoreError),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("the drain did not finish within {0} s; some records may have been closed at restart")]
+    DrainDeadline(u64),
+}
+
+/// Runs the server until `shutdown` resolves, then drains: joins are refused, participants are told,
+/// records are closed; returns once that is done or the drain deadline passes.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), RunError> {
+    let config = Arc::new(config);
+    let store = convene_store::connect(&config.database.url).await?;
+    let recovered = store.recover(&config.server.node_id).await?;
+    if recovered.sessions_closed > 0 || recovered.meetings_closed > 0 {
+        tracing::warn!(
+            sessions = recovered.sessions_closed,
+            meetings = recovered.meetings_closed,
+            "closed records left open by an earlier process (reason server_restart)"
+        );
+    }
+    let store: Arc<dyn convene_store::Store> = Arc::new(store);
+    let state = Arc::new(AppState::new(config.clone(), store.clone()));
+    let tls = tls::acceptor(&config.tls)?;
+
+    let addr = listeners.http.local_addr().ok();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some(addr) = addr {
+        tracing::info!("Convene listening on {scheme}://{addr}");
+    }
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let heartbeat = tokio::spawn(heartbeat_loop(state.clone(), stop_rx.clone()));
+    let app = http::router(state.clone());
+    let acceptor = tokio::spawn(net::listener::accept_loop(listeners.http, app, tls, stop_rx));
+
+    shutdown.await;
+    tracing::info!("shutting down: draining rooms");
+    state.start_draining();
+    let deadline = Duration::from_secs(config.server.drain_deadline_secs);
+    let drained = tokio::time::timeout(deadline, async {
+        state.rooms.drain_all().await;
+        // Let connections flush their close frames.
+        while state.metrics.ws_connections.load(Ordering::Relaxed) > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let _ = stop_tx.send(true);
+    let _ = acceptor.await;
+    let _ = heartbeat.await;
+    match drained {
+        Ok(()) => {
+            tracing::info!("drained; bye");
+            Ok(())
+        }
+        Err(_) => Err(RunError::DrainDeadline(config.server.drain_deadline_secs)),
+    }
+}
+
+/// Marks open records as alive, so that after a crash they close at the last moment they were seen.
+async fn heartbeat_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let every = Duration::from_secs(state.config.database.heartbeat_secs.max(1));
+    let node = state.config.server.node_id.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = state.store.heartbeat(&node, clock::now_ms()).await {
+            tracing::warn!(error = %e, "heartbeat to the database failed");
+        }
+    }
+}

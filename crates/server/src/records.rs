@@ -1,0 +1,49 @@
+//! JSON views of meeting records for the HTTP API.
+
+use convene_store::{ChatRecord, MeetingRecord, SessionRecord};
+use serde_json::{json, Value};
+
+pub fn meeting_json(m: &MeetingRecord) -> Value {
+    json!({
+        "id": m.id.0,
+        "room": m.room,
+        "creator": m.creator,
+        "created_at": m.created_at,
+        "started_at": m.started_at,
+        "ended_at": m.ended_at,
+        "max_participants": m.max_participants,
+        "node_id": m.node_id,
+    })
+}
+
+pub fn meeting_detail_json(m: &MeetingRecord, sessions: &[SessionRecord], chat: &[ChatRecord]) -> Value {
+    let sessions: Vec<Value> = sessions
+        .iter()
+        .map(|s| {
+            json!({
+                "participant_id": s.participant_id,
+                "display_name": s.display_name,
+                "role": s.role,
+                "joined_at": s.joined_at,
+                "left_at": s.left_at,
+                "leave_reason": s.leave_reason.map(|r| r.as_str()),
+            })
+        })
+        .collect();
+    let chat: Vec<Value> = chat
+        .iter()
+        .map(|c| {
+            json!({
+                "seq": c.seq,
+                "from": c.participant_id,
+                "from_name": c.display_name,
+                "text": c.text,
+                "sent_at": c.sent_at,
+            })
+        })
+        .collect();
+    let mut v = meeting_json(m);
+    v["sessions"] = Value::Array(sessions);
+    v["chat"] = Value::Array(chat);
+    v
+}

@@ -1,0 +1,63 @@
+//! What a connection can ask of its room.
+
+use convene_proto::{ParticipantId, RoomId};
+use tokio::sync::oneshot;
+
+use super::conn::ConnHandle;
+use crate::error::ServerError;
+
+/// A validated join request (names already checked by the connection).
+#[derive(Debug)]
+pub struct JoinRequest {
+    pub room: RoomId,
+    pub display_name: String,
+    pub resume_token: Option<String>,
+    pub mic_muted: bool,
+    pub camera_muted: bool,
+}
+
+#[derive(Debug)]
+pub enum JoinRefusal {
+    /// The room ended while the request was queued; the registry makes a new one and retries.
+    RoomEnded,
+    Error(ServerError),
+}
+
+pub type JoinReply = Result<ParticipantId, JoinRefusal>;
+
+#[derive(Debug)]
+pub enum RoomCmd {
+    /// The room sends `joined` itself on `conn`, before any event, so that ordering holds.
+    Join {
+        req: JoinRequest,
+        conn: ConnHandle,
+        reply: oneshot::Sender<JoinReply>,
+    },
+    Chat {
+        from: ParticipantId,
+        text: String,
+        client_msg_id: Option<String>,
+        reply: oneshot::Sender<Result<(), ServerError>>,
+    },
+    SetHand {
+        from: ParticipantId,
+        raised: bool,
+    },
+    SetMuted {
+        from: ParticipantId,
+        mic: Option<bool>,
+        camera: Option<bool>,
+    },
+    /// The participant left on purpose.
+    Leave {
+        from: ParticipantId,
+        conn_id: u64,
+    },
+    /// The connection ended without `leave`: the participant may resume within the window.
+    ConnectionLost {
+        from: ParticipantId,
+        conn_id: u64,
+    },
+    /// Server shutdown: tell everyone, close the records, end the room.
+    Drain { done: oneshot::Sender<()> },
+}

@@ -1,0 +1,11 @@
+//! Rooms and their participants.
+
+pub mod command;
+pub mod conn;
+pub mod participant;
+pub mod registry;
+pub mod room;
+
+pub use command::{JoinRequest, RoomCmd};
+pub use conn::{ConnHandle, Outbound};
+pub use registry::{Registry, RoomHandle};

@@ -1,0 +1,53 @@
+//! A participant as the room holds it.
+
+use std::time::Instant;
+
+use convene_proto::ParticipantInfo;
+use convene_store::SessionId;
+
+use super::conn::ConnHandle;
+
+/// Whether a participant has a live connection. An away participant keeps its place (and its id) until
+/// its resume window passes; the others are not told about the gap.
+#[derive(Debug)]
+pub enum Presence {
+    Connected(ConnHandle),
+    Away { since: Instant },
+}
+
+#[derive(Debug)]
+pub struct Participant {
+    /// What everyone sees.
+    pub info: ParticipantInfo,
+    pub session: SessionId,
+    pub resume_token: String,
+    pub presence: Presence,
+}
+
+impl Participant {
+    pub fn conn(&self) -> Option<&ConnHandle> {
+        match &self.presence {
+            Presence::Connected(c) => Some(c),
+            Presence::Away { .. } => None,
+        }
+    }
+}
+
+/// A fresh unguessable token (128 bits, hex).
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A participant id: short, random, prefixed so logs read well.
+pub fn new_participant_id() -> convene_proto::ParticipantId {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    let s: String = (0..12)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect();
+    convene_proto::ParticipantId(format!("p_{s}"))
+}

@@ -1,0 +1,499 @@
+//! One room: an actor task that owns its participants and its meeting record. Everything that changes a
+//! room goes through its queue, so a room needs no locks and events reach everyone in one order.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use convene_proto::{
+    ChatMessage, ErrorCode, Joined, ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage,
+    PROTOCOL_VERSION,
+};
+use convene_store::{LeaveReason, MeetingId, NewChatMessage, NewMeeting, NewSession};
+use tokio::sync::mpsc;
+
+use super::command::{JoinRefusal, JoinReply, JoinRequest, RoomCmd};
+use super::conn::{encode, ConnHandle, Delivery};
+use super::participant::{new_participant_id, new_token, Participant, Presence};
+use crate::clock::now_ms;
+use crate::error::ServerError;
+use crate::state::AppState;
+
+/// Where a room is in its life.
+enum Lifecycle {
+    Active,
+    /// Nobody is in the room (not even within a resume window) since then.
+    Empty { since: Instant },
+}
+
+pub struct Room {
+    id: RoomId,
+    /// Distinguishes this room from a later one of the same name in the registry.
+    generation: u64,
+    state: Arc<AppState>,
+    meeting: Option<MeetingId>,
+    participants: Vec<Participant>,
+    chat: VecDeque<ChatMessage>,
+    lifecycle: Lifecycle,
+}
+
+impl Room {
+    pub fn new(id: RoomId, generation: u64, state: Arc<AppState>) -> Self {
+        Self {
+            id,
+            generation,
+            state,
+            meeting: None,
+            participants: Vec::new(),
+            chat: VecDeque::new(),
+            lifecycle: Lifecycle::Empty {
+                since: Instant::now(),
+            },
+        }
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::Receiver<RoomCmd>) {
+        self.state.metrics.rooms.fetch_add(1, Ordering::Relaxed);
+        loop {
+            let deadline = self.next_deadline();
+            let cmd = tokio::select! {
+                cmd = rx.recv() => cmd,
+                _ = sleep_until(deadline) => {
+                    if self.on_timer().await == Continue::Stop {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let Some(cmd) = cmd else { break };
+            if self.handle(cmd).await == Continue::Stop {
+                break;
+            }
+        }
+        // Refuse what is still queued: joins go to a new room, other requests are moot.
+        self.state.rooms.remove(&self.id, self.generation);
+        rx.close();
+        while let Ok(cmd) = rx.try_recv() {
+            match cmd {
+                RoomCmd::Join { reply, .. } => {
+                    let _ = reply.send(Err(JoinRefusal::RoomEnded));
+                }
+                RoomCmd::Drain { done } => {
+                    let _ = done.send(());
+                }
+                RoomCmd::Chat { reply, .. } => {
+                    let _ = reply.send(Err(ServerError::client(
+                        ErrorCode::NotJoined,
+                        "the meeting has ended",
+                    )));
+                }
+                _ => {}
+            }
+        }
+        self.state.metrics.rooms.fetch_sub(1, Ordering::Relaxed);
+        tracing::info!(room = %self.id, "room closed");
+    }
+
+    async fn handle(&mut self, cmd: RoomCmd) -> Continue {
+        match cmd {
+            RoomCmd::Join { req, conn, reply } => {
+                let result = self.join(req, conn).await;
+                let _ = reply.send(result);
+            }
+            RoomCmd::Chat {
+                from,
+                text,
+                client_msg_id,
+                reply,
+            } => {
+                let result = self.chat(&from, text, client_msg_id).await;
+                let _ = reply.send(result);
+            }
+            RoomCmd::SetHand { from, raised } => {
+                self.update(&from, |info| info.hand_raised = raised);
+            }
+            RoomCmd::SetMuted { from, mic, camera } => self.update(&from, |info| {
+                if let Some(m) = mic {
+                    info.mic_muted = m;
+                }
+                if let Some(c) = camera {
+                    info.camera_muted = c;
+                }
+            }),
+            RoomCmd::Leave { from, conn_id } => {
+                if self.is_current(&from, conn_id) {
+                    self.remove(&from, LeaveReason::Left).await;
+                }
+            }
+            RoomCmd::ConnectionLost { from, conn_id } => {
+                if self.is_current(&from, conn_id) {
+                    if let Some(p) = self.find_mut(&from) {
+                        tracing::debug!(participant = %from, "connection lost; resume window open");
+                        p.presence = Presence::Away {
+                            since: Instant::now(),
+                        };
+                    }
+                }
+            }
+            RoomCmd::Drain { done } => {
+                self.drain().await;
+                let _ = done.send(());
+                return Continue::Stop;
+            }
+        }
+        Continue::Go
+    }
+
+    async fn join(&mut self, req: JoinRequest, conn: ConnHandle) -> JoinReply {
+        if let Some(token) = &req.resume_token {
+            if let Some(idx) = self.participants.iter().position(|p| &p.resume_token == token) {
+                return Ok(self.resume(idx, conn));
+            }
+        }
+        let max = self.state.config.rooms.max_participants as usize;
+        if self.participants.len() >= max {
+            return Err(JoinRefusal::Error(ServerError::client(
+                ErrorCode::RoomFull,
+                format!("the room is full ({max} participants)"),
+            )));
+        }
+        let now = now_ms();
+        let meeting = match self.meeting {
+            Some(m) => m,
+            None => {
+                let m = self
+                    .state
+                    .store
+                    .create_meeting(&NewMeeting {
+                        room: self.id.0.clone(),
+                        creator: Some(req.display_name.clone()),
+                        created_at: now,
+                        max_participants: i64::from(self.state.config.rooms.max_participants),
+                        settings_json: "{}".into(),
+                        node_id: self.state.config.server.node_id.clone(),
+                    })
+                    .await
+                    .map_err(|e| self.storage_failed(e))?;
+                tracing::info!(room = %self.id, meeting = m.0, "meeting started");
+                self.meeting = Some(m);
+                m
+            }
+        };
+        // The first participant of a meeting hosts it; design for more roles (moderators, viewers).
+        let role = if self.participants.iter().any(|p| p.info.role == Role::Host) {
+            Role::Participant
+        } else {
+            Role::Host
+        };
+        let id = new_participant_id();
+        let session = self
+            .state
+            .store
+            .open_session(&NewSession {
+                meeting,
+                participant_id: id.0.clone(),
+                display_name: req.display_name.clone(),
+                user: None,
+                role: role.as_str().into(),
+                joined_at: now,
+                node_id: self.state.config.server.node_id.clone(),
+            })
+            .await
+            .map_err(|e| self.storage_failed(e))?;
+        let info = ParticipantInfo {
+            id: id.clone(),
+            display_name: req.display_name,
+            role,
+            mic_muted: req.mic_muted,
+            camera_muted: req.camera_muted,
+            hand_raised: false,
+            screen_sharing: false,
+            joined_at: now,
+            tracks: Vec::new(),
+        };
+        // Committed: now the others may hear of it.
+        self.broadcast(&ServerMessage::ParticipantJoined {
+            participant: info.clone(),
+        });
+        self.participants.push(Participant {
+            info,
+            session,
+            resume_token: new_token(),
+            presence: Presence::Connected(conn),
+        });
+        self.lifecycle = Lifecycle::Active;
+        self.state.metrics.participants.fetch_add(1, Ordering::Relaxed);
+        self.state.metrics.joins.fetch_add(1, Ordering::Relaxed);
+        let idx = self.participants.len() - 1;
+        self.send_joined(idx, false);
+        tracing::info!(room = %self.id, participant = %id, "joined");
+        Ok(id)
+    }
+
+    fn resume(&mut self, idx: usize, conn: ConnHandle) -> ParticipantId {
+        let p = &mut self.participants[idx];
+        if let Presence::Connected(old) = &p.presence {
+            // A reload can beat the server to noticing the old socket is gone.
+            old.close(4001, "replaced by a resumed connection");
+        }
+        p.presence = Presence::Connected(conn);
+        p.resume_token = new_token();
+        let id = p.info.id.clone();
+        self.state.metrics.resumes.fetch_add(1, Ordering::Relaxed);
+        self.send_joined(idx, true);
+        tracing::info!(room = %self.id, participant = %id, "resumed");
+        id
+    }
+
+    fn send_joined(&mut self, idx: usize, resumed: bool) {
+        let p = &self.participants[idx];
+        let joined = ServerMessage::Joined(Box::new(Joined {
+            protocol_version: PROTOCOL_VERSION,
+            room: self.id.clone(),
+            participant_id: p.info.id.clone(),
+            role: p.info.role,
+            resumed,
+            resume_token: p.resume_token.clone(),
+            resume_window_secs: self.state.config.rooms.resume_window_secs,
+            participants: self.participants.iter().map(|p| p.info.clone()).collect(),
+            ice_servers: Vec::new(),
+            chat_history: self.chat.iter().cloned().collect(),
+            server_time: now_ms(),
+        }));
+        if let Some(conn) = p.conn() {
+            conn.send(&joined);
+        }
+    }
+
+    async fn chat(
+        &mut self,
+        from: &ParticipantId,
+        text: String,
+        client_msg_id: Option<String>,
+    ) -> Result<(), ServerError> {
+        let (Some(meeting), Some(p)) = (self.meeting, self.find(from)) else {
+            return Err(ServerError::client(ErrorCode::NotJoined, "not in this room"));
+        };
+        let record = self
+            .state
+            .store
+            .append_chat(&NewChatMessage {
+                meeting,
+                session: p.session,
+                text,
+                sent_at: now_ms(),
+            })
+            .await
+            .map_err(|e| self.storage_failed(e))?;
+        let message = ChatMessage {
+            seq: record.seq,
+            from: from.clone(),
+            from_name: record.display_name,
+            text: record.text,
+            sent_at: record.sent_at,
+            client_msg_id,
+        };
+        let keep = self.state.config.rooms.chat_history as usize;
+        self.chat.push_back(message.clone());
+        while self.chat.len() > keep {
+            self.chat.pop_front();
+        }
+        self.broadcast(&ServerMessage::Chat { message });
+        Ok(())
+    }
+
+    fn update(&mut self, from: &ParticipantId, change: impl FnOnce(&mut ParticipantInfo)) {
+        let Some(p) = self.find_mut(from) else { return };
+        let before = p.info.clone();
+        change(&mut p.info);
+        if p.info != before {
+            let msg = ServerMessage::ParticipantUpdated {
+                participant: p.info.clone(),
+            };
+            self.broadcast(&msg);
+        }
+    }
+
+    async fn remove(&mut self, id: &ParticipantId, reason: LeaveReason) {
+        let Some(idx) = self.participants.iter().position(|p| &p.info.id == id) else {
+            return;
+        };
+        let p = self.participants.remove(idx);
+        self.state.metrics.participants.fetch_sub(1, Ordering::Relaxed);
+        if let Err(e) = self
+            .state
+            .store
+            .close_session(p.session, now_ms(), reason)
+            .await
+        {
+            self.storage_failed(e);
+        }
+        self.broadcast(&ServerMessage::ParticipantLeft {
+            participant_id: p.info.id.clone(),
+            reason: reason.as_str().into(),
+        });
+        if p.info.role == Role::Host {
+            self.hand_over_host();
+        }
+        tracing::info!(room = %self.id, participant = %id, reason = reason.as_str(), "left");
+        if self.participants.is_empty() {
+            self.lifecycle = Lifecycle::Empty {
+                since: Instant::now(),
+            };
+        }
+    }
+
+    /// A meeting keeps a host: when the host leaves, the longest-present participant takes over.
+    fn hand_over_host(&mut self) {
+        if let Some(next) = self.participants.first_mut() {
+            next.info.role = Role::Host;
+            let msg = ServerMessage::ParticipantUpdated {
+                participant: next.info.clone(),
+            };
+            let (session, role) = (next.session, Role::Host);
+            self.broadcast(&msg);
+            let store = self.state.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.set_session_role(session, role.as_str()).await {
+                    tracing::warn!(error = %e, "could not record the new host");
+                }
+            });
+        }
+    }
+
+    async fn drain(&mut self) {
+        let closing = ServerMessage::Closing {
+            reason: "server_shutdown".into(),
+        };
+        for p in &self.participants {
+            if let Some(conn) = p.conn() {
+                conn.send(&closing);
+                conn.close(1001, "server shutting down");
+            }
+        }
+        let ids: Vec<ParticipantId> = self.participants.iter().map(|p| p.info.id.clone()).collect();
+        for id in ids {
+            self.remove(&id, LeaveReason::ServerShutdown).await;
+        }
+        self.end_meeting().await;
+    }
+
+    async fn on_timer(&mut self) -> Continue {
+        let now = Instant::now();
+        let window = Duration::from_secs(self.state.config.rooms.resume_window_secs);
+        let expired: Vec<ParticipantId> = self
+            .participants
+            .iter()
+            .filter(|p| matches!(p.presence, Presence::Away { since } if now >= since + window))
+            .map(|p| p.info.id.clone())
+            .collect();
+        for id in expired {
+            self.remove(&id, LeaveReason::Disconnected).await;
+        }
+        let grace = Duration::from_secs(self.state.config.rooms.empty_grace_secs);
+        if let Lifecycle::Empty { since } = self.lifecycle {
+            if now >= since + grace {
+                self.end_meeting().await;
+                return Continue::Stop;
+            }
+        }
+        Continue::Go
+    }
+
+    async fn end_meeting(&mut self) {
+        if let Some(m) = self.meeting.take() {
+            if let Err(e) = self.state.store.end_meeting(m, now_ms()).await {
+                self.storage_failed(e);
+            }
+            tracing::info!(room = %self.id, meeting = m.0, "meeting ended");
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let window = Duration::from_secs(self.state.config.rooms.resume_window_secs);
+        let away = self.participants.iter().filter_map(|p| match p.presence {
+            Presence::Away { since } => Some(since + window),
+            Presence::Connected(_) => None,
+        });
+        let empty = match self.lifecycle {
+            Lifecycle::Empty { since } => {
+                Some(since + Duration::from_secs(self.state.config.rooms.empty_grace_secs))
+            }
+            Lifecycle::Active => None,
+        };
+        away.chain(empty).min()
+    }
+
+    fn broadcast(&mut self, msg: &ServerMessage) {
+        let text = encode(msg);
+        let ty = msg.type_name();
+        let mut slow = Vec::new();
+        for p in &self.participants {
+            if let Some(conn) = p.conn() {
+                if conn.send_text(text.clone(), ty) == Delivery::Dropped {
+                    slow.push(p.info.id.clone());
+                }
+            }
+        }
+        for id in slow {
+            tracing::warn!(room = %self.id, participant = %id, "client too slow; connection dropped");
+            if let Some(p) = self.find_mut(&id) {
+                p.presence = Presence::Away {
+                    since: Instant::now(),
+                };
+            }
+        }
+    }
+
+    fn storage_failed(&self, e: convene_store::StoreError) -> JoinRefusalOr {
+        tracing::error!(room = %self.id, error = %e, "meeting record write failed");
+        self.state
+            .metrics
+            .storage_failures
+            .fetch_add(1, Ordering::Relaxed);
+        JoinRefusalOr(ServerError::Storage(e))
+    }
+
+    fn is_current(&self, id: &ParticipantId, conn_id: u64) -> bool {
+        self.find(id)
+            .and_then(Participant::conn)
+            .is_some_and(|c| c.id == conn_id)
+    }
+
+    fn find(&self, id: &ParticipantId) -> Option<&Participant> {
+        self.participants.iter().find(|p| &p.info.id == id)
+    }
+
+    fn find_mut(&mut self, id: &ParticipantId) -> Option<&mut Participant> {
+        self.participants.iter_mut().find(|p| &p.info.id == id)
+    }
+}
+
+/// A storage failure on its way to becoming either a join refusal or a plain error.
+pub struct JoinRefusalOr(ServerError);
+
+impl From<JoinRefusalOr> for JoinRefusal {
+    fn from(e: JoinRefusalOr) -> Self {
+        JoinRefusal::Error(e.0)
+    }
+}
+
+impl From<JoinRefusalOr> for ServerError {
+    fn from(e: JoinRefusalOr) -> Self {
+        e.0
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum Continue {
+    Go,
+    Stop,
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}

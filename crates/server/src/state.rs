@@ -1,0 +1,38 @@
+//! What every part of a running server shares.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use convene_store::Store;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::rooms::Registry;
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    pub rooms: Registry,
+    draining: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(config: Arc<Config>, store: Arc<dyn Store>) -> Self {
+        Self {
+            config,
+            store,
+            metrics: Arc::new(Metrics::default()),
+            rooms: Registry::default(),
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,159 @@
+//! A WebSocket connection: limits, keepalive, and the split into a reader and a writer.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::stream::{SplitSink, StreamExt};
+use futures_util::SinkExt;
+use tokio::sync::mpsc;
+
+use super::session::Session;
+use crate::rooms::conn::count_out;
+use crate::rooms::{ConnHandle, Outbound};
+use crate::state::AppState;
+
+/// WebSocket close codes used by the server.
+pub mod close_code {
+    pub const NORMAL: u16 = 1000;
+    pub const GOING_AWAY: u16 = 1001;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+}
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+pub async fn ws_handler(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+    let limit = state.config.limits.max_frame_bytes as usize;
+    // The transport refuses frames far over the limit before buffering them; frames just over it are
+    // read and answered with 1009 by `serve`, so the client learns why.
+    ws.max_message_size(limit.saturating_mul(4))
+        .max_frame_size(limit.saturating_mul(4))
+        .on_upgrade(move |socket| serve(socket, state))
+}
+
+async fn serve(socket: WebSocket, state: Arc<AppState>) {
+    state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
+    let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let (handle, out_rx, abort) = ConnHandle::new(conn_id);
+    let (sink, mut stream) = socket.split();
+    let writer = tokio::spawn(write_loop(sink, out_rx, state.clone()));
+
+    let mut session = Session::new(state.clone(), handle.clone());
+    let idle = Duration::from_secs(state.config.websocket.idle_timeout_secs);
+    let max = state.config.limits.max_frame_bytes as usize;
+    let mut last_heard = Instant::now();
+    loop {
+        let frame = tokio::select! {
+            f = stream.next() => f,
+            _ = tokio::time::sleep_until((last_heard + idle).into()) => {
+                tracing::debug!(conn = conn_id, "connection silent too long; closing");
+                handle.close(close_code::GOING_AWAY, "no keepalive");
+                break;
+            }
+            _ = abort.notified() => {
+                handle.close(close_code::POLICY, "too slow to receive");
+                break;
+            }
+        };
+        let Some(Ok(frame)) = frame else {
+            // Closed by the peer, or a transport error (including a frame far over the limit).
+            if let Some(Err(e)) = frame {
+                if is_capacity(&e) {
+                    count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
+                    handle.close(close_code::TOO_BIG, "message too large");
+                }
+                tracing::debug!(conn = conn_id, error = %e, "connection read ended");
+            }
+            break;
+        };
+        last_heard = Instant::now();
+        match frame {
+            Message::Text(text) => {
+                if text.len() > max {
+                    count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
+                    handle.close(close_code::TOO_BIG, "message too large");
+                    break;
+                }
+                if session.on_text(text.as_str()).await == super::session::Flow::Close {
+                    break;
+                }
+            }
+            Message::Binary(bytes) => {
+                if bytes.len() > max {
+                    count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
+                    handle.close(close_code::TOO_BIG, "message too large");
+                    break;
+                }
+                if session.on_binary().await == super::session::Flow::Close {
+                    break;
+                }
+            }
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+    }
+    session.on_disconnect().await;
+    handle.close(close_code::NORMAL, "");
+    drop(session);
+    drop(handle);
+    // The writer ends once every handle (ours and the room's) is dropped or a close was sent; give it
+    // a moment to flush a close frame, never forever.
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    state.metrics.ws_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+fn is_capacity(e: &axum::Error) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    text.contains("space limit") || text.contains("too long") || text.contains("capacity")
+}
+
+fn count_error(state: &AppState, code: convene_proto::ErrorCode) {
+    state.metrics.errors.inc(code.as_str());
+}
+
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Outbound>,
+    state: Arc<AppState>,
+) {
+    let mut ping = tokio::time::interval(Duration::from_secs(
+        state.config.websocket.ping_interval_secs,
+    ));
+    ping.tick().await;
+    loop {
+        let item = tokio::select! {
+            item = rx.recv() => item,
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        match item {
+            Some(Outbound::Text(text, ty)) => {
+                if sink.send(Message::Text(text)).await.is_err() {
+                    return;
+                }
+                count_out(&state.metrics, ty);
+            }
+            Some(Outbound::Close(code, reason)) => {
+                let frame = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                let _ = sink.close().await;
+                return;
+            }
+            None => {
+                let _ = sink.close().await;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The `/ws` endpoint: one task per connection that reads, checks and routes client messages, and a
+//! writer that sends what the room queues.
+
+mod connection;
+mod session;
+
+pub use connection::ws_handler;

@@ -1,0 +1,269 @@
+//! The protocol state of one connection: before join, in a room, or closing. Identity lives here, taken
+//! from the join this connection made; nothing in a later message can change who is speaking.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use convene_proto::{parse_client_message, ClientMessage, ErrorCode, ParticipantId, ServerMessage};
+use tokio::sync::oneshot;
+
+use super::connection::close_code;
+use crate::clock::now_ms;
+use crate::error::ServerError;
+use crate::ratelimit::{RateLimiter, Verdict};
+use crate::rooms::{ConnHandle, JoinRequest, RoomCmd, RoomHandle};
+use crate::state::AppState;
+use crate::validate;
+
+#[derive(PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Close,
+}
+
+enum Phase {
+    /// Connected, not in a room yet.
+    Lobby,
+    InRoom { room: RoomHandle, me: ParticipantId },
+    /// Left on purpose: nothing more is accepted.
+    Left,
+}
+
+pub struct Session {
+    state: Arc<AppState>,
+    conn: ConnHandle,
+    phase: Phase,
+    limiter: RateLimiter,
+}
+
+impl Session {
+    pub fn new(state: Arc<AppState>, conn: ConnHandle) -> Self {
+        let l = &state.config.limits;
+        let limiter = RateLimiter::new(
+            l.messages_per_sec,
+            l.messages_burst,
+            l.rate_limit_close_after,
+            Instant::now(),
+        );
+        Self {
+            state,
+            conn,
+            phase: Phase::Lobby,
+            limiter,
+        }
+    }
+
+    pub async fn on_binary(&mut self) -> Flow {
+        if let Some(flow) = self.rate_limit() {
+            return flow;
+        }
+        self.state.metrics.messages_in.inc("invalid");
+        self.send_error(
+            ServerError::client(ErrorCode::MalformedJson, "binary frames are not used; send JSON text"),
+            None,
+        );
+        Flow::Continue
+    }
+
+    pub async fn on_text(&mut self, text: &str) -> Flow {
+        if let Some(flow) = self.rate_limit() {
+            return flow;
+        }
+        let msg = match parse_client_message(text) {
+            Ok(m) => m,
+            Err(e) => {
+                self.state.metrics.messages_in.inc("invalid");
+                self.send_error(ServerError::client(e.code, e.message), e.request.as_deref());
+                return Flow::Continue;
+            }
+        };
+        let ty = msg.type_name();
+        self.state.metrics.messages_in.inc(ty);
+        match self.dispatch(msg).await {
+            Ok(flow) => flow,
+            Err(e) => {
+                self.send_error(e, Some(ty));
+                Flow::Continue
+            }
+        }
+    }
+
+    /// None: go on with the message. Some: drop it (and maybe close).
+    fn rate_limit(&mut self) -> Option<Flow> {
+        match self.limiter.check(Instant::now()) {
+            Verdict::Allow => None,
+            Verdict::Drop { notify } => {
+                self.state.metrics.errors.inc(ErrorCode::RateLimited.as_str());
+                if notify {
+                    let e = ServerError::client(
+                        ErrorCode::RateLimited,
+                        "too many messages; some were dropped",
+                    );
+                    self.conn.send(&e.to_message(None));
+                }
+                Some(Flow::Continue)
+            }
+            Verdict::Close => {
+                self.state
+                    .metrics
+                    .connections_closed_for_rate
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.conn.close(close_code::POLICY, "rate limit exceeded");
+                Some(Flow::Close)
+            }
+        }
+    }
+
+    async fn dispatch(&mut self, msg: ClientMessage) -> Result<Flow, ServerError> {
+        if let ClientMessage::Ping { ts } = msg {
+            self.conn.send(&ServerMessage::Pong {
+                ts,
+                server_time: now_ms(),
+            });
+            return Ok(Flow::Continue);
+        }
+        match &self.phase {
+            Phase::Lobby => self.lobby(msg).await,
+            Phase::InRoom { .. } if matches!(msg, ClientMessage::Join { .. }) => {
+                Err(ServerError::client(
+                    ErrorCode::AlreadyJoined,
+                    "this connection has already joined; open another to join again",
+                ))
+            }
+            Phase::InRoom { room, me } => {
+                let (room, me) = (room.clone(), me.clone());
+                self.in_room(room, me, msg).await
+            }
+            Phase::Left => Err(ServerError::client(
+                ErrorCode::NotJoined,
+                "you have left the room",
+            )),
+        }
+    }
+
+    /// Before `join`, only `join` (and `ping`) are accepted.
+    async fn lobby(&mut self, msg: ClientMessage) -> Result<Flow, ServerError> {
+        let ClientMessage::Join {
+            room,
+            display_name,
+            version,
+            access_token: _,
+            resume_token,
+            mic_muted,
+            camera_muted,
+        } = msg
+        else {
+            return Err(ServerError::client(
+                ErrorCode::NotJoined,
+                "join a room first (send `join`)",
+            ));
+        };
+        let version = version.unwrap_or(1);
+        if version != convene_proto::PROTOCOL_VERSION {
+            return Err(ServerError::client(
+                ErrorCode::UnsupportedVersion,
+                format!(
+                    "protocol version {version} is not supported; this server speaks {}",
+                    convene_proto::PROTOCOL_VERSION
+                ),
+            ));
+        }
+        if self.state.is_draining() {
+            return Err(ServerError::client(
+                ErrorCode::ServerDraining,
+                "the server is shutting down; try again shortly",
+            ));
+        }
+        let limits = &self.state.config.limits;
+        let room = validate::room_name(&room, limits.room_name_max_chars as usize)?;
+        let display_name =
+            validate::display_name(&display_name, limits.display_name_max_chars as usize)?;
+        let req = JoinRequest {
+            room,
+            display_name,
+            resume_token,
+            mic_muted: mic_muted.unwrap_or(false),
+            camera_muted: camera_muted.unwrap_or(false),
+        };
+        let state = self.state.clone();
+        let (room, me) = state.rooms.join(&state, req, self.conn.clone()).await?;
+        self.phase = Phase::InRoom { room, me };
+        Ok(Flow::Continue)
+    }
+
+    async fn in_room(
+        &mut self,
+        room: RoomHandle,
+        me: ParticipantId,
+        msg: ClientMessage,
+    ) -> Result<Flow, ServerError> {
+        let gone = || ServerError::client(ErrorCode::NotJoined, "the meeting has ended");
+        match msg {
+            ClientMessage::Leave => {
+                let cmd = RoomCmd::Leave {
+                    from: me,
+                    conn_id: self.conn.id,
+                };
+                room.send(cmd).await;
+                self.phase = Phase::Left;
+                self.conn.send(&ServerMessage::Closing {
+                    reason: "left".into(),
+                });
+                self.conn.close(close_code::NORMAL, "left");
+                return Ok(Flow::Close);
+            }
+            ClientMessage::ChatSend {
+                text,
+                client_msg_id,
+            } => {
+                let text = validate::chat_text(&text, self.state.config.limits.chat_max_chars as usize)?;
+                let (reply, answer) = oneshot::channel();
+                let cmd = RoomCmd::Chat {
+                    from: me,
+                    text,
+                    client_msg_id,
+                    reply,
+                };
+                if !room.send(cmd).await {
+                    return Err(gone());
+                }
+                answer.await.map_err(|_| gone())??;
+            }
+            ClientMessage::SetHand { raised } => {
+                room.send(RoomCmd::SetHand { from: me, raised }).await;
+            }
+            ClientMessage::SetMuted { mic, camera } => {
+                room.send(RoomCmd::SetMuted { from: me, mic, camera }).await;
+            }
+            ClientMessage::SdpOffer { .. }
+            | ClientMessage::SdpAnswer { .. }
+            | ClientMessage::IceCandidate { .. }
+            | ClientMessage::SetVideoConstraint { .. } => {
+                return Err(ServerError::client(
+                    ErrorCode::MediaError,
+                    "media is not enabled on this server",
+                ));
+            }
+            ClientMessage::Join { .. } | ClientMessage::Ping { .. } => {}
+        }
+        Ok(Flow::Continue)
+    }
+
+    pub async fn on_disconnect(&mut self) {
+        if let Phase::InRoom { room, me } = &self.phase {
+            room.send(RoomCmd::ConnectionLost {
+                from: me.clone(),
+                conn_id: self.conn.id,
+            })
+            .await;
+        }
+    }
+
+    fn send_error(&self, e: ServerError, request: Option<&str>) {
+        if let ServerError::Storage(_) | ServerError::Internal(_) = &e {
+            tracing::warn!(error = %e, "request failed");
+        }
+        self.state.metrics.errors.inc(e.code().as_str());
+        self.conn.send(&e.to_message(request));
+    }
+}

@@ -1,0 +1,62 @@
+//! Convene's meeting records: meetings, participant sessions and chat, behind the [`Store`] trait.
+//!
+//! [`SqlStore`] is the one implementation. It runs over sqlx's `Any` driver, so the same SQL serves
+//! SQLite (the single-node default) and PostgreSQL (clusters); only the schema files differ per dialect.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), convene_store::StoreError> {
+//! use convene_store::Store;
+//! let store = convene_store::connect("sqlite://data/convene.db").await?;
+//! store.ping().await?;
+//! # Ok(()) }
+//! ```
+
+mod migrate;
+pub mod model;
+mod sql;
+pub mod traits;
+mod url;
+
+pub use model::*;
+pub use sql::{connect, Backend, SqlStore};
+pub use traits::{Result, Store};
+
+/// Everything the store can fail with. Messages are meant for operators' logs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database refused or failed a query, or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+
+    /// An embedded schema migration failed; the database is left at the previous version.
+    #[error("database migration {version} failed: {source}")]
+    Migration {
+        version: i64,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// The URL names a database this build cannot use. Holds only the scheme, so a password in the URL
+    /// never reaches the logs.
+    #[error(
+        "unsupported database URL scheme {0:?}: expected sqlite:PATH, sqlite::memory: or postgres://..."
+    )]
+    UnsupportedUrl(String),
+
+    /// The directory for a SQLite database file could not be created.
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The record an update refers to does not exist (for example, an unknown session id).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+
+    /// A stored value the code cannot interpret (for example, an unknown leave reason).
+    #[error("unexpected data in the database: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,98 @@
+//! A small embedded migration runner: ordered SQL files, each applied once in its own transaction and
+//! recorded in `schema_migrations`.
+
+use sqlx::AnyPool;
+
+use crate::sql::{begin_write, Backend};
+use crate::StoreError;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// Append only: never edit a migration that has shipped, add the next version instead.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").
+const PG_MIGRATION_LOCK: i64 = 0x636f_6e76_6d69_6772;
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
+     version BIGINT PRIMARY KEY, \
+     applied_at BIGINT NOT NULL)";
+
+/// Brings the schema up to date. Safe to run on every start and from several processes at once:
+/// PostgreSQL serialises runners with a transaction-scoped advisory lock, SQLite with `BEGIN IMMEDIATE`;
+/// either way a runner that waited re-checks what is applied before doing anything.
+pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    for m in MIGRATIONS {
+        let mut tx = begin_write(pool, backend).await?;
+        if backend == Backend::Postgres {
+            // Taken before touching any table, so even creating schema_migrations cannot race.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PG_MIGRATION_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(CREATE_TABLE).execute(&mut *tx).await?;
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if applied.is_some() {
+            tx.rollback().await?;
+            continue;
+        }
+
+        let script = match backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        // raw_sql: the script holds several statements and no parameters.
+        sqlx::raw_sql(script)
+            .execute(&mut *tx)
+            .await
+            .map_err(|source| StoreError::Migration {
+                version: m.version,
+                source,
+            })?;
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(m.version)
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(version = m.version, name = m.name, "applied database migration");
+    }
+
+    let current = current_version(pool).await?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    if current > known {
+        // A newer build migrated this database. Additive migrations keep older builds working, so
+        // this is worth a warning, not a refusal.
+        tracing::warn!(current, known, "database schema is newer than this build");
+    }
+    Ok(())
+}
+
+/// The highest applied migration version (0 before any).
+pub(crate) async fn current_version(pool: &AnyPool) -> Result<i64, StoreError> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(pool)
+        .await?;
+    Ok(v.unwrap_or(0))
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

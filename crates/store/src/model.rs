@@ -1,0 +1,140 @@
+//! Plain records the store reads and writes. Times are milliseconds since the Unix epoch (UTC), which both
+//! SQLite and PostgreSQL hold exactly as BIGINT.
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MeetingId(pub i64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub i64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(pub i64);
+
+/// Why a participant session ended. Stored as its `as_str()` text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaveReason {
+    /// The participant left on purpose.
+    Left,
+    /// The connection dropped and the participant did not resume within the window.
+    Disconnected,
+    /// The server shut down gracefully (drain).
+    ServerShutdown,
+    /// Closed at start-up: the previous process died with the session open.
+    ServerRestart,
+    /// A host removed the participant.
+    Removed,
+    /// The host ended the meeting for everyone.
+    MeetingEnded,
+}
+
+impl LeaveReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaveReason::Left => "left",
+            LeaveReason::Disconnected => "disconnected",
+            LeaveReason::ServerShutdown => "server_shutdown",
+            LeaveReason::ServerRestart => "server_restart",
+            LeaveReason::Removed => "removed",
+            LeaveReason::MeetingEnded => "meeting_ended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "left" => LeaveReason::Left,
+            "disconnected" => LeaveReason::Disconnected,
+            "server_shutdown" => LeaveReason::ServerShutdown,
+            "server_restart" => LeaveReason::ServerRestart,
+            "removed" => LeaveReason::Removed,
+            "meeting_ended" => LeaveReason::MeetingEnded,
+            _ => return None,
+        })
+    }
+}
+
+/// A meeting is one lifetime of a room: from the first join until the room ends.
+#[derive(Clone, Debug)]
+pub struct NewMeeting {
+    pub room: String,
+    /// Display name of whoever created it (the first to join), or a user's name later.
+    pub creator: Option<String>,
+    pub created_at: Millis,
+    pub max_participants: i64,
+    /// Room settings as a JSON object (locked, lobby, ...), opaque to the store.
+    pub settings_json: String,
+    /// The node that hosts the meeting; crash recovery closes only its own node's records.
+    pub node_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeetingRecord {
+    pub id: MeetingId,
+    pub room: String,
+    pub creator: Option<String>,
+    pub created_at: Millis,
+    pub started_at: Option<Millis>,
+    pub ended_at: Option<Millis>,
+    pub max_participants: i64,
+    pub settings_json: String,
+    pub node_id: String,
+    pub last_seen_at: Millis,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub meeting: MeetingId,
+    /// The server-assigned participant id (string, kept across a resume).
+    pub participant_id: String,
+    pub display_name: String,
+    pub user: Option<UserId>,
+    /// `host`, `participant`, ... as text.
+    pub role: String,
+    pub joined_at: Millis,
+    pub node_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub meeting: MeetingId,
+    pub participant_id: String,
+    pub display_name: String,
+    pub user: Option<UserId>,
+    pub role: String,
+    pub joined_at: Millis,
+    pub left_at: Option<Millis>,
+    pub leave_reason: Option<LeaveReason>,
+    pub last_seen_at: Millis,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewChatMessage {
+    pub meeting: MeetingId,
+    pub session: SessionId,
+    pub text: String,
+    pub sent_at: Millis,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatRecord {
+    pub id: i64,
+    pub meeting: MeetingId,
+    pub session: SessionId,
+    /// Joined from the sender's session, so history shows who wrote it.
+    pub participant_id: String,
+    pub display_name: String,
+    pub text: String,
+    pub sent_at: Millis,
+    /// 1, 2, 3, ... within a meeting, with no gaps.
+    pub seq: i64,
+}
+
+/// What start-up recovery closed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    pub sessions_closed: u64,
+    pub meetings_closed: u64,
+}

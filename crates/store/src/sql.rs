@@ -1,0 +1,477 @@
+//! [`SqlStore`]: the [`Store`] over sqlx's `Any` driver, one body of SQL for SQLite and PostgreSQL.
+//!
+//! Portability rules followed here: `$n` placeholders (sqlx binds them by number on SQLite too), only
+//! BIGINT/TEXT values (i64, String, Option of them), `RETURNING` instead of last-insert-id, and no
+//! dialect functions (`COALESCE` of a sub-select stands in for `GREATEST`/`MAX(a, b)`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+
+use crate::model::*;
+use crate::traits::{Result, Store};
+use crate::url::Target;
+use crate::{migrate, StoreError};
+
+/// Which database a [`SqlStore`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The store over a connection pool. Cheap to clone (the pool is shared).
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Applied to every SQLite connection. WAL lets readers run beside the one writer; `synchronous=FULL`
+/// fsyncs the WAL at each commit, so a committed row survives SIGKILL and power loss; `busy_timeout`
+/// makes a second writer wait instead of failing at once.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON;";
+
+/// SQLite runs one writer at a time anyway; a few connections serve concurrent reads.
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
+const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+
+/// How often `append_chat` retries after losing a race for a sequence number.
+const CHAT_APPEND_ATTEMPTS: u32 = 5;
+
+const MEETING_COLUMNS: &str = "id, room, creator, created_at, started_at, ended_at, \
+     max_participants, settings_json, node_id, last_seen_at";
+const SESSION_COLUMNS: &str = "id, meeting_id, participant_id, display_name, user_id, role, \
+     joined_at, left_at, leave_reason, last_seen_at";
+
+/// Connects to `url` and brings the schema up to date. See [`SqlStore::connect`].
+pub async fn connect(url: &str) -> Result<SqlStore> {
+    SqlStore::connect(url).await
+}
+
+impl SqlStore {
+    /// Connects to `sqlite://PATH`, `sqlite:PATH` (file and parent directory created if missing),
+    /// `sqlite::memory:`, or `postgres://` / `postgresql://`, then applies pending migrations.
+    /// Any other scheme is [`StoreError::UnsupportedUrl`].
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (pool, backend) = match crate::url::parse(url)? {
+            Target::Sqlite { url, in_memory } => {
+                let options = AnyPoolOptions::new().after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                        Ok(())
+                    })
+                });
+                let options = if in_memory {
+                    // Every new connection to `:memory:` is a new, empty database: keep exactly one.
+                    options
+                        .max_connections(1)
+                        .min_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
+                } else {
+                    options.max_connections(SQLITE_MAX_CONNECTIONS)
+                };
+                (options.connect(&url).await?, Backend::Sqlite)
+            }
+            Target::Postgres { url } => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(POSTGRES_MAX_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(&url)
+                    .await?;
+                (pool, Backend::Postgres)
+            }
+        };
+        migrate::run(&pool, backend).await?;
+        Ok(SqlStore { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The underlying pool, for diagnostics and tests; the server should go through [`Store`].
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The highest applied schema migration.
+    pub async fn schema_version(&self) -> Result<i64> {
+        migrate::current_version(&self.pool).await
+    }
+
+    /// Waits for checked-out connections to return, then closes the pool (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn try_append_chat(&self, msg: &NewChatMessage) -> Result<ChatRecord> {
+        let mut tx = begin_write(&self.pool, self.backend).await?;
+        // Touching the meeting row locks it until commit, so on PostgreSQL concurrent appenders to one
+        // meeting queue here rather than collide on UNIQUE(meeting_id, seq); SQLite's BEGIN IMMEDIATE
+        // already serialises writers. It also proves the meeting exists.
+        let touched = sqlx::query("UPDATE meetings SET last_seen_at = last_seen_at WHERE id = $1")
+            .bind(msg.meeting.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if touched == 0 {
+            return Err(StoreError::NotFound("meeting"));
+        }
+        let sender = sqlx::query(
+            "SELECT participant_id, display_name FROM participant_sessions \
+             WHERE id = $1 AND meeting_id = $2",
+        )
+        .bind(msg.session.0)
+        .bind(msg.meeting.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("session in this meeting"))?;
+        let inserted = sqlx::query(
+            "INSERT INTO chat_messages (meeting_id, session_id, text, sent_at, seq) \
+             SELECT $1, $2, $3, $4, COALESCE(MAX(seq), 0) + 1 FROM chat_messages WHERE meeting_id = $1 \
+             RETURNING id, seq",
+        )
+        .bind(msg.meeting.0)
+        .bind(msg.session.0)
+        .bind(msg.text.as_str())
+        .bind(msg.sent_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ChatRecord {
+            id: inserted.try_get("id")?,
+            meeting: msg.meeting,
+            session: msg.session,
+            participant_id: sender.try_get("participant_id")?,
+            display_name: sender.try_get("display_name")?,
+            text: msg.text.clone(),
+            sent_at: msg.sent_at,
+            seq: inserted.try_get("seq")?,
+        })
+    }
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
+/// a deferred transaction that reads first and writes later can fail with SQLITE_BUSY without waiting.
+pub(crate) async fn begin_write(
+    pool: &AnyPool,
+    backend: Backend,
+) -> Result<Transaction<'static, Any>> {
+    Ok(match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    })
+}
+
+/// A lost race worth retrying: a duplicate chat seq, or PostgreSQL aborting us for a conflict
+/// (serialization failure 40001 / deadlock 40P01, possible if the server runs above READ COMMITTED).
+fn is_retryable(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    db.kind() == sqlx::error::ErrorKind::UniqueViolation
+        || matches!(db.code().as_deref(), Some("40001" | "40P01"))
+}
+
+fn meeting_from_row(row: &AnyRow) -> Result<MeetingRecord> {
+    Ok(MeetingRecord {
+        id: MeetingId(row.try_get("id")?),
+        room: row.try_get("room")?,
+        creator: row.try_get("creator")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        ended_at: row.try_get("ended_at")?,
+        max_participants: row.try_get("max_participants")?,
+        settings_json: row.try_get("settings_json")?,
+        node_id: row.try_get("node_id")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+    })
+}
+
+fn session_from_row(row: &AnyRow) -> Result<SessionRecord> {
+    let leave_reason = match row.try_get::<Option<String>, _>("leave_reason")? {
+        None => None,
+        Some(text) => Some(
+            LeaveReason::parse(&text)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown leave reason {text:?}")))?,
+        ),
+    };
+    Ok(SessionRecord {
+        id: SessionId(row.try_get("id")?),
+        meeting: MeetingId(row.try_get("meeting_id")?),
+        participant_id: row.try_get("participant_id")?,
+        display_name: row.try_get("display_name")?,
+        user: row.try_get::<Option<i64>, _>("user_id")?.map(UserId),
+        role: row.try_get("role")?,
+        joined_at: row.try_get("joined_at")?,
+        left_at: row.try_get("left_at")?,
+        leave_reason,
+        last_seen_at: row.try_get("last_seen_at")?,
+    })
+}
+
+fn chat_from_row(row: &AnyRow) -> Result<ChatRecord> {
+    Ok(ChatRecord {
+        id: row.try_get("id")?,
+        meeting: MeetingId(row.try_get("meeting_id")?),
+        session: SessionId(row.try_get("session_id")?),
+        participant_id: row.try_get("participant_id")?,
+        display_name: row.try_get("display_name")?,
+        text: row.try_get("text")?,
+        sent_at: row.try_get("sent_at")?,
+        seq: row.try_get("seq")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_meeting(&self, m: &NewMeeting) -> Result<MeetingId> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO meetings (room, creator, created_at, started_at, max_participants, \
+             settings_json, node_id, last_seen_at) \
+             VALUES ($1, $2, $3, $3, $4, $5, $6, $3) RETURNING id",
+        )
+        .bind(m.room.as_str())
+        .bind(m.creator.as_deref())
+        .bind(m.created_at)
+        .bind(m.max_participants)
+        .bind(m.settings_json.as_str())
+        .bind(m.node_id.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(MeetingId(id))
+    }
+
+    async fn end_meeting(&self, id: MeetingId, ended_at: Millis) -> Result<()> {
+        sqlx::query("UPDATE meetings SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL")
+            .bind(id.0)
+            .bind(ended_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn meeting(&self, id: MeetingId) -> Result<Option<MeetingRecord>> {
+        let sql = format!("SELECT {MEETING_COLUMNS} FROM meetings WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(meeting_from_row).transpose()
+    }
+
+    async fn meetings(&self, room: Option<&str>, limit: i64) -> Result<Vec<MeetingRecord>> {
+        // PostgreSQL rejects a negative LIMIT; treat it as "none".
+        let limit = limit.max(0);
+        let rows = match room {
+            Some(room) => {
+                let sql = format!(
+                    "SELECT {MEETING_COLUMNS} FROM meetings WHERE room = $1 \
+                     ORDER BY created_at DESC, id DESC LIMIT $2"
+                );
+                sqlx::query(&sql)
+                    .bind(room)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {MEETING_COLUMNS} FROM meetings ORDER BY created_at DESC, id DESC LIMIT $1"
+                );
+                sqlx::query(&sql)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(meeting_from_row).collect()
+    }
+
+    async fn open_session(&self, s: &NewSession) -> Result<SessionId> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO participant_sessions (meeting_id, participant_id, display_name, user_id, \
+             role, joined_at, node_id, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $6) RETURNING id",
+        )
+        .bind(s.meeting.0)
+        .bind(s.participant_id.as_str())
+        .bind(s.display_name.as_str())
+        .bind(s.user.map(|u| u.0))
+        .bind(s.role.as_str())
+        .bind(s.joined_at)
+        .bind(s.node_id.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(SessionId(id))
+    }
+
+    async fn close_session(&self, id: SessionId, left_at: Millis, reason: LeaveReason) -> Result<()> {
+        sqlx::query(
+            "UPDATE participant_sessions SET left_at = $2, leave_reason = $3 \
+             WHERE id = $1 AND left_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(left_at)
+        .bind(reason.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_session_role(&self, id: SessionId, role: &str) -> Result<()> {
+        let n = sqlx::query("UPDATE participant_sessions SET role = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(role)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound("session"));
+        }
+        Ok(())
+    }
+
+    async fn set_session_display_name(&self, id: SessionId, name: &str) -> Result<()> {
+        let n = sqlx::query("UPDATE participant_sessions SET display_name = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(name)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound("session"));
+        }
+        Ok(())
+    }
+
+    async fn sessions(&self, meeting: MeetingId) -> Result<Vec<SessionRecord>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM participant_sessions WHERE meeting_id = $1 \
+             ORDER BY joined_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(meeting.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn append_chat(&self, msg: &NewChatMessage) -> Result<ChatRecord> {
+        let mut attempt = 1;
+        loop {
+            match self.try_append_chat(msg).await {
+                // The meeting-row lock normally prevents this; the UNIQUE constraint is the backstop.
+                Err(StoreError::Database(e)) if is_retryable(&e) && attempt < CHAT_APPEND_ATTEMPTS =>
+                {
+                    tracing::debug!(meeting = msg.meeting.0, attempt, "chat seq taken, retrying");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn chat_history(&self, meeting: MeetingId, limit: i64) -> Result<Vec<ChatRecord>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.meeting_id, c.session_id, s.participant_id, s.display_name, \
+             c.text, c.sent_at, c.seq \
+             FROM chat_messages c JOIN participant_sessions s ON s.id = c.session_id \
+             WHERE c.meeting_id = $1 ORDER BY c.seq DESC LIMIT $2",
+        )
+        .bind(meeting.0)
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        // Fetched newest first so LIMIT keeps the latest; callers want reading order.
+        rows.iter().rev().map(chat_from_row).collect()
+    }
+
+    async fn heartbeat(&self, node_id: &str, now: Millis) -> Result<u64> {
+        let mut tx = begin_write(&self.pool, self.backend).await?;
+        // Never move last_seen_at backwards (clock step): recovery must not end a row before it was seen.
+        let sessions = sqlx::query(
+            "UPDATE participant_sessions \
+             SET last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END \
+             WHERE node_id = $1 AND left_at IS NULL",
+        )
+        .bind(node_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let meetings = sqlx::query(
+            "UPDATE meetings \
+             SET last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END \
+             WHERE node_id = $1 AND ended_at IS NULL",
+        )
+        .bind(node_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(sessions + meetings)
+    }
+
+    async fn recover(&self, node_id: &str) -> Result<Recovery> {
+        let mut tx = begin_write(&self.pool, self.backend).await?;
+        let sessions_closed = sqlx::query(
+            "UPDATE participant_sessions SET left_at = last_seen_at, leave_reason = $2 \
+             WHERE node_id = $1 AND left_at IS NULL",
+        )
+        .bind(node_id)
+        .bind(LeaveReason::ServerRestart.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        // ended_at = the later of the meeting's last heartbeat and its last session's end, written
+        // portably: the sub-select yields a left_at only when it is later than last_seen_at.
+        let meetings_closed = sqlx::query(
+            "UPDATE meetings SET ended_at = COALESCE(\
+                 (SELECT MAX(s.left_at) FROM participant_sessions s \
+                  WHERE s.meeting_id = meetings.id AND s.left_at > meetings.last_seen_at), \
+                 last_seen_at) \
+             WHERE node_id = $1 AND ended_at IS NULL",
+        )
+        .bind(node_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        if sessions_closed + meetings_closed > 0 {
+            tracing::info!(
+                node_id,
+                sessions_closed,
+                meetings_closed,
+                "closed records left open by a previous run"
+            );
+        }
+        Ok(Recovery {
+            sessions_closed,
+            meetings_closed,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(dead_code)]
+fn futures_are_send(s: &SqlStore) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(s.schema_version());
+    is_send(s.close());
+    is_send(SqlStore::connect("x"));
+}

@@ -1,0 +1,716 @@
+//! One suite, written once, run against SQLite (a temp file) and PostgreSQL (when
+//! `CONVENE_TEST_POSTGRES_URL` is set; each test gets its own schema so parallel runs never collide).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use convene_store::*;
+use sqlx::AnyPool;
+
+const PG_ENV: &str = "CONVENE_TEST_POSTGRES_URL";
+
+/// A test's database. `connect` may be called any number of times, giving independent pools on the
+/// same data (a restart, or a second server process).
+struct Db {
+    url: String,
+    /// Keeps the SQLite file's directory alive for the test's duration.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Db {
+    async fn connect(&self) -> SqlStore {
+        convene_store::connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("connect {}: {e}", self.url))
+    }
+}
+
+async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A nested, not yet existing directory: connect must create it.
+    let path = dir.path().join("data").join("convene.db");
+    let url = format!("sqlite://{}", path.display());
+    test(Db {
+        url,
+        _dir: Some(dir),
+    })
+    .await;
+}
+
+async fn on_postgres<F, Fut>(name: &str, test: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Ok(base) = std::env::var(PG_ENV) else {
+        eprintln!("SKIPPED: {PG_ENV} not set, postgres::{name} did not run");
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let schema = unique_schema();
+    let admin = AnyPool::connect(&base).await.expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+
+    // Prove the URL really scopes connections to the schema, or the tests would share tables.
+    let probe = AnyPool::connect(&url).await.expect("connect with search_path");
+    let current: String = sqlx::query_scalar("SELECT current_schema()::text")
+        .fetch_one(&probe)
+        .await
+        .expect("current_schema");
+    probe.close().await;
+    assert_eq!(current, schema);
+
+    // Run in a task so a failing test still drops its schema before the panic propagates.
+    let outcome = tokio::spawn(test(Db { url, _dir: None })).await;
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .expect("drop schema");
+    admin.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+fn unique_schema() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "t_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Generates `sqlite::<test>` and `postgres::<test>` for each suite function.
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::on_sqlite(super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::on_postgres(stringify!($name), super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    migrations_are_idempotent,
+    concurrent_migrations,
+    meetings_create_get_list_end,
+    sessions_open_close,
+    chat_append_and_history,
+    chat_concurrent_appends_are_gapless,
+    heartbeat_and_recover,
+    writes_survive_reopen,
+);
+
+// ---- helpers ----
+
+fn meeting(room: &str, node: &str, at: Millis) -> NewMeeting {
+    NewMeeting {
+        room: room.into(),
+        creator: Some("Ada".into()),
+        created_at: at,
+        max_participants: 50,
+        settings_json: r#"{"locked":false}"#.into(),
+        node_id: node.into(),
+    }
+}
+
+fn session(m: MeetingId, pid: &str, name: &str, node: &str, at: Millis) -> NewSession {
+    NewSession {
+        meeting: m,
+        participant_id: pid.into(),
+        display_name: name.into(),
+        user: None,
+        role: "participant".into(),
+        joined_at: at,
+        node_id: node.into(),
+    }
+}
+
+async fn say(store: &SqlStore, m: MeetingId, s: SessionId, text: &str, at: Millis) -> ChatRecord {
+    store
+        .append_chat(&NewChatMessage {
+            meeting: m,
+            session: s,
+            text: text.into(),
+            sent_at: at,
+        })
+        .await
+        .expect("append_chat")
+}
+
+async fn session_by_id(store: &SqlStore, m: MeetingId, id: SessionId) -> SessionRecord {
+    store
+        .sessions(m)
+        .await
+        .expect("sessions")
+        .into_iter()
+        .find(|s| s.id == id)
+        .expect("session present")
+}
+
+// ---- the suite ----
+
+async fn migrations_are_idempotent(db: Db) {
+    let first = db.connect().await;
+    assert_eq!(first.schema_version().await.expect("version"), 1);
+    let id = first
+        .create_meeting(&meeting("lobby", "n1", 1_000))
+        .await
+        .expect("create");
+    first.close().await;
+
+    // A restart runs the migrator again: nothing re-applied, nothing lost.
+    let second = db.connect().await;
+    assert_eq!(second.schema_version().await.expect("version"), 1);
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
+        .fetch_one(second.pool())
+        .await
+        .expect("count");
+    assert_eq!(applied, 1);
+    assert!(second.meeting(id).await.expect("get").is_some());
+    second.ping().await.expect("ping");
+}
+
+async fn concurrent_migrations(db: Db) {
+    // Two servers starting at once against a fresh database.
+    let (a, b, c) = tokio::join!(db.connect(), db.connect(), db.connect());
+    for store in [&a, &b, &c] {
+        assert_eq!(store.schema_version().await.expect("version"), 1);
+    }
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
+        .fetch_one(a.pool())
+        .await
+        .expect("count");
+    assert_eq!(applied, 1);
+}
+
+async fn meetings_create_get_list_end(db: Db) {
+    let store = db.connect().await;
+    let m1 = store
+        .create_meeting(&meeting("alpha", "n1", 1_000))
+        .await
+        .expect("m1");
+    let mut anonymous = meeting("beta", "n1", 2_000);
+    anonymous.creator = None;
+    let m2 = store.create_meeting(&anonymous).await.expect("m2");
+    let m3 = store
+        .create_meeting(&meeting("alpha", "n2", 3_000))
+        .await
+        .expect("m3");
+
+    let got = store.meeting(m1).await.expect("get").expect("m1 exists");
+    assert_eq!(
+        got,
+        MeetingRecord {
+            id: m1,
+            room: "alpha".into(),
+            creator: Some("Ada".into()),
+            created_at: 1_000,
+            started_at: Some(1_000),
+            ended_at: None,
+            max_participants: 50,
+            settings_json: r#"{"locked":false}"#.into(),
+            node_id: "n1".into(),
+            last_seen_at: 1_000,
+        }
+    );
+    let got2 = store.meeting(m2).await.expect("get").expect("m2 exists");
+    assert_eq!(got2.creator, None);
+    assert!(store.meeting(MeetingId(999_999)).await.expect("get").is_none());
+
+    let ids = |v: Vec<MeetingRecord>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.meetings(None, 10).await.expect("list")),
+        [m3, m2, m1]
+    );
+    assert_eq!(ids(store.meetings(None, 2).await.expect("list")), [m3, m2]);
+    assert_eq!(
+        ids(store.meetings(Some("alpha"), 10).await.expect("list")),
+        [m3, m1]
+    );
+    assert!(store
+        .meetings(Some("nope"), 10)
+        .await
+        .expect("list")
+        .is_empty());
+    assert!(store.meetings(None, -1).await.expect("list").is_empty());
+
+    store.end_meeting(m1, 5_000).await.expect("end");
+    store.end_meeting(m1, 9_000).await.expect("end again is a no-op");
+    let ended = store.meeting(m1).await.expect("get").expect("m1");
+    assert_eq!(ended.ended_at, Some(5_000));
+    assert_eq!(store.meeting(m3).await.expect("get").expect("m3").ended_at, None);
+}
+
+async fn sessions_open_close(db: Db) {
+    let store = db.connect().await;
+    let m = store
+        .create_meeting(&meeting("room", "n1", 1_000))
+        .await
+        .expect("meeting");
+
+    // The users table exists for accounts; a session may reference a user.
+    let user: i64 = sqlx::query_scalar(
+        "INSERT INTO users (name, display_name, password_hash, created_at) \
+         VALUES ($1, $2, NULL, $3) RETURNING id",
+    )
+    .bind("ada")
+    .bind("Ada L.")
+    .bind(500_i64)
+    .fetch_one(store.pool())
+    .await
+    .expect("insert user");
+
+    let mut with_user = session(m, "p-1", "Ada", "n1", 1_100);
+    with_user.user = Some(UserId(user));
+    with_user.role = "host".into();
+    let s1 = store.open_session(&with_user).await.expect("s1");
+    let s2 = store
+        .open_session(&session(m, "p-2", "Bob", "n1", 1_200))
+        .await
+        .expect("s2");
+
+    let all = store.sessions(m).await.expect("sessions");
+    assert_eq!(all.iter().map(|s| s.id).collect::<Vec<_>>(), [s1, s2]);
+    assert_eq!(
+        all[0],
+        SessionRecord {
+            id: s1,
+            meeting: m,
+            participant_id: "p-1".into(),
+            display_name: "Ada".into(),
+            user: Some(UserId(user)),
+            role: "host".into(),
+            joined_at: 1_100,
+            left_at: None,
+            leave_reason: None,
+            last_seen_at: 1_100,
+        }
+    );
+
+    store
+        .close_session(s2, 2_000, LeaveReason::Left)
+        .await
+        .expect("close");
+    store
+        .close_session(s2, 3_000, LeaveReason::Removed)
+        .await
+        .expect("second close is a no-op");
+    let closed = session_by_id(&store, m, s2).await;
+    assert_eq!(closed.left_at, Some(2_000));
+    assert_eq!(closed.leave_reason, Some(LeaveReason::Left));
+
+    store.set_session_role(s2, "cohost").await.expect("role");
+    store
+        .set_session_display_name(s1, "Ada Lovelace")
+        .await
+        .expect("rename");
+    assert_eq!(session_by_id(&store, m, s2).await.role, "cohost");
+    assert_eq!(
+        session_by_id(&store, m, s1).await.display_name,
+        "Ada Lovelace"
+    );
+    assert!(matches!(
+        store.set_session_role(SessionId(999_999), "host").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .set_session_display_name(SessionId(999_999), "x")
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Foreign keys are enforced: no session for a meeting that does not exist.
+    let orphan = store
+        .open_session(&session(MeetingId(999_999), "p-x", "X", "n1", 1_000))
+        .await;
+    assert!(matches!(orphan, Err(StoreError::Database(_))), "{orphan:?}");
+}
+
+async fn chat_append_and_history(db: Db) {
+    let store = db.connect().await;
+    let m = store
+        .create_meeting(&meeting("room", "n1", 1_000))
+        .await
+        .expect("meeting");
+    let ada = store
+        .open_session(&session(m, "p-ada", "Ada", "n1", 1_000))
+        .await
+        .expect("ada");
+    let bob = store
+        .open_session(&session(m, "p-bob", "Bob", "n1", 1_000))
+        .await
+        .expect("bob");
+
+    let first = say(&store, m, ada, "hello", 1_001).await;
+    assert_eq!(first.seq, 1);
+    assert_eq!(first.meeting, m);
+    assert_eq!(first.session, ada);
+    assert_eq!(first.participant_id, "p-ada");
+    assert_eq!(first.display_name, "Ada");
+    assert_eq!(first.text, "hello");
+    assert_eq!(first.sent_at, 1_001);
+
+    let mut sent = vec![first];
+    for i in 2..=5 {
+        let who = if i % 2 == 0 { bob } else { ada };
+        sent.push(say(&store, m, who, &format!("msg {i}"), 1_000 + i).await);
+    }
+    assert_eq!(sent.iter().map(|c| c.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+
+    // The last N, oldest first, with the sender's names.
+    let last3 = store.chat_history(m, 3).await.expect("history");
+    assert_eq!(last3, sent[2..].to_vec());
+    assert_eq!(last3[0].display_name, "Ada");
+    assert_eq!(last3[1].participant_id, "p-bob");
+    assert_eq!(store.chat_history(m, 100).await.expect("history"), sent);
+    assert!(store.chat_history(m, 0).await.expect("history").is_empty());
+
+    // Sequences are per meeting.
+    let other = store
+        .create_meeting(&meeting("other", "n1", 1_000))
+        .await
+        .expect("other");
+    let carol = store
+        .open_session(&session(other, "p-carol", "Carol", "n1", 1_000))
+        .await
+        .expect("carol");
+    assert_eq!(say(&store, other, carol, "hi", 2_000).await.seq, 1);
+    assert_eq!(say(&store, m, ada, "again", 2_000).await.seq, 6);
+
+    // A sender must be a session of that meeting, and the meeting must exist.
+    let wrong = store
+        .append_chat(&NewChatMessage {
+            meeting: m,
+            session: carol,
+            text: "x".into(),
+            sent_at: 0,
+        })
+        .await;
+    assert!(matches!(wrong, Err(StoreError::NotFound(_))), "{wrong:?}");
+    let missing = store
+        .append_chat(&NewChatMessage {
+            meeting: MeetingId(999_999),
+            session: ada,
+            text: "x".into(),
+            sent_at: 0,
+        })
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    assert_eq!(store.chat_history(m, 100).await.expect("history").len(), 6);
+}
+
+async fn chat_concurrent_appends_are_gapless(db: Db) {
+    const TASKS: i64 = 8;
+    const PER_TASK: i64 = 15;
+    // Two pools stand in for two server processes sharing the database.
+    let stores = [db.connect().await, db.connect().await];
+    let m = stores[0]
+        .create_meeting(&meeting("busy", "n1", 1_000))
+        .await
+        .expect("meeting");
+    let mut handles = Vec::new();
+    for t in 0..TASKS {
+        let store = stores[(t % 2) as usize].clone();
+        let s = store
+            .open_session(&session(m, &format!("p-{t}"), &format!("User {t}"), "n1", 1_000))
+            .await
+            .expect("session");
+        handles.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..PER_TASK {
+                seqs.push(say(&store, m, s, &format!("{t}/{i}"), 2_000 + i).await.seq);
+            }
+            seqs
+        }));
+    }
+    let mut seqs = Vec::new();
+    for h in handles {
+        let mine = h.await.expect("task");
+        // Each writer's own messages are ordered.
+        assert!(mine.windows(2).all(|w| w[0] < w[1]), "{mine:?}");
+        seqs.extend(mine);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=TASKS * PER_TASK).collect::<Vec<_>>());
+
+    let history = stores[1]
+        .chat_history(m, TASKS * PER_TASK)
+        .await
+        .expect("history");
+    let history_seqs: Vec<i64> = history.iter().map(|c| c.seq).collect();
+    assert_eq!(history_seqs, (1..=TASKS * PER_TASK).collect::<Vec<_>>());
+}
+
+async fn heartbeat_and_recover(db: Db) {
+    let store = db.connect().await;
+    // Node A: an open meeting with an open session and a session that left normally.
+    let m1 = store
+        .create_meeting(&meeting("a-room", "node-a", 1_000))
+        .await
+        .expect("m1");
+    let s1 = store
+        .open_session(&session(m1, "p1", "One", "node-a", 1_100))
+        .await
+        .expect("s1");
+    let s2 = store
+        .open_session(&session(m1, "p2", "Two", "node-a", 1_200))
+        .await
+        .expect("s2");
+    store
+        .close_session(s2, 1_500, LeaveReason::Left)
+        .await
+        .expect("close s2");
+    // Node A: a meeting that already ended.
+    let m3 = store
+        .create_meeting(&meeting("done", "node-a", 900))
+        .await
+        .expect("m3");
+    store.end_meeting(m3, 950).await.expect("end m3");
+    // Node B: its own open meeting and session.
+    let m2 = store
+        .create_meeting(&meeting("b-room", "node-b", 1_000))
+        .await
+        .expect("m2");
+    let s3 = store
+        .open_session(&session(m2, "p3", "Three", "node-b", 1_100))
+        .await
+        .expect("s3");
+
+    assert_eq!(store.heartbeat("node-a", 2_000).await.expect("hb"), 2);
+    assert_eq!(store.heartbeat("node-b", 1_800).await.expect("hb"), 2);
+    // A clock step backwards never moves last_seen_at back.
+    assert_eq!(store.heartbeat("node-b", 1_700).await.expect("hb"), 2);
+    assert_eq!(session_by_id(&store, m2, s3).await.last_seen_at, 1_800);
+    assert_eq!(store.heartbeat("node-c", 2_000).await.expect("hb"), 0);
+
+    // Joined after the last heartbeat: last seen when it joined.
+    let s4 = store
+        .open_session(&session(m1, "p4", "Four", "node-a", 2_500))
+        .await
+        .expect("s4");
+
+    let recovered = store.recover("node-a").await.expect("recover");
+    assert_eq!(
+        recovered,
+        Recovery {
+            sessions_closed: 2,
+            meetings_closed: 1
+        }
+    );
+
+    let r1 = session_by_id(&store, m1, s1).await;
+    assert_eq!(r1.left_at, Some(2_000));
+    assert_eq!(r1.leave_reason, Some(LeaveReason::ServerRestart));
+    let r4 = session_by_id(&store, m1, s4).await;
+    assert_eq!(r4.left_at, Some(2_500));
+    assert_eq!(r4.leave_reason, Some(LeaveReason::ServerRestart));
+    let r2 = session_by_id(&store, m1, s2).await;
+    assert_eq!(r2.left_at, Some(1_500));
+    assert_eq!(r2.leave_reason, Some(LeaveReason::Left));
+    // Ended at the later of its heartbeat (2000) and its last session's end (2500).
+    let m1r = store.meeting(m1).await.expect("get").expect("m1");
+    assert_eq!(m1r.ended_at, Some(2_500));
+    assert_eq!(
+        store.meeting(m3).await.expect("get").expect("m3").ended_at,
+        Some(950)
+    );
+
+    // Node B untouched.
+    let r3 = session_by_id(&store, m2, s3).await;
+    assert_eq!(r3.left_at, None);
+    assert_eq!(r3.last_seen_at, 1_800);
+    let m2r = store.meeting(m2).await.expect("get").expect("m2");
+    assert_eq!(m2r.ended_at, None);
+    assert_eq!(m2r.last_seen_at, 1_800);
+
+    // Recovering again finds nothing; a meeting with no heartbeat ends at its creation.
+    assert_eq!(
+        store.recover("node-a").await.expect("recover"),
+        Recovery::default()
+    );
+    let m5 = store
+        .create_meeting(&meeting("quick", "node-c", 7_000))
+        .await
+        .expect("m5");
+    assert_eq!(
+        store.recover("node-c").await.expect("recover"),
+        Recovery {
+            sessions_closed: 0,
+            meetings_closed: 1
+        }
+    );
+    assert_eq!(
+        store.meeting(m5).await.expect("get").expect("m5").ended_at,
+        Some(7_000)
+    );
+}
+
+async fn writes_survive_reopen(db: Db) {
+    let (m, s) = {
+        let store = db.connect().await;
+        let m = store
+            .create_meeting(&meeting("durable", "n1", 1_000))
+            .await
+            .expect("meeting");
+        let s = store
+            .open_session(&session(m, "p", "Pat", "n1", 1_000))
+            .await
+            .expect("session");
+        say(&store, m, s, "still here?", 1_001).await;
+        // Dropped without close(): nothing gets a chance to flush.
+        drop(store);
+        (m, s)
+    };
+    let store = db.connect().await;
+    assert_eq!(
+        store.meeting(m).await.expect("get").expect("meeting").room,
+        "durable"
+    );
+    assert_eq!(session_by_id(&store, m, s).await.display_name, "Pat");
+    let history = store.chat_history(m, 10).await.expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].text, "still here?");
+}
+
+// ---- not per-backend ----
+
+#[tokio::test]
+async fn unsupported_url_is_rejected_without_leaking_secrets() {
+    for url in ["mysql://root:hunter2@db/convene", "convene.db", "http://x"] {
+        match convene_store::connect(url).await {
+            Err(e @ StoreError::UnsupportedUrl(_)) => {
+                assert!(!e.to_string().contains("hunter2"), "{e}");
+            }
+            other => panic!("{url}: expected UnsupportedUrl, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn sqlite_memory_url_keeps_one_database() {
+    let store = convene_store::connect("sqlite::memory:")
+        .await
+        .expect("connect");
+    let m = store
+        .create_meeting(&meeting("mem", "n1", 1_000))
+        .await
+        .expect("create");
+    // Several round trips, possibly on different pool checkouts: still the same database.
+    for _ in 0..3 {
+        assert!(store.meeting(m).await.expect("get").is_some());
+    }
+}
+
+#[tokio::test]
+async fn sqlite_connections_use_durable_pragmas() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("p.db");
+    let store = convene_store::connect(&format!("sqlite:{}", path.display()))
+        .await
+        .expect("connect");
+    assert!(path.exists());
+    assert_eq!(store.backend(), Backend::Sqlite);
+    let pool = store.pool();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .expect("journal_mode");
+    assert_eq!(mode, "wal");
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(pool)
+        .await
+        .expect("synchronous");
+    assert_eq!(sync, 2, "synchronous=FULL");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(pool)
+        .await
+        .expect("foreign_keys");
+    assert_eq!(fk, 1);
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(pool)
+        .await
+        .expect("busy_timeout");
+    assert_eq!(busy, 5_000);
+}
+
+/// Child half of `sqlite_commit_survives_sigkill`: does nothing unless that test started it.
+#[tokio::test]
+async fn sigkill_child_writer() {
+    let Ok(url) = std::env::var("CONVENE_STORE_CHILD_DB") else {
+        return;
+    };
+    let store = convene_store::connect(&url).await.expect("child connect");
+    let m = store
+        .create_meeting(&meeting("crash", "n1", 1_000))
+        .await
+        .expect("child create");
+    let s = store
+        .open_session(&session(m, "p", "Pat", "n1", 1_000))
+        .await
+        .expect("child session");
+    say(&store, m, s, "acknowledged", 1_001).await;
+    println!("COMMITTED {}", m.0);
+    // Wait to be killed; the parent gives up long before this ends.
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+}
+
+#[tokio::test]
+async fn sqlite_commit_survives_sigkill() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("crash.db").display());
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = std::process::Command::new(exe)
+        .args(["sigkill_child_writer", "--exact", "--nocapture", "--test-threads=1"])
+        .env("CONVENE_STORE_CHILD_DB", &url)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn child");
+    let stdout = child.stdout.take().expect("child stdout");
+    let committed = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(|l| l.ok())
+        .find_map(|l| l.strip_prefix("COMMITTED ").map(str::to_owned))
+        .expect("child reported a commit");
+    child.kill().expect("SIGKILL child"); // Child::kill is SIGKILL on Unix.
+    child.wait().expect("reap child");
+
+    let m = MeetingId(committed.parse().expect("meeting id"));
+    let store = convene_store::connect(&url).await.expect("reopen");
+    assert_eq!(
+        store.meeting(m).await.expect("get").expect("meeting").room,
+        "crash"
+    );
+    let history = store.chat_history(m, 10).await.expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].text, "acknowledged");
+}
