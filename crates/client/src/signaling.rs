@@ -1,0 +1,167 @@
+//! The signaling connection: JSON messages over a WebSocket.
+
+use std::time::Duration;
+
+use convene_proto::{ClientMessage, Joined, ServerMessage};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("websocket: {0}")]
+    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+    #[error("the server sent something that is not a protocol message: {0}")]
+    Decode(String),
+    #[error("timed out waiting for the server")]
+    Timeout,
+    #[error("the connection closed: {0:?}")]
+    Closed(Closed),
+    #[error("the server refused: {code}: {message}")]
+    Refused {
+        code: convene_proto::ErrorCode,
+        message: String,
+    },
+}
+
+/// How the server closed the connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Closed {
+    /// The WebSocket close code, if the server sent one.
+    pub code: Option<u16>,
+    pub reason: String,
+}
+
+pub struct Signaling {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// How long `recv` waits before giving up.
+    pub timeout: Duration,
+}
+
+impl Signaling {
+    /// Connects to `ws://host:port/ws` (or `wss://`).
+    pub async fn connect(url: &str) -> Result<Self, ClientError> {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        Ok(Self {
+            ws,
+            timeout: Duration::from_secs(10),
+        })
+    }
+
+    pub async fn send(&mut self, msg: &ClientMessage) -> Result<(), ClientError> {
+        let text = serde_json::to_string(msg).map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.send_raw(&text).await
+    }
+
+    /// Sends any text frame (tests use this for malformed input).
+    pub async fn send_raw(&mut self, text: &str) -> Result<(), ClientError> {
+        self.ws.send(Message::text(text)).await?;
+        Ok(())
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) -> Result<(), ClientError> {
+        self.ws.send(Message::binary(bytes)).await?;
+        Ok(())
+    }
+
+    /// The next protocol message; answers pings on the way.
+    pub async fn recv(&mut self) -> Result<ServerMessage, ClientError> {
+        let timeout = self.timeout;
+        tokio::time::timeout(timeout, self.recv_inner())
+            .await
+            .map_err(|_| ClientError::Timeout)?
+    }
+
+    async fn recv_inner(&mut self) -> Result<ServerMessage, ClientError> {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    return serde_json::from_str(t.as_str())
+                        .map_err(|e| ClientError::Decode(format!("{e}: {t}")))
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Err(ClientError::Closed(Closed {
+                        code: frame.as_ref().map(|f| u16::from(f.code)),
+                        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                    }))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => {
+                    return Err(ClientError::Closed(Closed {
+                        code: None,
+                        reason: "stream ended".into(),
+                    }))
+                }
+            }
+        }
+    }
+
+    /// Receives until `pick` returns Some, skipping other messages.
+    pub async fn recv_until<T>(
+        &mut self,
+        mut pick: impl FnMut(&ServerMessage) -> Option<T>,
+    ) -> Result<T, ClientError> {
+        loop {
+            let m = self.recv().await?;
+            if let Some(t) = pick(&m) {
+                return Ok(t);
+            }
+        }
+    }
+
+    /// Waits for the server to close the connection, skipping messages; returns how it closed.
+    pub async fn closed(&mut self) -> Result<Closed, ClientError> {
+        loop {
+            match self.recv().await {
+                Ok(_) => continue,
+                Err(ClientError::Closed(c)) => return Ok(c),
+                Err(ClientError::WebSocket(_)) => {
+                    return Ok(Closed {
+                        code: None,
+                        reason: "transport error".into(),
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sends `join` and waits for `joined` (or the error that refused it).
+    pub async fn join(&mut self, msg: ClientMessage) -> Result<Joined, ClientError> {
+        self.send(&msg).await?;
+        loop {
+            match self.recv().await? {
+                ServerMessage::Joined(j) => return Ok(*j),
+                ServerMessage::Error { code, message, .. } => {
+                    return Err(ClientError::Refused { code, message })
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// Closes the socket politely (a disconnect, not a `leave`).
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+
+    /// Drops the TCP connection without a close frame, as a crashed browser would.
+    pub fn abort(self) {
+        drop(self.ws);
+    }
+}
+
+/// A plain join message.
+pub fn join_msg(room: &str, name: &str) -> ClientMessage {
+    ClientMessage::Join {
+        room: room.into(),
+        display_name: name.into(),
+        version: Some(convene_proto::PROTOCOL_VERSION),
+        access_token: None,
+        resume_token: None,
+        mic_muted: None,
+        camera_muted: None,
+    }
+}

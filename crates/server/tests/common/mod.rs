@@ -1,0 +1,145 @@
+//! An in-process server on 127.0.0.1:0 with a temporary SQLite database, and helpers to talk to it.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use convene_client::{join_msg, Signaling};
+use convene_proto::{ClientMessage, Joined, ServerMessage};
+use convene_server::{run, Config, Listeners, RunError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub db_url: String,
+    pub config: Config,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), RunError>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    pub async fn with(change: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_url = format!("sqlite://{}", dir.path().join("convene.db").display());
+        let mut config = Config::default();
+        config.server.listen = "127.0.0.1:0".into();
+        config.database.url = db_url.clone();
+        config.rooms.empty_grace_secs = 2;
+        change(&mut config);
+        let listeners = Listeners::bind(&config).await.expect("bind");
+        let addr = listeners.http.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(config.clone(), listeners, async {
+            let _ = stopped.await;
+        }));
+        let server = Self {
+            addr,
+            db_url,
+            config,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        };
+        // The listener is bound already; wait until the store is migrated and routes answer.
+        for _ in 0..200 {
+            if server.get("/readyz").await.0 == 200 {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("test server did not become ready");
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub async fn client(&self) -> Signaling {
+        Signaling::connect(&self.ws_url()).await.expect("connect")
+    }
+
+    pub async fn join(&self, room: &str, name: &str) -> (Signaling, Joined) {
+        let mut c = self.client().await;
+        let j = c.join(join_msg(room, name)).await.expect("join");
+        (c, j)
+    }
+
+    /// A plain HTTP GET; returns status and body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let Ok(mut s) = tokio::net::TcpStream::connect(self.addr).await else {
+            return (0, String::new());
+        };
+        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        if s.write_all(req.as_bytes()).await.is_err() {
+            return (0, String::new());
+        }
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf).await;
+        let text = String::from_utf8_lossy(&buf).to_string();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (status, body)
+    }
+
+    /// The value of one metric line (`name{labels}` exactly as rendered).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let (_, body) = self.get("/metrics").await;
+        body.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no metric {series} in:\n{body}"))
+    }
+
+    pub async fn store(&self) -> convene_store::SqlStore {
+        convene_store::connect(&self.db_url).await.expect("open store")
+    }
+
+    /// Graceful shutdown (what SIGTERM does).
+    pub async fn stop(mut self) -> Result<(), RunError> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let task = self.task.take().expect("running");
+        task.await.expect("server task")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+pub fn chat(text: &str) -> ClientMessage {
+    ClientMessage::ChatSend {
+        text: text.into(),
+        client_msg_id: None,
+    }
+}
+
+/// Asserts that no message matching `pick` arrives within `wait`.
+pub async fn assert_quiet(c: &mut Signaling, wait: Duration, what: &str, pick: impl Fn(&ServerMessage) -> bool) {
+    let saved = c.timeout;
+    c.timeout = wait;
+    loop {
+        match c.recv().await {
+            Ok(m) if pick(&m) => panic!("unexpected {what}: {m:?}"),
+            Ok(_) => continue,
+            Err(convene_client::ClientError::Timeout) => break,
+            Err(e) => panic!("connection failed while waiting: {e}"),
+        }
+    }
+    c.timeout = saved;
+}
