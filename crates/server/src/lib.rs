@@ -89,6 +89,7 @@ pub async fn run(
     let deadline = Duration::from_secs(config.server.drain_deadline_secs);
     let drained = tokio::time::timeout(deadline, async {
         state.rooms.drain_all().await;
+        state.close_all_connections();
         // Let connections flush their close frames.
         while state.metrics.ws_connections.load(Ordering::Relaxed) > 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;

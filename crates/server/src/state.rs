@@ -15,6 +15,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub rooms: Registry,
     draining: AtomicBool,
+    /// Turns true after the rooms have drained: connections still open (not in a room) close then.
+    close_all: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -25,6 +27,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             rooms: Registry::default(),
             draining: AtomicBool::new(false),
+            close_all: tokio::sync::watch::channel(false).0,
         }
     }
 
@@ -34,5 +37,13 @@ impl AppState {
 
     pub fn start_draining(&self) {
         self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn close_all_connections(&self) {
+        self.close_all.send_replace(true);
+    }
+
+    pub fn watch_close_all(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.close_all.subscribe()
     }
 }

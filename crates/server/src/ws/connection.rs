@@ -26,6 +26,9 @@ pub mod close_code {
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
+/// How long the peer may take to answer our close frame.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
 pub async fn ws_handler(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
     let limit = state.config.limits.max_frame_bytes as usize;
     // The transport refuses frames far over the limit before buffering them; frames just over it are
@@ -40,19 +43,44 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
     let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let (handle, out_rx, abort) = ConnHandle::new(conn_id);
     let (sink, mut stream) = socket.split();
-    let writer = tokio::spawn(write_loop(sink, out_rx, state.clone()));
+    let state_for_writer = state.clone();
+    let (writer_done_tx, mut writer_done) = tokio::sync::oneshot::channel::<()>();
+    let writer = tokio::spawn(async move {
+        write_loop(sink, out_rx, state_for_writer).await;
+        let _ = writer_done_tx.send(());
+    });
+    // Once our close frame is out, the peer gets a short while to answer it, not forever.
+    let mut linger_until: Option<Instant> = None;
+    let mut close_all = state.watch_close_all();
 
     let mut session = Session::new(state.clone(), handle.clone());
     let idle = Duration::from_secs(state.config.websocket.idle_timeout_secs);
     let max = state.config.limits.max_frame_bytes as usize;
     let mut last_heard = Instant::now();
     loop {
+        let silent_deadline = match linger_until {
+            Some(t) => t.min(last_heard + idle),
+            None => last_heard + idle,
+        };
         let frame = tokio::select! {
             f = stream.next() => f,
-            _ = tokio::time::sleep_until((last_heard + idle).into()) => {
+            _ = &mut writer_done, if linger_until.is_none() => {
+                linger_until = Some(Instant::now() + CLOSE_LINGER);
+                continue;
+            }
+            _ = tokio::time::sleep_until(silent_deadline.into()) => {
+                if linger_until.is_some_and(|t| Instant::now() >= t) {
+                    break;
+                }
                 tracing::debug!(conn = conn_id, "connection silent too long; closing");
                 handle.close(close_code::GOING_AWAY, "no keepalive");
                 break;
+            }
+            _ = close_all.wait_for(|c| *c), if linger_until.is_none() => {
+                handle.send(&convene_proto::ServerMessage::Closing { reason: "server_shutdown".into() });
+                handle.close(close_code::GOING_AWAY, "server shutting down");
+                linger_until = Some(Instant::now() + CLOSE_LINGER);
+                continue;
             }
             _ = abort.notified() => {
                 handle.close(close_code::POLICY, "too slow to receive");
@@ -146,14 +174,12 @@ async fn write_loop(
                     code,
                     reason: reason.into(),
                 };
+                // No `close()` here: that waits for the peer's answer, which a broken client never
+                // sends. The reader lingers briefly for it instead.
                 let _ = sink.send(Message::Close(Some(frame))).await;
-                let _ = sink.close().await;
                 return;
             }
-            None => {
-                let _ = sink.close().await;
-                return;
-            }
+            None => return,
         }
     }
 }

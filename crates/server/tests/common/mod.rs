@@ -105,7 +105,7 @@ impl TestServer {
     }
 
     /// Graceful shutdown (what SIGTERM does).
-    pub async fn stop(mut self) -> Result<(), RunError> {
+    pub async fn stop(&mut self) -> Result<(), RunError> {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

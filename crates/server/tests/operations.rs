@@ -1,0 +1,153 @@
+//! Health, readiness, metrics, drain, config example.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{chat, TestServer};
+use convene_proto::ServerMessage;
+use convene_store::{LeaveReason, Store};
+
+#[tokio::test]
+async fn health_ready_and_metrics() {
+    let s = TestServer::start().await;
+    assert_eq!(s.get("/healthz").await, (200, "ok\n".into()));
+    assert_eq!(s.get("/readyz").await.0, 200);
+    let (mut a, _) = s.join("ops", "Ada").await;
+    a.send(&chat("hi")).await.unwrap();
+    a.recv_until(|m| matches!(m, ServerMessage::Chat { .. }).then_some(()))
+        .await
+        .unwrap();
+    let (status, body) = s.get("/metrics").await;
+    assert_eq!(status, 200);
+    for needle in [
+        "convene_rooms 1",
+        "convene_participants 1",
+        "convene_websocket_connections 1",
+        "convene_messages_in_total{type=\"join\"} 1",
+        "convene_messages_in_total{type=\"chat_send\"} 1",
+        "convene_messages_out_total{type=\"chat\"} 1",
+        "convene_messages_out_total{type=\"joined\"} 1",
+        "# TYPE convene_errors_total counter",
+    ] {
+        assert!(body.contains(needle), "metrics lack `{needle}`:\n{body}");
+    }
+    assert_eq!(s.get("/nope").await.0, 404);
+}
+
+#[tokio::test]
+async fn records_api_lists_meetings_with_sessions_and_chat() {
+    let s = TestServer::start().await;
+    let (mut a, ja) = s.join("api-room", "Ada").await;
+    a.send(&chat("for the record")).await.unwrap();
+    a.recv_until(|m| matches!(m, ServerMessage::Chat { .. }).then_some(()))
+        .await
+        .unwrap();
+    let (status, body) = s.get("/api/v1/meetings?room=API-room").await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = v["meetings"][0]["id"].as_i64().unwrap();
+    let (status, body) = s.get(&format!("/api/v1/meetings/{id}")).await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["sessions"][0]["participant_id"], ja.participant_id.0.as_str());
+    assert_eq!(v["chat"][0]["text"], "for the record");
+    assert_eq!(s.get("/api/v1/meetings/999999").await.0, 404);
+}
+
+#[tokio::test]
+async fn drain_tells_everyone_closes_records_and_refuses_joins() {
+    let s = TestServer::start().await;
+    let (mut a, _) = s.join("drain", "Ada").await;
+    let (mut b, _) = s.join("drain", "Bob").await;
+    let db = s.db_url.clone();
+    let mut s = s;
+    let stopping = tokio::spawn(async move {
+        let r = s.stop().await;
+        (r, s)
+    });
+    for c in [&mut a, &mut b] {
+        let reason = c
+            .recv_until(|m| match m {
+                ServerMessage::Closing { reason } => Some(reason.clone()),
+                _ => None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(reason, "server_shutdown");
+        let closed = c.closed().await.unwrap();
+        assert_eq!(closed.code, Some(1001));
+    }
+    let (result, _keep_db) = tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("drain within the deadline")
+        .unwrap();
+    result.expect("clean drain");
+    let store = convene_store::connect(&db).await.unwrap();
+    let m = &store.meetings(Some("drain"), 1).await.unwrap()[0];
+    assert!(m.ended_at.is_some());
+    for sess in store.sessions(m.id).await.unwrap() {
+        assert_eq!(sess.leave_reason, Some(LeaveReason::ServerShutdown));
+        assert!(sess.left_at.is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_draining_server_refuses_joins_and_is_not_ready() {
+    let s = TestServer::start().await;
+    let addr = s.addr;
+    let ws_url = s.ws_url();
+    // This client never reads, so it never answers the close: the drain waits for it a little while,
+    // which is the window in which we look at the draining server.
+    let (_deaf, _) = s.join("slow-drain", "Ada").await;
+    let mut s = s;
+    let stopping = tokio::spawn(async move { s.stop().await });
+    let mut ready = 0;
+    for _ in 0..100 {
+        ready = probe_get(addr, "/readyz").await.0;
+        if ready == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(ready, 503, "readyz while draining");
+    let mut late = convene_client::Signaling::connect(&ws_url).await.unwrap();
+    match late.join(convene_client::join_msg("slow-drain", "Bob")).await {
+        Err(convene_client::ClientError::Refused { code, .. }) => {
+            assert_eq!(code, convene_proto::ErrorCode::ServerDraining)
+        }
+        other => panic!("expected server_draining, got {other:?}"),
+    }
+    assert_eq!(probe_get(addr, "/healthz").await.0, 200, "still alive while draining");
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("drain ends even with a deaf client")
+        .unwrap()
+        .expect("clean drain");
+}
+
+async fn probe_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return (0, String::new());
+    };
+    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let _ = s.write_all(req.as_bytes()).await;
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (code, text)
+}
+
+#[test]
+fn docs_config_example_matches_config_default() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/config.example.toml");
+    let docs = std::fs::read_to_string(path).expect("docs/config.example.toml exists");
+    assert_eq!(
+        docs,
+        convene_server::config::DEFAULT_TEMPLATE,
+        "docs/config.example.toml differs from `convene config default`; regenerate it with \
+         `cargo run -- config default > docs/config.example.toml`"
+    );
+}
