@@ -50,7 +50,10 @@ impl Sfu {
     }
 
     pub(crate) fn tick(&mut self, now: Instant) {
-        let elapsed_us = now.saturating_duration_since(self.last_tick).as_micros().max(1) as u64;
+        let elapsed_us = now
+            .saturating_duration_since(self.last_tick)
+            .as_micros()
+            .max(1) as u64;
         self.last_tick = now;
         for p in self.peers.iter_mut().flatten() {
             for t in &mut p.published {
@@ -115,7 +118,7 @@ impl Sfu {
         // (key, demand or None if hidden, layer ids lowest first)
         let mut plan = Vec::new();
         let mut keys: Vec<_> = sp.out.keys().copied().collect();
-        keys.sort_by(|a, b| (a.0, a.1.to_string()).cmp(&(b.0, b.1.to_string())));
+        keys.sort();
         for key in keys {
             let Some(o) = sp.out.get(&key) else { continue };
             if !matches!(o.state, OutState::Open(_)) {
@@ -189,7 +192,9 @@ impl Sfu {
         let chosen = allocate(budget.saturating_sub(audio), &demands);
 
         let mut keyframes = Vec::new();
-        let Some(sp) = peer_in(&mut self.peers, sub) else { return };
+        let Some(sp) = peer_in(&mut self.peers, sub) else {
+            return;
+        };
         let mut chosen = chosen.into_iter();
         for (key, demand, ids) in plan {
             let Some(o) = sp.out.get_mut(&key) else {
@@ -252,7 +257,9 @@ impl Sfu {
             }
         }
         for (pi, mid, unused) in reports {
-            let Some(p) = peer_in(&mut self.peers, pi) else { continue };
+            let Some(p) = peer_in(&mut self.peers, pi) else {
+                continue;
+            };
             let participant = p.id.clone();
             let Some(t) = p.published_mut(mid) else {
                 continue;

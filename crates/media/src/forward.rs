@@ -76,9 +76,7 @@ impl Sfu {
         }
 
         // Take the subscriber list so we can borrow subscribers mutably; restored below.
-        let subs = match peer_in(&mut self.peers, publisher)
-            .and_then(|p| p.published_mut(d.mid))
-        {
+        let subs = match peer_in(&mut self.peers, publisher).and_then(|p| p.published_mut(d.mid)) {
             Some(t) => std::mem::take(&mut t.subscribers),
             None => return,
         };
@@ -122,9 +120,7 @@ impl Sfu {
             }
             drain(sp, s, &mut self.out);
         }
-        if let Some(t) = peer_in(&mut self.peers, publisher)
-            .and_then(|p| p.published_mut(d.mid))
-        {
+        if let Some(t) = peer_in(&mut self.peers, publisher).and_then(|p| p.published_mut(d.mid)) {
             t.subscribers = subs;
         }
     }
@@ -156,7 +152,11 @@ impl Sfu {
         now: Instant,
     ) {
         let interval = self.config.keyframe_request_interval;
-        let Some(p) = self.peers.get_mut(publisher.0 as usize).and_then(|p| p.as_mut()) else {
+        let Some(p) = self
+            .peers
+            .get_mut(publisher.0 as usize)
+            .and_then(|p| p.as_mut())
+        else {
             return;
         };
         let Some(layer) = p.published_mut(mid).and_then(|t| t.layer_mut(rid)) else {

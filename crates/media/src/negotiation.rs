@@ -30,7 +30,8 @@ impl Sfu {
         now: Instant,
     ) -> Result<String, MediaError> {
         let idx = self.idx(participant)?;
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        let offer =
+            SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
         let Some(p) = peer_in(&mut self.peers, idx) else {
             return Err(MediaError::UnknownParticipant(participant.clone()));
         };
@@ -40,9 +41,14 @@ impl Sfu {
         if matches!(p.sdp, SdpState::ServerOffered(_)) {
             roll_back(p.out.values_mut());
         }
+        let first = matches!(p.sdp, SdpState::AwaitingFirstOffer);
         // Dropping the pending offer is the rollback: str0m applies nothing before the answer.
         p.sdp = SdpState::Stable;
         let answer = p.rtc.sdp_api().accept_offer(offer);
+        if answer.is_err() && first {
+            // Still no remote description: the server must not start offering.
+            p.sdp = SdpState::AwaitingFirstOffer;
+        }
         drain(p, idx, &mut self.out);
         let answer = answer?;
         self.process_work(now);
@@ -108,12 +114,14 @@ impl Sfu {
 
     /// Offer pending receive m-line changes if no exchange is in progress.
     pub(crate) fn maybe_offer(&mut self, idx: PeerIdx) {
-        let Some(p) = peer_in(&mut self.peers, idx) else { return };
+        let Some(p) = peer_in(&mut self.peers, idx) else {
+            return;
+        };
         if !matches!(p.sdp, SdpState::Stable) {
             return;
         }
         let mut keys: Vec<(PeerIdx, Mid)> = p.out.keys().copied().collect();
-        keys.sort_by(|a, b| (a.0, a.1.to_string()).cmp(&(b.0, b.1.to_string())));
+        keys.sort();
         let mut change = p.rtc.sdp_api();
         for key in &keys {
             let Some(o) = p.out.get_mut(key) else {
@@ -181,7 +189,9 @@ impl Sfu {
     }
 
     pub(crate) fn publish(&mut self, idx: PeerIdx, mid: Mid, kind: TrackKind, rids: Vec<Rid>) {
-        let Some(p) = peer_in(&mut self.peers, idx) else { return };
+        let Some(p) = peer_in(&mut self.peers, idx) else {
+            return;
+        };
         if p.published.iter().any(|t| t.mid == mid) {
             return;
         }
@@ -247,7 +257,9 @@ impl Sfu {
             t.subscribers.push(sub);
         }
         let (track, kind, source) = (t.id.clone(), t.kind, t.source);
-        let Some(sp) = peer_in(&mut self.peers, sub) else { return };
+        let Some(sp) = peer_in(&mut self.peers, sub) else {
+            return;
+        };
         sp.out.entry((publisher, mid)).or_insert(OutTrack {
             publisher_id,
             track,
@@ -266,7 +278,9 @@ impl Sfu {
     }
 
     pub(crate) fn unpublish(&mut self, idx: PeerIdx, mid: Mid) {
-        let Some(p) = peer_in(&mut self.peers, idx) else { return };
+        let Some(p) = peer_in(&mut self.peers, idx) else {
+            return;
+        };
         let Some(pos) = p.published.iter().position(|t| t.mid == mid) else {
             return;
         };

@@ -64,7 +64,6 @@ impl PublishedTrack {
     pub(crate) fn layer_mut(&mut self, rid: LayerId) -> Option<&mut IngressLayer> {
         self.layers.iter_mut().find(|l| l.rid == rid)
     }
-
 }
 
 /// Negotiation state of a receive m-line the server adds for someone else's track.
@@ -145,6 +144,7 @@ pub(crate) struct Participant {
     pub room: RoomId,
     pub rtc: Rtc,
     pub ufrag: String,
+    pub ice_pwd: String,
     pub sdp: SdpState,
     pub conn: ConnState,
     pub published: Vec<PublishedTrack>,

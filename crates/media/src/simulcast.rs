@@ -14,17 +14,26 @@ pub(crate) enum LayerState {
     /// Hidden by the subscriber: nothing forwarded.
     Paused,
     /// Nothing forwarded yet (new, or resumed): waiting for a keyframe of `target`.
-    Starting { target: LayerId },
-    Forwarding { current: LayerId },
+    Starting {
+        target: LayerId,
+    },
+    Forwarding {
+        current: LayerId,
+    },
     /// Keep forwarding `current` until a keyframe of `target` arrives.
-    Switching { current: LayerId, target: LayerId },
+    Switching {
+        current: LayerId,
+        target: LayerId,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
     Drop,
     /// Forward; `switched` is true for the first frame of a new layer (or after a pause).
-    Forward { switched: bool },
+    Forward {
+        switched: bool,
+    },
 }
 
 impl LayerState {

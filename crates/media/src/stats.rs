@@ -46,7 +46,9 @@ impl Stats {
 
     /// (reason, count) for every reason, for labelled metrics.
     pub fn dropped_by_reason(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
-        DropReason::ALL.iter().map(|r| (*r, self.dropped[r.index()]))
+        DropReason::ALL
+            .iter()
+            .map(|r| (*r, self.dropped[r.index()]))
     }
 
     pub(crate) fn count_drop(&mut self, reason: DropReason) {

@@ -65,9 +65,18 @@ mod tests {
 
     #[test]
     fn tells_apart_the_kinds_of_bad_frame() {
-        assert_eq!(parse_client_message("{").unwrap_err().code, ErrorCode::MalformedJson);
-        assert_eq!(parse_client_message("[1]").unwrap_err().code, ErrorCode::MalformedJson);
-        assert_eq!(parse_client_message("{}").unwrap_err().code, ErrorCode::UnknownType);
+        assert_eq!(
+            parse_client_message("{").unwrap_err().code,
+            ErrorCode::MalformedJson
+        );
+        assert_eq!(
+            parse_client_message("[1]").unwrap_err().code,
+            ErrorCode::MalformedJson
+        );
+        assert_eq!(
+            parse_client_message("{}").unwrap_err().code,
+            ErrorCode::UnknownType
+        );
         assert_eq!(
             parse_client_message(r#"{"type":"fly"}"#).unwrap_err().code,
             ErrorCode::UnknownType
@@ -76,7 +85,11 @@ mod tests {
         assert_eq!(e.code, ErrorCode::InvalidMessage);
         assert_eq!(e.request.as_deref(), Some("chat_send"));
         let e = parse_client_message(r#"{"type":"set_hand","raised":true,"who":"x"}"#).unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidMessage, "unknown fields are refused");
+        assert_eq!(
+            e.code,
+            ErrorCode::InvalidMessage,
+            "unknown fields are refused"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print or check configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -36,7 +36,7 @@ pub enum ConfigCommand {
     /// Print a commented configuration file holding every key with its default value.
     Default,
     /// Print the configuration that `serve` would use with these options, environment and file.
-    Show(ServeArgs),
+    Show(Box<ServeArgs>),
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -95,11 +95,20 @@ impl ServeArgs {
         named("server.listen", self.listen.clone());
         named("database.url", self.database_url.clone());
         named("server.node_id", self.node_id.clone());
-        named("rooms.max_participants", self.max_participants.map(|n| n.to_string()));
-        named("server.drain_deadline_secs", self.drain_deadline_secs.map(|n| n.to_string()));
+        named(
+            "rooms.max_participants",
+            self.max_participants.map(|n| n.to_string()),
+        );
+        named(
+            "server.drain_deadline_secs",
+            self.drain_deadline_secs.map(|n| n.to_string()),
+        );
         named("tls.cert", self.tls_cert.clone());
         named("tls.key", self.tls_key.clone());
-        named("tls.self_signed", self.tls_self_signed.then(|| "true".to_owned()));
+        named(
+            "tls.self_signed",
+            self.tls_self_signed.then(|| "true".to_owned()),
+        );
         named("log.format", self.log_format.clone());
         Ok(out)
     }
@@ -108,7 +117,9 @@ impl ServeArgs {
     pub fn load(&self) -> Result<Config, ConfigError> {
         config::load(&Sources {
             file: self.config.clone(),
-            env: std::env::vars().filter(|(k, _)| k != "CONVENE_CONFIG").collect(),
+            env: std::env::vars()
+                .filter(|(k, _)| k != "CONVENE_CONFIG")
+                .collect(),
             flags: self.overrides()?,
         })
     }
@@ -133,20 +144,41 @@ mod tests {
             &d.rooms.max_participants.to_string(),
             &d.server.drain_deadline_secs.to_string(),
         ] {
-            assert!(help.contains(needle), "serve --help lacks the default {needle}:\n{help}");
+            assert!(
+                help.contains(needle),
+                "serve --help lacks the default {needle}:\n{help}"
+            );
         }
         // Every option states its default.
-        let options = help.lines().filter(|l| l.trim_start().starts_with("--")).count();
+        let options = help
+            .lines()
+            .filter(|l| l.trim_start().starts_with("--"))
+            .count();
         let defaults = help.matches("[default:").count();
-        assert!(defaults >= options - 2, "{defaults} defaults for {options} options:\n{help}");
+        assert!(
+            defaults >= options - 2,
+            "{defaults} defaults for {options} options:\n{help}"
+        );
     }
 
     #[test]
     fn named_flags_override_set() {
-        let cli = Cli::parse_from(["convene", "serve", "--set", "server.listen=1.2.3.4:1", "--listen", "127.0.0.1:9"]);
-        let Some(Command::Serve(args)) = cli.command else { panic!("serve") };
+        let cli = Cli::parse_from([
+            "convene",
+            "serve",
+            "--set",
+            "server.listen=1.2.3.4:1",
+            "--listen",
+            "127.0.0.1:9",
+        ]);
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("serve")
+        };
         let o = args.overrides().unwrap();
-        assert_eq!(o.last().unwrap(), &("server.listen".to_owned(), "127.0.0.1:9".to_owned()));
+        assert_eq!(
+            o.last().unwrap(),
+            &("server.listen".to_owned(), "127.0.0.1:9".to_owned())
+        );
         assert!(Cli::try_parse_from(["convene", "--listen", "127.0.0.1:9"]).is_ok());
     }
 }

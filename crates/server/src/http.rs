@@ -48,7 +48,10 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()
@@ -77,15 +80,26 @@ async fn get_meeting(
 ) -> Result<Response, HttpError> {
     let id = convene_store::MeetingId(id);
     let Some(meeting) = state.store.meeting(id).await? else {
-        return Ok((StatusCode::NOT_FOUND, Json(error_body("not_found", "no such meeting"))).into_response());
+        return Ok((
+            StatusCode::NOT_FOUND,
+            Json(error_body("not_found", "no such meeting")),
+        )
+            .into_response());
     };
     let sessions = state.store.sessions(id).await?;
     let chat = state.store.chat_history(id, i64::MAX).await?;
-    Ok(Json(crate::records::meeting_detail_json(&meeting, &sessions, &chat)).into_response())
+    Ok(Json(crate::records::meeting_detail_json(
+        &meeting, &sessions, &chat,
+    ))
+    .into_response())
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(error_body("not_found", "no such route"))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(error_body("not_found", "no such route")),
+    )
+        .into_response()
 }
 
 fn error_body(code: &str, message: &str) -> serde_json::Value {

@@ -81,7 +81,12 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat_loop(state.clone(), stop_rx.clone()));
     let app = http::router(state.clone());
-    let acceptor = tokio::spawn(net::listener::accept_loop(listeners.http, app, tls, stop_rx));
+    let acceptor = tokio::spawn(net::listener::accept_loop(
+        listeners.http,
+        app,
+        tls,
+        stop_rx,
+    ));
 
     shutdown.await;
     tracing::info!("shutting down: draining rooms");

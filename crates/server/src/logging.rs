@@ -10,7 +10,9 @@ pub fn init(cfg: &LogConfig) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal, so that logs piped to a file or a collector stay plain.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     // try_init: a second call (tests) keeps the first subscriber.
     let _ = match cfg.format {
         LogFormat::Text => builder.try_init(),

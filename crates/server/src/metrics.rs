@@ -42,7 +42,11 @@ impl LabeledCounter {
     fn render(&self, out: &mut String, name: &str, label: &str, help: &str) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
         for (l, v) in self.labels.iter().zip(&self.values) {
-            let _ = writeln!(out, "{name}{{{label}=\"{l}\"}} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "{name}{{{label}=\"{l}\"}} {}",
+                v.load(Ordering::Relaxed)
+            );
         }
         let _ = writeln!(
             out,
@@ -107,7 +111,10 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        debug_assert_eq!(CLIENT_TYPES_AND_INVALID.len(), ClientMessage::TYPES.len() + 1);
+        debug_assert_eq!(
+            CLIENT_TYPES_AND_INVALID.len(),
+            ClientMessage::TYPES.len() + 1
+        );
         Self {
             rooms: AtomicI64::new(0),
             participants: AtomicI64::new(0),
@@ -138,11 +145,19 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
         let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
         };
         let load = |a: &AtomicI64| a.load(Ordering::Relaxed);
         let loadu = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        gauge(&mut out, "convene_rooms", "Rooms open on this node.", load(&self.rooms));
+        gauge(
+            &mut out,
+            "convene_rooms",
+            "Rooms open on this node.",
+            load(&self.rooms),
+        );
         gauge(
             &mut out,
             "convene_participants",
@@ -155,7 +170,12 @@ impl Metrics {
             "Open WebSocket connections.",
             load(&self.ws_connections),
         );
-        counter(&mut out, "convene_joins_total", "Successful joins.", loadu(&self.joins));
+        counter(
+            &mut out,
+            "convene_joins_total",
+            "Successful joins.",
+            loadu(&self.joins),
+        );
         counter(
             &mut out,
             "convene_resumes_total",

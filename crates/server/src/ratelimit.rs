@@ -7,7 +7,9 @@ pub enum Verdict {
     Allow,
     /// Drop this message; `notify` is true for the first drop in a while, so the client is told once
     /// rather than once per dropped message.
-    Drop { notify: bool },
+    Drop {
+        notify: bool,
+    },
     /// The client kept flooding: close the connection.
     Close,
 }

@@ -16,7 +16,11 @@ pub fn meeting_json(m: &MeetingRecord) -> Value {
     })
 }
 
-pub fn meeting_detail_json(m: &MeetingRecord, sessions: &[SessionRecord], chat: &[ChatRecord]) -> Value {
+pub fn meeting_detail_json(
+    m: &MeetingRecord,
+    sessions: &[SessionRecord],
+    chat: &[ChatRecord],
+) -> Value {
     let sessions: Vec<Value> = sessions
         .iter()
         .map(|s| {

@@ -8,7 +8,8 @@ use crate::error::ServerError;
 /// digits, `-` and `_`, from 1 to `max` characters, starting with a letter or digit.
 pub fn room_name(raw: &str, max: usize) -> Result<RoomId, ServerError> {
     let name = raw.trim().to_ascii_lowercase();
-    let bad = |why: &str| ServerError::client(ErrorCode::InvalidRoomName, format!("room name {why}"));
+    let bad =
+        |why: &str| ServerError::client(ErrorCode::InvalidRoomName, format!("room name {why}"));
     if name.is_empty() {
         return Err(bad("is empty"));
     }
@@ -29,8 +30,10 @@ pub fn room_name(raw: &str, max: usize) -> Result<RoomId, ServerError> {
 
 /// Display names are trimmed, must not be empty, are bounded, and may not contain control characters.
 pub fn display_name(raw: &str, max: usize) -> Result<String, ServerError> {
-    let name: String = raw.trim().split_whitespace().collect::<Vec<_>>().join(" ");
-    let bad = |why: String| ServerError::client(ErrorCode::InvalidDisplayName, format!("display name {why}"));
+    let name: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let bad = |why: String| {
+        ServerError::client(ErrorCode::InvalidDisplayName, format!("display name {why}"))
+    };
     if name.is_empty() {
         return Err(bad("is empty".into()));
     }
@@ -46,7 +49,10 @@ pub fn display_name(raw: &str, max: usize) -> Result<String, ServerError> {
 /// Chat text: not blank, at most `max` characters (characters, not bytes, so every script gets the same).
 pub fn chat_text(raw: &str, max: usize) -> Result<String, ServerError> {
     if raw.trim().is_empty() {
-        return Err(ServerError::client(ErrorCode::ChatEmpty, "chat message is empty"));
+        return Err(ServerError::client(
+            ErrorCode::ChatEmpty,
+            "chat message is empty",
+        ));
     }
     let len = raw.chars().count();
     if len > max {
@@ -75,7 +81,10 @@ mod tests {
 
     #[test]
     fn display_names() {
-        assert_eq!(display_name("  Ada   Lovelace ", 64).unwrap(), "Ada Lovelace");
+        assert_eq!(
+            display_name("  Ada   Lovelace ", 64).unwrap(),
+            "Ada Lovelace"
+        );
         assert!(display_name("   ", 64).is_err());
         assert!(display_name("a\u{7}b", 64).is_err());
         assert!(display_name(&"é".repeat(64), 64).is_ok());
@@ -86,6 +95,9 @@ mod tests {
     fn chat() {
         assert!(chat_text(" ", 10).is_err());
         assert!(chat_text(&"ж".repeat(10), 10).is_ok());
-        assert_eq!(chat_text(&"x".repeat(11), 10).unwrap_err().code(), ErrorCode::ChatTooLong);
+        assert_eq!(
+            chat_text(&"x".repeat(11), 10).unwrap_err().code(),
+            ErrorCode::ChatTooLong
+        );
     }
 }

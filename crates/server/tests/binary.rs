@@ -52,7 +52,9 @@ fn start(db_url: &str) -> Proc {
 }
 
 async fn join(addr: &str, room: &str, name: &str) -> (Signaling, convene_proto::Joined) {
-    let mut c = Signaling::connect(&format!("ws://{addr}/ws")).await.unwrap();
+    let mut c = Signaling::connect(&format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
     let j = c.join(join_msg(room, name)).await.unwrap();
     (c, j)
 }
@@ -103,20 +105,32 @@ async fn sigkill_then_restart_closes_every_session_and_keeps_every_acknowledged_
     let store = convene_store::connect(&db).await.unwrap();
     let meeting = &store.meetings(Some("crash"), 1).await.unwrap()[0];
     let ended = meeting.ended_at.expect("the meeting was closed at restart");
-    assert!(ended <= killed_at, "ended at the last sign of life, not at restart");
+    assert!(
+        ended <= killed_at,
+        "ended at the last sign of life, not at restart"
+    );
     let sessions = store.sessions(meeting.id).await.unwrap();
     assert_eq!(sessions.len(), 2);
     for s in &sessions {
         assert_eq!(s.leave_reason, Some(LeaveReason::ServerRestart), "{s:?}");
         let left = s.left_at.unwrap();
-        assert!(left >= s.joined_at && left <= killed_at, "{s:?} killed at {killed_at}");
-        assert!(left > s.joined_at, "the heartbeat moved last-seen past the join");
+        assert!(
+            left >= s.joined_at && left <= killed_at,
+            "{s:?} killed at {killed_at}"
+        );
+        assert!(
+            left > s.joined_at,
+            "the heartbeat moved last-seen past the join"
+        );
     }
     let ids: Vec<&str> = sessions.iter().map(|s| s.participant_id.as_str()).collect();
     assert!(ids.contains(&ja.participant_id.as_str()) && ids.contains(&jb.participant_id.as_str()));
     let history = store.chat_history(meeting.id, 1000).await.unwrap();
     let texts: Vec<String> = history.iter().map(|m| m.text.clone()).collect();
-    assert_eq!(texts, acked, "every acknowledged message is in the record, in order");
+    assert_eq!(
+        texts, acked,
+        "every acknowledged message is in the record, in order"
+    );
     let seqs: Vec<i64> = history.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
     sigterm(&p2.child);
@@ -150,7 +164,10 @@ async fn sigterm_drains_tells_everyone_closes_rows_and_exits_zero() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "exit status {status:?}");
-    assert!(started.elapsed() < Duration::from_secs(10), "within the deadline");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "within the deadline"
+    );
     let store = convene_store::connect(&db).await.unwrap();
     let meeting = &store.meetings(Some("drain"), 1).await.unwrap()[0];
     assert!(meeting.ended_at.is_some());

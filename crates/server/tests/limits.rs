@@ -20,10 +20,14 @@ async fn expect_error(c: &mut Signaling) -> (ErrorCode, String) {
 
 /// The connection still works: a ping is answered.
 async fn still_usable(c: &mut Signaling) {
-    c.send(&ClientMessage::Ping { ts: Some(7.0) }).await.unwrap();
-    c.recv_until(|m| matches!(m, ServerMessage::Pong { ts: Some(t), .. } if *t == 7.0).then_some(()))
+    c.send(&ClientMessage::Ping { ts: Some(7.0) })
         .await
-        .expect("pong after an error");
+        .unwrap();
+    c.recv_until(|m| {
+        matches!(m, ServerMessage::Pong { ts: Some(t), .. } if *t == 7.0).then_some(())
+    })
+    .await
+    .expect("pong after an error");
 }
 
 #[tokio::test]
@@ -36,8 +40,14 @@ async fn malformed_unknown_and_invalid_messages_get_errors_and_the_connection_st
         (r#"{"no_type":1}"#, ErrorCode::UnknownType),
         (r#"{"type":"teleport"}"#, ErrorCode::UnknownType),
         (r#"{"type":"chat_send"}"#, ErrorCode::InvalidMessage),
-        (r#"{"type":"set_hand","raised":"yes"}"#, ErrorCode::InvalidMessage),
-        (r#"{"type":"join","room":"bad","display_name":"again"}"#, ErrorCode::AlreadyJoined),
+        (
+            r#"{"type":"set_hand","raised":"yes"}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            r#"{"type":"join","room":"bad","display_name":"again"}"#,
+            ErrorCode::AlreadyJoined,
+        ),
         (r#"{"type":"chat_send","text":"   "}"#, ErrorCode::ChatEmpty),
     ];
     for (text, want) in cases {
@@ -50,8 +60,16 @@ async fn malformed_unknown_and_invalid_messages_get_errors_and_the_connection_st
     c.send_binary(vec![1, 2, 3]).await.unwrap();
     assert_eq!(expect_error(&mut c).await.0, ErrorCode::MalformedJson);
     still_usable(&mut c).await;
-    assert!(s.metric("convene_errors_total{code=\"unknown_type\"}").await >= 2.0);
-    assert!(s.metric("convene_messages_in_total{type=\"invalid\"}").await >= 4.0);
+    assert!(
+        s.metric("convene_errors_total{code=\"unknown_type\"}")
+            .await
+            >= 2.0
+    );
+    assert!(
+        s.metric("convene_messages_in_total{type=\"invalid\"}")
+            .await
+            >= 4.0
+    );
 }
 
 #[tokio::test]
@@ -95,10 +113,22 @@ async fn bad_names_and_versions() {
         Err(ClientError::Refused { code, .. }) => code,
         other => panic!("expected a refusal, got {other:?}"),
     };
-    assert_eq!(refused(c.join(join_msg("no spaces", "Ada")).await), ErrorCode::InvalidRoomName);
-    assert_eq!(refused(c.join(join_msg(&"r".repeat(65), "Ada")).await), ErrorCode::InvalidRoomName);
-    assert_eq!(refused(c.join(join_msg("ok", "   ")).await), ErrorCode::InvalidDisplayName);
-    assert_eq!(refused(c.join(join_msg("ok", &"n".repeat(65))).await), ErrorCode::InvalidDisplayName);
+    assert_eq!(
+        refused(c.join(join_msg("no spaces", "Ada")).await),
+        ErrorCode::InvalidRoomName
+    );
+    assert_eq!(
+        refused(c.join(join_msg(&"r".repeat(65), "Ada")).await),
+        ErrorCode::InvalidRoomName
+    );
+    assert_eq!(
+        refused(c.join(join_msg("ok", "   ")).await),
+        ErrorCode::InvalidDisplayName
+    );
+    assert_eq!(
+        refused(c.join(join_msg("ok", &"n".repeat(65))).await),
+        ErrorCode::InvalidDisplayName
+    );
     let mut v2 = join_msg("ok", "Ada");
     if let ClientMessage::Join { version, .. } = &mut v2 {
         *version = Some(2);
@@ -165,7 +195,10 @@ async fn a_huge_frame_is_refused_without_buffering_it() {
     let huge = "x".repeat(4 * 1024 * 1024);
     let _ = c.send_raw(&huge).await;
     let closed = c.closed().await.unwrap();
-    assert!(closed.code == Some(1009) || closed.code.is_none(), "{closed:?}");
+    assert!(
+        closed.code == Some(1009) || closed.code.is_none(),
+        "{closed:?}"
+    );
     // The server is fine.
     let (_d, _) = s.join("after-huge", "Ada").await;
 }
@@ -176,17 +209,26 @@ async fn flooding_is_rate_limited_then_closed() {
     let (mut a, _) = s.join("flood", "Ada").await;
     let (mut b, _) = s.join("flood", "Bob").await;
     for _ in 0..60 {
-        b.send(&ClientMessage::SetHand { raised: true }).await.unwrap();
+        b.send(&ClientMessage::SetHand { raised: true })
+            .await
+            .unwrap();
     }
     assert_eq!(expect_error(&mut b).await.0, ErrorCode::RateLimited);
     for _ in 0..300 {
-        if b.send(&ClientMessage::SetHand { raised: false }).await.is_err() {
+        if b.send(&ClientMessage::SetHand { raised: false })
+            .await
+            .is_err()
+        {
             break;
         }
     }
     let closed = b.closed().await.unwrap();
     assert_eq!(closed.code, Some(1008), "{closed:?}");
-    assert_eq!(s.metric("convene_connections_closed_rate_limit_total").await, 1.0);
+    assert_eq!(
+        s.metric("convene_connections_closed_rate_limit_total")
+            .await,
+        1.0
+    );
     // Others are unaffected.
     a.send(&ClientMessage::Ping { ts: None }).await.unwrap();
     a.recv_until(|m| matches!(m, ServerMessage::Pong { .. }).then_some(()))
@@ -199,7 +241,9 @@ async fn a_steady_client_is_not_rate_limited() {
     let s = TestServer::start().await;
     let (mut c, _) = s.join("steady", "Ada").await;
     for i in 0..30 {
-        c.send(&ClientMessage::Ping { ts: Some(i as f64) }).await.unwrap();
+        c.send(&ClientMessage::Ping { ts: Some(i as f64) })
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(60)).await;
     }
     let mut pongs = 0;

@@ -20,7 +20,11 @@ async fn join_and_leave_presence() {
     let (mut b, jb) = s.join("STANDUP", "  Bob  ").await;
     assert_eq!(jb.role, Role::Participant);
     assert_eq!(jb.participants.len(), 2);
-    let me = jb.participants.iter().find(|p| p.id == jb.participant_id).unwrap();
+    let me = jb
+        .participants
+        .iter()
+        .find(|p| p.id == jb.participant_id)
+        .unwrap();
     assert_eq!(me.display_name, "Bob", "display names are trimmed");
     assert_ne!(ja.participant_id, jb.participant_id);
 
@@ -37,9 +41,10 @@ async fn join_and_leave_presence() {
     b.send(&ClientMessage::Leave).await.unwrap();
     let (left, reason) = a
         .recv_until(|m| match m {
-            ServerMessage::ParticipantLeft { participant_id, reason } => {
-                Some((participant_id.clone(), reason.clone()))
-            }
+            ServerMessage::ParticipantLeft {
+                participant_id,
+                reason,
+            } => Some((participant_id.clone(), reason.clone())),
             _ => None,
         })
         .await
@@ -73,7 +78,10 @@ async fn chat_is_broadcast_and_late_joiners_get_history() {
         let seqs: Vec<i64> = got.iter().map(|m| m.seq).collect();
         assert_eq!(seqs, vec![1, 2, 3]);
         assert_eq!(got[0].text, "hello 1");
-        assert_eq!(got[0].from, jb.participant_id, "the sender is who the session says");
+        assert_eq!(
+            got[0].from, jb.participant_id,
+            "the sender is who the session says"
+        );
         assert_eq!(got[0].from_name, "Bob");
     }
     let (_c, jc) = s.join("chat-room", "Cy").await;
@@ -116,7 +124,9 @@ async fn hand_and_mute_reach_the_others() {
     let s = TestServer::start().await;
     let (mut a, _) = s.join("state", "Ada").await;
     let (mut b, jb) = s.join("state", "Bob").await;
-    b.send(&ClientMessage::SetHand { raised: true }).await.unwrap();
+    b.send(&ClientMessage::SetHand { raised: true })
+        .await
+        .unwrap();
     let p = a
         .recv_until(|m| match m {
             ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
@@ -142,7 +152,11 @@ async fn hand_and_mute_reach_the_others() {
     assert!(p.mic_muted && !p.camera_muted && p.hand_raised);
     // A late joiner sees the state in `joined`.
     let (_c, jc) = s.join("state", "Cy").await;
-    let bob = jc.participants.iter().find(|p| p.id == jb.participant_id).unwrap();
+    let bob = jc
+        .participants
+        .iter()
+        .find(|p| p.id == jb.participant_id)
+        .unwrap();
     assert!(bob.hand_raised && bob.mic_muted);
 }
 
@@ -216,9 +230,10 @@ async fn resume_after_window_gets_a_new_id() {
     b.abort();
     let (left, reason) = a
         .recv_until(|m| match m {
-            ServerMessage::ParticipantLeft { participant_id, reason } => {
-                Some((participant_id.clone(), reason.clone()))
-            }
+            ServerMessage::ParticipantLeft {
+                participant_id,
+                reason,
+            } => Some((participant_id.clone(), reason.clone())),
             _ => None,
         })
         .await
@@ -271,7 +286,11 @@ async fn a_dead_connection_is_noticed() {
         .unwrap();
     assert_eq!(reason, "disconnected");
     // Idle timeout (2 s) plus the resume window (1 s), with slack.
-    assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
     drop(raw);
 }
 
@@ -279,7 +298,9 @@ async fn a_dead_connection_is_noticed() {
 async fn ping_pong() {
     let s = TestServer::start().await;
     let mut c = s.client().await;
-    c.send(&ClientMessage::Ping { ts: Some(42.5) }).await.unwrap();
+    c.send(&ClientMessage::Ping { ts: Some(42.5) })
+        .await
+        .unwrap();
     match c.recv().await.unwrap() {
         ServerMessage::Pong { ts, server_time } => {
             assert_eq!(ts, Some(42.5));
@@ -307,7 +328,10 @@ async fn the_room_ends_after_its_grace_period_and_the_meeting_is_closed() {
     let m = &store.meetings(Some("brief"), 10).await.unwrap()[0];
     assert!(m.ended_at.is_some());
     let sessions = store.sessions(m.id).await.unwrap();
-    assert_eq!(sessions[0].leave_reason, Some(convene_store::LeaveReason::Left));
+    assert_eq!(
+        sessions[0].leave_reason,
+        Some(convene_store::LeaveReason::Left)
+    );
     // A join now starts a new meeting.
     let (_b, jb) = s.join("brief", "Bob").await;
     assert_eq!(jb.role, Role::Host);

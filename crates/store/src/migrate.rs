@@ -1,7 +1,7 @@
 //! A small embedded migration runner: ordered SQL files, each applied once in its own transaction and
 //! recorded in `schema_migrations`.
 
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Executor};
 
 use crate::sql::{begin_write, Backend};
 use crate::StoreError;
@@ -56,9 +56,10 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,
         };
-        // raw_sql: the script holds several statements and no parameters.
-        sqlx::raw_sql(script)
-            .execute(&mut *tx)
+        // A bare &str runs without parameters (PostgreSQL's simple protocol), so the script may hold
+        // several statements. (Not `sqlx::raw_sql`: its future is not provably Send, which would make
+        // `connect` unusable from spawned tasks.)
+        tx.execute(script)
             .await
             .map_err(|source| StoreError::Migration {
                 version: m.version,
@@ -70,7 +71,11 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        tracing::info!(version = m.version, name = m.name, "applied database migration");
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applied database migration"
+        );
     }
 
     let current = current_version(pool).await?;

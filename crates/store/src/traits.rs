@@ -24,7 +24,12 @@ pub trait Store: Send + Sync + 'static {
 
     async fn open_session(&self, s: &NewSession) -> Result<SessionId>;
     /// Sets `left_at` and the reason (no-op if already closed).
-    async fn close_session(&self, id: SessionId, left_at: Millis, reason: LeaveReason) -> Result<()>;
+    async fn close_session(
+        &self,
+        id: SessionId,
+        left_at: Millis,
+        reason: LeaveReason,
+    ) -> Result<()>;
     /// `StoreError::NotFound` if there is no such session (closed sessions are still updated).
     async fn set_session_role(&self, id: SessionId, role: &str) -> Result<()>;
     /// `StoreError::NotFound` if there is no such session.

@@ -8,8 +8,13 @@ use crate::StoreError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
     /// `url` is normalised for sqlx (`mode=rwc` added for files).
-    Sqlite { url: String, in_memory: bool },
-    Postgres { url: String },
+    Sqlite {
+        url: String,
+        in_memory: bool,
+    },
+    Postgres {
+        url: String,
+    },
 }
 
 /// Classifies `url`. For a SQLite file this also creates the file's parent directory, so a fresh

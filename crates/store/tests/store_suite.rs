@@ -1,99 +1,10 @@
 //! One suite, written once, run against SQLite (a temp file) and PostgreSQL (when
 //! `CONVENE_TEST_POSTGRES_URL` is set; each test gets its own schema so parallel runs never collide).
 
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+mod common;
 
+use common::*;
 use convene_store::*;
-use sqlx::AnyPool;
-
-const PG_ENV: &str = "CONVENE_TEST_POSTGRES_URL";
-
-/// A test's database. `connect` may be called any number of times, giving independent pools on the
-/// same data (a restart, or a second server process).
-struct Db {
-    url: String,
-    /// Keeps the SQLite file's directory alive for the test's duration.
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Db {
-    async fn connect(&self) -> SqlStore {
-        convene_store::connect(&self.url)
-            .await
-            .unwrap_or_else(|e| panic!("connect {}: {e}", self.url))
-    }
-}
-
-async fn on_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Db) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("tempdir");
-    // A nested, not yet existing directory: connect must create it.
-    let path = dir.path().join("data").join("convene.db");
-    let url = format!("sqlite://{}", path.display());
-    test(Db {
-        url,
-        _dir: Some(dir),
-    })
-    .await;
-}
-
-async fn on_postgres<F, Fut>(name: &str, test: F)
-where
-    F: FnOnce(Db) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Ok(base) = std::env::var(PG_ENV) else {
-        eprintln!("SKIPPED: {PG_ENV} not set, postgres::{name} did not run");
-        return;
-    };
-    sqlx::any::install_default_drivers();
-    let schema = unique_schema();
-    let admin = AnyPool::connect(&base).await.expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-
-    // Prove the URL really scopes connections to the schema, or the tests would share tables.
-    let probe = AnyPool::connect(&url).await.expect("connect with search_path");
-    let current: String = sqlx::query_scalar("SELECT current_schema()::text")
-        .fetch_one(&probe)
-        .await
-        .expect("current_schema");
-    probe.close().await;
-    assert_eq!(current, schema);
-
-    // Run in a task so a failing test still drops its schema before the panic propagates.
-    let outcome = tokio::spawn(test(Db { url, _dir: None })).await;
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await
-        .expect("drop schema");
-    admin.close().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-fn unique_schema() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "t_{}_{}_{}",
-        std::process::id(),
-        nanos,
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// Generates `sqlite::<test>` and `postgres::<test>` for each suite function.
 macro_rules! suite {
@@ -102,7 +13,7 @@ macro_rules! suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::on_sqlite(super::$name).await;
+                    crate::common::on_sqlite(super::$name).await;
                 }
             )*
         }
@@ -110,7 +21,7 @@ macro_rules! suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::on_postgres(stringify!($name), super::$name).await;
+                    crate::common::on_postgres(stringify!($name), super::$name).await;
                 }
             )*
         }
@@ -127,53 +38,6 @@ suite!(
     heartbeat_and_recover,
     writes_survive_reopen,
 );
-
-// ---- helpers ----
-
-fn meeting(room: &str, node: &str, at: Millis) -> NewMeeting {
-    NewMeeting {
-        room: room.into(),
-        creator: Some("Ada".into()),
-        created_at: at,
-        max_participants: 50,
-        settings_json: r#"{"locked":false}"#.into(),
-        node_id: node.into(),
-    }
-}
-
-fn session(m: MeetingId, pid: &str, name: &str, node: &str, at: Millis) -> NewSession {
-    NewSession {
-        meeting: m,
-        participant_id: pid.into(),
-        display_name: name.into(),
-        user: None,
-        role: "participant".into(),
-        joined_at: at,
-        node_id: node.into(),
-    }
-}
-
-async fn say(store: &SqlStore, m: MeetingId, s: SessionId, text: &str, at: Millis) -> ChatRecord {
-    store
-        .append_chat(&NewChatMessage {
-            meeting: m,
-            session: s,
-            text: text.into(),
-            sent_at: at,
-        })
-        .await
-        .expect("append_chat")
-}
-
-async fn session_by_id(store: &SqlStore, m: MeetingId, id: SessionId) -> SessionRecord {
-    store
-        .sessions(m)
-        .await
-        .expect("sessions")
-        .into_iter()
-        .find(|s| s.id == id)
-        .expect("session present")
-}
 
 // ---- the suite ----
 
@@ -243,7 +107,11 @@ async fn meetings_create_get_list_end(db: Db) {
     );
     let got2 = store.meeting(m2).await.expect("get").expect("m2 exists");
     assert_eq!(got2.creator, None);
-    assert!(store.meeting(MeetingId(999_999)).await.expect("get").is_none());
+    assert!(store
+        .meeting(MeetingId(999_999))
+        .await
+        .expect("get")
+        .is_none());
 
     let ids = |v: Vec<MeetingRecord>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
     assert_eq!(
@@ -263,10 +131,16 @@ async fn meetings_create_get_list_end(db: Db) {
     assert!(store.meetings(None, -1).await.expect("list").is_empty());
 
     store.end_meeting(m1, 5_000).await.expect("end");
-    store.end_meeting(m1, 9_000).await.expect("end again is a no-op");
+    store
+        .end_meeting(m1, 9_000)
+        .await
+        .expect("end again is a no-op");
     let ended = store.meeting(m1).await.expect("get").expect("m1");
     assert_eq!(ended.ended_at, Some(5_000));
-    assert_eq!(store.meeting(m3).await.expect("get").expect("m3").ended_at, None);
+    assert_eq!(
+        store.meeting(m3).await.expect("get").expect("m3").ended_at,
+        None
+    );
 }
 
 async fn sessions_open_close(db: Db) {
@@ -384,7 +258,10 @@ async fn chat_append_and_history(db: Db) {
         let who = if i % 2 == 0 { bob } else { ada };
         sent.push(say(&store, m, who, &format!("msg {i}"), 1_000 + i).await);
     }
-    assert_eq!(sent.iter().map(|c| c.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(
+        sent.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
 
     // The last N, oldest first, with the sender's names.
     let last3 = store.chat_history(m, 3).await.expect("history");
@@ -424,7 +301,10 @@ async fn chat_append_and_history(db: Db) {
             sent_at: 0,
         })
         .await;
-    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
     assert_eq!(store.chat_history(m, 100).await.expect("history").len(), 6);
 }
 
@@ -441,7 +321,13 @@ async fn chat_concurrent_appends_are_gapless(db: Db) {
     for t in 0..TASKS {
         let store = stores[(t % 2) as usize].clone();
         let s = store
-            .open_session(&session(m, &format!("p-{t}"), &format!("User {t}"), "n1", 1_000))
+            .open_session(&session(
+                m,
+                &format!("p-{t}"),
+                &format!("User {t}"),
+                "n1",
+                1_000,
+            ))
             .await
             .expect("session");
         handles.push(tokio::spawn(async move {
@@ -599,118 +485,4 @@ async fn writes_survive_reopen(db: Db) {
     let history = store.chat_history(m, 10).await.expect("history");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].text, "still here?");
-}
-
-// ---- not per-backend ----
-
-#[tokio::test]
-async fn unsupported_url_is_rejected_without_leaking_secrets() {
-    for url in ["mysql://root:hunter2@db/convene", "convene.db", "http://x"] {
-        match convene_store::connect(url).await {
-            Err(e @ StoreError::UnsupportedUrl(_)) => {
-                assert!(!e.to_string().contains("hunter2"), "{e}");
-            }
-            other => panic!("{url}: expected UnsupportedUrl, got {other:?}"),
-        }
-    }
-}
-
-#[tokio::test]
-async fn sqlite_memory_url_keeps_one_database() {
-    let store = convene_store::connect("sqlite::memory:")
-        .await
-        .expect("connect");
-    let m = store
-        .create_meeting(&meeting("mem", "n1", 1_000))
-        .await
-        .expect("create");
-    // Several round trips, possibly on different pool checkouts: still the same database.
-    for _ in 0..3 {
-        assert!(store.meeting(m).await.expect("get").is_some());
-    }
-}
-
-#[tokio::test]
-async fn sqlite_connections_use_durable_pragmas() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("p.db");
-    let store = convene_store::connect(&format!("sqlite:{}", path.display()))
-        .await
-        .expect("connect");
-    assert!(path.exists());
-    assert_eq!(store.backend(), Backend::Sqlite);
-    let pool = store.pool();
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(pool)
-        .await
-        .expect("journal_mode");
-    assert_eq!(mode, "wal");
-    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(pool)
-        .await
-        .expect("synchronous");
-    assert_eq!(sync, 2, "synchronous=FULL");
-    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-        .fetch_one(pool)
-        .await
-        .expect("foreign_keys");
-    assert_eq!(fk, 1);
-    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-        .fetch_one(pool)
-        .await
-        .expect("busy_timeout");
-    assert_eq!(busy, 5_000);
-}
-
-/// Child half of `sqlite_commit_survives_sigkill`: does nothing unless that test started it.
-#[tokio::test]
-async fn sigkill_child_writer() {
-    let Ok(url) = std::env::var("CONVENE_STORE_CHILD_DB") else {
-        return;
-    };
-    let store = convene_store::connect(&url).await.expect("child connect");
-    let m = store
-        .create_meeting(&meeting("crash", "n1", 1_000))
-        .await
-        .expect("child create");
-    let s = store
-        .open_session(&session(m, "p", "Pat", "n1", 1_000))
-        .await
-        .expect("child session");
-    say(&store, m, s, "acknowledged", 1_001).await;
-    println!("COMMITTED {}", m.0);
-    // Wait to be killed; the parent gives up long before this ends.
-    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-}
-
-#[tokio::test]
-async fn sqlite_commit_survives_sigkill() {
-    use std::io::BufRead;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("crash.db").display());
-    let exe = std::env::current_exe().expect("test binary");
-    let mut child = std::process::Command::new(exe)
-        .args(["sigkill_child_writer", "--exact", "--nocapture", "--test-threads=1"])
-        .env("CONVENE_STORE_CHILD_DB", &url)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn child");
-    let stdout = child.stdout.take().expect("child stdout");
-    let committed = std::io::BufReader::new(stdout)
-        .lines()
-        .map_while(|l| l.ok())
-        .find_map(|l| l.strip_prefix("COMMITTED ").map(str::to_owned))
-        .expect("child reported a commit");
-    child.kill().expect("SIGKILL child"); // Child::kill is SIGKILL on Unix.
-    child.wait().expect("reap child");
-
-    let m = MeetingId(committed.parse().expect("meeting id"));
-    let store = convene_store::connect(&url).await.expect("reopen");
-    assert_eq!(
-        store.meeting(m).await.expect("get").expect("meeting").room,
-        "crash"
-    );
-    let history = store.chat_history(m, 10).await.expect("history");
-    assert_eq!(history.len(), 1);
-    assert_eq!(history[0].text, "acknowledged");
 }

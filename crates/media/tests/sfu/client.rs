@@ -10,7 +10,9 @@ use convene_media::{OfferedTrack, Protocol, TrackSource, Transmit};
 use convene_proto::ParticipantId;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
+use str0m::media::{
+    Direction, Frequency, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer,
+};
 use str0m::net::Receive;
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
@@ -58,8 +60,16 @@ pub fn opus_frame(publisher: u8, seq: u32) -> Vec<u8> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
-    Audio { publisher: u8, seq: u32 },
-    Video { publisher: u8, layer: u8, frame: u32, key: bool },
+    Audio {
+        publisher: u8,
+        seq: u32,
+    },
+    Video {
+        publisher: u8,
+        layer: u8,
+        frame: u32,
+        key: bool,
+    },
 }
 
 /// Decode and verify a received payload byte-for-byte against what the publisher generated.
@@ -93,6 +103,8 @@ pub fn decode(data: &[u8]) -> Option<Payload> {
 pub struct Received {
     pub at: Instant,
     pub mid: Mid,
+    /// str0m's receiver saw no gap before this frame (false: packets were lost upstream of it).
+    pub contiguous: bool,
     /// None when the payload did not match what any publisher sends (corruption).
     pub payload: Option<Payload>,
 }
@@ -175,7 +187,8 @@ impl TestClient {
             for r in RIDS {
                 sim.add_send_layer(SimulcastLayer::new(r));
             }
-            let mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, Some(sim));
+            let mid =
+                change.add_media(MediaKind::Video, Direction::SendOnly, None, None, Some(sim));
             sources.push((mid.to_string(), TrackSource::Camera));
             self.video_mid = Some(mid);
         }
@@ -186,6 +199,25 @@ impl TestClient {
         self.pending = Some(pending);
         self.drain();
         (offer.to_sdp_string(), sources)
+    }
+
+    /// A later offer adding a simulcast camera (renegotiation by the client).
+    pub fn offer_video(&mut self) -> (String, Vec<(String, TrackSource)>) {
+        self.publish_video = true;
+        let mut sim = Simulcast::new();
+        for r in RIDS {
+            sim.add_send_layer(SimulcastLayer::new(r));
+        }
+        let mut change = self.rtc.sdp_api();
+        let mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, Some(sim));
+        self.video_mid = Some(mid);
+        let (offer, pending) = change.apply().expect("offer");
+        self.pending = Some(pending);
+        self.drain();
+        (
+            offer.to_sdp_string(),
+            vec![(mid.to_string(), TrackSource::Camera)],
+        )
     }
 
     pub fn accept_answer(&mut self, sdp: &str) {
@@ -255,15 +287,22 @@ impl TestClient {
     }
 
     fn write_audio(&mut self, mid: Mid, now: Instant) {
-        let Some(w) = self.rtc.writer(mid) else { return };
-        let Some(pt) = w.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt())
+        let Some(w) = self.rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = w
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .map(|p| p.pt())
         else {
             return;
         };
         let time = MediaTime::new(u64::from(self.audio_seq) * 960, Frequency::FORTY_EIGHT_KHZ);
         let level = -(127i16 - i16::from(self.loudness.min(127))) as i8;
         let data = opus_frame(self.num, self.audio_seq);
-        let _ = w.audio_level(level, self.loudness > 40).write(pt, now, time, data);
+        let _ = w
+            .audio_level(level, self.loudness > 40)
+            .write(pt, now, time, data);
         self.audio_seq += 1;
         self.drain();
     }
@@ -273,8 +312,13 @@ impl TestClient {
         self.video_frame += 1;
         let time = MediaTime::new(u64::from(frame) * 3000, Frequency::NINETY_KHZ);
         for (layer, rid) in RIDS.iter().enumerate() {
-            let Some(w) = self.rtc.writer(mid) else { return };
-            let Some(pt) = w.payload_params().find(|p| p.spec().codec == Codec::Vp8).map(|p| p.pt())
+            let Some(w) = self.rtc.writer(mid) else {
+                return;
+            };
+            let Some(pt) = w
+                .payload_params()
+                .find(|p| p.spec().codec == Codec::Vp8)
+                .map(|p| p.pt())
             else {
                 return;
             };
@@ -306,6 +350,7 @@ impl TestClient {
                 self.received.push(Received {
                     at: d.network_time,
                     mid: d.mid,
+                    contiguous: d.contiguous,
                     payload: decode(&d.data),
                 });
             }
@@ -323,8 +368,9 @@ impl TestClient {
         }
     }
 
-    /// Received video frames from `publisher` (decoded), in arrival order.
-    pub fn video_from(&self, publisher: u8) -> Vec<(Instant, u8, u32, bool)> {
+    /// Received video frames from `publisher` (decoded), in arrival order:
+    /// (time, layer, frame number, keyframe, contiguous).
+    pub fn video_from(&self, publisher: u8) -> Vec<(Instant, u8, u32, bool, bool)> {
         self.received
             .iter()
             .filter_map(|r| match r.payload {
@@ -333,7 +379,7 @@ impl TestClient {
                     layer,
                     frame,
                     key,
-                }) if p == publisher => Some((r.at, layer, frame, key)),
+                }) if p == publisher => Some((r.at, layer, frame, key, r.contiguous)),
                 _ => None,
             })
             .collect()

@@ -3,4 +3,9 @@
 mod client;
 mod sim;
 
+mod bwe;
+mod control;
 mod forwarding;
+mod garbage;
+mod glare;
+mod lifecycle;

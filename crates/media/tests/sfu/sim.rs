@@ -178,6 +178,13 @@ pub struct World {
     pub events: Vec<(Instant, Event)>,
     pub room: RoomId,
     pub input_errors: u64,
+    /// The server's ICE ufrag per client, from the SDP answer.
+    pub server_ufrags: Vec<String>,
+    /// Server offers to this participant are parked in `held_offers` instead of answered.
+    pub hold_offers_for: Option<ParticipantId>,
+    pub held_offers: Vec<Event>,
+    /// Wall-clock CPU time spent inside `Sfu::handle_input` / `handle_timeout` (for the bench).
+    pub sfu_time: Duration,
 }
 
 impl World {
@@ -202,6 +209,10 @@ impl World {
             events: Vec::new(),
             room: RoomId::new("room"),
             input_errors: 0,
+            server_ufrags: Vec::new(),
+            hold_offers_for: None,
+            held_offers: Vec::new(),
+            sfu_time: Duration::ZERO,
         }
     }
 
@@ -230,6 +241,13 @@ impl World {
             .sfu
             .handle_offer(&id, &offer, &sources, self.now)
             .expect("offer accepted");
+        let ufrag = answer
+            .lines()
+            .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        self.server_ufrags.push(ufrag);
         c.accept_answer(&answer);
         self.clients.push(c);
         self.pump();
@@ -265,7 +283,9 @@ impl World {
                     tracks,
                 } = &e
                 {
-                    if let Some(c) = self.clients.iter_mut().find(|c| &c.id == participant) {
+                    if self.hold_offers_for.as_ref() == Some(participant) {
+                        self.held_offers.push(e.clone());
+                    } else if let Some(c) = self.clients.iter_mut().find(|c| &c.id == participant) {
                         let answer = c.accept_offer(sdp, tracks, self.now);
                         self.sfu
                             .handle_answer(participant, &answer, self.now)
@@ -293,11 +313,12 @@ impl World {
         let now = self.now;
         while let Some(p) = self.net.pop_due(now) {
             if p.destination == sfu_addr() {
-                if self
+                let t0 = Instant::now();
+                let r = self
                     .sfu
-                    .handle_input(now, p.proto, p.source, p.destination, &p.data)
-                    .is_err()
-                {
+                    .handle_input(now, p.proto, p.source, p.destination, &p.data);
+                self.sfu_time += t0.elapsed();
+                if r.is_err() {
                     self.input_errors += 1;
                 }
             } else if let Some(c) = self.clients.iter_mut().find(|c| c.addr == p.destination) {
@@ -305,7 +326,9 @@ impl World {
             }
         }
         if self.sfu.poll_timeout() <= now {
+            let t0 = Instant::now();
             self.sfu.handle_timeout(now);
+            self.sfu_time += t0.elapsed();
         }
         for c in &mut self.clients {
             c.tick(now);
@@ -321,6 +344,9 @@ impl World {
     }
 
     pub fn events_since(&self, t: Instant) -> impl Iterator<Item = &Event> {
-        self.events.iter().filter(move |(at, _)| *at >= t).map(|(_, e)| e)
+        self.events
+            .iter()
+            .filter(move |(at, _)| *at >= t)
+            .map(|(_, e)| e)
     }
 }

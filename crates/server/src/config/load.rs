@@ -159,7 +159,7 @@ mod tests {
     use super::*;
     use crate::config::DEFAULT_TEMPLATE;
 
-/// Reads a config file on its own (used by tests and `config show`).
+    /// Reads a config file on its own (used by tests and `config show`).
     fn load_file(path: &std::path::Path) -> Result<Config, ConfigError> {
         load(&Sources {
             file: Some(path.to_owned()),
@@ -186,7 +186,8 @@ mod tests {
 
     #[test]
     fn flags_win_over_env_and_env_over_file() {
-        let f = file("[rooms]\nmax_participants = 7\nresume_window_secs = 5\nempty_grace_secs = 9\n");
+        let f =
+            file("[rooms]\nmax_participants = 7\nresume_window_secs = 5\nempty_grace_secs = 9\n");
         let sources = Sources {
             file: Some(f.path().to_owned()),
             env: vec![
@@ -236,7 +237,10 @@ mod tests {
         })
         .unwrap_err()
         .to_string();
-        assert!(e.contains("rooms.max_participants") && e.contains("integer"), "{e}");
+        assert!(
+            e.contains("rooms.max_participants") && e.contains("integer"),
+            "{e}"
+        );
         let e = load(&Sources {
             flags: vec![("server.listen".into(), "nowhere".into())],
             ..Sources::default()
@@ -250,7 +254,10 @@ mod tests {
     fn lists_and_enums_from_env() {
         let c = load(&Sources {
             env: vec![
-                ("CONVENE_TLS_SELF_SIGNED_NAMES".into(), "a.example, 10.0.0.5".into()),
+                (
+                    "CONVENE_TLS_SELF_SIGNED_NAMES".into(),
+                    "a.example, 10.0.0.5".into(),
+                ),
                 ("CONVENE_LOG_FORMAT".into(), "json".into()),
             ],
             ..Sources::default()

@@ -187,7 +187,10 @@ impl Config {
             return bad("limits.max_frame_bytes", "must be at least 1024");
         }
         if self.limits.messages_per_sec == 0 || self.limits.messages_burst == 0 {
-            return bad("limits.messages_per_sec", "rate and burst must be at least 1");
+            return bad(
+                "limits.messages_per_sec",
+                "rate and burst must be at least 1",
+            );
         }
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
@@ -201,7 +204,10 @@ impl Config {
             return bad("tls.cert", "tls.cert and tls.key must be given together");
         }
         if self.tls.self_signed && !self.tls.cert.is_empty() {
-            return bad("tls.self_signed", "choose a certificate file or self_signed, not both");
+            return bad(
+                "tls.self_signed",
+                "choose a certificate file or self_signed, not both",
+            );
         }
         Ok(())
     }

@@ -84,7 +84,10 @@ async fn handle(
     }
 }
 
-async fn serve_http<S>(stream: S, app: Router) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+async fn serve_http<S>(
+    stream: S,
+    app: Router,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

@@ -59,5 +59,7 @@ pub enum RoomCmd {
         conn_id: u64,
     },
     /// Server shutdown: tell everyone, close the records, end the room.
-    Drain { done: oneshot::Sender<()> },
+    Drain {
+        done: oneshot::Sender<()>,
+    },
 }

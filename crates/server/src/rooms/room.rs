@@ -24,7 +24,9 @@ use crate::state::AppState;
 enum Lifecycle {
     Active,
     /// Nobody is in the room (not even within a resume window) since then.
-    Empty { since: Instant },
+    Empty {
+        since: Instant,
+    },
 }
 
 pub struct Room {
@@ -147,7 +149,11 @@ impl Room {
 
     async fn join(&mut self, req: JoinRequest, conn: ConnHandle) -> JoinReply {
         if let Some(token) = &req.resume_token {
-            if let Some(idx) = self.participants.iter().position(|p| &p.resume_token == token) {
+            if let Some(idx) = self
+                .participants
+                .iter()
+                .position(|p| &p.resume_token == token)
+            {
                 return Ok(self.resume(idx, conn));
             }
         }
@@ -223,7 +229,10 @@ impl Room {
             presence: Presence::Connected(conn),
         });
         self.lifecycle = Lifecycle::Active;
-        self.state.metrics.participants.fetch_add(1, Ordering::Relaxed);
+        self.state
+            .metrics
+            .participants
+            .fetch_add(1, Ordering::Relaxed);
         self.state.metrics.joins.fetch_add(1, Ordering::Relaxed);
         let idx = self.participants.len() - 1;
         self.send_joined(idx, false);
@@ -273,7 +282,10 @@ impl Room {
         client_msg_id: Option<String>,
     ) -> Result<(), ServerError> {
         let (Some(meeting), Some(p)) = (self.meeting, self.find(from)) else {
-            return Err(ServerError::client(ErrorCode::NotJoined, "not in this room"));
+            return Err(ServerError::client(
+                ErrorCode::NotJoined,
+                "not in this room",
+            ));
         };
         let record = self
             .state
@@ -320,7 +332,10 @@ impl Room {
             return;
         };
         let p = self.participants.remove(idx);
-        self.state.metrics.participants.fetch_sub(1, Ordering::Relaxed);
+        self.state
+            .metrics
+            .participants
+            .fetch_sub(1, Ordering::Relaxed);
         if let Err(e) = self
             .state
             .store
@@ -372,7 +387,11 @@ impl Room {
                 conn.close(1001, "server shutting down");
             }
         }
-        let ids: Vec<ParticipantId> = self.participants.iter().map(|p| p.info.id.clone()).collect();
+        let ids: Vec<ParticipantId> = self
+            .participants
+            .iter()
+            .map(|p| p.info.id.clone())
+            .collect();
         for id in ids {
             self.remove(&id, LeaveReason::ServerShutdown).await;
         }

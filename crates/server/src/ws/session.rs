@@ -24,7 +24,10 @@ pub enum Flow {
 enum Phase {
     /// Connected, not in a room yet.
     Lobby,
-    InRoom { room: RoomHandle, me: ParticipantId },
+    InRoom {
+        room: RoomHandle,
+        me: ParticipantId,
+    },
     /// Left on purpose: nothing more is accepted.
     Left,
 }
@@ -59,7 +62,10 @@ impl Session {
         }
         self.state.metrics.messages_in.inc("invalid");
         self.send_error(
-            ServerError::client(ErrorCode::MalformedJson, "binary frames are not used; send JSON text"),
+            ServerError::client(
+                ErrorCode::MalformedJson,
+                "binary frames are not used; send JSON text",
+            ),
             None,
         );
         Flow::Continue
@@ -93,7 +99,10 @@ impl Session {
         match self.limiter.check(Instant::now()) {
             Verdict::Allow => None,
             Verdict::Drop { notify } => {
-                self.state.metrics.errors.inc(ErrorCode::RateLimited.as_str());
+                self.state
+                    .metrics
+                    .errors
+                    .inc(ErrorCode::RateLimited.as_str());
                 if notify {
                     let e = ServerError::client(
                         ErrorCode::RateLimited,
@@ -216,7 +225,8 @@ impl Session {
                 text,
                 client_msg_id,
             } => {
-                let text = validate::chat_text(&text, self.state.config.limits.chat_max_chars as usize)?;
+                let text =
+                    validate::chat_text(&text, self.state.config.limits.chat_max_chars as usize)?;
                 let (reply, answer) = oneshot::channel();
                 let cmd = RoomCmd::Chat {
                     from: me,
@@ -233,7 +243,12 @@ impl Session {
                 room.send(RoomCmd::SetHand { from: me, raised }).await;
             }
             ClientMessage::SetMuted { mic, camera } => {
-                room.send(RoomCmd::SetMuted { from: me, mic, camera }).await;
+                room.send(RoomCmd::SetMuted {
+                    from: me,
+                    mic,
+                    camera,
+                })
+                .await;
             }
             ClientMessage::SdpOffer { .. }
             | ClientMessage::SdpAnswer { .. }

@@ -88,7 +88,10 @@ impl TestServer {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
         (status, body)
     }
 
@@ -101,7 +104,9 @@ impl TestServer {
     }
 
     pub async fn store(&self) -> convene_store::SqlStore {
-        convene_store::connect(&self.db_url).await.expect("open store")
+        convene_store::connect(&self.db_url)
+            .await
+            .expect("open store")
     }
 
     /// Graceful shutdown (what SIGTERM does).
@@ -130,7 +135,12 @@ pub fn chat(text: &str) -> ClientMessage {
 }
 
 /// Asserts that no message matching `pick` arrives within `wait`.
-pub async fn assert_quiet(c: &mut Signaling, wait: Duration, what: &str, pick: impl Fn(&ServerMessage) -> bool) {
+pub async fn assert_quiet(
+    c: &mut Signaling,
+    wait: Duration,
+    what: &str,
+    pick: impl Fn(&ServerMessage) -> bool,
+) {
     let saved = c.timeout;
     c.timeout = wait;
     loop {

@@ -1,0 +1,205 @@
+//! Tests 3-5: hide/show (video constraints), dominant speaker, server mute.
+
+use std::time::Duration;
+
+use convene_media::{Event, TrackKind, TrackSource};
+use convene_proto::TrackId;
+
+use super::sim::World;
+
+fn video_track_of(w: &World, name: &str) -> TrackId {
+    w.events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::TrackPublished {
+                participant,
+                track,
+                kind: TrackKind::Video,
+                ..
+            } if participant.as_str() == name => Some(track.clone()),
+            _ => None,
+        })
+        .expect("video track published")
+}
+
+#[test]
+fn hidden_video_stops_and_resumes_at_keyframe() {
+    let mut w = World::new(3);
+    w.join("alice", true, true);
+    w.join("bob", true, false);
+    w.run_for(Duration::from_secs(3));
+    let track = video_track_of(&w, "alice");
+    let bob = w.clients[1].id.clone();
+    assert!(w.clients[1].video_from(0).len() > 30, "bob sees alice");
+
+    // Hide: after in-flight frames drain, nothing more arrives.
+    w.sfu
+        .set_video_constraint(&bob, &track, None, w.now)
+        .unwrap();
+    w.run_for(Duration::from_millis(300));
+    let hidden_at = w.clients[1].video_from(0).len();
+    w.run_for(Duration::from_secs(3));
+    assert_eq!(
+        w.clients[1].video_from(0).len(),
+        hidden_at,
+        "nothing while hidden"
+    );
+    // ...while audio keeps flowing.
+    let audio_before = w.clients[1].audio_from(0).len();
+    w.run_for(Duration::from_secs(1));
+    assert!(w.clients[1].audio_from(0).len() > audio_before + 40);
+    let unused = w
+        .events
+        .iter()
+        .any(|(_, e)| matches!(e, Event::LayersUnused { rids, .. } if rids.len() == 3));
+    assert!(unused, "publisher told all layers are unused");
+
+    // Show at thumbnail size: resumes with a keyframe, on the lowest layer.
+    let shown_at = w.now;
+    w.sfu
+        .set_video_constraint(&bob, &track, Some((320, 180)), w.now)
+        .unwrap();
+    w.run_for(Duration::from_secs(2));
+    let resumed: Vec<_> = w.clients[1]
+        .video_from(0)
+        .into_iter()
+        .filter(|v| v.0 >= shown_at)
+        .collect();
+    assert!(resumed.len() > 30, "video resumed: {}", resumed.len());
+    assert!(resumed[0].3, "first frame after showing is a keyframe");
+    assert!(
+        resumed.iter().all(|v| v.1 == 0),
+        "thumbnail gets the lowest layer"
+    );
+
+    // Show large: moves up (bandwidth permitting: initial estimate 1 Mbit/s allows "m").
+    let large_at = w.now;
+    w.sfu
+        .set_video_constraint(&bob, &track, Some((1280, 720)), w.now)
+        .unwrap();
+    w.run_for(Duration::from_secs(2));
+    let large: Vec<_> = w.clients[1]
+        .video_from(0)
+        .into_iter()
+        .filter(|v| v.0 >= large_at)
+        .collect();
+    assert!(
+        large.iter().any(|v| v.1 > 0),
+        "larger display gets a higher layer"
+    );
+    for pair in large.windows(2) {
+        if pair[1].1 != pair[0].1 {
+            assert!(pair[1].3, "switch at keyframe");
+        }
+    }
+}
+
+#[test]
+fn dominant_speaker_follows_loudest_without_flapping() {
+    let mut w = World::new(4);
+    for name in ["alice", "bob", "carol"] {
+        w.join(name, true, false);
+    }
+    w.clients[0].loudness = 100;
+    w.clients[1].loudness = 88;
+    w.clients[2].loudness = 20;
+    w.run_for(Duration::from_secs(3));
+    let dominants = |w: &World, from| -> Vec<String> {
+        w.events_since(from)
+            .filter_map(|e| match e {
+                Event::DominantSpeaker { participant, .. } => Some(participant.to_string()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(dominants(&w, w.start), vec!["alice"]);
+
+    // Alice and Bob alternate being slightly louder: no flapping.
+    let t = w.now;
+    for i in 0..50 {
+        let (a, b) = if i % 2 == 0 { (96, 100) } else { (100, 96) };
+        w.clients[0].loudness = a;
+        w.clients[1].loudness = b;
+        w.run_for(Duration::from_millis(150));
+    }
+    assert!(
+        dominants(&w, t).is_empty(),
+        "no flapping: {:?}",
+        dominants(&w, t)
+    );
+
+    // Bob clearly takes over: exactly one switch.
+    let t = w.now;
+    w.clients[0].loudness = 70;
+    w.clients[1].loudness = 110;
+    w.run_for(Duration::from_secs(3));
+    assert_eq!(dominants(&w, t), vec!["bob"]);
+
+    // Audio levels: a few times per second, loudest first, silent carol absent.
+    let levels: Vec<_> = w
+        .events_since(t + Duration::from_secs(1))
+        .filter_map(|e| match e {
+            Event::AudioLevels { levels, .. } => Some(levels.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        levels.len() >= 6,
+        "levels reported per tick: {}",
+        levels.len()
+    );
+    for l in &levels {
+        assert_eq!(l[0].0.as_str(), "bob");
+        assert!(l.iter().all(|(p, _)| p.as_str() != "carol"));
+    }
+}
+
+#[test]
+fn server_muted_audio_is_not_forwarded() {
+    let mut w = World::new(5);
+    for name in ["alice", "bob", "carol"] {
+        w.join(name, true, true);
+    }
+    w.run_for(Duration::from_secs(2));
+    let alice = w.clients[0].id.clone();
+    w.sfu
+        .set_server_muted(&alice, TrackSource::Microphone, true)
+        .unwrap();
+    w.run_for(Duration::from_millis(200));
+    let (b_audio, c_audio) = (
+        w.clients[1].audio_from(0).len(),
+        w.clients[2].audio_from(0).len(),
+    );
+    let b_video = w.clients[1].video_from(0).len();
+    let b_from_c = w.clients[1].audio_from(2).len();
+    w.run_for(Duration::from_secs(2));
+    assert_eq!(
+        w.clients[1].audio_from(0).len(),
+        b_audio,
+        "muted: bob hears nothing"
+    );
+    assert_eq!(
+        w.clients[2].audio_from(0).len(),
+        c_audio,
+        "muted: carol hears nothing"
+    );
+    assert!(
+        w.clients[1].video_from(0).len() > b_video + 30,
+        "video unaffected"
+    );
+    assert!(
+        w.clients[1].audio_from(2).len() > b_from_c + 80,
+        "others unaffected"
+    );
+    assert!(w.sfu.stats().frames_muted > 80);
+
+    w.sfu
+        .set_server_muted(&alice, TrackSource::Microphone, false)
+        .unwrap();
+    w.run_for(Duration::from_secs(1));
+    assert!(
+        w.clients[1].audio_from(0).len() > b_audio + 40,
+        "unmuted: audio resumes"
+    );
+    assert!(w.clients[2].audio_from(0).len() > c_audio + 40);
+}
