@@ -119,8 +119,11 @@ pub enum ServerMessage {
     Closing {
         reason: String,
     },
+    /// The server's offer of receive m-lines; `tracks` says which remote track each mid carries.
     SdpOffer {
         sdp: String,
+        #[serde(default)]
+        tracks: Vec<OfferedTrack>,
     },
     SdpAnswer {
         sdp: String,

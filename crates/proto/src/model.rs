@@ -106,3 +106,13 @@ pub struct AudioLevel {
     pub participant_id: ParticipantId,
     pub level: u8,
 }
+
+/// One receive m-line of a server offer: which participant's track arrives on `mid`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferedTrack {
+    pub mid: String,
+    pub participant_id: ParticipantId,
+    pub track_id: TrackId,
+    pub kind: MediaKind,
+    pub source: Source,
+}

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod media;
 pub mod metrics;
 pub mod net;
 pub mod ratelimit;
@@ -31,13 +32,21 @@ use state::AppState;
 /// The sockets a server serves on, bound before `run` so that tests can use port 0.
 pub struct Listeners {
     pub http: TcpListener,
+    /// The media UDP socket; None when media is disabled.
+    pub udp: Option<std::net::UdpSocket>,
 }
 
 impl Listeners {
+    /// Binds HTTP on `server.listen` and media UDP on the same IP at `media.udp_port`.
     pub async fn bind(config: &Config) -> std::io::Result<Self> {
-        Ok(Self {
-            http: TcpListener::bind(&config.server.listen).await?,
-        })
+        let http = TcpListener::bind(&config.server.listen).await?;
+        let udp = if config.media.enabled {
+            let ip = http.local_addr()?.ip();
+            Some(std::net::UdpSocket::bind((ip, config.media.udp_port))?)
+        } else {
+            None
+        };
+        Ok(Self { http, udp })
     }
 }
 
@@ -47,6 +56,8 @@ pub enum RunError {
     Store(#[from] convene_store::StoreError),
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("media: {0}")]
+    Media(#[from] media::MediaStartError),
     #[error("the drain did not finish within {0} s; some records may have been closed at restart")]
     DrainDeadline(u64),
 }
@@ -69,7 +80,25 @@ pub async fn run(
         );
     }
     let store: Arc<dyn convene_store::Store> = Arc::new(store);
-    let state = Arc::new(AppState::new(config.clone(), store.clone()));
+    let metrics = Arc::new(metrics::Metrics::default());
+    let tcp_port = listeners.http.local_addr().map(|a| a.port()).unwrap_or(0);
+    let (media, media_out) = match listeners.udp {
+        Some(udp) => {
+            let (plane, out) = media::MediaPlane::start(&config.media, udp, tcp_port, metrics.clone())?;
+            tracing::info!(udp = %plane.udp_addr, ice_tcp = plane.ice_tcp, "media plane started");
+            (Some(plane), Some(out))
+        }
+        None => (None, None),
+    };
+    let state = Arc::new(AppState::new(
+        config.clone(),
+        store.clone(),
+        metrics,
+        media.clone(),
+    ));
+    if let Some(out) = media_out {
+        tokio::spawn(media::router::route(state.clone(), out));
+    }
     let tls = tls::acceptor(&config.tls)?;
 
     let addr = listeners.http.local_addr().ok();
@@ -81,10 +110,12 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat_loop(state.clone(), stop_rx.clone()));
     let app = http::router(state.clone());
+    let ice_tcp = media.filter(|m| m.ice_tcp);
     let acceptor = tokio::spawn(net::listener::accept_loop(
         listeners.http,
         app,
         tls,
+        ice_tcp,
         stop_rx,
     ));
 

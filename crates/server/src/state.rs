@@ -1,34 +1,63 @@
 //! What every part of a running server shares.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use convene_proto::ParticipantId;
 
 use convene_store::Store;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::rooms::Registry;
+use crate::media::MediaPlane;
+use crate::rooms::{Registry, RoomHandle};
 
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub rooms: Registry,
+    /// None when `media.enabled` is false.
+    pub media: Option<MediaPlane>,
+    /// Which room each participant with a media session is in, for routing media events.
+    media_routes: Mutex<HashMap<ParticipantId, RoomHandle>>,
     draining: AtomicBool,
     /// Turns true after the rooms have drained: connections still open (not in a room) close then.
     close_all: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, store: Arc<dyn Store>) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        media: Option<MediaPlane>,
+    ) -> Self {
         Self {
             config,
             store,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             rooms: Registry::default(),
+            media,
+            media_routes: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
             close_all: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    pub fn set_media_route(&self, participant: &ParticipantId, room: Option<RoomHandle>) {
+        // Poisoning cannot leave the map inconsistent (single inserts and removes), so keep using it.
+        let mut routes = self.media_routes.lock().unwrap_or_else(|p| p.into_inner());
+        match room {
+            Some(h) => routes.insert(participant.clone(), h),
+            None => routes.remove(participant),
+        };
+    }
+
+    pub fn media_route(&self, participant: &ParticipantId) -> Option<RoomHandle> {
+        let routes = self.media_routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes.get(participant).cloned()
     }
 
     pub fn is_draining(&self) -> bool {

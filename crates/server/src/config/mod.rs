@@ -17,8 +17,46 @@ pub struct Config {
     pub rooms: RoomsConfig,
     pub limits: LimitsConfig,
     pub websocket: WebSocketConfig,
+    pub media: MediaConfig,
     pub tls: TlsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    pub enabled: bool,
+    /// UDP port for all media of all participants, on the IP of `server.listen`; 0 picks a free one.
+    pub udp_port: u16,
+    /// Addresses announced to clients as ICE candidates.
+    pub public_ips: Vec<String>,
+    /// Offer ICE-TCP on the HTTP port as a fallback when UDP is blocked.
+    pub ice_tcp: bool,
+    pub stun_urls: Vec<String>,
+    pub turn_urls: Vec<String>,
+    /// Static TURN credentials (used when `turn_secret` is empty).
+    pub turn_username: String,
+    pub turn_credential: String,
+    /// Shared secret for ephemeral TURN credentials (coturn `use-auth-secret`).
+    pub turn_secret: String,
+    pub turn_ttl_secs: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            udp_port: 8080,
+            public_ips: vec!["127.0.0.1".into()],
+            ice_tcp: true,
+            stun_urls: Vec::new(),
+            turn_urls: Vec::new(),
+            turn_username: String::new(),
+            turn_credential: String::new(),
+            turn_secret: String::new(),
+            turn_ttl_secs: 86_400,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -199,6 +237,15 @@ impl Config {
                 "websocket.idle_timeout_secs",
                 "must be longer than websocket.ping_interval_secs (which must be at least 1)",
             );
+        }
+        if self.media.public_ips.is_empty()
+            || self
+                .media
+                .public_ips
+                .iter()
+                .any(|ip| ip.parse::<std::net::IpAddr>().is_err())
+        {
+            return bad("media.public_ips", "must list at least one IP address, e.g. [\"203.0.113.7\"]");
         }
         if self.tls.cert.is_empty() != self.tls.key.is_empty() {
             return bad("tls.cert", "tls.cert and tls.key must be given together");

@@ -55,6 +55,26 @@ ping_interval_secs = 10
 # Seconds of silence after which a connection is considered dead.
 idle_timeout_secs = 30
 
+[media]
+# Carry audio, video and screen share (the SFU). When false, only signaling and chat work.
+enabled = true
+# UDP port for all media of all participants, on the IP of server.listen (0: any free port).
+udp_port = 8080
+# Addresses announced to browsers as ICE candidates: the addresses clients reach this machine at.
+public_ips = ["127.0.0.1"]
+# Also accept media over TCP (ICE-TCP, RFC 4571) on the HTTP port, for networks that block UDP.
+ice_tcp = true
+# STUN and TURN servers handed to clients, e.g. ["stun:stun.example.org:3478"].
+stun_urls = []
+turn_urls = []
+# Static TURN credentials, used when turn_secret is empty.
+turn_username = ""
+turn_credential = ""
+# Shared secret for ephemeral TURN credentials (coturn's use-auth-secret / static-auth-secret).
+turn_secret = ""
+# Lifetime of ephemeral TURN credentials, in seconds.
+turn_ttl_secs = 86400
+
 [tls]
 # PEM certificate chain and private key files. Empty: no certificate file.
 cert = ""

@@ -13,17 +13,24 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::media::MediaPlane;
+
 /// What the first byte of a connection says it is.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Sniffed {
     Tls,
     Http,
+    /// RFC 4571 framed ICE-TCP (media).
+    IceTcp,
 }
 
-/// TLS records start with content type 22 (handshake).
+/// TLS records start with content type 22 (handshake); HTTP with a method name in letters; an ICE-TCP
+/// frame with the high byte of a small length.
 pub fn sniff(first: u8) -> Sniffed {
     if first == 0x16 {
         Sniffed::Tls
+    } else if crate::media::ice_tcp::looks_like_ice_tcp(first) {
+        Sniffed::IceTcp
     } else {
         Sniffed::Http
     }
@@ -36,6 +43,7 @@ pub async fn accept_loop(
     listener: TcpListener,
     app: Router,
     tls: Option<TlsAcceptor>,
+    ice_tcp: Option<MediaPlane>,
     mut stop: watch::Receiver<bool>,
 ) {
     let tls = tls.map(Arc::new);
@@ -56,8 +64,9 @@ pub async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let tls = tls.clone();
+        let ice_tcp = ice_tcp.clone();
         tokio::spawn(async move {
-            if let Err(e) = handle(stream, app, tls).await {
+            if let Err(e) = handle(stream, peer, app, tls, ice_tcp).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
@@ -66,8 +75,10 @@ pub async fn accept_loop(
 
 async fn handle(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     app: Router,
     tls: Option<Arc<TlsAcceptor>>,
+    ice_tcp: Option<MediaPlane>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut first = [0u8; 1];
     let n = tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.peek(&mut first)).await??;
@@ -75,6 +86,14 @@ async fn handle(
         return Ok(());
     }
     match (sniff(first[0]), tls) {
+        (Sniffed::IceTcp, _) => match ice_tcp {
+            Some(media) => {
+                crate::media::ice_tcp::serve(stream, peer, media).await;
+                Ok(())
+            }
+            // Not HTTP and no media over TCP here: nothing to talk about.
+            None => Ok(()),
+        },
         (Sniffed::Tls, Some(acceptor)) => {
             let stream = acceptor.accept(stream).await?;
             serve_http(stream, app).await
@@ -105,5 +124,6 @@ mod tests {
     fn sniffs_tls_and_http() {
         assert_eq!(sniff(0x16), Sniffed::Tls);
         assert_eq!(sniff(b'G'), Sniffed::Http);
+        assert_eq!(sniff(0x00), Sniffed::IceTcp);
     }
 }

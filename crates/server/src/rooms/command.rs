@@ -58,6 +58,8 @@ pub enum RoomCmd {
         from: ParticipantId,
         conn_id: u64,
     },
+    /// Output of the media worker about this room or one of its participants.
+    Media(crate::media::MediaOut),
     /// Server shutdown: tell everyone, close the records, end the room.
     Drain {
         done: oneshot::Sender<()>,

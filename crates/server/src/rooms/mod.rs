@@ -2,6 +2,7 @@
 
 pub mod command;
 pub mod conn;
+pub mod media_events;
 pub mod participant;
 pub mod registry;
 pub mod room;

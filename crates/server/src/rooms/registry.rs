@@ -107,6 +107,10 @@ impl Registry {
         }
     }
 
+    pub fn get(&self, id: &RoomId) -> Option<RoomHandle> {
+        self.lock().get(id).cloned()
+    }
+
     pub fn handles(&self) -> Vec<RoomHandle> {
         self.lock().values().cloned().collect()
     }

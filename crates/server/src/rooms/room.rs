@@ -17,6 +17,7 @@ use super::command::{JoinRefusal, JoinReply, JoinRequest, RoomCmd};
 use super::conn::{encode, ConnHandle, Delivery};
 use super::participant::{new_participant_id, new_token, Participant, Presence};
 use crate::clock::now_ms;
+use crate::media::MediaCmd;
 use crate::error::ServerError;
 use crate::state::AppState;
 
@@ -30,10 +31,10 @@ enum Lifecycle {
 }
 
 pub struct Room {
-    id: RoomId,
+    pub(super) id: RoomId,
     /// Distinguishes this room from a later one of the same name in the registry.
     generation: u64,
-    state: Arc<AppState>,
+    pub(super) state: Arc<AppState>,
     meeting: Option<MeetingId>,
     participants: Vec<Participant>,
     chat: VecDeque<ChatMessage>,
@@ -138,6 +139,7 @@ impl Room {
                     }
                 }
             }
+            RoomCmd::Media(out) => self.on_media(out),
             RoomCmd::Drain { done } => {
                 self.drain().await;
                 let _ = done.send(());
@@ -229,6 +231,16 @@ impl Room {
             presence: Presence::Connected(conn),
         });
         self.lifecycle = Lifecycle::Active;
+        if let Some(media) = &self.state.media {
+            // Before `joined` goes out, so the participant exists in the core when its offer arrives.
+            media.send(MediaCmd::AddParticipant {
+                room: self.id.clone(),
+                participant: id.clone(),
+            });
+            if let Some(me) = self.state.rooms.get(&self.id) {
+                self.state.set_media_route(&id, Some(me));
+            }
+        }
         self.state
             .metrics
             .participants
@@ -266,7 +278,11 @@ impl Room {
             resume_token: p.resume_token.clone(),
             resume_window_secs: self.state.config.rooms.resume_window_secs,
             participants: self.participants.iter().map(|p| p.info.clone()).collect(),
-            ice_servers: Vec::new(),
+            ice_servers: crate::media::ice_servers::for_participant(
+                &self.state.config.media,
+                p.info.id.as_str(),
+                (now_ms() / 1000).max(0) as u64,
+            ),
             chat_history: self.chat.iter().cloned().collect(),
             server_time: now_ms(),
         }));
@@ -332,6 +348,12 @@ impl Room {
             return;
         };
         let p = self.participants.remove(idx);
+        if let Some(media) = &self.state.media {
+            self.state.set_media_route(&p.info.id, None);
+            media.send(MediaCmd::RemoveParticipant {
+                participant: p.info.id.clone(),
+            });
+        }
         self.state
             .metrics
             .participants
@@ -444,7 +466,14 @@ impl Room {
         away.chain(empty).min()
     }
 
-    fn broadcast(&mut self, msg: &ServerMessage) {
+    /// Sends a message to one participant, if connected.
+    pub(super) fn send_to(&self, id: &ParticipantId, msg: &ServerMessage) {
+        if let Some(conn) = self.find(id).and_then(Participant::conn) {
+            conn.send(msg);
+        }
+    }
+
+    pub(super) fn broadcast(&mut self, msg: &ServerMessage) {
         let text = encode(msg);
         let ty = msg.type_name();
         let mut slow = Vec::new();
@@ -480,11 +509,11 @@ impl Room {
             .is_some_and(|c| c.id == conn_id)
     }
 
-    fn find(&self, id: &ParticipantId) -> Option<&Participant> {
+    pub(super) fn find(&self, id: &ParticipantId) -> Option<&Participant> {
         self.participants.iter().find(|p| &p.info.id == id)
     }
 
-    fn find_mut(&mut self, id: &ParticipantId) -> Option<&mut Participant> {
+    pub(super) fn find_mut(&mut self, id: &ParticipantId) -> Option<&mut Participant> {
         self.participants.iter_mut().find(|p| &p.info.id == id)
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use super::connection::close_code;
 use crate::clock::now_ms;
 use crate::error::ServerError;
+use crate::media::MediaCmd;
 use crate::ratelimit::{RateLimiter, Verdict};
 use crate::rooms::{ConnHandle, JoinRequest, RoomCmd, RoomHandle};
 use crate::state::AppState;
@@ -254,10 +255,13 @@ impl Session {
             | ClientMessage::SdpAnswer { .. }
             | ClientMessage::IceCandidate { .. }
             | ClientMessage::SetVideoConstraint { .. } => {
-                return Err(ServerError::client(
-                    ErrorCode::MediaError,
-                    "media is not enabled on this server",
-                ));
+                let Some(media) = &self.state.media else {
+                    return Err(ServerError::client(
+                        ErrorCode::MediaError,
+                        "media is not enabled on this server",
+                    ));
+                };
+                media.send(media_command(me, msg)?);
             }
             ClientMessage::Join { .. } | ClientMessage::Ping { .. } => {}
         }
@@ -281,4 +285,45 @@ impl Session {
         self.state.metrics.errors.inc(e.code().as_str());
         self.conn.send(&e.to_message(request));
     }
+}
+
+/// The media command for a media message; the participant is the session's, never the message's.
+fn media_command(me: ParticipantId, msg: ClientMessage) -> Result<MediaCmd, ServerError> {
+    Ok(match msg {
+        ClientMessage::SdpOffer { sdp, tracks } => MediaCmd::Offer {
+            participant: me,
+            sdp,
+            sources: tracks
+                .into_iter()
+                .map(|t| (t.mid, crate::media::source_from_proto(t.source)))
+                .collect(),
+        },
+        ClientMessage::SdpAnswer { sdp } => MediaCmd::Answer {
+            participant: me,
+            sdp,
+        },
+        ClientMessage::IceCandidate { candidate, .. } => MediaCmd::Candidate {
+            participant: me,
+            candidate,
+        },
+        ClientMessage::SetVideoConstraint {
+            track,
+            width,
+            height,
+        } => MediaCmd::VideoConstraint {
+            participant: me,
+            track,
+            size: match (width, height) {
+                (Some(w), Some(h)) if w > 0 && h > 0 => Some((w, h)),
+                (None, None) => None,
+                _ => {
+                    return Err(ServerError::client(
+                        ErrorCode::InvalidMessage,
+                        "give both width and height (positive), or neither to hide the video",
+                    ))
+                }
+            },
+        },
+        _ => return Err(ServerError::Internal("not a media message".into())),
+    })
 }

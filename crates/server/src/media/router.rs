@@ -1,0 +1,35 @@
+//! Routes the media worker's output to the rooms: events about a participant go to that participant's
+//! room, room-wide events (dominant speaker, audio levels) to the room by name.
+
+use std::sync::Arc;
+
+use convene_media::Event;
+
+use super::MediaOut;
+use crate::rooms::RoomCmd;
+use crate::state::AppState;
+
+pub async fn route(state: Arc<AppState>, mut rx: tokio::sync::mpsc::UnboundedReceiver<MediaOut>) {
+    while let Some(out) = rx.recv().await {
+        let handle = match &out {
+            MediaOut::Answer { participant, .. } | MediaOut::Failed { participant, .. } => {
+                state.media_route(participant)
+            }
+            MediaOut::Event(e) => match e {
+                Event::SendOffer { participant, .. }
+                | Event::Connected { participant }
+                | Event::Disconnected { participant }
+                | Event::TrackPublished { participant, .. }
+                | Event::TrackUnpublished { participant, .. }
+                | Event::LayersUnused { participant, .. } => state.media_route(participant),
+                Event::DominantSpeaker { room, .. } | Event::AudioLevels { room, .. } => {
+                    state.rooms.get(room)
+                }
+            },
+        };
+        // No route: the participant or room is gone; its media events are moot.
+        if let Some(h) = handle {
+            h.send(RoomCmd::Media(out)).await;
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! How a room relays the media plane's output: answers and offers to their participant, track changes
+//! to everyone (and into the participant's visible state), speaker events to everyone.
+
+use convene_media::Event;
+use convene_proto::{AudioLevel, ErrorCode, OfferedTrack, ServerMessage, Source, TrackInfo};
+
+use super::room::Room;
+use crate::media::{kind_to_proto, source_to_proto, MediaCmd, MediaOut};
+
+impl Room {
+    pub(super) fn on_media(&mut self, out: MediaOut) {
+        match out {
+            MediaOut::Answer { participant, sdp } => {
+                self.send_to(&participant, &ServerMessage::SdpAnswer { sdp });
+            }
+            MediaOut::Failed {
+                participant,
+                request,
+                error,
+            } => {
+                self.state.metrics.errors.inc(ErrorCode::MediaError.as_str());
+                let msg = ServerMessage::Error {
+                    code: ErrorCode::MediaError,
+                    message: error,
+                    request: Some(request.into()),
+                };
+                self.send_to(&participant, &msg);
+            }
+            MediaOut::Event(e) => self.on_media_event(e),
+        }
+    }
+
+    fn on_media_event(&mut self, e: Event) {
+        match e {
+            Event::SendOffer {
+                participant,
+                sdp,
+                tracks,
+            } => {
+                let tracks = tracks
+                    .into_iter()
+                    .map(|t| OfferedTrack {
+                        mid: t.mid,
+                        participant_id: t.publisher,
+                        track_id: t.track,
+                        kind: kind_to_proto(t.kind),
+                        source: source_to_proto(t.source),
+                    })
+                    .collect();
+                self.send_to(&participant, &ServerMessage::SdpOffer { sdp, tracks });
+            }
+            Event::TrackPublished {
+                participant,
+                track,
+                mid,
+                kind,
+                source,
+                layers,
+            } => {
+                let info = TrackInfo {
+                    id: track,
+                    kind: kind_to_proto(kind),
+                    source: source_to_proto(source),
+                    rids: layers,
+                    mid: Some(mid),
+                };
+                let Some(p) = self.find_mut(&participant) else { return };
+                p.info.tracks.retain(|t| t.id != info.id);
+                p.info.tracks.push(info.clone());
+                let sharing = p.info.tracks.iter().any(|t| t.source == Source::Screen);
+                let changed = sharing != p.info.screen_sharing;
+                p.info.screen_sharing = sharing;
+                let updated = p.info.clone();
+                self.broadcast(&ServerMessage::TrackPublished {
+                    participant_id: participant,
+                    track: info,
+                });
+                if changed {
+                    self.broadcast(&ServerMessage::ParticipantUpdated {
+                        participant: updated,
+                    });
+                }
+            }
+            Event::TrackUnpublished { participant, track } => {
+                let Some(p) = self.find_mut(&participant) else { return };
+                p.info.tracks.retain(|t| t.id != track);
+                let sharing = p.info.tracks.iter().any(|t| t.source == Source::Screen);
+                let changed = sharing != p.info.screen_sharing;
+                p.info.screen_sharing = sharing;
+                let updated = p.info.clone();
+                self.broadcast(&ServerMessage::TrackUnpublished {
+                    participant_id: participant,
+                    track_id: track,
+                });
+                if changed {
+                    self.broadcast(&ServerMessage::ParticipantUpdated {
+                        participant: updated,
+                    });
+                }
+            }
+            Event::LayersUnused {
+                participant,
+                track,
+                rids,
+            } => {
+                self.send_to(
+                    &participant,
+                    &ServerMessage::LayersUnused {
+                        track_id: track,
+                        rids,
+                    },
+                );
+            }
+            Event::DominantSpeaker { participant, .. } => {
+                self.broadcast(&ServerMessage::DominantSpeaker {
+                    participant_id: Some(participant),
+                });
+            }
+            Event::AudioLevels { levels, .. } => {
+                let levels = levels
+                    .into_iter()
+                    .map(|(participant_id, level)| AudioLevel {
+                        participant_id,
+                        level,
+                    })
+                    .collect();
+                self.broadcast(&ServerMessage::AudioLevels { levels });
+            }
+            Event::Connected { participant } => {
+                tracing::info!(room = %self.id, %participant, "media connected");
+            }
+            Event::Disconnected { participant } => {
+                // The server stopped hearing from this client: its tracks end (the others are told
+                // through TrackUnpublished), and a fresh media session waits for the client's next offer.
+                tracing::info!(room = %self.id, %participant, "media disconnected");
+                if let Some(media) = &self.state.media {
+                    media.send(MediaCmd::RemoveParticipant {
+                        participant: participant.clone(),
+                    });
+                    media.send(MediaCmd::AddParticipant {
+                        room: self.id.clone(),
+                        participant,
+                    });
+                }
+            }
+        }
+    }
+}
