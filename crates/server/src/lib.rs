@@ -16,6 +16,7 @@ pub mod rooms;
 pub mod state;
 pub mod tls;
 pub mod validate;
+pub mod web;
 pub mod ws;
 
 use std::future::Future;

@@ -25,6 +25,8 @@ fn start(db_url: &str) -> Proc {
             "10",
             "--set",
             "database.heartbeat_secs=1",
+            "--set",
+            "media.udp_port=0",
         ])
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())

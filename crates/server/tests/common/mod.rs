@@ -13,6 +13,8 @@ use tokio::task::JoinHandle;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The media UDP socket's address (None when media is disabled).
+    pub udp_addr: Option<SocketAddr>,
     pub db_url: String,
     pub config: Config,
     stop: Option<oneshot::Sender<()>>,
@@ -32,15 +34,19 @@ impl TestServer {
         config.server.listen = "127.0.0.1:0".into();
         config.database.url = db_url.clone();
         config.rooms.empty_grace_secs = 2;
+        // Tests run in parallel: each server gets its own free UDP port.
+        config.media.udp_port = 0;
         change(&mut config);
         let listeners = Listeners::bind(&config).await.expect("bind");
         let addr = listeners.http.local_addr().expect("addr");
+        let udp_addr = listeners.udp.as_ref().map(|u| u.local_addr().expect("udp addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run(config.clone(), listeners, async {
             let _ = stopped.await;
         }));
         let server = Self {
             addr,
+            udp_addr,
             db_url,
             config,
             stop: Some(stop),
@@ -101,6 +107,23 @@ impl TestServer {
         body.lines()
             .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
             .unwrap_or_else(|| panic!("no metric {series} in:\n{body}"))
+    }
+
+    /// Waits (up to 5 s; media metrics are published once a second) until `series` reaches `at_least`.
+    pub async fn metric_reaches(&self, series: &str, at_least: f64) -> f64 {
+        let mut v = 0.0;
+        for _ in 0..50 {
+            let (_, body) = self.get("/metrics").await;
+            v = body
+                .lines()
+                .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+                .unwrap_or(0.0);
+            if v >= at_least {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        v
     }
 
     pub async fn store(&self) -> convene_store::SqlStore {
