@@ -17,8 +17,14 @@ fn main() {
         collect(&root, &mut files);
         files.sort();
         for f in files {
-            let Some(ctype) = content_type(&f) else { continue };
-            let rel = f.strip_prefix(&root).expect("under root").to_string_lossy().replace('\\', "/");
+            let Some(ctype) = content_type(&f) else {
+                continue;
+            };
+            let rel = f
+                .strip_prefix(&root)
+                .expect("under root")
+                .to_string_lossy()
+                .replace('\\', "/");
             println!("cargo:rerun-if-changed={}", f.display());
             let _ = writeln!(
                 table,
@@ -30,12 +36,15 @@ fn main() {
         }
     }
     table.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("web_files.rs");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("web_files.rs");
     std::fs::write(out, table).expect("write the embedded file table");
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().to_string();

@@ -1,5 +1,11 @@
 //! A Rust client for Convene, used by the test suites and the load generator.
 
+pub mod frame;
+pub mod media;
 pub mod signaling;
 
+pub use media::{
+    MediaConfig, MediaError, MediaEvent, MediaSession, MediaStats, PublishOptions, TrackStats,
+    Transport,
+};
 pub use signaling::{join_msg, ClientError, Closed, Signaling};

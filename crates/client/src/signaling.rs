@@ -73,6 +73,11 @@ impl Signaling {
             .map_err(|_| ClientError::Timeout)?
     }
 
+    /// The next protocol message, however long it takes. Cancel-safe (the media task selects on it).
+    pub(crate) async fn recv_untimed(&mut self) -> Result<ServerMessage, ClientError> {
+        self.recv_inner().await
+    }
+
     async fn recv_inner(&mut self) -> Result<ServerMessage, ClientError> {
         loop {
             match self.ws.next().await {

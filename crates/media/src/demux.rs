@@ -86,8 +86,27 @@ fn check_rtcp(buf: &[u8]) -> Result<(), DropReason> {
     Ok(())
 }
 
+/// The USERNAME attribute of a STUN message, if it has one; a cheap walk over the attributes that
+/// never reads past the buffer.
+pub fn stun_username(buf: &[u8]) -> Option<&str> {
+    if buf.len() < 20 || buf[0] > 3 || buf[4..8] != [0x21, 0x12, 0xA4, 0x42] {
+        return None;
+    }
+    let mut at = 20;
+    while at + 4 <= buf.len() {
+        let ty = u16::from_be_bytes([buf[at], buf[at + 1]]);
+        let len = u16::from_be_bytes([buf[at + 2], buf[at + 3]]) as usize;
+        let value = buf.get(at + 4..at + 4 + len)?;
+        if ty == 0x0006 {
+            return std::str::from_utf8(value).ok();
+        }
+        at += 4 + len.div_ceil(4) * 4;
+    }
+    None
+}
+
 /// The local (server) ufrag of a STUN binding request: USERNAME is `<our ufrag>:<their ufrag>`.
-pub(crate) fn local_ufrag(username: &str) -> Option<&str> {
+pub fn local_ufrag(username: &str) -> Option<&str> {
     username.split_once(':').map(|(local, _)| local)
 }
 

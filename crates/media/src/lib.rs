@@ -18,6 +18,7 @@ mod stats;
 mod types;
 
 pub use config::SfuConfig;
+pub use demux::{local_ufrag, stun_username};
 pub use error::{DropReason, MediaError};
 pub use sfu::Sfu;
 pub use stats::Stats;

@@ -50,6 +50,16 @@ impl Sfu {
             p.sdp = SdpState::AwaitingFirstOffer;
         }
         drain(p, idx, &mut self.out);
+        // An offer with new remote ICE credentials is an ICE restart: str0m then picks new local
+        // credentials too, and STUN must find this participant by the new ufrag.
+        let creds = p.rtc.direct_api().local_ice_credentials();
+        if creds.ufrag != p.ufrag {
+            let ufrag = creds.ufrag;
+            p.ice_pwd = creds.pass;
+            let old = std::mem::replace(&mut p.ufrag, ufrag.clone());
+            self.by_ufrag.remove(&old);
+            self.by_ufrag.insert(ufrag, idx);
+        }
         let answer = answer?;
         self.process_work(now);
         self.renegotiate.push(idx);

@@ -52,7 +52,7 @@ pub struct Sfu {
     pub(crate) peers: Vec<Option<Participant>>,
     free: Vec<u32>,
     pub(crate) by_id: HashMap<ParticipantId, PeerIdx>,
-    by_ufrag: HashMap<String, PeerIdx>,
+    pub(crate) by_ufrag: HashMap<String, PeerIdx>,
     by_addr: HashMap<(Protocol, SocketAddr), PeerIdx>,
     pub(crate) rooms: HashMap<RoomId, Room>,
     pub(crate) out: Outbox,
@@ -99,6 +99,13 @@ impl Sfu {
             renegotiate: Vec::new(),
             hmac: str0m::crypto::from_feature_flags().sha1_hmac_provider,
         })
+    }
+
+    /// The participant's current local ICE username fragment (it changes with an ICE restart), so
+    /// that a server running several cores can tell which core a STUN request belongs to.
+    pub fn local_ufrag(&self, participant: &ParticipantId) -> Option<&str> {
+        let idx = *self.by_id.get(participant)?;
+        self.peer(idx).map(|p| p.ufrag.as_str())
     }
 
     /// The server's ICE candidates (they are also in every SDP answer/offer).

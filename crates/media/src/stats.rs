@@ -51,6 +51,29 @@ impl Stats {
             .map(|r| (*r, self.dropped[r.index()]))
     }
 
+    /// Adds another core's counters (a server runs one core per worker thread).
+    pub fn merge(&mut self, other: &Stats) {
+        self.packets_in += other.packets_in;
+        self.bytes_in += other.bytes_in;
+        self.packets_out += other.packets_out;
+        self.bytes_out += other.bytes_out;
+        self.frames_forwarded += other.frames_forwarded;
+        self.bytes_forwarded += other.bytes_forwarded;
+        self.frames_muted += other.frames_muted;
+        self.nacks_received += other.nacks_received;
+        self.nacks_sent += other.nacks_sent;
+        self.plis_received += other.plis_received;
+        self.plis_sent += other.plis_sent;
+        self.keyframe_requests += other.keyframe_requests;
+        self.keyframe_requests_throttled += other.keyframe_requests_throttled;
+        self.layer_switches += other.layer_switches;
+        for (a, b) in self.dropped.iter_mut().zip(other.dropped.iter()) {
+            *a += b;
+        }
+        self.subscriber_bandwidth_bps
+            .extend(other.subscriber_bandwidth_bps.iter().cloned());
+    }
+
     pub(crate) fn count_drop(&mut self, reason: DropReason) {
         self.dropped[reason.index()] += 1;
     }

@@ -85,7 +85,8 @@ pub async fn run(
     let tcp_port = listeners.http.local_addr().map(|a| a.port()).unwrap_or(0);
     let (media, media_out) = match listeners.udp {
         Some(udp) => {
-            let (plane, out) = media::MediaPlane::start(&config.media, udp, tcp_port, metrics.clone())?;
+            let (plane, out) =
+                media::MediaPlane::start(&config.media, udp, tcp_port, metrics.clone())?;
             tracing::info!(udp = %plane.udp_addr, ice_tcp = plane.ice_tcp, "media plane started");
             (Some(plane), Some(out))
         }

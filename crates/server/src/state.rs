@@ -9,8 +9,8 @@ use convene_proto::ParticipantId;
 use convene_store::Store;
 
 use crate::config::Config;
-use crate::metrics::Metrics;
 use crate::media::MediaPlane;
+use crate::metrics::Metrics;
 use crate::rooms::{Registry, RoomHandle};
 
 pub struct AppState {

@@ -16,8 +16,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/", get(app_page))
         .route("/r/{room}", get(app_page))
         .route("/example/", get(|| async { file("/example/index.html") }))
-        .route("/app/{*path}", get(|Path(p): Path<String>| async move { file(&format!("/app/{p}")) }))
-        .route("/sdk/{*path}", get(|Path(p): Path<String>| async move { file(&format!("/sdk/{p}")) }))
+        .route(
+            "/app/{*path}",
+            get(|Path(p): Path<String>| async move { file(&format!("/app/{p}")) }),
+        )
+        .route(
+            "/sdk/{*path}",
+            get(|Path(p): Path<String>| async move { file(&format!("/sdk/{p}")) }),
+        )
         .route(
             "/example/{*path}",
             get(|Path(p): Path<String>| async move { file(&format!("/example/{p}")) }),

@@ -34,7 +34,7 @@ fn stun_binding(username: &str) -> Vec<u8> {
     attrs.extend_from_slice(&[0xAB; 20]);
     let mut msg = Vec::new();
     msg.extend_from_slice(&0x0001u16.to_be_bytes()); // binding request
-    // Length includes the FINGERPRINT attribute (8 bytes) added below.
+                                                     // Length includes the FINGERPRINT attribute (8 bytes) added below.
     msg.extend_from_slice(&((attrs.len() + 8) as u16).to_be_bytes());
     msg.extend_from_slice(&0x2112A442u32.to_be_bytes()); // magic cookie
     msg.extend_from_slice(&[7u8; 12]); // transaction id
@@ -52,7 +52,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -72,35 +76,52 @@ async fn garbage_datagrams_are_dropped_and_counted_by_reason() {
         let bytes: Vec<u8> = (0..len).map(|_| xorshift(&mut seed) as u8).collect();
         sock.send_to(&bytes, udp_addr).await.unwrap();
         sent += 1;
-        if sent % 200 == 0 {
+        if sent.is_multiple_of(200) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
     // STUN for a participant that does not exist.
     for _ in 0..10 {
-        sock.send_to(&stun_binding("nosuchufrag:client"), udp_addr).await.unwrap();
+        sock.send_to(&stun_binding("nosuchufrag:client"), udp_addr)
+            .await
+            .unwrap();
     }
     // Truncated RTP (version 2, 5 bytes) and truncated RTCP (a sender report header only).
     for _ in 0..10 {
-        sock.send_to(&[0x80, 0x60, 0x00, 0x01, 0x00], udp_addr).await.unwrap();
-        sock.send_to(&[0x80, 200, 0x00, 0x06], udp_addr).await.unwrap();
+        sock.send_to(&[0x80, 0x60, 0x00, 0x01, 0x00], udp_addr)
+            .await
+            .unwrap();
+        sock.send_to(&[0x80, 200, 0x00, 0x06], udp_addr)
+            .await
+            .unwrap();
     }
 
     let total = s
-        .metric_reaches("convene_media_dropped_packets_total{reason=\"unknown_ufrag\"}", 10.0)
+        .metric_reaches(
+            "convene_media_dropped_packets_total{reason=\"unknown_ufrag\"}",
+            10.0,
+        )
         .await;
     let (_, body) = s.get("/metrics").await;
-    assert!(total >= 10.0, "STUN with unknown credentials counted: {total}\n{body}");
+    assert!(
+        total >= 10.0,
+        "STUN with unknown credentials counted: {total}\n{body}"
+    );
     let dropped: f64 = body
         .lines()
         .filter(|l| l.starts_with("convene_media_dropped_packets_total{"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum();
     // Every datagram we sent was dropped and counted (UDP on loopback does not lose these).
-    assert!(dropped >= 2030.0 * 0.99, "dropped {dropped} of 2030:\n{body}");
+    assert!(
+        dropped >= 2030.0 * 0.99,
+        "dropped {dropped} of 2030:\n{body}"
+    );
     for reason in ["not_webrtc", "unknown_peer"] {
         let v = s
-            .metric(&format!("convene_media_dropped_packets_total{{reason=\"{reason}\"}}"))
+            .metric(&format!(
+                "convene_media_dropped_packets_total{{reason=\"{reason}\"}}"
+            ))
             .await;
         assert!(v > 0.0, "{reason} counted:\n{body}");
     }

@@ -40,6 +40,8 @@ pub struct MediaConfig {
     /// Shared secret for ephemeral TURN credentials (coturn `use-auth-secret`).
     pub turn_secret: String,
     pub turn_ttl_secs: u64,
+    /// Media worker threads; 0 means one per core.
+    pub workers: u32,
 }
 
 impl Default for MediaConfig {
@@ -55,6 +57,7 @@ impl Default for MediaConfig {
             turn_credential: String::new(),
             turn_secret: String::new(),
             turn_ttl_secs: 86_400,
+            workers: 0,
         }
     }
 }
@@ -245,7 +248,10 @@ impl Config {
                 .iter()
                 .any(|ip| ip.parse::<std::net::IpAddr>().is_err())
         {
-            return bad("media.public_ips", "must list at least one IP address, e.g. [\"203.0.113.7\"]");
+            return bad(
+                "media.public_ips",
+                "must list at least one IP address, e.g. [\"203.0.113.7\"]",
+            );
         }
         if self.tls.cert.is_empty() != self.tls.key.is_empty() {
             return bad("tls.cert", "tls.cert and tls.key must be given together");

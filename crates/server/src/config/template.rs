@@ -74,6 +74,8 @@ turn_credential = ""
 turn_secret = ""
 # Lifetime of ephemeral TURN credentials, in seconds.
 turn_ttl_secs = 86400
+# Media worker threads; 0 means one per core. Rooms are spread over them.
+workers = 0
 
 [tls]
 # PEM certificate chain and private key files. Empty: no certificate file.

@@ -37,7 +37,8 @@ pub fn for_participant(cfg: &MediaConfig, participant: &str, now_unix_secs: u64)
 
 pub fn turn_password(secret: &str, username: &str) -> String {
     // HMAC accepts keys of any length.
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(username.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }

@@ -21,10 +21,18 @@ pub fn looks_like_ice_tcp(first: u8) -> bool {
 pub async fn serve(stream: TcpStream, peer: SocketAddr, media: MediaPlane) {
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(QUEUE);
-    media.send(MediaCmd::TcpOpen { peer, tx });
+    // The first frame (a STUN request) tells which worker holds this peer's participant.
+    let Some(first) = read_frame(&mut rd).await else {
+        return;
+    };
+    let worker = media.shared().owner(&first, peer).unwrap_or(0);
+    media.send_to(worker, MediaCmd::TcpOpen { peer, tx });
+    media.send_to(worker, MediaCmd::TcpInput { peer, data: first });
     let writer = tokio::spawn(async move {
         while let Some(pkt) = rx.recv().await {
-            let Ok(len) = u16::try_from(pkt.len()) else { continue };
+            let Ok(len) = u16::try_from(pkt.len()) else {
+                continue;
+            };
             let mut frame = Vec::with_capacity(pkt.len() + 2);
             frame.extend_from_slice(&len.to_be_bytes());
             frame.extend_from_slice(&pkt);
@@ -33,20 +41,19 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, media: MediaPlane) {
             }
         }
     });
-    let mut len = [0u8; 2];
-    loop {
-        if rd.read_exact(&mut len).await.is_err() {
-            break;
-        }
-        let n = u16::from_be_bytes(len) as usize;
-        let mut data = vec![0u8; n];
-        if rd.read_exact(&mut data).await.is_err() {
-            break;
-        }
-        media.send(MediaCmd::TcpInput { peer, data });
+    while let Some(data) = read_frame(&mut rd).await {
+        media.send_to(worker, MediaCmd::TcpInput { peer, data });
     }
-    media.send(MediaCmd::TcpClosed { peer });
+    media.send_to(worker, MediaCmd::TcpClosed { peer });
     writer.abort();
+}
+
+async fn read_frame(rd: &mut (impl AsyncReadExt + Unpin)) -> Option<Vec<u8>> {
+    let mut len = [0u8; 2];
+    rd.read_exact(&mut len).await.ok()?;
+    let mut data = vec![0u8; u16::from_be_bytes(len) as usize];
+    rd.read_exact(&mut data).await.ok()?;
+    Some(data)
 }
 
 #[cfg(test)]

@@ -11,22 +11,60 @@ const BWE_BUCKETS: &[u64] = &[
     100_000, 300_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000,
 ];
 
-pub(super) fn publish(stats: &Stats, metrics: &Metrics) {
+/// Renders the sum of every worker's counters.
+pub(super) fn publish(workers: &[Stats], metrics: &Metrics) {
+    let mut stats = Stats::default();
+    for w in workers {
+        stats.merge(w);
+    }
+    let stats = &stats;
     let mut out = String::with_capacity(2048);
     let counters: [(&str, &str, u64); 11] = [
-        ("convene_media_packets_in_total", "Datagrams accepted from participants.", stats.packets_in),
-        ("convene_media_bytes_in_total", "Bytes accepted from participants.", stats.bytes_in),
-        ("convene_media_packets_out_total", "Datagrams sent to participants.", stats.packets_out),
-        ("convene_media_bytes_out_total", "Bytes sent to participants.", stats.bytes_out),
+        (
+            "convene_media_packets_in_total",
+            "Datagrams accepted from participants.",
+            stats.packets_in,
+        ),
+        (
+            "convene_media_bytes_in_total",
+            "Bytes accepted from participants.",
+            stats.bytes_in,
+        ),
+        (
+            "convene_media_packets_out_total",
+            "Datagrams sent to participants.",
+            stats.packets_out,
+        ),
+        (
+            "convene_media_bytes_out_total",
+            "Bytes sent to participants.",
+            stats.bytes_out,
+        ),
         (
             "convene_media_forwarded_frames_total",
             "Media frames forwarded to a subscriber.",
             stats.frames_forwarded,
         ),
-        ("convene_media_nacks_received_total", "NACKs received from subscribers.", stats.nacks_received),
-        ("convene_media_nacks_sent_total", "NACKs sent to publishers.", stats.nacks_sent),
-        ("convene_media_plis_received_total", "PLI/FIR received from subscribers.", stats.plis_received),
-        ("convene_media_plis_sent_total", "PLI/FIR sent to publishers.", stats.plis_sent),
+        (
+            "convene_media_nacks_received_total",
+            "NACKs received from subscribers.",
+            stats.nacks_received,
+        ),
+        (
+            "convene_media_nacks_sent_total",
+            "NACKs sent to publishers.",
+            stats.nacks_sent,
+        ),
+        (
+            "convene_media_plis_received_total",
+            "PLI/FIR received from subscribers.",
+            stats.plis_received,
+        ),
+        (
+            "convene_media_plis_sent_total",
+            "PLI/FIR sent to publishers.",
+            stats.plis_sent,
+        ),
         (
             "convene_media_layer_switches_total",
             "Simulcast layer switches (at keyframes).",
@@ -39,10 +77,16 @@ pub(super) fn publish(stats: &Stats, metrics: &Metrics) {
         ),
     ];
     for (name, help, v) in counters {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+        );
     }
     let name = "convene_media_dropped_packets_total";
-    let _ = writeln!(out, "# HELP {name} Datagrams dropped, by reason.\n# TYPE {name} counter");
+    let _ = writeln!(
+        out,
+        "# HELP {name} Datagrams dropped, by reason.\n# TYPE {name} counter"
+    );
     for (reason, n) in stats.dropped_by_reason() {
         let _ = writeln!(out, "{name}{{reason=\"{}\"}} {n}", reason.as_str());
     }
@@ -52,7 +96,11 @@ pub(super) fn publish(stats: &Stats, metrics: &Metrics) {
         out,
         "# HELP {name} Estimated downlink bandwidth of each subscriber now (TWCC).\n# TYPE {name} histogram"
     );
-    let values: Vec<u64> = stats.subscriber_bandwidth_bps.iter().map(|(_, b)| *b).collect();
+    let values: Vec<u64> = stats
+        .subscriber_bandwidth_bps
+        .iter()
+        .map(|(_, b)| *b)
+        .collect();
     for le in BWE_BUCKETS {
         let n = values.iter().filter(|v| **v <= *le).count();
         let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {n}");

@@ -8,8 +8,9 @@ mod metrics;
 pub mod router;
 mod worker;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use convene_media::{MediaError, SfuConfig, TrackSource};
 use convene_proto::{ParticipantId, RoomId, TrackId};
@@ -60,6 +61,11 @@ pub enum MediaCmd {
         peer: SocketAddr,
         data: Vec<u8>,
     },
+    /// A datagram another worker read from the shared socket that belongs to this worker.
+    Datagram {
+        src: SocketAddr,
+        data: Vec<u8>,
+    },
     TcpClosed {
         peer: SocketAddr,
     },
@@ -90,16 +96,46 @@ pub enum MediaStartError {
     Io(#[from] std::io::Error),
 }
 
+/// What the workers share: which worker owns which ICE ufrag and which remote address, so a datagram
+/// read by any worker reaches the one that holds its participant; and each worker's counters.
+pub struct Shared {
+    pub(crate) ufrags: RwLock<HashMap<String, usize>>,
+    pub(crate) addrs: RwLock<HashMap<SocketAddr, usize>>,
+    pub(crate) stats: Mutex<Vec<convene_media::Stats>>,
+}
+
+impl Shared {
+    /// The worker that owns a packet: by the STUN username when it is STUN, else by its source.
+    pub fn owner(&self, data: &[u8], src: SocketAddr) -> Option<usize> {
+        if let Some(ufrag) = convene_media::stun_username(data).and_then(convene_media::local_ufrag)
+        {
+            return read(&self.ufrags).get(ufrag).copied();
+        }
+        read(&self.addrs).get(&src).copied()
+    }
+}
+
+/// Lock helpers: the maps hold plain values that a panicking writer cannot leave half-made.
+pub(crate) fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The handle the rest of the server uses. Cheap to clone.
 #[derive(Clone)]
 pub struct MediaPlane {
-    tx: mpsc::UnboundedSender<MediaCmd>,
+    workers: Arc<Vec<mpsc::UnboundedSender<MediaCmd>>>,
+    shared: Arc<Shared>,
     pub udp_addr: SocketAddr,
     pub ice_tcp: bool,
 }
 
 impl MediaPlane {
-    /// Starts the worker thread on `udp`; ICE-TCP is announced on `tcp_port` when enabled.
+    /// Starts the worker threads on `udp` (one per core unless configured); ICE-TCP is announced on
+    /// `tcp_port` when enabled. Rooms are spread over the workers.
     pub fn start(
         config: &MediaConfig,
         udp: std::net::UdpSocket,
@@ -109,7 +145,10 @@ impl MediaPlane {
         let public_ips = config
             .public_ips
             .iter()
-            .map(|ip| ip.parse::<IpAddr>().map_err(|_| MediaStartError::BadIp(ip.clone())))
+            .map(|ip| {
+                ip.parse::<IpAddr>()
+                    .map_err(|_| MediaStartError::BadIp(ip.clone()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let udp_addr = udp.local_addr()?;
         let sfu_config = SfuConfig {
@@ -118,14 +157,45 @@ impl MediaPlane {
             tcp_port: config.ice_tcp.then_some(tcp_port),
             ..SfuConfig::default()
         };
-        let (tx, rx) = mpsc::unbounded_channel();
+        let n = match config.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        };
+        let shared = Arc::new(Shared {
+            ufrags: RwLock::new(HashMap::new()),
+            addrs: RwLock::new(HashMap::new()),
+            stats: Mutex::new(vec![convene_media::Stats::default(); n]),
+        });
         let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let mut senders = Vec::with_capacity(n);
+        let mut receivers = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, rx) = mpsc::unbounded_channel();
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        let workers = Arc::new(senders);
         let local_udp = SocketAddr::new(public_ips[0], udp_addr.port());
         let local_tcp = SocketAddr::new(public_ips[0], tcp_port);
-        worker::spawn(sfu_config, udp, local_udp, local_tcp, rx, out_tx, metrics)?;
+        for (index, rx) in receivers.into_iter().enumerate() {
+            worker::spawn(worker::WorkerSetup {
+                index,
+                config: sfu_config.clone(),
+                // Every worker reads the one port; the kernel hands each datagram to one of them.
+                udp: udp.try_clone()?,
+                local_udp,
+                local_tcp,
+                cmds: rx,
+                peers: workers.clone(),
+                shared: shared.clone(),
+                out: out_tx.clone(),
+                metrics: metrics.clone(),
+            })?;
+        }
         Ok((
             Self {
-                tx,
+                workers,
+                shared,
                 udp_addr,
                 ice_tcp: config.ice_tcp,
             },
@@ -133,11 +203,34 @@ impl MediaPlane {
         ))
     }
 
-    pub fn send(&self, cmd: MediaCmd) {
-        // The worker only stops when the process does; a command then has nowhere to go.
-        if self.tx.send(cmd).is_err() {
-            tracing::warn!("media worker is gone; command dropped");
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// The worker that holds a room: every participant of a room is on one worker, because the
+    /// core forwards within its own rooms.
+    pub fn shard(&self, room: &RoomId) -> usize {
+        use std::hash::{Hash, Hasher};
+        // DefaultHasher::new() has fixed keys: the same room maps to the same worker all along.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        room.hash(&mut h);
+        (h.finish() % self.workers.len() as u64) as usize
+    }
+
+    /// Sends a command to the worker of `room`.
+    pub fn send(&self, room: &RoomId, cmd: MediaCmd) {
+        self.send_to(self.shard(room), cmd);
+    }
+
+    pub fn send_to(&self, worker: usize, cmd: MediaCmd) {
+        // A worker only stops when the process does; a command then has nowhere to go.
+        if self.workers[worker].send(cmd).is_err() {
+            tracing::warn!(worker, "media worker is gone; command dropped");
         }
+    }
+
+    pub fn shared(&self) -> &Shared {
+        &self.shared
     }
 }
 

@@ -10,7 +10,9 @@ use convene_media::{Protocol, Sfu, SfuConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use super::{MediaCmd, MediaOut};
+use convene_proto::ParticipantId;
+
+use super::{read, write, MediaCmd, MediaOut, Shared};
 use crate::metrics::Metrics;
 
 /// Largest datagram we read; media packets are far smaller (MTU), the rest is garbage.
@@ -20,19 +22,26 @@ const BATCH: usize = 32;
 /// How often the core's counters are published to /metrics.
 const STATS_EVERY: Duration = Duration::from_secs(1);
 
-pub(super) fn spawn(
-    config: SfuConfig,
-    udp: std::net::UdpSocket,
-    local_udp: SocketAddr,
-    local_tcp: SocketAddr,
-    cmds: mpsc::UnboundedReceiver<MediaCmd>,
-    out: mpsc::UnboundedSender<MediaOut>,
-    metrics: Arc<Metrics>,
-) -> Result<(), super::MediaStartError> {
-    let sfu = Sfu::new(config, Instant::now())?;
-    udp.set_nonblocking(true)?;
+pub(super) struct WorkerSetup {
+    pub index: usize,
+    pub config: SfuConfig,
+    pub udp: std::net::UdpSocket,
+    pub local_udp: SocketAddr,
+    pub local_tcp: SocketAddr,
+    pub cmds: mpsc::UnboundedReceiver<MediaCmd>,
+    /// Every worker's command queue (this one's too), for handing over datagrams.
+    pub peers: Arc<Vec<mpsc::UnboundedSender<MediaCmd>>>,
+    pub shared: Arc<Shared>,
+    pub out: mpsc::UnboundedSender<MediaOut>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub(super) fn spawn(setup: WorkerSetup) -> Result<(), super::MediaStartError> {
+    let sfu = Sfu::new(setup.config, Instant::now())?;
+    setup.udp.set_nonblocking(true)?;
+    let index = setup.index;
     std::thread::Builder::new()
-        .name("convene-media".into())
+        .name(format!("convene-media-{index}"))
         .spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -45,7 +54,7 @@ pub(super) fn spawn(
                 }
             };
             runtime.block_on(async move {
-                let udp = match UdpSocket::from_std(udp) {
+                let udp = match UdpSocket::from_std(setup.udp) {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::error!(error = %e, "media worker cannot use its UDP socket");
@@ -53,27 +62,36 @@ pub(super) fn spawn(
                     }
                 };
                 let mut w = Worker {
+                    index,
                     sfu,
                     udp,
-                    local_udp,
-                    local_tcp,
+                    local_udp: setup.local_udp,
+                    local_tcp: setup.local_tcp,
                     tcp: HashMap::new(),
-                    out,
-                    metrics,
+                    ufrags: HashMap::new(),
+                    peers: setup.peers,
+                    shared: setup.shared,
+                    out: setup.out,
+                    metrics: setup.metrics,
                 };
-                w.run(cmds).await;
+                w.run(setup.cmds).await;
             });
         })?;
     Ok(())
 }
 
 struct Worker {
+    index: usize,
     sfu: Sfu,
     udp: UdpSocket,
     local_udp: SocketAddr,
     local_tcp: SocketAddr,
     /// ICE-TCP connections by peer address: their writer tasks.
     tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    /// This worker's participants' current ufrags, to keep the shared map right.
+    ufrags: HashMap<ParticipantId, String>,
+    peers: Arc<Vec<mpsc::UnboundedSender<MediaCmd>>>,
+    shared: Arc<Shared>,
     out: mpsc::UnboundedSender<MediaOut>,
     metrics: Arc<Metrics>,
 }
@@ -110,7 +128,7 @@ impl Worker {
                     let now = Instant::now();
                     self.sfu.handle_timeout(now);
                     if now >= next_stats {
-                        super::metrics::publish(&self.sfu.stats(), &self.metrics);
+                        self.publish_stats();
                         next_stats = now + STATS_EVERY;
                     }
                 }
@@ -119,21 +137,78 @@ impl Worker {
     }
 
     fn input_udp(&mut self, src: SocketAddr, data: &[u8]) {
+        if self.peers.len() > 1 {
+            if let Some(owner) = self.shared.owner(data, src) {
+                if owner != self.index {
+                    let cmd = MediaCmd::Datagram {
+                        src,
+                        data: data.to_vec(),
+                    };
+                    let _ = self.peers[owner].send(cmd);
+                    return;
+                }
+            }
+        }
+        self.handle_udp(src, data);
+    }
+
+    fn handle_udp(&mut self, src: SocketAddr, data: &[u8]) {
         // Dropped datagrams are counted by the core, by reason; nothing else to do with them.
-        let _ = self
+        let ok = self
             .sfu
-            .handle_input(Instant::now(), Protocol::Udp, src, self.local_udp, data);
+            .handle_input(Instant::now(), Protocol::Udp, src, self.local_udp, data)
+            .is_ok();
+        // A STUN request that checked out proves the address is this worker's participant's:
+        // later non-STUN packets from it are routed here.
+        if ok && self.peers.len() > 1 && convene_media::stun_username(data).is_some() {
+            let known = read(&self.shared.addrs).get(&src) == Some(&self.index);
+            if !known {
+                write(&self.shared.addrs).insert(src, self.index);
+            }
+        }
+    }
+
+    /// Keeps the shared ufrag map in step with this worker's participants (a join, an ICE restart,
+    /// a leave).
+    fn sync_ufrag(&mut self, participant: &ParticipantId) {
+        let now = self.sfu.local_ufrag(participant).map(str::to_owned);
+        let before = self.ufrags.get(participant).cloned();
+        if now == before {
+            return;
+        }
+        let mut map = write(&self.shared.ufrags);
+        if let Some(old) = before {
+            map.remove(&old);
+            self.ufrags.remove(participant);
+        }
+        if let Some(new) = now {
+            map.insert(new.clone(), self.index);
+            self.ufrags.insert(participant.clone(), new);
+        }
+    }
+
+    fn publish_stats(&mut self) {
+        let mut all = self.shared.stats.lock().unwrap_or_else(|p| p.into_inner());
+        all[self.index] = self.sfu.stats();
+        super::metrics::publish(&all, &self.metrics);
     }
 
     fn apply(&mut self, cmd: MediaCmd) {
         let now = Instant::now();
         let result = match cmd {
             MediaCmd::AddParticipant { room, participant } => {
-                self.sfu.add_participant(room, participant.clone(), now).map_err(|e| (participant, "join", e))
+                let r = self.sfu.add_participant(room, participant.clone(), now);
+                self.sync_ufrag(&participant);
+                r.map_err(|e| (participant, "join", e))
             }
             MediaCmd::RemoveParticipant { participant } => {
                 // Unknown is fine: a participant whose media already ended.
                 let _ = self.sfu.remove_participant(&participant, now);
+                self.sync_ufrag(&participant);
+                Ok(())
+            }
+            MediaCmd::Datagram { src, data } => {
+                self.handle_udp(src, &data);
                 Ok(())
             }
             MediaCmd::Offer {
@@ -142,6 +217,7 @@ impl Worker {
                 sources,
             } => match self.sfu.handle_offer(&participant, &sdp, &sources, now) {
                 Ok(answer) => {
+                    self.sync_ufrag(&participant);
                     // The answer goes out before any event the offer caused (e.g. a re-offer).
                     let _ = self.out.send(MediaOut::Answer {
                         participant,

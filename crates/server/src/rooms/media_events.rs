@@ -18,7 +18,10 @@ impl Room {
                 request,
                 error,
             } => {
-                self.state.metrics.errors.inc(ErrorCode::MediaError.as_str());
+                self.state
+                    .metrics
+                    .errors
+                    .inc(ErrorCode::MediaError.as_str());
                 let msg = ServerMessage::Error {
                     code: ErrorCode::MediaError,
                     message: error,
@@ -64,7 +67,9 @@ impl Room {
                     rids: layers,
                     mid: Some(mid),
                 };
-                let Some(p) = self.find_mut(&participant) else { return };
+                let Some(p) = self.find_mut(&participant) else {
+                    return;
+                };
                 p.info.tracks.retain(|t| t.id != info.id);
                 p.info.tracks.push(info.clone());
                 let sharing = p.info.tracks.iter().any(|t| t.source == Source::Screen);
@@ -82,7 +87,9 @@ impl Room {
                 }
             }
             Event::TrackUnpublished { participant, track } => {
-                let Some(p) = self.find_mut(&participant) else { return };
+                let Some(p) = self.find_mut(&participant) else {
+                    return;
+                };
                 p.info.tracks.retain(|t| t.id != track);
                 let sharing = p.info.tracks.iter().any(|t| t.source == Source::Screen);
                 let changed = sharing != p.info.screen_sharing;
@@ -134,13 +141,19 @@ impl Room {
                 // through TrackUnpublished), and a fresh media session waits for the client's next offer.
                 tracing::info!(room = %self.id, %participant, "media disconnected");
                 if let Some(media) = &self.state.media {
-                    media.send(MediaCmd::RemoveParticipant {
-                        participant: participant.clone(),
-                    });
-                    media.send(MediaCmd::AddParticipant {
-                        room: self.id.clone(),
-                        participant,
-                    });
+                    media.send(
+                        &self.id,
+                        MediaCmd::RemoveParticipant {
+                            participant: participant.clone(),
+                        },
+                    );
+                    media.send(
+                        &self.id,
+                        MediaCmd::AddParticipant {
+                            room: self.id.clone(),
+                            participant,
+                        },
+                    );
                 }
             }
         }

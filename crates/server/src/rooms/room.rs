@@ -17,8 +17,8 @@ use super::command::{JoinRefusal, JoinReply, JoinRequest, RoomCmd};
 use super::conn::{encode, ConnHandle, Delivery};
 use super::participant::{new_participant_id, new_token, Participant, Presence};
 use crate::clock::now_ms;
-use crate::media::MediaCmd;
 use crate::error::ServerError;
+use crate::media::MediaCmd;
 use crate::state::AppState;
 
 /// Where a room is in its life.
@@ -233,10 +233,13 @@ impl Room {
         self.lifecycle = Lifecycle::Active;
         if let Some(media) = &self.state.media {
             // Before `joined` goes out, so the participant exists in the core when its offer arrives.
-            media.send(MediaCmd::AddParticipant {
-                room: self.id.clone(),
-                participant: id.clone(),
-            });
+            media.send(
+                &self.id,
+                MediaCmd::AddParticipant {
+                    room: self.id.clone(),
+                    participant: id.clone(),
+                },
+            );
             if let Some(me) = self.state.rooms.get(&self.id) {
                 self.state.set_media_route(&id, Some(me));
             }
@@ -350,9 +353,12 @@ impl Room {
         let p = self.participants.remove(idx);
         if let Some(media) = &self.state.media {
             self.state.set_media_route(&p.info.id, None);
-            media.send(MediaCmd::RemoveParticipant {
-                participant: p.info.id.clone(),
-            });
+            media.send(
+                &self.id,
+                MediaCmd::RemoveParticipant {
+                    participant: p.info.id.clone(),
+                },
+            );
         }
         self.state
             .metrics

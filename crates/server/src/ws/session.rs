@@ -261,7 +261,7 @@ impl Session {
                         "media is not enabled on this server",
                     ));
                 };
-                media.send(media_command(me, msg)?);
+                media.send(&room.id, media_command(me, msg)?);
             }
             ClientMessage::Join { .. } | ClientMessage::Ping { .. } => {}
         }

@@ -39,7 +39,10 @@ impl TestServer {
         change(&mut config);
         let listeners = Listeners::bind(&config).await.expect("bind");
         let addr = listeners.http.local_addr().expect("addr");
-        let udp_addr = listeners.udp.as_ref().map(|u| u.local_addr().expect("udp addr"));
+        let udp_addr = listeners
+            .udp
+            .as_ref()
+            .map(|u| u.local_addr().expect("udp addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run(config.clone(), listeners, async {
             let _ = stopped.await;

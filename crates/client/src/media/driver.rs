@@ -1,0 +1,435 @@
+//! The session task: one loop that owns the signaling connection, the str0m `Rtc` and the
+//! transport, and waits on whichever of them (or the handle's commands, or the next timer) is
+//! ready. Negotiation follows crates/media/NEGOTIATION.md: we offer first, the server answers,
+//! then offers our subscriptions; while our offer is pending we ignore the server's (it is the
+//! polite peer and offers again after answering).
+
+use std::time::Instant;
+
+use convene_proto::{
+    ClientMessage, ErrorCode, MediaKind as ProtoKind, ParticipantId, ServerMessage, Source,
+    TrackId, TrackSource,
+};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, MediaKind, Simulcast, SimulcastLayer};
+use str0m::net::{Receive, Transmit};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tokio::sync::mpsc;
+
+use super::net::Net;
+use super::publish::Publisher;
+use super::receive::Receiver;
+use super::{Command, MediaConfig, MediaError, MediaEvent, MediaStats};
+use crate::frame::{sender_id, unix_micros};
+use crate::signaling::Signaling;
+
+/// Packets handled per wakeup before the loop looks at its other inputs again.
+const MAX_READ_BATCH: usize = 64;
+
+pub(crate) struct Driver {
+    sig: Signaling,
+    rtc: Rtc,
+    net: Net,
+    publisher: Publisher,
+    receiver: Receiver,
+    events: mpsc::Sender<MediaEvent>,
+    config: MediaConfig,
+    me: ParticipantId,
+    /// Our offer awaiting the server's answer.
+    pending: Option<SdpPendingOffer>,
+    /// An ICE restart asked for while an offer was pending: goes into the next offer.
+    want_restart: bool,
+    /// Our own camera track, to recognise `layers_unused` for it.
+    my_video_track: Option<TrackId>,
+    dtls_up: bool,
+    ice_state: IceConnectionState,
+    rtc_timeout: Instant,
+    /// Reused between wakeups: what str0m wants sent.
+    outbox: Vec<Transmit>,
+    stats: MediaStats,
+}
+
+impl Driver {
+    pub async fn new(
+        sig: Signaling,
+        me: ParticipantId,
+        config: MediaConfig,
+        events: mpsc::Sender<MediaEvent>,
+    ) -> Result<Driver, MediaError> {
+        let now = Instant::now();
+        let net = Net::bind(config.transport, config.local_ip).await?;
+        let mut rtc = Rtc::builder().build(now);
+        rtc.add_local_candidate(net.candidate()?);
+        let mut receiver = Receiver::default();
+        receiver.keep_payload = config.keep_last_payload;
+        let stats = MediaStats {
+            transport: config.transport,
+            local_addr: Some(net.local),
+            ice_state: format!("{:?}", IceConnectionState::New),
+            ..MediaStats::default()
+        };
+        let mut d = Driver {
+            sig,
+            rtc,
+            net,
+            publisher: Publisher::new(config.publish.clone(), sender_id(me.as_str())),
+            receiver,
+            events,
+            config,
+            me,
+            pending: None,
+            want_restart: false,
+            my_video_track: None,
+            dtls_up: false,
+            ice_state: IceConnectionState::New,
+            rtc_timeout: now,
+            outbox: Vec::new(),
+            stats,
+        };
+        d.offer(true).await?;
+        Ok(d)
+    }
+
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+    ) -> Result<Signaling, MediaError> {
+        let sleep = tokio::time::sleep_until(self.rtc_timeout.into());
+        tokio::pin!(sleep);
+        let result = loop {
+            let deadline = match self.publisher.next_wakeup() {
+                Some(t) => t.min(self.rtc_timeout),
+                None => self.rtc_timeout,
+            };
+            sleep.as_mut().reset(deadline.into());
+            // Each branch's future is dropped before its handler runs, so handlers may use `self`.
+            let step = tokio::select! {
+                c = commands.recv() => match c {
+                    None | Some(Command::Stop) => break Ok(()),
+                    Some(c) => self.on_command(c).await,
+                },
+                m = self.sig.recv_untimed() => match m {
+                    Ok(m) => self.on_signal(m).await,
+                    Err(e) => Err(e.into()),
+                },
+                r = self.net.readable() => match r {
+                    Ok(()) => self.read_packets(),
+                    Err(e) => Err(e),
+                },
+                _ = &mut sleep => Ok(()),
+            };
+            if let Err(e) = step {
+                break Err(e);
+            }
+            if let Err(e) = self.tick().await {
+                break Err(e);
+            }
+        };
+        match result {
+            Ok(()) => {
+                self.emit(MediaEvent::Ended("stopped".into()));
+                Ok(self.sig)
+            }
+            Err(e) => {
+                self.emit(MediaEvent::Ended(e.to_string()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs str0m's timers and the publisher's frame clocks, then sends what is queued.
+    async fn tick(&mut self) -> Result<(), MediaError> {
+        let now = Instant::now();
+        if self.rtc_timeout <= now {
+            self.rtc.handle_input(Input::Timeout(now))?;
+            self.drain()?;
+        }
+        if self.publisher.next_wakeup().is_some_and(|t| t <= now) {
+            self.publisher.tick(&mut self.rtc, now, unix_micros());
+            self.drain()?;
+        }
+        self.flush().await
+    }
+
+    fn read_packets(&mut self) -> Result<(), MediaError> {
+        let now = Instant::now();
+        for _ in 0..MAX_READ_BATCH {
+            let Some(p) = self.net.next_packet()? else {
+                break;
+            };
+            self.stats.remote_addr = Some(p.source);
+            // Not STUN/DTLS/RTP (or too short): nothing str0m could use.
+            let Ok(r) = Receive::new(p.proto, p.source, p.destination, p.data) else {
+                continue;
+            };
+            if let Err(e) = self.rtc.handle_input(Input::Receive(now, r)) {
+                self.stats.last_error = Some(format!("input: {e}"));
+            }
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    /// Polls str0m until it only has a timeout left.
+    fn drain(&mut self) -> Result<(), MediaError> {
+        loop {
+            match self.rtc.poll_output()? {
+                Output::Timeout(t) => {
+                    self.rtc_timeout = t;
+                    return Ok(());
+                }
+                Output::Transmit(t) => self.outbox.push(t),
+                Output::Event(e) => self.on_rtc_event(e),
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), MediaError> {
+        for t in self.outbox.drain(..) {
+            self.net.send(t.destination, &t.contents).await?;
+        }
+        Ok(())
+    }
+
+    fn on_rtc_event(&mut self, e: Event) {
+        match e {
+            Event::Connected => {
+                self.dtls_up = true;
+                self.update_flowing();
+                self.emit(MediaEvent::Connected);
+            }
+            Event::IceConnectionStateChange(s) => {
+                let was = self.ice_state;
+                self.ice_state = s;
+                self.stats.ice_state = format!("{s:?}");
+                self.update_flowing();
+                if s == IceConnectionState::Disconnected && was != s {
+                    self.emit(MediaEvent::Disconnected);
+                }
+            }
+            Event::MediaData(d) => self.receiver.on_media(&d, unix_micros()),
+            Event::KeyframeRequest(r) => self.publisher.keyframe_request(&r),
+            Event::MediaChanged(c) if c.direction == Direction::Inactive => {
+                self.receiver.set_inactive_mid(c.mid)
+            }
+            _ => {}
+        }
+    }
+
+    fn update_flowing(&mut self) {
+        let ice_up = matches!(
+            self.ice_state,
+            IceConnectionState::Connected | IceConnectionState::Completed
+        );
+        self.stats.connected = self.dtls_up && ice_up;
+        self.publisher
+            .set_flowing(self.stats.connected, Instant::now());
+    }
+
+    fn emit(&mut self, e: MediaEvent) {
+        // Never wait for a slow consumer: the media loop must keep its timing.
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(e) {
+            self.stats.events_dropped += 1;
+        }
+    }
+
+    async fn on_command(&mut self, c: Command) -> Result<(), MediaError> {
+        match c {
+            Command::Send(m) => self.sig.send(&m).await?,
+            Command::Publish(opts) => {
+                self.publisher.update(opts);
+                if self.pending.is_none() && self.needs_media() {
+                    self.offer(false).await?;
+                }
+            }
+            Command::RestartIce => {
+                self.want_restart = true;
+                if self.pending.is_none() {
+                    self.offer(false).await?;
+                }
+            }
+            Command::Stats(tx) => {
+                let _ = tx.send(self.snapshot());
+            }
+            // Handled by the loop.
+            Command::Stop => {}
+        }
+        Ok(())
+    }
+
+    fn needs_media(&self) -> bool {
+        let o = &self.publisher.opts;
+        (o.audio && self.publisher.audio_mid.is_none())
+            || (o.video && self.publisher.video_mid.is_none())
+    }
+
+    /// Sends an offer with the m-lines the publisher still needs and any ICE restart asked
+    /// for. The first offer always goes out (with a data channel if nothing is published).
+    async fn offer(&mut self, first: bool) -> Result<(), MediaError> {
+        let mut api = self.rtc.sdp_api();
+        let o = &self.publisher.opts;
+        let (want_audio, want_video) = (o.audio, o.video);
+        if want_audio && self.publisher.audio_mid.is_none() {
+            let mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+            self.publisher.audio_mid = Some(mid);
+        }
+        if want_video && self.publisher.video_mid.is_none() {
+            let rids = self.publisher.offer_rids();
+            let sim = (!rids.is_empty()).then(|| {
+                let mut s = Simulcast::new();
+                for r in &rids {
+                    s.add_send_layer(SimulcastLayer::new(r));
+                }
+                s
+            });
+            let mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, sim);
+            self.publisher.set_video_mid(mid, &rids);
+        }
+        if first && !want_audio && !want_video {
+            api.add_channel("convene".into());
+        }
+        let restart = std::mem::take(&mut self.want_restart);
+        if restart {
+            // Same host candidate: only the credentials change.
+            api.ice_restart(true);
+        }
+        let Some((offer, pending)) = api.apply() else {
+            return Ok(());
+        };
+        self.pending = Some(pending);
+        self.stats.offers_sent += 1;
+        self.stats.ice_restarts += u64::from(restart);
+        let mut tracks = Vec::new();
+        if let Some(mid) = self.publisher.audio_mid {
+            tracks.push(TrackSource {
+                mid: mid.to_string(),
+                source: Source::Microphone,
+            });
+        }
+        if let Some(mid) = self.publisher.video_mid {
+            tracks.push(TrackSource {
+                mid: mid.to_string(),
+                source: Source::Camera,
+            });
+        }
+        self.sig
+            .send(&ClientMessage::SdpOffer {
+                sdp: offer.to_sdp_string(),
+                tracks,
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn on_signal(&mut self, m: ServerMessage) -> Result<(), MediaError> {
+        match m {
+            ServerMessage::SdpAnswer { sdp } => self.on_answer(&sdp).await,
+            ServerMessage::SdpOffer { sdp, tracks } => {
+                if self.pending.is_some() {
+                    self.stats.server_offers_ignored += 1;
+                    return Ok(());
+                }
+                let offer =
+                    SdpOffer::from_sdp_string(&sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
+                let answer = self.rtc.sdp_api().accept_offer(offer)?;
+                self.receiver.map_tracks(&tracks);
+                self.publisher.renegotiated();
+                self.stats.server_offers_answered += 1;
+                self.drain()?;
+                self.sig
+                    .send(&ClientMessage::SdpAnswer {
+                        sdp: answer.to_sdp_string(),
+                    })
+                    .await?;
+                self.emit(MediaEvent::TracksChanged);
+                Ok(())
+            }
+            ServerMessage::IceCandidate { candidate, .. } => {
+                // The server does not trickle, but a candidate it sends is still usable.
+                let line = candidate.trim().trim_start_matches("a=");
+                if let Ok(c) = Candidate::from_sdp_string(line) {
+                    self.rtc.add_remote_candidate(c);
+                }
+                Ok(())
+            }
+            m => {
+                self.observe(&m);
+                self.emit(MediaEvent::Signaling(m));
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_answer(&mut self, sdp: &str) -> Result<(), MediaError> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(());
+        };
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        self.rtc.sdp_api().accept_answer(pending, answer)?;
+        self.stats.answers_received += 1;
+        self.publisher.renegotiated();
+        self.net.connect_from_sdp(sdp).await?;
+        self.stats.remote_addr = self.net.peer().or(self.stats.remote_addr);
+        self.drain()?;
+        if self.want_restart || self.needs_media() {
+            self.offer(false).await?;
+        }
+        Ok(())
+    }
+
+    /// Learns from messages that are passed on anyway.
+    fn observe(&mut self, m: &ServerMessage) {
+        match m {
+            ServerMessage::TrackPublished {
+                participant_id,
+                track,
+            } if participant_id == &self.me && track.kind == ProtoKind::Video => {
+                self.my_video_track = Some(track.id.clone());
+            }
+            ServerMessage::TrackUnpublished { track_id, .. } => {
+                self.receiver.set_inactive_track(track_id)
+            }
+            ServerMessage::LayersUnused { track_id, rids } if self.config.honor_layers_unused => {
+                let ours = match (&self.my_video_track, self.publisher.video_mid) {
+                    (Some(t), _) => t == track_id,
+                    // The server names tracks `<participant>-<mid>` (NEGOTIATION.md).
+                    (None, Some(mid)) => track_id.as_str() == format!("{}-{mid}", self.me),
+                    (None, None) => false,
+                };
+                if ours {
+                    self.publisher.set_unused(rids);
+                }
+            }
+            ServerMessage::Error {
+                code: ErrorCode::MediaError,
+                message,
+                request,
+            } => {
+                self.stats.last_error = Some(message.clone());
+                if request.as_deref() == Some("sdp_offer") && self.pending.take().is_some() {
+                    // Our offer was refused: forget m-lines that existed only in it.
+                    if let Some(mid) = self.publisher.audio_mid {
+                        if self.rtc.media(mid).is_none() {
+                            self.publisher.audio_mid = None;
+                        }
+                    }
+                    if let Some(mid) = self.publisher.video_mid {
+                        if self.rtc.media(mid).is_none() {
+                            self.publisher.video_mid = None;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn snapshot(&self) -> MediaStats {
+        let mut s = self.stats.clone();
+        s.net = self.net.counters;
+        s.sent = self.publisher.stats.clone();
+        s.tracks = self.receiver.tracks.clone();
+        s.unmapped_frames = self.receiver.unmapped_frames;
+        s
+    }
+}

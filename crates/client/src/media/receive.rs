@@ -1,0 +1,227 @@
+//! What arrives on the server's m-lines, per remote track.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use convene_proto::{MediaKind, OfferedTrack, ParticipantId, Source, TrackId};
+use str0m::media::{MediaData, Mid};
+
+use crate::frame::{parse_frame, FrameHeader, FrameKind};
+
+/// Counters for one remote track (one receive m-line of the server's offers).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackStats {
+    pub mid: String,
+    pub participant_id: ParticipantId,
+    pub track_id: TrackId,
+    pub kind: MediaKind,
+    pub source: Source,
+    /// False once the track was unpublished or its m-line stopped.
+    pub active: bool,
+    pub frames: u64,
+    pub bytes: u64,
+    /// Frames str0m's depacketizer flagged as keyframes.
+    pub keyframes: u64,
+    /// Video frames per simulcast layer (from our header), lowest first.
+    pub layer_frames: [u64; 3],
+    /// Frames without our header (not made by a convene client).
+    pub foreign: u64,
+    /// Frames whose filler differed from what the sender wrote.
+    pub corrupt: u64,
+    /// str0m saw missing RTP packets before a frame.
+    pub discontinuities: u64,
+    pub first_seq: Option<u32>,
+    /// Highest header sequence number seen.
+    pub max_seq: Option<u32>,
+    /// Frames with a header whose sequence number was new and above every earlier one.
+    pub in_order: u64,
+    /// Frames whose sequence number was not above the highest seen (late or repeated).
+    pub out_of_order: u64,
+    /// One-way delay from the header's send time to arrival (wall clock, µs).
+    pub delay_us_sum: i64,
+    pub delay_us_max: i64,
+    pub delay_samples: u64,
+    pub last_header: Option<FrameHeader>,
+    pub last_keyframe: bool,
+    pub last_at: Option<Instant>,
+    /// The last frame's payload (the reassembled frame: VP8 bitstream or Opus packet).
+    pub last_payload: Vec<u8>,
+}
+
+impl TrackStats {
+    fn new(t: &OfferedTrack) -> Self {
+        TrackStats {
+            mid: t.mid.clone(),
+            participant_id: t.participant_id.clone(),
+            track_id: t.track_id.clone(),
+            kind: t.kind,
+            source: t.source,
+            active: true,
+            frames: 0,
+            bytes: 0,
+            keyframes: 0,
+            layer_frames: [0; 3],
+            foreign: 0,
+            corrupt: 0,
+            discontinuities: 0,
+            first_seq: None,
+            max_seq: None,
+            in_order: 0,
+            out_of_order: 0,
+            delay_us_sum: 0,
+            delay_us_max: 0,
+            delay_samples: 0,
+            last_header: None,
+            last_keyframe: false,
+            last_at: None,
+            last_payload: Vec::new(),
+        }
+    }
+
+    /// Frames the sender numbered between the first and the highest received, inclusive.
+    pub fn expected(&self) -> u64 {
+        match (self.first_seq, self.max_seq) {
+            (Some(a), Some(b)) => u64::from(b.wrapping_sub(a)) + 1,
+            _ => 0,
+        }
+    }
+
+    /// Frames in that range that never arrived (or arrived late, out of order).
+    pub fn lost(&self) -> u64 {
+        self.expected().saturating_sub(self.in_order)
+    }
+
+    pub fn mean_delay_us(&self) -> Option<i64> {
+        (self.delay_samples > 0).then(|| self.delay_us_sum / self.delay_samples as i64)
+    }
+
+    fn record(&mut self, d: &MediaData, now_unix_us: u64, keep_payload: bool) {
+        self.frames += 1;
+        self.bytes += d.data.len() as u64;
+        let key = d.is_keyframe();
+        self.keyframes += u64::from(key);
+        self.discontinuities += u64::from(!d.contiguous);
+        self.last_keyframe = key;
+        self.last_at = Some(d.network_time);
+        if keep_payload {
+            // Reuses the buffer: no allocation once it has grown to the largest frame.
+            self.last_payload.clear();
+            self.last_payload.extend_from_slice(&d.data);
+        }
+        let kind = match self.kind {
+            MediaKind::Audio => FrameKind::Audio,
+            MediaKind::Video => FrameKind::Video,
+        };
+        let Some(p) = parse_frame(kind, &d.data) else {
+            self.foreign += 1;
+            return;
+        };
+        let h = p.header;
+        self.corrupt += u64::from(!p.intact);
+        if kind == FrameKind::Video {
+            if let Some(n) = self.layer_frames.get_mut(usize::from(h.layer)) {
+                *n += 1;
+            }
+        }
+        // Serial-number comparison, so a wrap of the u32 counter is not a reorder.
+        match self.max_seq {
+            None => {
+                self.first_seq = Some(h.seq);
+                self.max_seq = Some(h.seq);
+                self.in_order += 1;
+            }
+            Some(m) if h.seq.wrapping_sub(m) as i32 > 0 => {
+                self.max_seq = Some(h.seq);
+                self.in_order += 1;
+            }
+            Some(_) => self.out_of_order += 1,
+        }
+        let delay = now_unix_us as i64 - h.sent_us as i64;
+        self.delay_us_sum += delay;
+        self.delay_us_max = self.delay_us_max.max(delay);
+        self.delay_samples += 1;
+        self.last_header = Some(h);
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Receiver {
+    /// Every track ever offered, in offer order (ended ones stay, marked inactive).
+    pub tracks: Vec<TrackStats>,
+    by_mid: HashMap<Mid, usize>,
+    /// Copy each frame's payload into `last_payload` (off for load generation).
+    pub keep_payload: bool,
+    /// Frames on m-lines the offers did not describe.
+    pub unmapped_frames: u64,
+}
+
+impl Receiver {
+    /// Applies a server offer's mapping; a mid that now carries another track starts afresh.
+    pub fn map_tracks(&mut self, offered: &[OfferedTrack]) {
+        for t in offered {
+            let mid = Mid::from(t.mid.as_str());
+            if let Some(&i) = self.by_mid.get(&mid) {
+                let s = &mut self.tracks[i];
+                if s.track_id == t.track_id {
+                    s.active = true;
+                    continue;
+                }
+                s.active = false;
+            }
+            self.by_mid.insert(mid, self.tracks.len());
+            self.tracks.push(TrackStats::new(t));
+        }
+    }
+
+    pub fn set_inactive_mid(&mut self, mid: Mid) {
+        if let Some(&i) = self.by_mid.get(&mid) {
+            self.tracks[i].active = false;
+        }
+    }
+
+    pub fn set_inactive_track(&mut self, track: &TrackId) {
+        for t in self.tracks.iter_mut().filter(|t| &t.track_id == track) {
+            t.active = false;
+        }
+    }
+
+    pub fn on_media(&mut self, d: &MediaData, now_unix_us: u64) {
+        match self.by_mid.get(&d.mid) {
+            Some(&i) => self.tracks[i].record(d, now_unix_us, self.keep_payload),
+            None => self.unmapped_frames += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offered(mid: &str, track: &str) -> OfferedTrack {
+        OfferedTrack {
+            mid: mid.into(),
+            participant_id: ParticipantId::new("p_x"),
+            track_id: TrackId::new(track),
+            kind: MediaKind::Video,
+            source: Source::Camera,
+        }
+    }
+
+    #[test]
+    fn a_reused_mid_starts_a_new_track() {
+        let mut r = Receiver::default();
+        r.map_tracks(&[offered("1", "t1")]);
+        r.map_tracks(&[offered("1", "t1")]);
+        assert_eq!(
+            r.tracks.len(),
+            1,
+            "re-offering the same track keeps its stats"
+        );
+        r.map_tracks(&[offered("1", "t2")]);
+        assert_eq!(r.tracks.len(), 2);
+        assert!(!r.tracks[0].active);
+        assert!(r.tracks[1].active);
+        r.set_inactive_track(&TrackId::new("t2"));
+        assert!(!r.tracks[1].active);
+    }
+}

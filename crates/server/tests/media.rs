@@ -1,0 +1,190 @@
+//! The media plane through real sockets on loopback: Rust clients publish synthetic VP8 simulcast and
+//! Opus through the running server and receive each other's frames intact.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestServer;
+use convene_client::{
+    join_msg, MediaConfig, MediaSession, MediaStats, PublishOptions, Signaling, Transport,
+};
+use convene_proto::{MediaKind, ParticipantId};
+
+async fn start(
+    s: &TestServer,
+    room: &str,
+    name: &str,
+    transport: Transport,
+) -> (MediaSession, ParticipantId) {
+    let mut sig = Signaling::connect(&s.ws_url()).await.unwrap();
+    let joined = sig.join(join_msg(room, name)).await.unwrap();
+    let config = MediaConfig {
+        transport,
+        publish: PublishOptions::default(),
+        ..MediaConfig::default()
+    };
+    let me = joined.participant_id.clone();
+    let session = MediaSession::start(sig, me.clone(), config).await.unwrap();
+    (session, me)
+}
+
+/// Frames received from `from`, by kind: (audio, video).
+fn frames_from(stats: &MediaStats, from: &ParticipantId) -> (u64, u64) {
+    let mut audio = 0;
+    let mut video = 0;
+    for t in stats.tracks.iter().filter(|t| &t.participant_id == from) {
+        match t.kind {
+            MediaKind::Audio => audio += t.frames,
+            MediaKind::Video => video += t.frames,
+        }
+    }
+    (audio, video)
+}
+
+/// Waits until every session has received at least `audio` and `video` frames from every other.
+async fn until_everyone_hears_everyone(
+    sessions: &[(MediaSession, ParticipantId)],
+    audio: u64,
+    video: u64,
+) -> Vec<MediaStats> {
+    for _ in 0..150 {
+        let mut all = Vec::new();
+        let mut done = true;
+        for (s, me) in sessions {
+            let st = s.stats().await.unwrap();
+            for (_, other) in sessions.iter().filter(|(_, o)| o != me) {
+                let (a, v) = frames_from(&st, other);
+                done &= a >= audio && v >= video;
+            }
+            all.push(st);
+        }
+        if done {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut report = String::new();
+    for (s, me) in sessions {
+        let st = s.stats().await.unwrap();
+        report.push_str(&format!(
+            "{me}: connected={} tracks={:?}\n",
+            st.connected,
+            st.tracks
+                .iter()
+                .map(|t| (&t.participant_id, t.kind, t.frames))
+                .collect::<Vec<_>>()
+        ));
+    }
+    panic!("media did not reach everyone within 15 s:\n{report}");
+}
+
+fn assert_intact(stats: &MediaStats, me: &ParticipantId) {
+    for t in &stats.tracks {
+        assert_ne!(&t.participant_id, me, "nobody receives their own media");
+        assert_eq!(
+            t.corrupt, 0,
+            "frames arrive intact (payload checked byte for byte): {t:?}"
+        );
+        assert_eq!(
+            t.foreign, 0,
+            "frames come from the publisher the track says: {t:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_clients_exchange_audio_and_simulcast_video() {
+    let s = TestServer::start().await;
+    let mut sessions = Vec::new();
+    for name in ["Ada", "Bob", "Cy"] {
+        sessions.push(start(&s, "media-three", name, Transport::Udp).await);
+    }
+    let stats = until_everyone_hears_everyone(&sessions, 25, 10).await;
+    for ((_, me), st) in sessions.iter().zip(&stats) {
+        assert_intact(st, me);
+        // Two others, each with one audio and one video track.
+        let others: std::collections::HashSet<_> =
+            st.tracks.iter().map(|t| t.participant_id.clone()).collect();
+        assert_eq!(others.len(), 2, "{me} receives from both others");
+    }
+    let forwarded = s
+        .metric_reaches("convene_media_forwarded_frames_total", 100.0)
+        .await;
+    assert!(forwarded >= 100.0, "forwarded frames counted: {forwarded}");
+    for (m, _) in sessions {
+        let _ = m.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ice_tcp_carries_media_when_udp_is_not_used() {
+    let s = TestServer::start().await;
+    let a = start(&s, "media-tcp", "Ada", Transport::Tcp).await;
+    let b = start(&s, "media-tcp", "Bob", Transport::Tcp).await;
+    let sessions = vec![a, b];
+    let stats = until_everyone_hears_everyone(&sessions, 25, 10).await;
+    for ((_, me), st) in sessions.iter().zip(&stats) {
+        assert_intact(st, me);
+        assert!(
+            st.remote_addr.is_some_and(|r| r.port() == s.addr.port()),
+            "media flows over the HTTP port: {:?}",
+            st.remote_addr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ice_restart_keeps_the_session() {
+    let s = TestServer::start().await;
+    let sessions = vec![
+        start(&s, "media-restart", "Ada", Transport::Udp).await,
+        start(&s, "media-restart", "Bob", Transport::Udp).await,
+    ];
+    let before = until_everyone_hears_everyone(&sessions, 10, 5).await;
+    sessions[0].0.restart_ice().await.unwrap();
+    // Wait for the restart to complete, then for media to keep flowing beyond what it was.
+    let mut restarted = false;
+    for _ in 0..100 {
+        let st = sessions[0].0.stats().await.unwrap();
+        if st.ice_restarts >= 1 && st.connected {
+            restarted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(restarted, "ICE restart completed");
+    let (_, bob) = &sessions[1];
+    let (_, ada) = &sessions[0];
+    let (a0, v0) = frames_from(&before[0], bob);
+    let (b_a0, b_v0) = frames_from(&before[1], ada);
+    let after = until_everyone_hears_everyone(&sessions, a0 + 25, v0 + 10).await;
+    let (b_a1, b_v1) = frames_from(&after[1], ada);
+    assert!(
+        b_a1 >= b_a0 + 25 && b_v1 >= b_v0 + 10,
+        "Bob keeps receiving Ada after her restart"
+    );
+    assert_eq!(
+        s.metric("convene_participants").await,
+        2.0,
+        "same two participants, no rejoin"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_spread_over_several_workers_all_work() {
+    let s = TestServer::with(|c| c.media.workers = 3).await;
+    let mut rooms = Vec::new();
+    for r in 0..3 {
+        let room = format!("shard-{r}");
+        let a = start(&s, &room, "Ada", Transport::Udp).await;
+        let b = start(&s, &room, "Bob", Transport::Udp).await;
+        rooms.push(vec![a, b]);
+    }
+    for sessions in &rooms {
+        let stats = until_everyone_hears_everyone(sessions, 20, 8).await;
+        for ((_, me), st) in sessions.iter().zip(&stats) {
+            assert_intact(st, me);
+        }
+    }
+}
