@@ -188,3 +188,47 @@ async fn rooms_spread_over_several_workers_all_work() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_muted_microphone_is_not_forwarded() {
+    let s = TestServer::start().await;
+    let sessions = vec![
+        start(&s, "media-mute", "Ada", Transport::Udp).await,
+        start(&s, "media-mute", "Bob", Transport::Udp).await,
+    ];
+    until_everyone_hears_everyone(&sessions, 10, 5).await;
+    let ada = sessions[0].1.clone();
+    sessions[0]
+        .0
+        .send(convene_proto::ClientMessage::SetMuted {
+            mic: Some(true),
+            camera: None,
+        })
+        .await
+        .unwrap();
+    // Let frames in flight arrive, then watch a second: no audio from Ada, video still flows.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (a0, v0) = frames_from(&sessions[1].0.stats().await.unwrap(), &ada);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (a1, v1) = frames_from(&sessions[1].0.stats().await.unwrap(), &ada);
+    assert_eq!(a1, a0, "no audio forwarded while muted");
+    assert!(v1 > v0 + 5, "video still forwarded: {v0} -> {v1}");
+    assert!(
+        s.metric_reaches("convene_media_frames_muted_total", 10.0)
+            .await
+            >= 10.0
+    );
+    sessions[0]
+        .0
+        .send(convene_proto::ClientMessage::SetMuted {
+            mic: Some(false),
+            camera: None,
+        })
+        .await
+        .unwrap();
+    let after = until_everyone_hears_everyone(&sessions, a1 + 20, 0).await;
+    assert!(
+        frames_from(&after[1], &ada).0 >= a1 + 20,
+        "audio resumes after unmute"
+    );
+}

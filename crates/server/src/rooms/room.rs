@@ -116,14 +116,35 @@ impl Room {
             RoomCmd::SetHand { from, raised } => {
                 self.update(&from, |info| info.hand_raised = raised);
             }
-            RoomCmd::SetMuted { from, mic, camera } => self.update(&from, |info| {
-                if let Some(m) = mic {
-                    info.mic_muted = m;
+            RoomCmd::SetMuted { from, mic, camera } => {
+                self.update(&from, |info| {
+                    if let Some(m) = mic {
+                        info.mic_muted = m;
+                    }
+                    if let Some(c) = camera {
+                        info.camera_muted = c;
+                    }
+                });
+                // What a participant says is muted is not forwarded either: a client that keeps
+                // sending after muting leaks nothing, and nobody spends bandwidth on it.
+                if let Some(media) = &self.state.media {
+                    for (source, muted) in [
+                        (convene_media::TrackSource::Microphone, mic),
+                        (convene_media::TrackSource::Camera, camera),
+                    ] {
+                        if let Some(muted) = muted {
+                            media.send(
+                                &self.id,
+                                MediaCmd::ServerMute {
+                                    participant: from.clone(),
+                                    source,
+                                    muted,
+                                },
+                            );
+                        }
+                    }
                 }
-                if let Some(c) = camera {
-                    info.camera_muted = c;
-                }
-            }),
+            }
             RoomCmd::Leave { from, conn_id } => {
                 if self.is_current(&from, conn_id) {
                     self.remove(&from, LeaveReason::Left).await;
