@@ -10,6 +10,7 @@ pub mod logging;
 pub mod media;
 pub mod metrics;
 pub mod net;
+pub mod process;
 pub mod ratelimit;
 pub mod records;
 pub mod rooms;

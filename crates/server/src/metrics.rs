@@ -212,6 +212,7 @@ impl Metrics {
             "code",
             "Error messages sent to clients, by code.",
         );
+        crate::process::render(&mut out);
         if let Ok(extra) = self.extra.lock() {
             for text in extra.values() {
                 out.push_str(text);
