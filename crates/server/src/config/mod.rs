@@ -42,6 +42,8 @@ pub struct MediaConfig {
     pub turn_ttl_secs: u64,
     /// Media worker threads; 0 means one per core.
     pub workers: u32,
+    /// Send media datagrams in batches (sendmmsg).
+    pub batch_send: bool,
 }
 
 impl Default for MediaConfig {
@@ -58,6 +60,7 @@ impl Default for MediaConfig {
             turn_secret: String::new(),
             turn_ttl_secs: 86_400,
             workers: 0,
+            batch_send: true,
         }
     }
 }

@@ -76,6 +76,8 @@ turn_secret = ""
 turn_ttl_secs = 86400
 # Media worker threads; 0 means one per core. Rooms are spread over them.
 workers = 0
+# Send media datagrams in batches, one system call for many (sendmmsg).
+batch_send = true
 
 [tls]
 # PEM certificate chain and private key files. Empty: no certificate file.

@@ -2,6 +2,7 @@
 //! the UDP socket, ICE-TCP connections handed over by the TCP listener, and the routing of the core's
 //! events into rooms.
 
+mod batch;
 pub mod ice_servers;
 pub mod ice_tcp;
 mod metrics;
@@ -190,6 +191,7 @@ impl MediaPlane {
                 shared: shared.clone(),
                 out: out_tx.clone(),
                 metrics: metrics.clone(),
+                batch_send: config.batch_send,
             })?;
         }
         Ok((

@@ -34,6 +34,7 @@ pub(super) struct WorkerSetup {
     pub shared: Arc<Shared>,
     pub out: mpsc::UnboundedSender<MediaOut>,
     pub metrics: Arc<Metrics>,
+    pub batch_send: bool,
 }
 
 pub(super) fn spawn(setup: WorkerSetup) -> Result<(), super::MediaStartError> {
@@ -73,6 +74,8 @@ pub(super) fn spawn(setup: WorkerSetup) -> Result<(), super::MediaStartError> {
                     shared: setup.shared,
                     out: setup.out,
                     metrics: setup.metrics,
+                    batch_send: setup.batch_send,
+                    batch: Default::default(),
                 };
                 w.run(setup.cmds).await;
             });
@@ -94,6 +97,9 @@ struct Worker {
     shared: Arc<Shared>,
     out: mpsc::UnboundedSender<MediaOut>,
     metrics: Arc<Metrics>,
+    /// Send UDP in batches (sendmmsg) rather than one syscall per datagram.
+    batch_send: bool,
+    batch: super::batch::Batch,
 }
 
 impl Worker {
@@ -282,6 +288,7 @@ impl Worker {
     fn flush(&mut self) {
         while let Some(t) = self.sfu.poll_transmit() {
             match t.proto {
+                Protocol::Udp if self.batch_send => self.batch.push(t.destination, &t.contents),
                 Protocol::Udp => {
                     // A full socket buffer drops the packet, as the network would; NACK/RTX recover.
                     let _ = self.udp.try_send_to(&t.contents, t.destination);
@@ -292,6 +299,10 @@ impl Worker {
                     }
                 }
             }
+        }
+        if !self.batch.is_empty() {
+            use std::os::fd::AsRawFd;
+            self.batch.send(self.udp.as_raw_fd());
         }
         while let Some(e) = self.sfu.poll_event() {
             let _ = self.out.send(MediaOut::Event(e));
