@@ -18,6 +18,9 @@ pub struct SfuConfig {
     pub tick_interval: Duration,
     /// Period of str0m's per-peer statistics (feeds NACK/PLI counters).
     pub rtc_stats_interval: Duration,
+    /// How long ICE may stay disconnected (the client may recover or restart ICE) before the
+    /// participant's tracks are unpublished and a fresh media session waits for a new offer.
+    pub disconnect_grace: Duration,
 }
 
 impl Default for SfuConfig {
@@ -30,6 +33,7 @@ impl Default for SfuConfig {
             keyframe_request_interval: Duration::from_millis(500),
             tick_interval: Duration::from_millis(250),
             rtc_stats_interval: Duration::from_secs(1),
+            disconnect_grace: Duration::from_secs(10),
         }
     }
 }

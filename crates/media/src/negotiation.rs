@@ -29,9 +29,17 @@ impl Sfu {
         sources: &[(String, TrackSource)],
         now: Instant,
     ) -> Result<String, MediaError> {
-        let idx = self.idx(participant)?;
         let offer =
             SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        // A different DTLS fingerprint means a new peer connection (a reloaded page, a rebuilt
+        // connection): it starts a fresh media session rather than confusing the old one.
+        let fingerprint = dtls_fingerprint(sdp);
+        let idx = self.idx(participant)?;
+        let known = self.peer(idx).and_then(|p| p.remote_fingerprint.clone());
+        if known.is_some() && fingerprint.is_some() && known != fingerprint {
+            self.reset_participant(participant, now);
+        }
+        let idx = self.idx(participant)?;
         let Some(p) = peer_in(&mut self.peers, idx) else {
             return Err(MediaError::UnknownParticipant(participant.clone()));
         };
@@ -61,6 +69,9 @@ impl Sfu {
             self.by_ufrag.insert(ufrag, idx);
         }
         let answer = answer?;
+        if let Some(p) = peer_in(&mut self.peers, idx) {
+            p.remote_fingerprint = fingerprint;
+        }
         self.process_work(now);
         self.renegotiate.push(idx);
         self.finish(now);
@@ -330,4 +341,11 @@ fn roll_back<'a>(outs: impl Iterator<Item = &'a mut OutTrack>) {
             s => s,
         };
     }
+}
+
+/// The `a=fingerprint:` value of an SDP (session or first media level).
+fn dtls_fingerprint(sdp: &str) -> Option<String> {
+    sdp.lines()
+        .find_map(|l| l.trim().strip_prefix("a=fingerprint:"))
+        .map(|f| f.trim().to_ascii_lowercase())
 }

@@ -162,6 +162,10 @@ pub(crate) struct Participant {
     pub addrs: Vec<(Protocol, SocketAddr)>,
     /// Last cumulative (nacks, plis+firs) per (mid, rid, egress?) from str0m stats.
     pub rtcp_counters: HashMap<(Mid, Option<Rid>, bool), (u64, u64)>,
+    /// Since when ICE has been disconnected; past the grace period the session is reset.
+    pub disconnected_since: Option<Instant>,
+    /// The DTLS fingerprint of the client's peer connection; a different one is a new connection.
+    pub remote_fingerprint: Option<String>,
 }
 
 impl Participant {

@@ -176,6 +176,8 @@ impl Sfu {
             timeout: now,
             addrs: Vec::new(),
             rtcp_counters: HashMap::new(),
+            disconnected_since: None,
+            remote_fingerprint: None,
         };
         self.by_ufrag.insert(creds.ufrag, idx);
         self.by_id.insert(participant, idx);
@@ -389,7 +391,7 @@ impl Sfu {
             self.out.timeouts.pop_first();
             if let Some(p) = self.peers.get_mut(idx.0 as usize).and_then(|p| p.as_mut()) {
                 if p.rtc.handle_input(Input::Timeout(now)).is_err() {
-                    mark_disconnected(p, &mut self.out);
+                    mark_disconnected(p, &mut self.out, now);
                 }
                 drain(p, idx, &mut self.out);
                 // A timeout that did not advance would spin the caller's loop.
@@ -402,11 +404,47 @@ impl Sfu {
             self.process_work(now);
         }
         if now >= self.next_tick {
+            self.reset_long_disconnected(now);
             self.tick(now);
             self.next_tick = now.max(self.next_tick) + self.config.tick_interval;
             self.process_work(now);
         }
         self.finish(now);
+    }
+
+    /// Participants whose ICE stayed down past the grace period: their tracks end (subscribers are
+    /// told and re-offered) and a fresh session waits for the client's next offer.
+    fn reset_long_disconnected(&mut self, now: Instant) {
+        let grace = self.config.disconnect_grace;
+        let stale: Vec<ParticipantId> = self
+            .peers
+            .iter()
+            .flatten()
+            .filter(|p| p.disconnected_since.is_some_and(|t| now >= t + grace))
+            .map(|p| p.id.clone())
+            .collect();
+        for id in stale {
+            self.reset_participant(&id, now);
+        }
+    }
+
+    /// Replaces a participant's media session with a fresh one (same room, same id, same server
+    /// mutes): for a client that built a new peer connection, or one that never came back.
+    pub(crate) fn reset_participant(&mut self, id: &ParticipantId, now: Instant) {
+        let Ok(idx) = self.idx(id) else { return };
+        let Some((room, muted)) = self.peer(idx).map(|p| (p.room.clone(), p.muted.clone())) else {
+            return;
+        };
+        if self.remove_participant(id, now).is_err()
+            || self.add_participant(room, id.clone(), now).is_err()
+        {
+            return;
+        }
+        if let Ok(idx) = self.idx(id) {
+            if let Some(p) = peer_in(&mut self.peers, idx) {
+                p.muted = muted;
+            }
+        }
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -480,7 +518,16 @@ impl Sfu {
                 self.allocate(idx, now);
             }
             str0m::Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                mark_disconnected(p, &mut self.out);
+                mark_disconnected(p, &mut self.out, now);
+            }
+            str0m::Event::IceConnectionStateChange(
+                IceConnectionState::Connected | IceConnectionState::Completed,
+            ) if p.conn == ConnState::Disconnected => {
+                // Back within the grace period (consent regained, or an ICE restart).
+                p.conn = ConnState::Connected;
+                p.disconnected_since = None;
+                let participant = p.id.clone();
+                self.out.events.push_back(Event::Connected { participant });
             }
             str0m::Event::MediaAdded(e) if e.direction.is_receiving() => {
                 let layers = e
@@ -517,7 +564,7 @@ impl Sfu {
                 self.out.stats.nacks_sent += dn;
                 self.out.stats.plis_sent += dp;
             }
-            str0m::Event::Closed => mark_disconnected(p, &mut self.out),
+            str0m::Event::Closed => mark_disconnected(p, &mut self.out, now),
             _ => {}
         }
     }
@@ -545,9 +592,10 @@ pub(crate) fn kind_of(k: MediaKind) -> TrackKind {
     }
 }
 
-pub(crate) fn mark_disconnected(p: &mut Participant, out: &mut Outbox) {
+pub(crate) fn mark_disconnected(p: &mut Participant, out: &mut Outbox, now: Instant) {
     if p.conn != ConnState::Disconnected {
         p.conn = ConnState::Disconnected;
+        p.disconnected_since = Some(now);
         out.events.push_back(Event::Disconnected {
             participant: p.id.clone(),
         });
@@ -582,7 +630,10 @@ pub(crate) fn drain(p: &mut Participant, idx: PeerIdx, out: &mut Outbox) {
             Err(_) => {
                 p.rtc.disconnect();
                 out.timeouts.remove(&(p.timeout, idx));
-                mark_disconnected(p, out);
+                // No clock here: the Rtc's last timeout is the latest time it saw, close enough
+                // for a grace period counted in seconds.
+                let seen = p.timeout;
+                mark_disconnected(p, out, seen);
                 return;
             }
         }

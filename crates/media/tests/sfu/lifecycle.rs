@@ -54,20 +54,95 @@ fn ice_timeout_disconnects_and_leaving_unpublishes() {
     );
     assert!(disconnected, "ICE timeout reported");
 
-    // The server removes her: her tracks are unpublished and bob's m-lines are stopped.
-    let left = w.now;
-    let alice = w.clients[0].id.clone();
-    w.sfu.remove_participant(&alice, w.now).unwrap();
-    w.run_for(Duration::from_secs(1));
+    // Past the grace period the core ends her tracks by itself: bob is told and re-offered.
     let unpublished = w
-        .events_since(left)
-        .filter(|e| matches!(e, Event::TrackUnpublished { .. }))
+        .events_since(cut)
+        .filter(|e| matches!(e, Event::TrackUnpublished { participant, .. } if participant.as_str() == "alice"))
         .count();
-    assert_eq!(unpublished, 2);
-    let reoffer = w.events_since(left).any(|e| {
+    assert_eq!(
+        unpublished, 2,
+        "both of alice's tracks ended after the grace period"
+    );
+    let reoffer = w.events_since(cut).any(|e| {
         matches!(e, Event::SendOffer { participant, sdp, tracks }
             if participant.as_str() == "bob" && tracks.is_empty() && sdp.contains("m=video 0 "))
     });
     assert!(reoffer, "bob offered the stopped m-lines");
+    // She is still a participant (a fresh session waits for her next offer) until the server
+    // removes her.
+    let alice = w.clients[0].id.clone();
+    w.sfu.remove_participant(&alice, w.now).unwrap();
     assert!(w.sfu.remove_participant(&alice, w.now).is_err());
+}
+
+#[test]
+fn a_short_outage_within_the_grace_period_keeps_the_tracks() {
+    let mut w = World::with_config(11, |c| c.disconnect_grace = Duration::from_secs(600));
+    w.join("alice", true, true);
+    w.join("bob", true, false);
+    w.run_for(Duration::from_secs(2));
+    let addr = w.clients[0].addr;
+    let link = w.net.links.get_mut(&addr).unwrap();
+    link.up.loss = 1.0;
+    link.down.loss = 1.0;
+    let cut = w.now;
+    w.run_for(Duration::from_secs(40));
+    assert!(w
+        .events_since(cut)
+        .any(|e| matches!(e, Event::Disconnected { .. })));
+    assert!(
+        !w.events_since(cut)
+            .any(|e| matches!(e, Event::TrackUnpublished { .. })),
+        "nothing unpublished within the grace period"
+    );
+}
+
+#[test]
+fn a_new_peer_connection_replaces_the_media_session() {
+    use super::client::TestClient;
+    use std::net::SocketAddr;
+    let mut w = World::new(12);
+    w.join("alice", true, true);
+    w.join("bob", true, false);
+    w.run_for(Duration::from_secs(2));
+    let before = w.clients[1].video_from(0).len();
+    assert!(before > 20);
+
+    // Alice reloads her page: a new peer connection (new DTLS fingerprint, new address) offers for
+    // the same participant.
+    let addr = SocketAddr::from(([10, 1, 0, 99], 6000));
+    w.net.links.insert(
+        addr,
+        super::sim::Link {
+            up: super::sim::Path::new(Duration::from_millis(10)),
+            down: super::sim::Path::new(Duration::from_millis(10)),
+        },
+    );
+    let id = w.clients[0].id.clone();
+    let mut fresh = TestClient::new(0, id.clone(), addr, true, true, w.now);
+    let (offer, sources) = fresh.make_offer();
+    let switch = w.now;
+    let answer = w
+        .sfu
+        .handle_offer(&id, &offer, &sources, w.now)
+        .expect("fresh offer accepted");
+    fresh.accept_answer(&answer);
+    w.clients[0] = fresh;
+    w.run_for(Duration::from_secs(3));
+    let after: Vec<_> = w.clients[1]
+        .video_from(0)
+        .into_iter()
+        .filter(|(t, ..)| *t > switch)
+        .collect();
+    assert!(
+        after.len() > 20,
+        "bob receives the new connection's video: {}",
+        after.len()
+    );
+    assert!(after[0].3, "starting at a keyframe");
+    let republished = w
+        .events_since(switch)
+        .filter(|e| matches!(e, Event::TrackPublished { participant, .. } if participant.as_str() == "alice"))
+        .count();
+    assert_eq!(republished, 2);
 }

@@ -5,7 +5,7 @@ use convene_media::Event;
 use convene_proto::{AudioLevel, ErrorCode, OfferedTrack, ServerMessage, Source, TrackInfo};
 
 use super::room::Room;
-use crate::media::{kind_to_proto, source_to_proto, MediaCmd, MediaOut};
+use crate::media::{kind_to_proto, source_to_proto, MediaOut};
 
 impl Room {
     pub(super) fn on_media(&mut self, out: MediaOut) {
@@ -137,24 +137,11 @@ impl Room {
                 tracing::info!(room = %self.id, %participant, "media connected");
             }
             Event::Disconnected { participant } => {
-                // The server stopped hearing from this client: its tracks end (the others are told
-                // through TrackUnpublished), and a fresh media session waits for the client's next offer.
+                // The core keeps the session through a grace period (the client may recover or
+                // restart ICE) and then ends its tracks itself; the others learn it from
+                // `track_unpublished`. A page that comes back with a new peer connection gets a
+                // fresh session on its first offer.
                 tracing::info!(room = %self.id, %participant, "media disconnected");
-                if let Some(media) = &self.state.media {
-                    media.send(
-                        &self.id,
-                        MediaCmd::RemoveParticipant {
-                            participant: participant.clone(),
-                        },
-                    );
-                    media.send(
-                        &self.id,
-                        MediaCmd::AddParticipant {
-                            room: self.id.clone(),
-                            participant,
-                        },
-                    );
-                }
             }
         }
     }
