@@ -12,4 +12,14 @@ fi
 
 # The Rust workspace: unit tests, in-process server tests, real-binary tests, the storage suite
 # (SQLite, and PostgreSQL when configured) and the media core's deterministic tests.
-cargo nextest run --workspace --no-fail-fast --failure-output final
+rust_status=0
+cargo nextest run --workspace --no-fail-fast --failure-output final || rust_status=$?
+
+# The browser app: tsc --checkJs and end-to-end tests in real (headless) Chromium, loopback only.
+web_status=0
+bash scripts/test-web.sh || web_status=$?
+
+if [ "$rust_status" -ne 0 ] || [ "$web_status" -ne 0 ]; then
+  echo "FAILED: rust tests exit $rust_status, web tests exit $web_status" >&2
+  exit 1
+fi

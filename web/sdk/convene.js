@@ -196,6 +196,7 @@ export class Convene extends EventTarget {
     /** @type {ReturnType<typeof setInterval> | null} */
     this._pingTimer = null;
     this._mediaAttempts = 0;
+    this._pcConnectedAt = 0;
     /** @type {Map<string, {mid: string, participant_id: string, track_id: string, kind: 'audio'|'video', source: Source}> | null} */
     this._pendingTracks = null;
     /** @type {MediaAccessError[]} failures while opening devices at join */
@@ -690,10 +691,17 @@ export class Convene extends EventTarget {
     };
     pc.ontrack = (e) => this._onTrack(e);
     pc.oniceconnectionstatechange = () => this._onIceState();
+    this._pcConnectedAt = 0;
     pc.onconnectionstatechange = () => {
       this._emit('mediastatechange', { state: pc.connectionState });
-      if (pc.connectionState === 'connected') this._mediaAttempts = 0;
+      if (pc.connectionState === 'connected') { this._pcConnectedAt = Date.now(); this._mediaAttempts = 0; }
     };
+    // Watchdog: a peer connection that does not connect soon gets rebuilt (e.g. the server reset its
+    // media session for this participant while our first offer was in flight).
+    const watchdog = setTimeout(() => {
+      if (this._pc === pc && !this._left && pc.connectionState !== 'connected') this._recoverMedia();
+    }, 8000);
+    pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'connected') clearTimeout(watchdog); });
     // Fixed layout: mid 0 = microphone, mid 1 = camera (simulcast), both present even when off,
     // so that turning a device on later needs no renegotiation.
     this._tx.microphone = pc.addTransceiver(this.localTracks.microphone || 'audio', { direction: 'sendonly' });
@@ -831,7 +839,7 @@ export class Convene extends EventTarget {
     if (s === 'failed') {
       this._recoverMedia();
     } else if (s === 'disconnected') {
-      this._iceTimer = setTimeout(() => this._recoverMedia(), 3000);
+      this._iceTimer = setTimeout(() => this._recoverMedia(), 2000);
     }
   }
 
@@ -839,7 +847,10 @@ export class Convene extends EventTarget {
   _recoverMedia() {
     if (this._left || this.state !== 'connected') return;
     this._mediaAttempts++;
-    if (this._mediaAttempts > 2) {
+    // A connection that was up only briefly lost its server-side session rather than its network path
+    // (the server resets media when it stops hearing a peer): a fresh peer connection is the cure.
+    const brief = !this._pcConnectedAt || Date.now() - this._pcConnectedAt < 15_000;
+    if (brief || this._mediaAttempts > 2) {
       this._mediaAttempts = 0;
       this._startMedia();
     } else {

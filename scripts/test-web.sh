@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Browser tests of the web app and SDK: type-check (tsc --checkJs) and end-to-end tests with headless Chromium
+# (fake camera/microphone) against the real server, all inside a network namespace that has only loopback.
+# Installs what it needs on a fresh machine (Debian's chromium, npm packages from web/package-lock.json).
+# Usage: scripts/test-web.sh [node --test arguments, e.g. a test file]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+command -v node >/dev/null || { echo "node is required (Node.js 20+)"; exit 1; }
+
+echo "== npm ci (web/)"
+(cd web && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== tsc --checkJs (web/)"
+(cd web && npx --no-install tsc -p .)
+
+# The binary embeds web/ at build time, so it is rebuilt (incrementally) after every web change.
+# TEST_CONVENE_BIN=/path/to/convene uses that binary instead (it must have been built with this web/).
+if [ -z "${TEST_CONVENE_BIN:-}" ]; then
+  echo "== cargo build -p convene-server"
+  cargo build -p convene-server
+  # build.rs embeds web/ and is re-run only when a file it listed changes. If this target directory was last
+  # used by another checkout (e.g. a CI clone sharing it), that list names the other checkout's files and
+  # the binary would embed stale web files: force build.rs to run again (touch changes no content).
+  if ! grep -qsF "\"$ROOT/web/app/main.js\"" target/debug/build/convene-server-*/out/web_files.rs; then
+    echo "== web files embedded from another checkout; re-running build.rs"
+    touch crates/server/build.rs
+    cargo build -p convene-server
+  fi
+fi
+BIN=${TEST_CONVENE_BIN:-$ROOT/target/debug/convene}
+[ -x "$BIN" ] || { echo "no server binary at $BIN"; exit 1; }
+
+mkdir -p "$ROOT/artifacts"
+echo "== end-to-end tests (artifacts in artifacts/)"
+TESTS=("$@")
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(tests/)
+# unshare -n: a fresh network namespace with only `lo`, so no packet leaves the machine and ICE
+# finds loopback candidates only. Needs root (CI and the development machines have it).
+cd web
+exec unshare -n env TEST_CONVENE_BIN="$BIN" bash -c 'ip link set lo up && exec node --test --test-concurrency=1 "$@"' bash "${TESTS[@]}"

@@ -1,0 +1,209 @@
+// Test helpers: a Convene server per test file, headless Chromium with fake devices, WebRTC statistics.
+// Run inside a network namespace with only loopback (see scripts/test-web.sh).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = join(here, '..', '..');
+export const ARTIFACTS = process.env.WEB_ARTIFACTS || join(ROOT, 'artifacts');
+const BINARY = process.env.TEST_CONVENE_BIN || join(ROOT, 'target', 'debug', 'convene');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+/** @returns {Promise<number>} */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** @param {number} ms */
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts the server on a free port; `stop()` ends it and removes its database.
+ * @param {string[]} [extra] more `--set key=value` arguments
+ */
+export async function startServer(extra = []) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'convene-web-'));
+  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', `sqlite://${join(dir, 'db.sqlite')}`,
+    '--set', 'media.udp_port=0', ...extra.flatMap((e) => ['--set', e])];
+  // The server refuses unknown CONVENE_* variables; pass none through.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVENE_')));
+  const proc = spawn(BINARY, args, { env: { ...env, RUST_LOG: process.env.RUST_LOG || 'info,str0m=warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout?.on('data', (d) => { log += d; });
+  proc.stderr?.on('data', (d) => { log += d; });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited: ${log}`);
+    try {
+      const r = await fetch(`${url}/`);
+      if (r.ok) break;
+    } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`server did not start: ${log}`);
+    await sleep(100);
+  }
+  const app = await fetch(`${url}/app/main.js`);
+  if (!app.ok) {
+    proc.kill('SIGKILL');
+    throw new Error(`${BINARY} does not serve /app/main.js: it embeds another web/ (rebuild: cargo build -p convene-server)`);
+  }
+  return {
+    url,
+    log: () => log,
+    async stop() {
+      proc.kill('SIGTERM');
+      await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(5000)]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const FLAGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+  '--auto-accept-this-tab-capture', '--auto-select-desktop-capture-source=Entire screen',
+  '--auto-select-tab-capture-source-by-title=Convene', '--enable-usermedia-screen-capturing',
+  '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows',
+];
+
+/** Records every RTCPeerConnection of the page in `window.__pcs`. */
+const INIT = () => {
+  const Orig = window.RTCPeerConnection;
+  /** @type {RTCPeerConnection[]} */
+  const pcs = [];
+  /** @type {any} */ (window).__pcs = pcs;
+  class Recorded extends Orig {
+    /** @param {RTCConfiguration} [cfg] */
+    constructor(cfg) { super(cfg); pcs.push(this); }
+  }
+  window.RTCPeerConnection = Recorded;
+};
+
+/**
+ * One browser (its own process and profile) with one page.
+ * @param {{ width?: number, height?: number }} [opts]
+ */
+export async function openBrowser(opts = {}) {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  const context = await browser.newContext({ viewport: { width: opts.width || 1280, height: opts.height || 720 } });
+  await context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write']).catch(() => {});
+  const page = await context.newPage();
+  await page.addInitScript(INIT);
+  /** @type {string[]} */
+  const console = [];
+  page.on('console', (m) => { console.push(`${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => { console.push(`pageerror: ${e.message}`); });
+  return { browser, page, console, close: () => browser.close().catch(() => {}) };
+}
+
+/**
+ * Opens the meeting link and waits until joined.
+ * @param {import('playwright-core').Page} page @param {string} url @param {string} room @param {string} name
+ * @param {string} [extra] more query parameters, e.g. `&cam=0`
+ */
+export async function joinByLink(page, url, room, name, extra = '') {
+  await page.goto(`${url}/r/${room}?name=${encodeURIComponent(name)}&autojoin=1${extra}`);
+  await page.waitForFunction(() => /** @type {any} */ (window).convene?.state === 'connected', null, { timeout: 15_000 });
+  return page.evaluate(() => /** @type {any} */ (window).convene.participantId);
+}
+
+/**
+ * @typedef {object} Inbound
+ * @property {string} mid
+ * @property {'audio'|'video'} kind
+ * @property {string | undefined} participantId
+ * @property {string | undefined} source
+ * @property {number} framesDecoded
+ * @property {number} bytesReceived
+ * @property {number} packetsReceived
+ * @property {number} frameWidth
+ */
+
+/**
+ * Inbound RTP statistics of the page's live peer connections, with the sender each mid carries.
+ * @param {import('playwright-core').Page} page
+ * @returns {Promise<Inbound[]>}
+ */
+export function inbound(page) {
+  return page.evaluate(async () => {
+    const w = /** @type {any} */ (window);
+    /** @type {any[]} */
+    const out = [];
+    for (const pc of /** @type {RTCPeerConnection[]} */ (w.__pcs || [])) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        const rt = w.convene?.remoteTracks?.get(s.mid);
+        out.push({
+          mid: s.mid, kind: s.kind, participantId: rt?.participantId, source: rt?.source,
+          framesDecoded: s.framesDecoded || 0, bytesReceived: s.bytesReceived || 0,
+          packetsReceived: s.packetsReceived || 0, frameWidth: s.frameWidth || 0,
+        });
+      });
+    }
+    return out;
+  });
+}
+
+/**
+ * Total decoded video frames / received audio bytes per (participant, source).
+ * @param {import('playwright-core').Page} page
+ */
+export async function mediaFrom(page) {
+  /** @type {Record<string, {frames: number, audioBytes: number, width: number}>} */
+  const by = {};
+  for (const s of await inbound(page)) {
+    if (!s.participantId) continue;
+    const key = `${s.participantId}:${s.kind === 'audio' ? (s.source === 'screen_audio' ? 'screen_audio' : 'microphone') : s.source}`;
+    const e = by[key] || (by[key] = { frames: 0, audioBytes: 0, width: 0 });
+    e.frames += s.framesDecoded;
+    e.audioBytes += s.bytesReceived * (s.kind === 'audio' ? 1 : 0);
+    e.width = Math.max(e.width, s.frameWidth);
+  }
+  return by;
+}
+
+/**
+ * Waits until `check(before, after)` holds for two samples `gapMs` apart (retrying until the timeout).
+ * @param {import('playwright-core').Page} page
+ * @param {(a: Awaited<ReturnType<typeof mediaFrom>>, b: Awaited<ReturnType<typeof mediaFrom>>) => boolean} check
+ * @param {{ gapMs?: number, timeoutMs?: number }} [o]
+ */
+export async function waitMedia(page, check, o = {}) {
+  const deadline = Date.now() + (o.timeoutMs || 20_000);
+  let a = await mediaFrom(page);
+  for (;;) {
+    await sleep(o.gapMs || 1500);
+    const b = await mediaFrom(page);
+    if (check(a, b)) return { a, b };
+    if (Date.now() > deadline) return null;
+    a = b;
+  }
+}
+
+/** @param {import('playwright-core').Page} page @param {string} name */
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+export { rmSync };
