@@ -107,7 +107,7 @@ async fn a_draining_server_refuses_joins_and_is_not_ready() {
     let stopping = tokio::spawn(async move { s.stop().await });
     let mut ready = 0;
     for _ in 0..100 {
-        ready = probe_get(addr, "/readyz").await.0;
+        ready = common::http_get(addr, "/readyz").await.0;
         if ready == 503 {
             break;
         }
@@ -128,7 +128,7 @@ async fn a_draining_server_refuses_joins_and_is_not_ready() {
         other => panic!("expected server_draining or a 1001 close, got {other:?}"),
     }
     assert_eq!(
-        probe_get(addr, "/healthz").await.0,
+        common::http_get(addr, "/healthz").await.0,
         200,
         "still alive while draining"
     );
@@ -137,24 +137,6 @@ async fn a_draining_server_refuses_joins_and_is_not_ready() {
         .expect("drain ends even with a deaf client")
         .unwrap()
         .expect("clean drain");
-}
-
-async fn probe_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
-        return (0, String::new());
-    };
-    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    let _ = s.write_all(req.as_bytes()).await;
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf).await;
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, text)
 }
 
 #[test]

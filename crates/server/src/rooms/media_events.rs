@@ -67,43 +67,22 @@ impl Room {
                     rids: layers,
                     mid: Some(mid),
                 };
-                let Some(p) = self.find_mut(&participant) else {
-                    return;
+                let track_id = info.id.clone();
+                let msg = ServerMessage::TrackPublished {
+                    participant_id: participant.clone(),
+                    track: info.clone(),
                 };
-                p.info.tracks.retain(|t| t.id != info.id);
-                p.info.tracks.push(info.clone());
-                let sharing = p.info.tracks.iter().any(|t| t.source == Source::Screen);
-                let changed = sharing != p.info.screen_sharing;
-                p.info.screen_sharing = sharing;
-                let updated = p.info.clone();
-                self.broadcast(&ServerMessage::TrackPublished {
-                    participant_id: participant,
-                    track: info,
+                self.change_tracks(&participant, msg, |tracks| {
+                    tracks.retain(|t| t.id != track_id);
+                    tracks.push(info);
                 });
-                if changed {
-                    self.broadcast(&ServerMessage::ParticipantUpdated {
-                        participant: updated,
-                    });
-                }
             }
             Event::TrackUnpublished { participant, track } => {
-                let Some(p) = self.find_mut(&participant) else {
-                    return;
+                let msg = ServerMessage::TrackUnpublished {
+                    participant_id: participant.clone(),
+                    track_id: track.clone(),
                 };
-                p.info.tracks.retain(|t| t.id != track);
-                let sharing = p.info.tracks.iter().any(|t| t.source == Source::Screen);
-                let changed = sharing != p.info.screen_sharing;
-                p.info.screen_sharing = sharing;
-                let updated = p.info.clone();
-                self.broadcast(&ServerMessage::TrackUnpublished {
-                    participant_id: participant,
-                    track_id: track,
-                });
-                if changed {
-                    self.broadcast(&ServerMessage::ParticipantUpdated {
-                        participant: updated,
-                    });
-                }
+                self.change_tracks(&participant, msg, |tracks| tracks.retain(|t| t.id != track));
             }
             Event::LayersUnused {
                 participant,
@@ -143,6 +122,30 @@ impl Room {
                 // fresh session on its first offer.
                 tracing::info!(room = %self.id, %participant, "media disconnected");
             }
+        }
+    }
+
+    /// Applies a track change to a participant's visible state, tells everyone `msg`, and, when
+    /// screen sharing started or stopped with it, the participant's new state too.
+    fn change_tracks(
+        &mut self,
+        participant: &convene_proto::ParticipantId,
+        msg: ServerMessage,
+        change: impl FnOnce(&mut Vec<TrackInfo>),
+    ) {
+        let Some(p) = self.find_mut(participant) else {
+            return;
+        };
+        change(&mut p.info.tracks);
+        let sharing = p.info.tracks.iter().any(|t| t.source == Source::Screen);
+        let changed = sharing != p.info.screen_sharing;
+        p.info.screen_sharing = sharing;
+        let updated = p.info.clone();
+        self.broadcast(&msg);
+        if changed {
+            self.broadcast(&ServerMessage::ParticipantUpdated {
+                participant: updated,
+            });
         }
     }
 }

@@ -82,26 +82,7 @@ impl TestServer {
 
     /// A plain HTTP GET; returns status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let Ok(mut s) = tokio::net::TcpStream::connect(self.addr).await else {
-            return (0, String::new());
-        };
-        let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-        if s.write_all(req.as_bytes()).await.is_err() {
-            return (0, String::new());
-        }
-        let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf).await;
-        let text = String::from_utf8_lossy(&buf).to_string();
-        let status = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (status, body)
+        http_get(self.addr, path).await
     }
 
     /// The value of one metric line (`name{labels}` exactly as rendered).
@@ -178,4 +159,28 @@ pub async fn assert_quiet(
         }
     }
     c.timeout = saved;
+}
+
+/// A plain HTTP/1.1 GET on a fresh connection; returns status (0 if unreachable) and body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return (0, String::new());
+    };
+    let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return (0, String::new());
+    }
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
