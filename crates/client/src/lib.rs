@@ -1,6 +1,7 @@
 //! A Rust client for Convene, used by the test suites and the load generator.
 
 pub mod frame;
+pub mod histogram;
 pub mod media;
 pub mod signaling;
 

@@ -7,6 +7,7 @@ use convene_proto::{MediaKind, OfferedTrack, ParticipantId, Source, TrackId};
 use str0m::media::{MediaData, Mid};
 
 use crate::frame::{parse_frame, FrameHeader, FrameKind};
+use crate::histogram::DelayHistogram;
 
 /// Counters for one remote track (one receive m-line of the server's offers).
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +42,8 @@ pub struct TrackStats {
     pub delay_us_sum: i64,
     pub delay_us_max: i64,
     pub delay_samples: u64,
+    /// The same delays, for percentiles.
+    pub delay_hist: DelayHistogram,
     pub last_header: Option<FrameHeader>,
     pub last_keyframe: bool,
     pub last_at: Option<Instant>,
@@ -71,6 +74,7 @@ impl TrackStats {
             delay_us_sum: 0,
             delay_us_max: 0,
             delay_samples: 0,
+            delay_hist: DelayHistogram::default(),
             last_header: None,
             last_keyframe: false,
             last_at: None,
@@ -140,6 +144,7 @@ impl TrackStats {
         self.delay_us_sum += delay;
         self.delay_us_max = self.delay_us_max.max(delay);
         self.delay_samples += 1;
+        self.delay_hist.record(delay);
         self.last_header = Some(h);
     }
 }

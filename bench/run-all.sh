@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every benchmark scenario of docs/benchmarks.md, against Convene and then Janus VideoRoom,
+# one after the other on this machine, and prints the tables.
+#
+#   bench/run-all.sh                 # all scenarios, Convene then Janus
+#   TARGETS=convene bench/run-all.sh # Convene only
+#   SCENARIOS="meeting10 fanout" DURATION=20 bench/run-all.sh
+#
+# Needs: cargo; for Janus, the Debian package `janus` (apt-get install -y janus).
+# Results: bench/results/<scenario>-<target>.json (the tool's --json report) and .txt (its table).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-bench/results}"
+mkdir -p "$out"
+
+DURATION="${DURATION:-10}"
+RAMP="${RAMP:-100}"
+FANOUT_SUBS="${FANOUT_SUBS:-500}"
+AUDIO_LISTENERS="${AUDIO_LISTENERS:-1000}"
+TARGETS="${TARGETS:-convene janus}"
+SCENARIOS="${SCENARIOS:-meeting10 rooms4x25 fanout audio}"
+# Janus's media sockets bind the host's address (libnice skips loopback): use it for ours too.
+HOST_IP="${HOST_IP:-$(ip -4 -o addr show scope global 2>/dev/null | awk '{split($4,a,"/"); print a[1]; exit}')}"
+
+cargo build --release -p convene-server -p convene-loadtest
+lt=target/release/convene-loadtest
+# A tool run needs about 3 descriptors per participant (WebSocket, UDP, plus the server's side).
+ulimit -n 65536 2>/dev/null || true
+
+scenario_args() {
+  case "$1" in
+    meeting10) echo "--rooms 1 --publishers 10 --subscribers 0" ;;
+    rooms4x25) echo "--rooms 4 --publishers 3 --subscribers 22" ;;
+    fanout)    echo "--rooms 1 --publishers 1 --subscribers $FANOUT_SUBS" ;;
+    audio)     echo "--rooms 1 --publishers 10 --subscribers $AUDIO_LISTENERS --no-video" ;;
+    *) echo "unknown scenario $1" >&2; exit 2 ;;
+  esac
+}
+
+common=(--duration "$DURATION" --ramp "$RAMP" --settle 3 --drain 1 --video-bitrate 500000 --layers 3 --json)
+
+for s in $SCENARIOS; do
+  for t in $TARGETS; do
+    echo "### $s on $t" >&2
+    # shellcheck disable=SC2046
+    if [ "$t" = convene ]; then
+      $lt $(scenario_args "$s") "${common[@]}" --label "$s" --room-prefix "$s" \
+        --spawn-server target/release/convene >"$out/$s-$t.json" 2> >(tee "$out/$s-$t.txt" >&2)
+    else
+      pid="$(bench/janus.sh)"
+      trap 'kill "$pid" 2>/dev/null || true' EXIT
+      $lt $(scenario_args "$s") "${common[@]}" --label "$s" --target janus \
+        --url ws://127.0.0.1:8188/ --server-pid "$pid" --local-ip "$HOST_IP" \
+        >"$out/$s-$t.json" 2> >(tee "$out/$s-$t.txt" >&2) || true
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+      trap - EXIT
+    fi
+    sleep 2
+  done
+done
+python3 bench/table.py "$out"/*.json

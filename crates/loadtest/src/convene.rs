@@ -1,0 +1,129 @@
+//! A participant on Convene: the client library's signaling and str0m media session.
+
+use std::time::{Duration, Instant};
+
+use convene_client::{
+    ClientError, MediaConfig, MediaEvent, MediaSession, PublishOptions, Signaling, Transport,
+};
+use convene_proto::{ClientMessage, PROTOCOL_VERSION};
+
+use crate::options::Options;
+use crate::pacing::Slot;
+use crate::session::{Failure, Snap};
+
+pub struct ConveneSession {
+    media: MediaSession,
+}
+
+/// What a publisher sends, from the options; subscribers publish nothing (a data channel only).
+pub fn publish_options(o: &Options, publisher: bool) -> PublishOptions {
+    if !publisher {
+        return PublishOptions::none();
+    }
+    PublishOptions {
+        audio: !o.no_audio,
+        video: !o.no_video,
+        layers: o.layers,
+        video_bitrate_bps: o.video_bitrate,
+        frame_rate: o.fps,
+        ..PublishOptions::default()
+    }
+}
+
+fn join_failure(e: ClientError) -> Failure {
+    match &e {
+        ClientError::Refused { code, .. } => Failure::new(format!("join_refused:{code}"), &e),
+        ClientError::Timeout => Failure::new("join_timeout", &e),
+        ClientError::Closed(_) => Failure::new("join_closed", &e),
+        _ => Failure::new("join", &e),
+    }
+}
+
+impl ConveneSession {
+    /// Connects, joins and waits until media is up. Returns the session, the time to `joined`
+    /// and the time until ICE and DTLS were up, both from the start of the WebSocket connect.
+    pub async fn start(
+        o: &Options,
+        slot: Slot,
+    ) -> Result<(ConveneSession, Duration, Duration), Failure> {
+        let t0 = Instant::now();
+        let mut sig = Signaling::connect(&o.url)
+            .await
+            .map_err(|e| Failure::new("connect", e))?;
+        sig.timeout = Duration::from_secs_f64(o.connect_timeout);
+        let name = format!(
+            "{}{}",
+            if slot.publisher { "pub" } else { "sub" },
+            slot.index
+        );
+        let joined = sig
+            .join(ClientMessage::Join {
+                room: o.room_name(slot.room),
+                display_name: name,
+                version: Some(PROTOCOL_VERSION),
+                access_token: o.access_token.clone(),
+                resume_token: None,
+                mic_muted: None,
+                camera_muted: None,
+            })
+            .await
+            .map_err(join_failure)?;
+        let join_time = t0.elapsed();
+        let config = MediaConfig {
+            transport: if o.tcp {
+                Transport::Tcp
+            } else {
+                Transport::Udp
+            },
+            publish: publish_options(o, slot.publisher),
+            local_ip: o.local_ip,
+            keep_last_payload: false,
+            event_capacity: 64,
+            ..MediaConfig::default()
+        };
+        let mut media = MediaSession::start(sig, joined.participant_id, config)
+            .await
+            .map_err(|e| Failure::new("media_start", e))?;
+        loop {
+            match media.next_event().await {
+                Some(MediaEvent::Connected) => break,
+                Some(MediaEvent::Ended(why)) => return Err(Failure::new("media_ended", why)),
+                None => return Err(Failure::new("media_ended", "task stopped")),
+                Some(_) => {}
+            }
+        }
+        Ok((ConveneSession { media }, join_time, t0.elapsed()))
+    }
+
+    pub async fn snap(&mut self) -> Result<Snap, Failure> {
+        self.media
+            .stats()
+            .await
+            .map(|s| Snap::of(&s))
+            .map_err(|e| Failure::new("media_ended", e))
+    }
+
+    /// Stops generating frames (no renegotiation: the m-lines stay).
+    pub async fn stop_publishing(&mut self) {
+        let _ = self.media.publish(PublishOptions::none()).await;
+    }
+
+    /// Resolves when the session ends by itself (drains and drops other events meanwhile).
+    pub async fn ended(&mut self) -> Failure {
+        loop {
+            match self.media.next_event().await {
+                Some(MediaEvent::Ended(why)) => return Failure::new("media_ended", why),
+                None => return Failure::new("media_ended", "task stopped"),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Leaves the room politely.
+    pub async fn close(self) {
+        if let Ok(mut sig) = self.media.stop().await {
+            let _ = sig.send(&ClientMessage::Leave).await;
+            sig.close().await;
+        }
+    }
+}

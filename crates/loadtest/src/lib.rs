@@ -1,0 +1,19 @@
+//! convene-loadtest: simulated meeting participants against a running Convene server (or Janus
+//! VideoRoom, for comparison), with exact loss and delay from stamped synthetic frames, and the
+//! server's CPU and memory from /proc.
+
+pub mod convene;
+pub mod janus;
+pub mod metrics;
+pub mod options;
+pub mod pacing;
+pub mod procstat;
+pub mod progress;
+pub mod report;
+pub mod run;
+pub mod session;
+pub mod stats;
+
+pub use options::{Options, Target};
+pub use report::Report;
+pub use run::{run, RunError};

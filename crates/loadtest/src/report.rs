@@ -1,0 +1,490 @@
+//! The summary: a table for people and JSON for scripts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use convene_client::histogram::DelayHistogram;
+use serde::Serialize;
+
+use crate::options::{Options, Target};
+use crate::procstat::{ProcSample, UdpCounters};
+use crate::run::Outcome;
+use crate::session::Snap;
+use crate::stats::{opt, per_sec, ratio, thousands, Spread};
+
+/// Readings at one edge of the measured window.
+#[derive(Clone, Debug)]
+pub struct WindowSample {
+    pub at: Instant,
+    pub server: Option<ProcSample>,
+    pub tool: Option<ProcSample>,
+    pub udp: Option<UdpCounters>,
+    pub metrics: Option<BTreeMap<String, f64>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Load {
+    pub rooms: usize,
+    pub publishers_per_room: usize,
+    pub subscribers_per_room: usize,
+    pub audio: bool,
+    pub video: bool,
+    pub layers: u8,
+    pub video_bitrate_bps: u32,
+    pub fps: u32,
+    pub transport: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Participants {
+    pub planned: usize,
+    pub connected: usize,
+    pub failed: usize,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Flow {
+    pub packets_per_sec: f64,
+    pub bytes_per_sec: f64,
+    pub frames_per_sec: f64,
+}
+
+/// Whole run, every participant, after the drain.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Totals {
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub frames_sent: u64,
+    pub frames_received: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Loss {
+    /// Over the whole run, after the drain: frames each receiver should have had between the
+    /// first and the last it got from each track, and those that never came (in order). Frames
+    /// the tool's publishers skipped (`tool.frames_skipped`) count here too, once per receiver.
+    pub frames_expected: u64,
+    pub frames_lost: u64,
+    pub ratio: f64,
+    pub corrupt: u64,
+    pub foreign: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Delay {
+    pub samples: u64,
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    pub max_us: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Server {
+    pub pid: Option<u32>,
+    pub cpu_secs: Option<f64>,
+    /// Of one core.
+    pub cpu_percent: Option<f64>,
+    pub rss_before_kib: Option<u64>,
+    pub rss_end_kib: Option<u64>,
+    pub peak_rss_kib: Option<u64>,
+    /// (RSS at the end of the window - RSS before the run) / connected participants.
+    pub mem_per_participant_kib: Option<f64>,
+    /// From the server's own counters (Convene /metrics), per second of the window.
+    pub packets_out_per_sec: Option<f64>,
+    pub packets_in_per_sec: Option<f64>,
+    pub forwarded_frames_per_sec: Option<f64>,
+    pub dropped_packets: Option<f64>,
+    /// Server CPU per packet it sent (its counter), and per packet the tool received.
+    pub cpu_us_per_packet_out: Option<f64>,
+    pub cpu_us_per_received_packet: Option<f64>,
+    /// Packets the tool received per server CPU-second: comparable across servers.
+    pub received_packets_per_cpu_sec: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    pub cpu_secs: Option<f64>,
+    pub cpu_percent: Option<f64>,
+    pub peak_rss_kib: Option<u64>,
+    /// Frames the publishers skipped because the tool was behind: non-zero means the tool, not
+    /// the server, limited the run.
+    pub frames_skipped: u64,
+    pub send_dropped: u64,
+    /// Host-wide, in the window: UDP datagrams the kernel dropped for a full receive buffer (the
+    /// server's or the tool's sockets: a process that does not read fast enough).
+    pub host_udp_rcvbuf_drops: Option<u64>,
+    pub host_udp_sndbuf_drops: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub label: String,
+    pub target: Target,
+    pub load: Load,
+    pub participants: Participants,
+    pub failures: BTreeMap<String, u64>,
+    pub failure_examples: BTreeMap<String, String>,
+    pub ramp_secs: f64,
+    /// WebSocket connect to `joined`.
+    pub join_ms: Spread,
+    /// WebSocket connect to ICE + DTLS up.
+    pub connect_ms: Spread,
+    pub window_secs: f64,
+    /// All datagrams the tool sent / received in the window (RTP, RTCP, STUN).
+    pub sent: Flow,
+    pub received: Flow,
+    pub totals: Totals,
+    pub loss: Loss,
+    /// Frame send to receive, in the window.
+    pub delay: Delay,
+    pub server: Server,
+    pub tool: Tool,
+}
+
+fn delta(
+    m0: &Option<BTreeMap<String, f64>>,
+    m1: &Option<BTreeMap<String, f64>>,
+    k: &str,
+) -> Option<f64> {
+    Some(m1.as_ref()?.get(k)? - m0.as_ref()?.get(k).copied().unwrap_or(0.0))
+}
+
+pub fn build(
+    o: &Options,
+    outcomes: &[Outcome],
+    planned: usize,
+    ramp_secs: f64,
+    server_before: Option<&ProcSample>,
+    start: &WindowSample,
+    end: &WindowSample,
+) -> Report {
+    let secs = end.at.duration_since(start.at).as_secs_f64();
+    let mut window = Snap::default();
+    let mut whole = Snap::default();
+    let mut failures = BTreeMap::new();
+    let mut examples = BTreeMap::new();
+    for out in outcomes {
+        if let Some(f) = &out.failure {
+            *failures.entry(f.cause.clone()).or_insert(0) += 1;
+            examples
+                .entry(f.cause.clone())
+                .or_insert_with(|| f.detail.clone());
+        }
+        if let Some(d) = &out.at_drain {
+            window.add_delta(d, out.at_measure.as_ref().unwrap_or(&Snap::default()));
+        }
+        if let Some(l) = &out.last {
+            whole.add_delta(l, &Snap::default());
+        }
+    }
+    // Participants that never started count as not connected, without a cause of their own.
+    let unstarted = planned.saturating_sub(outcomes.len());
+    if unstarted > 0 {
+        failures.insert("not_started".into(), unstarted as u64);
+    }
+    let connected = outcomes
+        .iter()
+        .filter(|o| o.connect.is_some() && o.failure.is_none())
+        .count();
+    let hist: &DelayHistogram = &window.delay;
+    let received_pps = per_sec(window.packets_in, secs);
+
+    let (s0, s1) = (start.server, end.server);
+    let cpu = s0.zip(s1).map(|(a, b)| b.cpu_secs - a.cpu_secs);
+    let pkts_out = delta(
+        &start.metrics,
+        &end.metrics,
+        "convene_media_packets_out_total",
+    );
+    let server = Server {
+        pid: o.server_pid,
+        cpu_secs: cpu,
+        cpu_percent: cpu.map(|c| ratio(c, secs) * 100.0),
+        rss_before_kib: server_before.map(|s| s.rss_kib),
+        rss_end_kib: s1.map(|s| s.rss_kib),
+        peak_rss_kib: s1.map(|s| s.peak_rss_kib),
+        mem_per_participant_kib: server_before
+            .zip(s1)
+            .map(|(a, b)| ratio(b.rss_kib as f64 - a.rss_kib as f64, connected as f64)),
+        packets_out_per_sec: pkts_out.map(|p| p / secs),
+        packets_in_per_sec: delta(
+            &start.metrics,
+            &end.metrics,
+            "convene_media_packets_in_total",
+        )
+        .map(|p| p / secs),
+        forwarded_frames_per_sec: delta(
+            &start.metrics,
+            &end.metrics,
+            "convene_media_forwarded_frames_total",
+        )
+        .map(|p| p / secs),
+        dropped_packets: delta(
+            &start.metrics,
+            &end.metrics,
+            "convene_media_dropped_packets_total",
+        ),
+        cpu_us_per_packet_out: cpu.zip(pkts_out).map(|(c, p)| ratio(c * 1e6, p)),
+        cpu_us_per_received_packet: cpu.map(|c| ratio(c * 1e6, window.packets_in as f64)),
+        received_packets_per_cpu_sec: cpu.map(|c| ratio(window.packets_in as f64, c)),
+    };
+    let tool_cpu = start
+        .tool
+        .zip(end.tool)
+        .map(|(a, b)| b.cpu_secs - a.cpu_secs);
+    Report {
+        label: o.label.clone(),
+        target: o.target,
+        load: Load {
+            rooms: o.rooms,
+            publishers_per_room: o.publishers,
+            subscribers_per_room: o.subscribers,
+            audio: !o.no_audio,
+            video: !o.no_video,
+            layers: o.layers,
+            video_bitrate_bps: o.video_bitrate,
+            fps: o.fps,
+            transport: if o.tcp { "ice-tcp" } else { "udp" },
+        },
+        participants: Participants {
+            planned,
+            connected,
+            failed: planned - connected,
+        },
+        failures,
+        failure_examples: examples,
+        ramp_secs,
+        join_ms: Spread::of_durations_ms(outcomes.iter().filter_map(|o| o.join)),
+        connect_ms: Spread::of_durations_ms(outcomes.iter().filter_map(|o| o.connect)),
+        window_secs: secs,
+        sent: Flow {
+            packets_per_sec: per_sec(window.packets_out, secs),
+            bytes_per_sec: per_sec(window.bytes_out, secs),
+            frames_per_sec: per_sec(window.frames_out, secs),
+        },
+        received: Flow {
+            packets_per_sec: received_pps,
+            bytes_per_sec: per_sec(window.bytes_in, secs),
+            frames_per_sec: per_sec(window.frames_in, secs),
+        },
+        totals: Totals {
+            packets_sent: whole.packets_out,
+            packets_received: whole.packets_in,
+            frames_sent: whole.frames_out,
+            frames_received: whole.frames_in,
+        },
+        loss: Loss {
+            frames_expected: whole.expected,
+            frames_lost: whole.lost,
+            ratio: ratio(whole.lost as f64, whole.expected as f64),
+            corrupt: whole.corrupt,
+            foreign: whole.foreign,
+        },
+        delay: Delay {
+            samples: hist.count(),
+            p50_us: hist.quantile(0.5),
+            p99_us: hist.quantile(0.99),
+            max_us: hist.quantile(1.0),
+        },
+        server,
+        tool: Tool {
+            cpu_secs: tool_cpu,
+            cpu_percent: tool_cpu.map(|c| ratio(c, secs) * 100.0),
+            peak_rss_kib: end.tool.map(|t| t.peak_rss_kib),
+            frames_skipped: whole.frames_skipped,
+            send_dropped: whole.send_dropped,
+            host_udp_rcvbuf_drops: start
+                .udp
+                .zip(end.udp)
+                .map(|(a, b)| b.rcvbuf_errors.saturating_sub(a.rcvbuf_errors)),
+            host_udp_sndbuf_drops: start
+                .udp
+                .zip(end.udp)
+                .map(|(a, b)| b.sndbuf_errors.saturating_sub(a.sndbuf_errors)),
+        },
+    }
+}
+
+fn o0(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), thousands)
+}
+
+fn ms(v: Option<u64>) -> String {
+    opt(v.map(|u| u as f64 / 1e3), 2)
+}
+
+/// The human-readable summary.
+pub fn table(r: &Report) -> String {
+    let mut s = String::new();
+    let l = &r.load;
+    let _ = writeln!(
+        s,
+        "== {} {:?}: {} room(s) x ({} pub + {} sub), audio {}, video {} ({} layer(s), {} kbit/s, {} fps), {}",
+        if r.label.is_empty() { "run" } else { &r.label },
+        r.target,
+        l.rooms,
+        l.publishers_per_room,
+        l.subscribers_per_room,
+        l.audio,
+        l.video,
+        l.layers,
+        l.video_bitrate_bps / 1000,
+        l.fps,
+        l.transport
+    );
+    let mut row = |k: &str, v: String| {
+        let _ = writeln!(s, "  {k:<30} {v}");
+    };
+    let p = &r.participants;
+    row(
+        "participants",
+        format!(
+            "{} connected of {} ({} failed)",
+            p.connected, p.planned, p.failed
+        ),
+    );
+    if !r.failures.is_empty() {
+        let f: Vec<String> = r
+            .failures
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        row("failures", f.join(", "));
+        for (k, v) in &r.failure_examples {
+            row(&format!("  e.g. {k}"), v.chars().take(120).collect());
+        }
+    }
+    row(
+        "join ms p50 / p99 / max",
+        format!(
+            "{} / {} / {}",
+            opt(r.join_ms.p50, 1),
+            opt(r.join_ms.p99, 1),
+            opt(r.join_ms.max, 1)
+        ),
+    );
+    row(
+        "media up ms p50 / p99 / max",
+        format!(
+            "{} / {} / {}",
+            opt(r.connect_ms.p50, 1),
+            opt(r.connect_ms.p99, 1),
+            opt(r.connect_ms.max, 1)
+        ),
+    );
+    row(
+        "ramp / window s",
+        format!("{:.1} / {:.1}", r.ramp_secs, r.window_secs),
+    );
+    row(
+        "sent pkt/s, kB/s, frames/s",
+        format!(
+            "{}, {}, {}",
+            thousands(r.sent.packets_per_sec),
+            thousands(r.sent.bytes_per_sec / 1e3),
+            thousands(r.sent.frames_per_sec)
+        ),
+    );
+    row(
+        "received pkt/s, kB/s, frames/s",
+        format!(
+            "{}, {}, {}",
+            thousands(r.received.packets_per_sec),
+            thousands(r.received.bytes_per_sec / 1e3),
+            thousands(r.received.frames_per_sec)
+        ),
+    );
+    row(
+        "frames lost / expected",
+        format!(
+            "{} / {} ({:.4}%), corrupt {}, foreign {}",
+            r.loss.frames_lost,
+            r.loss.frames_expected,
+            r.loss.ratio * 100.0,
+            r.loss.corrupt,
+            r.loss.foreign
+        ),
+    );
+    row(
+        "delay ms p50 / p99 / max",
+        format!(
+            "{} / {} / {} ({} frames)",
+            ms(r.delay.p50_us),
+            ms(r.delay.p99_us),
+            ms(r.delay.max_us),
+            r.delay.samples
+        ),
+    );
+    let sv = &r.server;
+    row(
+        "server cpu s (% of a core)",
+        format!("{} ({})", opt(sv.cpu_secs, 2), opt(sv.cpu_percent, 0)),
+    );
+    row(
+        "server rss before/end/peak MiB",
+        format!(
+            "{} / {} / {}",
+            opt(sv.rss_before_kib.map(|k| k as f64 / 1024.0), 1),
+            opt(sv.rss_end_kib.map(|k| k as f64 / 1024.0), 1),
+            opt(sv.peak_rss_kib.map(|k| k as f64 / 1024.0), 1)
+        ),
+    );
+    row(
+        "server KiB per participant",
+        opt(sv.mem_per_participant_kib, 0),
+    );
+    row(
+        "server pkt/s out / in",
+        format!(
+            "{} / {}",
+            o0(sv.packets_out_per_sec),
+            o0(sv.packets_in_per_sec)
+        ),
+    );
+    row("server forwarded frames/s", o0(sv.forwarded_frames_per_sec));
+    row(
+        "server cpu us/pkt out, /rcvd",
+        format!(
+            "{} / {}",
+            opt(sv.cpu_us_per_packet_out, 2),
+            opt(sv.cpu_us_per_received_packet, 2)
+        ),
+    );
+    row(
+        "received pkts per server cpu-s",
+        o0(sv.received_packets_per_cpu_sec),
+    );
+    row("server dropped packets", o0(sv.dropped_packets));
+    let t = &r.tool;
+    row(
+        "tool cpu s (% of a core)",
+        format!("{} ({})", opt(t.cpu_secs, 2), opt(t.cpu_percent, 0)),
+    );
+    row(
+        "tool peak rss MiB",
+        opt(t.peak_rss_kib.map(|k| k as f64 / 1024.0), 1),
+    );
+    row(
+        "host UDP rcvbuf / sndbuf drops",
+        format!(
+            "{} / {}",
+            o0(t.host_udp_rcvbuf_drops.map(|v| v as f64)),
+            o0(t.host_udp_sndbuf_drops.map(|v| v as f64))
+        ),
+    );
+    row(
+        "tool frames skipped / send drops",
+        format!(
+            "{} / {}{}",
+            t.frames_skipped,
+            t.send_dropped,
+            if t.frames_skipped > 0 {
+                "  (the tool fell behind: it was a bottleneck)"
+            } else {
+                ""
+            }
+        ),
+    );
+    s
+}

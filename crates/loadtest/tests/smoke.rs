@@ -1,0 +1,92 @@
+//! A few participants against an in-process server for a few seconds: every frame sent arrives,
+//! and the report's figures agree with each other and with what was sent.
+
+use convene_loadtest::{run, Options};
+use convene_server::{Config, Listeners};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_meeting_loses_nothing_and_adds_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".into();
+    config.database.url = format!("sqlite://{}", dir.path().join("c.db").display());
+    config.media.udp_port = 0;
+    let listeners = Listeners::bind(&config).await.expect("bind");
+    let addr = listeners.http.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(convene_server::run(config, listeners, async {
+        let _ = stopped.await;
+    }));
+
+    let o = Options {
+        url: format!("ws://{addr}/ws"),
+        publishers: 3,
+        subscribers: 2,
+        // One layer, so each receiver gets every frame a publisher writes.
+        layers: 1,
+        video_bitrate: 200_000,
+        fps: 15,
+        ramp: 0.0,
+        settle: 0.5,
+        duration: 3.0,
+        drain: 1.0,
+        quiet: true,
+        connect_timeout: 10.0,
+        ..Options::default()
+    };
+    let r = run(o).await.expect("run");
+    eprintln!("{}", convene_loadtest::report::table(&r));
+
+    assert_eq!(r.participants.connected, 5, "{:?}", r.failure_examples);
+    assert!(r.failures.is_empty(), "{:?}", r.failure_examples);
+    assert_eq!(r.join_ms.samples, 5);
+    assert!(r.join_ms.p50 <= r.join_ms.p99 && r.join_ms.p99 <= r.join_ms.max);
+
+    // Exact loss accounting: nothing lost, corrupted or misattributed.
+    assert!(r.loss.frames_expected > 0);
+    // Frames a publisher skipped because the machine stalled it (>200 ms late) leave a gap in its
+    // sequence numbers that each of its 4 receivers counts as lost; nothing else may be missing.
+    let skipped = r.tool.frames_skipped;
+    assert!(
+        r.loss.frames_lost <= 4 * skipped,
+        "{:?}, skipped {skipped}",
+        r.loss
+    );
+    assert_eq!((r.loss.corrupt, r.loss.foreign), (0, 0));
+
+    // Every frame a publisher writes goes to the 4 others; only frames written before a receiver
+    // was subscribed (the first few hundred ms) are not received.
+    let t = &r.totals;
+    assert!(t.frames_sent > 0 && t.packets_sent > 0);
+    let fanout = 4 * t.frames_sent;
+    assert!(t.frames_received <= fanout, "{t:?}");
+    assert!(t.frames_received as f64 >= 0.8 * fanout as f64, "{t:?}");
+
+    // In the window: 3 publishers x (50 audio + 15 video) frames/s, 4 receivers each.
+    let sent = r.sent.frames_per_sec;
+    if skipped == 0 {
+        assert!(
+            (sent - 3.0 * 65.0).abs() < 0.15 * 195.0,
+            "sent {sent} frames/s"
+        );
+    }
+    let ratio = r.received.frames_per_sec / sent;
+    assert!((ratio - 4.0).abs() < 0.4, "received/sent = {ratio}");
+    // Every frame received in the window has a delay sample.
+    let frames = (r.received.frames_per_sec * r.window_secs).round() as u64;
+    assert_eq!(r.delay.samples, frames);
+    let (p50, p99, max) = (
+        r.delay.p50_us.expect("p50"),
+        r.delay.p99_us.expect("p99"),
+        r.delay.max_us.expect("max"),
+    );
+    // Loopback, but a shared CI machine can stall a process for a second: only sanity here.
+    assert!(p50 <= p99 && p99 <= max && max < 5_000_000, "{:?}", r.delay);
+    // The server counted what it forwarded (its metrics are published once a second).
+    assert!(r.server.forwarded_frames_per_sec.unwrap_or(0.0) > 0.0);
+    assert!(r.received.packets_per_sec >= r.received.frames_per_sec);
+    assert!(r.tool.cpu_secs.is_some());
+
+    let _ = stop.send(());
+    let _ = server.await;
+}
