@@ -15,6 +15,8 @@ pub enum MediaError {
     NoPendingOffer(ParticipantId),
     #[error("malformed ICE candidate: {0}")]
     BadCandidate(String),
+    #[error("the crypto provider cannot make a DTLS certificate")]
+    DtlsCertificate,
     #[error("negotiation failed: {0}")]
     Rtc(#[from] RtcError),
 }

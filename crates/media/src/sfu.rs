@@ -63,6 +63,9 @@ pub struct Sfu {
     /// For verifying STUN MESSAGE-INTEGRITY ourselves: `Rtc::accepts` skips the check for
     /// traffic from the nominated address, but we must report forged STUN as dropped.
     hmac: &'static dyn Sha1HmacProvider,
+    /// One DTLS certificate for every peer connection of this core: making one per join cost
+    /// about a third of the server's CPU under load (it is what LiveKit and Jitsi do as well).
+    dtls_cert: str0m::config::DtlsCert,
 }
 
 impl Sfu {
@@ -84,7 +87,13 @@ impl Sfu {
                 candidates.push(c);
             }
         }
+        let crypto = str0m::crypto::from_feature_flags();
+        let dtls_cert = crypto
+            .dtls_provider
+            .generate_certificate()
+            .ok_or(MediaError::DtlsCertificate)?;
         Ok(Sfu {
+            dtls_cert,
             next_tick: now + config.tick_interval,
             last_tick: now,
             config,
@@ -97,7 +106,7 @@ impl Sfu {
             rooms: HashMap::new(),
             out: Outbox::default(),
             renegotiate: Vec::new(),
-            hmac: str0m::crypto::from_feature_flags().sha1_hmac_provider,
+            hmac: crypto.sha1_hmac_provider,
         })
     }
 
@@ -126,6 +135,7 @@ impl Sfu {
         let mut cfg = Rtc::builder()
             .set_ice_lite(true)
             .set_local_ice_credentials(creds.clone())
+            .set_dtls_cert(self.dtls_cert.clone())
             .clear_codecs();
         // Opus with in-band FEC and DTX; str0m's default Opus config has FEC but not DTX.
         cfg.codec_config().add_config(

@@ -12,7 +12,7 @@ const BWE_BUCKETS: &[u64] = &[
 ];
 
 /// Renders the sum of every worker's counters.
-pub(super) fn publish(workers: &[Stats], metrics: &Metrics) {
+pub(super) fn publish(workers: &[Stats], handoff_dropped: u64, metrics: &Metrics) {
     let mut stats = Stats::default();
     for w in workers {
         stats.merge(w);
@@ -90,6 +90,7 @@ pub(super) fn publish(workers: &[Stats], metrics: &Metrics) {
     for (reason, n) in stats.dropped_by_reason() {
         let _ = writeln!(out, "{name}{{reason=\"{}\"}} {n}", reason.as_str());
     }
+    let _ = writeln!(out, "{name}{{reason=\"overload\"}} {handoff_dropped}");
     // A snapshot histogram: the current estimate of each connected subscriber.
     let name = "convene_media_subscriber_bandwidth_bps";
     let _ = writeln!(

@@ -11,6 +11,7 @@ mod worker;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, RwLock};
 
 use convene_media::{MediaError, SfuConfig, TrackSource};
@@ -103,6 +104,10 @@ pub struct Shared {
     pub(crate) ufrags: RwLock<HashMap<String, usize>>,
     pub(crate) addrs: RwLock<HashMap<SocketAddr, usize>>,
     pub(crate) stats: Mutex<Vec<convene_media::Stats>>,
+    /// Datagrams handed to each worker and not yet taken: the hand-off queue is bounded by this,
+    /// so an overloaded worker drops (as the kernel would) instead of queueing without end.
+    pub(crate) handoff_queued: Vec<AtomicUsize>,
+    pub(crate) handoff_dropped: AtomicU64,
 }
 
 impl Shared {
@@ -166,6 +171,8 @@ impl MediaPlane {
             ufrags: RwLock::new(HashMap::new()),
             addrs: RwLock::new(HashMap::new()),
             stats: Mutex::new(vec![convene_media::Stats::default(); n]),
+            handoff_queued: (0..n).map(|_| AtomicUsize::new(0)).collect(),
+            handoff_dropped: AtomicU64::new(0),
         });
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let mut senders = Vec::with_capacity(n);

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,9 @@ use crate::metrics::Metrics;
 const RECV_BUF: usize = 2048;
 /// Datagrams read in one go before the core's output is flushed.
 const BATCH: usize = 32;
+/// Datagrams waiting for one worker from the others before more are dropped (about 50 ms of a
+/// busy worker's input; the socket's own buffer is of the same order).
+const HANDOFF_LIMIT: usize = 4096;
 /// How often the core's counters are published to /metrics.
 const STATS_EVERY: Duration = Duration::from_secs(1);
 
@@ -146,6 +150,12 @@ impl Worker {
         if self.peers.len() > 1 {
             if let Some(owner) = self.shared.owner(data, src) {
                 if owner != self.index {
+                    let queued = &self.shared.handoff_queued[owner];
+                    if queued.load(Ordering::Relaxed) >= HANDOFF_LIMIT {
+                        self.shared.handoff_dropped.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    queued.fetch_add(1, Ordering::Relaxed);
                     let cmd = MediaCmd::Datagram {
                         src,
                         data: data.to_vec(),
@@ -196,7 +206,8 @@ impl Worker {
     fn publish_stats(&mut self) {
         let mut all = self.shared.stats.lock().unwrap_or_else(|p| p.into_inner());
         all[self.index] = self.sfu.stats();
-        super::metrics::publish(&all, &self.metrics);
+        let handoff_dropped = self.shared.handoff_dropped.load(Ordering::Relaxed);
+        super::metrics::publish(&all, handoff_dropped, &self.metrics);
     }
 
     fn apply(&mut self, cmd: MediaCmd) {
@@ -214,6 +225,7 @@ impl Worker {
                 Ok(())
             }
             MediaCmd::Datagram { src, data } => {
+                self.shared.handoff_queued[self.index].fetch_sub(1, Ordering::Relaxed);
                 self.handle_udp(src, &data);
                 Ok(())
             }
