@@ -10,6 +10,20 @@
 # Results: bench/results/<scenario>-<target>.json (the tool's --json report) and .txt (its table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Every packet stays inside a network namespace made here: loopback plus a dummy interface with a
+# test address of our own (Janus's ICE library never offers loopback addresses, so it needs one).
+# Nothing is sent to the machine's real interfaces.
+TEST_IP=10.77.0.1
+if [ -z "${CONVENE_BENCH_NETNS:-}" ]; then
+  cargo build --release -p convene-server -p convene-loadtest
+  exec unshare -n env CONVENE_BENCH_NETNS=1 bash -c "
+    ip link set lo up &&
+    ip link add bench0 type dummy &&
+    ip addr add $TEST_IP/24 dev bench0 &&
+    ip link set bench0 up &&
+    exec bash \"\$0\" \"\$@\"" "$0" "$@"
+fi
 out="${OUT:-bench/results}"
 mkdir -p "$out"
 
@@ -19,10 +33,8 @@ FANOUT_SUBS="${FANOUT_SUBS:-500}"
 AUDIO_LISTENERS="${AUDIO_LISTENERS:-1000}"
 TARGETS="${TARGETS:-convene janus}"
 SCENARIOS="${SCENARIOS:-meeting10 rooms4x25 fanout audio}"
-# Janus's media sockets bind the host's address (libnice skips loopback): use it for ours too.
-HOST_IP="${HOST_IP:-$(ip -4 -o addr show scope global 2>/dev/null | awk '{split($4,a,"/"); print a[1]; exit}')}"
-
-cargo build --release -p convene-server -p convene-loadtest
+# Janus's media sockets bind the namespace's test address (libnice skips loopback).
+HOST_IP="$TEST_IP"
 lt=target/release/convene-loadtest
 # A tool run needs about 3 descriptors per participant (WebSocket, UDP, plus the server's side).
 ulimit -n 65536 2>/dev/null || true
