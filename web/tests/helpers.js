@@ -27,18 +27,34 @@ function freePort() {
   });
 }
 
+/**
+ * Polls `fn` until it returns a truthy value (returned) or the timeout passes (null).
+ * @template T @param {() => Promise<T>} fn @param {number} [timeoutMs] @param {number} [everyMs]
+ * @returns {Promise<T | null>}
+ */
+export async function until(fn, timeoutMs = 15_000, everyMs = 500) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) return null;
+    await sleep(everyMs);
+  }
+}
+
 /** @param {number} ms */
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the server on a free port; `stop()` ends it and removes its database.
  * @param {string[]} [extra] more `--set key=value` arguments
+ * @param {{ args?: string[] }} [o] more command-line arguments, e.g. `['--max-participants', '2']`
  */
-export async function startServer(extra = []) {
+export async function startServer(extra = [], o = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'convene-web-'));
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', `sqlite://${join(dir, 'db.sqlite')}`,
-    '--set', 'media.udp_port=0', ...extra.flatMap((e) => ['--set', e])];
+    '--set', 'media.udp_port=0', ...extra.flatMap((e) => ['--set', e]), ...(o.args || [])];
   // The server refuses unknown CONVENE_* variables; pass none through.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVENE_')));
   const proc = spawn(BINARY, args, { env: { ...env, RUST_LOG: process.env.RUST_LOG || 'info,str0m=warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -94,17 +110,45 @@ const INIT = () => {
     constructor(cfg) { super(cfg); pcs.push(this); }
   }
   window.RTCPeerConnection = Recorded;
+  // Signaling the quality tests look at: set_video_constraint sent, layers_unused received.
+  /** @type {any[]} */
+  const sig = [];
+  /** @type {any} */ (window).__sig = sig;
+  const OrigWS = window.WebSocket;
+  class RecordedWS extends OrigWS {
+    /** @param {string | URL} url @param {string | string[]} [protocols] */
+    constructor(url, protocols) {
+      super(url, protocols);
+      this.addEventListener('message', (e) => {
+        try { const m = JSON.parse(e.data); if (m.type === 'layers_unused') sig.push({ at: Date.now(), dir: 'in', ...m }); } catch { /* not JSON */ }
+      });
+    }
+    /** @param {string | ArrayBufferLike | Blob | ArrayBufferView} data */
+    send(data) {
+      try { const m = JSON.parse(String(data)); if (m.type === 'set_video_constraint') sig.push({ at: Date.now(), dir: 'out', ...m }); } catch { /* not JSON */ }
+      super.send(data);
+    }
+  }
+  window.WebSocket = RecordedWS;
 };
 
 /**
  * One browser (its own process and profile) with one page.
- * @param {{ width?: number, height?: number }} [opts]
+ * `denyMedia`: camera and microphone are refused, as when the user clicks "Block": no fake-UI flag and no
+ * permission granted, so getUserMedia rejects with NotAllowedError.
+ * @param {{ width?: number, height?: number, denyMedia?: boolean }} [opts]
  */
 export async function openBrowser(opts = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  // Without a media permission Chromium hides host addresses behind mDNS names, which cannot be resolved in
+  // a loopback-only namespace (it then gathers no candidate at all): show them, as a granted page would.
+  const args = opts.denyMedia
+    ? [...FLAGS.filter((f) => f !== '--use-fake-ui-for-media-stream'), '--disable-features=WebRtcHideLocalIpsWithMdns']
+    : FLAGS;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
   const context = await browser.newContext({ viewport: { width: opts.width || 1280, height: opts.height || 720 } });
-  await context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write']).catch(() => {});
+  const perms = opts.denyMedia ? ['clipboard-read', 'clipboard-write'] : ['camera', 'microphone', 'clipboard-read', 'clipboard-write'];
+  await context.grantPermissions(perms).catch(() => {});
   const page = await context.newPage();
   await page.addInitScript(INIT);
   /** @type {string[]} */
@@ -198,6 +242,29 @@ export async function waitMedia(page, check, o = {}) {
     if (Date.now() > deadline) return null;
     a = b;
   }
+}
+
+/**
+ * The publisher's side: outbound video RTP statistics by rid (`''` without simulcast) and whether the camera
+ * sender's encoding for that rid is active.
+ * @param {import('playwright-core').Page} page
+ * @returns {Promise<Record<string, { bytesSent: number, framesEncoded: number, frameWidth: number, active: boolean }>>}
+ */
+export function outboundCamera(page) {
+  return page.evaluate(async () => {
+    const c = /** @type {any} */ (window).convene;
+    const sender = /** @type {RTCRtpSender} */ (c._peer.tx.camera.sender);
+    /** @type {Record<string, any>} */
+    const out = {};
+    for (const e of sender.getParameters().encodings) out[e.rid || ''] = { bytesSent: 0, framesEncoded: 0, frameWidth: 0, active: e.active !== false };
+    const stats = await sender.getStats();
+    stats.forEach((s) => {
+      if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
+      const o = out[s.rid || ''] || (out[s.rid || ''] = { active: true });
+      Object.assign(o, { bytesSent: s.bytesSent || 0, framesEncoded: s.framesEncoded || 0, frameWidth: s.frameWidth || 0 });
+    });
+    return out;
+  });
 }
 
 /** @param {import('playwright-core').Page} page @param {string} name */

@@ -97,6 +97,8 @@ describe('a meeting of three browsers', { timeout: 240_000 }, () => {
 
   it('3. a muted microphone shows on the others\' tiles; a raised hand shows in the participant list', async () => {
     await Bb.page.keyboard.press('m');
+    // The shortcut updates the button's accessible state.
+    await Bb.page.waitForSelector('#c-mic[aria-pressed="false"][aria-label="Unmute microphone (m)"]', { timeout: 5000 });
     for (const b of [A, C]) {
       await b.page.waitForSelector(`.tile[data-participant-id="${id.B}"][data-mic-muted="true"] .mic-state svg`, { timeout: 10_000 });
     }
@@ -108,7 +110,9 @@ describe('a meeting of three browsers', { timeout: 240_000 }, () => {
     await Bb.page.keyboard.press('m');
     await A.page.waitForSelector(`#people-list li[data-participant-id="${id.B}"][data-mic-muted="false"]`);
     await C.page.click('#c-hand');
-    await A.page.click('#c-people');
+    await A.page.keyboard.press('Escape'); // closes the side panel
+    await A.page.waitForSelector('#side', { state: 'hidden' });
+    assert.equal(await A.page.getAttribute('#c-people', 'aria-pressed'), 'false');
   });
 
   it('4. a screen share appears for the others', async () => {
@@ -172,7 +176,7 @@ describe('a meeting of three browsers', { timeout: 240_000 }, () => {
   });
 
   it('7. a dropped signaling connection resumes as the same participant; phone-sized layout', async () => {
-    await A.page.evaluate(() => /** @type {any} */ (window).convene._ws.close());
+    await A.page.evaluate(() => /** @type {any} */ (window).convene._signaling.ws.close());
     await A.page.waitForFunction(() => /** @type {any} */ (window).convene.state === 'connected', null, { timeout: 10_000 });
     assert.equal(await A.page.evaluate(() => /** @type {any} */ (window).convene.participantId), id.A);
     assert.equal(await Bb.page.locator('.tile[data-source="camera"]').count(), 2);

@@ -69,6 +69,7 @@ impl Sfu {
                         } else {
                             (l.bitrate_bps * 3 + inst) / 4
                         };
+                        l.peak_bps = l.peak_bps.max(l.bitrate_bps);
                     }
                 }
             }
@@ -153,18 +154,26 @@ impl Sfu {
                     }) || l.rid.is_some_and(|r| t.unused_reported.contains(&r))
                 })
                 .map(|(pos, l)| {
+                    let default = DEFAULT_LAYER_BPS[pos.min(DEFAULT_LAYER_BPS.len() - 1)];
                     let bps = if l.bitrate_bps > 0 {
                         l.bitrate_bps
                     } else {
-                        DEFAULT_LAYER_BPS[pos.min(DEFAULT_LAYER_BPS.len() - 1)]
+                        default
                     };
-                    (l.rid, bps, l.size)
+                    let peak = if l.peak_bps > 0 { l.peak_bps } else { default };
+                    (l.rid, bps, l.size, peak)
                 })
                 .collect();
             if layers.is_empty() {
                 continue;
             }
-            layers.sort_by_key(|l| l.1);
+            // Lowest first: by resolution when every layer's is known (it does not change while
+            // layers pause and resume), else by the highest bitrate each has shown.
+            if layers.iter().all(|l| l.2.is_some()) {
+                layers.sort_by_key(|l| (l.2.map(|(w, h)| u64::from(w) * u64::from(h)), l.3));
+            } else {
+                layers.sort_by_key(|l| l.3);
+            }
             let current = o
                 .layer
                 .target()

@@ -227,6 +227,7 @@ impl Sfu {
             rid,
             bytes: 0,
             bitrate_bps: 0,
+            peak_bps: 0,
             size: None,
             last_frame: None,
             last_keyframe_request: None,

@@ -42,6 +42,10 @@ pub(crate) struct IngressLayer {
     pub bytes: u64,
     /// Smoothed bitrate, bits/s (0 until measured).
     pub bitrate_bps: u64,
+    /// Highest smoothed bitrate seen: it orders the layers. The current bitrate cannot, because a
+    /// layer the publisher paused keeps an old figure and one it resumes ramps up from low, which
+    /// would swap the order back and forth and make the choice of layer flap.
+    pub peak_bps: u64,
     pub size: Option<(u32, u32)>,
     pub last_frame: Option<Instant>,
     pub last_keyframe_request: Option<Instant>,

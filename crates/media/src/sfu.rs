@@ -110,6 +110,21 @@ impl Sfu {
         })
     }
 
+    /// A free slot that no subscriber still refers to. Subscribers key their receive m-lines by
+    /// (publisher slot, mid), and the m-lines of a departed publisher stay until renegotiation stops
+    /// them; reusing its slot before that would let a newcomer's track collide with them (a page
+    /// reload re-adds the same participant with the same mids at once).
+    fn reusable_slot(&mut self) -> Option<u32> {
+        let pos = self.free.iter().position(|&i| {
+            !self
+                .peers
+                .iter()
+                .flatten()
+                .any(|p| p.out.keys().any(|(publisher, _)| publisher.0 == i))
+        })?;
+        Some(self.free.swap_remove(pos))
+    }
+
     /// The participant's current local ICE username fragment (it changes with an ICE restart), so
     /// that a server running several cores can tell which core a STUN request belongs to.
     pub fn local_ufrag(&self, participant: &ParticipantId) -> Option<&str> {
@@ -162,7 +177,7 @@ impl Sfu {
         for c in &self.candidates {
             rtc.add_local_candidate(c.clone());
         }
-        let idx = match self.free.pop() {
+        let idx = match self.reusable_slot() {
             Some(i) => PeerIdx(i),
             None => {
                 self.peers.push(None);

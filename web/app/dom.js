@@ -1,0 +1,83 @@
+// Convene web app: DOM helpers shared by the screens — element lookup and creation, icons, toasts,
+// screen switching, device pickers and device error messages.
+
+/** @typedef {import('/sdk/convene.js').MediaAccessError} MediaAccessError */
+
+/** @template {HTMLElement} T @param {string} id @returns {T} */
+export const $ = (id) => /** @type {T} */ (document.getElementById(id));
+/** @param {string} tag @param {Record<string, string>} [attrs] @param {(Node|string)[]} [kids] */
+export function h(tag, attrs = {}, kids = []) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') el.className = v; else if (k === 'text') el.textContent = v; else el.setAttribute(k, v);
+  }
+  for (const k of kids) el.append(k);
+  return el;
+}
+
+export const ICONS = {
+  mic: '<path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1A7 7 0 0 0 19 11z"/>',
+  micOff: '<path d="M19 11h-2c0 .7-.2 1.4-.4 2l1.5 1.5c.6-1 .9-2.2.9-3.5zM15 11.2V5a3 3 0 0 0-5.9-.8zM4.3 3 3 4.3l6 6V11a3 3 0 0 0 4.3 2.7l1.6 1.6A5 5 0 0 1 7 11H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 3.4-1.3l3.3 3.3 1.3-1.3z"/>',
+  cam: '<path d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11z"/>',
+  camOff: '<path d="M21 6.5l-4 4V7a1 1 0 0 0-1-1H9.8L21 17.2zM3.3 2 2 3.3 4.7 6H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12c.2 0 .4-.1.5-.2l3.2 3.2 1.3-1.3z"/>',
+  screen: '<path d="M20 18a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2H0v2h24v-2zM13 14.5V12c-3 0-5 1-6.5 3 .6-3 2.3-6 6.5-6.6V7l4 3.7z"/>',
+  hand: '<path d="M21 7a1.5 1.5 0 0 0-3 0v5h-1V3.5a1.5 1.5 0 0 0-3 0V11h-1V2.5a1.5 1.5 0 0 0-3 0V11H9V5.5a1.5 1.5 0 0 0-3 0v9.7L3.6 13a1.6 1.6 0 0 0-2.2 2.3L7 21a5 5 0 0 0 3.5 1.5H16a5 5 0 0 0 5-5z"/>',
+  grid: '<path d="M3 3h8v8H3zm10 0h8v8h-8zM3 13h8v8H3zm10 0h8v8h-8z"/>',
+  speaker: '<path d="M3 3h18v13H3zM3 18h5v3H3zm6.5 0h5v3h-5zm6.5 0h5v3h-5z"/>',
+  chat: '<path d="M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2z"/>',
+  people: '<path d="M16 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm-8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm0 2c-2.3 0-7 1.2-7 3.5V19h14v-2.5C15 14.2 10.3 13 8 13zm8 0h-1a4 4 0 0 1 2 3.5V19h6v-2.5c0-2.3-4.7-3.5-7-3.5z"/>',
+  gear: '<path d="M19.4 13a7.5 7.5 0 0 0 0-2l2.1-1.6-2-3.5-2.5 1a7 7 0 0 0-1.7-1L15 3h-4l-.4 2.7a7 7 0 0 0-1.7 1l-2.5-1-2 3.5L6.6 11a7.5 7.5 0 0 0 0 2l-2.1 1.6 2 3.5 2.5-1a7 7 0 0 0 1.7 1L11 21h4l.4-2.7a7 7 0 0 0 1.7-1l2.5 1 2-3.5zM13 15.5a3.5 3.5 0 1 1 0-7 3.5 3.5 0 0 1 0 7z"/>',
+  leave: '<path d="M12 9c-1.6 0-3.1.3-4.6.7v3.1c0 .4-.2.7-.6.9-1 .5-1.9 1.1-2.6 1.8a1 1 0 0 1-1.4 0L.3 13.1a1 1 0 0 1 0-1.4A16.3 16.3 0 0 1 12 7c4.6 0 8.7 1.8 11.7 4.7a1 1 0 0 1 0 1.4l-2.5 2.4a1 1 0 0 1-1.4 0c-.8-.7-1.6-1.3-2.6-1.8a1 1 0 0 1-.6-.9V9.7C15.1 9.3 13.6 9 12 9z"/>',
+};
+/** @param {keyof typeof ICONS} name */
+export const icon = (name) => `<svg viewBox="0 0 24 24" aria-hidden="true" width="22" height="22" fill="currentColor">${ICONS[name]}</svg>`;
+
+/** @param {string} name */
+export const initials = (name) => name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join('') || '?';
+/** @param {string} s */
+export function hue(s) { let x = 0; for (const c of s) x = (x * 31 + c.charCodeAt(0)) % 360; return x; }
+
+let toastTimer = 0;
+/** A short message at the bottom of the screen (a polite live region). @param {string} text @param {number} [ms] */
+export function toast(text, ms = 3500) {
+  const t = $('toast');
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = window.setTimeout(() => { t.hidden = true; }, ms);
+}
+
+/** @param {string} id */
+export function show(id) {
+  for (const s of ['home', 'prejoin', 'meeting', 'ended']) $(s).hidden = s !== id;
+}
+
+/**
+ * @param {HTMLSelectElement} sel @param {MediaDeviceInfo[]} list @param {string | undefined} current @param {string} label
+ */
+export function fillSelect(sel, list, current, label) {
+  sel.replaceChildren(...list.map((d, i) => {
+    const o = h('option', { value: d.deviceId, text: d.label || `${label} ${i + 1}` });
+    if (d.deviceId === current) /** @type {HTMLOptionElement} */ (o).selected = true;
+    return o;
+  }));
+  sel.disabled = list.length === 0;
+  if (!list.length) sel.replaceChildren(h('option', { text: `No ${label.toLowerCase()} found` }));
+}
+
+/** @param {MediaAccessError} e */
+export function deviceMessage(e) {
+  const what = e.source === 'microphone' ? 'microphone' : e.source === 'camera' ? 'camera' : 'screen';
+  if (e.denied) return `Access to the ${what} was denied; you can join without it (allow it in the browser's site settings).`;
+  if (e.name === 'NotFoundError') return `No ${what} found; you can join without it.`;
+  if (e.name === 'NotReadableError') return `The ${what} is in use by another application.`;
+  return `The ${what} could not be opened (${e.message}).`;
+}
+
+/** One message for the devices that could not be opened when joining. @param {MediaAccessError[]} errs */
+export function joinDevicesMessage(errs) {
+  if (errs.length > 1 && errs.every((e) => e.denied)) {
+    return 'Access to the microphone and camera was denied: you are in the meeting without them (allow them in the browser\'s site settings, then turn them on).';
+  }
+  return errs.map(deviceMessage).join(' ');
+}
