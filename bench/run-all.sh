@@ -11,16 +11,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Every packet stays inside a network namespace made here: loopback plus a dummy interface with a
-# test address of our own (Janus's ICE library never offers loopback addresses, so it needs one).
+# Every packet stays inside a network namespace made here: loopback plus a veth pair (both ends in
+# the namespace) holding a test address of our own (Janus's ICE library never offers loopback
+# addresses, so it needs one).
 # Nothing is sent to the machine's real interfaces.
 TEST_IP=10.77.0.1
-if [ -z "${CONVENE_BENCH_NETNS:-}" ]; then
+if [ -z "${BENCH_IN_NETNS:-}" ]; then
   cargo build --release -p convene-server -p convene-loadtest
-  exec unshare -n env CONVENE_BENCH_NETNS=1 bash -c "
+  exec unshare -n env BENCH_IN_NETNS=1 bash -c "
     ip link set lo up &&
-    ip link add bench0 type dummy &&
+    ip link add bench0 type veth peer name bench1 &&
     ip addr add $TEST_IP/24 dev bench0 &&
+    ip link set bench1 up &&
     ip link set bench0 up &&
     exec bash \"\$0\" \"\$@\"" "$0" "$@"
 fi
