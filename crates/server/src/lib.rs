@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod closing;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -138,6 +139,15 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = acceptor.await;
     let _ = heartbeat.await;
+    if !state.pending_closes.is_empty() {
+        let left = state.pending_closes.retry(state.store.as_ref()).await;
+        if left > 0 {
+            tracing::error!(
+                left,
+                "some records could not be closed; the next start closes them"
+            );
+        }
+    }
     match drained {
         Ok(()) => {
             tracing::info!("drained; bye");
@@ -155,6 +165,13 @@ async fn heartbeat_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Rece
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.wait_for(|s| *s) => return,
+        }
+        // Closes first: a heartbeat must not mark alive a session that in truth has ended.
+        if !state.pending_closes.is_empty() {
+            let left = state.pending_closes.retry(state.store.as_ref()).await;
+            if left > 0 {
+                tracing::warn!(left, "record closes still failing; will retry");
+            }
         }
         if let Err(e) = state.store.heartbeat(&node, clock::now_ms()).await {
             tracing::warn!(error = %e, "heartbeat to the database failed");

@@ -18,6 +18,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub rooms: Registry,
+    /// Closes of records that failed, retried before each heartbeat.
+    pub pending_closes: crate::closing::PendingCloses,
     /// None when `media.enabled` is false.
     pub media: Option<MediaPlane>,
     /// Which room each participant with a media session is in, for routing media events.
@@ -39,6 +41,7 @@ impl AppState {
             store,
             metrics,
             rooms: Registry::default(),
+            pending_closes: Default::default(),
             media,
             media_routes: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),

@@ -17,6 +17,7 @@ use super::command::{JoinRefusal, JoinReply, JoinRequest, RoomCmd};
 use super::conn::{encode, ConnHandle, Delivery};
 use super::participant::{new_participant_id, new_token, Participant, Presence};
 use crate::clock::now_ms;
+use crate::closing::PendingClose;
 use crate::error::ServerError;
 use crate::media::MediaCmd;
 use crate::state::AppState;
@@ -385,13 +386,19 @@ impl Room {
             .metrics
             .participants
             .fetch_sub(1, Ordering::Relaxed);
+        let left_at = now_ms();
         if let Err(e) = self
             .state
             .store
-            .close_session(p.session, now_ms(), reason)
+            .close_session(p.session, left_at, reason)
             .await
         {
             self.storage_failed(e);
+            self.state.pending_closes.push(PendingClose::Session {
+                id: p.session,
+                left_at,
+                reason,
+            });
         }
         self.broadcast(&ServerMessage::ParticipantLeft {
             participant_id: p.info.id.clone(),
@@ -471,8 +478,12 @@ impl Room {
 
     async fn end_meeting(&mut self) {
         if let Some(m) = self.meeting.take() {
-            if let Err(e) = self.state.store.end_meeting(m, now_ms()).await {
+            let ended_at = now_ms();
+            if let Err(e) = self.state.store.end_meeting(m, ended_at).await {
                 self.storage_failed(e);
+                self.state
+                    .pending_closes
+                    .push(PendingClose::Meeting { id: m, ended_at });
             }
             tracing::info!(room = %self.id, meeting = m.0, "meeting ended");
         }
