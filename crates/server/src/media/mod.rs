@@ -6,6 +6,7 @@ mod batch;
 pub mod ice_servers;
 pub mod ice_tcp;
 mod metrics;
+mod placement;
 pub mod router;
 mod worker;
 
@@ -135,6 +136,7 @@ pub(crate) fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 pub struct MediaPlane {
     workers: Arc<Vec<mpsc::UnboundedSender<MediaCmd>>>,
     shared: Arc<Shared>,
+    placement: Arc<Mutex<placement::Placement>>,
     pub udp_addr: SocketAddr,
     pub ice_tcp: bool,
 }
@@ -203,6 +205,7 @@ impl MediaPlane {
         }
         Ok((
             Self {
+                placement: Arc::new(Mutex::new(placement::Placement::new(workers.len()))),
                 workers,
                 shared,
                 udp_addr,
@@ -216,19 +219,18 @@ impl MediaPlane {
         self.workers.len()
     }
 
-    /// The worker that holds a room: every participant of a room is on one worker, because the
-    /// core forwards within its own rooms.
-    pub fn shard(&self, room: &RoomId) -> usize {
-        use std::hash::{Hash, Hasher};
-        // DefaultHasher::new() has fixed keys: the same room maps to the same worker all along.
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        room.hash(&mut h);
-        (h.finish() % self.workers.len() as u64) as usize
-    }
-
-    /// Sends a command to the worker of `room`.
+    /// Sends a command to the worker of `room` (placing the room when its first participant
+    /// arrives, releasing it when its last one leaves).
     pub fn send(&self, room: &RoomId, cmd: MediaCmd) {
-        self.send_to(self.shard(room), cmd);
+        let worker = {
+            let mut placement = self.placement.lock().unwrap_or_else(|p| p.into_inner());
+            match &cmd {
+                MediaCmd::AddParticipant { .. } => placement.joined(room),
+                MediaCmd::RemoveParticipant { .. } => placement.left(room),
+                _ => placement.worker(room),
+            }
+        };
+        self.send_to(worker, cmd);
     }
 
     pub fn send_to(&self, worker: usize, cmd: MediaCmd) {
