@@ -60,7 +60,7 @@ impl Default for MediaConfig {
             turn_secret: String::new(),
             turn_ttl_secs: 86_400,
             workers: 0,
-            batch_send: true,
+            batch_send: false,
         }
     }
 }

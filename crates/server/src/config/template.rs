@@ -76,8 +76,9 @@ turn_secret = ""
 turn_ttl_secs = 86400
 # Media worker threads; 0 means one per core. Rooms are spread over them.
 workers = 0
-# Send media datagrams in batches, one system call for many (sendmmsg).
-batch_send = true
+# Send media datagrams in batches, one system call for many (sendmmsg). Off by default: on
+# loopback it measured no better than one send per datagram (docs/benchmarks.md).
+batch_send = false
 
 [tls]
 # PEM certificate chain and private key files. Empty: no certificate file.
