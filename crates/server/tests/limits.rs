@@ -85,13 +85,7 @@ async fn identity_comes_from_the_session_not_the_message() {
     b.send_raw(&forged).await.unwrap();
     assert_eq!(expect_error(&mut b).await.0, ErrorCode::InvalidMessage);
     b.send(&chat("from Bob")).await.unwrap();
-    let m = a
-        .recv_until(|m| match m {
-            ServerMessage::Chat { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let m = common::next_chat(&mut a).await;
     assert_eq!(m.from, jb.participant_id);
     assert_eq!(m.text, "from Bob");
 }
@@ -144,13 +138,7 @@ async fn chat_length_is_bounded_in_characters() {
     let (mut c, _) = s.join("long-chat", "Ada").await;
     // 4,000 two-byte characters are allowed (8,000 bytes) ...
     c.send(&chat(&"é".repeat(4000))).await.unwrap();
-    let m = c
-        .recv_until(|m| match m {
-            ServerMessage::Chat { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let m = common::next_chat(&mut c).await;
     assert_eq!(m.text.chars().count(), 4000);
     // ... 4,001 are not, and nothing is stored or broadcast.
     c.send(&chat(&"x".repeat(4001))).await.unwrap();
@@ -164,13 +152,7 @@ async fn chat_length_is_bounded_in_characters() {
         .unwrap();
     assert_eq!(next, Err(ErrorCode::ChatTooLong));
     c.send(&chat("after")).await.unwrap();
-    let m = c
-        .recv_until(|m| match m {
-            ServerMessage::Chat { message } => Some(message.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let m = common::next_chat(&mut c).await;
     assert_eq!(m.seq, 2, "the refused message took no sequence number");
 }
 

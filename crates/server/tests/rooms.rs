@@ -39,16 +39,7 @@ async fn join_and_leave_presence() {
     assert_eq!(joined.display_name, "Bob");
 
     b.send(&ClientMessage::Leave).await.unwrap();
-    let (left, reason) = a
-        .recv_until(|m| match m {
-            ServerMessage::ParticipantLeft {
-                participant_id,
-                reason,
-            } => Some((participant_id.clone(), reason.clone())),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let (left, reason) = common::next_left(&mut a).await;
     assert_eq!(left, jb.participant_id);
     assert_eq!(reason, "left");
     assert_eq!(s.metric("convene_participants").await, 1.0);
@@ -66,13 +57,7 @@ async fn chat_is_broadcast_and_late_joiners_get_history() {
     for c in [&mut a, &mut b] {
         let mut got = Vec::new();
         while got.len() < 3 {
-            let m = c
-                .recv_until(|m| match m {
-                    ServerMessage::Chat { message } => Some(message.clone()),
-                    _ => None,
-                })
-                .await
-                .unwrap();
+            let m = common::next_chat(c).await;
             got.push(m);
         }
         let seqs: Vec<i64> = got.iter().map(|m| m.seq).collect();
@@ -127,13 +112,7 @@ async fn hand_and_mute_reach_the_others() {
     b.send(&ClientMessage::SetHand { raised: true })
         .await
         .unwrap();
-    let p = a
-        .recv_until(|m| match m {
-            ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let p = common::next_update(&mut a).await;
     assert_eq!(p.id, jb.participant_id);
     assert!(p.hand_raised);
     b.send(&ClientMessage::SetMuted {
@@ -142,13 +121,7 @@ async fn hand_and_mute_reach_the_others() {
     })
     .await
     .unwrap();
-    let p = a
-        .recv_until(|m| match m {
-            ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let p = common::next_update(&mut a).await;
     assert!(p.mic_muted && !p.camera_muted && p.hand_raised);
     // A late joiner sees the state in `joined`.
     let (_c, jc) = s.join("state", "Cy").await;
@@ -228,16 +201,7 @@ async fn resume_after_window_gets_a_new_id() {
     let (mut a, _) = s.join("late", "Ada").await;
     let (b, jb) = s.join("late", "Bob").await;
     b.abort();
-    let (left, reason) = a
-        .recv_until(|m| match m {
-            ServerMessage::ParticipantLeft {
-                participant_id,
-                reason,
-            } => Some((participant_id.clone(), reason.clone())),
-            _ => None,
-        })
-        .await
-        .unwrap();
+    let (left, reason) = common::next_left(&mut a).await;
     assert_eq!(left, jb.participant_id);
     assert_eq!(reason, "disconnected");
     let mut b2 = s.client().await;

@@ -184,3 +184,38 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// The next chat message on `c`, skipping other messages.
+pub async fn next_chat(c: &mut convene_client::Signaling) -> convene_proto::ChatMessage {
+    c.recv_until(|m| match m {
+        ServerMessage::Chat { message } => Some(message.clone()),
+        _ => None,
+    })
+    .await
+    .expect("a chat message")
+}
+
+/// The next `participant_updated` on `c`.
+pub async fn next_update(c: &mut convene_client::Signaling) -> convene_proto::ParticipantInfo {
+    c.recv_until(|m| match m {
+        ServerMessage::ParticipantUpdated { participant } => Some(participant.clone()),
+        _ => None,
+    })
+    .await
+    .expect("a participant update")
+}
+
+/// The next `participant_left` on `c`: who, and why.
+pub async fn next_left(
+    c: &mut convene_client::Signaling,
+) -> (convene_proto::ParticipantId, String) {
+    c.recv_until(|m| match m {
+        ServerMessage::ParticipantLeft {
+            participant_id,
+            reason,
+        } => Some((participant_id.clone(), reason.clone())),
+        _ => None,
+    })
+    .await
+    .expect("a participant leaving")
+}
