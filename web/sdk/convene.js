@@ -291,6 +291,11 @@ export class Convene extends EventTarget {
       case 'layers_unused':
         this._peer.onLayersUnused(msg.track_id, msg.rids);
         break;
+      case 'media_reset':
+        // The server dropped our media session (it heard nothing from us for too long): start over
+        // with a fresh peer connection; signaling and identity are unaffected.
+        this._peer.start();
+        break;
       default:
         break; // unknown server messages are ignored (protocol: servers may add types)
     }

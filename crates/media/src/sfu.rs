@@ -450,6 +450,9 @@ impl Sfu {
             .collect();
         for id in stale {
             self.reset_participant(&id, now);
+            self.out
+                .events
+                .push_back(Event::SessionReset { participant: id });
         }
     }
 

@@ -58,8 +58,11 @@ pub enum Event {
     },
     /// ICE and DTLS are up: media can flow.
     Connected { participant: ParticipantId },
-    /// ICE timed out (or the peer closed): the server should remove the participant.
+    /// ICE timed out (or the peer closed). The session is kept through the disconnect grace.
     Disconnected { participant: ParticipantId },
+    /// The participant stayed silent past the grace period: its tracks ended and its media session
+    /// was replaced by a fresh one. Its client must drop its peer connection and offer anew.
+    SessionReset { participant: ParticipantId },
     TrackPublished {
         participant: ParticipantId,
         track: TrackId,

@@ -150,6 +150,11 @@ pub enum ServerMessage {
     AudioLevels {
         levels: Vec<AudioLevel>,
     },
+    /// Your media session was reset (the server heard nothing from you for too long): close your
+    /// peer connection and make a new first offer. Signaling state is unaffected.
+    MediaReset {
+        reason: String,
+    },
     /// Simulcast layers of one of your tracks that nobody receives: you may stop encoding them.
     LayersUnused {
         track_id: TrackId,
@@ -196,6 +201,7 @@ impl ServerMessage {
             ServerMessage::TrackUnpublished { .. } => "track_unpublished",
             ServerMessage::DominantSpeaker { .. } => "dominant_speaker",
             ServerMessage::AudioLevels { .. } => "audio_levels",
+            ServerMessage::MediaReset { .. } => "media_reset",
             ServerMessage::LayersUnused { .. } => "layers_unused",
         }
     }

@@ -72,6 +72,7 @@ const SERVER_TYPES: &[&str] = &[
     "track_unpublished",
     "dominant_speaker",
     "audio_levels",
+    "media_reset",
     "layers_unused",
 ];
 

@@ -352,6 +352,11 @@ impl Driver {
                 }
                 Ok(())
             }
+            ServerMessage::MediaReset { reason } => {
+                // Our peer connection is dead to the server; ending here (rather than carrying on
+                // with a session the server no longer knows) lets the caller start a new one.
+                Err(MediaError::ResetByServer(reason))
+            }
             m => {
                 self.observe(&m);
                 self.emit(MediaEvent::Signaling(m));

@@ -38,6 +38,10 @@ pub enum MediaError {
     Sdp(String),
     #[error("the media session has ended")]
     Ended,
+    /// The server reset this client's media session (it heard nothing for too long). The signaling
+    /// connection is still good: a new `MediaSession` on it starts over.
+    #[error("the server reset the media session: {0}")]
+    ResetByServer(String),
 }
 
 /// How to run a session.

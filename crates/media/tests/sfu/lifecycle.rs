@@ -69,6 +69,12 @@ fn ice_timeout_disconnects_and_leaving_unpublishes() {
             if participant.as_str() == "bob" && tracks.is_empty() && sdp.contains("m=video 0 "))
     });
     assert!(reoffer, "bob offered the stopped m-lines");
+    assert!(
+        w.events_since(cut).any(
+            |e| matches!(e, Event::SessionReset { participant } if participant.as_str() == "alice")
+        ),
+        "alice is told to start a new peer connection"
+    );
     // She is still a participant (a fresh session waits for her next offer) until the server
     // removes her.
     let alice = w.clients[0].id.clone();

@@ -19,6 +19,7 @@ pub async fn route(state: Arc<AppState>, mut rx: tokio::sync::mpsc::UnboundedRec
                 Event::SendOffer { participant, .. }
                 | Event::Connected { participant }
                 | Event::Disconnected { participant }
+                | Event::SessionReset { participant }
                 | Event::TrackPublished { participant, .. }
                 | Event::TrackUnpublished { participant, .. }
                 | Event::LayersUnused { participant, .. } => state.media_route(participant),

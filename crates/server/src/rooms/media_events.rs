@@ -112,6 +112,15 @@ impl Room {
                     .collect();
                 self.broadcast(&ServerMessage::AudioLevels { levels });
             }
+            Event::SessionReset { participant } => {
+                tracing::info!(room = %self.id, %participant, "media session reset after silence");
+                self.send_to(
+                    &participant,
+                    &ServerMessage::MediaReset {
+                        reason: "no_media_from_client".into(),
+                    },
+                );
+            }
             Event::Connected { participant } => {
                 tracing::info!(room = %self.id, %participant, "media connected");
             }
