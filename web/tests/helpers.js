@@ -133,6 +133,20 @@ const INIT = () => {
 };
 
 /**
+ * Closes the browsers and the server of a test file (printing their logs when DEBUG_WEB is set).
+ * @param {{ log: () => string, stop: () => Promise<void> } | undefined} srv
+ * @param {Array<{ console: string[], close: () => Promise<void> } | undefined>} browsers
+ */
+export async function teardown(srv, browsers) {
+  for (const b of browsers) {
+    if (b && process.env.DEBUG_WEB) console.log(b.console.join('\n'));
+    await b?.close();
+  }
+  if (srv && process.env.DEBUG_WEB) console.log(srv.log());
+  await srv?.stop();
+}
+
+/**
  * One browser (its own process and profile) with one page.
  * `denyMedia`: camera and microphone are refused, as when the user clicks "Block": no fake-UI flag and no
  * permission granted, so getUserMedia rejects with NotAllowedError.

@@ -2,7 +2,7 @@
 // why, receives the others' video and audio, and chats.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser, joinByLink, mediaFrom, waitMedia, screenshot, sleep } from './helpers.js';
+import { startServer, openBrowser, joinByLink, mediaFrom, waitMedia, screenshot, sleep, teardown } from './helpers.js';
 
 const ROOM = 'e2e-denied';
 
@@ -17,14 +17,7 @@ describe('camera and microphone denied', { timeout: 90_000 }, () => {
     [A, D] = await Promise.all([openBrowser(), openBrowser({ denyMedia: true })]);
   });
 
-  after(async () => {
-    for (const b of [A, D]) {
-      if (b && process.env.DEBUG_WEB) console.log(b.console.join('\n'));
-      await b?.close();
-    }
-    if (srv && process.env.DEBUG_WEB) console.log(srv.log());
-    await srv?.stop();
-  });
+  after(() => teardown(srv, [A, D]));
 
   it('10. joins with a clear message, decodes the others\' video, hears them, and chat works both ways', async () => {
     const idA = await joinByLink(A.page, srv.url, ROOM, 'Alice');

@@ -2,7 +2,7 @@
 // Run inside `unshare -n` with loopback up (scripts/test-web.sh does it).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser, joinByLink, mediaFrom, waitMedia, screenshot, sleep } from './helpers.js';
+import { startServer, openBrowser, joinByLink, mediaFrom, waitMedia, screenshot, sleep, teardown } from './helpers.js';
 
 const ROOM = 'e2e-main';
 
@@ -22,14 +22,7 @@ describe('a meeting of three browsers', { timeout: 240_000 }, () => {
     [A, Bb, C] = await Promise.all([openBrowser(), openBrowser(), openBrowser()]);
   });
 
-  after(async () => {
-    for (const b of [A, Bb, C]) {
-      if (b && process.env.DEBUG_WEB) console.log(b.console.join('\n'));
-      await b?.close();
-    }
-    if (srv && process.env.DEBUG_WEB) console.log(srv.log());
-    await srv?.stop();
-  });
+  after(() => teardown(srv, [A, Bb, C]));
 
   /** @param {B} b @param {string[]} others */
   async function assertSeesAndHears(b, others) {

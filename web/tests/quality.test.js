@@ -3,7 +3,7 @@
 // (the server's `layers_unused` makes the SDK deactivate those encodings).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser, joinByLink, inbound, outboundCamera, screenshot, until, sleep } from './helpers.js';
+import { startServer, openBrowser, joinByLink, inbound, outboundCamera, screenshot, until, sleep, teardown } from './helpers.js';
 
 const ROOM = 'e2e-quality';
 
@@ -22,14 +22,7 @@ describe('simulcast layers follow the displayed size', { timeout: 150_000 }, () 
     [A, Bb, C] = await Promise.all([openBrowser(), openBrowser(), openBrowser()]);
   });
 
-  after(async () => {
-    for (const b of [A, Bb, C]) {
-      if (b && process.env.DEBUG_WEB) console.log(b.console.join('\n'));
-      await b?.close();
-    }
-    if (srv && process.env.DEBUG_WEB) console.log(srv.log());
-    await srv?.stop();
-  });
+  after(() => teardown(srv, [A, Bb, C]));
 
   /** Width of the frames `b` decodes from A's camera. @param {B} b */
   const widthFromA = async (b) => (await inbound(b.page)).find((s) => s.participantId === idA && s.source === 'camera' && s.kind === 'video')?.frameWidth ?? 0;

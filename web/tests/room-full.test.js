@@ -2,7 +2,7 @@
 // others never see a tile for it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser, joinByLink, screenshot, sleep } from './helpers.js';
+import { startServer, openBrowser, joinByLink, screenshot, sleep, teardown } from './helpers.js';
 
 const ROOM = 'e2e-full';
 
@@ -17,14 +17,7 @@ describe('a room limited to two participants', { timeout: 90_000 }, () => {
     browsers = await Promise.all([openBrowser(), openBrowser(), openBrowser()]);
   });
 
-  after(async () => {
-    for (const b of browsers) {
-      if (process.env.DEBUG_WEB) console.log(b.console.join('\n'));
-      await b.close();
-    }
-    if (srv && process.env.DEBUG_WEB) console.log(srv.log());
-    await srv?.stop();
-  });
+  after(() => teardown(srv, browsers));
 
   it('9. a third browser sees "This meeting is full" and no tile of it appears for the two inside', async () => {
     const [A, B, C] = browsers;

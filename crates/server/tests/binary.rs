@@ -1,5 +1,7 @@
 //! The real `convene` binary: crash consistency after SIGKILL, and a graceful drain on SIGTERM.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -151,15 +153,7 @@ async fn sigterm_drains_tells_everyone_closes_rows_and_exits_zero() {
     let started = Instant::now();
     sigterm(&p.child);
     for c in &mut clients {
-        let reason = c
-            .recv_until(|m| match m {
-                ServerMessage::Closing { reason } => Some(reason.clone()),
-                _ => None,
-            })
-            .await
-            .unwrap();
-        assert_eq!(reason, "server_shutdown");
-        assert_eq!(c.closed().await.unwrap().code, Some(1001));
+        common::expect_shutdown(c).await;
     }
     let status = tokio::task::spawn_blocking(move || p.child.wait())
         .await

@@ -70,16 +70,7 @@ async fn drain_tells_everyone_closes_records_and_refuses_joins() {
         (r, s)
     });
     for c in [&mut a, &mut b] {
-        let reason = c
-            .recv_until(|m| match m {
-                ServerMessage::Closing { reason } => Some(reason.clone()),
-                _ => None,
-            })
-            .await
-            .unwrap();
-        assert_eq!(reason, "server_shutdown");
-        let closed = c.closed().await.unwrap();
-        assert_eq!(closed.code, Some(1001));
+        common::expect_shutdown(c).await;
     }
     let (result, _keep_db) = tokio::time::timeout(Duration::from_secs(10), stopping)
         .await

@@ -219,3 +219,16 @@ pub async fn next_left(
     .await
     .expect("a participant leaving")
 }
+
+/// Waits for the drain's `closing` (reason `server_shutdown`) and the 1001 close that follows.
+pub async fn expect_shutdown(c: &mut convene_client::Signaling) {
+    let reason = c
+        .recv_until(|m| match m {
+            ServerMessage::Closing { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .await
+        .expect("a closing message");
+    assert_eq!(reason, "server_shutdown");
+    assert_eq!(c.closed().await.expect("closed").code, Some(1001));
+}
