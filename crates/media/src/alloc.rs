@@ -8,7 +8,9 @@ use str0m::bwe::Bitrate;
 use str0m::media::Rid;
 
 use crate::error::MediaError;
-use crate::participant::{ConnState, OutState, PeerIdx, Visibility};
+use crate::participant::{
+    ConnState, IngressLayer, OutState, PeerIdx, PubRef, PublishedTrack, Visibility,
+};
 use crate::sfu::{drain, peer_in, Sfu};
 use crate::simulcast::{allocate, Demand, LayerId, LayerOption};
 use crate::types::{Event, TrackKind};
@@ -55,6 +57,7 @@ impl Sfu {
             .as_micros()
             .max(1) as u64;
         self.last_tick = now;
+        // Remote tracks' figures come from their own core (`relay.rs`).
         for p in self.peers.iter_mut().flatten() {
             for t in &mut p.published {
                 for l in &mut t.layers {
@@ -83,16 +86,16 @@ impl Sfu {
             };
             let dominant = room.speaker.tick();
             let levels = room.speaker.loudest(AUDIO_LEVELS_TOP);
-            if let Some(d) = dominant.and_then(|d| self.peer(d)) {
+            if let Some((id, _)) = dominant.and_then(|d| self.publisher(d)) {
                 self.out.events.push_back(Event::DominantSpeaker {
                     room: room_id.clone(),
-                    participant: d.id.clone(),
+                    participant: id.clone(),
                 });
             }
             if let Some(levels) = levels {
                 let levels = levels
                     .into_iter()
-                    .filter_map(|(i, l)| self.peer(i).map(|p| (p.id.clone(), l)))
+                    .filter_map(|(i, l)| self.publisher(i).map(|p| (p.0.clone(), l)))
                     .collect();
                 self.out.events.push_back(Event::AudioLevels {
                     room: room_id,
@@ -105,6 +108,8 @@ impl Sfu {
             self.allocate(PeerIdx(i as u32), now);
         }
         self.report_unused_layers();
+        self.relay_layers(|l, t| layer_available(l, t, now));
+        self.send_demands(true);
     }
 
     /// Choose the layer of every video `sub` receives, from its bandwidth estimate and the
@@ -129,10 +134,7 @@ impl Sfu {
                 audio += AUDIO_BPS;
                 continue;
             }
-            let Some(t) = self
-                .peer(key.0)
-                .and_then(|p| p.published.iter().find(|t| t.mid == key.1))
-            else {
+            let Some(t) = self.track(key) else {
                 continue;
             };
             let display = match o.visibility {
@@ -143,16 +145,11 @@ impl Sfu {
                 Visibility::Visible(w, h) => Some((w, h)),
                 Visibility::Unconstrained => None,
             };
-            // Offer layers that are flowing, plus ones we asked the publisher to stop.
             let mut layers: Vec<_> = t
                 .layers
                 .iter()
                 .enumerate()
-                .filter(|(_, l)| {
-                    l.last_frame.is_some_and(|f| {
-                        now.saturating_duration_since(f).as_millis() < LAYER_STALE_MS
-                    }) || l.rid.is_some_and(|r| t.unused_reported.contains(&r))
-                })
+                .filter(|(_, l)| layer_available(l, t, now))
                 .map(|(pos, l)| {
                     let default = DEFAULT_LAYER_BPS[pos.min(DEFAULT_LAYER_BPS.len() - 1)];
                     let bps = if l.bitrate_bps > 0 {
@@ -216,6 +213,9 @@ impl Sfu {
             if demand.is_some() && target.is_none() {
                 continue;
             }
+            if let (PubRef::Remote(ri), mid) = key {
+                self.demand_dirty.push((ri, mid));
+            }
             if let Some(layer) = o.layer.set_target(target) {
                 keyframes.push((key, layer));
             } else if let Some(layer) = o.layer.awaiting_keyframe() {
@@ -246,12 +246,15 @@ impl Sfu {
                 if t.kind != TrackKind::Video || t.layers.len() < 2 {
                     continue;
                 }
+                let key = (PubRef::Local(PeerIdx(pi as u32)), t.mid);
+                // Wanted by a subscriber here, or by one on another core of the room.
                 let wanted: Vec<LayerId> = t
                     .subscribers
                     .iter()
                     .filter_map(|s| self.peer(*s))
-                    .filter_map(|sp| sp.out.get(&(PeerIdx(pi as u32), t.mid)))
+                    .filter_map(|sp| sp.out.get(&key))
                     .filter_map(|o| o.layer.target())
+                    .chain(t.link_demand.iter().flat_map(|(_, l)| l.iter().copied()))
                     .collect();
                 let mut unused: Vec<Rid> = t
                     .layers
@@ -281,4 +284,11 @@ impl Sfu {
             });
         }
     }
+}
+
+/// Offer layers that are flowing, plus ones we asked the publisher to stop.
+fn layer_available(l: &IngressLayer, t: &PublishedTrack, now: Instant) -> bool {
+    l.last_frame
+        .is_some_and(|f| now.saturating_duration_since(f).as_millis() < LAYER_STALE_MS)
+        || l.rid.is_some_and(|r| t.unused_reported.contains(&r))
 }

@@ -2,11 +2,11 @@
 
 use std::time::Instant;
 
-use str0m::format::Codec;
 use str0m::media::{KeyframeRequest, KeyframeRequestKind, MediaData, Mid};
 
-use crate::participant::{ConnState, OutState, PeerIdx};
-use crate::sfu::{drain, peer_in, Sfu};
+use crate::participant::{ConnState, OutState, PeerIdx, PubRef};
+use crate::relay::{Msg, RelayMessage};
+use crate::sfu::{drain, loudness, peer_in, Sfu};
 use crate::simulcast::{Decision, LayerId};
 use crate::types::TrackKind;
 
@@ -14,70 +14,46 @@ use crate::types::TrackKind;
 const VP8_KEYFRAME_START_CODE: [u8; 3] = [0x9d, 0x01, 0x2a];
 
 impl Sfu {
+    /// A frame from a local publisher: bookkeeping, then to this core's subscribers and to the
+    /// other cores of the room that want it.
     pub(crate) fn forward(&mut self, publisher: PeerIdx, d: MediaData, now: Instant) {
-        let keyframe = d.is_keyframe();
         let Some(p) = peer_in(&mut self.peers, publisher) else {
             return;
         };
-        let muted_sources = p.muted.clone();
-        let room = p.room.clone();
-        let Some(track) = p.published_mut(d.mid) else {
+        let muted_sources = &p.muted;
+        let Some(track) = p.published.iter_mut().find(|t| t.mid == d.mid) else {
             return;
         };
-        let kind = track.kind;
         let muted = muted_sources.contains(&track.source);
-        let mut need_keyframe = None;
-        match kind {
-            TrackKind::Audio => {}
-            TrackKind::Video => {
-                if track.layer_mut(d.rid).is_none() {
-                    // A rid the offer did not list (str0m only lets declared rids through, but
-                    // be robust): treat it as one more layer.
-                    track.layers.push(crate::participant::IngressLayer {
-                        rid: d.rid,
-                        bytes: 0,
-                        bitrate_bps: 0,
-                        peak_bps: 0,
-                        size: None,
-                        last_frame: None,
-                        last_keyframe_request: None,
-                    });
-                }
-                if let Some(layer) = track.layer_mut(d.rid) {
-                    layer.bytes += d.data.len() as u64;
-                    layer.last_frame = Some(now);
-                    if keyframe && d.params.spec().codec == Codec::Vp8 {
-                        if let Some(size) = vp8_keyframe_size(&d.data) {
-                            layer.size = Some(size);
-                        }
-                    }
-                }
-                if !d.contiguous {
-                    // Frames were lost upstream: subscribers of this layer need a fresh keyframe.
-                    need_keyframe = Some(d.rid);
-                }
-            }
-        }
+        let lost = track.on_frame(&d, now);
+        let kind = track.kind;
         if muted {
             self.out.stats.frames_muted += 1;
         } else if kind == TrackKind::Audio {
             if let Some(level) = d.ext_vals.audio_level {
-                // RFC 6464 level is -dBov (str0m gives it negative): 0 is loudest.
-                let loudness = 127u8.saturating_sub(level.unsigned_abs().min(127));
-                if let Some(r) = self.rooms.get_mut(&room) {
-                    r.speaker.on_level(publisher, loudness);
+                if let Some(r) = self.rooms.get_mut(&p.room) {
+                    r.speaker
+                        .on_level(PubRef::Local(publisher), loudness(level));
                 }
             }
         }
-        if let Some(rid) = need_keyframe {
-            self.request_keyframe(publisher, d.mid, rid, now);
+        if lost {
+            // Frames were lost upstream: subscribers of this layer need a fresh keyframe.
+            self.request_keyframe(PubRef::Local(publisher), d.mid, d.rid, now);
         }
         if muted {
             return;
         }
+        self.relay_frame(publisher, &d);
+        self.fan_out(PubRef::Local(publisher), &d, kind);
+    }
 
+    /// Hand a frame of `publisher`'s track to every subscriber on this core that wants it.
+    pub(crate) fn fan_out(&mut self, publisher: PubRef, d: &MediaData, kind: TrackKind) {
+        let keyframe = d.is_keyframe();
+        let key = (publisher, d.mid);
         // Take the subscriber list so we can borrow subscribers mutably; restored below.
-        let subs = match peer_in(&mut self.peers, publisher).and_then(|p| p.published_mut(d.mid)) {
+        let subs = match self.track_mut(key) {
             Some(t) => std::mem::take(&mut t.subscribers),
             None => return,
         };
@@ -88,7 +64,7 @@ impl Sfu {
             if sp.conn != ConnState::Connected {
                 continue;
             }
-            let Some(o) = sp.out.get_mut(&(publisher, d.mid)) else {
+            let Some(o) = sp.out.get_mut(&key) else {
                 continue;
             };
             let OutState::Open(out_mid) = o.state else {
@@ -121,7 +97,7 @@ impl Sfu {
             }
             drain(sp, s, &mut self.out);
         }
-        if let Some(t) = peer_in(&mut self.peers, publisher).and_then(|p| p.published_mut(d.mid)) {
+        if let Some(t) = self.track_mut(key) {
             t.subscribers = subs;
         }
     }
@@ -144,23 +120,20 @@ impl Sfu {
         self.request_keyframe(key.0, key.1, layer, now);
     }
 
-    /// Ask the publisher for a keyframe on `rid`, at most once per interval per layer.
+    /// Ask the publisher for a keyframe on `rid`, at most once per interval per layer. For a
+    /// remote publisher the request goes to its core (which rate-limits again).
     pub(crate) fn request_keyframe(
         &mut self,
-        publisher: PeerIdx,
+        publisher: PubRef,
         mid: Mid,
         rid: LayerId,
         now: Instant,
     ) {
         let interval = self.config.keyframe_request_interval;
-        let Some(p) = self
-            .peers
-            .get_mut(publisher.0 as usize)
-            .and_then(|p| p.as_mut())
+        let Some(layer) = self
+            .track_mut((publisher, mid))
+            .and_then(|t| t.layer_mut(rid))
         else {
-            return;
-        };
-        let Some(layer) = p.published_mut(mid).and_then(|t| t.layer_mut(rid)) else {
             return;
         };
         if layer
@@ -171,6 +144,25 @@ impl Sfu {
             return;
         }
         layer.last_keyframe_request = Some(now);
+        let idx = match publisher {
+            PubRef::Local(idx) => idx,
+            PubRef::Remote(ri) => {
+                // The layer must be among those relayed to us before its keyframe is sent.
+                self.send_demand(ri, mid);
+                if let Some(rp) = self.remote(ri) {
+                    let msg = Msg::KeyframeRequest {
+                        publisher: rp.slot,
+                        mid,
+                        layer: rid,
+                    };
+                    self.out.relays.push_back((rp.link, RelayMessage(msg)));
+                }
+                return;
+            }
+        };
+        let Some(p) = peer_in(&mut self.peers, idx) else {
+            return;
+        };
         let Some(mut w) = p.rtc.writer(mid) else {
             return;
         };
@@ -179,7 +171,7 @@ impl Sfu {
         {
             self.out.stats.keyframe_requests += 1;
         }
-        drain(p, publisher, &mut self.out);
+        drain(p, idx, &mut self.out);
     }
 }
 

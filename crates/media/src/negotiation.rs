@@ -9,8 +9,9 @@ use str0m::media::{Direction, MediaKind, Mid, Rid};
 
 use crate::error::MediaError;
 use crate::participant::{
-    IngressLayer, OutState, OutTrack, PeerIdx, PublishedTrack, SdpState, TimeMap, Visibility,
+    OutState, OutTrack, PeerIdx, PubRef, PublishedTrack, SdpState, TimeMap, Visibility,
 };
+use crate::relay::Msg;
 use crate::sfu::{drain, peer_in, Sfu};
 use crate::simulcast::LayerState;
 use crate::types::{Event, OfferedTrack, TrackKind, TrackSource};
@@ -116,8 +117,8 @@ impl Sfu {
         // A track unpublished while its m-line was being negotiated: stop it right away.
         for (key, track) in opened {
             let alive = self
-                .peer(key.0)
-                .is_some_and(|pp| pp.published.iter().any(|t| t.id == track));
+                .publisher(key.0)
+                .is_some_and(|(_, published)| published.iter().any(|t| t.id == track));
             if !alive {
                 if let Some(o) = peer_in(&mut self.peers, idx).and_then(|p| p.out.get_mut(&key)) {
                     if let OutState::Open(m) = o.state {
@@ -141,7 +142,7 @@ impl Sfu {
         if !matches!(p.sdp, SdpState::Stable) {
             return;
         }
-        let mut keys: Vec<(PeerIdx, Mid)> = p.out.keys().copied().collect();
+        let mut keys: Vec<(PubRef, Mid)> = p.out.keys().copied().collect();
         keys.sort();
         let mut change = p.rtc.sdp_api();
         for key in &keys {
@@ -223,29 +224,8 @@ impl Sfu {
             .filter(|s| s.kind() == kind)
             .unwrap_or(TrackSource::default_for(kind));
         let id = TrackId::new(format!("{}-{}", p.id, mid));
-        let layer = |rid| IngressLayer {
-            rid,
-            bytes: 0,
-            bitrate_bps: 0,
-            peak_bps: 0,
-            size: None,
-            last_frame: None,
-            last_keyframe_request: None,
-        };
-        let layers = if rids.is_empty() {
-            vec![layer(None)]
-        } else {
-            rids.iter().map(|r| layer(Some(*r))).collect()
-        };
-        p.published.push(PublishedTrack {
-            id: id.clone(),
-            mid,
-            kind,
-            source,
-            layers,
-            subscribers: Vec::new(),
-            unused_reported: Vec::new(),
-        });
+        p.published
+            .push(PublishedTrack::new(id.clone(), mid, kind, source, &rids));
         self.out.events.push_back(Event::TrackPublished {
             participant: p.id.clone(),
             track: id,
@@ -261,18 +241,18 @@ impl Sfu {
             .unwrap_or_default();
         for sub in members {
             if sub != idx {
-                self.subscribe(sub, idx, mid);
+                self.subscribe(sub, PubRef::Local(idx), mid);
             }
         }
+        self.relay_publish(idx, mid);
     }
 
     /// Create a (to be negotiated) receive m-line on `sub` for `publisher`'s track `mid`.
-    pub(crate) fn subscribe(&mut self, sub: PeerIdx, publisher: PeerIdx, mid: Mid) {
-        let Some(pp) = peer_in(&mut self.peers, publisher) else {
+    pub(crate) fn subscribe(&mut self, sub: PeerIdx, publisher: PubRef, mid: Mid) {
+        let Some(publisher_id) = self.publisher(publisher).map(|p| p.0.clone()) else {
             return;
         };
-        let publisher_id = pp.id.clone();
-        let Some(t) = pp.published_mut(mid) else {
+        let Some(t) = self.track_mut((publisher, mid)) else {
             return;
         };
         if !t.subscribers.contains(&sub) {
@@ -297,25 +277,40 @@ impl Sfu {
             time: TimeMap::default(),
         });
         self.renegotiate.push(sub);
+        if let PubRef::Remote(ri) = publisher {
+            self.demand_dirty.push((ri, mid));
+        }
     }
 
-    pub(crate) fn unpublish(&mut self, idx: PeerIdx, mid: Mid) {
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+    /// A track ended: its subscribers' m-lines are stopped (by renegotiation); a local track's
+    /// end is announced, and told to the room's other cores.
+    pub(crate) fn unpublish(&mut self, publisher: PubRef, mid: Mid) {
+        let tracks = match publisher {
+            PubRef::Local(idx) => peer_in(&mut self.peers, idx).map(|p| &mut p.published),
+            PubRef::Remote(ri) => self.remote_mut(ri).map(|p| &mut p.published),
+        };
+        let Some(tracks) = tracks else { return };
+        let Some(pos) = tracks.iter().position(|t| t.mid == mid) else {
             return;
         };
-        let Some(pos) = p.published.iter().position(|t| t.mid == mid) else {
-            return;
-        };
-        let t = p.published.remove(pos);
-        self.out.events.push_back(Event::TrackUnpublished {
-            participant: p.id.clone(),
-            track: t.id.clone(),
-        });
+        let t = tracks.remove(pos);
+        if let PubRef::Local(idx) = publisher {
+            if let Some(p) = self.peer(idx) {
+                self.out.events.push_back(Event::TrackUnpublished {
+                    participant: p.id.clone(),
+                    track: t.id.clone(),
+                });
+            }
+            self.relay_to_links(idx, || Msg::Unpublish {
+                publisher: idx.0,
+                mid,
+            });
+        }
         for sub in t.subscribers {
             let Some(sp) = peer_in(&mut self.peers, sub) else {
                 continue;
             };
-            let key = (idx, mid);
+            let key = (publisher, mid);
             match sp.out.get(&key).map(|o| o.state) {
                 Some(OutState::ToOpen) => {
                     sp.out.remove(&key);

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use convene_proto::{ParticipantId, RoomId, TrackId};
 use str0m::change::SdpPendingOffer;
-use str0m::media::{MediaTime, Mid, Rid};
+use str0m::format::Codec;
+use str0m::media::{MediaData, MediaTime, Mid, Rid};
 use str0m::net::Protocol;
 use str0m::Rtc;
 
@@ -16,6 +17,14 @@ use crate::types::{TrackKind, TrackSource};
 /// Index of a participant in the SFU's slab; cheaper than hashing the string id per packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct PeerIdx(pub u32);
+
+/// Whose track a subscriber receives: a participant of this core, or one of another core whose
+/// frames arrive over a link (see `relay.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum PubRef {
+    Local(PeerIdx),
+    Remote(u32),
+}
 
 /// Where the SDP offer/answer exchange with this participant stands.
 #[derive(Debug)]
@@ -51,6 +60,20 @@ pub(crate) struct IngressLayer {
     pub last_keyframe_request: Option<Instant>,
 }
 
+impl IngressLayer {
+    pub(crate) fn new(rid: LayerId) -> Self {
+        IngressLayer {
+            rid,
+            bytes: 0,
+            bitrate_bps: 0,
+            peak_bps: 0,
+            size: None,
+            last_frame: None,
+            last_keyframe_request: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct PublishedTrack {
     pub id: TrackId,
@@ -62,9 +85,61 @@ pub(crate) struct PublishedTrack {
     pub subscribers: Vec<PeerIdx>,
     /// Last `LayersUnused` we reported, to report only changes.
     pub unused_reported: Vec<Rid>,
+    /// For a local track: the layers each other core hosting the room wants relayed to it.
+    pub link_demand: Vec<(crate::relay::LinkId, Vec<LayerId>)>,
+    /// For a remote track: the layers last asked of its core (`None` before the first ask).
+    pub demand_sent: Option<Vec<LayerId>>,
 }
 
 impl PublishedTrack {
+    pub(crate) fn new(
+        id: TrackId,
+        mid: Mid,
+        kind: TrackKind,
+        source: TrackSource,
+        rids: &[Rid],
+    ) -> Self {
+        let layers = if rids.is_empty() {
+            vec![IngressLayer::new(None)]
+        } else {
+            rids.iter().map(|r| IngressLayer::new(Some(*r))).collect()
+        };
+        PublishedTrack {
+            id,
+            mid,
+            kind,
+            source,
+            layers,
+            subscribers: Vec::new(),
+            unused_reported: Vec::new(),
+            link_demand: Vec::new(),
+            demand_sent: None,
+        }
+    }
+
+    /// Ingress bookkeeping for one frame of this track (bitrate, liveness, resolution). Returns
+    /// true when frames were lost upstream, so receivers of the layer need a fresh keyframe.
+    pub(crate) fn on_frame(&mut self, d: &MediaData, now: Instant) -> bool {
+        if self.kind != TrackKind::Video {
+            return false;
+        }
+        if self.layer_mut(d.rid).is_none() {
+            // A rid the offer did not list (str0m only lets declared rids through, but be
+            // robust): treat it as one more layer.
+            self.layers.push(IngressLayer::new(d.rid));
+        }
+        if let Some(layer) = self.layer_mut(d.rid) {
+            layer.bytes += d.data.len() as u64;
+            layer.last_frame = Some(now);
+            if d.is_keyframe() && d.params.spec().codec == Codec::Vp8 {
+                if let Some(size) = crate::forward::vp8_keyframe_size(&d.data) {
+                    layer.size = Some(size);
+                }
+            }
+        }
+        !d.contiguous
+    }
+
     pub(crate) fn layer_mut(&mut self, rid: LayerId) -> Option<&mut IngressLayer> {
         self.layers.iter_mut().find(|l| l.rid == rid)
     }
@@ -153,7 +228,7 @@ pub(crate) struct Participant {
     pub conn: ConnState,
     pub published: Vec<PublishedTrack>,
     /// Receive m-lines keyed by the source track (publisher, publisher's mid).
-    pub out: HashMap<(PeerIdx, Mid), OutTrack>,
+    pub out: HashMap<(PubRef, Mid), OutTrack>,
     /// Sources declared by the client per mid (may arrive before the m-line is negotiated).
     pub declared_sources: HashMap<Mid, TrackSource>,
     pub muted: Vec<TrackSource>,
@@ -177,7 +252,7 @@ impl Participant {
         self.published.iter_mut().find(|t| t.mid == mid)
     }
 
-    pub(crate) fn out_by_mid(&self, mid: Mid) -> Option<(PeerIdx, Mid)> {
+    pub(crate) fn out_by_mid(&self, mid: Mid) -> Option<(PubRef, Mid)> {
         self.out
             .iter()
             .find(|(_, o)| o.state.mid() == Some(mid))

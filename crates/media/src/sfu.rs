@@ -9,22 +9,22 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use convene_proto::{ParticipantId, RoomId};
-use str0m::bwe::{Bitrate, BweKind};
+use str0m::bwe::Bitrate;
 use str0m::crypto::Sha1HmacProvider;
 use str0m::format::{Codec, FormatParams};
 use str0m::ice::StunMessage;
-use str0m::media::MediaKind;
-use str0m::media::{Frequency, Pt};
+use str0m::media::{Frequency, Mid, Pt};
 use str0m::net::{Protocol, Receive, TcpType, Transmit};
-use str0m::{Candidate, IceConnectionState, IceCreds, Input, Output, Rtc};
+use str0m::{Candidate, IceCreds, Input, Output, Rtc};
 
 use crate::config::SfuConfig;
 use crate::demux::{self, Kind};
 use crate::error::{DropReason, MediaError};
-use crate::participant::{ConnState, Participant, PeerIdx, SdpState};
+use crate::participant::{ConnState, Participant, PeerIdx, PubRef, PublishedTrack, SdpState};
+use crate::relay::{LinkId, Msg, RelayMessage, RemotePublisher};
 use crate::speaker::SpeakerDetector;
 use crate::stats::Stats;
-use crate::types::{Event, TrackKind, TrackSource};
+use crate::types::{Event, TrackSource};
 
 /// Addresses remembered per participant (ICE may try several before settling).
 const MAX_ADDRS_PER_PEER: usize = 8;
@@ -33,7 +33,11 @@ const OPUS_PT: u8 = 111;
 
 pub(crate) struct Room {
     pub members: Vec<PeerIdx>,
-    pub speaker: SpeakerDetector<PeerIdx>,
+    pub speaker: SpeakerDetector<PubRef>,
+    /// Other cores hosting participants of this room.
+    pub links: Vec<LinkId>,
+    /// Their publishers (indexes into `Sfu::remotes`).
+    pub remotes: Vec<u32>,
 }
 
 /// Queues filled while draining `Rtc`s; a separate struct so it can be borrowed next to a peer.
@@ -42,6 +46,7 @@ pub(crate) struct Outbox {
     pub transmits: VecDeque<Transmit>,
     pub events: VecDeque<Event>,
     pub work: VecDeque<(PeerIdx, str0m::Event)>,
+    pub relays: VecDeque<(LinkId, RelayMessage)>,
     pub stats: Stats,
     pub timeouts: BTreeSet<(Instant, PeerIdx)>,
 }
@@ -55,6 +60,12 @@ pub struct Sfu {
     pub(crate) by_ufrag: HashMap<String, PeerIdx>,
     by_addr: HashMap<(Protocol, SocketAddr), PeerIdx>,
     pub(crate) rooms: HashMap<RoomId, Room>,
+    /// Publishers of other cores that share rooms with this one (see `relay.rs`).
+    pub(crate) remotes: Vec<Option<RemotePublisher>>,
+    pub(crate) remote_free: Vec<u32>,
+    pub(crate) remote_by_key: HashMap<(LinkId, u32), u32>,
+    /// Remote tracks whose wanted layers may have changed since we last told their core.
+    pub(crate) demand_dirty: Vec<(u32, Mid)>,
     pub(crate) out: Outbox,
     /// Participants whose receive m-lines changed and may need a server offer.
     pub(crate) renegotiate: Vec<PeerIdx>,
@@ -104,6 +115,10 @@ impl Sfu {
             by_ufrag: HashMap::new(),
             by_addr: HashMap::new(),
             rooms: HashMap::new(),
+            remotes: Vec::new(),
+            remote_free: Vec::new(),
+            remote_by_key: HashMap::new(),
+            demand_dirty: Vec::new(),
             out: Outbox::default(),
             renegotiate: Vec::new(),
             hmac: crypto.sha1_hmac_provider,
@@ -116,11 +131,11 @@ impl Sfu {
     /// reload re-adds the same participant with the same mids at once).
     fn reusable_slot(&mut self) -> Option<u32> {
         let pos = self.free.iter().position(|&i| {
-            !self
-                .peers
-                .iter()
-                .flatten()
-                .any(|p| p.out.keys().any(|(publisher, _)| publisher.0 == i))
+            !self.peers.iter().flatten().any(|p| {
+                p.out
+                    .keys()
+                    .any(|(publisher, _)| *publisher == PubRef::Local(PeerIdx(i)))
+            })
         })?;
         Some(self.free.swap_remove(pos))
     }
@@ -212,15 +227,26 @@ impl Sfu {
         let room = self.rooms.entry(room).or_insert_with(|| Room {
             members: Vec::new(),
             speaker: SpeakerDetector::new(),
+            links: Vec::new(),
+            remotes: Vec::new(),
         });
         let existing = room.members.clone();
+        let remotes = room.remotes.clone();
         room.members.push(idx);
-        // Subscribe the newcomer to everything already published in the room.
+        // Subscribe the newcomer to everything already published in the room, here and on the
+        // room's other cores.
         for other in existing {
             let Some(op) = self.peer(other) else { continue };
             let tracks: Vec<_> = op.published.iter().map(|t| t.mid).collect();
             for mid in tracks {
-                self.subscribe(idx, other, mid);
+                self.subscribe(idx, PubRef::Local(other), mid);
+            }
+        }
+        for ri in remotes {
+            let Some(rp) = self.remote(ri) else { continue };
+            let tracks: Vec<_> = rp.published.iter().map(|t| t.mid).collect();
+            for mid in tracks {
+                self.subscribe(idx, PubRef::Remote(ri), mid);
             }
         }
         self.finish(now);
@@ -238,22 +264,28 @@ impl Sfu {
             .map(|p| p.published.iter().map(|t| t.mid).collect())
             .unwrap_or_default();
         for mid in mids {
-            self.unpublish(idx, mid);
+            self.unpublish(PubRef::Local(idx), mid);
         }
+        self.relay_to_links(idx, || Msg::Left { publisher: idx.0 });
         let Some(mut p) = self.peers[idx.0 as usize].take() else {
             return Err(MediaError::UnknownParticipant(participant.clone()));
         };
-        for (publisher, mid) in p.out.keys() {
-            if let Some(t) =
-                peer_in(&mut self.peers, *publisher).and_then(|pp| pp.published_mut(*mid))
-            {
+        for key in p.out.keys() {
+            if let Some(t) = self.track_mut(*key) {
                 t.subscribers.retain(|s| *s != idx);
+            }
+            if let (PubRef::Remote(ri), mid) = *key {
+                self.demand_dirty.push((ri, mid));
             }
         }
         if let Some(room) = self.rooms.get_mut(&p.room) {
             room.members.retain(|m| *m != idx);
-            room.speaker.remove(idx);
+            room.speaker.remove(PubRef::Local(idx));
             if room.members.is_empty() {
+                // Nobody here receives the other cores' tracks any more.
+                for ri in room.remotes.clone() {
+                    self.drop_remote(ri);
+                }
                 self.rooms.remove(&p.room);
             }
         }
@@ -301,8 +333,10 @@ impl Sfu {
         if let Some(p) = peer_in(&mut self.peers, idx) {
             p.declared_sources.insert(mid, source);
             if let Some(t) = p.published_mut(mid) {
-                if t.kind == source.kind() {
+                if t.kind == source.kind() && t.source != source {
                     t.source = source;
+                    // The room's other cores label the track by its source too.
+                    self.relay_publish(idx, mid);
                 }
             }
         }
@@ -521,7 +555,8 @@ impl Sfu {
         }
     }
 
-    /// End of every public mutation: send server offers that became necessary.
+    /// End of every public mutation: send server offers that became necessary, and tell other
+    /// cores which of their layers we now want.
     pub(crate) fn finish(&mut self, now: Instant) {
         while !self.renegotiate.is_empty() {
             let mut list = std::mem::take(&mut self.renegotiate);
@@ -532,91 +567,29 @@ impl Sfu {
             }
             self.process_work(now);
         }
-    }
-
-    fn on_rtc_event(&mut self, idx: PeerIdx, ev: str0m::Event, now: Instant) {
-        let Some(p) = peer_in(&mut self.peers, idx) else {
-            return;
-        };
-        match ev {
-            str0m::Event::Connected => {
-                p.conn = ConnState::Connected;
-                let participant = p.id.clone();
-                self.out.events.push_back(Event::Connected { participant });
-                self.allocate(idx, now);
-            }
-            str0m::Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                mark_disconnected(p, &mut self.out, now);
-            }
-            str0m::Event::IceConnectionStateChange(
-                IceConnectionState::Connected | IceConnectionState::Completed,
-            ) if p.conn == ConnState::Disconnected => {
-                // Back within the grace period (consent regained, or an ICE restart).
-                p.conn = ConnState::Connected;
-                p.disconnected_since = None;
-                let participant = p.id.clone();
-                self.out.events.push_back(Event::Connected { participant });
-            }
-            str0m::Event::MediaAdded(e) if e.direction.is_receiving() => {
-                let layers = e
-                    .simulcast
-                    .map(|s| if s.recv.is_empty() { s.send } else { s.recv })
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|l| l.rid)
-                    .collect();
-                self.publish(idx, e.mid, kind_of(e.kind), layers);
-            }
-            str0m::Event::MediaChanged(e) => {
-                let published = p.published.iter().any(|t| t.mid == e.mid);
-                if published && !e.direction.is_receiving() {
-                    self.unpublish(idx, e.mid);
-                } else if !published && e.direction.is_receiving() {
-                    if let Some(kind) = p.rtc.media(e.mid).map(|m| kind_of(m.kind())) {
-                        self.publish(idx, e.mid, kind, Vec::new());
-                    }
-                }
-            }
-            str0m::Event::MediaData(d) => self.forward(idx, d, now),
-            str0m::Event::KeyframeRequest(req) => self.relay_keyframe_request(idx, req, now),
-            str0m::Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
-                p.bwe_bps = Some(estimate.as_u64());
-            }
-            str0m::Event::MediaEgressStats(s) => {
-                let (dn, dp) = counter_delta(p, s.mid, s.rid, true, s.nacks, s.plis + s.firs);
-                self.out.stats.nacks_received += dn;
-                self.out.stats.plis_received += dp;
-            }
-            str0m::Event::MediaIngressStats(s) => {
-                let (dn, dp) = counter_delta(p, s.mid, s.rid, false, s.nacks, s.plis + s.firs);
-                self.out.stats.nacks_sent += dn;
-                self.out.stats.plis_sent += dp;
-            }
-            str0m::Event::Closed => mark_disconnected(p, &mut self.out, now),
-            _ => {}
+        if !self.demand_dirty.is_empty() {
+            self.send_demands(false);
         }
     }
-}
 
-fn counter_delta(
-    p: &mut Participant,
-    mid: str0m::media::Mid,
-    rid: Option<str0m::media::Rid>,
-    egress: bool,
-    nacks: u64,
-    plis: u64,
-) -> (u64, u64) {
-    let prev = p
-        .rtcp_counters
-        .insert((mid, rid, egress), (nacks, plis))
-        .unwrap_or((0, 0));
-    (nacks.saturating_sub(prev.0), plis.saturating_sub(prev.1))
-}
+    /// The tracks of a publisher, local or remote, and its id.
+    pub(crate) fn publisher(&self, r: PubRef) -> Option<(&ParticipantId, &[PublishedTrack])> {
+        match r {
+            PubRef::Local(i) => self.peer(i).map(|p| (&p.id, p.published.as_slice())),
+            PubRef::Remote(i) => self.remote(i).map(|p| (&p.id, p.published.as_slice())),
+        }
+    }
 
-pub(crate) fn kind_of(k: MediaKind) -> TrackKind {
-    match k {
-        MediaKind::Audio => TrackKind::Audio,
-        MediaKind::Video => TrackKind::Video,
+    pub(crate) fn track(&self, (r, mid): (PubRef, Mid)) -> Option<&PublishedTrack> {
+        self.publisher(r)?.1.iter().find(|t| t.mid == mid)
+    }
+
+    pub(crate) fn track_mut(&mut self, (r, mid): (PubRef, Mid)) -> Option<&mut PublishedTrack> {
+        let tracks = match r {
+            PubRef::Local(i) => &mut peer_in(&mut self.peers, i)?.published,
+            PubRef::Remote(i) => &mut self.remote_mut(i)?.published,
+        };
+        tracks.iter_mut().find(|t| t.mid == mid)
     }
 }
 
@@ -666,4 +639,9 @@ pub(crate) fn drain(p: &mut Participant, idx: PeerIdx, out: &mut Outbox) {
             }
         }
     }
+}
+
+/// RFC 6464 level is -dBov (str0m gives it negative): 0 is loudest. As loudness 0..=127.
+pub(crate) fn loudness(level: i8) -> u8 {
+    127u8.saturating_sub(level.unsigned_abs().min(127))
 }

@@ -30,6 +30,9 @@ pub struct Stats {
     pub keyframe_requests_throttled: u64,
     /// Simulcast layer switches completed (at a keyframe of the new layer).
     pub layer_switches: u64,
+    /// Frames relayed to / received from other cores hosting the same room.
+    pub relay_frames_out: u64,
+    pub relay_frames_in: u64,
     pub(crate) dropped: [u64; DropReason::ALL.len()],
     /// Latest TWCC estimate per subscriber, bits/s (gauge; only connected subscribers with BWE).
     pub subscriber_bandwidth_bps: Vec<(ParticipantId, u64)>,
@@ -67,6 +70,8 @@ impl Stats {
         self.keyframe_requests += other.keyframe_requests;
         self.keyframe_requests_throttled += other.keyframe_requests_throttled;
         self.layer_switches += other.layer_switches;
+        self.relay_frames_out += other.relay_frames_out;
+        self.relay_frames_in += other.relay_frames_in;
         for (a, b) in self.dropped.iter_mut().zip(other.dropped.iter()) {
             *a += b;
         }

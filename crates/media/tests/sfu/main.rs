@@ -5,6 +5,7 @@ mod sim;
 
 mod bwe;
 mod control;
+mod cores;
 mod forwarding;
 mod garbage;
 mod glare;

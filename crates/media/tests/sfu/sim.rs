@@ -6,7 +6,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use convene_media::{Event, Protocol, Sfu, SfuConfig, Transmit};
+use convene_media::{Event, LinkId, Protocol, Sfu, SfuConfig, Transmit};
 use convene_proto::{ParticipantId, RoomId};
 
 use super::client::TestClient;
@@ -169,11 +169,24 @@ pub fn sfu_addr() -> SocketAddr {
     SocketAddr::from(SFU_ADDR)
 }
 
+/// Core `n`'s address: core 0 is `sfu_addr()`. (A server's cores share one socket; giving each
+/// its own address here only saves the simulation a demultiplexer.)
+pub fn core_addr(n: usize) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, 1 + n as u8], SFU_ADDR.1))
+}
+
 pub struct World {
     pub start: Instant,
     pub now: Instant,
+    /// Core 0; with `add_core`, more cores sharing rooms through relay links.
     pub sfu: Sfu,
+    pub more_cores: Vec<Sfu>,
     pub clients: Vec<TestClient>,
+    /// The core of each client.
+    pub client_core: Vec<usize>,
+    /// Clients joined so far (their numbers).
+    joined: usize,
+    config: SfuConfig,
     pub net: Net,
     pub events: Vec<(Instant, Event)>,
     pub room: RoomId,
@@ -203,8 +216,12 @@ impl World {
         World {
             start,
             now: start,
-            sfu: Sfu::new(config, start).expect("config"),
+            sfu: Sfu::new(config.clone(), start).expect("config"),
+            more_cores: Vec::new(),
+            config,
             clients: Vec::new(),
+            client_core: Vec::new(),
+            joined: 0,
             net: Net::new(seed),
             events: Vec::new(),
             room: RoomId::new("room"),
@@ -220,9 +237,46 @@ impl World {
         self.now - self.start
     }
 
+    /// Adds a core (like a server's second worker thread); returns its number.
+    pub fn add_core(&mut self) -> usize {
+        let n = self.more_cores.len() + 1;
+        let mut config = self.config.clone();
+        config.public_ips = vec![core_addr(n).ip()];
+        self.more_cores
+            .push(Sfu::new(config, self.now).expect("config"));
+        n
+    }
+
+    pub fn core(&mut self, n: usize) -> &mut Sfu {
+        if n == 0 {
+            &mut self.sfu
+        } else {
+            &mut self.more_cores[n - 1]
+        }
+    }
+
+    fn cores(&self) -> usize {
+        1 + self.more_cores.len()
+    }
+
+    fn core_of(&self, id: &ParticipantId) -> usize {
+        self.clients
+            .iter()
+            .position(|c| &c.id == id)
+            .map_or(0, |i| self.client_core[i])
+    }
+
     /// Add a client publishing audio and/or 3-layer simulcast video, and negotiate.
     pub fn join(&mut self, name: &str, audio: bool, video: bool) -> usize {
-        let n = self.clients.len();
+        self.join_on(0, name, audio, video)
+    }
+
+    /// Like `join`, on core `core`. The first participant of the room on a core links that core
+    /// with the room's other cores, as the server does.
+    pub fn join_on(&mut self, core: usize, name: &str, audio: bool, video: bool) -> usize {
+        // Numbers (and addresses) are never reused, so a leaver's frames stay told apart.
+        let n = self.joined;
+        self.joined += 1;
         let addr = SocketAddr::from(([10, 1, 0, n as u8 + 1], 5000));
         self.net.links.insert(
             addr,
@@ -232,14 +286,25 @@ impl World {
             },
         );
         let id = ParticipantId::new(name);
-        self.sfu
-            .add_participant(self.room.clone(), id.clone(), self.now)
+        let (room, now) = (self.room.clone(), self.now);
+        let first_here = !self.client_core.contains(&core);
+        self.core(core)
+            .add_participant(room.clone(), id.clone(), now)
             .expect("add");
+        if first_here {
+            let mut others: Vec<usize> = self.client_core.clone();
+            others.sort();
+            others.dedup();
+            for other in others {
+                self.core(core).add_link(&room, LinkId(other as u32), now);
+                self.core(other).add_link(&room, LinkId(core as u32), now);
+            }
+        }
         let mut c = TestClient::new(n as u8, id.clone(), addr, audio, video, self.now);
         let (offer, sources) = c.make_offer();
         let answer = self
-            .sfu
-            .handle_offer(&id, &offer, &sources, self.now)
+            .core(core)
+            .handle_offer(&id, &offer, &sources, now)
             .expect("offer accepted");
         let ufrag = answer
             .lines()
@@ -250,8 +315,36 @@ impl World {
         self.server_ufrags.push(ufrag);
         c.accept_answer(&answer);
         self.clients.push(c);
+        self.client_core.push(core);
         self.pump();
         n
+    }
+
+    /// Removes a participant from its core; the last one of a core unlinks it, as the server does.
+    pub fn leave(&mut self, name: &str) {
+        let id = ParticipantId::new(name);
+        let core = self.core_of(&id);
+        let (room, now) = (self.room.clone(), self.now);
+        self.core(core)
+            .remove_participant(&id, now)
+            .expect("remove");
+        let pos = self
+            .clients
+            .iter()
+            .position(|c| c.id == id)
+            .expect("client");
+        self.clients.remove(pos);
+        self.client_core.remove(pos);
+        if !self.client_core.contains(&core) {
+            let mut others: Vec<usize> = self.client_core.clone();
+            others.sort();
+            others.dedup();
+            for other in others {
+                self.core(other)
+                    .remove_link(&room, LinkId(core as u32), now);
+            }
+        }
+        self.pump();
     }
 
     pub fn client(&self, name: &str) -> &TestClient {
@@ -265,9 +358,18 @@ impl World {
     fn pump(&mut self) {
         loop {
             let mut progressed = false;
-            while let Some(t) = self.sfu.poll_transmit() {
-                self.net.send(self.now, t);
-                progressed = true;
+            for core in 0..self.cores() {
+                while let Some(t) = self.core(core).poll_transmit() {
+                    self.net.send(self.now, t);
+                    progressed = true;
+                }
+                // Between cores, messages arrive at once and in order (a channel in the server).
+                while let Some((link, msg)) = self.core(core).poll_relay() {
+                    let now = self.now;
+                    self.core(link.0 as usize)
+                        .handle_relay(LinkId(core as u32), msg, now);
+                    progressed = true;
+                }
             }
             for c in &mut self.clients {
                 for t in c.outbox.drain(..) {
@@ -275,7 +377,13 @@ impl World {
                     progressed = true;
                 }
             }
-            while let Some(e) = self.sfu.poll_event() {
+            let mut events = Vec::new();
+            for core in 0..self.cores() {
+                while let Some(e) = self.core(core).poll_event() {
+                    events.push(e);
+                }
+            }
+            for e in events {
                 progressed = true;
                 if let Event::SendOffer {
                     participant,
@@ -287,8 +395,9 @@ impl World {
                         self.held_offers.push(e.clone());
                     } else if let Some(c) = self.clients.iter_mut().find(|c| &c.id == participant) {
                         let answer = c.accept_offer(sdp, tracks, self.now);
-                        self.sfu
-                            .handle_answer(participant, &answer, self.now)
+                        let (core, now) = (self.core_of(participant), self.now);
+                        self.core(core)
+                            .handle_answer(participant, &answer, now)
                             .expect("answer");
                     }
                 }
@@ -303,6 +412,9 @@ impl World {
     /// Advance virtual time to the next thing that happens, and handle it.
     pub fn step(&mut self) {
         let mut next = self.sfu.poll_timeout();
+        for c in &self.more_cores {
+            next = next.min(c.poll_timeout());
+        }
         if let Some(t) = self.net.next_at() {
             next = next.min(t);
         }
@@ -312,11 +424,11 @@ impl World {
         self.now = self.now.max(next);
         let now = self.now;
         while let Some(p) = self.net.pop_due(now) {
-            if p.destination == sfu_addr() {
+            if let Some(core) = (0..self.cores()).find(|n| p.destination == core_addr(*n)) {
                 let t0 = Instant::now();
-                let r = self
-                    .sfu
-                    .handle_input(now, p.proto, p.source, p.destination, &p.data);
+                let r =
+                    self.core(core)
+                        .handle_input(now, p.proto, p.source, p.destination, &p.data);
                 self.sfu_time += t0.elapsed();
                 if r.is_err() {
                     self.input_errors += 1;
@@ -325,10 +437,12 @@ impl World {
                 c.receive(now, p.proto, p.source, p.destination, &p.data);
             }
         }
-        if self.sfu.poll_timeout() <= now {
-            let t0 = Instant::now();
-            self.sfu.handle_timeout(now);
-            self.sfu_time += t0.elapsed();
+        for core in 0..self.cores() {
+            if self.core(core).poll_timeout() <= now {
+                let t0 = Instant::now();
+                self.core(core).handle_timeout(now);
+                self.sfu_time += t0.elapsed();
+            }
         }
         for c in &mut self.clients {
             c.tick(now);
