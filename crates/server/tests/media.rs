@@ -190,6 +190,48 @@ async fn rooms_spread_over_several_workers_all_work() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_room_spans_every_worker() {
+    // Spread from the second participant on: four participants over three workers.
+    let s = TestServer::with(|c| {
+        c.media.workers = 3;
+        c.media.room_spread_threshold = 1;
+    })
+    .await;
+    let mut sessions = Vec::new();
+    for name in ["Ada", "Bob", "Cy", "Dee"] {
+        sessions.push(start(&s, "one-big-room", name, Transport::Udp).await);
+    }
+    let stats = until_everyone_hears_everyone(&sessions, 25, 10).await;
+    for ((_, me), st) in sessions.iter().zip(&stats) {
+        assert_intact(st, me);
+    }
+    for w in 0..3 {
+        let name = format!("convene_media_worker_participants{{worker=\"{w}\"}}");
+        assert!(
+            s.metric(&name).await >= 1.0,
+            "worker {w} holds a participant"
+        );
+    }
+    let relayed = s
+        .metric_reaches("convene_media_relayed_frames_in_total", 100.0)
+        .await;
+    assert!(
+        relayed >= 100.0,
+        "frames crossed between workers: {relayed}"
+    );
+    // Someone leaves: the others keep receiving each other.
+    let (gone, _) = sessions.remove(1);
+    let _ = gone.stop().await;
+    let before = until_everyone_hears_everyone(&sessions, 0, 0).await;
+    let (_, cy) = &sessions[1];
+    let (a0, v0) = frames_from(&before[0], cy);
+    let after = until_everyone_hears_everyone(&sessions, a0 + 25, v0 + 10).await;
+    for ((_, me), st) in sessions.iter().zip(&after) {
+        assert_intact(st, me);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_muted_microphone_is_not_forwarded() {
     let s = TestServer::start().await;
     let sessions = vec![

@@ -76,6 +76,10 @@ turn_secret = ""
 turn_ttl_secs = 86400
 # Media worker threads; 0 means one per core. Rooms are spread over them.
 workers = 0
+# A room with this many participants spreads over the workers: newcomers go to the least-loaded
+# one, and the workers relay its media to each other, so one large room uses every core.
+# Smaller rooms stay on one worker (no relaying). 0: every room stays on one worker.
+room_spread_threshold = 50
 # Send media datagrams in batches, one system call for many (sendmmsg). Off by default: on
 # loopback it measured no better than one send per datagram (docs/benchmarks.md).
 batch_send = false

@@ -12,14 +12,14 @@ const BWE_BUCKETS: &[u64] = &[
 ];
 
 /// Renders the sum of every worker's counters.
-pub(super) fn publish(workers: &[Stats], handoff_dropped: u64, metrics: &Metrics) {
+pub(super) fn publish(workers: &[Stats], load: &[usize], handoff_dropped: u64, metrics: &Metrics) {
     let mut stats = Stats::default();
     for w in workers {
         stats.merge(w);
     }
     let stats = &stats;
     let mut out = String::with_capacity(2048);
-    let counters: [(&str, &str, u64); 11] = [
+    let counters: [(&str, &str, u64); 13] = [
         (
             "convene_media_packets_in_total",
             "Datagrams accepted from participants.",
@@ -75,12 +75,30 @@ pub(super) fn publish(workers: &[Stats], handoff_dropped: u64, metrics: &Metrics
             "Frames not forwarded because the publisher is muted by the server.",
             stats.frames_muted,
         ),
+        (
+            "convene_media_relayed_frames_out_total",
+            "Frames relayed to another worker that holds subscribers of the same room.",
+            stats.relay_frames_out,
+        ),
+        (
+            "convene_media_relayed_frames_in_total",
+            "Frames received from another worker for this worker's subscribers.",
+            stats.relay_frames_in,
+        ),
     ];
     for (name, help, v) in counters {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
         );
+    }
+    let name = "convene_media_worker_participants";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Media sessions held by each worker thread.\n# TYPE {name} gauge"
+    );
+    for (w, n) in load.iter().enumerate() {
+        let _ = writeln!(out, "{name}{{worker=\"{w}\"}} {n}");
     }
     let name = "convene_media_dropped_packets_total";
     let _ = writeln!(

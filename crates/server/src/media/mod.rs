@@ -72,6 +72,20 @@ pub enum MediaCmd {
     TcpClosed {
         peer: SocketAddr,
     },
+    /// Worker `link` holds participants of `room` too: relay media between the two.
+    AddLink {
+        room: RoomId,
+        link: usize,
+    },
+    RemoveLink {
+        room: RoomId,
+        link: usize,
+    },
+    /// A message from worker `from`'s core to this worker's core (a room spanning both).
+    Relay {
+        from: usize,
+        msg: convene_media::RelayMessage,
+    },
 }
 
 /// What the worker reports back, routed to rooms by [`router::route`].
@@ -109,9 +123,17 @@ pub struct Shared {
     /// so an overloaded worker drops (as the kernel would) instead of queueing without end.
     pub(crate) handoff_queued: Vec<AtomicUsize>,
     pub(crate) handoff_dropped: AtomicU64,
+    /// Which worker holds which participant (and links the workers a room spans).
+    pub(crate) placement: Mutex<placement::Placement>,
 }
 
 impl Shared {
+    /// Whether `worker` reports `room`'s room-wide events (every worker the room is on sees them).
+    pub fn is_home(&self, room: &RoomId, worker: usize) -> bool {
+        let placement = self.placement.lock().unwrap_or_else(|p| p.into_inner());
+        placement.home(room).is_none_or(|h| h == worker)
+    }
+
     /// The worker that owns a packet: by the STUN username when it is STUN, else by its source.
     pub fn owner(&self, data: &[u8], src: SocketAddr) -> Option<usize> {
         if let Some(ufrag) = convene_media::stun_username(data).and_then(convene_media::local_ufrag)
@@ -136,7 +158,6 @@ pub(crate) fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 pub struct MediaPlane {
     workers: Arc<Vec<mpsc::UnboundedSender<MediaCmd>>>,
     shared: Arc<Shared>,
-    placement: Arc<Mutex<placement::Placement>>,
     pub udp_addr: SocketAddr,
     pub ice_tcp: bool,
 }
@@ -175,6 +196,10 @@ impl MediaPlane {
             stats: Mutex::new(vec![convene_media::Stats::default(); n]),
             handoff_queued: (0..n).map(|_| AtomicUsize::new(0)).collect(),
             handoff_dropped: AtomicU64::new(0),
+            placement: Mutex::new(placement::Placement::new(
+                n,
+                config.room_spread_threshold as usize,
+            )),
         });
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let mut senders = Vec::with_capacity(n);
@@ -205,7 +230,6 @@ impl MediaPlane {
         }
         Ok((
             Self {
-                placement: Arc::new(Mutex::new(placement::Placement::new(workers.len()))),
                 workers,
                 shared,
                 udp_addr,
@@ -219,18 +243,53 @@ impl MediaPlane {
         self.workers.len()
     }
 
-    /// Sends a command to the worker of `room` (placing the room when its first participant
-    /// arrives, releasing it when its last one leaves).
+    /// Sends a command about a participant of `room` to the worker holding it: placing the
+    /// participant when its media session starts, releasing it when it ends, and linking or
+    /// unlinking the workers the room spans. Done under the placement lock, so that every worker
+    /// sees a participant added before the links that concern it.
     pub fn send(&self, room: &RoomId, cmd: MediaCmd) {
-        let worker = {
-            let mut placement = self.placement.lock().unwrap_or_else(|p| p.into_inner());
-            match &cmd {
-                MediaCmd::AddParticipant { .. } => placement.joined(room),
-                MediaCmd::RemoveParticipant { .. } => placement.left(room),
-                _ => placement.worker(room),
+        let mut placement = self
+            .shared
+            .placement
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match cmd {
+            MediaCmd::AddParticipant {
+                room: r,
+                participant,
+            } => {
+                let join = placement.join(room, &participant);
+                let cmd = MediaCmd::AddParticipant {
+                    room: r,
+                    participant,
+                };
+                self.send_to(join.worker, cmd);
+                for other in join.link_with {
+                    let (r, link) = (room.clone(), other);
+                    self.send_to(join.worker, MediaCmd::AddLink { room: r, link });
+                    let (r, link) = (room.clone(), join.worker);
+                    self.send_to(other, MediaCmd::AddLink { room: r, link });
+                }
             }
-        };
-        self.send_to(worker, cmd);
+            MediaCmd::RemoveParticipant { participant } => {
+                // Not placed: it has no media session to end.
+                let Some(leave) = placement.leave(&participant) else {
+                    return;
+                };
+                self.send_to(leave.worker, MediaCmd::RemoveParticipant { participant });
+                for other in leave.unlink_from {
+                    let (room, link) = (room.clone(), leave.worker);
+                    self.send_to(other, MediaCmd::RemoveLink { room, link });
+                }
+            }
+            cmd => {
+                // A participant without a media session: any worker answers that it is unknown.
+                let worker = participant_of(&cmd)
+                    .and_then(|p| placement.worker(p))
+                    .unwrap_or(0);
+                self.send_to(worker, cmd);
+            }
+        }
     }
 
     pub fn send_to(&self, worker: usize, cmd: MediaCmd) {
@@ -242,6 +301,20 @@ impl MediaPlane {
 
     pub fn shared(&self) -> &Shared {
         &self.shared
+    }
+}
+
+/// The participant a command is about, if any.
+fn participant_of(cmd: &MediaCmd) -> Option<&ParticipantId> {
+    match cmd {
+        MediaCmd::AddParticipant { participant, .. }
+        | MediaCmd::RemoveParticipant { participant }
+        | MediaCmd::Offer { participant, .. }
+        | MediaCmd::Answer { participant, .. }
+        | MediaCmd::Candidate { participant, .. }
+        | MediaCmd::VideoConstraint { participant, .. }
+        | MediaCmd::ServerMute { participant, .. } => Some(participant),
+        _ => None,
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use convene_media::{Protocol, Sfu, SfuConfig};
+use convene_media::{Event, LinkId, Protocol, Sfu, SfuConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -207,7 +207,15 @@ impl Worker {
         let mut all = self.shared.stats.lock().unwrap_or_else(|p| p.into_inner());
         all[self.index] = self.sfu.stats();
         let handoff_dropped = self.shared.handoff_dropped.load(Ordering::Relaxed);
-        super::metrics::publish(&all, handoff_dropped, &self.metrics);
+        let load = {
+            let placement = self
+                .shared
+                .placement
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            placement.load().to_vec()
+        };
+        super::metrics::publish(&all, &load, handoff_dropped, &self.metrics);
     }
 
     fn apply(&mut self, cmd: MediaCmd) {
@@ -286,6 +294,19 @@ impl Worker {
                 self.tcp.remove(&peer);
                 Ok(())
             }
+            MediaCmd::AddLink { room, link } => {
+                self.sfu.add_link(&room, link_id(link), now);
+                Ok(())
+            }
+            MediaCmd::RemoveLink { room, link } => {
+                self.sfu.remove_link(&room, link_id(link), now);
+                Ok(())
+            }
+            MediaCmd::Relay { from, msg } => {
+                self.shared.handoff_queued[self.index].fetch_sub(1, Ordering::Relaxed);
+                self.sfu.handle_relay(link_id(from), msg, now);
+                Ok(())
+            }
         };
         if let Err((participant, request, e)) = result {
             let _ = self.out.send(MediaOut::Failed {
@@ -316,8 +337,36 @@ impl Worker {
             use std::os::fd::AsRawFd;
             self.batch.send(self.udp.as_raw_fd());
         }
+        while let Some((link, msg)) = self.sfu.poll_relay() {
+            let to = link.0 as usize;
+            let Some(worker) = self.peers.get(to) else {
+                continue;
+            };
+            // Frames for an overloaded worker are dropped like datagrams; control always goes.
+            let queued = &self.shared.handoff_queued[to];
+            if msg.is_media() && queued.load(Ordering::Relaxed) >= HANDOFF_LIMIT {
+                self.shared.handoff_dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            queued.fetch_add(1, Ordering::Relaxed);
+            let _ = worker.send(MediaCmd::Relay {
+                from: self.index,
+                msg,
+            });
+        }
         while let Some(e) = self.sfu.poll_event() {
+            // Every worker a room spans sees its audio; one of them speaks for the room.
+            if let Event::DominantSpeaker { room, .. } | Event::AudioLevels { room, .. } = &e {
+                if self.peers.len() > 1 && !self.shared.is_home(room, self.index) {
+                    continue;
+                }
+            }
             let _ = self.out.send(MediaOut::Event(e));
         }
     }
+}
+
+/// Workers are the links between cores: a link's number is the worker's index.
+fn link_id(worker: usize) -> LinkId {
+    LinkId(worker as u32)
 }
