@@ -232,6 +232,26 @@ async fn one_room_spans_every_worker() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gso_sends_arrive_intact() {
+    let s = TestServer::with(|c| c.media.gso = true).await;
+    let mut sessions = Vec::new();
+    for name in ["Ada", "Bob", "Cy"] {
+        sessions.push(start(&s, "media-gso", name, Transport::Udp).await);
+    }
+    let stats = until_everyone_hears_everyone(&sessions, 50, 20).await;
+    for ((_, me), st) in sessions.iter().zip(&stats) {
+        assert_intact(st, me);
+    }
+    // Everything went through the batching sender. (How many datagrams it could coalesce depends
+    // on str0m's pacer, which spreads a frame's packets out: docs/benchmarks.md has the figures;
+    // batch.rs's unit test checks that coalesced runs arrive intact.)
+    let calls = s
+        .metric_reaches("convene_media_batch_send_calls_total", 100.0)
+        .await;
+    assert!(calls >= 100.0, "sent through the batch sender: {calls}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_muted_microphone_is_not_forwarded() {
     let s = TestServer::start().await;
     let sessions = vec![

@@ -44,6 +44,8 @@ pub struct MediaConfig {
     pub workers: u32,
     /// Send media datagrams in batches (sendmmsg).
     pub batch_send: bool,
+    /// Coalesce datagrams to one destination into one UDP GSO send (implies `batch_send`).
+    pub gso: bool,
     /// Participants a room has before newcomers go to other workers (0: a room stays on one).
     pub room_spread_threshold: u32,
 }
@@ -63,6 +65,7 @@ impl Default for MediaConfig {
             turn_ttl_secs: 86_400,
             workers: 0,
             batch_send: false,
+            gso: false,
             room_spread_threshold: 50,
         }
     }

@@ -83,6 +83,9 @@ room_spread_threshold = 50
 # Send media datagrams in batches, one system call for many (sendmmsg). Off by default: on
 # loopback it measured no better than one send per datagram (docs/benchmarks.md).
 batch_send = false
+# Also hand a run of datagrams to one participant (a video frame's packets) to the kernel as one
+# send that it splits up (UDP GSO); implies batch_send. Off by default: see docs/benchmarks.md.
+gso = false
 
 [tls]
 # PEM certificate chain and private key files. Empty: no certificate file.

@@ -1,20 +1,57 @@
-//! Sending many datagrams with one system call (sendmmsg). A forwarded video frame becomes several
-//! packets for each subscriber, so one flush of the core commonly holds dozens of datagrams: one
-//! syscall for all of them instead of one each. Buffers are reused from flush to flush.
+//! Sending many datagrams with one system call (sendmmsg), and optionally coalescing a run of
+//! datagrams to one destination into one send the kernel splits up (UDP GSO, `UDP_SEGMENT`). A
+//! forwarded video frame becomes several packets for each subscriber, so one flush of the core
+//! commonly holds dozens of datagrams: one syscall for all of them instead of one each. Buffers are
+//! reused from flush to flush.
 
 use std::net::SocketAddr;
 
 /// Datagrams handed to the kernel per call (Linux caps a call at 1024; 64 keeps stack-like sizes).
 const CHUNK: usize = 64;
+/// Segments of one GSO send: the kernel's limit (UDP_MAX_SEGMENTS) is 64 on older kernels.
+const GSO_MAX_SEGMENTS: usize = 64;
+/// Bytes of one GSO send (a UDP datagram's maximum payload).
+const GSO_MAX_BYTES: usize = 65_000;
+/// linux/udp.h; the libc crate defines it only for some targets.
+#[cfg(target_os = "linux")]
+const UDP_SEGMENT: libc::c_int = 103;
+
+/// What the batch did, for metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SendCounts {
+    pub calls: u64,
+    pub datagrams: u64,
+    /// Datagrams that went out as segments of a GSO send of two or more.
+    pub gso_segments: u64,
+}
 
 #[derive(Default)]
 pub struct Batch {
     dests: Vec<SocketAddr>,
     data: Vec<Vec<u8>>,
     used: usize,
+    /// Coalesce runs to one destination with GSO (turned off if the kernel refuses it).
+    gso: bool,
+    pub counts: SendCounts,
+}
+
+/// A run of datagrams sent as one message: `count` datagrams from `start`, split by the kernel
+/// into `segment`-byte datagrams (the last may be shorter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    start: usize,
+    count: usize,
+    segment: usize,
 }
 
 impl Batch {
+    pub fn new(gso: bool) -> Self {
+        Batch {
+            gso,
+            ..Batch::default()
+        }
+    }
+
     pub fn push(&mut self, dest: SocketAddr, contents: &[u8]) {
         // Reuse the byte buffers of earlier flushes.
         if self.used < self.data.len() {
@@ -33,6 +70,41 @@ impl Batch {
         self.used == 0
     }
 
+    /// The runs of `[from, to)`: with GSO, consecutive datagrams to one destination, all of one
+    /// size but the last, which may be shorter (what UDP_SEGMENT can express); else one each.
+    fn runs(&self, from: usize, to: usize) -> Vec<Run> {
+        let mut runs = Vec::new();
+        let mut i = from;
+        while i < to {
+            let segment = self.data[i].len();
+            let mut count = 1;
+            let mut bytes = segment;
+            if self.gso {
+                while i + count < to && count < GSO_MAX_SEGMENTS {
+                    let next = &self.data[i + count];
+                    if self.dests[i + count] != self.dests[i]
+                        || next.len() > segment
+                        || bytes + next.len() > GSO_MAX_BYTES
+                    {
+                        break;
+                    }
+                    count += 1;
+                    bytes += next.len();
+                    if next.len() < segment {
+                        break;
+                    }
+                }
+            }
+            runs.push(Run {
+                start: i,
+                count,
+                segment,
+            });
+            i += count;
+        }
+        runs
+    }
+
     /// Sends everything queued and empties the batch. Datagrams the socket cannot take now are
     /// dropped, as a full network queue would drop them; NACK/RTX and keyframe requests recover.
     /// Returns how many were sent.
@@ -42,40 +114,83 @@ impl Batch {
         let mut start = 0;
         while start < self.used {
             let end = (start + CHUNK).min(self.used);
-            match sendmmsg(fd, &self.dests[start..end], &self.data[start..end]) {
-                Some(0) | None => break,
+            let runs = self.runs(start, end);
+            self.counts.calls += 1;
+            match sendmmsg(fd, &self.dests, &self.data, &runs) {
+                Some(0) => break,
                 Some(n) => {
-                    sent += n;
-                    start += n;
+                    for r in &runs[..n] {
+                        sent += r.count;
+                        start += r.count;
+                        if r.count > 1 {
+                            self.counts.gso_segments += r.count as u64;
+                        }
+                    }
                 }
+                None if self.gso && runs.iter().any(|r| r.count > 1) => {
+                    // A kernel or device without UDP GSO: send them one by one from now on.
+                    tracing::warn!("UDP GSO refused by the kernel; sending without it");
+                    self.gso = false;
+                }
+                None => break,
             }
         }
+        self.counts.datagrams += sent as u64;
         self.used = 0;
         sent
     }
 }
 
 #[cfg(target_os = "linux")]
-fn sendmmsg(fd: std::os::fd::RawFd, dests: &[SocketAddr], data: &[Vec<u8>]) -> Option<usize> {
-    let n = dests.len();
+fn sendmmsg(
+    fd: std::os::fd::RawFd,
+    dests: &[SocketAddr],
+    data: &[Vec<u8>],
+    runs: &[Run],
+) -> Option<usize> {
+    /// Room for one control message holding a u16, aligned for `cmsghdr`.
+    #[repr(C, align(8))]
+    #[derive(Clone, Copy)]
+    struct Control([u8; 32]);
+
+    let n = runs.len();
     // SAFETY: all-zero is a valid value for these plain C structs.
     let mut addrs: [libc::sockaddr_storage; CHUNK] = unsafe { std::mem::zeroed() };
     let mut iovs: [libc::iovec; CHUNK] = unsafe { std::mem::zeroed() };
     let mut msgs: [libc::mmsghdr; CHUNK] = unsafe { std::mem::zeroed() };
-    for i in 0..n {
-        let len = write_sockaddr(&dests[i], &mut addrs[i]);
-        iovs[i] = libc::iovec {
-            iov_base: data[i].as_ptr() as *mut libc::c_void,
-            iov_len: data[i].len(),
-        };
-        msgs[i].msg_hdr.msg_name =
-            &mut addrs[i] as *mut libc::sockaddr_storage as *mut libc::c_void;
-        msgs[i].msg_hdr.msg_namelen = len;
-        msgs[i].msg_hdr.msg_iov = &mut iovs[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
+    let mut controls = [Control([0; 32]); CHUNK];
+    let base = runs.first().map_or(0, |r| r.start);
+    for (m, run) in runs.iter().enumerate() {
+        let len = write_sockaddr(&dests[run.start], &mut addrs[m]);
+        for k in 0..run.count {
+            let d = &data[run.start + k];
+            iovs[run.start - base + k] = libc::iovec {
+                iov_base: d.as_ptr() as *mut libc::c_void,
+                iov_len: d.len(),
+            };
+        }
+        let hdr = &mut msgs[m].msg_hdr;
+        hdr.msg_name = &mut addrs[m] as *mut libc::sockaddr_storage as *mut libc::c_void;
+        hdr.msg_namelen = len;
+        hdr.msg_iov = &mut iovs[run.start - base];
+        hdr.msg_iovlen = run.count as _;
+        if run.count > 1 {
+            // SAFETY: the control buffer is aligned and large enough for one cmsghdr with a u16
+            // (CMSG_SPACE(2) is 24 on 64-bit Linux); CMSG_FIRSTHDR returns a pointer into it.
+            unsafe {
+                let space = libc::CMSG_SPACE(std::mem::size_of::<u16>() as u32) as usize;
+                hdr.msg_control = controls[m].0.as_mut_ptr() as *mut libc::c_void;
+                hdr.msg_controllen = space as _;
+                let c = libc::CMSG_FIRSTHDR(hdr);
+                (*c).cmsg_level = libc::SOL_UDP;
+                (*c).cmsg_type = UDP_SEGMENT;
+                (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<u16>() as u32) as _;
+                std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut u16, run.segment as u16);
+            }
+        }
     }
-    // SAFETY: msgs[..n] point into addrs, iovs and data, which all outlive the call; the kernel only
-    // reads the buffers and writes msg_len.
+    // SAFETY: msgs[..n] point into addrs, iovs, controls and data, which all outlive the call; the
+    // kernel only reads the buffers and writes msg_len.
     let r = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT) };
     if r < 0 {
         None
@@ -150,5 +265,45 @@ mod tests {
                 assert_eq!(&buf[..n], b"six");
             }
         }
+    }
+
+    #[test]
+    fn gso_coalesces_runs_to_one_destination_and_each_datagram_arrives_intact() {
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (da, db) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        // A frame of 5 packets to a (1200 x4 + 300), one to b, 3 equal to a, 2 growing to b.
+        let mut plan: Vec<(SocketAddr, usize)> = vec![(da, 1200); 4];
+        plan.push((da, 300));
+        plan.push((db, 500));
+        plan.extend([(da, 800); 3]);
+        plan.push((db, 100));
+        plan.push((db, 200));
+        let payload =
+            |i: usize, len: usize| -> Vec<u8> { (0..len).map(|k| (i * 31 + k) as u8).collect() };
+        let mut batch = Batch::new(true);
+        for (i, (dest, len)) in plan.iter().enumerate() {
+            batch.push(*dest, &payload(i, *len));
+        }
+        let runs = batch.runs(0, plan.len());
+        let counts: Vec<usize> = runs.iter().map(|r| r.count).collect();
+        assert_eq!(counts, vec![5, 1, 3, 1, 1], "{runs:?}");
+        assert_eq!(batch.send(tx.as_raw_fd()), plan.len());
+        a.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        b.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        for (i, (dest, len)) in plan.iter().enumerate() {
+            let sock = if *dest == da { &a } else { &b };
+            let n = sock.recv(&mut buf).unwrap();
+            assert_eq!(&buf[..n], &payload(i, *len)[..], "datagram {i}");
+        }
+        // Linux has had UDP GSO since 4.18, loopback included: it must not have been refused.
+        assert!(batch.gso, "GSO stayed on");
+        assert_eq!(batch.counts.gso_segments, 8);
+        assert_eq!(batch.counts.calls, 1);
+        assert_eq!(batch.counts.datagrams, plan.len() as u64);
     }
 }

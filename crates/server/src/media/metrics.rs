@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use convene_media::Stats;
 
+use super::batch::SendCounts;
 use crate::metrics::Metrics;
 
 /// Upper bounds (bits/s) of the subscriber bandwidth histogram buckets.
@@ -12,7 +13,13 @@ const BWE_BUCKETS: &[u64] = &[
 ];
 
 /// Renders the sum of every worker's counters.
-pub(super) fn publish(workers: &[Stats], load: &[usize], handoff_dropped: u64, metrics: &Metrics) {
+pub(super) fn publish(
+    workers: &[Stats],
+    load: &[usize],
+    sends: &[SendCounts],
+    handoff_dropped: u64,
+    metrics: &Metrics,
+) {
     let mut stats = Stats::default();
     for w in workers {
         stats.merge(w);
@@ -87,6 +94,24 @@ pub(super) fn publish(workers: &[Stats], load: &[usize], handoff_dropped: u64, m
         ),
     ];
     for (name, help, v) in counters {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+        );
+    }
+    let batched = [
+        (
+            "convene_media_batch_send_calls_total",
+            "sendmmsg calls (media.batch_send / media.gso).",
+            sends.iter().map(|c| c.calls).sum::<u64>(),
+        ),
+        (
+            "convene_media_gso_segments_total",
+            "Datagrams sent as segments of a UDP GSO send (media.gso).",
+            sends.iter().map(|c| c.gso_segments).sum::<u64>(),
+        ),
+    ];
+    for (name, help, v) in batched {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"

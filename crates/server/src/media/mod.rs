@@ -119,6 +119,7 @@ pub struct Shared {
     pub(crate) ufrags: RwLock<HashMap<String, usize>>,
     pub(crate) addrs: RwLock<HashMap<SocketAddr, usize>>,
     pub(crate) stats: Mutex<Vec<convene_media::Stats>>,
+    pub(crate) send_counts: Mutex<Vec<batch::SendCounts>>,
     /// Datagrams handed to each worker and not yet taken: the hand-off queue is bounded by this,
     /// so an overloaded worker drops (as the kernel would) instead of queueing without end.
     pub(crate) handoff_queued: Vec<AtomicUsize>,
@@ -194,6 +195,7 @@ impl MediaPlane {
             ufrags: RwLock::new(HashMap::new()),
             addrs: RwLock::new(HashMap::new()),
             stats: Mutex::new(vec![convene_media::Stats::default(); n]),
+            send_counts: Mutex::new(vec![batch::SendCounts::default(); n]),
             handoff_queued: (0..n).map(|_| AtomicUsize::new(0)).collect(),
             handoff_dropped: AtomicU64::new(0),
             placement: Mutex::new(placement::Placement::new(
@@ -225,7 +227,8 @@ impl MediaPlane {
                 shared: shared.clone(),
                 out: out_tx.clone(),
                 metrics: metrics.clone(),
-                batch_send: config.batch_send,
+                batch_send: config.batch_send || config.gso,
+                gso: config.gso,
             })?;
         }
         Ok((

@@ -39,6 +39,7 @@ pub(super) struct WorkerSetup {
     pub out: mpsc::UnboundedSender<MediaOut>,
     pub metrics: Arc<Metrics>,
     pub batch_send: bool,
+    pub gso: bool,
 }
 
 pub(super) fn spawn(setup: WorkerSetup) -> Result<(), super::MediaStartError> {
@@ -79,7 +80,7 @@ pub(super) fn spawn(setup: WorkerSetup) -> Result<(), super::MediaStartError> {
                     out: setup.out,
                     metrics: setup.metrics,
                     batch_send: setup.batch_send,
-                    batch: Default::default(),
+                    batch: super::batch::Batch::new(setup.gso),
                 };
                 w.run(setup.cmds).await;
             });
@@ -207,6 +208,14 @@ impl Worker {
         let mut all = self.shared.stats.lock().unwrap_or_else(|p| p.into_inner());
         all[self.index] = self.sfu.stats();
         let handoff_dropped = self.shared.handoff_dropped.load(Ordering::Relaxed);
+        {
+            let mut counts = self
+                .shared
+                .send_counts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            counts[self.index] = self.batch.counts;
+        }
         let load = {
             let placement = self
                 .shared
@@ -215,7 +224,13 @@ impl Worker {
                 .unwrap_or_else(|p| p.into_inner());
             placement.load().to_vec()
         };
-        super::metrics::publish(&all, &load, handoff_dropped, &self.metrics);
+        let counts = self
+            .shared
+            .send_counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        super::metrics::publish(&all, &load, &counts, handoff_dropped, &self.metrics);
     }
 
     fn apply(&mut self, cmd: MediaCmd) {
