@@ -153,6 +153,14 @@ pub struct ParsedFrame {
 
 /// Reads back a frame made by [`write_vp8`] / [`write_opus`]; None if it is not one of ours.
 pub fn parse_frame(kind: FrameKind, data: &[u8]) -> Option<ParsedFrame> {
+    let (mut p, start) = parse_frame_start(kind, data)?;
+    p.intact = filler_matches(&p.header, start, &data[start..]);
+    Some(p)
+}
+
+/// Reads the headers from the start of a frame (its first RTP packet is enough): the frame
+/// with `intact` still true, and the offset where the filler starts. None if not ours.
+pub fn parse_frame_start(kind: FrameKind, data: &[u8]) -> Option<(ParsedFrame, usize)> {
     let (offset, keyframe) = match kind {
         FrameKind::Audio => (1, false),
         FrameKind::Video => {
@@ -164,16 +172,21 @@ pub fn parse_frame(kind: FrameKind, data: &[u8]) -> Option<ParsedFrame> {
     if header.kind != kind {
         return None;
     }
-    let start = offset + HEADER_LEN;
-    let intact = data[start..]
-        .iter()
-        .enumerate()
-        .all(|(j, b)| *b == filler(&header, start + j));
-    Some(ParsedFrame {
+    let frame = ParsedFrame {
         header,
         keyframe,
-        intact,
-    })
+        intact: true,
+    };
+    Some((frame, offset + HEADER_LEN))
+}
+
+/// True if `bytes`, found at `offset` in a frame with `header`, are the filler the sender wrote
+/// there (offsets inside the headers are not filler: don't pass those).
+pub fn filler_matches(header: &FrameHeader, offset: usize, bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .enumerate()
+        .all(|(j, b)| *b == filler(header, offset + j))
 }
 
 #[cfg(test)]
@@ -255,6 +268,30 @@ mod tests {
         v[50] ^= 1;
         assert!(!parse_frame(FrameKind::Audio, &v).expect("ours").intact);
         assert_eq!(parse_frame(FrameKind::Video, &v), None);
+    }
+
+    #[test]
+    fn a_frame_can_be_checked_piece_by_piece() {
+        let h = hdr(FrameKind::Video);
+        let mut v = Vec::new();
+        write_vp8(&mut v, &h, false, 640, 360, 2500);
+        let (p, start) = parse_frame_start(FrameKind::Video, &v[..1000]).expect("ours");
+        assert_eq!((p.header, p.keyframe, p.intact), (h, false, true));
+        assert_eq!(start, 3 + HEADER_LEN);
+        assert!(filler_matches(&h, start, &v[start..1000]));
+        assert!(filler_matches(&h, 1000, &v[1000..]));
+        // The right bytes at the wrong offset, or from another frame, do not match.
+        assert!(!filler_matches(&h, 1001, &v[1000..]));
+        let other = FrameHeader {
+            seq: h.seq + 1,
+            ..h
+        };
+        assert!(!filler_matches(&other, 1000, &v[1000..]));
+        assert_eq!(
+            parse_frame_start(FrameKind::Video, &v[..20]),
+            None,
+            "too short"
+        );
     }
 
     #[test]

@@ -16,12 +16,30 @@ const LAST_EXP: u32 = 30;
 /// Number of buckets.
 pub const BUCKETS: usize = LINEAR as usize + ((LAST_EXP - FIRST_EXP + 1) << SUB_BITS) as usize;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct DelayHistogram {
-    /// Empty until the first sample (a track that never receives costs nothing).
+    /// Up to the highest bucket used so far: empty until the first sample (a track that never
+    /// receives costs nothing), and delays of milliseconds need half of the buckets. A load
+    /// generator keeps several per simulated participant.
     counts: Vec<u64>,
     total: u64,
 }
+
+impl PartialEq for DelayHistogram {
+    /// Equal counts, however far each one's buckets were grown.
+    fn eq(&self, other: &Self) -> bool {
+        let (short, long) = if self.counts.len() <= other.counts.len() {
+            (&self.counts, &other.counts)
+        } else {
+            (&other.counts, &self.counts)
+        };
+        self.total == other.total
+            && long[..short.len()] == short[..]
+            && long[short.len()..].iter().all(|c| *c == 0)
+    }
+}
+
+impl Eq for DelayHistogram {}
 
 fn bucket(v: u64) -> usize {
     if v < LINEAR {
@@ -49,10 +67,11 @@ fn bucket_range(i: usize) -> (u64, u64) {
 
 impl DelayHistogram {
     pub fn record(&mut self, us: i64) {
-        if self.counts.is_empty() {
-            self.counts = vec![0; BUCKETS];
+        let b = bucket(us.max(0) as u64);
+        if b >= self.counts.len() {
+            self.counts.resize(b + 1, 0);
         }
-        self.counts[bucket(us.max(0) as u64)] += 1;
+        self.counts[b] += 1;
         self.total += 1;
     }
 
@@ -61,11 +80,8 @@ impl DelayHistogram {
     }
 
     pub fn merge(&mut self, other: &DelayHistogram) {
-        if other.counts.is_empty() {
-            return;
-        }
-        if self.counts.is_empty() {
-            self.counts = vec![0; BUCKETS];
+        if other.counts.len() > self.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
         }
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
             *a += b;
@@ -159,5 +175,31 @@ mod tests {
         let d = later.since(&a);
         assert_eq!((d.count(), d.quantile(0.5)), (1, Some(50)));
         assert_eq!(a.since(&DelayHistogram::default()), a);
+    }
+
+    #[test]
+    fn buckets_grow_only_as_far_as_needed() {
+        let mut h = DelayHistogram::default();
+        h.record(5);
+        assert_eq!(h.counts.len(), 6);
+        h.record(2_000);
+        let n = h.counts.len();
+        assert_eq!(n, bucket(2_000) + 1);
+        assert!(n < BUCKETS / 2);
+        // A shorter histogram merges into a longer one and the other way round.
+        let mut long = DelayHistogram::default();
+        long.record(10_000_000);
+        let mut a = h.clone();
+        a.merge(&long);
+        let mut b = long.clone();
+        b.merge(&h);
+        assert_eq!(a, b);
+        assert_eq!(a.count(), 3);
+        assert_eq!(a.quantile(1.0).map(|v| v > 9_000_000), Some(true));
+        // Equality ignores buckets grown but empty.
+        let mut padded = h.clone();
+        padded.counts.resize(BUCKETS, 0);
+        assert_eq!(padded, h);
+        assert_ne!(h, long);
     }
 }

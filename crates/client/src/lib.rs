@@ -6,7 +6,7 @@ pub mod media;
 pub mod signaling;
 
 pub use media::{
-    MediaConfig, MediaError, MediaEvent, MediaSession, MediaStats, PublishOptions, TrackStats,
-    Transport,
+    new_dtls_cert, MediaConfig, MediaError, MediaEvent, MediaSession, MediaStats, PublishOptions,
+    ReceiveMode, TrackStats, Transport,
 };
 pub use signaling::{join_msg, ClientError, Closed, Signaling};

@@ -5,6 +5,7 @@ use std::time::Duration;
 use convene_proto::{ClientMessage, Joined, ServerMessage};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -33,6 +34,9 @@ pub struct Closed {
     pub reason: String,
 }
 
+/// Signaling messages are small JSON (an SDP offer is a few KiB).
+const READ_BUFFER: usize = 4096;
+
 pub struct Signaling {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// How long `recv` waits before giving up.
@@ -42,7 +46,13 @@ pub struct Signaling {
 impl Signaling {
     /// Connects to `ws://host:port/ws` (or `wss://`).
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        // Tungstenite zero-fills its free read capacity on every poll of the stream, and the media
+        // task polls it on every wakeup: the default 128 KiB cost more CPU than the media itself
+        // (and 128 KiB of memory per connection). Larger messages still arrive whole: the buffer
+        // grows to a frame's length once its header is read.
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+        let (ws, _) =
+            tokio_tungstenite::connect_async_with_config(url, Some(config), false).await?;
         Ok(Self {
             ws,
             timeout: Duration::from_secs(10),

@@ -3,13 +3,14 @@
 use std::time::{Duration, Instant};
 
 use convene_client::{
-    ClientError, MediaConfig, MediaEvent, MediaSession, PublishOptions, Signaling, Transport,
+    ClientError, MediaConfig, MediaEvent, MediaSession, PublishOptions, ReceiveMode, Signaling,
+    Transport,
 };
 use convene_proto::{ClientMessage, PROTOCOL_VERSION};
 
-use crate::options::Options;
+use crate::options::{Options, Receive};
 use crate::pacing::Slot;
-use crate::session::{Failure, Snap};
+use crate::session::{shared_dtls_cert, Failure, Snap};
 
 pub struct ConveneSession {
     media: MediaSession,
@@ -27,6 +28,14 @@ pub fn publish_options(o: &Options, publisher: bool) -> PublishOptions {
         video_bitrate_bps: o.video_bitrate,
         frame_rate: o.fps,
         ..PublishOptions::default()
+    }
+}
+
+/// Packet mode for those that only receive; publishers need str0m's frame writer.
+pub fn receive_mode(o: &Options, publisher: bool) -> ReceiveMode {
+    match o.receive {
+        Receive::Packets if !publisher => ReceiveMode::Packets,
+        _ => ReceiveMode::Frames,
     }
 }
 
@@ -79,6 +88,8 @@ impl ConveneSession {
             local_ip: o.local_ip,
             keep_last_payload: false,
             event_capacity: 64,
+            receive: receive_mode(o, slot.publisher),
+            dtls_cert: shared_dtls_cert(),
             ..MediaConfig::default()
         };
         let mut media = MediaSession::start(sig, joined.participant_id, config)

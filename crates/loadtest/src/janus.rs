@@ -29,7 +29,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::options::Options;
 use crate::pacing::Slot;
 use crate::run::PublisherIds;
-use crate::session::{Failure, Snap};
+use crate::session::{shared_dtls_cert, Failure, Snap};
 
 const RIDS: [&str; 3] = ["q", "h", "f"];
 const KEEPALIVE: Duration = Duration::from_secs(20);
@@ -428,7 +428,11 @@ impl Pc {
             .await
             .map_err(|e| e.to_string())?;
         let local = sock.local_addr().map_err(|e| e.to_string())?;
-        let mut rtc = Rtc::builder().build(Instant::now());
+        let mut builder = Rtc::builder();
+        if let Some(cert) = shared_dtls_cert() {
+            builder = builder.set_dtls_cert(cert);
+        }
+        let mut rtc = builder.build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| e.to_string())?);
         Ok(Pc {
             rtc,

@@ -7,11 +7,18 @@ use std::time::Instant;
 use convene_client::histogram::DelayHistogram;
 use serde::Serialize;
 
-use crate::options::{Options, Target};
+use crate::options::{Options, Receive, Target};
 use crate::procstat::{ProcSample, UdpCounters};
 use crate::run::Outcome;
 use crate::session::Snap;
 use crate::stats::{opt, per_sec, ratio, thousands, Spread};
+
+/// Readings before the first participant joined.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Baseline {
+    pub server: Option<ProcSample>,
+    pub tool: Option<ProcSample>,
+}
 
 /// Readings at one edge of the measured window.
 #[derive(Clone, Debug)]
@@ -34,6 +41,8 @@ pub struct Load {
     pub video_bitrate_bps: u32,
     pub fps: u32,
     pub transport: &'static str,
+    /// How subscribers received: "packets" (str0m's RTP mode) or "frames".
+    pub receive: Receive,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -106,7 +115,12 @@ pub struct Server {
 pub struct Tool {
     pub cpu_secs: Option<f64>,
     pub cpu_percent: Option<f64>,
+    /// Tool CPU per packet it handled (sent + received) in the window: what one simulated
+    /// participant costs per packet.
+    pub cpu_us_per_packet: Option<f64>,
     pub peak_rss_kib: Option<u64>,
+    /// (RSS at the end of the window - RSS before the first join) / connected participants.
+    pub mem_per_participant_kib: Option<f64>,
     /// Frames the publishers skipped because the tool was behind: non-zero means the tool, not
     /// the server, limited the run.
     pub frames_skipped: u64,
@@ -155,7 +169,7 @@ pub fn build(
     outcomes: &[Outcome],
     planned: usize,
     ramp_secs: f64,
-    server_before: Option<&ProcSample>,
+    before: &Baseline,
     start: &WindowSample,
     end: &WindowSample,
 ) -> Report {
@@ -201,10 +215,11 @@ pub fn build(
         pid: o.server_pid,
         cpu_secs: cpu,
         cpu_percent: cpu.map(|c| ratio(c, secs) * 100.0),
-        rss_before_kib: server_before.map(|s| s.rss_kib),
+        rss_before_kib: before.server.map(|s| s.rss_kib),
         rss_end_kib: s1.map(|s| s.rss_kib),
         peak_rss_kib: s1.map(|s| s.peak_rss_kib),
-        mem_per_participant_kib: server_before
+        mem_per_participant_kib: before
+            .server
             .zip(s1)
             .map(|(a, b)| ratio(b.rss_kib as f64 - a.rss_kib as f64, connected as f64)),
         packets_out_per_sec: pkts_out.map(|p| p / secs),
@@ -246,6 +261,7 @@ pub fn build(
             video_bitrate_bps: o.video_bitrate,
             fps: o.fps,
             transport: if o.tcp { "ice-tcp" } else { "udp" },
+            receive: o.receive,
         },
         participants: Participants {
             planned,
@@ -291,7 +307,13 @@ pub fn build(
         tool: Tool {
             cpu_secs: tool_cpu,
             cpu_percent: tool_cpu.map(|c| ratio(c, secs) * 100.0),
+            cpu_us_per_packet: tool_cpu
+                .map(|c| ratio(c * 1e6, (window.packets_in + window.packets_out) as f64)),
             peak_rss_kib: end.tool.map(|t| t.peak_rss_kib),
+            mem_per_participant_kib: before
+                .tool
+                .zip(end.tool)
+                .map(|(a, b)| ratio(b.rss_kib as f64 - a.rss_kib as f64, connected as f64)),
             frames_skipped: whole.frames_skipped,
             send_dropped: whole.send_dropped,
             host_udp_rcvbuf_drops: start
@@ -320,7 +342,7 @@ pub fn table(r: &Report) -> String {
     let l = &r.load;
     let _ = writeln!(
         s,
-        "== {} {:?}: {} room(s) x ({} pub + {} sub), audio {}, video {} ({} layer(s), {} kbit/s, {} fps), {}",
+        "== {} {:?}: {} room(s) x ({} pub + {} sub), audio {}, video {} ({} layer(s), {} kbit/s, {} fps), {}, subscribers receive {:?}",
         if r.label.is_empty() { "run" } else { &r.label },
         r.target,
         l.rooms,
@@ -331,7 +353,8 @@ pub fn table(r: &Report) -> String {
         l.layers,
         l.video_bitrate_bps / 1000,
         l.fps,
-        l.transport
+        l.transport,
+        l.receive
     );
     let mut row = |k: &str, v: String| {
         let _ = writeln!(s, "  {k:<30} {v}");
@@ -461,9 +484,14 @@ pub fn table(r: &Report) -> String {
         "tool cpu s (% of a core)",
         format!("{} ({})", opt(t.cpu_secs, 2), opt(t.cpu_percent, 0)),
     );
+    row("tool cpu us/pkt (sent + rcvd)", opt(t.cpu_us_per_packet, 2));
     row(
-        "tool peak rss MiB",
-        opt(t.peak_rss_kib.map(|k| k as f64 / 1024.0), 1),
+        "tool peak rss MiB, KiB each",
+        format!(
+            "{}, {}",
+            opt(t.peak_rss_kib.map(|k| k as f64 / 1024.0), 1),
+            opt(t.mem_per_participant_kib, 0)
+        ),
     );
     row(
         "host UDP rcvbuf / sndbuf drops",

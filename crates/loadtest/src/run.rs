@@ -282,7 +282,10 @@ pub async fn run(o: Options) -> Result<Report, RunError> {
         (None, Target::Convene) => metrics::metrics_url_for(&o.url),
         (None, Target::Janus) => None,
     };
-    let server_base = o.server_pid.and_then(|p| procstat::sample(Some(p)).ok());
+    let before = report::Baseline {
+        server: o.server_pid.and_then(|p| procstat::sample(Some(p)).ok()),
+        tool: procstat::sample(None).ok(),
+    };
     let live = Arc::new(Live::default());
     let (phase_tx, phase_rx) = watch::channel(Phase::Ramp);
     let publishers: PublisherIds = Arc::default();
@@ -360,12 +363,6 @@ pub async fn run(o: Options) -> Result<Report, RunError> {
         outcomes.push(h.await?);
     }
     Ok(report::build(
-        &o,
-        &outcomes,
-        total,
-        ramp_secs,
-        server_base.as_ref(),
-        &start,
-        &end,
+        &o, &outcomes, total, ramp_secs, &before, &start, &end,
     ))
 }

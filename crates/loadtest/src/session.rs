@@ -1,7 +1,18 @@
 //! One simulated participant: what it measured (a [`Snap`]) and how it failed (a [`Failure`]).
 
+use std::sync::OnceLock;
+
 use convene_client::histogram::DelayHistogram;
-use convene_client::MediaStats;
+use convene_client::{new_dtls_cert, MediaStats};
+use str0m::config::DtlsCert;
+
+/// One DTLS certificate for every participant of the process (Convene's and Janus's): a key
+/// generation per participant was a large part of the tool's cost of a join. None if it could
+/// not be made (each peer connection then makes its own).
+pub fn shared_dtls_cert() -> Option<DtlsCert> {
+    static CERT: OnceLock<Option<DtlsCert>> = OnceLock::new();
+    CERT.get_or_init(|| new_dtls_cert().ok()).clone()
+}
 
 /// Cumulative counters of one participant at one moment.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -97,6 +108,17 @@ impl Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_certificate_for_all() {
+        let a = shared_dtls_cert().expect("a certificate");
+        let b = shared_dtls_cert().expect("a certificate");
+        assert!(!a.certificate.is_empty() && !a.private_key.is_empty());
+        assert_eq!(
+            (a.certificate, a.private_key),
+            (b.certificate, b.private_key)
+        );
+    }
 
     #[test]
     fn deltas_add_up() {

@@ -1,11 +1,22 @@
 //! A few participants against an in-process server for a few seconds: every frame sent arrives,
 //! and the report's figures agree with each other and with what was sent.
 
-use convene_loadtest::{run, Options};
+use convene_loadtest::{run, Options, Receive};
 use convene_server::{Config, Listeners};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_meeting_loses_nothing_and_adds_up() {
+    meeting(Receive::Packets).await;
+}
+
+/// The same checks when subscribers reassemble frames with str0m, as publishers always do: both
+/// ways of receiving must count the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_holds_when_subscribers_receive_frames() {
+    meeting(Receive::Frames).await;
+}
+
+async fn meeting(receive: Receive) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".into();
@@ -32,6 +43,7 @@ async fn a_small_meeting_loses_nothing_and_adds_up() {
         drain: 1.0,
         quiet: true,
         connect_timeout: 10.0,
+        receive,
         ..Options::default()
     };
     let r = run(o).await.expect("run");
@@ -86,6 +98,7 @@ async fn a_small_meeting_loses_nothing_and_adds_up() {
     assert!(r.server.forwarded_frames_per_sec.unwrap_or(0.0) > 0.0);
     assert!(r.received.packets_per_sec >= r.received.frames_per_sec);
     assert!(r.tool.cpu_secs.is_some());
+    assert!(r.tool.cpu_us_per_packet.is_some_and(|us| us > 0.0));
 
     let _ = stop.send(());
     let _ = server.await;

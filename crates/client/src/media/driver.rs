@@ -16,19 +16,23 @@ use str0m::net::{Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
-use super::net::Net;
+use super::net::{self, Net};
 use super::publish::Publisher;
 use super::receive::Receiver;
-use super::{Command, MediaConfig, MediaError, MediaEvent, MediaStats};
+use super::{Command, MediaConfig, MediaError, MediaEvent, MediaStats, ReceiveMode};
 use crate::frame::{sender_id, unix_micros};
 use crate::signaling::Signaling;
 
 /// Packets handled per wakeup before the loop looks at its other inputs again.
 const MAX_READ_BATCH: usize = 64;
+/// Wakeups for packets in a row before the other inputs get a turn.
+const NET_STREAK: u32 = 8;
 
 pub(crate) struct Driver {
     sig: Signaling,
-    rtc: Rtc,
+    /// Boxed: str0m's `Rtc` is ~10 KiB, and every future that holds a `Driver` (the session task,
+    /// and the caller's while it starts one) would otherwise carry that much inline.
+    rtc: Box<Rtc>,
     net: Net,
     publisher: Publisher,
     receiver: Receiver,
@@ -57,11 +61,20 @@ impl Driver {
         events: mpsc::Sender<MediaEvent>,
     ) -> Result<Driver, MediaError> {
         let now = Instant::now();
+        let packet_mode = config.receive == ReceiveMode::Packets;
+        if packet_mode && publishes(&config.publish) {
+            return Err(MediaError::PacketModePublish);
+        }
         let net = Net::bind(config.transport, config.local_ip).await?;
-        let mut rtc = Rtc::builder().build(now);
+        let mut builder = Rtc::builder().set_rtp_mode(packet_mode);
+        if let Some(cert) = &config.dtls_cert {
+            builder = builder.set_dtls_cert(cert.clone());
+        }
+        let mut rtc = Box::new(builder.build(now));
         rtc.add_local_candidate(net.candidate()?);
         let mut receiver = Receiver::default();
         receiver.keep_payload = config.keep_last_payload;
+        receiver.packet_mode = packet_mode;
         let stats = MediaStats {
             transport: config.transport,
             local_addr: Some(net.local),
@@ -94,16 +107,36 @@ impl Driver {
         mut self,
         mut commands: mpsc::Receiver<Command>,
     ) -> Result<Signaling, MediaError> {
-        let sleep = tokio::time::sleep_until(self.rtc_timeout.into());
+        let mut armed = self.rtc_timeout;
+        let mut net_streak = 0;
+        let sleep = tokio::time::sleep_until(armed.into());
         tokio::pin!(sleep);
         let result = loop {
             let deadline = match self.publisher.next_wakeup() {
                 Some(t) => t.min(self.rtc_timeout),
                 None => self.rtc_timeout,
             };
-            sleep.as_mut().reset(deadline.into());
+            // Re-arming moves the timer in tokio's wheel: only when the deadline changed.
+            if deadline != armed || sleep.is_elapsed() {
+                armed = deadline;
+                sleep.as_mut().reset(deadline.into());
+            }
+            // Packets first: most wakeups are for them, and then the other branches (a channel,
+            // the WebSocket, the timer) are not polled for nothing. Their wakers stay registered,
+            // and after NET_STREAK packet turns in a row they get one turn, so a flood of packets
+            // cannot starve commands or signaling.
+            let net_turn = net_streak < NET_STREAK;
+            let mut net_fired = false;
             // Each branch's future is dropped before its handler runs, so handlers may use `self`.
             let step = tokio::select! {
+                biased;
+                r = self.net.readable(), if net_turn => {
+                    net_fired = true;
+                    match r {
+                        Ok(()) => self.read_packets(),
+                        Err(e) => Err(e),
+                    }
+                }
                 c = commands.recv() => match c {
                     None | Some(Command::Stop) => break Ok(()),
                     Some(c) => self.on_command(c).await,
@@ -112,12 +145,11 @@ impl Driver {
                     Ok(m) => self.on_signal(m).await,
                     Err(e) => Err(e.into()),
                 },
-                r = self.net.readable() => match r {
-                    Ok(()) => self.read_packets(),
-                    Err(e) => Err(e),
-                },
                 _ = &mut sleep => Ok(()),
+                () = std::future::ready(()), if !net_turn => Ok(()),
             };
+            // When the packets' branch did not fire, every other branch was polled.
+            net_streak = if net_fired { net_streak + 1 } else { 0 };
             if let Err(e) = step {
                 break Err(e);
             }
@@ -152,9 +184,13 @@ impl Driver {
     }
 
     fn read_packets(&mut self) -> Result<(), MediaError> {
+        net::with_scratch(|scratch| self.read_batch(scratch))
+    }
+
+    fn read_batch(&mut self, scratch: &mut [u8]) -> Result<(), MediaError> {
         let now = Instant::now();
         for _ in 0..MAX_READ_BATCH {
-            let Some(p) = self.net.next_packet()? else {
+            let Some(p) = self.net.next_packet(scratch)? else {
                 break;
             };
             self.stats.remote_addr = Some(p.source);
@@ -208,6 +244,17 @@ impl Driver {
                 }
             }
             Event::MediaData(d) => self.receiver.on_media(&d, unix_micros()),
+            Event::RtpPacket(p) => {
+                // After RTX is undone the SSRC is the main stream's, which str0m maps to its mid.
+                let mid = p.header.ext_vals.mid.or_else(|| {
+                    let mut api = self.rtc.direct_api();
+                    api.stream_rx(&p.header.ssrc).map(|s| s.mid())
+                });
+                match mid {
+                    Some(mid) => self.receiver.on_packet(mid, &p, unix_micros()),
+                    None => self.receiver.unmapped_frames += 1,
+                }
+            }
             Event::KeyframeRequest(r) => self.publisher.keyframe_request(&r),
             Event::MediaChanged(c) if c.direction == Direction::Inactive => {
                 self.receiver.set_inactive_mid(c.mid)
@@ -237,6 +284,11 @@ impl Driver {
         match c {
             Command::Send(m) => self.sig.send(&m).await?,
             Command::Publish(opts) => {
+                if self.receiver.packet_mode && publishes(&opts) {
+                    // Not fatal: the session goes on receiving.
+                    self.stats.last_error = Some(MediaError::PacketModePublish.to_string());
+                    return Ok(());
+                }
                 self.publisher.update(opts);
                 if self.pending.is_none() && self.needs_media() {
                     self.offer(false).await?;
@@ -437,4 +489,8 @@ impl Driver {
         s.unmapped_frames = self.receiver.unmapped_frames;
         s
     }
+}
+
+fn publishes(o: &super::PublishOptions) -> bool {
+    o.audio || o.video
 }

@@ -7,12 +7,14 @@
 
 mod driver;
 mod net;
+mod packets;
 mod publish;
 mod receive;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use convene_proto::{ClientMessage, ParticipantId, ServerMessage, TrackId};
+use str0m::config::DtlsCert;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -38,6 +40,11 @@ pub enum MediaError {
     Sdp(String),
     #[error("the media session has ended")]
     Ended,
+    /// [`ReceiveMode::Packets`] receives only: str0m's RTP mode has no frame writer.
+    #[error("a session in packet mode cannot publish")]
+    PacketModePublish,
+    #[error("could not make a DTLS certificate")]
+    DtlsCertificate,
     /// The server reset this client's media session (it heard nothing for too long). The signaling
     /// connection is still good: a new `MediaSession` on it starts over.
     #[error("the server reset the media session: {0}")]
@@ -58,6 +65,33 @@ pub struct MediaConfig {
     pub honor_layers_unused: bool,
     /// Capacity of the event queue; events beyond it are dropped and counted.
     pub event_capacity: usize,
+    /// How received media is taken in and checked.
+    pub receive: ReceiveMode,
+    /// Our DTLS certificate; None makes one for this session (an ECDSA key generation each).
+    /// A load generator shares one ([`new_dtls_cert`]) across all its sessions.
+    pub dtls_cert: Option<DtlsCert>,
+}
+
+/// How a session takes in media. Both modes measure the same things per frame (loss and
+/// reordering by our header's sequence number, delay, corruption, foreign frames).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReceiveMode {
+    /// str0m's depacketizer and jitter buffer reassemble each frame, which is then checked
+    /// whole. Needed to publish.
+    #[default]
+    Frames,
+    /// str0m's RTP mode: each packet is checked as it arrives and frames are completed by
+    /// sequence number, without a jitter buffer or a copy of the frame (cheaper, for load
+    /// generation). Receive only: publishing in this mode is refused.
+    Packets,
+}
+
+/// A DTLS certificate to share between sessions ([`MediaConfig::dtls_cert`]).
+pub fn new_dtls_cert() -> Result<DtlsCert, MediaError> {
+    str0m::crypto::from_feature_flags()
+        .dtls_provider
+        .generate_certificate()
+        .ok_or(MediaError::DtlsCertificate)
 }
 
 impl Default for MediaConfig {
@@ -69,6 +103,8 @@ impl Default for MediaConfig {
             keep_last_payload: true,
             honor_layers_unused: true,
             event_capacity: 1024,
+            receive: ReceiveMode::Frames,
+            dtls_cert: None,
         }
     }
 }
@@ -110,6 +146,7 @@ pub struct MediaStats {
     pub sent: SendStats,
     /// Every remote track offered so far.
     pub tracks: Vec<TrackStats>,
+    /// Frames (packet mode: RTP packets) on m-lines the offers did not describe.
     pub unmapped_frames: u64,
     /// Events not delivered because the queue was full.
     pub events_dropped: u64,

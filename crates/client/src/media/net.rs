@@ -1,5 +1,6 @@
 //! The media transport: a UDP socket, or one ICE-TCP connection with RFC 4571 framing.
 
+use std::cell::RefCell;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -31,7 +32,7 @@ pub(crate) struct Net {
     kind: NetKind,
     /// The address our candidate announces; str0m sees packets arrive on it.
     pub local: SocketAddr,
-    /// Receive buffer: one datagram (UDP) or a stream of frames (TCP).
+    /// TCP receive buffer: a stream of frames (UDP reads into the thread's [`with_scratch`]).
     buf: Vec<u8>,
     /// TCP: `buf[start..filled]` holds received bytes not handed out yet.
     start: usize,
@@ -80,10 +81,14 @@ impl Net {
             NetKind::Udp(s) => s.local_addr()?,
             NetKind::Tcp { .. } => SocketAddr::new(ip, ACTIVE_TCP_PORT),
         };
+        let buf = match kind {
+            NetKind::Udp(_) => Vec::new(),
+            NetKind::Tcp { .. } => vec![0; MAX_PACKET + 2],
+        };
         Ok(Net {
             kind,
             local,
-            buf: vec![0; MAX_PACKET + 2],
+            buf,
             start: 0,
             filled: 0,
             out: Vec::new(),
@@ -197,10 +202,14 @@ impl Net {
         Ok(())
     }
 
-    /// The next packet already received, if any (call after `readable`, until None).
-    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, MediaError> {
+    /// The next packet already received, if any (call after `readable`, until None). A UDP
+    /// datagram is read into `scratch` (from [`with_scratch`]).
+    pub fn next_packet<'a>(
+        &'a mut self,
+        scratch: &'a mut [u8],
+    ) -> Result<Option<Packet<'a>>, MediaError> {
         match &mut self.kind {
-            NetKind::Udp(s) => match s.try_recv_from(&mut self.buf) {
+            NetKind::Udp(s) => match s.try_recv_from(scratch) {
                 Ok((n, source)) => {
                     self.counters.packets_in += 1;
                     self.counters.bytes_in += n as u64;
@@ -208,7 +217,7 @@ impl Net {
                         proto: Protocol::Udp,
                         source,
                         destination: self.local,
-                        data: &self.buf[..n],
+                        data: &scratch[..n],
                     }))
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
@@ -233,6 +242,21 @@ impl Net {
             }
         }
     }
+}
+
+thread_local! {
+    /// One datagram buffer per thread, for every UDP session on it: each datagram is handed to
+    /// str0m before the next is read, so no session needs 64 KiB of its own.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; MAX_PACKET]);
+}
+
+/// Runs `f` with this thread's datagram buffer.
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+    SCRATCH.with(|b| match b.try_borrow_mut() {
+        Ok(mut b) => f(&mut b),
+        // Only if `f` itself reads packets on this thread (it does not): a buffer of its own.
+        Err(_) => f(&mut vec![0; MAX_PACKET]),
+    })
 }
 
 /// The length of the first complete RFC 4571 frame in `b`, if it is all there.

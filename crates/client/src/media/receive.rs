@@ -1,12 +1,15 @@
-//! What arrives on the server's m-lines, per remote track.
+//! What arrives on the server's m-lines, per remote track: frames from str0m's depacketizer
+//! (frame mode) or RTP packets checked as they come (packet mode, see `packets.rs`).
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use convene_proto::{MediaKind, OfferedTrack, ParticipantId, Source, TrackId};
 use str0m::media::{MediaData, Mid};
+use str0m::rtp::RtpPacket;
 
-use crate::frame::{parse_frame, FrameHeader, FrameKind};
+use super::packets::{Assembler, Frame};
+use crate::frame::{parse_frame, FrameHeader, FrameKind, ParsedFrame};
 use crate::histogram::DelayHistogram;
 
 /// Counters for one remote track (one receive m-line of the server's offers).
@@ -29,8 +32,11 @@ pub struct TrackStats {
     pub foreign: u64,
     /// Frames whose filler differed from what the sender wrote.
     pub corrupt: u64,
-    /// str0m saw missing RTP packets before a frame.
+    /// RTP packets were missing before a frame (frame mode: str0m's depacketizer says so;
+    /// packet mode: packets given up since the previous complete frame).
     pub discontinuities: u64,
+    /// Packet mode: RTP packets that arrived after their frame had been given up as lost.
+    pub late_packets: u64,
     pub first_seq: Option<u32>,
     /// Highest header sequence number seen.
     pub max_seq: Option<u32>,
@@ -67,6 +73,7 @@ impl TrackStats {
             foreign: 0,
             corrupt: 0,
             discontinuities: 0,
+            late_packets: 0,
             first_seq: None,
             max_seq: None,
             in_order: 0,
@@ -99,30 +106,47 @@ impl TrackStats {
         (self.delay_samples > 0).then(|| self.delay_us_sum / self.delay_samples as i64)
     }
 
+    fn kind(&self) -> FrameKind {
+        match self.kind {
+            MediaKind::Audio => FrameKind::Audio,
+            MediaKind::Video => FrameKind::Video,
+        }
+    }
+
+    /// A frame from str0m's depacketizer (frame mode).
     fn record(&mut self, d: &MediaData, now_unix_us: u64, keep_payload: bool) {
-        self.frames += 1;
-        self.bytes += d.data.len() as u64;
-        let key = d.is_keyframe();
-        self.keyframes += u64::from(key);
-        self.discontinuities += u64::from(!d.contiguous);
-        self.last_keyframe = key;
-        self.last_at = Some(d.network_time);
         if keep_payload {
             // Reuses the buffer: no allocation once it has grown to the largest frame.
             self.last_payload.clear();
             self.last_payload.extend_from_slice(&d.data);
         }
-        let kind = match self.kind {
-            MediaKind::Audio => FrameKind::Audio,
-            MediaKind::Video => FrameKind::Video,
+        let f = Frame {
+            bytes: d.data.len(),
+            keyframe: d.is_keyframe(),
+            contiguous: d.contiguous,
+            at: d.network_time,
+            parsed: parse_frame(self.kind(), &d.data),
         };
-        let Some(p) = parse_frame(kind, &d.data) else {
+        self.record_frame(&f, now_unix_us);
+    }
+
+    /// One complete frame, however it was received.
+    fn record_frame(&mut self, f: &Frame, now_unix_us: u64) {
+        self.frames += 1;
+        self.bytes += f.bytes as u64;
+        self.keyframes += u64::from(f.keyframe);
+        self.discontinuities += u64::from(!f.contiguous);
+        self.last_keyframe = f.keyframe;
+        self.last_at = Some(f.at);
+        let Some(ParsedFrame {
+            header: h, intact, ..
+        }) = f.parsed
+        else {
             self.foreign += 1;
             return;
         };
-        let h = p.header;
-        self.corrupt += u64::from(!p.intact);
-        if kind == FrameKind::Video {
+        self.corrupt += u64::from(!intact);
+        if h.kind == FrameKind::Video {
             if let Some(n) = self.layer_frames.get_mut(usize::from(h.layer)) {
                 *n += 1;
             }
@@ -154,9 +178,12 @@ pub(crate) struct Receiver {
     /// Every track ever offered, in offer order (ended ones stay, marked inactive).
     pub tracks: Vec<TrackStats>,
     by_mid: HashMap<Mid, usize>,
+    /// Packet mode: each track's reassembly state, by index in `tracks` (empty in frame mode).
+    assemblers: Vec<Assembler>,
+    pub packet_mode: bool,
     /// Copy each frame's payload into `last_payload` (off for load generation).
     pub keep_payload: bool,
-    /// Frames on m-lines the offers did not describe.
+    /// Frames (packet mode: RTP packets) on m-lines the offers did not describe.
     pub unmapped_frames: u64,
 }
 
@@ -174,7 +201,12 @@ impl Receiver {
                 s.active = false;
             }
             self.by_mid.insert(mid, self.tracks.len());
-            self.tracks.push(TrackStats::new(t));
+            let stats = TrackStats::new(t);
+            if self.packet_mode {
+                self.assemblers
+                    .push(Assembler::new(stats.kind(), self.keep_payload));
+            }
+            self.tracks.push(stats);
         }
     }
 
@@ -195,6 +227,32 @@ impl Receiver {
             Some(&i) => self.tracks[i].record(d, now_unix_us, self.keep_payload),
             None => self.unmapped_frames += 1,
         }
+    }
+
+    /// Packet mode: one RTP packet on `mid` (str0m has decrypted it and undone any RTX).
+    pub fn on_packet(&mut self, mid: Mid, p: &RtpPacket, now_unix_us: u64) {
+        let (Some(&i), true) = (self.by_mid.get(&mid), self.packet_mode) else {
+            self.unmapped_frames += 1;
+            return;
+        };
+        let (Some(track), Some(a)) = (self.tracks.get_mut(i), self.assemblers.get_mut(i)) else {
+            return;
+        };
+        a.push(
+            *p.header.ssrc,
+            *p.seq_no,
+            p.header.marker,
+            &p.payload,
+            p.timestamp,
+            &mut |f, data| {
+                if let Some(data) = data {
+                    track.last_payload.clear();
+                    track.last_payload.extend_from_slice(data);
+                }
+                track.record_frame(&f, now_unix_us);
+            },
+        );
+        track.late_packets = a.late_packets;
     }
 }
 
