@@ -5,6 +5,7 @@
 #   bench/run-all.sh                 # all scenarios, Convene then Janus
 #   TARGETS=convene bench/run-all.sh # Convene only
 #   SCENARIOS="meeting10 fanout" DURATION=20 bench/run-all.sh
+#   SERVER_ARGS="--set media.room_spread_threshold=0" OUT=/tmp/r bench/run-all.sh  # Convene's config
 #
 # Needs: cargo; for Janus, the Debian package `janus` (apt-get install -y janus).
 # Results: bench/results/<scenario>-<target>.json (the tool's --json report) and .txt (its table).
@@ -52,6 +53,8 @@ scenario_args() {
 }
 
 common=(--duration "$DURATION" --ramp "$RAMP" --settle 3 --drain 1 --video-bitrate 500000 --layers 3 --json)
+server_args=()
+for a in ${SERVER_ARGS:-}; do server_args+=(--server-arg "$a"); done
 
 for s in $SCENARIOS; do
   for t in $TARGETS; do
@@ -59,7 +62,7 @@ for s in $SCENARIOS; do
     # shellcheck disable=SC2046
     if [ "$t" = convene ]; then
       $lt $(scenario_args "$s") "${common[@]}" --label "$s" --room-prefix "$s" \
-        --spawn-server target/release/convene >"$out/$s-$t.json" 2> >(tee "$out/$s-$t.txt" >&2)
+        --spawn-server target/release/convene "${server_args[@]}" >"$out/$s-$t.json" 2> >(tee "$out/$s-$t.txt" >&2)
     else
       pid="$(bench/janus.sh)"
       trap 'kill "$pid" 2>/dev/null || true' EXIT

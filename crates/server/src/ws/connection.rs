@@ -26,6 +26,9 @@ pub mod close_code {
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
+/// Initial WebSocket read buffer per connection.
+const READ_BUFFER: usize = 8 * 1024;
+
 /// How long the peer may take to answer our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
@@ -35,6 +38,9 @@ pub async fn ws_handler(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade
     // read and answered with 1009 by `serve`, so the client learns why.
     ws.max_message_size(limit.saturating_mul(4))
         .max_frame_size(limit.saturating_mul(4))
+        // Signaling messages are a few KiB; the read buffer grows for a larger frame. The default
+        // (128 KiB, zero-filled on every read) held 128 KiB per participant for nothing.
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve(socket, state))
 }
 
