@@ -207,10 +207,9 @@ async fn one_room_spans_every_worker() {
     }
     for w in 0..3 {
         let name = format!("convene_media_worker_participants{{worker=\"{w}\"}}");
-        assert!(
-            s.metric(&name).await >= 1.0,
-            "worker {w} holds a participant"
-        );
+        // Media metrics are published once a second: wait for them.
+        let held = s.metric_reaches(&name, 1.0).await;
+        assert!(held >= 1.0, "worker {w} holds a participant");
     }
     let relayed = s
         .metric_reaches("convene_media_relayed_frames_in_total", 100.0)
