@@ -2,25 +2,9 @@
 
 use std::time::Duration;
 
-use convene_media::{Event, TrackKind, TrackSource};
-use convene_proto::TrackId;
+use convene_media::{Event, TrackSource};
 
 use super::sim::World;
-
-fn video_track_of(w: &World, name: &str) -> TrackId {
-    w.events
-        .iter()
-        .find_map(|(_, e)| match e {
-            Event::TrackPublished {
-                participant,
-                track,
-                kind: TrackKind::Video,
-                ..
-            } if participant.as_str() == name => Some(track.clone()),
-            _ => None,
-        })
-        .expect("video track published")
-}
 
 #[test]
 fn hidden_video_stops_and_resumes_at_keyframe() {
@@ -28,7 +12,7 @@ fn hidden_video_stops_and_resumes_at_keyframe() {
     w.join("alice", true, true);
     w.join("bob", true, false);
     w.run_for(Duration::from_secs(3));
-    let track = video_track_of(&w, "alice");
+    let track = w.video_track_of("alice");
     let bob = w.clients[1].id.clone();
     assert!(w.clients[1].video_from(0).len() > 30, "bob sees alice");
 

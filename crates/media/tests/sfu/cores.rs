@@ -4,25 +4,10 @@
 
 use std::time::Duration;
 
-use convene_media::{Event, TrackKind};
-use convene_proto::{ParticipantId, TrackId};
+use convene_media::Event;
+use convene_proto::ParticipantId;
 
 use super::sim::World;
-
-fn video_track_of(w: &World, name: &str) -> TrackId {
-    w.events
-        .iter()
-        .find_map(|(_, e)| match e {
-            Event::TrackPublished {
-                participant,
-                track,
-                kind: TrackKind::Video,
-                ..
-            } if participant.as_str() == name => Some(track.clone()),
-            _ => None,
-        })
-        .expect("video track published")
-}
 
 fn check_intact(w: &World) {
     for c in &w.clients {
@@ -98,7 +83,7 @@ fn layers_and_hiding_work_across_cores() {
     w.join_on(0, "alice", true, true);
     w.join_on(second, "bob", true, false);
     w.run_for(Duration::from_secs(3));
-    let track = video_track_of(&w, "alice");
+    let track = w.video_track_of("alice");
     let bob = ParticipantId::new("bob");
     assert!(w.clients[1].video_from(0).len() > 30, "bob sees alice");
     let unused_reports = |w: &World, from| -> Vec<Vec<String>> {

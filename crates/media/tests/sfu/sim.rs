@@ -457,6 +457,22 @@ impl World {
         }
     }
 
+    /// The track id of `name`'s published video.
+    pub fn video_track_of(&self, name: &str) -> convene_proto::TrackId {
+        self.events
+            .iter()
+            .find_map(|(_, e)| match e {
+                Event::TrackPublished {
+                    participant,
+                    track,
+                    kind: convene_media::TrackKind::Video,
+                    ..
+                } if participant.as_str() == name => Some(track.clone()),
+                _ => None,
+            })
+            .expect("video track published")
+    }
+
     pub fn events_since(&self, t: Instant) -> impl Iterator<Item = &Event> {
         self.events
             .iter()
