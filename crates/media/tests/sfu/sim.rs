@@ -457,6 +457,57 @@ impl World {
         }
     }
 
+    /// Every client received every other client's audio and video, intact and in order, and
+    /// none its own (about 5 s of media after connecting).
+    pub fn assert_everyone_receives_everyone_intact(&self) {
+        for c in &self.clients {
+            assert_eq!(c.corrupt_frames(), 0, "{}: no corrupted payloads", c.id);
+            for other in &self.clients {
+                let audio = c.audio_from(other.num);
+                let video = c.video_from(other.num);
+                if other.num == c.num {
+                    assert!(
+                        audio.is_empty() && video.is_empty(),
+                        "{} gets own media",
+                        c.id
+                    );
+                    continue;
+                }
+                // ~5 s of media after connecting: 50 audio frames/s, 30 video frames/s.
+                assert!(
+                    audio.len() > 150,
+                    "{} audio from {}: {}",
+                    c.id,
+                    other.id,
+                    audio.len()
+                );
+                assert!(
+                    video.len() > 60,
+                    "{} video from {}: {}",
+                    c.id,
+                    other.id,
+                    video.len()
+                );
+                // Audio arrives in order without gaps once flowing (no loss configured).
+                for pair in audio.windows(2) {
+                    assert_eq!(pair[1].1, pair[0].1 + 1, "audio sequence from {}", other.id);
+                }
+                // Video starts on a keyframe and frame numbers increase; a frame may repeat only
+                // where the layer switches (the new layer's keyframe for the same picture).
+                assert!(video[0].3, "first video frame is a keyframe");
+                for pair in video.windows(2) {
+                    let switch = pair[1].1 != pair[0].1;
+                    assert!(!switch || pair[1].3, "layer switch on a keyframe");
+                    assert!(
+                        pair[1].2 > pair[0].2 || (switch && pair[1].2 == pair[0].2),
+                        "video frames in order: {:?}",
+                        video.iter().map(|v| (v.1, v.2, v.3)).collect::<Vec<_>>()
+                    );
+                }
+            }
+        }
+    }
+
     /// The track id of `name`'s published video.
     pub fn video_track_of(&self, name: &str) -> convene_proto::TrackId {
         self.events
