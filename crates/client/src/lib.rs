@@ -7,6 +7,6 @@ pub mod signaling;
 
 pub use media::{
     new_dtls_cert, MediaConfig, MediaError, MediaEvent, MediaSession, MediaStats, PublishOptions,
-    ReceiveMode, TrackStats, Transport,
+    ReceiveMode, SharedUdp, TrackStats, Transport,
 };
 pub use signaling::{join_msg, ClientError, Closed, Signaling};

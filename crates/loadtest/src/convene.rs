@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use convene_client::{
-    ClientError, MediaConfig, MediaEvent, MediaSession, PublishOptions, ReceiveMode, Signaling,
-    Transport,
+    ClientError, MediaConfig, MediaEvent, MediaSession, PublishOptions, ReceiveMode, SharedUdp,
+    Signaling, Transport,
 };
 use convene_proto::{ClientMessage, PROTOCOL_VERSION};
 
@@ -37,6 +37,12 @@ pub fn receive_mode(o: &Options, publisher: bool) -> ReceiveMode {
         Receive::Packets if !publisher => ReceiveMode::Packets,
         _ => ReceiveMode::Frames,
     }
+}
+
+/// The run's shards, for a participant that receives only in packet mode over UDP.
+pub fn shared_sockets(o: &Options, publisher: bool) -> Option<SharedUdp> {
+    let packets = receive_mode(o, publisher) == ReceiveMode::Packets;
+    o.shared.clone().filter(|_| packets && !o.tcp)
 }
 
 fn join_failure(e: ClientError) -> Failure {
@@ -90,6 +96,7 @@ impl ConveneSession {
             event_capacity: 64,
             receive: receive_mode(o, slot.publisher),
             dtls_cert: shared_dtls_cert(),
+            shared: shared_sockets(o, slot.publisher),
             ..MediaConfig::default()
         };
         let mut media = MediaSession::start(sig, joined.participant_id, config)

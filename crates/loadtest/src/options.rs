@@ -15,6 +15,18 @@ pub enum Receive {
     Packets,
 }
 
+/// How Convene's receive-only participants (packet mode, UDP) use sockets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sockets {
+    /// One socket and task per tool thread for all of them, each participant on its own
+    /// loopback address (127.1.x.y): batched system calls, one timer heap. Linux, loopback
+    /// servers, and CAP_NET_RAW (the sockets are bound to the loopback device).
+    Shared,
+    /// A socket and a task per participant, on `--local-ip`.
+    Own,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
@@ -88,6 +100,13 @@ pub struct Options {
     /// How subscribers receive (Convene only).
     #[arg(long, value_enum, default_value_t = Receive::Packets)]
     pub receive: Receive,
+    /// How receive-only participants in packet mode use sockets (Convene over UDP only;
+    /// publishers always have their own).
+    #[arg(long, value_enum, default_value_t = Sockets::Shared)]
+    pub sockets: Sockets,
+    /// The shards of `--sockets shared`, made by the run.
+    #[arg(skip)]
+    pub shared: Option<convene_client::SharedUdp>,
     /// Print the report as JSON on stdout (the table goes to stderr).
     #[arg(long)]
     pub json: bool,

@@ -43,6 +43,8 @@ pub struct Load {
     pub transport: &'static str,
     /// How subscribers received: "packets" (str0m's RTP mode) or "frames".
     pub receive: Receive,
+    /// Receive-only participants' sockets: "shared" (a few for all, `--sockets shared`) or "own".
+    pub sockets: &'static str,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -129,6 +131,9 @@ pub struct Tool {
     /// server's or the tool's sockets: a process that does not read fast enough).
     pub host_udp_rcvbuf_drops: Option<u64>,
     pub host_udp_sndbuf_drops: Option<u64>,
+    /// Whole run, `--sockets shared`: datagrams the kernel dropped on the tool's shared sockets
+    /// because the tool did not read them in time (the tool, not the server, lost them).
+    pub shared_socket_drops: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -262,6 +267,7 @@ pub fn build(
             fps: o.fps,
             transport: if o.tcp { "ice-tcp" } else { "udp" },
             receive: o.receive,
+            sockets: if o.shared.is_some() { "shared" } else { "own" },
         },
         participants: Participants {
             planned,
@@ -324,6 +330,7 @@ pub fn build(
                 .udp
                 .zip(end.udp)
                 .map(|(a, b)| b.sndbuf_errors.saturating_sub(a.sndbuf_errors)),
+            shared_socket_drops: o.shared.as_ref().map(|s| s.receive_overflow()),
         },
     }
 }
@@ -501,6 +508,9 @@ pub fn table(r: &Report) -> String {
             o0(t.host_udp_sndbuf_drops.map(|v| v as f64))
         ),
     );
+    if let Some(d) = t.shared_socket_drops {
+        row("tool shared-socket drops (run)", o0(Some(d as f64)));
+    }
     row(
         "tool frames skipped / send drops",
         format!(

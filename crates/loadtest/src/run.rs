@@ -11,7 +11,9 @@ use tokio::task::JoinHandle;
 use crate::convene::ConveneSession;
 use crate::janus::JanusSession;
 use crate::metrics;
-use crate::options::{Options, Target};
+use convene_client::SharedUdp;
+
+use crate::options::{Options, Receive, Sockets, Target};
 use crate::pacing::{self, Slot};
 use crate::procstat;
 use crate::progress::{Line, Progress};
@@ -187,6 +189,8 @@ async fn participant(
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    #[error("shared sockets: {0}")]
+    SharedSockets(String),
     #[error("nothing to do: no participants")]
     Empty,
     #[error("a participant task failed: {0}")]
@@ -275,6 +279,22 @@ pub async fn run(o: Options) -> Result<Report, RunError> {
     let slots = pacing::plan(o.rooms, o.publishers, o.subscribers);
     if slots.is_empty() {
         return Err(RunError::Empty);
+    }
+    let mut o = o;
+    if o.target == Target::Convene
+        && o.sockets == Sockets::Shared
+        && o.receive == Receive::Packets
+        && !o.tcp
+        && o.subscribers > 0
+    {
+        if !o.local_ip.is_loopback() {
+            return Err(RunError::SharedSockets(
+                "shared sockets use loopback addresses; use --sockets own with --local-ip".into(),
+            ));
+        }
+        let shared = SharedUdp::new(o.threads.max(1))
+            .map_err(|e| RunError::SharedSockets(format!("{e} (or run with --sockets own)")))?;
+        o.shared = Some(shared);
     }
     let o = Arc::new(o);
     let metrics_url = match (&o.metrics_url, o.target) {

@@ -1,22 +1,31 @@
 //! A few participants against an in-process server for a few seconds: every frame sent arrives,
 //! and the report's figures agree with each other and with what was sent.
 
-use convene_loadtest::{run, Options, Receive};
+use convene_loadtest::{run, Options, Receive, Sockets};
 use convene_server::{Config, Listeners};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_meeting_loses_nothing_and_adds_up() {
-    meeting(Receive::Packets).await;
+    let r = meeting(Receive::Packets, Sockets::Shared).await;
+    assert_eq!(r.load.sockets, "shared");
+}
+
+/// Subscribers with a socket and task each count the same as those sharing a shard's socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_holds_with_a_socket_per_subscriber() {
+    let r = meeting(Receive::Packets, Sockets::Own).await;
+    assert_eq!(r.load.sockets, "own");
 }
 
 /// The same checks when subscribers reassemble frames with str0m, as publishers always do: both
 /// ways of receiving must count the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_holds_when_subscribers_receive_frames() {
-    meeting(Receive::Frames).await;
+    let r = meeting(Receive::Frames, Sockets::Shared).await;
+    assert_eq!(r.load.sockets, "own", "frame mode never shares sockets");
 }
 
-async fn meeting(receive: Receive) {
+async fn meeting(receive: Receive, sockets: Sockets) -> convene_loadtest::report::Report {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".into();
@@ -44,6 +53,7 @@ async fn meeting(receive: Receive) {
         quiet: true,
         connect_timeout: 10.0,
         receive,
+        sockets,
         ..Options::default()
     };
     let r = run(o).await.expect("run");
@@ -102,4 +112,5 @@ async fn meeting(receive: Receive) {
 
     let _ = stop.send(());
     let _ = server.await;
+    r
 }

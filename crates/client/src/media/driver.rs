@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use super::net::{self, Net};
 use super::publish::Publisher;
 use super::receive::Receiver;
-use super::{Command, MediaConfig, MediaError, MediaEvent, MediaStats, ReceiveMode};
+use super::{publishes, Command, MediaConfig, MediaError, MediaEvent, MediaStats, ReceiveMode};
 use crate::frame::{sender_id, unix_micros};
 use crate::signaling::Signaling;
 
@@ -489,8 +489,4 @@ impl Driver {
         s.unmapped_frames = self.receiver.unmapped_frames;
         s
     }
-}
-
-fn publishes(o: &super::PublishOptions) -> bool {
-    o.audio || o.video
 }

@@ -6,10 +6,13 @@
 //! out as a [`MediaEvent::Signaling`]. [`MediaSession::stop`] gives the connection back.
 
 mod driver;
+mod mux;
 mod net;
 mod packets;
 mod publish;
 mod receive;
+mod shard;
+mod shared;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -23,6 +26,7 @@ use crate::signaling::{ClientError, Signaling};
 pub use net::{NetCounters, Transport};
 pub use publish::{PublishOptions, SendStats, RIDS};
 pub use receive::TrackStats;
+pub use shared::SharedUdp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
@@ -49,6 +53,14 @@ pub enum MediaError {
     /// connection is still good: a new `MediaSession` on it starts over.
     #[error("the server reset the media session: {0}")]
     ResetByServer(String),
+    /// The shard running this session's peer ended it.
+    #[error("media failed: {0}")]
+    Failed(String),
+    /// [`MediaConfig::shared`] is for receive-only UDP sessions in packet mode.
+    #[error("a shared-socket session must receive only, in packet mode, over UDP")]
+    SharedNeedsPacketReceive,
+    #[error("no loopback address left for another shared-socket session")]
+    AddressesExhausted,
 }
 
 /// How to run a session.
@@ -70,6 +82,9 @@ pub struct MediaConfig {
     /// Our DTLS certificate; None makes one for this session (an ECDSA key generation each).
     /// A load generator shares one ([`new_dtls_cert`]) across all its sessions.
     pub dtls_cert: Option<DtlsCert>,
+    /// Run the peer in one of these shards (many sessions per task and socket, each on its own
+    /// loopback address) instead of a task and socket of its own. `local_ip` is then unused.
+    pub shared: Option<SharedUdp>,
 }
 
 /// How a session takes in media. Both modes measure the same things per frame (loss and
@@ -105,6 +120,7 @@ impl Default for MediaConfig {
             event_capacity: 1024,
             receive: ReceiveMode::Frames,
             dtls_cert: None,
+            shared: None,
         }
     }
 }
@@ -170,6 +186,10 @@ impl MediaStats {
     }
 }
 
+pub(crate) fn publishes(o: &PublishOptions) -> bool {
+    o.audio || o.video
+}
+
 pub(crate) enum Command {
     Send(ClientMessage),
     Publish(PublishOptions),
@@ -195,8 +215,22 @@ impl MediaSession {
     ) -> Result<MediaSession, MediaError> {
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (ev_tx, ev_rx) = mpsc::channel(config.event_capacity.max(1));
-        let driver = driver::Driver::new(signaling, me, config, ev_tx).await?;
-        let task = tokio::spawn(driver.run(cmd_rx));
+        let task = match &config.shared {
+            Some(pool) => {
+                if config.receive != ReceiveMode::Packets
+                    || config.transport != Transport::Udp
+                    || publishes(&config.publish)
+                {
+                    return Err(MediaError::SharedNeedsPacketReceive);
+                }
+                let d = shared::SharedDriver::new(signaling, pool, config.dtls_cert, ev_tx).await?;
+                tokio::spawn(d.run(cmd_rx))
+            }
+            None => {
+                let d = driver::Driver::new(signaling, me, config, ev_tx).await?;
+                tokio::spawn(d.run(cmd_rx))
+            }
+        };
         Ok(MediaSession {
             cmd: cmd_tx,
             events: ev_rx,

@@ -1,0 +1,615 @@
+//! A shard: one task running the str0m peers of many receive-only, packet-mode sessions on one
+//! shared socket ([`MuxSocket`]), with one timer heap.
+//!
+//! A session per task costs a task wakeup, a `recvfrom` and a `WouldBlock` read per packet; a
+//! shard reads a batch of every session's packets with one `recvmmsg`, hands each to its
+//! session's `Rtc` by destination address, and sends what they all queued with `sendmmsg`. The
+//! sessions' signaling stays in their own tasks (`shared.rs`), which ask the shard for SDP.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use convene_proto::{OfferedTrack, TrackId};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::config::DtlsCert;
+use str0m::media::Direction;
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
+use tokio::io::Interest;
+use tokio::sync::{mpsc, oneshot};
+
+use super::mux::{MuxSocket, Outgoing, RecvBatch, BATCH};
+use super::receive::Receiver;
+use super::{MediaError, MediaEvent, MediaStats, Transport};
+use crate::frame::unix_micros;
+
+/// `recvmmsg` batches per wakeup before commands and timers get a turn.
+const MAX_BATCHES: usize = 8;
+
+/// Which session of a shard: its slot, and the slot's generation (slots are reused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    slot: usize,
+    gen: u32,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, MediaError>>;
+
+/// What a session's signaling task asks of its shard.
+pub(crate) enum ShardCmd {
+    /// A new session; replies with its key and first offer (a data channel only).
+    Open {
+        events: mpsc::Sender<MediaEvent>,
+        cert: Option<DtlsCert>,
+        ended: oneshot::Sender<String>,
+        reply: Reply<(Key, String)>,
+    },
+    /// The server's answer; replies with a new offer if one is due (an ICE restart asked for
+    /// while the answered offer was pending).
+    Answer {
+        key: Key,
+        sdp: String,
+        reply: Reply<Option<String>>,
+    },
+    /// The server's offer; replies with our answer, or None if ignored (our offer is pending).
+    Offer {
+        key: Key,
+        sdp: String,
+        tracks: Vec<OfferedTrack>,
+        reply: Reply<Option<String>>,
+    },
+    RestartIce {
+        key: Key,
+        reply: Reply<Option<String>>,
+    },
+    Candidate {
+        key: Key,
+        candidate: Candidate,
+    },
+    TrackEnded {
+        key: Key,
+        track: TrackId,
+    },
+    Note {
+        key: Key,
+        error: String,
+    },
+    /// The signaling task could not queue an event for the caller.
+    EventDropped {
+        key: Key,
+    },
+    Stats {
+        key: Key,
+        reply: oneshot::Sender<MediaStats>,
+    },
+    Close {
+        key: Key,
+    },
+}
+
+/// Addresses for sessions: 127.1.0.1, 127.1.0.2 ... (all of 127.0.0.0/8 is loopback).
+pub(crate) struct AddressPool {
+    next: AtomicU32,
+}
+
+impl AddressPool {
+    const FIRST: u32 = u32::from_be_bytes([127, 1, 0, 1]);
+    const LAST: u32 = u32::from_be_bytes([127, 255, 255, 254]);
+
+    pub fn new() -> Self {
+        AddressPool {
+            next: AtomicU32::new(0),
+        }
+    }
+
+    fn take(&self) -> Option<Ipv4Addr> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let ip = Self::FIRST.checked_add(n).filter(|ip| *ip <= Self::LAST)?;
+        Some(Ipv4Addr::from(ip))
+    }
+}
+
+struct Session {
+    gen: u32,
+    rtc: Box<Rtc>,
+    local: SocketAddrV4,
+    receiver: Receiver,
+    stats: MediaStats,
+    events: mpsc::Sender<MediaEvent>,
+    ended: Option<oneshot::Sender<String>>,
+    pending: Option<str0m::change::SdpPendingOffer>,
+    want_restart: bool,
+    dtls_up: bool,
+    ice_state: IceConnectionState,
+    /// str0m's next timeout, and the earliest heap entry not yet due for this session.
+    timeout: Instant,
+    scheduled: Option<Instant>,
+}
+
+impl Session {
+    fn emit(&mut self, e: MediaEvent) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(e) {
+            self.stats.events_dropped += 1;
+        }
+    }
+
+    fn on_event(&mut self, e: Event, now_unix_us: u64) {
+        match e {
+            Event::Connected => {
+                self.dtls_up = true;
+                self.update_connected();
+                self.emit(MediaEvent::Connected);
+            }
+            Event::IceConnectionStateChange(s) => {
+                let was = self.ice_state;
+                self.ice_state = s;
+                self.stats.ice_state = format!("{s:?}");
+                self.update_connected();
+                if s == IceConnectionState::Disconnected && was != s {
+                    self.emit(MediaEvent::Disconnected);
+                }
+            }
+            Event::RtpPacket(p) => {
+                // After RTX is undone the SSRC is the main stream's, which str0m maps to its mid.
+                let mid = p.header.ext_vals.mid.or_else(|| {
+                    let mut api = self.rtc.direct_api();
+                    api.stream_rx(&p.header.ssrc).map(|s| s.mid())
+                });
+                match mid {
+                    Some(mid) => self.receiver.on_packet(mid, &p, now_unix_us),
+                    None => self.receiver.unmapped_frames += 1,
+                }
+            }
+            Event::MediaChanged(c) if c.direction == Direction::Inactive => {
+                self.receiver.set_inactive_mid(c.mid)
+            }
+            _ => {}
+        }
+    }
+
+    fn update_connected(&mut self) {
+        let ice_up = matches!(
+            self.ice_state,
+            IceConnectionState::Connected | IceConnectionState::Completed
+        );
+        self.stats.connected = self.dtls_up && ice_up;
+    }
+
+    /// An offer with any ICE restart asked for, if none is pending and there is something to
+    /// offer.
+    fn offer(&mut self) -> Option<String> {
+        if self.pending.is_some() {
+            return None;
+        }
+        let mut api = self.rtc.sdp_api();
+        let restart = std::mem::take(&mut self.want_restart);
+        if restart {
+            api.ice_restart(true);
+        }
+        let (offer, pending) = api.apply()?;
+        self.pending = Some(pending);
+        self.stats.offers_sent += 1;
+        self.stats.ice_restarts += u64::from(restart);
+        Some(offer.to_sdp_string())
+    }
+
+    fn snapshot(&self) -> MediaStats {
+        let mut s = self.stats.clone();
+        s.tracks = self.receiver.tracks.clone();
+        s.unmapped_frames = self.receiver.unmapped_frames;
+        s
+    }
+}
+
+/// The shard's state apart from its socket (which the read guard borrows).
+pub(crate) struct Shard {
+    port: u16,
+    sessions: Vec<Option<Session>>,
+    free: Vec<usize>,
+    next_gen: u32,
+    route: HashMap<Ipv4Addr, usize>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    out: Vec<Outgoing>,
+    recv: RecvBatch,
+    addresses: Arc<AddressPool>,
+    /// Datagrams the kernel dropped on this socket (its buffer was full): the tool fell behind.
+    overflow: Arc<AtomicU64>,
+    /// Datagrams for an address no session has (a session that closed).
+    pub unroutable: u64,
+}
+
+impl Shard {
+    /// Binds the shard's socket and starts its task on the current runtime.
+    pub fn spawn(
+        addresses: Arc<AddressPool>,
+        overflow: Arc<AtomicU64>,
+    ) -> io::Result<mpsc::UnboundedSender<ShardCmd>> {
+        let sock = MuxSocket::bind()?;
+        let shard = Shard {
+            port: sock.port,
+            sessions: Vec::new(),
+            free: Vec::new(),
+            next_gen: 0,
+            route: HashMap::new(),
+            timers: BinaryHeap::new(),
+            out: Vec::new(),
+            recv: RecvBatch::new(),
+            addresses,
+            overflow,
+            unroutable: 0,
+        };
+        // SAFETY: `MuxSocket` owns its descriptor and always returns that one (see its AsRawFd).
+        let fd = unsafe { AsyncFd::register_with_interest(sock, Interest::READABLE)? };
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(shard.run(fd, rx));
+        Ok(tx)
+    }
+
+    async fn run(mut self, sock: AsyncFd<MuxSocket>, mut cmds: mpsc::UnboundedReceiver<ShardCmd>) {
+        let far = || Instant::now() + Duration::from_secs(3600);
+        let mut armed = far();
+        let sleep = tokio::time::sleep_until(armed.into());
+        tokio::pin!(sleep);
+        loop {
+            let next = self.timers.peek().map_or_else(far, |Reverse((t, ..))| *t);
+            if next != armed || sleep.is_elapsed() {
+                armed = next;
+                sleep.as_mut().reset(next.into());
+            }
+            tokio::select! {
+                biased;
+                r = sock.readable() => match r {
+                    Ok(mut guard) => self.read(&mut guard),
+                    Err(_) => break,
+                },
+                c = cmds.recv() => match c {
+                    Some(c) => self.command(c),
+                    // Every handle is gone: no session can be left.
+                    None => break,
+                },
+                _ = &mut sleep => {}
+            }
+            self.fire_timers(Instant::now());
+            self.flush(sock.get_ref());
+        }
+        for s in self.sessions.iter_mut().flatten() {
+            s.emit(MediaEvent::Ended("shard stopped".into()));
+        }
+    }
+
+    fn read(&mut self, guard: &mut AsyncFdReadyGuard<'_, MuxSocket>) {
+        for _ in 0..MAX_BATCHES {
+            match guard.get_inner().recv(&mut self.recv) {
+                Ok(n) => {
+                    self.dispatch();
+                    if n < BATCH {
+                        // Drained: the next datagram makes the socket ready again (epoll is
+                        // edge-triggered), so no `WouldBlock` read is needed to learn it.
+                        guard.clear_ready();
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    guard.clear_ready();
+                    return;
+                }
+                // A pending socket error (ICMP); the next read may succeed.
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn dispatch(&mut self) {
+        let now = Instant::now();
+        let unix = unix_micros();
+        self.overflow
+            .fetch_max(u64::from(self.recv.overflow), Ordering::Relaxed);
+        for i in 0..self.recv.meta.len() {
+            let m = self.recv.meta[i];
+            let Some(&slot) = self.route.get(&m.dest) else {
+                self.unroutable += 1;
+                continue;
+            };
+            let Some(s) = self.sessions.get_mut(slot).and_then(Option::as_mut) else {
+                continue;
+            };
+            s.stats.net.packets_in += 1;
+            s.stats.net.bytes_in += m.len as u64;
+            s.stats.remote_addr = Some(m.source);
+            let data = self.recv.data(i);
+            // Not STUN/DTLS/RTP (or too short): nothing str0m could use.
+            let Ok(r) = Receive::new(Protocol::Udp, m.source, SocketAddr::V4(s.local), data) else {
+                continue;
+            };
+            if let Err(e) = s.rtc.handle_input(Input::Receive(now, r)) {
+                s.stats.last_error = Some(format!("input: {e}"));
+            }
+            self.drain(slot, unix);
+        }
+    }
+
+    /// Polls one session's str0m until only a timeout is left. A str0m error ends the session.
+    fn drain(&mut self, slot: usize, unix: u64) {
+        let Some(s) = self.sessions.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let failed = loop {
+            match s.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    s.timeout = t;
+                    if s.scheduled.is_none_or(|at| t < at) {
+                        s.scheduled = Some(t);
+                        self.timers.push(Reverse((t, slot, s.gen)));
+                    }
+                    break None;
+                }
+                Ok(Output::Transmit(t)) => match t.destination {
+                    SocketAddr::V4(dest) => {
+                        s.stats.net.packets_out += 1;
+                        s.stats.net.bytes_out += t.contents.len() as u64;
+                        self.out.push(Outgoing {
+                            source: *s.local.ip(),
+                            dest,
+                            data: t.contents.into(),
+                        });
+                    }
+                    SocketAddr::V6(_) => s.stats.net.send_dropped += 1,
+                },
+                Ok(Output::Event(e)) => s.on_event(e, unix),
+                Err(e) => break Some(e.to_string()),
+            }
+        };
+        if let Some(why) = failed {
+            self.end(slot, format!("WebRTC: {why}"));
+        }
+    }
+
+    fn end(&mut self, slot: usize, why: String) {
+        if let Some(mut s) = self.remove(slot) {
+            s.emit(MediaEvent::Ended(why.clone()));
+            if let Some(tx) = s.ended.take() {
+                let _ = tx.send(why);
+            }
+        }
+    }
+
+    fn remove(&mut self, slot: usize) -> Option<Session> {
+        let s = self.sessions.get_mut(slot)?.take()?;
+        self.route.remove(s.local.ip());
+        self.free.push(slot);
+        Some(s)
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(&Reverse((t, slot, gen))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(s) = self.sessions.get_mut(slot).and_then(Option::as_mut) else {
+                continue;
+            };
+            if s.gen != gen {
+                continue;
+            }
+            if s.scheduled == Some(t) {
+                s.scheduled = None;
+            }
+            if s.timeout <= now {
+                if let Err(e) = s.rtc.handle_input(Input::Timeout(now)) {
+                    s.stats.last_error = Some(format!("timeout: {e}"));
+                }
+                self.drain(slot, unix_micros());
+            } else if s.scheduled.is_none() {
+                // The timeout moved later since this entry was pushed.
+                s.scheduled = Some(s.timeout);
+                self.timers.push(Reverse((s.timeout, slot, gen)));
+            }
+        }
+    }
+
+    fn flush(&mut self, sock: &MuxSocket) {
+        if self.out.is_empty() {
+            return;
+        }
+        let (sessions, route) = (&mut self.sessions, &self.route);
+        sock.send(&self.out, &mut |o: &Outgoing| {
+            if let Some(s) = route
+                .get(&o.source)
+                .and_then(|&slot| sessions.get_mut(slot))
+                .and_then(Option::as_mut)
+            {
+                s.stats.net.packets_out -= 1;
+                s.stats.net.bytes_out -= o.data.len() as u64;
+                s.stats.net.send_dropped += 1;
+            }
+        });
+        self.out.clear();
+    }
+
+    fn session(&mut self, key: Key) -> Result<&mut Session, MediaError> {
+        self.sessions
+            .get_mut(key.slot)
+            .and_then(Option::as_mut)
+            .filter(|s| s.gen == key.gen)
+            .ok_or(MediaError::Ended)
+    }
+
+    fn command(&mut self, c: ShardCmd) {
+        let unix = unix_micros();
+        match c {
+            ShardCmd::Open {
+                events,
+                cert,
+                ended,
+                reply,
+            } => {
+                let _ = reply.send(self.open(events, cert, ended));
+            }
+            ShardCmd::Answer { key, sdp, reply } => {
+                let r = self.answer(key, &sdp);
+                self.after(key, unix);
+                let _ = reply.send(r);
+            }
+            ShardCmd::Offer {
+                key,
+                sdp,
+                tracks,
+                reply,
+            } => {
+                let r = self.accept_offer(key, &sdp, &tracks);
+                self.after(key, unix);
+                let _ = reply.send(r);
+            }
+            ShardCmd::RestartIce { key, reply } => {
+                let r = self.session(key).map(|s| {
+                    s.want_restart = true;
+                    s.offer()
+                });
+                self.after(key, unix);
+                let _ = reply.send(r);
+            }
+            ShardCmd::Candidate { key, candidate } => {
+                if let Ok(s) = self.session(key) {
+                    s.rtc.add_remote_candidate(candidate);
+                }
+                self.after(key, unix);
+            }
+            ShardCmd::TrackEnded { key, track } => {
+                if let Ok(s) = self.session(key) {
+                    s.receiver.set_inactive_track(&track);
+                }
+            }
+            ShardCmd::Note { key, error } => {
+                if let Ok(s) = self.session(key) {
+                    s.stats.last_error = Some(error);
+                }
+            }
+            ShardCmd::EventDropped { key } => {
+                if let Ok(s) = self.session(key) {
+                    s.stats.events_dropped += 1;
+                }
+            }
+            ShardCmd::Stats { key, reply } => {
+                if let Ok(s) = self.session(key) {
+                    let _ = reply.send(s.snapshot());
+                }
+            }
+            ShardCmd::Close { key } => {
+                if self.session(key).is_ok() {
+                    self.remove(key.slot);
+                }
+            }
+        }
+    }
+
+    /// After str0m was changed from outside: what it wants to send or schedule now.
+    fn after(&mut self, key: Key, unix: u64) {
+        if self.session(key).is_ok() {
+            self.drain(key.slot, unix);
+        }
+    }
+
+    fn open(
+        &mut self,
+        events: mpsc::Sender<MediaEvent>,
+        cert: Option<DtlsCert>,
+        ended: oneshot::Sender<String>,
+    ) -> Result<(Key, String), MediaError> {
+        let ip = self
+            .addresses
+            .take()
+            .ok_or(MediaError::AddressesExhausted)?;
+        let local = SocketAddrV4::new(ip, self.port);
+        let now = Instant::now();
+        let mut builder = Rtc::builder().set_rtp_mode(true);
+        if let Some(cert) = cert {
+            builder = builder.set_dtls_cert(cert);
+        }
+        let mut rtc = Box::new(builder.build(now));
+        let candidate = Candidate::host(SocketAddr::V4(local), "udp")
+            .map_err(|e| MediaError::Candidate(e.to_string()))?;
+        rtc.add_local_candidate(candidate);
+        let mut api = rtc.sdp_api();
+        api.add_channel("convene".into());
+        let (offer, pending) = api.apply().ok_or(MediaError::Ended)?;
+        let mut receiver = Receiver::default();
+        receiver.packet_mode = true;
+        let stats = MediaStats {
+            transport: Transport::Udp,
+            local_addr: Some(SocketAddr::V4(local)),
+            ice_state: format!("{:?}", IceConnectionState::New),
+            offers_sent: 1,
+            ..MediaStats::default()
+        };
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let session = Session {
+            gen: self.next_gen,
+            rtc,
+            local,
+            receiver,
+            stats,
+            events,
+            ended: Some(ended),
+            pending: Some(pending),
+            want_restart: false,
+            dtls_up: false,
+            ice_state: IceConnectionState::New,
+            timeout: now,
+            scheduled: None,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.sessions[slot] = Some(session);
+                slot
+            }
+            None => {
+                self.sessions.push(Some(session));
+                self.sessions.len() - 1
+            }
+        };
+        self.route.insert(ip, slot);
+        let key = Key {
+            slot,
+            gen: self.next_gen,
+        };
+        self.drain(slot, unix_micros());
+        Ok((key, offer.to_sdp_string()))
+    }
+
+    fn answer(&mut self, key: Key, sdp: &str) -> Result<Option<String>, MediaError> {
+        let s = self.session(key)?;
+        let Some(pending) = s.pending.take() else {
+            return Ok(None);
+        };
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        s.rtc.sdp_api().accept_answer(pending, answer)?;
+        s.stats.answers_received += 1;
+        Ok(if s.want_restart { s.offer() } else { None })
+    }
+
+    fn accept_offer(
+        &mut self,
+        key: Key,
+        sdp: &str,
+        tracks: &[OfferedTrack],
+    ) -> Result<Option<String>, MediaError> {
+        let s = self.session(key)?;
+        if s.pending.is_some() {
+            s.stats.server_offers_ignored += 1;
+            return Ok(None);
+        }
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        let answer = s.rtc.sdp_api().accept_offer(offer)?;
+        s.receiver.map_tracks(tracks);
+        s.stats.server_offers_answered += 1;
+        s.emit(MediaEvent::TracksChanged);
+        Ok(Some(answer.to_sdp_string()))
+    }
+}
