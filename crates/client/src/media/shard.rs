@@ -31,7 +31,6 @@ use crate::frame::unix_micros;
 
 /// `recvmmsg` batches per wakeup before commands and timers get a turn.
 const MAX_BATCHES: usize = 8;
-
 /// Which session of a shard: its slot, and the slot's generation (slots are reused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Key {
@@ -215,6 +214,8 @@ pub(crate) struct Shard {
     next_gen: u32,
     route: HashMap<Ipv4Addr, usize>,
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    /// Reused by `fire_timers`.
+    due: Vec<(Instant, usize, u32)>,
     out: Vec<Outgoing>,
     recv: RecvBatch,
     addresses: Arc<AddressPool>,
@@ -238,6 +239,7 @@ impl Shard {
             next_gen: 0,
             route: HashMap::new(),
             timers: BinaryHeap::new(),
+            due: Vec::new(),
             out: Vec::new(),
             recv: RecvBatch::new(),
             addresses,
@@ -387,11 +389,17 @@ impl Shard {
     }
 
     fn fire_timers(&mut self, now: Instant) {
+        // Take what is due first: a timeout str0m sets at or before `now` while handling one
+        // waits for the next turn (with a later `now`) instead of looping here.
+        let mut due = std::mem::take(&mut self.due);
         while let Some(&Reverse((t, slot, gen))) = self.timers.peek() {
             if t > now {
                 break;
             }
             self.timers.pop();
+            due.push((t, slot, gen));
+        }
+        for &(t, slot, gen) in &due {
             let Some(s) = self.sessions.get_mut(slot).and_then(Option::as_mut) else {
                 continue;
             };
@@ -412,6 +420,8 @@ impl Shard {
                 self.timers.push(Reverse((s.timeout, slot, gen)));
             }
         }
+        due.clear();
+        self.due = due;
     }
 
     fn flush(&mut self, sock: &MuxSocket) {
