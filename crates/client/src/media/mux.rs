@@ -19,8 +19,13 @@ pub(crate) const BATCH: usize = 32;
 /// Receive buffer per datagram. Media on loopback stays under str0m's MTU; a larger datagram
 /// is truncated by the kernel and dropped here.
 const BUF: usize = 2048;
-/// Socket buffers: one socket takes in every session's packets, so it needs room for bursts.
-const SOCKET_BUFFER: libc::c_int = 8 << 20;
+/// Socket buffers. One socket takes in the packets of hundreds of sessions, each of which would
+/// otherwise have had a socket buffer (~200 KiB) of its own: when the tool falls behind a burst,
+/// the kernel queues as much as that many sockets would have, rather than dropping (which would
+/// make the server see missing ICE consent and end sessions that a real client would keep).
+/// The kernel takes memory only for what is queued.
+const RECV_BUFFER: libc::c_int = 256 << 20;
+const SEND_BUFFER: libc::c_int = 8 << 20;
 /// `CMSG_SPACE(sizeof(struct in_pktinfo))` and `SO_RXQ_OVFL`'s u32, with room to spare.
 const CONTROL: usize = 64;
 
@@ -133,13 +138,13 @@ impl MuxSocket {
         })?;
         set_int(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
         set_int(fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1)?;
-        for (force, plain) in [
-            (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
-            (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
+        for (force, plain, size) in [
+            (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF, RECV_BUFFER),
+            (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF, SEND_BUFFER),
         ] {
             // Past net.core.*mem_max only with CAP_NET_ADMIN; otherwise as much as allowed.
-            if set_int(fd, libc::SOL_SOCKET, force, SOCKET_BUFFER).is_err() {
-                set_int(fd, libc::SOL_SOCKET, plain, SOCKET_BUFFER)?;
+            if set_int(fd, libc::SOL_SOCKET, force, size).is_err() {
+                set_int(fd, libc::SOL_SOCKET, plain, size)?;
             }
         }
         // Bound to `lo` above: the wildcard address means "any loopback address" here.

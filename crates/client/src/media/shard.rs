@@ -256,6 +256,7 @@ impl Shard {
     async fn run(mut self, sock: AsyncFd<MuxSocket>, mut cmds: mpsc::UnboundedReceiver<ShardCmd>) {
         let far = || Instant::now() + Duration::from_secs(3600);
         let mut armed = far();
+        let mut more = false;
         let sleep = tokio::time::sleep_until(armed.into());
         tokio::pin!(sleep);
         loop {
@@ -267,7 +268,7 @@ impl Shard {
             tokio::select! {
                 biased;
                 r = sock.readable() => match r {
-                    Ok(mut guard) => self.read(&mut guard),
+                    Ok(mut guard) => more = self.read(&mut guard),
                     Err(_) => break,
                 },
                 c = cmds.recv() => match c {
@@ -279,13 +280,20 @@ impl Shard {
             }
             self.fire_timers(Instant::now());
             self.flush(sock.get_ref());
+            if std::mem::take(&mut more) {
+                // Packets are still waiting, but the other tasks on this thread (publishers'
+                // frame clocks, signaling) get their turn first: tokio's own budget would let
+                // this loop run for thousands of packets before it had to yield.
+                tokio::task::yield_now().await;
+            }
         }
         for s in self.sessions.iter_mut().flatten() {
             s.emit(MediaEvent::Ended("shard stopped".into()));
         }
     }
 
-    fn read(&mut self, guard: &mut AsyncFdReadyGuard<'_, MuxSocket>) {
+    /// Reads up to [`MAX_BATCHES`] batches; true if packets may still be waiting.
+    fn read(&mut self, guard: &mut AsyncFdReadyGuard<'_, MuxSocket>) -> bool {
         for _ in 0..MAX_BATCHES {
             match guard.get_inner().recv(&mut self.recv) {
                 Ok(n) => {
@@ -294,17 +302,18 @@ impl Shard {
                         // Drained: the next datagram makes the socket ready again (epoll is
                         // edge-triggered), so no `WouldBlock` read is needed to learn it.
                         guard.clear_ready();
-                        return;
+                        return false;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     guard.clear_ready();
-                    return;
+                    return false;
                 }
                 // A pending socket error (ICMP); the next read may succeed.
                 Err(_) => {}
             }
         }
+        true
     }
 
     fn dispatch(&mut self) {
