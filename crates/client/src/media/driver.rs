@@ -16,6 +16,7 @@ use str0m::net::{Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
+use super::link::{packet_mid, Link};
 use super::net::{self, Net};
 use super::publish::Publisher;
 use super::receive::Receiver;
@@ -45,8 +46,7 @@ pub(crate) struct Driver {
     want_restart: bool,
     /// Our own camera track, to recognise `layers_unused` for it.
     my_video_track: Option<TrackId>,
-    dtls_up: bool,
-    ice_state: IceConnectionState,
+    link: Link,
     rtc_timeout: Instant,
     /// Reused between wakeups: what str0m wants sent.
     outbox: Vec<Transmit>,
@@ -93,8 +93,7 @@ impl Driver {
             pending: None,
             want_restart: false,
             my_video_track: None,
-            dtls_up: false,
-            ice_state: IceConnectionState::New,
+            link: Link::new(),
             rtc_timeout: now,
             outbox: Vec::new(),
             stats,
@@ -228,49 +227,26 @@ impl Driver {
     }
 
     fn on_rtc_event(&mut self, e: Event) {
+        if let Some(report) = self.link.on_event(&e, &mut self.stats) {
+            self.publisher
+                .set_flowing(self.stats.connected, Instant::now());
+            if let Some(r) = report {
+                self.emit(r);
+            }
+            return;
+        }
         match e {
-            Event::Connected => {
-                self.dtls_up = true;
-                self.update_flowing();
-                self.emit(MediaEvent::Connected);
-            }
-            Event::IceConnectionStateChange(s) => {
-                let was = self.ice_state;
-                self.ice_state = s;
-                self.stats.ice_state = format!("{s:?}");
-                self.update_flowing();
-                if s == IceConnectionState::Disconnected && was != s {
-                    self.emit(MediaEvent::Disconnected);
-                }
-            }
             Event::MediaData(d) => self.receiver.on_media(&d, unix_micros()),
-            Event::RtpPacket(p) => {
-                // After RTX is undone the SSRC is the main stream's, which str0m maps to its mid.
-                let mid = p.header.ext_vals.mid.or_else(|| {
-                    let mut api = self.rtc.direct_api();
-                    api.stream_rx(&p.header.ssrc).map(|s| s.mid())
-                });
-                match mid {
-                    Some(mid) => self.receiver.on_packet(mid, &p, unix_micros()),
-                    None => self.receiver.unmapped_frames += 1,
-                }
-            }
+            Event::RtpPacket(p) => match packet_mid(&mut self.rtc, &p) {
+                Some(mid) => self.receiver.on_packet(mid, &p, unix_micros()),
+                None => self.receiver.unmapped_frames += 1,
+            },
             Event::KeyframeRequest(r) => self.publisher.keyframe_request(&r),
             Event::MediaChanged(c) if c.direction == Direction::Inactive => {
                 self.receiver.set_inactive_mid(c.mid)
             }
             _ => {}
         }
-    }
-
-    fn update_flowing(&mut self) {
-        let ice_up = matches!(
-            self.ice_state,
-            IceConnectionState::Connected | IceConnectionState::Completed
-        );
-        self.stats.connected = self.dtls_up && ice_up;
-        self.publisher
-            .set_flowing(self.stats.connected, Instant::now());
     }
 
     fn emit(&mut self, e: MediaEvent) {

@@ -6,6 +6,7 @@
 //! out as a [`MediaEvent::Signaling`]. [`MediaSession::stop`] gives the connection back.
 
 mod driver;
+mod link;
 mod mux;
 mod net;
 mod packets;

@@ -170,27 +170,15 @@ impl MuxSocket {
     /// `WouldBlock`. Truncated datagrams and ones not from an IPv4 address are skipped.
     pub fn recv(&self, b: &mut RecvBatch) -> io::Result<usize> {
         b.meta.clear();
-        // SAFETY: all-zero is a valid value for these plain C structs.
-        let mut names: [libc::sockaddr_in; BATCH] = unsafe { zeroed() };
-        let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
-        let mut ctrl = [[0u64; CONTROL / 8]; BATCH];
-        let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
+        let mut m = Msgs::new();
         for i in 0..BATCH {
-            iovs[i].iov_base = b.data[i].as_mut_ptr().cast();
-            iovs[i].iov_len = BUF;
-            let h = &mut hdrs[i].msg_hdr;
-            h.msg_name = ptr::from_mut(&mut names[i]).cast();
-            h.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            h.msg_iov = ptr::from_mut(&mut iovs[i]);
-            h.msg_iovlen = 1;
-            h.msg_control = ctrl[i].as_mut_ptr().cast();
-            h.msg_controllen = size_of_val(&ctrl[i]) as _;
+            m.wire(i, b.data[i].as_mut_ptr(), BUF);
         }
         // SAFETY: every header points into buffers that live until after the call.
         let n = unsafe {
             libc::recvmmsg(
                 self.as_raw_fd(),
-                hdrs.as_mut_ptr(),
+                m.hdrs.as_mut_ptr(),
                 BATCH as libc::c_uint,
                 libc::MSG_DONTWAIT,
                 ptr::null_mut(),
@@ -199,7 +187,7 @@ impl MuxSocket {
         let n = check(n)? as usize;
         let mut kept = 0;
         for i in 0..n {
-            let h = &hdrs[i].msg_hdr;
+            let h = &m.hdrs[i].msg_hdr;
             let mut dest = None;
             // SAFETY: the kernel filled `msg_control` with `msg_controllen` bytes of messages;
             // CMSG_* walk them within those bounds; the data is read unaligned.
@@ -216,7 +204,7 @@ impl MuxSocket {
                     c = libc::CMSG_NXTHDR(h, c);
                 }
             }
-            let name = &names[i];
+            let name = &m.names[i];
             let ok = h.msg_flags & libc::MSG_TRUNC == 0
                 && name.sin_family == libc::AF_INET as libc::sa_family_t;
             let Some(dest) = dest.filter(|_| ok) else {
@@ -230,7 +218,7 @@ impl MuxSocket {
                 b.data.swap(kept, i);
             }
             b.meta.push(RecvMeta {
-                len: hdrs[i].msg_len as usize,
+                len: m.hdrs[i].msg_len as usize,
                 source,
                 dest,
             });
@@ -262,13 +250,9 @@ impl MuxSocket {
 
     fn send_chunk(&self, chunk: &[Outgoing]) -> io::Result<usize> {
         let n = chunk.len();
-        // SAFETY: all-zero is a valid value for these plain C structs.
-        let mut names: [libc::sockaddr_in; BATCH] = unsafe { zeroed() };
-        let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
-        let mut ctrl = [[0u64; CONTROL / 8]; BATCH];
-        let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
+        let mut m = Msgs::new();
         for (i, o) in chunk.iter().enumerate() {
-            names[i] = libc::sockaddr_in {
+            m.names[i] = libc::sockaddr_in {
                 sin_family: libc::AF_INET as libc::sa_family_t,
                 sin_port: o.dest.port().to_be(),
                 sin_addr: libc::in_addr {
@@ -276,14 +260,9 @@ impl MuxSocket {
                 },
                 sin_zero: [0; 8],
             };
-            iovs[i].iov_base = o.data.as_ptr().cast_mut().cast();
-            iovs[i].iov_len = o.data.len();
-            let h = &mut hdrs[i].msg_hdr;
-            h.msg_name = ptr::from_mut(&mut names[i]).cast();
-            h.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            h.msg_iov = ptr::from_mut(&mut iovs[i]);
-            h.msg_iovlen = 1;
-            h.msg_control = ctrl[i].as_mut_ptr().cast();
+            // sendmmsg only reads the data.
+            m.wire(i, o.data.as_ptr().cast_mut(), o.data.len());
+            let h = &mut m.hdrs[i].msg_hdr;
             // SAFETY: CMSG_SPACE/LEN are pure arithmetic; the control buffer is CONTROL bytes,
             // more than CMSG_SPACE(in_pktinfo), and the header and data are written inside it.
             unsafe {
@@ -307,12 +286,47 @@ impl MuxSocket {
         let r = unsafe {
             libc::sendmmsg(
                 self.as_raw_fd(),
-                hdrs.as_mut_ptr(),
+                m.hdrs.as_mut_ptr(),
                 n as libc::c_uint,
                 libc::MSG_DONTWAIT,
             )
         };
         check(r).map(|r| r as usize)
+    }
+}
+
+/// The C structures of one `recvmmsg` or `sendmmsg`: header `i` points at address `i`, control
+/// buffer `i` and one data buffer. The pointers are into the value itself, so it must not move
+/// between `wire` and the call (it is a local that stays put).
+struct Msgs {
+    names: [libc::sockaddr_in; BATCH],
+    iovs: [libc::iovec; BATCH],
+    ctrl: [[u64; CONTROL / 8]; BATCH],
+    hdrs: [libc::mmsghdr; BATCH],
+}
+
+impl Msgs {
+    fn new() -> Self {
+        Msgs {
+            // SAFETY: all-zero is a valid value for these plain C structs.
+            names: unsafe { zeroed() },
+            iovs: unsafe { zeroed() },
+            ctrl: [[0; CONTROL / 8]; BATCH],
+            hdrs: unsafe { zeroed() },
+        }
+    }
+
+    /// Points header `i` at its address, its whole control buffer, and `len` bytes at `data`.
+    fn wire(&mut self, i: usize, data: *mut u8, len: usize) {
+        self.iovs[i].iov_base = data.cast();
+        self.iovs[i].iov_len = len;
+        let h = &mut self.hdrs[i].msg_hdr;
+        h.msg_name = ptr::from_mut(&mut self.names[i]).cast();
+        h.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        h.msg_iov = ptr::from_mut(&mut self.iovs[i]);
+        h.msg_iovlen = 1;
+        h.msg_control = self.ctrl[i].as_mut_ptr().cast();
+        h.msg_controllen = size_of_val(&self.ctrl[i]) as _;
     }
 }
 

@@ -24,6 +24,7 @@ use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
 use tokio::io::Interest;
 use tokio::sync::{mpsc, oneshot};
 
+use super::link::{packet_mid, Link};
 use super::mux::{MuxSocket, Outgoing, RecvBatch, BATCH};
 use super::receive::Receiver;
 use super::{MediaError, MediaEvent, MediaStats, Transport};
@@ -124,8 +125,7 @@ struct Session {
     ended: Option<oneshot::Sender<String>>,
     pending: Option<str0m::change::SdpPendingOffer>,
     want_restart: bool,
-    dtls_up: bool,
-    ice_state: IceConnectionState,
+    link: Link,
     /// str0m's next timeout, and the earliest heap entry not yet due for this session.
     timeout: Instant,
     scheduled: Option<Instant>,
@@ -139,45 +139,22 @@ impl Session {
     }
 
     fn on_event(&mut self, e: Event, now_unix_us: u64) {
+        if let Some(report) = self.link.on_event(&e, &mut self.stats) {
+            if let Some(r) = report {
+                self.emit(r);
+            }
+            return;
+        }
         match e {
-            Event::Connected => {
-                self.dtls_up = true;
-                self.update_connected();
-                self.emit(MediaEvent::Connected);
-            }
-            Event::IceConnectionStateChange(s) => {
-                let was = self.ice_state;
-                self.ice_state = s;
-                self.stats.ice_state = format!("{s:?}");
-                self.update_connected();
-                if s == IceConnectionState::Disconnected && was != s {
-                    self.emit(MediaEvent::Disconnected);
-                }
-            }
-            Event::RtpPacket(p) => {
-                // After RTX is undone the SSRC is the main stream's, which str0m maps to its mid.
-                let mid = p.header.ext_vals.mid.or_else(|| {
-                    let mut api = self.rtc.direct_api();
-                    api.stream_rx(&p.header.ssrc).map(|s| s.mid())
-                });
-                match mid {
-                    Some(mid) => self.receiver.on_packet(mid, &p, now_unix_us),
-                    None => self.receiver.unmapped_frames += 1,
-                }
-            }
+            Event::RtpPacket(p) => match packet_mid(&mut self.rtc, &p) {
+                Some(mid) => self.receiver.on_packet(mid, &p, now_unix_us),
+                None => self.receiver.unmapped_frames += 1,
+            },
             Event::MediaChanged(c) if c.direction == Direction::Inactive => {
                 self.receiver.set_inactive_mid(c.mid)
             }
             _ => {}
         }
-    }
-
-    fn update_connected(&mut self) {
-        let ice_up = matches!(
-            self.ice_state,
-            IceConnectionState::Connected | IceConnectionState::Completed
-        );
-        self.stats.connected = self.dtls_up && ice_up;
     }
 
     /// An offer with any ICE restart asked for, if none is pending and there is something to
@@ -578,8 +555,7 @@ impl Shard {
             ended: Some(ended),
             pending: Some(pending),
             want_restart: false,
-            dtls_up: false,
-            ice_state: IceConnectionState::New,
+            link: Link::new(),
             timeout: now,
             scheduled: None,
         };
