@@ -30,6 +30,10 @@ use crate::types::{Event, TrackSource};
 const MAX_ADDRS_PER_PEER: usize = 8;
 /// Payload type browsers use for Opus.
 const OPUS_PT: u8 = 111;
+/// Rounds of str0m timeouts one participant gets per `handle_timeout` while it still has work
+/// due (see there), and how far past `now` a timeout still counts as due for them.
+pub(crate) const CATCH_UP_ROUNDS: usize = 256;
+const CATCH_UP_SLACK: std::time::Duration = std::time::Duration::from_millis(1);
 
 pub(crate) struct Room {
     pub members: Vec<PeerIdx>,
@@ -449,10 +453,23 @@ impl Sfu {
             }
             self.out.timeouts.pop_first();
             if let Some(p) = self.peers.get_mut(idx.0 as usize).and_then(|p| p.as_mut()) {
-                if p.rtc.handle_input(Input::Timeout(now)).is_err() {
-                    mark_disconnected(p, &mut self.out, now);
+                // str0m's pacer sends one packet per timeout and asks for the next 1 µs later.
+                // A worker that wakes late would then send one packet per subscriber per wakeup
+                // and queue the rest without bound (all the memory and delay of an overloaded
+                // server). So catch up here: keep handing it its own next timeout while that is
+                // (nearly) due, running its clock at most CATCH_UP_SLACK ahead of `now`.
+                let mut at = now;
+                for _ in 0..CATCH_UP_ROUNDS {
+                    if p.rtc.handle_input(Input::Timeout(at)).is_err() {
+                        mark_disconnected(p, &mut self.out, now);
+                        break;
+                    }
+                    drain(p, idx, &mut self.out);
+                    if p.timeout > now + CATCH_UP_SLACK || !p.rtc.is_alive() {
+                        break;
+                    }
+                    at = at.max(p.timeout);
                 }
-                drain(p, idx, &mut self.out);
                 // A timeout that did not advance would spin the caller's loop.
                 if p.timeout <= now && p.rtc.is_alive() {
                     self.out.timeouts.remove(&(p.timeout, idx));

@@ -128,7 +128,7 @@ pub struct TestClient {
     pub silent: bool,
     next_audio: Instant,
     next_video: Instant,
-    audio_seq: u32,
+    pub audio_seq: u32,
     video_frame: u32,
     want_key: [bool; 3],
     pub keyframe_requests: u32,

@@ -10,3 +10,4 @@ mod forwarding;
 mod garbage;
 mod glare;
 mod lifecycle;
+mod overload;

@@ -198,6 +198,9 @@ pub struct World {
     pub held_offers: Vec<Event>,
     /// Wall-clock CPU time spent inside `Sfu::handle_input` / `handle_timeout` (for the bench).
     pub sfu_time: Duration,
+    /// A worker too busy to keep its timers: the cores' timeouts run at most this often.
+    pub timeouts_every: Option<Duration>,
+    last_timeouts: Instant,
 }
 
 impl World {
@@ -230,6 +233,16 @@ impl World {
             hold_offers_for: None,
             held_offers: Vec::new(),
             sfu_time: Duration::ZERO,
+            timeouts_every: None,
+            last_timeouts: start,
+        }
+    }
+
+    /// When the cores' timeouts may run next.
+    fn timeouts_at(&self, due: Instant) -> Instant {
+        match self.timeouts_every {
+            Some(every) => due.max(self.last_timeouts + every),
+            None => due,
         }
     }
 
@@ -415,6 +428,7 @@ impl World {
         for c in &self.more_cores {
             next = next.min(c.poll_timeout());
         }
+        next = self.timeouts_at(next);
         if let Some(t) = self.net.next_at() {
             next = next.min(t);
         }
@@ -437,12 +451,18 @@ impl World {
                 c.receive(now, p.proto, p.source, p.destination, &p.data);
             }
         }
+        let mut ran = false;
         for core in 0..self.cores() {
-            if self.core(core).poll_timeout() <= now {
+            let due = self.core(core).poll_timeout();
+            if self.timeouts_at(due) <= now {
                 let t0 = Instant::now();
                 self.core(core).handle_timeout(now);
                 self.sfu_time += t0.elapsed();
+                ran = true;
             }
+        }
+        if ran {
+            self.last_timeouts = now;
         }
         for c in &mut self.clients {
             c.tick(now);
