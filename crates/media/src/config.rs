@@ -23,6 +23,11 @@ pub struct SfuConfig {
     /// 30 s is what browsers allow before they declare consent lost (RFC 7675); a shorter grace
     /// tore down live sessions of an overloaded server in the 1,000-listener benchmark.
     pub disconnect_grace: Duration,
+    /// Most str0m timeouts one `Sfu::handle_timeout` call runs, over all participants. str0m's
+    /// pacer sends a packet per timeout, so an overloaded core has many due at once; past this
+    /// the call returns (the rest stay due) so the caller reads its sockets in between and new
+    /// participants' handshakes are not starved.
+    pub timeout_rounds_per_call: usize,
 }
 
 impl Default for SfuConfig {
@@ -36,6 +41,7 @@ impl Default for SfuConfig {
             tick_interval: Duration::from_millis(250),
             rtc_stats_interval: Duration::from_secs(1),
             disconnect_grace: Duration::from_secs(30),
+            timeout_rounds_per_call: 4096,
         }
     }
 }

@@ -447,8 +447,9 @@ impl Sfu {
 
     /// Drive time: every participant whose timeout passed, and the periodic tick.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let mut budget = self.config.timeout_rounds_per_call.max(1);
         while let Some(&(t, idx)) = self.out.timeouts.first() {
-            if t > now {
+            if t > now || budget == 0 {
                 break;
             }
             self.out.timeouts.pop_first();
@@ -459,7 +460,8 @@ impl Sfu {
                 // server). So catch up here: keep handing it its own next timeout while that is
                 // (nearly) due, running its clock at most CATCH_UP_SLACK ahead of `now`.
                 let mut at = now;
-                for _ in 0..CATCH_UP_ROUNDS {
+                for _ in 0..CATCH_UP_ROUNDS.min(budget) {
+                    budget -= 1;
                     if p.rtc.handle_input(Input::Timeout(at)).is_err() {
                         mark_disconnected(p, &mut self.out, now);
                         break;

@@ -38,3 +38,41 @@ fn a_late_worker_still_sends_each_listener_all_its_audio() {
         );
     }
 }
+
+/// The catching up is bounded per call: one `handle_timeout` of a late core runs at most
+/// `timeout_rounds_per_call` str0m timeouts (each sends at most a media packet and its RTCP),
+/// so the worker gets back to its sockets; the rest stays due for the next call.
+#[test]
+fn one_wakeup_catches_up_a_bounded_amount() {
+    let sent_in_one_call = |rounds: usize| {
+        let mut w = World::with_config(43, |c| c.timeout_rounds_per_call = rounds);
+        for i in 0..10 {
+            w.join(&format!("speaker{i}"), true, false);
+        }
+        for i in 0..10 {
+            w.join(&format!("listener{i}"), false, false);
+        }
+        w.run_for(Duration::from_secs(3));
+        w.timeouts_every = Some(Duration::from_millis(400));
+        w.run_for(Duration::from_millis(1300));
+        let before = w.sfu.stats().packets_out;
+        let now = w.now;
+        w.sfu.handle_timeout(now);
+        let sent = w.sfu.stats().packets_out - before;
+        w.timeouts_every = None;
+        w.run_for(Duration::from_millis(500));
+        let due = w.sfu.poll_timeout();
+        (sent, due > w.now)
+    };
+    let (bounded, drained_later) = sent_in_one_call(40);
+    let (unbounded, _) = sent_in_one_call(100_000);
+    assert!(
+        bounded <= 3 * 40,
+        "{bounded} packets from one call of at most 40 rounds"
+    );
+    assert!(
+        unbounded > 3 * bounded,
+        "the backlog was there: {unbounded} packets without the bound"
+    );
+    assert!(drained_later, "what was left went out in the next calls");
+}
