@@ -198,8 +198,6 @@ pub(crate) struct Shard {
     addresses: Arc<AddressPool>,
     /// Datagrams the kernel dropped on this socket (its buffer was full): the tool fell behind.
     overflow: Arc<AtomicU64>,
-    /// Datagrams for an address no session has (a session that closed).
-    pub unroutable: u64,
 }
 
 impl Shard {
@@ -221,7 +219,6 @@ impl Shard {
             recv: RecvBatch::new(),
             addresses,
             overflow,
-            unroutable: 0,
         };
         // SAFETY: `MuxSocket` owns its descriptor and always returns that one (see its AsRawFd).
         let fd = unsafe { AsyncFd::register_with_interest(sock, Interest::READABLE)? };
@@ -300,8 +297,8 @@ impl Shard {
             .fetch_max(u64::from(self.recv.overflow), Ordering::Relaxed);
         for i in 0..self.recv.meta.len() {
             let m = self.recv.meta[i];
+            // None: for a session that closed since; dropped.
             let Some(&slot) = self.route.get(&m.dest) else {
-                self.unroutable += 1;
                 continue;
             };
             let Some(s) = self.sessions.get_mut(slot).and_then(Option::as_mut) else {

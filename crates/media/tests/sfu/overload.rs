@@ -4,13 +4,8 @@ use std::time::Duration;
 
 use crate::sim::World;
 
-/// str0m's pacer sends one packet per timeout. When the core's timers run only every 400 ms, a
-/// listener of 10 speakers still gets (nearly) all their audio, in bursts at each timeout, rather
-/// than one packet per stream per timeout with the rest queued in the server for ever (which
-/// is what an overloaded server did: memory and delay grew without bound).
-#[test]
-fn a_late_worker_still_sends_each_listener_all_its_audio() {
-    let mut w = World::new(41);
+/// 10 speakers and 10 listeners settle for 3 s; then the core's timers run only every 400 ms.
+fn ten_speakers_ten_listeners_then_late(w: &mut World) {
     for i in 0..10 {
         w.join(&format!("speaker{i}"), true, false);
     }
@@ -19,6 +14,16 @@ fn a_late_worker_still_sends_each_listener_all_its_audio() {
     }
     w.run_for(Duration::from_secs(3));
     w.timeouts_every = Some(Duration::from_millis(400));
+}
+
+/// str0m's pacer sends one packet per timeout. When the core's timers run only every 400 ms, a
+/// listener of 10 speakers still gets (nearly) all their audio, in bursts at each timeout, rather
+/// than one packet per stream per timeout with the rest queued in the server for ever (which
+/// is what an overloaded server did: memory and delay grew without bound).
+#[test]
+fn a_late_worker_still_sends_each_listener_all_its_audio() {
+    let mut w = World::new(41);
+    ten_speakers_ten_listeners_then_late(&mut w);
     let from = w.clients[3].audio_seq;
     w.run_for(Duration::from_secs(4));
     let end = w.now;
@@ -46,14 +51,7 @@ fn a_late_worker_still_sends_each_listener_all_its_audio() {
 fn one_wakeup_catches_up_a_bounded_amount() {
     let sent_in_one_call = |rounds: usize| {
         let mut w = World::with_config(43, |c| c.timeout_rounds_per_call = rounds);
-        for i in 0..10 {
-            w.join(&format!("speaker{i}"), true, false);
-        }
-        for i in 0..10 {
-            w.join(&format!("listener{i}"), false, false);
-        }
-        w.run_for(Duration::from_secs(3));
-        w.timeouts_every = Some(Duration::from_millis(400));
+        ten_speakers_ten_listeners_then_late(&mut w);
         w.run_for(Duration::from_millis(1300));
         let before = w.sfu.stats().packets_out;
         let now = w.now;
