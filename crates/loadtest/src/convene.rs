@@ -16,7 +16,7 @@ pub struct ConveneSession {
     media: MediaSession,
 }
 
-/// What a publisher sends, from the options; subscribers publish nothing (a data channel only).
+/// What a publisher sends, from the options; subscribers publish nothing (an inactive audio m-line only).
 pub fn publish_options(o: &Options, publisher: bool) -> PublishOptions {
     if !publisher {
         return PublishOptions::none();

@@ -16,7 +16,7 @@ use str0m::net::{Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
-use super::link::{packet_mid, Link};
+use super::link::{add_receive_only_line, packet_mid, Link};
 use super::net::{self, Net};
 use super::publish::Publisher;
 use super::receive::Receiver;
@@ -292,7 +292,7 @@ impl Driver {
     }
 
     /// Sends an offer with the m-lines the publisher still needs and any ICE restart asked
-    /// for. The first offer always goes out (with a data channel if nothing is published).
+    /// for. The first offer always goes out (with an inactive m-line if nothing is published).
     async fn offer(&mut self, first: bool) -> Result<(), MediaError> {
         let mut api = self.rtc.sdp_api();
         let o = &self.publisher.opts;
@@ -314,7 +314,7 @@ impl Driver {
             self.publisher.set_video_mid(mid, &rids);
         }
         if first && !want_audio && !want_video {
-            api.add_channel("convene".into());
+            add_receive_only_line(&mut api);
         }
         let restart = std::mem::take(&mut self.want_restart);
         if restart {

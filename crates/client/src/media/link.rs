@@ -1,11 +1,19 @@
 //! What both kinds of session track of their peer connection: whether ICE and DTLS are up, and
 //! which m-line a received RTP packet belongs to.
 
-use str0m::media::Mid;
+use str0m::change::SdpApi;
+use str0m::media::{Direction, MediaKind, Mid};
 use str0m::rtp::RtpPacket;
 use str0m::{Event, IceConnectionState, Rtc};
 
 use super::{MediaEvent, MediaStats};
+
+/// What a participant that publishes nothing offers first, so that ICE and DTLS have an m-line to
+/// come up on: an inactive audio m-line, as a browser offers its unused transceivers. (A data
+/// channel would do too, but it costs an SCTP association on both ends for nothing.)
+pub(crate) fn add_receive_only_line(api: &mut SdpApi) {
+    api.add_media(MediaKind::Audio, Direction::Inactive, None, None, None);
+}
 
 pub(crate) struct Link {
     dtls_up: bool,

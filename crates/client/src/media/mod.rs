@@ -70,7 +70,7 @@ pub struct MediaConfig {
     /// The IP to bind and announce as our host candidate.
     pub local_ip: IpAddr,
     pub transport: Transport,
-    /// Published from the first offer; [`PublishOptions::none`] offers a data channel only.
+    /// Published from the first offer; [`PublishOptions::none`] offers an inactive audio m-line only.
     pub publish: PublishOptions,
     /// Keep each track's last frame in [`TrackStats::last_payload`] (a copy per frame).
     pub keep_last_payload: bool,

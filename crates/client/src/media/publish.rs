@@ -57,7 +57,7 @@ impl Default for PublishOptions {
 }
 
 impl PublishOptions {
-    /// Nothing at all (the first offer then carries only a data channel).
+    /// Nothing at all (the first offer then carries only an inactive audio m-line).
     pub fn none() -> Self {
         PublishOptions {
             audio: false,

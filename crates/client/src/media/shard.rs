@@ -24,7 +24,7 @@ use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
 use tokio::io::Interest;
 use tokio::sync::{mpsc, oneshot};
 
-use super::link::{packet_mid, Link};
+use super::link::{add_receive_only_line, packet_mid, Link};
 use super::mux::{MuxSocket, Outgoing, RecvBatch, BATCH};
 use super::receive::Receiver;
 use super::{MediaError, MediaEvent, MediaStats, Transport};
@@ -43,7 +43,7 @@ type Reply<T> = oneshot::Sender<Result<T, MediaError>>;
 
 /// What a session's signaling task asks of its shard.
 pub(crate) enum ShardCmd {
-    /// A new session; replies with its key and first offer (a data channel only).
+    /// A new session; replies with its key and first offer (an inactive audio m-line only).
     Open {
         events: mpsc::Sender<MediaEvent>,
         cert: Option<DtlsCert>,
@@ -530,7 +530,7 @@ impl Shard {
             .map_err(|e| MediaError::Candidate(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let mut api = rtc.sdp_api();
-        api.add_channel("convene".into());
+        add_receive_only_line(&mut api);
         let (offer, pending) = api.apply().ok_or(MediaError::Ended)?;
         let mut receiver = Receiver::default();
         receiver.packet_mode = true;
