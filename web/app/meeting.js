@@ -54,6 +54,7 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack) {
     else if (err.code === 'unauthorized') endScreen('Not allowed', 'You are not allowed to join this meeting.', room);
     else if (err.code === 'room_not_found') endScreen('No such meeting', 'This meeting does not exist.', room);
     else if (err.code === 'server_draining') endScreen('The server is restarting', 'Try again in a moment.', room);
+    else if (err.code === 'server_busy') endScreen('The server is busy', 'It is carrying all the media it can. Try again in a moment.', room);
     else endScreen('Could not join', `${err.message} (${err.code || 'error'})`, room);
     return;
   }

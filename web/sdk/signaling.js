@@ -7,7 +7,7 @@ import { JoinError, sleep } from './util.js';
 /** Error codes after which a join is not retried. */
 const FATAL_JOIN_ERRORS = new Set([
   'room_full', 'room_not_found', 'unauthorized', 'invalid_room_name', 'invalid_display_name',
-  'unsupported_version', 'server_draining',
+  'unsupported_version', 'server_draining', 'server_busy',
 ]);
 
 export class Signaling {

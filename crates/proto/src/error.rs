@@ -33,6 +33,9 @@ pub enum ErrorCode {
     MediaError,
     /// The server is shutting down and accepts no joins.
     ServerDraining,
+    /// Every media worker that could take the participant is saturated; try again later (or
+    /// another node).
+    ServerBusy,
     /// The meeting record could not be written; nothing was acknowledged.
     StorageError,
     InternalError,
@@ -57,6 +60,7 @@ impl ErrorCode {
         ErrorCode::ChatEmpty,
         ErrorCode::MediaError,
         ErrorCode::ServerDraining,
+        ErrorCode::ServerBusy,
         ErrorCode::StorageError,
         ErrorCode::InternalError,
     ];
@@ -80,6 +84,7 @@ impl ErrorCode {
             ErrorCode::ChatEmpty => "chat_empty",
             ErrorCode::MediaError => "media_error",
             ErrorCode::ServerDraining => "server_draining",
+            ErrorCode::ServerBusy => "server_busy",
             ErrorCode::StorageError => "storage_error",
             ErrorCode::InternalError => "internal_error",
         }

@@ -65,7 +65,7 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         RoomNotFound => StatusCode::NOT_FOUND,
         RoomFull => StatusCode::CONFLICT,
         Unauthorized => StatusCode::UNAUTHORIZED,
-        ServerDraining | StorageError => StatusCode::SERVICE_UNAVAILABLE,
+        ServerDraining | ServerBusy | StorageError => StatusCode::SERVICE_UNAVAILABLE,
         InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -103,6 +103,8 @@ pub struct Metrics {
     pub messages_out: LabeledCounter,
     pub errors: LabeledCounter,
     pub joins: AtomicU64,
+    /// Joins refused because every media worker they could use was saturated.
+    pub joins_refused_busy: AtomicU64,
     pub resumes: AtomicU64,
     pub storage_failures: AtomicU64,
     pub connections_closed_for_rate: AtomicU64,
@@ -124,6 +126,7 @@ impl Default for Metrics {
             messages_out: LabeledCounter::new(SERVER_TYPES),
             errors: LabeledCounter::new(error_codes()),
             joins: AtomicU64::new(0),
+            joins_refused_busy: AtomicU64::new(0),
             resumes: AtomicU64::new(0),
             storage_failures: AtomicU64::new(0),
             connections_closed_for_rate: AtomicU64::new(0),
@@ -176,6 +179,12 @@ impl Metrics {
             "convene_joins_total",
             "Successful joins.",
             loadu(&self.joins),
+        );
+        counter(
+            &mut out,
+            "convene_joins_refused_busy_total",
+            "Joins refused with server_busy: every media worker they could use was saturated.",
+            loadu(&self.joins_refused_busy),
         );
         counter(
             &mut out,

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use common::TestServer;
 use convene_client::{
-    join_msg, MediaConfig, MediaSession, MediaStats, PublishOptions, Signaling, Transport,
+    join_msg, ClientError, MediaConfig, MediaSession, MediaStats, PublishOptions, Signaling,
+    Transport,
 };
-use convene_proto::{MediaKind, ParticipantId};
+use convene_proto::{ErrorCode, MediaKind, ParticipantId};
 
 async fn start(
     s: &TestServer,
@@ -292,4 +293,58 @@ async fn a_muted_microphone_is_not_forwarded() {
         frames_from(&after[1], &ada).0 >= a1 + 20,
         "audio resumes after unmute"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saturated_worker_refuses_joins_with_server_busy() {
+    // A limit any activity crosses: two participants' media keep the one worker "saturated".
+    let s = TestServer::with(|c| {
+        c.media.workers = 1;
+        c.media.max_worker_busy = 0.001;
+    })
+    .await;
+    let sessions = vec![
+        start(&s, "busy", "Ada", Transport::Udp).await,
+        start(&s, "busy", "Bob", Transport::Udp).await,
+    ];
+    until_everyone_hears_everyone(&sessions, 25, 10).await;
+    let busy = s
+        .metric_reaches("convene_media_worker_busy_ratio{worker=\"0\"}", 0.001)
+        .await;
+    assert!(busy >= 0.001, "the worker reports its load: {busy}");
+    // Neither the same room nor a new one has a worker to go to: refused at once, not timed out.
+    for room in ["busy", "elsewhere"] {
+        let mut c = s.client().await;
+        match c.join(join_msg(room, "Cy")).await {
+            Err(ClientError::Refused { code, .. }) => assert_eq!(code, ErrorCode::ServerBusy),
+            other => panic!("expected server_busy for {room}, got {other:?}"),
+        }
+    }
+    assert_eq!(s.metric("convene_joins_refused_busy_total").await, 2.0);
+    // Those already in keep their media.
+    let before = until_everyone_hears_everyone(&sessions, 0, 0).await;
+    let (a0, v0) = frames_from(&before[0], &sessions[1].1);
+    until_everyone_hears_everyone(&sessions, a0 + 25, v0 + 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_control_off_admits_a_busy_worker() {
+    let s = TestServer::with(|c| {
+        c.media.workers = 1;
+        c.media.max_worker_busy = 0.0;
+    })
+    .await;
+    let sessions = vec![
+        start(&s, "busy-off", "Ada", Transport::Udp).await,
+        start(&s, "busy-off", "Bob", Transport::Udp).await,
+    ];
+    until_everyone_hears_everyone(&sessions, 25, 10).await;
+    let busy = s
+        .metric_reaches("convene_media_worker_busy_ratio{worker=\"0\"}", 0.001)
+        .await;
+    assert!(busy >= 0.001, "the worker is busy: {busy}");
+    let mut c = s.client().await;
+    c.join(join_msg("busy-off", "Cy"))
+        .await
+        .expect("no load limit: admitted");
 }

@@ -48,6 +48,9 @@ pub struct MediaConfig {
     pub gso: bool,
     /// Participants a room has before newcomers go to other workers (0: a room stays on one).
     pub room_spread_threshold: u32,
+    /// Share of the time (0-1) a media worker may be busy and still take newcomers; a join finding
+    /// no such worker gets `server_busy`. 0: joins are never refused for load.
+    pub max_worker_busy: f64,
 }
 
 impl Default for MediaConfig {
@@ -67,6 +70,7 @@ impl Default for MediaConfig {
             batch_send: false,
             gso: false,
             room_spread_threshold: 50,
+            max_worker_busy: 0.95,
         }
     }
 }
@@ -260,6 +264,12 @@ impl Config {
             return bad(
                 "media.public_ips",
                 "must list at least one IP address, e.g. [\"203.0.113.7\"]",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.media.max_worker_busy) {
+            return bad(
+                "media.max_worker_busy",
+                "must be between 0 (off) and 1, e.g. 0.95",
             );
         }
         if self.tls.cert.is_empty() != self.tls.key.is_empty() {

@@ -16,6 +16,7 @@ const BWE_BUCKETS: &[u64] = &[
 pub(super) fn publish(
     workers: &[Stats],
     load: &[usize],
+    busy: &[f64],
     sends: &[SendCounts],
     handoff_dropped: u64,
     metrics: &Metrics,
@@ -124,6 +125,14 @@ pub(super) fn publish(
     );
     for (w, n) in load.iter().enumerate() {
         let _ = writeln!(out, "{name}{{worker=\"{w}\"}} {n}");
+    }
+    let name = "convene_media_worker_busy_ratio";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Share of the time each worker thread spends working (smoothed; joins are refused when every worker a join could use is at media.max_worker_busy).\n# TYPE {name} gauge"
+    );
+    for (w, r) in busy.iter().enumerate() {
+        let _ = writeln!(out, "{name}{{worker=\"{w}\"}} {r:.3}");
     }
     let name = "convene_media_dropped_packets_total";
     let _ = writeln!(

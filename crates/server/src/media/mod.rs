@@ -3,6 +3,7 @@
 //! events into rooms.
 
 mod batch;
+mod busy;
 pub mod ice_servers;
 pub mod ice_tcp;
 mod metrics;
@@ -126,6 +127,8 @@ pub struct Shared {
     pub(crate) handoff_dropped: AtomicU64,
     /// Which worker holds which participant (and links the workers a room spans).
     pub(crate) placement: Mutex<placement::Placement>,
+    /// How busy each worker is, for admitting joins.
+    pub(crate) busy: busy::BusyBoard,
 }
 
 impl Shared {
@@ -161,6 +164,8 @@ pub struct MediaPlane {
     shared: Arc<Shared>,
     pub udp_addr: SocketAddr,
     pub ice_tcp: bool,
+    /// Busy ratio at which a worker takes no newcomers (`media.max_worker_busy`; 0: off).
+    max_busy: f64,
 }
 
 impl MediaPlane {
@@ -202,6 +207,7 @@ impl MediaPlane {
                 n,
                 config.room_spread_threshold as usize,
             )),
+            busy: busy::BusyBoard::new(n),
         });
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let mut senders = Vec::with_capacity(n);
@@ -237,6 +243,7 @@ impl MediaPlane {
                 shared,
                 udp_addr,
                 ice_tcp: config.ice_tcp,
+                max_busy: config.max_worker_busy,
             },
             out_rx,
         ))
@@ -246,11 +253,28 @@ impl MediaPlane {
         self.workers.len()
     }
 
+    /// Whether a newcomer to `room` can be placed on a worker that is not saturated. Checked before
+    /// a join commits: a saturated worker reads its socket late, so a newcomer's handshake there
+    /// would time out instead of failing fast. (A soft limit: joins that race past it are placed.)
+    pub fn admits(&self, room: &RoomId) -> bool {
+        let saturated = self.shared.busy.saturated(self.max_busy);
+        let placement = self
+            .shared
+            .placement
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        placement.admits(room, &saturated)
+    }
+
     /// Sends a command about a participant of `room` to the worker holding it: placing the
     /// participant when its media session starts, releasing it when it ends, and linking or
     /// unlinking the workers the room spans. Done under the placement lock, so that every worker
     /// sees a participant added before the links that concern it.
     pub fn send(&self, room: &RoomId, cmd: MediaCmd) {
+        let saturated = match &cmd {
+            MediaCmd::AddParticipant { .. } => self.shared.busy.saturated(self.max_busy),
+            _ => Vec::new(),
+        };
         let mut placement = self
             .shared
             .placement
@@ -261,7 +285,7 @@ impl MediaPlane {
                 room: r,
                 participant,
             } => {
-                let join = placement.join(room, &participant);
+                let join = placement.join(room, &participant, &saturated);
                 let cmd = MediaCmd::AddParticipant {
                     room: r,
                     participant,

@@ -75,20 +75,38 @@ impl Placement {
         self.rooms.get(room)?.hosts.first().map(|h| h.0)
     }
 
+    /// Whether a newcomer to `room` has somewhere to go when the `saturated` workers take no one:
+    /// any other worker, unless the room may not spread (then only its own).
+    pub fn admits(&self, room: &RoomId, saturated: &[bool]) -> bool {
+        let free = |w: usize| !saturated.get(w).copied().unwrap_or(false);
+        match self.rooms.get(room).and_then(|p| p.hosts.first()) {
+            Some(home) if self.spread_after == 0 => free(home.0),
+            _ => (0..self.load.len()).any(free),
+        }
+    }
+
     /// Places a participant's new media session (one already placed is moved: left, then joined).
-    pub fn join(&mut self, room: &RoomId, participant: &ParticipantId) -> Join {
+    /// A `saturated` worker takes no one while another can: a room whose own worker is saturated
+    /// spreads early (unless rooms may not spread).
+    pub fn join(&mut self, room: &RoomId, participant: &ParticipantId, saturated: &[bool]) -> Join {
         if self.participants.contains_key(participant) {
             self.leave(participant);
         }
+        let free = |w: usize| !saturated.get(w).copied().unwrap_or(false);
+        // When every worker is saturated (a join that passed `admits` just before), place as usual.
+        let all_saturated = !(0..self.load.len()).any(free);
+        let allowed = |w: usize| all_saturated || free(w);
         let least = |load: &[usize], prefer: &dyn Fn(usize) -> bool| {
             (0..load.len())
+                .filter(|w| allowed(*w))
                 .min_by_key(|w| (load[*w], !prefer(*w)))
                 .unwrap_or(0)
         };
         let place = self.rooms.entry(room.clone()).or_default();
         let worker = match place.hosts.first() {
             None => least(&self.load, &|_| false),
-            Some(home) if self.spread_after == 0 || place.total() < self.spread_after => home.0,
+            Some(home) if self.spread_after == 0 => home.0,
+            Some(home) if place.total() < self.spread_after && allowed(home.0) => home.0,
             Some(_) => {
                 let hosts: Vec<usize> = place.hosts.iter().map(|h| h.0).collect();
                 least(&self.load, &|w| hosts.contains(&w))
@@ -147,7 +165,7 @@ mod tests {
         let rooms: Vec<RoomId> = (0..4).map(|i| RoomId(format!("r{i}"))).collect();
         for (i, r) in rooms.iter().enumerate() {
             for j in 0..25 {
-                let j = p.join(r, &pid(&format!("{i}-{j}")));
+                let j = p.join(r, &pid(&format!("{i}-{j}")), &[]);
                 assert!(j.link_with.is_empty(), "a room of 25 stays on one worker");
             }
         }
@@ -167,7 +185,7 @@ mod tests {
         let mut p = Placement::new(2, 4);
         let big = RoomId("big".into());
         let joins: Vec<Join> = (0..10)
-            .map(|i| p.join(&big, &pid(&format!("p{i}"))))
+            .map(|i| p.join(&big, &pid(&format!("p{i}")), &[]))
             .collect();
         // The first 4 stay home; the 5th goes to the idle worker, which links with the home.
         assert!(joins[..4]
@@ -186,16 +204,16 @@ mod tests {
         assert_eq!(p.home(&big), Some(0));
         // Without a spread threshold a room never leaves its worker.
         let mut q = Placement::new(2, 0);
-        assert!((0..10).all(|i| q.join(&big, &pid(&format!("q{i}"))).worker == 0));
+        assert!((0..10).all(|i| q.join(&big, &pid(&format!("q{i}")), &[]).worker == 0));
     }
 
     #[test]
     fn the_last_to_leave_a_worker_unlinks_it_and_the_home_moves_on() {
         let mut p = Placement::new(2, 1);
         let room = RoomId("r".into());
-        assert_eq!(p.join(&room, &pid("a")).worker, 0);
+        assert_eq!(p.join(&room, &pid("a"), &[]).worker, 0);
         assert_eq!(
-            p.join(&room, &pid("b")),
+            p.join(&room, &pid("b"), &[]),
             Join {
                 worker: 1,
                 link_with: vec![0]
@@ -224,8 +242,54 @@ mod tests {
         assert_eq!(p.leave(&pid("b")), None, "leaving twice is harmless");
         assert_eq!(p.home(&room), None);
         // Rejoining with the same id moves the session (it leaves first).
-        p.join(&room, &pid("c"));
-        p.join(&room, &pid("c"));
+        p.join(&room, &pid("c"), &[]);
+        p.join(&room, &pid("c"), &[]);
         assert_eq!(p.load.iter().sum::<usize>(), 1);
+    }
+
+    #[test]
+    fn saturated_workers_take_no_one_while_another_can() {
+        let mut p = Placement::new(3, 50);
+        let (a, b) = (RoomId("a".into()), RoomId("b".into()));
+        // A new room skips the saturated worker 0, though it is the least loaded.
+        assert_eq!(p.join(&a, &pid("a1"), &[true, false, false]).worker, 1);
+        assert_eq!(p.join(&b, &pid("b1"), &[true, false, false]).worker, 2);
+        // Room a's own worker saturates: it spreads early, to the least-loaded free worker.
+        let j = p.join(&a, &pid("a2"), &[false, true, false]);
+        assert_eq!(
+            j,
+            Join {
+                worker: 0,
+                link_with: vec![1]
+            }
+        );
+        // Every worker saturated (a join that raced past `admits`): placed as usual.
+        assert_eq!(p.join(&a, &pid("a3"), &[true, true, true]).worker, 1);
+        assert_eq!(p.load, vec![1, 2, 1]);
+    }
+
+    #[test]
+    fn a_join_is_admitted_while_a_worker_it_may_use_is_free() {
+        let mut p = Placement::new(2, 50);
+        let room = RoomId("r".into());
+        assert!(p.admits(&room, &[]), "no saturation known");
+        assert!(p.admits(&room, &[true, false]));
+        assert!(!p.admits(&room, &[true, true]), "nowhere to go");
+        p.join(&room, &pid("x"), &[]);
+        assert!(
+            p.admits(&room, &[true, false]),
+            "the room spreads to worker 1"
+        );
+        // A room that may not spread goes only where it is.
+        let mut q = Placement::new(2, 0);
+        q.join(&room, &pid("y"), &[]);
+        let home = q.home(&room).expect("placed");
+        let mut sat = vec![false, false];
+        sat[home] = true;
+        assert!(!q.admits(&room, &sat));
+        assert!(
+            q.admits(&RoomId("other".into()), &sat),
+            "a new room starts elsewhere"
+        );
     }
 }

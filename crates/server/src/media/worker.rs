@@ -88,6 +88,13 @@ pub(super) fn spawn(setup: WorkerSetup) -> Result<(), super::MediaStartError> {
     Ok(())
 }
 
+/// What ended a wait.
+enum Wake {
+    Cmd(Option<MediaCmd>),
+    Udp(std::io::Result<(usize, SocketAddr)>),
+    Timer,
+}
+
 struct Worker {
     index: usize,
     sfu: Sfu,
@@ -113,34 +120,40 @@ impl Worker {
         let timer = tokio::time::sleep_until(self.sfu.poll_timeout().into());
         tokio::pin!(timer);
         let mut next_stats = Instant::now() + STATS_EVERY;
+        let mut meter = super::busy::BusyMeter::new(Instant::now());
+        let mut woke = Instant::now();
         loop {
             self.flush();
+            meter.add(woke, Instant::now());
             let deadline = self.sfu.poll_timeout().min(next_stats);
             timer.as_mut().reset(deadline.into());
-            tokio::select! {
-                cmd = cmds.recv() => match cmd {
-                    Some(cmd) => self.apply(cmd),
-                    None => return,
-                },
-                r = self.udp.recv_from(&mut buf) => match r {
-                    Ok((n, src)) => {
-                        self.input_udp(src, &buf[..n]);
-                        // Take what else is waiting before flushing: fewer wake-ups under load.
-                        for _ in 1..BATCH {
-                            match self.udp.try_recv_from(&mut buf) {
-                                Ok((n, src)) => self.input_udp(src, &buf[..n]),
-                                Err(_) => break,
-                            }
+            let woken = tokio::select! {
+                cmd = cmds.recv() => Wake::Cmd(cmd),
+                r = self.udp.recv_from(&mut buf) => Wake::Udp(r),
+                _ = &mut timer => Wake::Timer,
+            };
+            // Busy from here until the next wait (flush included).
+            woke = Instant::now();
+            match woken {
+                Wake::Cmd(Some(cmd)) => self.apply(cmd),
+                Wake::Cmd(None) => return,
+                Wake::Udp(Ok((n, src))) => {
+                    self.input_udp(src, &buf[..n]);
+                    // Take what else is waiting before flushing: fewer wake-ups under load.
+                    for _ in 1..BATCH {
+                        match self.udp.try_recv_from(&mut buf) {
+                            Ok((n, src)) => self.input_udp(src, &buf[..n]),
+                            Err(_) => break,
                         }
                     }
-                    Err(e) => tracing::debug!(error = %e, "UDP receive failed"),
-                },
-                _ = &mut timer => {
-                    let now = Instant::now();
-                    self.sfu.handle_timeout(now);
-                    if now >= next_stats {
+                }
+                Wake::Udp(Err(e)) => tracing::debug!(error = %e, "UDP receive failed"),
+                Wake::Timer => {
+                    self.sfu.handle_timeout(woke);
+                    if woke >= next_stats {
+                        self.shared.busy.set(self.index, meter.tick(woke));
                         self.publish_stats();
-                        next_stats = now + STATS_EVERY;
+                        next_stats = woke + STATS_EVERY;
                     }
                 }
             }
@@ -230,7 +243,8 @@ impl Worker {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        super::metrics::publish(&all, &load, &counts, handoff_dropped, &self.metrics);
+        let busy = self.shared.busy.ratios();
+        super::metrics::publish(&all, &load, &busy, &counts, handoff_dropped, &self.metrics);
     }
 
     fn apply(&mut self, cmd: MediaCmd) {

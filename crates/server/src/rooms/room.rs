@@ -188,6 +188,18 @@ impl Room {
                 format!("the room is full ({max} participants)"),
             )));
         }
+        if let Some(media) = &self.state.media {
+            if !media.admits(&self.id) {
+                self.state
+                    .metrics
+                    .joins_refused_busy
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(JoinRefusal::Error(ServerError::client(
+                    ErrorCode::ServerBusy,
+                    "the server is at capacity (its media workers are saturated); try again later",
+                )));
+            }
+        }
         let now = now_ms();
         let meeting = match self.meeting {
             Some(m) => m,
