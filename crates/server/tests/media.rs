@@ -295,6 +295,20 @@ async fn a_muted_microphone_is_not_forwarded() {
     );
 }
 
+/// Two participants exchanging media on worker 0, once it reports itself busy (at least 0.001).
+async fn two_on_a_busy_worker(s: &TestServer, room: &str) -> Vec<(MediaSession, ParticipantId)> {
+    let sessions = vec![
+        start(s, room, "Ada", Transport::Udp).await,
+        start(s, room, "Bob", Transport::Udp).await,
+    ];
+    until_everyone_hears_everyone(&sessions, 25, 10).await;
+    let busy = s
+        .metric_reaches("convene_media_worker_busy_ratio{worker=\"0\"}", 0.001)
+        .await;
+    assert!(busy >= 0.001, "the worker reports its load: {busy}");
+    sessions
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saturated_worker_refuses_joins_with_server_busy() {
     // A limit any activity crosses: two participants' media keep the one worker "saturated".
@@ -303,15 +317,7 @@ async fn a_saturated_worker_refuses_joins_with_server_busy() {
         c.media.max_worker_busy = 0.001;
     })
     .await;
-    let sessions = vec![
-        start(&s, "busy", "Ada", Transport::Udp).await,
-        start(&s, "busy", "Bob", Transport::Udp).await,
-    ];
-    until_everyone_hears_everyone(&sessions, 25, 10).await;
-    let busy = s
-        .metric_reaches("convene_media_worker_busy_ratio{worker=\"0\"}", 0.001)
-        .await;
-    assert!(busy >= 0.001, "the worker reports its load: {busy}");
+    let sessions = two_on_a_busy_worker(&s, "busy").await;
     // Neither the same room nor a new one has a worker to go to: refused at once, not timed out.
     for room in ["busy", "elsewhere"] {
         let mut c = s.client().await;
@@ -334,15 +340,7 @@ async fn admission_control_off_admits_a_busy_worker() {
         c.media.max_worker_busy = 0.0;
     })
     .await;
-    let sessions = vec![
-        start(&s, "busy-off", "Ada", Transport::Udp).await,
-        start(&s, "busy-off", "Bob", Transport::Udp).await,
-    ];
-    until_everyone_hears_everyone(&sessions, 25, 10).await;
-    let busy = s
-        .metric_reaches("convene_media_worker_busy_ratio{worker=\"0\"}", 0.001)
-        .await;
-    assert!(busy >= 0.001, "the worker is busy: {busy}");
+    let _sessions = two_on_a_busy_worker(&s, "busy-off").await;
     let mut c = s.client().await;
     c.join(join_msg("busy-off", "Cy"))
         .await
