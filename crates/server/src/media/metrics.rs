@@ -12,6 +12,19 @@ const BWE_BUCKETS: &[u64] = &[
     100_000, 300_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000,
 ];
 
+/// One gauge line per worker, labelled by its index.
+fn per_worker_gauge(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    values: impl Iterator<Item = String>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    for (w, v) in values.enumerate() {
+        let _ = writeln!(out, "{name}{{worker=\"{w}\"}} {v}");
+    }
+}
+
 /// Renders the sum of every worker's counters.
 pub(super) fn publish(
     workers: &[Stats],
@@ -118,22 +131,18 @@ pub(super) fn publish(
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
         );
     }
-    let name = "convene_media_worker_participants";
-    let _ = writeln!(
-        out,
-        "# HELP {name} Media sessions held by each worker thread.\n# TYPE {name} gauge"
+    per_worker_gauge(
+        &mut out,
+        "convene_media_worker_participants",
+        "Media sessions held by each worker thread.",
+        load.iter().map(|n| n.to_string()),
     );
-    for (w, n) in load.iter().enumerate() {
-        let _ = writeln!(out, "{name}{{worker=\"{w}\"}} {n}");
-    }
-    let name = "convene_media_worker_busy_ratio";
-    let _ = writeln!(
-        out,
-        "# HELP {name} Share of the time each worker thread spends working (smoothed; joins are refused when every worker a join could use is at media.max_worker_busy).\n# TYPE {name} gauge"
+    per_worker_gauge(
+        &mut out,
+        "convene_media_worker_busy_ratio",
+        "Share of the time each worker thread spends working (smoothed; joins are refused when every worker a join could use is at media.max_worker_busy).",
+        busy.iter().map(|r| format!("{r:.3}")),
     );
-    for (w, r) in busy.iter().enumerate() {
-        let _ = writeln!(out, "{name}{{worker=\"{w}\"}} {r:.3}");
-    }
     let name = "convene_media_dropped_packets_total";
     let _ = writeln!(
         out,
