@@ -1,7 +1,7 @@
 //! How busy a media worker is: the share of wall-clock time it spends handling input, timers and
 //! output rather than waiting for them. A worker that keeps up sleeps between packets; one near 1.0
 //! is saturated (its socket backs up, so new participants' handshakes would time out), and joins
-//! are refused instead (`server_busy`, see [`super::MediaPlane::admits`]).
+//! are refused instead (`server_busy`, see [`super::MediaPlane::admits`] and `admission.rs`).
 //!
 //! Wall-clock time, not CPU time: a worker starved of a core by other processes falls behind just
 //! the same.
@@ -78,14 +78,6 @@ impl BusyBoard {
             .map(|p| f64::from(p.load(Ordering::Relaxed)) / 1000.0)
             .collect()
     }
-
-    /// Which workers are at or over `limit` (none when `limit` is 0: admission control is off).
-    pub fn saturated(&self, limit: f64) -> Vec<bool> {
-        self.ratios()
-            .into_iter()
-            .map(|r| limit > 0.0 && r >= limit)
-            .collect()
-    }
 }
 
 #[cfg(test)]
@@ -125,13 +117,11 @@ mod tests {
     }
 
     #[test]
-    fn the_board_marks_workers_at_the_limit_and_none_when_off() {
+    fn the_board_holds_each_workers_ratio() {
         let b = BusyBoard::new(3);
         b.set(0, 0.5);
         b.set(1, 0.97);
         b.set(2, 1.0);
-        assert_eq!(b.saturated(0.95), vec![false, true, true]);
-        assert_eq!(b.saturated(0.0), vec![false, false, false]);
         assert_eq!(b.ratios(), vec![0.5, 0.97, 1.0]);
     }
 }

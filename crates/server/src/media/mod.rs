@@ -2,6 +2,7 @@
 //! the UDP socket, ICE-TCP connections handed over by the TCP listener, and the routing of the core's
 //! events into rooms.
 
+mod admission;
 mod batch;
 mod busy;
 pub mod ice_servers;
@@ -129,13 +130,29 @@ pub struct Shared {
     pub(crate) placement: Mutex<placement::Placement>,
     /// How busy each worker is, for admitting joins.
     pub(crate) busy: busy::BusyBoard,
+    /// Joins each worker took too recently for their load to show in `busy`. Locked after
+    /// `placement` when both are held.
+    admission: Mutex<admission::Admission>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Shared {
+    /// Which workers take no newcomers now (see `admission.rs`).
+    fn saturated(&self, limit: f64) -> Vec<bool> {
+        if limit <= 0.0 {
+            return Vec::new();
+        }
+        let load = lock(&self.placement).load().to_vec();
+        let busy = self.busy.ratios();
+        lock(&self.admission).saturated(&busy, &load, limit, std::time::Instant::now())
+    }
+
     /// Whether `worker` reports `room`'s room-wide events (every worker the room is on sees them).
     pub fn is_home(&self, room: &RoomId, worker: usize) -> bool {
-        let placement = self.placement.lock().unwrap_or_else(|p| p.into_inner());
-        placement.home(room).is_none_or(|h| h == worker)
+        lock(&self.placement).home(room).is_none_or(|h| h == worker)
     }
 
     /// The worker that owns a packet: by the STUN username when it is STUN, else by its source.
@@ -208,6 +225,7 @@ impl MediaPlane {
                 config.room_spread_threshold as usize,
             )),
             busy: busy::BusyBoard::new(n),
+            admission: Mutex::new(admission::Admission::new(n)),
         });
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let mut senders = Vec::with_capacity(n);
@@ -257,13 +275,8 @@ impl MediaPlane {
     /// a join commits: a saturated worker reads its socket late, so a newcomer's handshake there
     /// would time out instead of failing fast. (A soft limit: joins that race past it are placed.)
     pub fn admits(&self, room: &RoomId) -> bool {
-        let saturated = self.shared.busy.saturated(self.max_busy);
-        let placement = self
-            .shared
-            .placement
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        placement.admits(room, &saturated)
+        let saturated = self.shared.saturated(self.max_busy);
+        lock(&self.shared.placement).admits(room, &saturated)
     }
 
     /// Sends a command about a participant of `room` to the worker holding it: placing the
@@ -272,20 +285,17 @@ impl MediaPlane {
     /// sees a participant added before the links that concern it.
     pub fn send(&self, room: &RoomId, cmd: MediaCmd) {
         let saturated = match &cmd {
-            MediaCmd::AddParticipant { .. } => self.shared.busy.saturated(self.max_busy),
+            MediaCmd::AddParticipant { .. } => self.shared.saturated(self.max_busy),
             _ => Vec::new(),
         };
-        let mut placement = self
-            .shared
-            .placement
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut placement = lock(&self.shared.placement);
         match cmd {
             MediaCmd::AddParticipant {
                 room: r,
                 participant,
             } => {
                 let join = placement.join(room, &participant, &saturated);
+                lock(&self.shared.admission).placed(join.worker, std::time::Instant::now());
                 let cmd = MediaCmd::AddParticipant {
                     room: r,
                     participant,

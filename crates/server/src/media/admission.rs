@@ -1,0 +1,147 @@
+//! Whether a media worker can take one more participant: its measured busy ratio, projected
+//! forward over the joins it took too recently for their load to show in that measure.
+//!
+//! A join costs a worker almost nothing until the newcomer's handshakes finish and its media flows,
+//! and the meter reports once a second after that, smoothed over a few seconds (so that a burst of
+//! handshakes refuses no one). Judged by that measure alone, a worker under a ramp of joins takes
+//! newcomers for seconds after its real load passed the limit (run 6 of docs/benchmarks.md: 802
+//! listeners admitted where about a third could be served). So each recent join counts as an
+//! average participant of its worker already.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// How long after a join its load may not yet show in the worker's measured ratio: handshakes
+/// (longer on a busy worker), a one-second measuring period, then the smoothing (a step in load
+/// shows 75 % after two periods).
+pub(super) const PENDING_WINDOW: Duration = Duration::from_secs(5);
+
+/// Recent joins per worker.
+#[derive(Debug)]
+pub(super) struct Admission {
+    recent: Vec<VecDeque<Instant>>,
+}
+
+impl Admission {
+    pub fn new(workers: usize) -> Self {
+        Self {
+            recent: (0..workers.max(1)).map(|_| VecDeque::new()).collect(),
+        }
+    }
+
+    /// A participant was placed on `worker`.
+    pub fn placed(&mut self, worker: usize, now: Instant) {
+        if let Some(q) = self.recent.get_mut(worker) {
+            q.push_back(now);
+        }
+    }
+
+    /// Which workers take no newcomers: those whose projected ratio is at or over `limit`
+    /// (none when `limit` is 0: admission control is off). `busy` is each worker's measured ratio,
+    /// `load` its participants now (those of the recent joins included).
+    pub fn saturated(
+        &mut self,
+        busy: &[f64],
+        load: &[usize],
+        limit: f64,
+        now: Instant,
+    ) -> Vec<bool> {
+        (0..self.recent.len())
+            .map(|w| {
+                let q = &mut self.recent[w];
+                while q
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= PENDING_WINDOW)
+                {
+                    q.pop_front();
+                }
+                let ratio = busy.get(w).copied().unwrap_or(0.0);
+                let load = load.get(w).copied().unwrap_or(0);
+                limit > 0.0 && projected(ratio, load, q.len()) >= limit
+            })
+            .collect()
+    }
+}
+
+/// The ratio a worker measured at `ratio` with `load` participants will show once `pending` of
+/// them (recent joins) bring their share. Each is taken to cost the worker's average: `ratio` /
+/// `load`. That under-counts them (the measure holds only the older participants' load), but it
+/// stays small when a ramp starts on an idle worker whose measure is mostly handshakes; it still
+/// stops a ramp at most a window's joins past the limit, not several seconds' worth.
+pub(super) fn projected(ratio: f64, load: usize, pending: usize) -> f64 {
+    if load == 0 {
+        return ratio;
+    }
+    ratio * (load + pending.min(load)) as f64 / load as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: f64 = 0.95;
+
+    #[test]
+    fn without_recent_joins_the_measure_decides() {
+        let mut a = Admission::new(2);
+        let now = Instant::now();
+        let s = a.saturated(&[0.90, 0.96], &[300, 300], LIMIT, now);
+        assert_eq!(s, vec![false, true]);
+    }
+
+    #[test]
+    fn recent_joins_count_before_their_load_shows() {
+        // 400 participants, 0.6 busy: fine by the measure. But 250 of them joined in the last
+        // seconds, so the worker will soon be at 0.6 * 650 / 400 = 0.975.
+        let mut a = Admission::new(1);
+        let t0 = Instant::now();
+        for _ in 0..250 {
+            a.placed(0, t0);
+        }
+        assert_eq!(a.saturated(&[0.6], &[400], LIMIT, t0), vec![true]);
+        // Once their load had time to show, the measure decides again.
+        let later = t0 + PENDING_WINDOW;
+        assert_eq!(a.saturated(&[0.6], &[400], LIMIT, later), vec![false]);
+    }
+
+    #[test]
+    fn joins_count_only_on_their_own_worker() {
+        let mut a = Admission::new(2);
+        let t0 = Instant::now();
+        for _ in 0..200 {
+            a.placed(1, t0);
+        }
+        let s = a.saturated(&[0.7, 0.7], &[300, 300], LIMIT, t0);
+        assert_eq!(s, vec![false, true]);
+    }
+
+    #[test]
+    fn a_ramp_starting_on_an_idle_worker_is_not_refused() {
+        // Everyone joined in the last seconds; the worker is busy with their handshakes only.
+        let mut a = Admission::new(1);
+        let t0 = Instant::now();
+        for i in 0..100u64 {
+            a.placed(0, t0 + Duration::from_millis(10 * i));
+        }
+        let now = t0 + Duration::from_secs(1);
+        assert_eq!(a.saturated(&[0.3], &[100], LIMIT, now), vec![false]);
+        assert!((projected(0.3, 100, 100) - 0.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn off_refuses_nothing() {
+        let mut a = Admission::new(2);
+        let t0 = Instant::now();
+        a.placed(0, t0);
+        assert_eq!(
+            a.saturated(&[1.0, 1.0], &[10, 10], 0.0, t0),
+            vec![false, false]
+        );
+    }
+
+    #[test]
+    fn an_empty_worker_reads_its_measure() {
+        assert_eq!(projected(0.4, 0, 5), 0.4);
+        assert_eq!(projected(0.5, 10, 0), 0.5);
+    }
+}
