@@ -32,6 +32,9 @@ use crate::frame::unix_micros;
 
 /// `recvmmsg` batches per wakeup before commands and timers get a turn.
 const MAX_BATCHES: usize = 8;
+/// Commands served after each turn, besides the one the turn may have woken for: enough for a
+/// ramp's joiners, few enough that reading the socket keeps its share.
+const MAX_COMMANDS_PER_TURN: usize = 64;
 /// Which session of a shard: its slot, and the slot's generation (slots are reused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Key {
@@ -251,6 +254,15 @@ impl Shard {
                     None => break,
                 },
                 _ = &mut sleep => {}
+            }
+            // The select is biased to the socket, which never runs dry while the server sends
+            // more than this shard can read: commands (joiners' SDP, stats for the progress line
+            // and the measured window) would then wait for seconds. Serve what is queued each turn.
+            for _ in 0..MAX_COMMANDS_PER_TURN {
+                match cmds.try_recv() {
+                    Ok(c) => self.command(c),
+                    Err(_) => break,
+                }
             }
             self.fire_timers(Instant::now());
             self.flush(sock.get_ref());
