@@ -33,8 +33,10 @@ pub struct ConnHandle {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Delivery {
     Queued,
-    /// The client is too slow or gone; it has been told to close.
+    /// The client is too slow: its queue is full, and it has been told to close.
     Dropped,
+    /// The connection already ended (its own task reports that); nothing to do here.
+    Closed,
 }
 
 impl ConnHandle {
@@ -55,10 +57,11 @@ impl ConnHandle {
     pub fn send_text(&self, text: Utf8Bytes, ty: &'static str) -> Delivery {
         match self.tx.try_send(Outbound::Text(text, ty)) {
             Ok(()) => Delivery::Queued,
-            Err(_) => {
+            Err(mpsc::error::TrySendError::Full(_)) => {
                 self.abort.notify_one();
                 Delivery::Dropped
             }
+            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,
         }
     }
 
@@ -84,4 +87,21 @@ pub fn encode(msg: &ServerMessage) -> Utf8Bytes {
 /// Counts a sent message; the writer calls this when a frame actually leaves.
 pub fn count_out(metrics: &Metrics, ty: &str) {
     metrics.messages_out.inc(ty);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_the_client_and_a_closed_one_is_only_closed() {
+        let (conn, rx, _abort) = ConnHandle::new(1);
+        for _ in 0..OUTBOUND_QUEUE {
+            assert_eq!(conn.send_text("x".into(), "t"), Delivery::Queued);
+        }
+        assert_eq!(conn.send_text("x".into(), "t"), Delivery::Dropped);
+        // A connection whose task ended (the client left) is not a slow client.
+        drop(rx);
+        assert_eq!(conn.send_text("x".into(), "t"), Delivery::Closed);
+    }
 }
