@@ -135,6 +135,8 @@ pub struct Shared {
     admission: Mutex<admission::Admission>,
 }
 
+/// Poisoning is ignored: placement and admission hold plain values that a panicking holder cannot
+/// leave half-made.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
