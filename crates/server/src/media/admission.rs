@@ -81,6 +81,13 @@ mod tests {
 
     const LIMIT: f64 = 0.95;
 
+    /// `n` joins placed on `worker` at `at`.
+    fn placed_n(a: &mut Admission, worker: usize, n: usize, at: Instant) {
+        for _ in 0..n {
+            a.placed(worker, at);
+        }
+    }
+
     #[test]
     fn without_recent_joins_the_measure_decides() {
         let mut a = Admission::new(2);
@@ -95,9 +102,7 @@ mod tests {
         // seconds, so the worker will soon be at 0.6 * 650 / 400 = 0.975.
         let mut a = Admission::new(1);
         let t0 = Instant::now();
-        for _ in 0..250 {
-            a.placed(0, t0);
-        }
+        placed_n(&mut a, 0, 250, t0);
         assert_eq!(a.saturated(&[0.6], &[400], LIMIT, t0), vec![true]);
         // Once their load had time to show, the measure decides again.
         let later = t0 + PENDING_WINDOW;
@@ -108,9 +113,7 @@ mod tests {
     fn joins_count_only_on_their_own_worker() {
         let mut a = Admission::new(2);
         let t0 = Instant::now();
-        for _ in 0..200 {
-            a.placed(1, t0);
-        }
+        placed_n(&mut a, 1, 200, t0);
         let s = a.saturated(&[0.7, 0.7], &[300, 300], LIMIT, t0);
         assert_eq!(s, vec![false, true]);
     }
