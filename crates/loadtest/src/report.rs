@@ -104,7 +104,7 @@ pub struct Server {
     /// From the server's own counters (Convene /metrics), per second of the window.
     pub packets_out_per_sec: Option<f64>,
     pub packets_in_per_sec: Option<f64>,
-    pub forwarded_frames_per_sec: Option<f64>,
+    pub forwarded_packets_per_sec: Option<f64>,
     pub dropped_packets: Option<f64>,
     /// Server CPU per packet it sent (its counter), and per packet the tool received.
     pub cpu_us_per_packet_out: Option<f64>,
@@ -234,10 +234,10 @@ pub fn build(
             "convene_media_packets_in_total",
         )
         .map(|p| p / secs),
-        forwarded_frames_per_sec: delta(
+        forwarded_packets_per_sec: delta(
             &start.metrics,
             &end.metrics,
-            "convene_media_forwarded_frames_total",
+            "convene_media_forwarded_packets_total",
         )
         .map(|p| p / secs),
         dropped_packets: delta(
@@ -472,7 +472,10 @@ pub fn table(r: &Report) -> String {
             o0(sv.packets_in_per_sec)
         ),
     );
-    row("server forwarded frames/s", o0(sv.forwarded_frames_per_sec));
+    row(
+        "server forwarded packets/s",
+        o0(sv.forwarded_packets_per_sec),
+    );
     row(
         "server cpu us/pkt out, /rcvd",
         format!(

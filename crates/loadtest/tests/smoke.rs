@@ -105,7 +105,7 @@ async fn meeting(receive: Receive, sockets: Sockets) -> convene_loadtest::report
     // Loopback, but a shared CI machine can stall a process for a second: only sanity here.
     assert!(p50 <= p99 && p99 <= max && max < 5_000_000, "{:?}", r.delay);
     // The server counted what it forwarded (its metrics are published once a second).
-    assert!(r.server.forwarded_frames_per_sec.unwrap_or(0.0) > 0.0);
+    assert!(r.server.forwarded_packets_per_sec.unwrap_or(0.0) > 0.0);
     assert!(r.received.packets_per_sec >= r.received.frames_per_sec);
     assert!(r.tool.cpu_secs.is_some());
     assert!(r.tool.cpu_us_per_packet.is_some_and(|us| us > 0.0));

@@ -24,7 +24,7 @@ fn run(n: usize) {
     let measure = Duration::from_secs(5);
     w.run_for(measure);
     let after = w.sfu.stats();
-    let frames = after.frames_forwarded - before.frames_forwarded;
+    let frames = after.packets_forwarded - before.packets_forwarded;
     let packets_out = after.packets_out - before.packets_out;
     let packets_in = after.packets_in - before.packets_in;
     let cpu = w.sfu_time;

@@ -54,7 +54,7 @@ impl Sfu {
                     }
                 }
             }
-            str0m::Event::MediaData(d) => self.forward(idx, d, now),
+            str0m::Event::RtpPacket(rtp) => self.forward(idx, rtp, now),
             str0m::Event::KeyframeRequest(req) => self.relay_keyframe_request(idx, req, now),
             str0m::Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
                 p.bwe_bps = Some(estimate.as_u64());

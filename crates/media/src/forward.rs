@@ -1,9 +1,16 @@
-//! Forwarding media frames from a publisher to its subscribers, and keyframe requests upstream.
+//! Forwarding RTP packets from a publisher to its subscribers, and keyframe requests upstream.
+//!
+//! The core runs str0m in RTP mode: a packet is parsed once (`packet.rs`), and each subscriber
+//! gets the same payload with its own sequence number, RTP time and VP8 ids (`rewrite.rs`).
+//! Nothing is depacketized or re-packetized on the way.
 
 use std::time::Instant;
 
-use str0m::media::{KeyframeRequest, KeyframeRequestKind, MediaData, Mid};
+use str0m::format::Codec;
+use str0m::media::{KeyframeRequest, KeyframeRequestKind, Mid};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
+use crate::packet::{self, InPacket};
 use crate::participant::{ConnState, OutState, PeerIdx, PubRef};
 use crate::relay::{Msg, RelayMessage};
 use crate::sfu::{drain, loudness, peer_in, Sfu};
@@ -14,48 +21,93 @@ use crate::types::TrackKind;
 const VP8_KEYFRAME_START_CODE: [u8; 3] = [0x9d, 0x01, 0x2a];
 
 impl Sfu {
-    /// A frame from a local publisher: bookkeeping, then to this core's subscribers and to the
-    /// other cores of the room that want it.
-    pub(crate) fn forward(&mut self, publisher: PeerIdx, d: MediaData, now: Instant) {
+    /// A packet from a local publisher: parse it once, bookkeeping, then to this core's
+    /// subscribers and to the other cores of the room that want it.
+    pub(crate) fn forward(&mut self, publisher: PeerIdx, rtp: RtpPacket, now: Instant) {
+        if rtp.payload.is_empty() {
+            // Padding (bandwidth probes): nothing to forward.
+            return;
+        }
         let Some(p) = peer_in(&mut self.peers, publisher) else {
             return;
         };
-        let muted_sources = &p.muted;
-        let Some(track) = p.published.iter_mut().find(|t| t.mid == d.mid) else {
+        let Some((mid, rid)) = p
+            .rtc
+            .direct_api()
+            .stream_rx(&rtp.header.ssrc)
+            .map(|s| (s.mid(), s.rid()))
+        else {
             return;
         };
+        let muted_sources = &p.muted;
+        let Some(track) = p.published.iter_mut().find(|t| t.mid == mid) else {
+            return;
+        };
+        let pt = rtp.header.payload_type;
+        let params = match track.params {
+            Some(params) if params.pt() == pt => params,
+            _ => {
+                let Some(params) = p.rtc.codec_config().params().iter().find(|c| c.pt() == pt)
+                else {
+                    return;
+                };
+                track.params = Some(*params);
+                *params
+            }
+        };
+        let codec = params.spec().codec;
+        let info = packet::inspect(codec, &rtp.payload);
+        let d = InPacket {
+            mid,
+            rid,
+            params,
+            seq: rtp.seq_no,
+            time: rtp.time,
+            marker: rtp.header.marker,
+            audio_level: rtp.header.ext_vals.audio_level,
+            voice_activity: rtp.header.ext_vals.voice_activity,
+            arrival: rtp.timestamp,
+            keyframe_start: info.keyframe_start,
+            vp8: if codec == Codec::Vp8 {
+                packet::vp8_ids(&rtp.payload)
+            } else {
+                None
+            },
+            payload: rtp.payload,
+        };
         let muted = muted_sources.contains(&track.source);
-        let lost = track.on_frame(&d, now);
+        track.on_packet(&d, info.size, now);
         let kind = track.kind;
         if muted {
-            self.out.stats.frames_muted += 1;
-        } else if kind == TrackKind::Audio {
-            if let Some(level) = d.ext_vals.audio_level {
+            self.out.stats.packets_muted += 1;
+            return;
+        }
+        if kind == TrackKind::Audio {
+            if let Some(level) = d.audio_level {
                 if let Some(r) = self.rooms.get_mut(&p.room) {
                     r.speaker
                         .on_level(PubRef::Local(publisher), loudness(level));
                 }
             }
         }
-        if lost {
-            // Frames were lost upstream: subscribers of this layer need a fresh keyframe.
-            self.request_keyframe(PubRef::Local(publisher), d.mid, d.rid, now);
-        }
-        if muted {
-            return;
-        }
-        self.relay_frame(publisher, &d);
+        // Losses upstream are left to NACK and to the subscribers' own keyframe requests:
+        // each packet is forwarded as it comes, so a retransmission still reaches them.
+        self.relay_packet(publisher, &d);
         self.fan_out(PubRef::Local(publisher), &d, kind);
     }
 
-    /// Hand a frame of `publisher`'s track to every subscriber on this core that wants it.
-    pub(crate) fn fan_out(&mut self, publisher: PubRef, d: &MediaData, kind: TrackKind) {
-        let keyframe = d.is_keyframe();
+    /// Hand a packet of `publisher`'s track to every subscriber on this core that wants it.
+    pub(crate) fn fan_out(&mut self, publisher: PubRef, d: &InPacket, kind: TrackKind) {
         let key = (publisher, d.mid);
         // Take the subscriber list so we can borrow subscribers mutably; restored below.
         let subs = match self.track_mut(key) {
             Some(t) => std::mem::take(&mut t.subscribers),
             None => return,
+        };
+        let ext = ExtensionValues {
+            audio_level: d.audio_level,
+            voice_activity: d.voice_activity,
+            ..Default::default()
         };
         for &s in &subs {
             let Some(sp) = self.peers.get_mut(s.0 as usize).and_then(|p| p.as_mut()) else {
@@ -72,29 +124,43 @@ impl Sfu {
             };
             let decision = match kind {
                 TrackKind::Audio => Decision::Forward { switched: false },
-                TrackKind::Video => o.layer.on_frame(d.rid, keyframe),
+                TrackKind::Video => o.layer.on_frame(d.rid, d.keyframe_start),
             };
             let Decision::Forward { switched } = decision else {
+                continue;
+            };
+            let pt = match o.pt {
+                Some((from, to)) if from == d.params.pt() => to,
+                _ => {
+                    let Some(to) = sp.rtc.codec_config().match_params(d.params).map(|p| p.pt())
+                    else {
+                        continue;
+                    };
+                    o.pt = Some((d.params.pt(), to));
+                    to
+                }
+            };
+            let Some(w) = o.rewrite.rewrite(d, switched) else {
                 continue;
             };
             if switched {
                 self.out.stats.layer_switches += 1;
             }
-            let time = o.time.map(d.time, d.network_time, switched);
-            let Some(mut w) = sp.rtc.writer(out_mid) else {
+            let mut api = sp.rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(out_mid, None) else {
                 continue;
             };
-            let Some(pt) = w.match_params(d.params) else {
-                continue;
-            };
-            if let (Some(level), Some(vad)) = (d.ext_vals.audio_level, d.ext_vals.voice_activity) {
-                w = w.audio_level(level, vad);
+            // `payload` is an Arc: no copy here; str0m copies it once, into the SRTP packet.
+            let mut write = RtpWrite::new(pt, w.seq.into(), w.time, d.arrival, d.payload.clone())
+                .marker(d.marker)
+                .ext_vals(ext.clone())
+                .nackable(kind == TrackKind::Video);
+            if let Some(patch) = w.vp8_patch {
+                write = write.vp8_patch(patch);
             }
-            // `data` is an Arc: no copy here; str0m packetizes per subscriber.
-            if w.write(pt, d.network_time, time, d.data.clone()).is_ok() {
-                self.out.stats.frames_forwarded += 1;
-                self.out.stats.bytes_forwarded += d.data.len() as u64;
-            }
+            tx.write_rtp(write);
+            self.out.stats.packets_forwarded += 1;
+            self.out.stats.bytes_forwarded += d.payload.len() as u64;
             drain(sp, s, &mut self.out);
         }
         if let Some(t) = self.track_mut(key) {
@@ -163,12 +229,8 @@ impl Sfu {
         let Some(p) = peer_in(&mut self.peers, idx) else {
             return;
         };
-        let Some(mut w) = p.rtc.writer(mid) else {
-            return;
-        };
-        if w.is_request_keyframe_possible(KeyframeRequestKind::Pli)
-            && w.request_keyframe(rid, KeyframeRequestKind::Pli).is_ok()
-        {
+        if let Some(rx) = p.rtc.direct_api().stream_rx_by_mid(mid, rid) {
+            rx.request_keyframe(KeyframeRequestKind::Pli);
             self.out.stats.keyframe_requests += 1;
         }
         drain(p, idx, &mut self.out);

@@ -9,9 +9,10 @@ use str0m::media::{Direction, MediaKind, Mid, Rid};
 
 use crate::error::MediaError;
 use crate::participant::{
-    OutState, OutTrack, PeerIdx, PubRef, PublishedTrack, SdpState, TimeMap, Visibility,
+    OutState, OutTrack, PeerIdx, PubRef, PublishedTrack, SdpState, Visibility,
 };
 use crate::relay::Msg;
+use crate::rewrite::Rewriter;
 use crate::sfu::{drain, peer_in, Sfu};
 use crate::simulcast::LayerState;
 use crate::types::{Event, OfferedTrack, TrackKind, TrackSource};
@@ -274,7 +275,8 @@ impl Sfu {
                 TrackKind::Audio => LayerState::Forwarding { current: None },
                 TrackKind::Video => LayerState::Paused,
             },
-            time: TimeMap::default(),
+            rewrite: Rewriter::default(),
+            pt: None,
         });
         self.renegotiate.push(sub);
         if let PubRef::Remote(ri) = publisher {

@@ -6,11 +6,13 @@ use std::time::Instant;
 
 use convene_proto::{ParticipantId, RoomId, TrackId};
 use str0m::change::SdpPendingOffer;
-use str0m::format::Codec;
-use str0m::media::{MediaData, MediaTime, Mid, Rid};
+use str0m::format::PayloadParams;
+use str0m::media::{Mid, Pt, Rid};
 use str0m::net::Protocol;
 use str0m::Rtc;
 
+use crate::packet::InPacket;
+use crate::rewrite::Rewriter;
 use crate::simulcast::{LayerId, LayerState};
 use crate::types::{TrackKind, TrackSource};
 
@@ -85,6 +87,8 @@ pub(crate) struct PublishedTrack {
     pub subscribers: Vec<PeerIdx>,
     /// Last `LayersUnused` we reported, to report only changes.
     pub unused_reported: Vec<Rid>,
+    /// The codec of the last payload type seen (looked up again when the PT changes).
+    pub params: Option<PayloadParams>,
     /// For a local track: the layers each other core hosting the room wants relayed to it.
     pub link_demand: Vec<(crate::relay::LinkId, Vec<LayerId>)>,
     /// For a remote track: the layers last asked of its core (`None` before the first ask).
@@ -112,32 +116,29 @@ impl PublishedTrack {
             layers,
             subscribers: Vec::new(),
             unused_reported: Vec::new(),
+            params: None,
             link_demand: Vec::new(),
             demand_sent: None,
         }
     }
 
-    /// Ingress bookkeeping for one frame of this track (bitrate, liveness, resolution). Returns
-    /// true when frames were lost upstream, so receivers of the layer need a fresh keyframe.
-    pub(crate) fn on_frame(&mut self, d: &MediaData, now: Instant) -> bool {
+    /// Ingress bookkeeping for one packet of this track (bitrate, liveness, resolution).
+    pub(crate) fn on_packet(&mut self, p: &InPacket, size: Option<(u32, u32)>, now: Instant) {
         if self.kind != TrackKind::Video {
-            return false;
+            return;
         }
-        if self.layer_mut(d.rid).is_none() {
+        if self.layer_mut(p.rid).is_none() {
             // A rid the offer did not list (str0m only lets declared rids through, but be
             // robust): treat it as one more layer.
-            self.layers.push(IngressLayer::new(d.rid));
+            self.layers.push(IngressLayer::new(p.rid));
         }
-        if let Some(layer) = self.layer_mut(d.rid) {
-            layer.bytes += d.data.len() as u64;
+        if let Some(layer) = self.layer_mut(p.rid) {
+            layer.bytes += p.payload.len() as u64;
             layer.last_frame = Some(now);
-            if d.is_keyframe() && d.params.spec().codec == Codec::Vp8 {
-                if let Some(size) = crate::forward::vp8_keyframe_size(&d.data) {
-                    layer.size = Some(size);
-                }
+            if size.is_some() {
+                layer.size = size;
             }
         }
-        !d.contiguous
     }
 
     pub(crate) fn layer_mut(&mut self, rid: LayerId) -> Option<&mut IngressLayer> {
@@ -176,35 +177,6 @@ pub(crate) enum Visibility {
     Hidden,
 }
 
-/// Keeps a subscriber's outgoing RTP time continuous across simulcast switches, whose layers
-/// may use different timestamp bases.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct TimeMap {
-    offset: i64,
-    last: Option<(u64, Instant)>,
-}
-
-impl TimeMap {
-    pub(crate) fn map(&mut self, t: MediaTime, wallclock: Instant, rebase: bool) -> MediaTime {
-        let hz = u64::from(t.denom());
-        let input = t.numer() as i64;
-        if rebase {
-            if let Some((last, last_wall)) = self.last {
-                let elapsed = wallclock.saturating_duration_since(last_wall);
-                let expected = last as i64 + (elapsed.as_micros() as i64 * hz as i64 / 1_000_000);
-                let candidate = input + self.offset;
-                // Same timebase (candidate plausible)? keep it; otherwise rebase on wallclock.
-                if candidate <= last as i64 || (candidate - expected).abs() > hz as i64 / 2 {
-                    self.offset = expected.max(last as i64 + 1) - input;
-                }
-            }
-        }
-        let out = (input + self.offset).max(0) as u64;
-        self.last = Some((out, wallclock));
-        MediaTime::new(out, t.frequency())
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct OutTrack {
     pub publisher_id: ParticipantId,
@@ -214,7 +186,10 @@ pub(crate) struct OutTrack {
     pub state: OutState,
     pub visibility: Visibility,
     pub layer: LayerState,
-    pub time: TimeMap,
+    /// Sequence numbers, RTP time and VP8 ids of this subscriber's stream.
+    pub rewrite: Rewriter,
+    /// The publisher's payload type and the subscriber's for the same codec (cached).
+    pub pt: Option<(Pt, Pt)>,
 }
 
 #[derive(Debug)]

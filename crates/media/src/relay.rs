@@ -1,13 +1,13 @@
 //! Rooms spread over several cores.
 //!
 //! A server runs one core per worker thread, and a large room has participants on more than one.
-//! Each core forwards its own participants' frames to its own subscribers, and relays each frame
+//! Each core forwards its own participants' packets to its own subscribers, and relays each packet
 //! once to every other core of the room that wants it (a "link"); that core forwards it on to its
 //! subscribers as if the publisher were local. So one room's forwarding work is shared by the
-//! cores that hold its subscribers, and a frame crosses between cores once, not once per
+//! cores that hold its subscribers, and a packet crosses between cores once, not once per
 //! subscriber.
 //!
-//! Over a link go, in order: publications (`Publish`, `Unpublish`, `Left`), frames, the layers
+//! Over a link go, in order: publications (`Publish`, `Unpublish`, `Left`), media packets, the layers
 //! a core wants of each remote track (`Demand`: the publisher's core relays only those, and counts
 //! them when it tells the publisher which layers nobody watches), and keyframe requests. The
 //! server carries the messages between threads; the core only says where each goes.
@@ -16,8 +16,9 @@ use std::fmt;
 use std::time::Instant;
 
 use convene_proto::{ParticipantId, RoomId, TrackId};
-use str0m::media::{MediaData, Mid, Rid};
+use str0m::media::{Mid, Rid};
 
+use crate::packet::InPacket;
 use crate::participant::{IngressLayer, PeerIdx, PubRef, PublishedTrack};
 use crate::sfu::{loudness, Sfu};
 use crate::simulcast::LayerId;
@@ -31,10 +32,10 @@ pub struct LinkId(pub u32);
 pub struct RelayMessage(pub(crate) Msg);
 
 impl RelayMessage {
-    /// A frame (which may be dropped under overload, like a datagram) rather than control
-    /// (which must arrive).
+    /// A media packet (which may be dropped under overload, like a datagram) rather than
+    /// control (which must arrive).
     pub fn is_media(&self) -> bool {
-        matches!(self.0, Msg::Frame { .. })
+        matches!(self.0, Msg::Packet { .. })
     }
 }
 
@@ -44,7 +45,7 @@ impl fmt::Debug for RelayMessage {
             Msg::Publish { .. } => "publish",
             Msg::Unpublish { .. } => "unpublish",
             Msg::Left { .. } => "left",
-            Msg::Frame { .. } => "frame",
+            Msg::Packet { .. } => "packet",
             Msg::Layers { .. } => "layers",
             Msg::Demand { .. } => "demand",
             Msg::KeyframeRequest { .. } => "keyframe_request",
@@ -73,9 +74,9 @@ pub(crate) enum Msg {
     Left {
         publisher: u32,
     },
-    Frame {
+    Packet {
         publisher: u32,
-        data: Box<MediaData>,
+        packet: Box<InPacket>,
     },
     /// The publisher's core's view of a video track's layers, each tick: the other cores choose
     /// layers from it, since they see only the frames of layers they asked for.
@@ -168,7 +169,7 @@ impl Sfu {
     /// A message another core's [`Sfu::poll_relay`] addressed to this one.
     pub fn handle_relay(&mut self, link: LinkId, msg: RelayMessage, now: Instant) {
         match msg.0 {
-            Msg::Frame { publisher, data } => self.remote_frame(link, publisher, data, now),
+            Msg::Packet { publisher, packet } => self.remote_packet(link, publisher, packet),
             Msg::Publish {
                 room,
                 publisher,
@@ -356,8 +357,8 @@ impl Sfu {
         self.remote_free.push(ri);
     }
 
-    /// Relay a local publisher's frame to the cores that want its layer.
-    pub(crate) fn relay_frame(&mut self, publisher: PeerIdx, d: &MediaData) {
+    /// Relay a local publisher's packet to the cores that want its layer.
+    pub(crate) fn relay_packet(&mut self, publisher: PeerIdx, d: &InPacket) {
         let Some(t) = self
             .peers
             .get(publisher.0 as usize)
@@ -368,13 +369,12 @@ impl Sfu {
         };
         for (link, layers) in &t.link_demand {
             if layers.contains(&d.rid) {
-                let data = Box::new(copy_media_data(d));
-                let msg = Msg::Frame {
+                let msg = Msg::Packet {
                     publisher: publisher.0,
-                    data,
+                    packet: Box::new(d.clone()),
                 };
                 self.out.relays.push_back((*link, RelayMessage(msg)));
-                self.out.stats.relay_frames_out += 1;
+                self.out.stats.relay_packets_out += 1;
             }
         }
     }
@@ -447,7 +447,7 @@ impl Sfu {
         }
     }
 
-    fn remote_frame(&mut self, link: LinkId, publisher: u32, data: Box<MediaData>, _now: Instant) {
+    fn remote_packet(&mut self, link: LinkId, publisher: u32, data: Box<InPacket>) {
         let Some(ri) = self.remote_by_key.get(&(link, publisher)).copied() else {
             return;
         };
@@ -457,14 +457,11 @@ impl Sfu {
         let Some(t) = rp.published.iter_mut().find(|t| t.mid == data.mid) else {
             return;
         };
-        // Layer figures come with `Layers`; losses upstream were already answered with a
-        // keyframe request by the publisher's core.
+        // Layer figures come with `Layers`.
         let kind = t.kind;
-        self.out.stats.relay_frames_in += 1;
+        self.out.stats.relay_packets_in += 1;
         if kind == TrackKind::Audio {
-            if let (Some(level), Some(r)) =
-                (data.ext_vals.audio_level, self.rooms.get_mut(&rp.room))
-            {
+            if let (Some(level), Some(r)) = (data.audio_level, self.rooms.get_mut(&rp.room)) {
                 r.speaker.on_level(PubRef::Remote(ri), loudness(level));
             }
         }
@@ -531,25 +528,5 @@ fn publish_msg(p: &crate::participant::Participant, idx: PeerIdx, t: &PublishedT
         kind: t.kind,
         source: t.source,
         rids: t.layers.iter().filter_map(|l| l.rid).collect(),
-    }
-}
-
-/// str0m's `MediaData` is not `Clone`; every field is public and cheap to copy (the payload is
-/// shared through its `Arc`).
-fn copy_media_data(d: &MediaData) -> MediaData {
-    MediaData {
-        mid: d.mid,
-        pt: d.pt,
-        rid: d.rid,
-        params: d.params,
-        time: d.time,
-        network_time: d.network_time,
-        seq_range: d.seq_range.clone(),
-        contiguous: d.contiguous,
-        data: d.data.clone(),
-        ext_vals: d.ext_vals.clone(),
-        codec_extra: d.codec_extra,
-        last_sender_info: d.last_sender_info,
-        audio_start_of_talk_spurt: d.audio_start_of_talk_spurt,
     }
 }

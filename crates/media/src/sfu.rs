@@ -170,6 +170,8 @@ impl Sfu {
             .set_ice_lite(true)
             .set_local_ice_credentials(creds.clone())
             .set_dtls_cert(self.dtls_cert.clone())
+            // Forward RTP packets as they come, not frames (see forward.rs).
+            .set_rtp_mode(true)
             .clear_codecs();
         // Opus with in-band FEC and DTX; str0m's default Opus config has FEC but not DTX.
         cfg.codec_config().add_config(

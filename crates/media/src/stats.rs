@@ -12,12 +12,12 @@ pub struct Stats {
     /// Datagrams emitted via `poll_transmit`, and their bytes.
     pub packets_out: u64,
     pub bytes_out: u64,
-    /// Media frames (audio frames, whole video frames) handed to a subscriber, and payload bytes.
-    /// The core forwards at frame level; str0m re-packetizes, see `packets_out` for packets.
-    pub frames_forwarded: u64,
+    /// RTP packets handed to a subscriber's stream, and their payload bytes (retransmissions
+    /// and RTCP are in `packets_out`, not here).
+    pub packets_forwarded: u64,
     pub bytes_forwarded: u64,
-    /// Frames not forwarded because the publisher is server-muted.
-    pub frames_muted: u64,
+    /// Packets not forwarded because the publisher is server-muted.
+    pub packets_muted: u64,
     /// NACKs received from subscribers / sent to publishers (from str0m's RTCP statistics).
     pub nacks_received: u64,
     pub nacks_sent: u64,
@@ -30,9 +30,9 @@ pub struct Stats {
     pub keyframe_requests_throttled: u64,
     /// Simulcast layer switches completed (at a keyframe of the new layer).
     pub layer_switches: u64,
-    /// Frames relayed to / received from other cores hosting the same room.
-    pub relay_frames_out: u64,
-    pub relay_frames_in: u64,
+    /// Packets relayed to / received from other cores hosting the same room.
+    pub relay_packets_out: u64,
+    pub relay_packets_in: u64,
     pub(crate) dropped: [u64; DropReason::ALL.len()],
     /// Latest TWCC estimate per subscriber, bits/s (gauge; only connected subscribers with BWE).
     pub subscriber_bandwidth_bps: Vec<(ParticipantId, u64)>,
@@ -60,9 +60,9 @@ impl Stats {
         self.bytes_in += other.bytes_in;
         self.packets_out += other.packets_out;
         self.bytes_out += other.bytes_out;
-        self.frames_forwarded += other.frames_forwarded;
+        self.packets_forwarded += other.packets_forwarded;
         self.bytes_forwarded += other.bytes_forwarded;
-        self.frames_muted += other.frames_muted;
+        self.packets_muted += other.packets_muted;
         self.nacks_received += other.nacks_received;
         self.nacks_sent += other.nacks_sent;
         self.plis_received += other.plis_received;
@@ -70,8 +70,8 @@ impl Stats {
         self.keyframe_requests += other.keyframe_requests;
         self.keyframe_requests_throttled += other.keyframe_requests_throttled;
         self.layer_switches += other.layer_switches;
-        self.relay_frames_out += other.relay_frames_out;
-        self.relay_frames_in += other.relay_frames_in;
+        self.relay_packets_out += other.relay_packets_out;
+        self.relay_packets_in += other.relay_packets_in;
         for (a, b) in self.dropped.iter_mut().zip(other.dropped.iter()) {
             *a += b;
         }

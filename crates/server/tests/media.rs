@@ -110,7 +110,7 @@ async fn three_clients_exchange_audio_and_simulcast_video() {
         assert_eq!(others.len(), 2, "{me} receives from both others");
     }
     let forwarded = s
-        .metric_reaches("convene_media_forwarded_frames_total", 100.0)
+        .metric_reaches("convene_media_forwarded_packets_total", 100.0)
         .await;
     assert!(forwarded >= 100.0, "forwarded frames counted: {forwarded}");
     for (m, _) in sessions {
@@ -213,7 +213,7 @@ async fn one_room_spans_every_worker() {
         assert!(held >= 1.0, "worker {w} holds a participant");
     }
     let relayed = s
-        .metric_reaches("convene_media_relayed_frames_in_total", 100.0)
+        .metric_reaches("convene_media_relayed_packets_in_total", 100.0)
         .await;
     assert!(
         relayed >= 100.0,
@@ -276,7 +276,7 @@ async fn a_muted_microphone_is_not_forwarded() {
     assert_eq!(a1, a0, "no audio forwarded while muted");
     assert!(v1 > v0 + 5, "video still forwarded: {v0} -> {v1}");
     assert!(
-        s.metric_reaches("convene_media_frames_muted_total", 10.0)
+        s.metric_reaches("convene_media_packets_muted_total", 10.0)
             .await
             >= 10.0
     );

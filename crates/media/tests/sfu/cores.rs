@@ -23,14 +23,14 @@ fn a_room_on_two_cores_exchanges_media_intact() {
     // Each core relayed its publishers' frames once to the other, which fanned them out.
     let (a, b) = (w.sfu.stats(), w.more_cores[0].stats());
     assert!(
-        a.relay_frames_out > 300 && b.relay_frames_out > 300,
+        a.relay_packets_out > 300 && b.relay_packets_out > 300,
         "{a:?} {b:?}"
     );
-    assert_eq!(a.relay_frames_out, b.relay_frames_in);
-    assert_eq!(b.relay_frames_out, a.relay_frames_in);
+    assert_eq!(a.relay_packets_out, b.relay_packets_in);
+    assert_eq!(b.relay_packets_out, a.relay_packets_in);
     // A frame crosses once per core, not once per subscriber: core 1 got fewer frames over
     // the link than it forwarded of them to its two subscribers.
-    assert!(b.relay_frames_in * 3 / 2 < b.frames_forwarded, "{b:?}");
+    assert!(b.relay_packets_in * 3 / 2 < b.packets_forwarded, "{b:?}");
     // Tracks are announced once, by the publisher's core.
     let published = w
         .events
@@ -85,7 +85,7 @@ fn layers_and_hiding_work_across_cores() {
         .unwrap();
     w.run_for(Duration::from_millis(500));
     let hidden_at = w.clients[1].video_from(0).len();
-    let relayed = w.sfu.stats().relay_frames_out;
+    let relayed = w.sfu.stats().relay_packets_out;
     w.run_for(Duration::from_secs(2));
     assert_eq!(
         w.clients[1].video_from(0).len(),
@@ -93,7 +93,7 @@ fn layers_and_hiding_work_across_cores() {
         "nothing while hidden"
     );
     // Audio still crosses: 2 s of 50 frames/s, and no video frames.
-    let more = w.sfu.stats().relay_frames_out - relayed;
+    let more = w.sfu.stats().relay_packets_out - relayed;
     assert!((90..=110).contains(&more), "only audio relayed: {more}");
     assert_eq!(unused_reports(&w, w.start).last().map(Vec::len), Some(3));
 

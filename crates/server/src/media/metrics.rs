@@ -62,9 +62,9 @@ pub(super) fn publish(
             stats.bytes_out,
         ),
         (
-            "convene_media_forwarded_frames_total",
-            "Media frames forwarded to a subscriber.",
-            stats.frames_forwarded,
+            "convene_media_forwarded_packets_total",
+            "RTP packets forwarded to a subscriber.",
+            stats.packets_forwarded,
         ),
         (
             "convene_media_nacks_received_total",
@@ -92,19 +92,19 @@ pub(super) fn publish(
             stats.layer_switches,
         ),
         (
-            "convene_media_frames_muted_total",
-            "Frames not forwarded because the publisher is muted by the server.",
-            stats.frames_muted,
+            "convene_media_packets_muted_total",
+            "Packets not forwarded because the publisher is muted by the server.",
+            stats.packets_muted,
         ),
         (
-            "convene_media_relayed_frames_out_total",
-            "Frames relayed to another worker that holds subscribers of the same room.",
-            stats.relay_frames_out,
+            "convene_media_relayed_packets_out_total",
+            "Packets relayed to another worker that holds subscribers of the same room.",
+            stats.relay_packets_out,
         ),
         (
-            "convene_media_relayed_frames_in_total",
-            "Frames received from another worker for this worker's subscribers.",
-            stats.relay_frames_in,
+            "convene_media_relayed_packets_in_total",
+            "Packets received from another worker for this worker's subscribers.",
+            stats.relay_packets_in,
         ),
     ];
     for (name, help, v) in counters {
