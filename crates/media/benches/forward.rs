@@ -24,18 +24,18 @@ fn run(n: usize) {
     let measure = Duration::from_secs(5);
     w.run_for(measure);
     let after = w.sfu.stats();
-    let frames = after.packets_forwarded - before.packets_forwarded;
+    let forwarded = after.packets_forwarded - before.packets_forwarded;
     let packets_out = after.packets_out - before.packets_out;
     let packets_in = after.packets_in - before.packets_in;
     let cpu = w.sfu_time;
     println!(
-        "N={n:>3}: sfu cpu {:>7.1} ms for {:.0} s media | {:>7} frames fwd, {:>7} pkts out, {:>6} pkts in | {:>6.2} us/frame fwd, {:>5.2} us/pkt out | {:>5.1}% of one core",
+        "N={n:>3}: sfu cpu {:>7.1} ms for {:.0} s media | {:>7} pkts fwd, {:>7} pkts out, {:>6} pkts in | {:>6.2} us/pkt fwd, {:>5.2} us/pkt out | {:>5.1}% of one core",
         cpu.as_secs_f64() * 1e3,
         measure.as_secs_f64(),
-        frames,
+        forwarded,
         packets_out,
         packets_in,
-        cpu.as_secs_f64() * 1e6 / frames.max(1) as f64,
+        cpu.as_secs_f64() * 1e6 / forwarded.max(1) as f64,
         cpu.as_secs_f64() * 1e6 / packets_out.max(1) as f64,
         cpu.as_secs_f64() * 100.0 / measure.as_secs_f64(),
     );
