@@ -173,7 +173,9 @@ impl TestClient {
         }
     }
 
-    /// First offer: sendonly audio + sendonly simulcast video (or a data channel if nothing).
+    /// First offer: sendonly audio + sendonly simulcast video (or, publishing nothing, an
+    /// inactive audio m-line as a browser offers its unused transceivers: ICE and DTLS need one
+    /// m-line, and a data channel would add an SCTP association browsers do not open).
     pub fn make_offer(&mut self) -> (String, Vec<(String, TrackSource)>) {
         let mut change = self.rtc.sdp_api();
         let mut sources = Vec::new();
@@ -193,7 +195,7 @@ impl TestClient {
             self.video_mid = Some(mid);
         }
         if !self.publish_audio && !self.publish_video {
-            change.add_channel("signal".into());
+            change.add_media(MediaKind::Audio, Direction::Inactive, None, None, None);
         }
         let (offer, pending) = change.apply().expect("offer");
         self.pending = Some(pending);
