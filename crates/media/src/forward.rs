@@ -6,7 +6,6 @@
 
 use std::time::Instant;
 
-use str0m::format::Codec;
 use str0m::media::{KeyframeRequest, KeyframeRequestKind, Mid};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
@@ -16,9 +15,6 @@ use crate::relay::{Msg, RelayMessage};
 use crate::sfu::{drain, loudness, peer_in, Sfu};
 use crate::simulcast::{Decision, LayerId};
 use crate::types::TrackKind;
-
-/// Bytes 3..6 of every VP8 keyframe (RFC 6386 §9.1).
-const VP8_KEYFRAME_START_CODE: [u8; 3] = [0x9d, 0x01, 0x2a];
 
 impl Sfu {
     /// A packet from a local publisher: parse it once, bookkeeping, then to this core's
@@ -55,8 +51,7 @@ impl Sfu {
                 *params
             }
         };
-        let codec = params.spec().codec;
-        let info = packet::inspect(codec, &rtp.payload);
+        let info = packet::inspect(params.spec().codec, &rtp.payload);
         let d = InPacket {
             mid,
             rid,
@@ -68,11 +63,7 @@ impl Sfu {
             voice_activity: rtp.header.ext_vals.voice_activity,
             arrival: rtp.timestamp,
             keyframe_start: info.keyframe_start,
-            vp8: if codec == Codec::Vp8 {
-                packet::vp8_ids(&rtp.payload)
-            } else {
-                None
-            },
+            vp8: info.vp8,
             payload: rtp.payload,
         };
         let muted = muted_sources.contains(&track.source);
@@ -104,11 +95,13 @@ impl Sfu {
             Some(t) => std::mem::take(&mut t.subscribers),
             None => return,
         };
-        let ext = ExtensionValues {
-            audio_level: d.audio_level,
-            voice_activity: d.voice_activity,
-            ..Default::default()
-        };
+        // Only audio carries extension values to pass on; video leaves the default.
+        let ext =
+            (d.audio_level.is_some() || d.voice_activity.is_some()).then(|| ExtensionValues {
+                audio_level: d.audio_level,
+                voice_activity: d.voice_activity,
+                ..Default::default()
+            });
         for &s in &subs {
             let Some(sp) = self.peers.get_mut(s.0 as usize).and_then(|p| p.as_mut()) else {
                 continue;
@@ -153,8 +146,10 @@ impl Sfu {
             // `payload` is an Arc: no copy here; str0m copies it once, into the SRTP packet.
             let mut write = RtpWrite::new(pt, w.seq.into(), w.time, d.arrival, d.payload.clone())
                 .marker(d.marker)
-                .ext_vals(ext.clone())
                 .nackable(kind == TrackKind::Video);
+            if let Some(ext) = &ext {
+                write = write.ext_vals(ext.clone());
+            }
             if let Some(patch) = w.vp8_patch {
                 write = write.vp8_patch(patch);
             }
@@ -235,14 +230,4 @@ impl Sfu {
         }
         drain(p, idx, &mut self.out);
     }
-}
-
-/// Width and height from a VP8 keyframe header (RFC 6386 §9.1), if `frame` is one.
-pub(crate) fn vp8_keyframe_size(frame: &[u8]) -> Option<(u32, u32)> {
-    if frame.len() < 10 || frame[0] & 1 != 0 || frame[3..6] != VP8_KEYFRAME_START_CODE {
-        return None;
-    }
-    let w = u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff;
-    let h = u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff;
-    Some((u32::from(w), u32::from(h)))
 }

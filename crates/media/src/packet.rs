@@ -47,30 +47,36 @@ pub(crate) struct Vp8Ids {
     pub tl0_pic_idx: Option<u8>,
 }
 
+/// Bytes 3..6 of every VP8 keyframe (RFC 6386 §9.1).
+const VP8_KEYFRAME_START_CODE: [u8; 3] = [0x9d, 0x01, 0x2a];
+
 /// What the payload says, codec by codec.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct PayloadInfo {
     pub keyframe_start: bool,
     /// Width and height, when this packet starts a VP8 keyframe.
     pub size: Option<(u32, u32)>,
+    /// For VP8: the descriptor's ids.
+    pub vp8: Option<Vp8Ids>,
 }
 
-/// Read the first-packet-of-keyframe flag (and VP8's frame size) from a payload.
+/// Read the first-packet-of-keyframe flag (and, for VP8, the frame size and the descriptor's
+/// ids) from a payload.
 pub(crate) fn inspect(codec: Codec, payload: &[u8]) -> PayloadInfo {
     match codec {
         Codec::Vp8 => vp8_info(payload),
         Codec::H264 => PayloadInfo {
             keyframe_start: h264_keyframe_start(payload),
-            size: None,
+            ..Default::default()
         },
         Codec::Vp9 => PayloadInfo {
             keyframe_start: vp9_keyframe_start(payload),
-            size: None,
+            ..Default::default()
         },
         Codec::Av1 => PayloadInfo {
             // Aggregation header Z|Y|W|W|N|-|-|-: N starts a new coded video sequence.
             keyframe_start: payload.first().is_some_and(|b| b & 0x08 != 0),
-            size: None,
+            ..Default::default()
         },
         _ => PayloadInfo::default(),
     }
@@ -119,7 +125,12 @@ fn vp8_descriptor(payload: &[u8]) -> Option<Vp8Header> {
 }
 
 fn vp8_info(payload: &[u8]) -> PayloadInfo {
-    let Some(Vp8Header { len, .. }) = vp8_descriptor(payload) else {
+    let Some(Vp8Header {
+        len,
+        picture_id,
+        tl0_pic_idx,
+    }) = vp8_descriptor(payload)
+    else {
         return PayloadInfo::default();
     };
     // S (start of partition) with partition index 0 starts a frame; P = 0 in the frame tag
@@ -130,26 +141,32 @@ fn vp8_info(payload: &[u8]) -> PayloadInfo {
     PayloadInfo {
         keyframe_start,
         size: if keyframe_start {
-            crate::forward::vp8_keyframe_size(frame)
+            vp8_keyframe_size(frame)
         } else {
             None
         },
+        vp8: Vp8Descriptor::parse(payload).ok().map(|descriptor| Vp8Ids {
+            descriptor,
+            picture_id,
+            tl0_pic_idx,
+        }),
     }
 }
 
-/// The ids of a VP8 packet's descriptor, for rewriting.
+/// Width and height from a VP8 keyframe header (RFC 6386 §9.1), if `frame` is one.
+fn vp8_keyframe_size(frame: &[u8]) -> Option<(u32, u32)> {
+    if frame.len() < 10 || frame[0] & 1 != 0 || frame[3..6] != VP8_KEYFRAME_START_CODE {
+        return None;
+    }
+    let w = u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff;
+    let h = u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff;
+    Some((u32::from(w), u32::from(h)))
+}
+
+/// The ids of a VP8 packet's descriptor.
+#[cfg(test)]
 pub(crate) fn vp8_ids(payload: &[u8]) -> Option<Vp8Ids> {
-    let Vp8Header {
-        picture_id,
-        tl0_pic_idx,
-        ..
-    } = vp8_descriptor(payload)?;
-    let descriptor = Vp8Descriptor::parse(payload).ok()?;
-    Some(Vp8Ids {
-        descriptor,
-        picture_id,
-        tl0_pic_idx,
-    })
+    vp8_info(payload).vp8
 }
 
 /// H.264 (RFC 6184): an SPS, or the start of an IDR slice, in a single NAL unit, a STAP-A or

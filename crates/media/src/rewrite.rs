@@ -70,13 +70,13 @@ impl SeqMap {
 /// Keeps a subscriber's outgoing RTP time continuous across simulcast switches, whose layers
 /// may use different timestamp bases.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct TimeMap {
+struct TimeMap {
     offset: i64,
     last: Option<(u64, Instant)>,
 }
 
 impl TimeMap {
-    pub(crate) fn map(&mut self, t: MediaTime, wallclock: Instant, rebase: bool) -> MediaTime {
+    fn map(&mut self, t: MediaTime, wallclock: Instant, rebase: bool) -> MediaTime {
         let hz = u64::from(t.denom());
         let input = t.numer() as i64;
         if rebase {
