@@ -5,6 +5,11 @@
 //!
 //! Wall-clock time, not CPU time: a worker starved of a core by other processes falls behind just
 //! the same.
+//!
+//! Joining work (handshake datagrams: STUN and DTLS; commands that add, negotiate or remove
+//! participants) is also counted on its own. It lasts only while people join, so a ramp of joins
+//! reads busy for a moment without the worker's steady load being high; admission projects the
+//! steady share forward, not the whole (`admission.rs`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -17,16 +22,28 @@ const NEW_WEIGHT: f64 = 0.5;
 #[derive(Debug)]
 pub(super) struct BusyMeter {
     busy: Duration,
+    /// The part of `busy` spent on joining work.
+    joining: Duration,
     since: Instant,
-    smoothed: f64,
+    smoothed: Busy,
+}
+
+/// A worker's smoothed busy ratios, 0.0-1.0.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Busy {
+    /// Everything the worker did.
+    pub total: f64,
+    /// Without joining work: what its participants' media costs.
+    pub steady: f64,
 }
 
 impl BusyMeter {
     pub fn new(now: Instant) -> Self {
         Self {
             busy: Duration::ZERO,
+            joining: Duration::ZERO,
             since: now,
-            smoothed: 0.0,
+            smoothed: Busy::default(),
         }
     }
 
@@ -35,15 +52,27 @@ impl BusyMeter {
         self.busy += to.saturating_duration_since(from);
     }
 
-    /// Ends a period: folds its ratio into the smoothed one and returns that.
-    pub fn tick(&mut self, now: Instant) -> f64 {
+    /// Of the time given to `add`, `spent` went to joining work.
+    pub fn add_joining(&mut self, spent: Duration) {
+        self.joining += spent;
+    }
+
+    /// Ends a period: folds its ratios into the smoothed ones and returns those.
+    pub fn tick(&mut self, now: Instant) -> Busy {
         let span = now.saturating_duration_since(self.since);
         if span.is_zero() {
             return self.smoothed;
         }
-        let ratio = (self.busy.as_secs_f64() / span.as_secs_f64()).min(1.0);
-        self.smoothed = NEW_WEIGHT * ratio + (1.0 - NEW_WEIGHT) * self.smoothed;
+        let ratio = |d: Duration| (d.as_secs_f64() / span.as_secs_f64()).min(1.0);
+        let total = ratio(self.busy);
+        let steady = ratio(self.busy.saturating_sub(self.joining));
+        let fold = |new: f64, old: f64| NEW_WEIGHT * new + (1.0 - NEW_WEIGHT) * old;
+        self.smoothed = Busy {
+            total: fold(total, self.smoothed.total),
+            steady: fold(steady, self.smoothed.steady),
+        };
         self.busy = Duration::ZERO;
+        self.joining = Duration::ZERO;
         self.since = now;
         self.smoothed
     }
@@ -52,30 +81,37 @@ impl BusyMeter {
 /// The workers' smoothed ratios, in thousandths, where the join path can read them.
 #[derive(Debug)]
 pub struct BusyBoard {
-    permille: Vec<AtomicU32>,
+    total: Vec<AtomicU32>,
+    steady: Vec<AtomicU32>,
 }
 
 impl BusyBoard {
     pub fn new(workers: usize) -> Self {
+        let zeros = || (0..workers).map(|_| AtomicU32::new(0)).collect();
         Self {
-            permille: (0..workers).map(|_| AtomicU32::new(0)).collect(),
+            total: zeros(),
+            steady: zeros(),
         }
     }
 
-    pub fn set(&self, worker: usize, ratio: f64) {
-        if let Some(p) = self.permille.get(worker) {
-            p.store(
-                (ratio.clamp(0.0, 1.0) * 1000.0).round() as u32,
-                Ordering::Relaxed,
-            );
+    pub fn set(&self, worker: usize, busy: Busy) {
+        let permille = |r: f64| (r.clamp(0.0, 1.0) * 1000.0).round() as u32;
+        if let (Some(t), Some(s)) = (self.total.get(worker), self.steady.get(worker)) {
+            t.store(permille(busy.total), Ordering::Relaxed);
+            s.store(permille(busy.steady), Ordering::Relaxed);
         }
     }
 
-    /// Every worker's ratio, 0.0-1.0.
-    pub fn ratios(&self) -> Vec<f64> {
-        self.permille
+    /// Every worker's ratios.
+    pub fn ratios(&self) -> Vec<Busy> {
+        let read = |p: &AtomicU32| f64::from(p.load(Ordering::Relaxed)) / 1000.0;
+        self.total
             .iter()
-            .map(|p| f64::from(p.load(Ordering::Relaxed)) / 1000.0)
+            .zip(&self.steady)
+            .map(|(t, s)| Busy {
+                total: read(t),
+                steady: read(s),
+            })
             .collect()
     }
 }
@@ -91,14 +127,14 @@ mod tests {
         let sec = Duration::from_secs(1);
         // One second fully busy: halfway.
         m.add(t0, t0 + sec);
-        assert!((m.tick(t0 + sec) - 0.5).abs() < 1e-9);
+        assert!((m.tick(t0 + sec).total - 0.5).abs() < 1e-9);
         // Then idle: it decays.
-        assert!((m.tick(t0 + 2 * sec) - 0.25).abs() < 1e-9);
+        assert!((m.tick(t0 + 2 * sec).total - 0.25).abs() < 1e-9);
         // Five busy seconds in a row: over 0.95.
         let mut r = 0.0;
         for i in 2..7 {
             m.add(t0 + i * sec, t0 + (i + 1) * sec);
-            r = m.tick(t0 + (i + 1) * sec);
+            r = m.tick(t0 + (i + 1) * sec).total;
         }
         assert!(r > 0.95, "{r}");
     }
@@ -111,17 +147,37 @@ mod tests {
         for i in 0..20u32 {
             let start = t0 + Duration::from_millis(u64::from(i) * 1000);
             m.add(start, start + Duration::from_millis(250));
-            r = m.tick(start + Duration::from_secs(1));
+            r = m.tick(start + Duration::from_secs(1)).total;
         }
         assert!((r - 0.25).abs() < 1e-3, "{r}");
     }
 
     #[test]
+    fn joining_work_counts_in_the_total_but_not_in_the_steady_share() {
+        let t0 = Instant::now();
+        let mut m = BusyMeter::new(t0);
+        let mut r = Busy::default();
+        for i in 0..20u32 {
+            let start = t0 + Duration::from_millis(u64::from(i) * 1000);
+            // 600 ms of work a second, 400 of them handshakes.
+            m.add(start, start + Duration::from_millis(600));
+            m.add_joining(Duration::from_millis(400));
+            r = m.tick(start + Duration::from_secs(1));
+        }
+        assert!((r.total - 0.6).abs() < 1e-3, "{r:?}");
+        assert!((r.steady - 0.2).abs() < 1e-3, "{r:?}");
+    }
+
+    #[test]
     fn the_board_holds_each_workers_ratio() {
         let b = BusyBoard::new(3);
-        b.set(0, 0.5);
-        b.set(1, 0.97);
-        b.set(2, 1.0);
-        assert_eq!(b.ratios(), vec![0.5, 0.97, 1.0]);
+        let busy = |total, steady| Busy { total, steady };
+        b.set(0, busy(0.5, 0.25));
+        b.set(1, busy(0.97, 0.9));
+        b.set(2, busy(1.0, 1.0));
+        assert_eq!(
+            b.ratios(),
+            vec![busy(0.5, 0.25), busy(0.97, 0.9), busy(1.0, 1.0)]
+        );
     }
 }

@@ -29,7 +29,7 @@ fn per_worker_gauge(
 pub(super) fn publish(
     workers: &[Stats],
     load: &[usize],
-    busy: &[f64],
+    busy: &[super::busy::Busy],
     sends: &[SendCounts],
     handoff_dropped: u64,
     metrics: &Metrics,
@@ -141,7 +141,13 @@ pub(super) fn publish(
         &mut out,
         "convene_media_worker_busy_ratio",
         "Share of the time each worker thread spends working (smoothed; joins are refused when every worker a join could use is at media.max_worker_busy).",
-        busy.iter().map(|r| format!("{r:.3}")),
+        busy.iter().map(|r| format!("{:.3}", r.total)),
+    );
+    per_worker_gauge(
+        &mut out,
+        "convene_media_worker_steady_busy_ratio",
+        "The busy ratio without joining work (handshakes, negotiation): what the worker's participants' media costs; admission projects this share over recent joins.",
+        busy.iter().map(|r| format!("{:.3}", r.steady)),
     );
     let name = "convene_media_dropped_packets_total";
     let _ = writeln!(

@@ -81,6 +81,7 @@ pub(super) fn spawn(setup: WorkerSetup) -> Result<(), super::MediaStartError> {
                     metrics: setup.metrics,
                     batch_send: setup.batch_send,
                     batch: super::batch::Batch::new(setup.gso),
+                    joining: Duration::ZERO,
                 };
                 w.run(setup.cmds).await;
             });
@@ -112,6 +113,8 @@ struct Worker {
     /// Send UDP in batches (sendmmsg) rather than one syscall per datagram.
     batch_send: bool,
     batch: super::batch::Batch,
+    /// Time spent on joining work since the busy meter last took it (see `busy.rs`).
+    joining: Duration,
 }
 
 impl Worker {
@@ -125,6 +128,7 @@ impl Worker {
         loop {
             self.flush();
             meter.add(woke, Instant::now());
+            meter.add_joining(std::mem::take(&mut self.joining));
             let deadline = self.sfu.poll_timeout().min(next_stats);
             timer.as_mut().reset(deadline.into());
             let woken = tokio::select! {
@@ -183,11 +187,15 @@ impl Worker {
     }
 
     fn handle_udp(&mut self, src: SocketAddr, data: &[u8]) {
+        let now = Instant::now();
         // Dropped datagrams are counted by the core, by reason; nothing else to do with them.
         let ok = self
             .sfu
-            .handle_input(Instant::now(), Protocol::Udp, src, self.local_udp, data)
+            .handle_input(now, Protocol::Udp, src, self.local_udp, data)
             .is_ok();
+        if is_handshake(data) {
+            self.joining += now.elapsed();
+        }
         // A STUN request that checked out proves the address is this worker's participant's:
         // later non-STUN packets from it are routed here.
         if ok && self.peers.len() > 1 && convene_media::stun_username(data).is_some() {
@@ -249,6 +257,21 @@ impl Worker {
 
     fn apply(&mut self, cmd: MediaCmd) {
         let now = Instant::now();
+        let joining = match &cmd {
+            // Datagrams handed over are counted by `handle_udp`; ICE-TCP input is a byte stream
+            // (RFC 4571 framing) and counts as media.
+            MediaCmd::Datagram { .. } | MediaCmd::TcpInput { .. } => false,
+            MediaCmd::Relay { .. } | MediaCmd::VideoConstraint { .. } => false,
+            MediaCmd::ServerMute { .. } => false,
+            _ => true,
+        };
+        self.apply_cmd(cmd, now);
+        if joining {
+            self.joining += now.elapsed();
+        }
+    }
+
+    fn apply_cmd(&mut self, cmd: MediaCmd, now: Instant) {
         let result = match cmd {
             MediaCmd::AddParticipant { room, participant } => {
                 let r = self.sfu.add_participant(room, participant.clone(), now);
@@ -393,6 +416,12 @@ impl Worker {
             let _ = self.out.send(MediaOut::Event(e));
         }
     }
+}
+
+/// STUN, DTLS (and anything else that is not RTP or RTCP, RFC 7983's first byte 128-191): the
+/// datagrams of joining and of ICE consent, not of media.
+fn is_handshake(data: &[u8]) -> bool {
+    data.first().is_none_or(|b| !(128..=191).contains(b))
 }
 
 /// Workers are the links between cores: a link's number is the worker's index.
