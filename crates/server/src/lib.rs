@@ -45,7 +45,12 @@ impl Listeners {
         let http = TcpListener::bind(&config.server.listen).await?;
         let udp = if config.media.enabled {
             let ip = http.local_addr()?.ip();
-            Some(std::net::UdpSocket::bind((ip, config.media.udp_port))?)
+            // Each media worker binds the port again (SO_REUSEPORT), so that all of one
+            // participant's datagrams reach one worker.
+            Some(media::reuseport::bind(std::net::SocketAddr::new(
+                ip,
+                config.media.udp_port,
+            ))?)
         } else {
             None
         };

@@ -9,6 +9,7 @@ pub mod ice_servers;
 pub mod ice_tcp;
 mod metrics;
 mod placement;
+pub mod reuseport;
 pub mod router;
 mod worker;
 
@@ -240,12 +241,22 @@ impl MediaPlane {
         let workers = Arc::new(senders);
         let local_udp = SocketAddr::new(public_ips[0], udp_addr.port());
         let local_tcp = SocketAddr::new(public_ips[0], tcp_port);
+        // A socket per worker on the one port (see `reuseport.rs`); a socket bound without
+        // SO_REUSEPORT is shared instead, at the cost of reordering across workers.
+        let own_sockets = n > 1 && reuseport::is_reuseport(&udp);
+        if n > 1 && !own_sockets {
+            tracing::warn!("the media UDP socket was not bound with SO_REUSEPORT: the workers share it, and a participant's packets may be reordered between them");
+        }
         for (index, rx) in receivers.into_iter().enumerate() {
+            let udp = if index == 0 || !own_sockets {
+                udp.try_clone()?
+            } else {
+                reuseport::bind(udp_addr)?
+            };
             worker::spawn(worker::WorkerSetup {
                 index,
                 config: sfu_config.clone(),
-                // Every worker reads the one port; the kernel hands each datagram to one of them.
-                udp: udp.try_clone()?,
+                udp,
                 local_udp,
                 local_tcp,
                 cmds: rx,
