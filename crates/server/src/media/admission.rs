@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use super::busy::Busy;
 
-/// How long after a join its load may not yet show in the worker's measured ratio: handshakes
-/// (longer on a busy worker), a one-second measuring period, then the smoothing (a step in load
-/// shows 75 % after two periods).
+/// How long after a join its load may not yet show in the worker's steady share: handshakes
+/// (a few hundred ms, up to 2 s on a busy worker), a 250 ms measuring period, then the smoothing
+/// (a step shows 94 % after a second).
 pub(super) const PENDING_WINDOW: Duration = Duration::from_secs(5);
 
 /// Recent joins per worker.

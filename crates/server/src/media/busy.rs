@@ -14,11 +14,17 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// Weight of the newest one-second sample in the smoothed ratio: a burst of handshakes lasting a
-/// second moves it halfway, a sustained overload reaches 0.95 within five seconds.
-const NEW_WEIGHT: f64 = 0.5;
+/// How often a worker samples its busy time.
+pub(super) const PERIOD: Duration = Duration::from_millis(250);
+/// Weight of the newest sample in the smoothed total: a burst of handshakes lasting a second
+/// (four samples) moves it halfway, a sustained overload reaches 0.95 within five seconds.
+const TOTAL_WEIGHT: f64 = 0.16;
+/// Weight of the newest sample in the smoothed steady share, which holds no handshakes and so
+/// can follow quickly (94 % of a step within a second): while a ramp of joins runs, every
+/// moment its newcomers' media goes unseen lets more in than the worker can carry.
+const STEADY_WEIGHT: f64 = 0.5;
 
-/// Per worker: accumulates busy time and publishes the smoothed ratio once per period.
+/// Per worker: accumulates busy time and publishes the smoothed ratios once per [`PERIOD`].
 #[derive(Debug)]
 pub(super) struct BusyMeter {
     busy: Duration,
@@ -66,10 +72,10 @@ impl BusyMeter {
         let ratio = |d: Duration| (d.as_secs_f64() / span.as_secs_f64()).min(1.0);
         let total = ratio(self.busy);
         let steady = ratio(self.busy.saturating_sub(self.joining));
-        let fold = |new: f64, old: f64| NEW_WEIGHT * new + (1.0 - NEW_WEIGHT) * old;
+        let fold = |w: f64, new: f64, old: f64| w * new + (1.0 - w) * old;
         self.smoothed = Busy {
-            total: fold(total, self.smoothed.total),
-            steady: fold(steady, self.smoothed.steady),
+            total: fold(TOTAL_WEIGHT, total, self.smoothed.total),
+            steady: fold(STEADY_WEIGHT, steady, self.smoothed.steady),
         };
         self.busy = Duration::ZERO;
         self.joining = Duration::ZERO;
@@ -120,50 +126,57 @@ impl BusyBoard {
 mod tests {
     use super::*;
 
+    /// Feeds `periods` samples, each busy `busy` of the period and joining `joining` of it.
+    fn feed(m: &mut BusyMeter, t: &mut Instant, periods: u32, busy: f64, joining: f64) -> Busy {
+        let mut r = Busy::default();
+        for _ in 0..periods {
+            m.add(*t, *t + PERIOD.mul_f64(busy));
+            m.add_joining(PERIOD.mul_f64(joining));
+            *t += PERIOD;
+            r = m.tick(*t);
+        }
+        r
+    }
+
     #[test]
     fn a_sustained_overload_crosses_the_limit_and_a_short_burst_does_not() {
-        let t0 = Instant::now();
-        let mut m = BusyMeter::new(t0);
-        let sec = Duration::from_secs(1);
-        // One second fully busy: halfway.
-        m.add(t0, t0 + sec);
-        assert!((m.tick(t0 + sec).total - 0.5).abs() < 1e-9);
-        // Then idle: it decays.
-        assert!((m.tick(t0 + 2 * sec).total - 0.25).abs() < 1e-9);
+        let mut t = Instant::now();
+        let mut m = BusyMeter::new(t);
+        // One second fully busy: about halfway.
+        let r = feed(&mut m, &mut t, 4, 1.0, 0.0);
+        assert!((r.total - 0.5).abs() < 0.02, "{r:?}");
+        // Then a second idle: it decays.
+        let r = feed(&mut m, &mut t, 4, 0.0, 0.0);
+        assert!((r.total - 0.25).abs() < 0.02, "{r:?}");
         // Five busy seconds in a row: over 0.95.
-        let mut r = 0.0;
-        for i in 2..7 {
-            m.add(t0 + i * sec, t0 + (i + 1) * sec);
-            r = m.tick(t0 + (i + 1) * sec).total;
-        }
-        assert!(r > 0.95, "{r}");
+        let r = feed(&mut m, &mut t, 20, 1.0, 0.0);
+        assert!(r.total > 0.95, "{r:?}");
+    }
+
+    #[test]
+    fn the_steady_share_follows_a_step_within_a_second() {
+        let mut t = Instant::now();
+        let mut m = BusyMeter::new(t);
+        let r = feed(&mut m, &mut t, 4, 0.8, 0.0);
+        assert!(r.steady > 0.74, "{r:?}");
+        assert!(r.total < 0.45, "{r:?}");
     }
 
     #[test]
     fn a_quarter_busy_worker_reads_a_quarter() {
-        let t0 = Instant::now();
-        let mut m = BusyMeter::new(t0);
-        let mut r = 0.0;
-        for i in 0..20u32 {
-            let start = t0 + Duration::from_millis(u64::from(i) * 1000);
-            m.add(start, start + Duration::from_millis(250));
-            r = m.tick(start + Duration::from_secs(1)).total;
-        }
-        assert!((r - 0.25).abs() < 1e-3, "{r}");
+        let mut t = Instant::now();
+        let mut m = BusyMeter::new(t);
+        let r = feed(&mut m, &mut t, 80, 0.25, 0.0);
+        assert!((r.total - 0.25).abs() < 1e-3, "{r:?}");
+        assert!((r.steady - 0.25).abs() < 1e-3, "{r:?}");
     }
 
     #[test]
     fn joining_work_counts_in_the_total_but_not_in_the_steady_share() {
-        let t0 = Instant::now();
-        let mut m = BusyMeter::new(t0);
-        let mut r = Busy::default();
-        for i in 0..20u32 {
-            let start = t0 + Duration::from_millis(u64::from(i) * 1000);
-            // 600 ms of work a second, 400 of them handshakes.
-            m.add(start, start + Duration::from_millis(600));
-            m.add_joining(Duration::from_millis(400));
-            r = m.tick(start + Duration::from_secs(1));
-        }
+        let mut t = Instant::now();
+        let mut m = BusyMeter::new(t);
+        // 60 % of the time working, 40 % of it on handshakes.
+        let r = feed(&mut m, &mut t, 80, 0.6, 0.4);
         assert!((r.total - 0.6).abs() < 1e-3, "{r:?}");
         assert!((r.steady - 0.2).abs() < 1e-3, "{r:?}");
     }

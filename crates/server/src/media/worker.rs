@@ -123,13 +123,14 @@ impl Worker {
         let timer = tokio::time::sleep_until(self.sfu.poll_timeout().into());
         tokio::pin!(timer);
         let mut next_stats = Instant::now() + STATS_EVERY;
+        let mut next_busy = Instant::now() + super::busy::PERIOD;
         let mut meter = super::busy::BusyMeter::new(Instant::now());
         let mut woke = Instant::now();
         loop {
             self.flush();
             meter.add(woke, Instant::now());
             meter.add_joining(std::mem::take(&mut self.joining));
-            let deadline = self.sfu.poll_timeout().min(next_stats);
+            let deadline = self.sfu.poll_timeout().min(next_stats).min(next_busy);
             timer.as_mut().reset(deadline.into());
             let woken = tokio::select! {
                 cmd = cmds.recv() => Wake::Cmd(cmd),
@@ -154,8 +155,11 @@ impl Worker {
                 Wake::Udp(Err(e)) => tracing::debug!(error = %e, "UDP receive failed"),
                 Wake::Timer => {
                     self.sfu.handle_timeout(woke);
-                    if woke >= next_stats {
+                    if woke >= next_busy {
                         self.shared.busy.set(self.index, meter.tick(woke));
+                        next_busy = woke + super::busy::PERIOD;
+                    }
+                    if woke >= next_stats {
                         self.publish_stats();
                         next_stats = woke + STATS_EVERY;
                     }
