@@ -70,7 +70,7 @@ impl Default for MediaConfig {
             batch_send: false,
             gso: false,
             room_spread_threshold: 50,
-            max_worker_busy: 0.95,
+            max_worker_busy: 0.9,
         }
     }
 }
@@ -269,7 +269,7 @@ impl Config {
         if !(0.0..=1.0).contains(&self.media.max_worker_busy) {
             return bad(
                 "media.max_worker_busy",
-                "must be between 0 (off) and 1, e.g. 0.95",
+                "must be between 0 (off) and 1, e.g. 0.9",
             );
         }
         if self.tls.cert.is_empty() != self.tls.key.is_empty() {

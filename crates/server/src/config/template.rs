@@ -80,11 +80,12 @@ workers = 0
 # one, and the workers relay its media to each other, so one large room uses every core.
 # Smaller rooms stay on one worker (no relaying). 0: every room stays on one worker.
 room_spread_threshold = 50
-# A media worker busy this share of the time (0-1, smoothed over a few seconds, with joins of
-# the last 5 s counted as load already) takes no newcomers; when no worker can take a join, it
-# is refused with `server_busy` at once, instead of its connection timing out on an overloaded
+# A media worker busy this share of the time (0-1, smoothed over a second or so) takes no
+# newcomers, nor one whose media work (without handshakes), counting each join of the last 5 s
+# as one more average participant, would reach it. When no worker can take a join, it is
+# refused with `server_busy` at once, instead of its connection timing out on an overloaded
 # worker. 0: never refuse for load.
-max_worker_busy = 0.95
+max_worker_busy = 0.9
 # Send media datagrams in batches, one system call for many (sendmmsg). Off by default: on
 # loopback it measured no better than one send per datagram (docs/benchmarks.md).
 batch_send = false
