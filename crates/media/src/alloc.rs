@@ -253,7 +253,7 @@ impl Sfu {
                     .iter()
                     .filter_map(|s| self.peer(*s))
                     .filter_map(|sp| sp.out.get(&key))
-                    .filter_map(|o| o.layer.target())
+                    .flat_map(|o| o.layer.needed())
                     .chain(t.link_demand.iter().flat_map(|(_, l)| l.iter().copied()))
                     .collect();
                 let mut unused: Vec<Rid> = t

@@ -501,7 +501,7 @@ impl Sfu {
             .iter()
             .filter_map(|s| self.peers.get(s.0 as usize).and_then(|p| p.as_ref()))
             .filter_map(|sp| sp.out.get(&(PubRef::Remote(ri), mid)))
-            .filter_map(|o| o.layer.target())
+            .flat_map(|o| o.layer.needed())
             .collect();
         wanted.sort_by_key(|l| l.map(|r| r.to_string()));
         wanted.dedup();

@@ -100,6 +100,20 @@ impl LayerState {
         }
     }
 
+    /// The layers this subscriber needs the publisher to keep sending: the target, and while
+    /// switching also the current one, which is forwarded until the target's keyframe arrives.
+    /// (Counting only the target told publishers to stop the layer a subscriber was still
+    /// watching: its video froze until the keyframe came, 7-15 frames per switch.)
+    pub(crate) fn needed(&self) -> impl Iterator<Item = LayerId> {
+        let (a, b) = match *self {
+            LayerState::Paused => (None, None),
+            LayerState::Starting { target } => (Some(target), None),
+            LayerState::Forwarding { current } => (Some(current), None),
+            LayerState::Switching { current, target } => (Some(target), Some(current)),
+        };
+        a.into_iter().chain(b)
+    }
+
     /// The layer whose keyframe we are waiting for, if any.
     pub(crate) fn awaiting_keyframe(&self) -> Option<LayerId> {
         match *self {

@@ -132,6 +132,8 @@ pub struct TestClient {
     video_frame: u32,
     want_key: [bool; 3],
     pub keyframe_requests: u32,
+    /// Count keyframe requests but make no keyframe (a slow encoder, a lost request).
+    pub ignore_keyframe_requests: bool,
     timeout: Instant,
     pub connected: bool,
 }
@@ -168,6 +170,7 @@ impl TestClient {
             video_frame: 0,
             want_key: [true; 3],
             keyframe_requests: 0,
+            ignore_keyframe_requests: false,
             timeout: now,
             connected: false,
         }
@@ -358,6 +361,9 @@ impl TestClient {
             }
             Event::KeyframeRequest(r) => {
                 self.keyframe_requests += 1;
+                if self.ignore_keyframe_requests {
+                    return;
+                }
                 let layer = r
                     .rid
                     .and_then(|rid| RIDS.iter().position(|x| Rid::from(*x) == rid));

@@ -187,3 +187,71 @@ fn server_muted_audio_is_not_forwarded() {
     );
     assert!(w.clients[2].audio_from(0).len() > c_audio + 40);
 }
+
+/// Layers a publisher was told are unused, in the `LayersUnused` events from `since` on.
+fn unused_since(w: &World, since: std::time::Instant) -> Vec<Vec<String>> {
+    w.events
+        .iter()
+        .filter(|(at, _)| *at >= since)
+        .filter_map(|(_, e)| match e {
+            Event::LayersUnused { rids, .. } => Some(rids.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_layer_a_subscriber_watches_stays_wanted_until_its_switch_completes() {
+    let mut w = World::new(5);
+    w.join("alice", true, true);
+    w.join("bob", true, false);
+    w.run_for(Duration::from_secs(2));
+    let track = w.video_track_of("alice");
+    let bob = w.clients[1].id.clone();
+    // Bob shows Alice as a thumbnail: the lowest layer, "l"; the others are unused.
+    w.sfu
+        .set_video_constraint(&bob, &track, Some((320, 180)), w.now)
+        .unwrap();
+    w.run_for(Duration::from_secs(2));
+    let last = unused_since(&w, w.start).pop().expect("a report");
+    assert_eq!(last, vec!["h".to_string(), "m".to_string()]);
+
+    // Bob makes Alice large, but Alice's keyframe is slow to come: Bob keeps getting "l" meanwhile,
+    // so Alice must not be told to stop it.
+    w.clients[0].ignore_keyframe_requests = true;
+    let switch_at = w.now;
+    w.sfu
+        .set_video_constraint(&bob, &track, Some((1280, 720)), w.now)
+        .unwrap();
+    w.run_for(Duration::from_secs(1));
+    let during = unused_since(&w, switch_at);
+    assert!(
+        during.iter().all(|rids| !rids.contains(&"l".to_string())),
+        "the layer Bob still receives was reported unused: {during:?}"
+    );
+    let lowest_meanwhile = w.clients[1]
+        .video_from(0)
+        .into_iter()
+        .filter(|v| v.0 >= switch_at + Duration::from_millis(200) && v.1 == 0)
+        .count();
+    assert!(
+        lowest_meanwhile > 15,
+        "Bob keeps receiving: {lowest_meanwhile}"
+    );
+
+    // The keyframe comes: Bob switches up, and only then is "l" unused.
+    w.clients[0].ignore_keyframe_requests = false;
+    let keyframe_at = w.now;
+    w.run_for(Duration::from_secs(2));
+    let up = w.clients[1]
+        .video_from(0)
+        .into_iter()
+        .rfind(|v| v.0 >= keyframe_at)
+        .expect("video after the switch");
+    assert!(up.1 > 0, "Bob switched up");
+    let after = unused_since(&w, keyframe_at);
+    assert!(
+        after.iter().any(|rids| rids.contains(&"l".to_string())),
+        "once switched, the lowest layer is unused: {after:?}"
+    );
+}
