@@ -190,6 +190,43 @@ async fn rooms_spread_over_several_workers_all_work() {
     }
 }
 
+/// UDP sockets bound to `port` on 127.0.0.1, by /proc/net/udp (a duplicated descriptor is one
+/// socket there; a socket per worker is one line each).
+fn udp_sockets_on(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/udp").expect("/proc/net/udp");
+    let want = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|l| l.split_whitespace().nth(1) == Some(want.as_str()))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_media_worker_reads_its_own_socket_on_the_one_port() {
+    // One socket read by all workers split a participant's datagrams between them, and they
+    // came out reordered; with a socket each (SO_REUSEPORT) the kernel keeps a sender on one.
+    let s = TestServer::with(|c| c.media.workers = 3).await;
+    let port = s.udp_addr.expect("media on").port();
+    let mut n = 0;
+    for _ in 0..50 {
+        n = udp_sockets_on(port);
+        if n == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(n, 3, "one socket per worker on port {port}");
+    // And media flows through them.
+    let a = start(&s, "own-sockets", "Ada", Transport::Udp).await;
+    let b = start(&s, "own-sockets", "Bob", Transport::Udp).await;
+    let sessions = vec![a, b];
+    let stats = until_everyone_hears_everyone(&sessions, 20, 8).await;
+    for ((_, me), st) in sessions.iter().zip(&stats) {
+        assert_intact(st, me);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_room_spans_every_worker() {
     // Spread from the second participant on: four participants over three workers.
