@@ -9,12 +9,16 @@
 //! that is not its own worker, all of them are handed over, still in order.
 
 use std::io;
-use std::mem::size_of;
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::{FromRawFd, OwnedFd};
+#[cfg(target_os = "linux")]
+use std::{
+    mem::size_of,
+    os::fd::{FromRawFd, OwnedFd},
+};
 
 /// A UDP socket bound to `addr` that other sockets of this process may bind too (port 0: a free
 /// port, which the others then bind).
+#[cfg(target_os = "linux")]
 pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
     let family = match addr {
         SocketAddr::V4(_) => libc::AF_INET,
@@ -32,7 +36,20 @@ pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
     Ok(UdpSocket::from(fd))
 }
 
+/// Elsewhere: a plain socket, which the workers share.
+#[cfg(not(target_os = "linux"))]
+pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+    UdpSocket::bind(addr)
+}
+
 /// Whether `socket` was bound with `SO_REUSEPORT` (a socket made elsewhere may not have been).
+#[cfg(not(target_os = "linux"))]
+pub fn is_reuseport(_socket: &UdpSocket) -> bool {
+    false
+}
+
+/// Whether `socket` was bound with `SO_REUSEPORT` (a socket made elsewhere may not have been).
+#[cfg(target_os = "linux")]
 pub fn is_reuseport(socket: &UdpSocket) -> bool {
     use std::os::fd::AsRawFd;
     let mut on: libc::c_int = 0;
@@ -50,6 +67,7 @@ pub fn is_reuseport(socket: &UdpSocket) -> bool {
     r == 0 && on != 0
 }
 
+#[cfg(target_os = "linux")]
 fn set_reuseport(fd: &OwnedFd) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let on: libc::c_int = 1;
@@ -69,46 +87,18 @@ fn set_reuseport(fd: &OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(target_os = "linux")]
 fn bind_fd(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
     use std::os::fd::AsRawFd;
-    // SAFETY: sockaddr_storage is plain data, valid when zeroed; it is large enough for either
-    // family, and `len` says how much of it bind(2) reads.
+    // SAFETY: sockaddr_storage is plain data, valid when zeroed.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = match addr {
-        SocketAddr::V4(a) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from(*a.ip()).to_be(),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_in fits in sockaddr_storage (that is what storage is for).
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
-            size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(a) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: a.port().to_be(),
-                sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: a.ip().octets(),
-                },
-                sin6_scope_id: a.scope_id(),
-            };
-            // SAFETY: as above, for sockaddr_in6.
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
-            size_of::<libc::sockaddr_in6>()
-        }
-    };
+    let len = super::batch::write_sockaddr(&addr, &mut storage);
     // SAFETY: `storage` holds a valid address of `len` bytes for the socket's family.
     let r = unsafe {
         libc::bind(
             fd.as_raw_fd(),
             (&storage as *const libc::sockaddr_storage).cast(),
-            len as libc::socklen_t,
+            len,
         )
     };
     if r != 0 {
@@ -117,7 +107,7 @@ fn bind_fd(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
     use std::time::Duration;
