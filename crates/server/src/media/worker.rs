@@ -264,10 +264,21 @@ impl Worker {
         let joining = match &cmd {
             // Datagrams handed over are counted by `handle_udp`; ICE-TCP input is a byte stream
             // (RFC 4571 framing) and counts as media.
-            MediaCmd::Datagram { .. } | MediaCmd::TcpInput { .. } => false,
-            MediaCmd::Relay { .. } | MediaCmd::VideoConstraint { .. } => false,
-            MediaCmd::ServerMute { .. } => false,
-            _ => true,
+            MediaCmd::Datagram { .. }
+            | MediaCmd::TcpInput { .. }
+            | MediaCmd::Relay { .. }
+            | MediaCmd::VideoConstraint { .. }
+            | MediaCmd::ServerMute { .. } => false,
+            // Listed, not a wildcard, so that a new command is classified when it is added.
+            MediaCmd::AddParticipant { .. }
+            | MediaCmd::RemoveParticipant { .. }
+            | MediaCmd::Offer { .. }
+            | MediaCmd::Answer { .. }
+            | MediaCmd::Candidate { .. }
+            | MediaCmd::TcpOpen { .. }
+            | MediaCmd::TcpClosed { .. }
+            | MediaCmd::AddLink { .. }
+            | MediaCmd::RemoveLink { .. } => true,
         };
         self.apply_cmd(cmd, now);
         if joining {
