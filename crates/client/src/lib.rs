@@ -7,6 +7,6 @@ pub mod signaling;
 
 pub use media::{
     new_dtls_cert, MediaConfig, MediaError, MediaEvent, MediaSession, MediaStats, PublishOptions,
-    ReceiveMode, SharedUdp, TrackStats, Transport,
+    ReceiveMode, RtpPath, SharedUdp, TrackStats, Transport,
 };
 pub use signaling::{join_msg, ClientError, Closed, Signaling};

@@ -14,6 +14,6 @@ pub mod run;
 pub mod session;
 pub mod stats;
 
-pub use options::{Options, Receive, Sockets, Target};
+pub use options::{Options, Receive, RtpPath, Sockets, Target};
 pub use report::Report;
 pub use run::{run, RunError};

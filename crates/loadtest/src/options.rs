@@ -27,6 +27,17 @@ pub enum Sockets {
     Own,
 }
 
+/// How shared-socket participants take in RTP once ICE and DTLS are up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RtpPath {
+    /// Decrypt SRTP and send the feedback a browser would (TWCC, receiver reports, NACK)
+    /// ourselves; str0m runs ICE and DTLS only. About half the tool's CPU per packet.
+    Lean,
+    /// str0m decrypts every packet and sends its own feedback.
+    Str0m,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
@@ -104,6 +115,9 @@ pub struct Options {
     /// publishers always have their own).
     #[arg(long, value_enum, default_value_t = Sockets::Shared)]
     pub sockets: Sockets,
+    /// How `--sockets shared` participants take in RTP (Convene over UDP only).
+    #[arg(long, value_enum, default_value_t = RtpPath::Lean)]
+    pub rtp_path: RtpPath,
     /// The shards of `--sockets shared`, made by the run.
     #[arg(skip)]
     pub shared: Option<convene_client::SharedUdp>,

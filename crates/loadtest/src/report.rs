@@ -7,10 +7,10 @@ use std::time::Instant;
 use convene_client::histogram::DelayHistogram;
 use serde::Serialize;
 
-use crate::options::{Options, Receive, Target};
+use crate::options::{Options, Receive, RtpPath, Target};
 use crate::procstat::{ProcSample, UdpCounters};
 use crate::run::Outcome;
-use crate::session::Snap;
+use crate::session::{LeanCounts, Snap};
 use crate::stats::{opt, per_sec, ratio, thousands, Spread};
 
 /// Readings before the first participant joined.
@@ -45,6 +45,8 @@ pub struct Load {
     pub receive: Receive,
     /// Receive-only participants' sockets: "shared" (a few for all, `--sockets shared`) or "own".
     pub sockets: &'static str,
+    /// With shared sockets: how those participants took in RTP (`--rtp-path`).
+    pub rtp_path: Option<RtpPath>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -111,6 +113,12 @@ pub struct Server {
     pub cpu_us_per_received_packet: Option<f64>,
     /// Packets the tool received per server CPU-second: comparable across servers.
     pub received_packets_per_cpu_sec: Option<f64>,
+    /// At the end of the window: participants the server has a bandwidth estimate for, and
+    /// their mean (bits/s).
+    pub bandwidth_estimates: Option<f64>,
+    pub bandwidth_estimate_mean_bps: Option<f64>,
+    /// In the window: NACKs the server received (from subscribers missing packets).
+    pub nacks_received: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -134,6 +142,9 @@ pub struct Tool {
     /// Whole run, `--sockets shared`: datagrams the kernel dropped on the tool's shared sockets
     /// because the tool did not read them in time (the tool, not the server, lost them).
     pub shared_socket_drops: Option<u64>,
+    /// Whole run, `--rtp-path lean`: participants that took the lean receive path and what it
+    /// counted (SRTP failures must stay 0).
+    pub lean: Option<LeanCounts>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -248,6 +259,20 @@ pub fn build(
         cpu_us_per_packet_out: cpu.zip(pkts_out).map(|(c, p)| ratio(c * 1e6, p)),
         cpu_us_per_received_packet: cpu.map(|c| ratio(c * 1e6, window.packets_in as f64)),
         received_packets_per_cpu_sec: cpu.map(|c| ratio(window.packets_in as f64, c)),
+        bandwidth_estimates: end.metrics.as_ref().and_then(|m| {
+            m.get("convene_media_subscriber_bandwidth_bps_count")
+                .copied()
+        }),
+        bandwidth_estimate_mean_bps: end.metrics.as_ref().and_then(|m| {
+            let n = m.get("convene_media_subscriber_bandwidth_bps_count")?;
+            let sum = m.get("convene_media_subscriber_bandwidth_bps_sum")?;
+            (*n > 0.0).then(|| sum / n)
+        }),
+        nacks_received: delta(
+            &start.metrics,
+            &end.metrics,
+            "convene_media_nacks_received_total",
+        ),
     };
     let tool_cpu = start
         .tool
@@ -268,6 +293,7 @@ pub fn build(
             transport: if o.tcp { "ice-tcp" } else { "udp" },
             receive: o.receive,
             sockets: if o.shared.is_some() { "shared" } else { "own" },
+            rtp_path: o.shared.is_some().then_some(o.rtp_path),
         },
         participants: Participants {
             planned,
@@ -331,6 +357,7 @@ pub fn build(
                 .zip(end.udp)
                 .map(|(a, b)| b.sndbuf_errors.saturating_sub(a.sndbuf_errors)),
             shared_socket_drops: o.shared.as_ref().map(|s| s.receive_overflow()),
+            lean: (o.shared.is_some() && o.rtp_path == RtpPath::Lean).then_some(whole.lean),
         },
     }
 }
@@ -513,6 +540,19 @@ pub fn table(r: &Report) -> String {
     );
     if let Some(d) = t.shared_socket_drops {
         row("tool shared-socket drops (run)", o0(Some(d as f64)));
+    }
+    if let Some(l) = &t.lean {
+        row(
+            "lean path: sessions, SRTP fails",
+            format!("{}, {}", l.sessions, l.srtp_failures),
+        );
+        row(
+            "lean: TWCC, RR, NACKed (run)",
+            format!(
+                "{} / {} / {}",
+                l.twcc_feedback_sent, l.receiver_reports_sent, l.nacks_sent
+            ),
+        );
     }
     row(
         "tool frames skipped / send drops",

@@ -13,7 +13,7 @@ use crate::janus::JanusSession;
 use crate::metrics;
 use convene_client::SharedUdp;
 
-use crate::options::{Options, Receive, Sockets, Target};
+use crate::options::{Options, Receive, RtpPath, Sockets, Target};
 use crate::pacing::{self, Slot};
 use crate::procstat;
 use crate::progress::{Line, Progress};
@@ -292,7 +292,11 @@ pub async fn run(o: Options) -> Result<Report, RunError> {
                 "shared sockets use loopback addresses; use --sockets own with --local-ip".into(),
             ));
         }
-        let shared = SharedUdp::new(o.threads.max(1))
+        let path = match o.rtp_path {
+            RtpPath::Lean => convene_client::RtpPath::Lean,
+            RtpPath::Str0m => convene_client::RtpPath::Str0m,
+        };
+        let shared = SharedUdp::new(o.threads.max(1), path)
             .map_err(|e| RunError::SharedSockets(format!("{e} (or run with --sockets own)")))?;
         o.shared = Some(shared);
     }

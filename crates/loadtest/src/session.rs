@@ -39,6 +39,33 @@ pub struct Snap {
     pub foreign: u64,
     /// Send-to-receive delay of every frame, µs.
     pub delay: DelayHistogram,
+    /// The lean receive path (`--rtp-path lean`): 1 if this participant took it, and its counts.
+    pub lean: LeanCounts,
+}
+
+/// What participants on the lean receive path counted (see `convene_client::LeanStats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LeanCounts {
+    pub sessions: u64,
+    pub srtp_failures: u64,
+    pub unknown_ssrc: u64,
+    pub duplicates: u64,
+    pub nacks_sent: u64,
+    pub twcc_feedback_sent: u64,
+    pub receiver_reports_sent: u64,
+}
+
+impl LeanCounts {
+    fn add_delta(&mut self, later: &LeanCounts, earlier: &LeanCounts) {
+        let d = |a: u64, b: u64| a.saturating_sub(b);
+        self.sessions += d(later.sessions, earlier.sessions);
+        self.srtp_failures += d(later.srtp_failures, earlier.srtp_failures);
+        self.unknown_ssrc += d(later.unknown_ssrc, earlier.unknown_ssrc);
+        self.duplicates += d(later.duplicates, earlier.duplicates);
+        self.nacks_sent += d(later.nacks_sent, earlier.nacks_sent);
+        self.twcc_feedback_sent += d(later.twcc_feedback_sent, earlier.twcc_feedback_sent);
+        self.receiver_reports_sent += d(later.receiver_reports_sent, earlier.receiver_reports_sent);
+    }
 }
 
 impl Snap {
@@ -54,6 +81,17 @@ impl Snap {
             frames_skipped: s.sent.frames_skipped,
             ..Snap::default()
         };
+        if let Some(l) = &s.lean {
+            out.lean = LeanCounts {
+                sessions: 1,
+                srtp_failures: l.srtp_failures,
+                unknown_ssrc: l.unknown_ssrc,
+                duplicates: l.duplicates,
+                nacks_sent: l.nacks_sent,
+                twcc_feedback_sent: l.twcc_feedback_sent,
+                receiver_reports_sent: l.receiver_reports_sent,
+            };
+        }
         for t in &s.tracks {
             out.frames_in += t.frames;
             out.media_bytes_in += t.bytes;
@@ -84,6 +122,7 @@ impl Snap {
         self.corrupt += d(later.corrupt, earlier.corrupt);
         self.foreign += d(later.foreign, earlier.foreign);
         self.delay.merge(&later.delay.since(&earlier.delay));
+        self.lean.add_delta(&later.lean, &earlier.lean);
     }
 }
 

@@ -1,31 +1,54 @@
 //! A few participants against an in-process server for a few seconds: every frame sent arrives,
 //! and the report's figures agree with each other and with what was sent.
 
-use convene_loadtest::{run, Options, Receive, Sockets};
+use convene_loadtest::{run, Options, Receive, RtpPath, Sockets};
 use convene_server::{Config, Listeners};
 
+/// Subscribers share a shard's socket and take in RTP on the lean path (our own SRTP and
+/// feedback): every frame arrives, and the server takes the feedback (it has a bandwidth
+/// estimate for every participant, which only transport-wide feedback gives it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_meeting_loses_nothing_and_adds_up() {
-    let r = meeting(Receive::Packets, Sockets::Shared).await;
+    let r = meeting(Receive::Packets, Sockets::Shared, RtpPath::Lean).await;
     assert_eq!(r.load.sockets, "shared");
+    assert_eq!(r.load.rtp_path, Some(RtpPath::Lean));
+    let lean = r.tool.lean.expect("lean counts");
+    assert_eq!(lean.sessions, 2, "both subscribers took the lean path");
+    assert_eq!((lean.srtp_failures, lean.unknown_ssrc), (0, 0), "{lean:?}");
+    // 3 s window + settle + drain: feedback every 50 ms, reports every second, each.
+    assert!(lean.twcc_feedback_sent >= 2 * 40, "{lean:?}");
+    assert!(lean.receiver_reports_sent >= 2 * 3, "{lean:?}");
+}
+
+/// The same with str0m taking in every packet, as before the lean path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_holds_when_str0m_takes_in_the_packets() {
+    let r = meeting(Receive::Packets, Sockets::Shared, RtpPath::Str0m).await;
+    assert_eq!(r.load.rtp_path, Some(RtpPath::Str0m));
+    assert!(r.tool.lean.is_none());
 }
 
 /// Subscribers with a socket and task each count the same as those sharing a shard's socket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_holds_with_a_socket_per_subscriber() {
-    let r = meeting(Receive::Packets, Sockets::Own).await;
+    let r = meeting(Receive::Packets, Sockets::Own, RtpPath::Lean).await;
     assert_eq!(r.load.sockets, "own");
+    assert!(r.tool.lean.is_none(), "own sockets are str0m's");
 }
 
 /// The same checks when subscribers reassemble frames with str0m, as publishers always do: both
 /// ways of receiving must count the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_holds_when_subscribers_receive_frames() {
-    let r = meeting(Receive::Frames, Sockets::Shared).await;
+    let r = meeting(Receive::Frames, Sockets::Shared, RtpPath::Lean).await;
     assert_eq!(r.load.sockets, "own", "frame mode never shares sockets");
 }
 
-async fn meeting(receive: Receive, sockets: Sockets) -> convene_loadtest::report::Report {
+async fn meeting(
+    receive: Receive,
+    sockets: Sockets,
+    rtp_path: RtpPath,
+) -> convene_loadtest::report::Report {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".into();
@@ -54,6 +77,7 @@ async fn meeting(receive: Receive, sockets: Sockets) -> convene_loadtest::report
         connect_timeout: 10.0,
         receive,
         sockets,
+        rtp_path,
         ..Options::default()
     };
     let r = run(o).await.expect("run");
@@ -106,6 +130,12 @@ async fn meeting(receive: Receive, sockets: Sockets) -> convene_loadtest::report
     assert!(p50 <= p99 && p99 <= max && max < 5_000_000, "{:?}", r.delay);
     // The server counted what it forwarded (its metrics are published once a second).
     assert!(r.server.forwarded_packets_per_sec.unwrap_or(0.0) > 0.0);
+    // Every participant's feedback reached the server's bandwidth estimation.
+    assert_eq!(
+        r.server.bandwidth_estimates,
+        Some(5.0),
+        "participants with a bandwidth estimate"
+    );
     assert!(r.received.packets_per_sec >= r.received.frames_per_sec);
     assert!(r.tool.cpu_secs.is_some());
     assert!(r.tool.cpu_us_per_packet.is_some_and(|us| us > 0.0));

@@ -6,6 +6,7 @@
 //! out as a [`MediaEvent::Signaling`]. [`MediaSession::stop`] gives the connection back.
 
 mod driver;
+mod lean;
 mod link;
 mod mux;
 mod net;
@@ -24,6 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::signaling::{ClientError, Signaling};
 
+pub use lean::LeanStats;
 pub use net::{NetCounters, Transport};
 pub use publish::{PublishOptions, SendStats, RIDS};
 pub use receive::TrackStats;
@@ -102,6 +104,19 @@ pub enum ReceiveMode {
     Packets,
 }
 
+/// How a shared-socket session ([`SharedUdp`]) takes in RTP once ICE and DTLS are up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RtpPath {
+    /// str0m decrypts every packet and sends its own RTCP feedback.
+    Str0m,
+    /// The session decrypts SRTP itself and sends the feedback a browser would (transport-wide
+    /// congestion control, receiver reports, NACKs); str0m keeps ICE and DTLS. About half the
+    /// tool's CPU per packet. Needs an AES-GCM SRTP profile (str0m and browsers pick one);
+    /// otherwise the session stays with str0m.
+    #[default]
+    Lean,
+}
+
 /// A DTLS certificate to share between sessions ([`MediaConfig::dtls_cert`]).
 pub fn new_dtls_cert() -> Result<DtlsCert, MediaError> {
     str0m::crypto::from_feature_flags()
@@ -169,6 +184,8 @@ pub struct MediaStats {
     pub events_dropped: u64,
     /// The last error the server sent about media (`media_error`), or a local media failure.
     pub last_error: Option<String>,
+    /// What the lean receive path counted, once the session took it ([`RtpPath::Lean`]).
+    pub lean: Option<LeanStats>,
 }
 
 impl MediaStats {

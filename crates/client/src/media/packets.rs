@@ -10,7 +10,6 @@
 //! a late one is recorded at once (as out of order).
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::frame::{filler_matches, parse_frame_start, FrameKind, ParsedFrame};
@@ -48,7 +47,7 @@ struct Held {
     seq: u64,
     marker: bool,
     at: Instant,
-    payload: Arc<[u8]>,
+    payload: Box<[u8]>,
 }
 
 /// Packet-mode receive state of one track.
@@ -93,7 +92,7 @@ impl Assembler {
         ssrc: u32,
         seq: u64,
         marker: bool,
-        payload: &Arc<[u8]>,
+        payload: &[u8],
         at: Instant,
         done: &mut impl FnMut(Frame, Option<&[u8]>),
     ) {
@@ -139,7 +138,7 @@ impl Assembler {
         self.release(done);
     }
 
-    fn hold_packet(&mut self, seq: u64, marker: bool, payload: &Arc<[u8]>, at: Instant) {
+    fn hold_packet(&mut self, seq: u64, marker: bool, payload: &[u8], at: Instant) {
         let i = self.held.partition_point(|h| h.seq < seq);
         if self.held.get(i).is_some_and(|h| h.seq == seq) {
             return;
@@ -148,7 +147,7 @@ impl Assembler {
             seq,
             marker,
             at,
-            payload: payload.clone(),
+            payload: payload.into(),
         };
         self.held.insert(i, h);
     }
@@ -271,6 +270,7 @@ pub(crate) fn vp8_descriptor(p: &[u8]) -> Option<(bool, usize)> {
 mod tests {
     use super::*;
     use crate::frame::{sender_id, write_opus, write_vp8, FrameHeader};
+    use std::sync::Arc;
 
     fn header(kind: FrameKind, seq: u32) -> FrameHeader {
         FrameHeader {

@@ -231,6 +231,30 @@ impl Receiver {
 
     /// Packet mode: one RTP packet on `mid` (str0m has decrypted it and undone any RTX).
     pub fn on_packet(&mut self, mid: Mid, p: &RtpPacket, now_unix_us: u64) {
+        self.on_rtp(
+            mid,
+            *p.header.ssrc,
+            *p.seq_no,
+            p.header.marker,
+            &p.payload,
+            p.timestamp,
+            now_unix_us,
+        );
+    }
+
+    /// Packet mode: one RTP packet of stream `ssrc` on `mid`, decrypted, RTX undone (`seq`
+    /// extended, `payload` after the RTP header and padding).
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_rtp(
+        &mut self,
+        mid: Mid,
+        ssrc: u32,
+        seq: u64,
+        marker: bool,
+        payload: &[u8],
+        at: Instant,
+        now_unix_us: u64,
+    ) {
         let (Some(&i), true) = (self.by_mid.get(&mid), self.packet_mode) else {
             self.unmapped_frames += 1;
             return;
@@ -238,20 +262,13 @@ impl Receiver {
         let (Some(track), Some(a)) = (self.tracks.get_mut(i), self.assemblers.get_mut(i)) else {
             return;
         };
-        a.push(
-            *p.header.ssrc,
-            *p.seq_no,
-            p.header.marker,
-            &p.payload,
-            p.timestamp,
-            &mut |f, data| {
-                if let Some(data) = data {
-                    track.last_payload.clear();
-                    track.last_payload.extend_from_slice(data);
-                }
-                track.record_frame(&f, now_unix_us);
-            },
-        );
+        a.push(ssrc, seq, marker, payload, at, &mut |f, data| {
+            if let Some(data) = data {
+                track.last_payload.clear();
+                track.last_payload.extend_from_slice(data);
+            }
+            track.record_frame(&f, now_unix_us);
+        });
         track.late_packets = a.late_packets;
     }
 }

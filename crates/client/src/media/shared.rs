@@ -9,7 +9,7 @@ use str0m::Candidate;
 use tokio::sync::{mpsc, oneshot};
 
 use super::shard::{AddressPool, Key, Shard, ShardCmd};
-use super::{publishes, Command, MediaError, MediaEvent};
+use super::{publishes, Command, MediaError, MediaEvent, RtpPath};
 use crate::signaling::Signaling;
 
 /// Shards for receive-only sessions: each one task, one UDP socket on the loopback device, and
@@ -37,14 +37,15 @@ impl std::fmt::Debug for SharedUdp {
 }
 
 impl SharedUdp {
-    /// Binds `shards` sockets and starts their tasks on the current tokio runtime.
-    pub fn new(shards: usize) -> Result<SharedUdp, MediaError> {
+    /// Binds `shards` sockets and starts their tasks on the current tokio runtime; sessions
+    /// take in RTP by `path` once connected.
+    pub fn new(shards: usize, path: RtpPath) -> Result<SharedUdp, MediaError> {
         let addresses = Arc::new(AddressPool::new());
         let mut txs = Vec::new();
         let mut overflow = Vec::new();
         for _ in 0..shards.max(1) {
             let o = Arc::new(AtomicU64::new(0));
-            txs.push(Shard::spawn(addresses.clone(), o.clone())?);
+            txs.push(Shard::spawn(addresses.clone(), o.clone(), path)?);
             overflow.push(o);
         }
         Ok(SharedUdp {

@@ -5,6 +5,8 @@
 //! shard reads a batch of every session's packets with one `recvmmsg`, hands each to its
 //! session's `Rtc` by destination address, and sends what they all queued with `sendmmsg`. The
 //! sessions' signaling stays in their own tasks (`shared.rs`), which ask the shard for SDP.
+//! With [`RtpPath::Lean`] str0m runs only ICE and DTLS once a session is connected; its RTP
+//! and RTCP go through the lean path (`lean/`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -15,19 +17,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use convene_proto::{OfferedTrack, TrackId};
-use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::DtlsCert;
-use str0m::media::Direction;
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use str0m::{Candidate, IceConnectionState, Input, Output, Rtc};
 use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
 use tokio::io::Interest;
 use tokio::sync::{mpsc, oneshot};
 
-use super::link::{add_receive_only_line, packet_mid, Link};
+mod session;
+
+use session::{lean_poll, Session};
+
+use super::lean::{build_capturing, is_srtp, Lean};
+use super::link::{add_receive_only_line, Link};
 use super::mux::{MuxSocket, Outgoing, RecvBatch, BATCH};
 use super::receive::Receiver;
-use super::{MediaError, MediaEvent, MediaStats, Transport};
+use super::{MediaError, MediaEvent, MediaStats, RtpPath, Transport};
 use crate::frame::unix_micros;
 
 /// `recvmmsg` batches per wakeup before commands and timers get a turn.
@@ -35,13 +40,6 @@ const MAX_BATCHES: usize = 8;
 /// Commands served after each turn, besides the one the turn may have woken for: enough for a
 /// ramp's joiners, few enough that reading the socket keeps its share.
 const MAX_COMMANDS_PER_TURN: usize = 64;
-/// How late a session's str0m timeout may fire once its media flows. str0m runs every due timeout
-/// whenever a packet is handed to it, and a subscriber gets one every ~10 ms, so most timeouts
-/// (NACK every 33 ms, TWCC every 50 ms, reports) are run by a packet before this slack is over
-/// and need no wakeup of their own: those wakeups were 15 % of the tool's CPU in a fan-out.
-/// 20 ms later feedback is within what a browser's RTCP scheduling varies by.
-const TIMER_SLACK: Duration = Duration::from_millis(20);
-
 /// Which session of a shard: its slot, and the slot's generation (slots are reused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Key {
@@ -125,92 +123,10 @@ impl AddressPool {
     }
 }
 
-struct Session {
-    gen: u32,
-    rtc: Box<Rtc>,
-    local: SocketAddrV4,
-    receiver: Receiver,
-    stats: MediaStats,
-    events: mpsc::Sender<MediaEvent>,
-    ended: Option<oneshot::Sender<String>>,
-    pending: Option<str0m::change::SdpPendingOffer>,
-    want_restart: bool,
-    link: Link,
-    /// str0m's next timeout, and the earliest heap entry not yet due for this session.
-    timeout: Instant,
-    scheduled: Option<Instant>,
-    /// Media has arrived: timeouts may wait [`TIMER_SLACK`] for a packet to run them. Before,
-    /// ICE and DTLS run on time, so that connecting takes as long as it would.
-    flowing: bool,
-}
-
-impl Session {
-    /// When the shard should wake for a str0m timeout at `t`.
-    fn wake_at(&self, t: Instant) -> Instant {
-        if self.flowing {
-            t + TIMER_SLACK
-        } else {
-            t
-        }
-    }
-
-    fn emit(&mut self, e: MediaEvent) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(e) {
-            self.stats.events_dropped += 1;
-        }
-    }
-
-    fn on_event(&mut self, e: Event, now_unix_us: u64) {
-        if let Some(report) = self.link.on_event(&e, &mut self.stats) {
-            if let Some(r) = report {
-                self.emit(r);
-            }
-            return;
-        }
-        match e {
-            Event::RtpPacket(p) => {
-                self.flowing = true;
-                match packet_mid(&mut self.rtc, &p) {
-                    Some(mid) => self.receiver.on_packet(mid, &p, now_unix_us),
-                    None => self.receiver.unmapped_frames += 1,
-                }
-            }
-            Event::MediaChanged(c) if c.direction == Direction::Inactive => {
-                self.receiver.set_inactive_mid(c.mid)
-            }
-            _ => {}
-        }
-    }
-
-    /// An offer with any ICE restart asked for, if none is pending and there is something to
-    /// offer.
-    fn offer(&mut self) -> Option<String> {
-        if self.pending.is_some() {
-            return None;
-        }
-        let mut api = self.rtc.sdp_api();
-        let restart = std::mem::take(&mut self.want_restart);
-        if restart {
-            api.ice_restart(true);
-        }
-        let (offer, pending) = api.apply()?;
-        self.pending = Some(pending);
-        self.stats.offers_sent += 1;
-        self.stats.ice_restarts += u64::from(restart);
-        Some(offer.to_sdp_string())
-    }
-
-    fn snapshot(&self) -> MediaStats {
-        let mut s = self.stats.clone();
-        s.tracks = self.receiver.tracks.clone();
-        s.unmapped_frames = self.receiver.unmapped_frames;
-        s
-    }
-}
-
 /// The shard's state apart from its socket (which the read guard borrows).
 pub(crate) struct Shard {
     port: u16,
+    path: RtpPath,
     sessions: Vec<Option<Session>>,
     free: Vec<usize>,
     next_gen: u32,
@@ -230,10 +146,12 @@ impl Shard {
     pub fn spawn(
         addresses: Arc<AddressPool>,
         overflow: Arc<AtomicU64>,
+        path: RtpPath,
     ) -> io::Result<mpsc::UnboundedSender<ShardCmd>> {
         let sock = MuxSocket::bind()?;
         let shard = Shard {
             port: sock.port,
+            path,
             sessions: Vec::new(),
             free: Vec::new(),
             next_gen: 0,
@@ -342,6 +260,15 @@ impl Shard {
             s.stats.net.bytes_in += m.len as u64;
             s.stats.remote_addr = Some(m.source);
             let data = self.recv.data(i);
+            if let (Some(lean), true) = (s.lean.as_mut(), is_srtp(data)) {
+                s.flowing = true;
+                lean.handle(data, now, unix, &mut s.rtc, &mut s.receiver);
+                if lean.next_due().is_some_and(|t| t <= now) {
+                    lean_poll(s, now, &mut self.out);
+                    self.schedule(slot);
+                }
+                continue;
+            }
             // Not STUN/DTLS/RTP (or too short): nothing str0m could use.
             let Ok(r) = Receive::new(Protocol::Udp, m.source, SocketAddr::V4(s.local), data) else {
                 continue;
@@ -362,12 +289,14 @@ impl Shard {
             match s.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
                     s.timeout = t;
-                    let at = s.wake_at(t);
-                    if s.scheduled.is_none_or(|sched| at < sched) {
-                        s.scheduled = Some(at);
-                        self.timers.push(Reverse((at, slot, s.gen)));
-                    }
                     break None;
+                }
+                // What str0m would send for the streams the lean path took over (reports for
+                // streams it never saw): the lean path sends the real ones.
+                Ok(Output::Transmit(t)) if s.lean.is_some() && is_srtp(&t.contents) => {
+                    if let Some(l) = s.lean.as_mut() {
+                        l.stats.str0m_rtcp_dropped += 1;
+                    }
                 }
                 Ok(Output::Transmit(t)) => match t.destination {
                     SocketAddr::V4(dest) => {
@@ -387,6 +316,20 @@ impl Shard {
         };
         if let Some(why) = failed {
             self.end(slot, format!("WebRTC: {why}"));
+        } else {
+            self.schedule(slot);
+        }
+    }
+
+    /// Makes sure the timer heap wakes the shard for this session's next deadline.
+    fn schedule(&mut self, slot: usize) {
+        let Some(s) = self.sessions.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let at = s.next_wake();
+        if s.scheduled.is_none_or(|sched| at < sched) {
+            s.scheduled = Some(at);
+            self.timers.push(Reverse((at, slot, s.gen)));
         }
     }
 
@@ -427,16 +370,22 @@ impl Shard {
             if s.scheduled == Some(t) {
                 s.scheduled = None;
             }
+            if s.lean
+                .as_ref()
+                .and_then(Lean::next_due)
+                .is_some_and(|d| d <= now)
+            {
+                lean_poll(s, now, &mut self.out);
+            }
             if s.timeout <= now {
                 if let Err(e) = s.rtc.handle_input(Input::Timeout(now)) {
                     s.stats.last_error = Some(format!("timeout: {e}"));
                 }
                 self.drain(slot, unix_micros());
-            } else if s.scheduled.is_none() {
-                // The timeout moved later since this entry was pushed.
-                let at = s.wake_at(s.timeout);
-                s.scheduled = Some(at);
-                self.timers.push(Reverse((at, slot, gen)));
+            } else {
+                // Nothing of str0m's was due (its timeout moved later since this entry was
+                // pushed), or only the lean path's: wake for what comes next.
+                self.schedule(slot);
             }
         }
         due.clear();
@@ -561,7 +510,14 @@ impl Shard {
         if let Some(cert) = cert {
             builder = builder.set_dtls_cert(cert);
         }
-        let mut rtc = Box::new(builder.build(now));
+        let (rtc, keys) = match self.path {
+            RtpPath::Lean => {
+                let (rtc, keys) = build_capturing(builder, now);
+                (rtc, Some(keys))
+            }
+            RtpPath::Str0m => (builder.build(now), None),
+        };
+        let mut rtc = Box::new(rtc);
         let candidate = Candidate::host(SocketAddr::V4(local), "udp")
             .map_err(|e| MediaError::Candidate(e.to_string()))?;
         rtc.add_local_candidate(candidate);
@@ -592,6 +548,9 @@ impl Shard {
             timeout: now,
             scheduled: None,
             flowing: false,
+            keys,
+            lean: None,
+            twcc_id: None,
         };
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -613,14 +572,7 @@ impl Shard {
     }
 
     fn answer(&mut self, key: Key, sdp: &str) -> Result<Option<String>, MediaError> {
-        let s = self.session(key)?;
-        let Some(pending) = s.pending.take() else {
-            return Ok(None);
-        };
-        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
-        s.rtc.sdp_api().accept_answer(pending, answer)?;
-        s.stats.answers_received += 1;
-        Ok(if s.want_restart { s.offer() } else { None })
+        self.session(key)?.answer(sdp)
     }
 
     fn accept_offer(
@@ -629,16 +581,6 @@ impl Shard {
         sdp: &str,
         tracks: &[OfferedTrack],
     ) -> Result<Option<String>, MediaError> {
-        let s = self.session(key)?;
-        if s.pending.is_some() {
-            s.stats.server_offers_ignored += 1;
-            return Ok(None);
-        }
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::Sdp(e.to_string()))?;
-        let answer = s.rtc.sdp_api().accept_offer(offer)?;
-        s.receiver.map_tracks(tracks);
-        s.stats.server_offers_answered += 1;
-        s.emit(MediaEvent::TracksChanged);
-        Ok(Some(answer.to_sdp_string()))
+        self.session(key)?.accept_offer(sdp, tracks)
     }
 }
