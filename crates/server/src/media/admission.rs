@@ -12,21 +12,48 @@
 //! negotiation): during a ramp the handshakes make a worker read busy, and projecting that
 //! forward refused joins at a third of a core (run 8, fan-out 1 → 500: 101 of 501 refused at 64 %
 //! of the 2 cores). A worker whose whole ratio is at the limit takes no one either way.
+//!
+//! A join stops counting once its media session has been connected for [`SHOWS_AFTER`]: from
+//! then on its load is in the measure. Counting every join of the last five seconds instead
+//! counted a fast ramp's early joins twice, in the measure and in the projection, and refused
+//! half of what a worker could carry while the ramp lasted (run 10, fan-out 1 → 500: 368 of 501
+//! admitted at 83 % of one core).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use convene_proto::ParticipantId;
+
 use super::busy::Busy;
 
-/// How long after a join its load may not yet show in the worker's steady share: handshakes
-/// (a few hundred ms, up to 2 s on a busy worker), a 250 ms measuring period, then the smoothing
-/// (a step shows 94 % after a second).
+/// A join whose media session has not connected within this long stops counting (handshakes
+/// take a few hundred ms, up to 2 s on a busy worker; past that it may never connect).
 pub(super) const PENDING_WINDOW: Duration = Duration::from_secs(5);
+/// How long a connected participant's media takes to show in the steady share: a 250 ms
+/// measuring period, then the smoothing (a step shows 94 % after a second).
+pub(super) const SHOWS_AFTER: Duration = Duration::from_millis(1500);
+
+/// A join whose load may not show in its worker's measure yet.
+#[derive(Debug)]
+struct Pending {
+    participant: ParticipantId,
+    placed: Instant,
+    connected: Option<Instant>,
+}
+
+impl Pending {
+    fn counts(&self, now: Instant) -> bool {
+        match self.connected {
+            None => now.saturating_duration_since(self.placed) < PENDING_WINDOW,
+            Some(c) => now.saturating_duration_since(c) < SHOWS_AFTER,
+        }
+    }
+}
 
 /// Recent joins per worker.
 #[derive(Debug)]
 pub(super) struct Admission {
-    recent: Vec<VecDeque<Instant>>,
+    recent: Vec<VecDeque<Pending>>,
 }
 
 impl Admission {
@@ -36,10 +63,28 @@ impl Admission {
         }
     }
 
-    /// A participant was placed on `worker`.
-    pub fn placed(&mut self, worker: usize, now: Instant) {
+    /// `participant` was placed on `worker`.
+    pub fn placed(&mut self, worker: usize, participant: ParticipantId, now: Instant) {
         if let Some(q) = self.recent.get_mut(worker) {
-            q.push_back(now);
+            q.push_back(Pending {
+                participant,
+                placed: now,
+                connected: None,
+            });
+        }
+    }
+
+    /// `participant`'s media session on `worker` connected (its media starts to flow).
+    pub fn connected(&mut self, worker: usize, participant: &ParticipantId, now: Instant) {
+        let Some(q) = self.recent.get_mut(worker) else {
+            return;
+        };
+        if let Some(p) = q
+            .iter_mut()
+            .rev()
+            .find(|p| &p.participant == participant && p.connected.is_none())
+        {
+            p.connected = Some(now);
         }
     }
 
@@ -57,12 +102,7 @@ impl Admission {
         (0..self.recent.len())
             .map(|w| {
                 let q = &mut self.recent[w];
-                while q
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= PENDING_WINDOW)
-                {
-                    q.pop_front();
-                }
+                q.retain(|p| p.counts(now));
                 let b = busy.get(w).copied().unwrap_or_default();
                 let load = load.get(w).copied().unwrap_or(0);
                 limit > 0.0 && (b.total >= limit || projected(b.steady, load, q.len()) >= limit)
@@ -97,10 +137,14 @@ mod tests {
         }
     }
 
+    fn id(i: usize) -> ParticipantId {
+        ParticipantId::new(format!("p_{i}"))
+    }
+
     /// `n` joins placed on `worker` at `at`.
     fn placed_n(a: &mut Admission, worker: usize, n: usize, at: Instant) {
-        for _ in 0..n {
-            a.placed(worker, at);
+        for i in 0..n {
+            a.placed(worker, id(i), at);
         }
     }
 
@@ -120,9 +164,61 @@ mod tests {
         let t0 = Instant::now();
         placed_n(&mut a, 0, 250, t0);
         assert_eq!(a.saturated(&[same(0.6)], &[400], LIMIT, t0), vec![true]);
-        // Once their load had time to show, the measure decides again.
+        // Joins that never connect stop counting after the window.
         let later = t0 + PENDING_WINDOW;
         assert_eq!(a.saturated(&[same(0.6)], &[400], LIMIT, later), vec![false]);
+    }
+
+    #[test]
+    fn a_join_stops_counting_once_its_media_shows() {
+        let mut a = Admission::new(1);
+        let t0 = Instant::now();
+        placed_n(&mut a, 0, 250, t0);
+        let t1 = t0 + Duration::from_millis(200);
+        for i in 0..250 {
+            a.connected(0, &id(i), t1);
+        }
+        // Connected, but their media is not in the measure yet: still counted.
+        let soon = t1 + SHOWS_AFTER / 2;
+        assert_eq!(a.saturated(&[same(0.6)], &[400], LIMIT, soon), vec![true]);
+        // Now it is: counting them again would refuse a worker at 0.6.
+        let shown = t1 + SHOWS_AFTER;
+        assert!(shown < t0 + PENDING_WINDOW);
+        assert_eq!(a.saturated(&[same(0.6)], &[400], LIMIT, shown), vec![false]);
+    }
+
+    #[test]
+    fn only_the_joins_still_connecting_count_in_a_ramp() {
+        // 100 joins a second for 4 s; each connects 100 ms after it was placed. At the end, the
+        // last ~1.6 s of joins count (160), not all 400 of the last 5 s.
+        let mut a = Admission::new(1);
+        let t0 = Instant::now();
+        for i in 0..400 {
+            let at = t0 + Duration::from_millis(10 * i as u64);
+            a.placed(0, id(i), at);
+            if i >= 10 {
+                a.connected(0, &id(i - 10), at);
+            }
+        }
+        let end = t0 + Duration::from_secs(4);
+        // 400 participants at 0.55: 0.55 * (400 + ~160) / 400 = ~0.77, under the limit; with
+        // every join of the window counted it would be 0.55 * 2 = 1.1.
+        assert_eq!(a.saturated(&[same(0.55)], &[400], LIMIT, end), vec![false]);
+        assert_eq!(a.saturated(&[same(0.7)], &[400], LIMIT, end), vec![true]);
+    }
+
+    #[test]
+    fn a_connect_is_matched_to_its_own_join_and_worker() {
+        let mut a = Admission::new(2);
+        let t0 = Instant::now();
+        placed_n(&mut a, 0, 10, t0);
+        // Another worker's participant, or an unknown one: nothing changes here.
+        a.connected(1, &id(3), t0);
+        a.connected(0, &id(99), t0);
+        let later = t0 + SHOWS_AFTER;
+        assert_eq!(a.recent[0].iter().filter(|p| p.counts(later)).count(), 10);
+        a.connected(0, &id(3), t0);
+        assert_eq!(a.recent[0].iter().filter(|p| p.counts(later)).count(), 9);
     }
 
     #[test]
@@ -139,8 +235,8 @@ mod tests {
         // Everyone joined in the last seconds; the worker is busy with their handshakes only.
         let mut a = Admission::new(1);
         let t0 = Instant::now();
-        for i in 0..100u64 {
-            a.placed(0, t0 + Duration::from_millis(10 * i));
+        for i in 0..100 {
+            a.placed(0, id(i), t0 + Duration::from_millis(10 * i as u64));
         }
         let now = t0 + Duration::from_secs(1);
         assert_eq!(a.saturated(&[same(0.3)], &[100], LIMIT, now), vec![false]);
@@ -178,7 +274,7 @@ mod tests {
     fn off_refuses_nothing() {
         let mut a = Admission::new(2);
         let t0 = Instant::now();
-        a.placed(0, t0);
+        a.placed(0, id(0), t0);
         assert_eq!(
             a.saturated(&[same(1.0), same(1.0)], &[10, 10], 0.0, t0),
             vec![false, false]

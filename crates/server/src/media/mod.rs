@@ -143,6 +143,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// `participant`'s media session on `worker` connected: its load starts to show.
+    pub fn connected(&self, worker: usize, participant: &convene_proto::ParticipantId) {
+        lock(&self.admission).connected(worker, participant, std::time::Instant::now());
+    }
+
     /// Which workers take no newcomers now (see `admission.rs`).
     fn saturated(&self, limit: f64) -> Vec<bool> {
         if limit <= 0.0 {
@@ -308,7 +313,11 @@ impl MediaPlane {
                 participant,
             } => {
                 let join = placement.join(room, &participant, &saturated);
-                lock(&self.shared.admission).placed(join.worker, std::time::Instant::now());
+                lock(&self.shared.admission).placed(
+                    join.worker,
+                    participant.clone(),
+                    std::time::Instant::now(),
+                );
                 let cmd = MediaCmd::AddParticipant {
                     room: r,
                     participant,

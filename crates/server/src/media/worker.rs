@@ -422,6 +422,9 @@ impl Worker {
             });
         }
         while let Some(e) = self.sfu.poll_event() {
+            if let Event::Connected { participant } = &e {
+                self.shared.connected(self.index, participant);
+            }
             // Every worker a room spans sees its audio; one of them speaks for the room.
             if let Event::DominantSpeaker { room, .. } | Event::AudioLevels { room, .. } = &e {
                 if self.peers.len() > 1 && !self.shared.is_home(room, self.index) {
