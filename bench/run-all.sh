@@ -6,6 +6,7 @@
 #   TARGETS=convene bench/run-all.sh # Convene only
 #   SCENARIOS="meeting10 fanout" DURATION=20 bench/run-all.sh
 #   SERVER_ARGS="--set media.room_spread_threshold=0" OUT=/tmp/r bench/run-all.sh  # Convene's config
+#   TOOL_NICE=0 bench/run-all.sh     # the tool at the servers' priority (default: -10, ahead)
 #
 # Needs: cargo; for Janus, the Debian package `janus` (apt-get install -y janus).
 # Results: bench/results/<scenario>-<target>.json (the tool's --json report) and .txt (its table).
@@ -52,7 +53,11 @@ scenario_args() {
   esac
 }
 
-common=(--duration "$DURATION" --ramp "$RAMP" --settle 3 --drain 1 --video-bitrate 500000 --layers 3 --json)
+# The tool stands for clients on other machines: it runs ahead of the server it measures, so
+# that a saturated server cannot starve its frame clocks (TOOL_NICE=0 turns that off).
+TOOL_NICE="${TOOL_NICE:--10}"
+common=(--duration "$DURATION" --ramp "$RAMP" --settle 3 --drain 1 --video-bitrate 500000 --layers 3 --json
+        --nice "$TOOL_NICE")
 server_args=()
 for a in ${SERVER_ARGS:-}; do server_args+=(--server-arg "$a"); done
 

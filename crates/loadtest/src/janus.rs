@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use convene_client::frame::{
     parse_frame, sender_id, unix_micros, write_opus, write_vp8, FrameHeader, FrameKind,
 };
+use convene_client::media::catch_up;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
@@ -654,7 +655,9 @@ impl Synth {
         let unix = unix_micros();
         if let (Some(mid), Some(at)) = (self.audio, self.next_audio) {
             if at <= now {
-                self.next_audio = Some(next_slot(at, now, Duration::from_millis(20)));
+                let skipped = catch_up(&mut self.next_audio, at, now, Duration::from_millis(20));
+                snap.frames_skipped += skipped;
+                self.audio_seq = self.audio_seq.wrapping_add(skipped as u32);
                 let h = FrameHeader {
                     kind: FrameKind::Audio,
                     layer: 0,
@@ -675,7 +678,9 @@ impl Synth {
         if let (Some(mid), Some(at)) = (self.video, self.next_video) {
             if at <= now {
                 let interval = Duration::from_secs(1) / self.fps;
-                self.next_video = Some(next_slot(at, now, interval));
+                let skipped = catch_up(&mut self.next_video, at, now, interval);
+                snap.frames_skipped += skipped;
+                self.video_seq = self.video_seq.wrapping_add(skipped as u32);
                 if self.next_key <= now {
                     self.next_key = now + KEYFRAME_INTERVAL;
                     self.want_key = true;
@@ -719,16 +724,6 @@ impl Synth {
                 }
             }
         }
-    }
-}
-
-/// The next frame time after `at`; a clock far behind (overloaded tool) skips ahead.
-fn next_slot(at: Instant, now: Instant, interval: Duration) -> Instant {
-    let n = at + interval;
-    if now.saturating_duration_since(at) > Duration::from_millis(200) {
-        now + interval
-    } else {
-        n
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use convene_loadtest::{metrics, report, run, Options, Target};
+use convene_loadtest::{metrics, procstat, report, run, Options, Target};
 use tokio::process::{Child, Command};
 
 fn main() -> anyhow::Result<()> {
@@ -73,6 +73,9 @@ async fn main_async(mut opts: Options) -> anyhow::Result<()> {
         opts.url = url;
         opts.server_pid = Some(pid);
         spawned = Some(s);
+    }
+    if let Some(n) = opts.nice {
+        procstat::set_nice(n).with_context(|| format!("setting the tool's nice value to {n}"))?;
     }
     let json = opts.json;
     let result = run(opts).await;

@@ -142,6 +142,11 @@ pub struct Options {
     /// Worker threads of the tool's own runtime.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Run the tool at this nice value (after starting `--spawn-server`, which keeps the default),
+    /// e.g. -10 so that a saturated server on the same machine cannot starve the simulated
+    /// clients. Below 0 needs root (CAP_SYS_NICE).
+    #[arg(long, allow_hyphen_values = true)]
+    pub nice: Option<i32>,
     /// A name for the run, copied into the report.
     #[arg(long, default_value = "")]
     pub label: String,

@@ -195,6 +195,26 @@ pub enum RunError {
     Empty,
     #[error("a participant task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("starting the publishers' thread: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// A runtime owned by async code: dropped without blocking (which would panic inside another
+/// runtime), whichever way the owner returns.
+struct Background(Option<tokio::runtime::Runtime>);
+
+impl Background {
+    fn handle(&self) -> Option<tokio::runtime::Handle> {
+        self.0.as_ref().map(|rt| rt.handle().clone())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 /// Readings at one edge of the measured window.
@@ -316,6 +336,16 @@ pub async fn run(o: Options) -> Result<Report, RunError> {
     let t0 = Instant::now();
     let total = slots.len();
 
+    // Publishers get a thread of their own: their frame clocks are the load, and behind hundreds
+    // of subscriber tasks (Janus's have a socket and task each) they fell hundreds of ms behind
+    // and skipped frames while the thread was mostly idle.
+    let publisher_rt = Background(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("publishers")
+            .enable_all()
+            .build()?,
+    ));
     // Starts each participant at its time on the ramp.
     let spawner = {
         let (o, live, phase_rx, publishers) = (
@@ -324,6 +354,8 @@ pub async fn run(o: Options) -> Result<Report, RunError> {
             phase_rx.clone(),
             publishers.clone(),
         );
+        let here = tokio::runtime::Handle::current();
+        let publisher_rt = publisher_rt.handle().unwrap_or_else(|| here.clone());
         tokio::spawn(async move {
             let mut handles: Vec<JoinHandle<Outcome>> = Vec::with_capacity(slots.len());
             for slot in slots {
@@ -332,7 +364,8 @@ pub async fn run(o: Options) -> Result<Report, RunError> {
                 if *phase_rx.borrow() == Phase::Done {
                     break;
                 }
-                handles.push(tokio::spawn(participant(
+                let on = if slot.publisher { &publisher_rt } else { &here };
+                handles.push(on.spawn(participant(
                     o.clone(),
                     slot,
                     live.clone(),
@@ -386,6 +419,7 @@ pub async fn run(o: Options) -> Result<Report, RunError> {
     for h in handles {
         outcomes.push(h.await?);
     }
+    drop(publisher_rt);
     Ok(report::build(
         &o, &outcomes, total, ramp_secs, &before, &start, &end,
     ))

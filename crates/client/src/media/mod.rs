@@ -27,7 +27,7 @@ use crate::signaling::{ClientError, Signaling};
 
 pub use lean::LeanStats;
 pub use net::{NetCounters, Transport};
-pub use publish::{PublishOptions, SendStats, RIDS};
+pub use publish::{catch_up, PublishOptions, SendStats, MAX_LAG, RIDS};
 pub use receive::TrackStats;
 pub use shared::SharedUdp;
 

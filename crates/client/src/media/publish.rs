@@ -15,7 +15,7 @@ pub const RIDS: [&str; 3] = ["q", "h", "f"];
 const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
 /// A sender this far behind its schedule (an overloaded process) skips frames instead of
 /// bursting them all out at once.
-const MAX_LAG: Duration = Duration::from_millis(200);
+pub const MAX_LAG: Duration = Duration::from_millis(200);
 
 /// What to publish and how.
 #[derive(Clone, Debug, PartialEq)]
@@ -361,8 +361,10 @@ fn find_pt(mut params: impl Iterator<Item = (Pt, Codec)>, codec: Codec) -> Optio
     params.find(|(_, c)| *c == codec).map(|(pt, _)| pt)
 }
 
-/// Advances a frame clock past `now`; returns how many frames were skipped to catch up.
-fn catch_up(next: &mut Option<Instant>, at: Instant, now: Instant, interval: Duration) -> u64 {
+/// Advances a frame clock that was due at `at` past `now`; returns how many frames a sender
+/// [`MAX_LAG`] or more behind skips to catch up (it then advances its sequence numbers by as
+/// many, so receivers count them lost).
+pub fn catch_up(next: &mut Option<Instant>, at: Instant, now: Instant, interval: Duration) -> u64 {
     let mut n = at + interval;
     let mut skipped = 0;
     if now.saturating_duration_since(at) > MAX_LAG {
