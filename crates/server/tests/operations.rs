@@ -35,6 +35,27 @@ async fn health_ready_and_metrics() {
     assert_eq!(s.get("/nope").await.0, 404);
 }
 
+/// The media sockets get the kernel buffers configured (reported doubled), and keep the
+/// system's default when asked for 0.
+#[tokio::test]
+async fn media_sockets_get_the_configured_buffers() {
+    let s = TestServer::with(|c| c.media.socket_buffer_bytes = 1 << 20).await;
+    let (_, body) = s.get("/metrics").await;
+    let value = |dir: &str| -> f64 {
+        let needle = format!("convene_media_udp_buffer_bytes{{direction=\"{dir}\"}} ");
+        let line = body.lines().find(|l| l.starts_with(&needle));
+        let line = line.unwrap_or_else(|| panic!("no {needle}in\n{body}"));
+        line[needle.len()..].parse().expect("a number")
+    };
+    // 1 MiB is under any Linux system's cap (4 MiB here); the default is ~200 KiB.
+    assert!(value("receive") >= f64::from(2 << 20), "{body}");
+    assert!(value("send") >= f64::from(2 << 20), "{body}");
+
+    let plain = TestServer::with(|c| c.media.socket_buffer_bytes = 0).await;
+    let (_, body) = plain.get("/metrics").await;
+    assert!(!body.contains("convene_media_udp_buffer_bytes"), "{body}");
+}
+
 #[tokio::test]
 async fn records_api_lists_meetings_with_sessions_and_chat() {
     let s = TestServer::start().await;

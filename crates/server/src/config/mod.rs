@@ -46,6 +46,9 @@ pub struct MediaConfig {
     pub batch_send: bool,
     /// Coalesce datagrams to one destination into one UDP GSO send (implies `batch_send`).
     pub gso: bool,
+    /// Receive and send buffer of each media worker's UDP socket, bytes (the kernel caps it at
+    /// `net.core.rmem_max` / `wmem_max`); 0 keeps the system's default.
+    pub socket_buffer_bytes: u32,
     /// Participants a room has before newcomers go to other workers (0: a room stays on one).
     pub room_spread_threshold: u32,
     /// Share of the time (0-1) a media worker may be busy and still take newcomers; a join finding
@@ -69,6 +72,7 @@ impl Default for MediaConfig {
             workers: 0,
             batch_send: false,
             gso: false,
+            socket_buffer_bytes: 4 << 20,
             room_spread_threshold: 50,
             max_worker_busy: 0.9,
         }

@@ -81,10 +81,11 @@ workers = 0
 # Smaller rooms stay on one worker (no relaying). 0: every room stays on one worker.
 room_spread_threshold = 50
 # A media worker busy this share of the time (0-1, smoothed over a second or so) takes no
-# newcomers, nor one whose media work (without handshakes), counting each join of the last 5 s
-# as one more average participant, would reach it. When no worker can take a join, it is
-# refused with `server_busy` at once, instead of its connection timing out on an overloaded
-# worker. 0: never refuse for load.
+# newcomers, nor one whose media work (without handshakes), counting each join whose media has
+# not shown in that measure yet (until 1.5 s after it connects) as one more average
+# participant, would reach it. When no worker can take a join, it is refused with
+# `server_busy` at once, instead of its connection timing out on an overloaded worker.
+# 0: never refuse for load.
 max_worker_busy = 0.9
 # Send media datagrams in batches, one system call for many (sendmmsg). Off by default: on
 # loopback it measured no better than one send per datagram (docs/benchmarks.md).
@@ -92,6 +93,11 @@ batch_send = false
 # Also hand a run of datagrams to one participant (a video frame's packets) to the kernel as one
 # send that it splits up (UDP GSO); implies batch_send. Off by default: see docs/benchmarks.md.
 gso = false
+# Receive and send buffer of each media worker's UDP socket, in bytes: room for a burst while a
+# worker is busy or starved of its core (the system default, ~200 KiB, holds ~50 ms of a busy
+# worker's input). The kernel caps it at net.core.rmem_max / wmem_max: raise those for more.
+# 0: the system's default.
+socket_buffer_bytes = 4194304
 
 [tls]
 # PEM certificate chain and private key files. Empty: no certificate file.

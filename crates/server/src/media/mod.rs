@@ -11,6 +11,7 @@ mod metrics;
 mod placement;
 pub mod reuseport;
 pub mod router;
+mod sockbuf;
 mod worker;
 
 use std::collections::HashMap;
@@ -252,12 +253,23 @@ impl MediaPlane {
         if n > 1 && !own_sockets {
             tracing::warn!("the media UDP socket was not bound with SO_REUSEPORT: the workers share it, and a participant's packets may be reordered between them");
         }
+        let mut granted = None;
         for (index, rx) in receivers.into_iter().enumerate() {
             let udp = if index == 0 || !own_sockets {
                 udp.try_clone()?
             } else {
                 reuseport::bind(udp_addr)?
             };
+            if config.socket_buffer_bytes > 0 && (index == 0 || own_sockets) {
+                match sockbuf::set_buffers(&udp, config.socket_buffer_bytes) {
+                    Ok(g) => {
+                        granted = Some(
+                            granted.map_or(g, |(r, s): (usize, usize)| (r.min(g.0), s.min(g.1))),
+                        )
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not size the media socket buffers"),
+                }
+            }
             worker::spawn(worker::WorkerSetup {
                 index,
                 config: sfu_config.clone(),
@@ -272,6 +284,22 @@ impl MediaPlane {
                 batch_send: config.batch_send || config.gso,
                 gso: config.gso,
             })?;
+        }
+        if let Some((rx, tx)) = granted {
+            // The kernel reports twice what it grants for data; below the request means capped.
+            if rx / 2 < config.socket_buffer_bytes as usize {
+                tracing::warn!(
+                    requested = config.socket_buffer_bytes,
+                    granted = rx / 2,
+                    "media socket receive buffer capped by net.core.rmem_max; raise it for more"
+                );
+            }
+            metrics.set_extra(
+                "media_sockets",
+                format!(
+                    "# HELP convene_media_udp_buffer_bytes Kernel buffer of each media socket (as the kernel reports it, twice the data it holds).\n# TYPE convene_media_udp_buffer_bytes gauge\nconvene_media_udp_buffer_bytes{{direction=\"receive\"}} {rx}\nconvene_media_udp_buffer_bytes{{direction=\"send\"}} {tx}\n"
+                ),
+            );
         }
         Ok((
             Self {

@@ -118,10 +118,15 @@ impl RxStream {
         self.last_sr = Some((ntp_middle, now));
     }
 
-    /// Sequence numbers to ask for now, and whether any may still be asked for later.
+    /// Sequence numbers to ask for now, and whether any may still be asked for later. Nothing
+    /// for a stream without RTX: the sender has no way to resend (str0m and browsers negotiate
+    /// none for Opus), and asking would only load it with feedback.
     pub fn nacks(&mut self, now: Instant, out: &mut Vec<u16>) -> bool {
         self.missing
             .retain(|_, m| now.saturating_duration_since(m.since) < MISSING_KEEP);
+        if self.rtx.is_none() {
+            return false;
+        }
         let mut later = false;
         for (&seq, m) in self.missing.iter_mut() {
             if m.nacks >= MAX_NACKS || now.saturating_duration_since(m.since) >= NACK_WINDOW {
@@ -215,6 +220,19 @@ mod tests {
         s.nacks(t + MISSING_KEEP, &mut want);
         assert!(!s.has_missing());
         assert_eq!(s.arrive(12, t + MISSING_KEEP), Arrival::Duplicate);
+    }
+
+    #[test]
+    fn a_stream_without_rtx_asks_for_nothing() {
+        let t = Instant::now();
+        let mut s = RxStream::new(5, None, Mid::from("0"), 48_000);
+        s.arrive(1, t);
+        s.arrive(5, t);
+        let mut want = Vec::new();
+        assert!(!s.nacks(t, &mut want));
+        assert!(want.is_empty());
+        // A late packet is still taken.
+        assert_eq!(s.arrive(3, t), Arrival::New);
     }
 
     #[test]
