@@ -280,7 +280,7 @@ async fn gso_sends_arrive_intact() {
         assert_intact(st, me);
     }
     // Everything went through the batching sender. (How many datagrams it could coalesce depends
-    // on str0m's pacer, which spreads a frame's packets out: docs/benchmarks.md has the figures;
+    // on str0m's pacer, which spreads a frame's packets out: docs/benchmarks-history.md has the figures;
     // batch.rs's unit test checks that coalesced runs arrive intact.)
     let calls = s
         .metric_reaches("convene_media_batch_send_calls_total", 100.0)

@@ -88,10 +88,10 @@ room_spread_threshold = 50
 # 0: never refuse for load.
 max_worker_busy = 0.9
 # Send media datagrams in batches, one system call for many (sendmmsg). Off by default: on
-# loopback it measured no better than one send per datagram (docs/benchmarks.md).
+# loopback it measured no better than one send per datagram (docs/benchmarks-history.md).
 batch_send = false
 # Also hand a run of datagrams to one participant (a video frame's packets) to the kernel as one
-# send that it splits up (UDP GSO); implies batch_send. Off by default: see docs/benchmarks.md.
+# send that it splits up (UDP GSO); implies batch_send. Off by default: see docs/benchmarks-history.md.
 gso = false
 # Receive and send buffer of each media worker's UDP socket, in bytes: room for a burst while a
 # worker is busy or starved of its core (the system default, ~200 KiB, holds ~50 ms of a busy

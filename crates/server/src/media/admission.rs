@@ -4,7 +4,7 @@
 //! A join costs a worker almost nothing until the newcomer's handshakes finish and its media flows,
 //! and the meter reports once a second after that, smoothed over a few seconds (so that a burst of
 //! handshakes refuses no one). Judged by that measure alone, a worker under a ramp of joins takes
-//! newcomers for seconds after its real load passed the limit (run 6 of docs/benchmarks.md: 802
+//! newcomers for seconds after its real load passed the limit (run 6 in docs/benchmarks-history.md: 802
 //! listeners admitted where about a third could be served). So each recent join counts as an
 //! average participant of its worker already.
 //!
