@@ -47,7 +47,8 @@ pub struct MediaConfig {
     /// Coalesce datagrams to one destination into one UDP GSO send (implies `batch_send`).
     pub gso: bool,
     /// Receive and send buffer of each media worker's UDP socket, bytes (the kernel caps it at
-    /// `net.core.rmem_max` / `wmem_max`); 0 keeps the system's default.
+    /// `net.core.rmem_max` / `wmem_max`); 0 keeps the system's default. Larger absorbs bursts
+    /// but queues media under a sustained overload (delay instead of loss).
     pub socket_buffer_bytes: u32,
     /// Participants a room has before newcomers go to other workers (0: a room stays on one).
     pub room_spread_threshold: u32,
@@ -72,7 +73,7 @@ impl Default for MediaConfig {
             workers: 0,
             batch_send: false,
             gso: false,
-            socket_buffer_bytes: 4 << 20,
+            socket_buffer_bytes: 0,
             room_spread_threshold: 50,
             max_worker_busy: 0.9,
         }

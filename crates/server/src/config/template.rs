@@ -93,11 +93,12 @@ batch_send = false
 # Also hand a run of datagrams to one participant (a video frame's packets) to the kernel as one
 # send that it splits up (UDP GSO); implies batch_send. Off by default: see docs/benchmarks-history.md.
 gso = false
-# Receive and send buffer of each media worker's UDP socket, in bytes: room for a burst while a
-# worker is busy or starved of its core (the system default, ~200 KiB, holds ~50 ms of a busy
-# worker's input). The kernel caps it at net.core.rmem_max / wmem_max: raise those for more.
-# 0: the system's default.
-socket_buffer_bytes = 4194304
+# Receive and send buffer of each media worker's UDP socket, in bytes; 0: the system's default
+# (~200 KiB, about 50 ms of a busy worker's input). More rides out a burst while a worker is busy
+# or loses its core, but under a sustained overload it queues media (seconds of delay instead of
+# loss, and publishers' congestion control backs off): see docs/benchmarks.md. The kernel caps
+# it at net.core.rmem_max / wmem_max.
+socket_buffer_bytes = 0
 
 [tls]
 # PEM certificate chain and private key files. Empty: no certificate file.

@@ -1,7 +1,10 @@
-//! The media sockets' kernel buffers. The system default (~200 KiB) holds about 50 ms of a busy
-//! worker's input: a worker that is busy, or starved of its core, for longer than that loses
-//! datagrams in the kernel (the 10 → 1,000 audio benchmark counted thousands). A few MiB ride out
-//! such bursts, as other SFUs advise their operators to allow.
+//! The media sockets' kernel buffers (`media.socket_buffer_bytes`). The system default (~200 KiB)
+//! holds about 50 ms of a busy worker's input: a worker that is busy, or starved of its core, for
+//! longer than that loses datagrams in the kernel (the 10 → 1,000 audio benchmark counted
+//! thousands). A few MiB ride out such bursts, but under a sustained overload they queue media
+//! instead: delay instead of loss, and browsers' congestion control backs off (in the browser
+//! tests, against the slow debug build, a publisher's top layer then came back too late). So the
+//! default stays the system's, and operators choose.
 
 use std::io;
 use std::net::UdpSocket;

@@ -263,14 +263,7 @@ pub(crate) fn derive(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
+    use crate::media::lean::hex;
 
     /// RFC 3711 Appendix B.3: the key derivation test vectors (AES-128, 112-bit salt).
     #[test]

@@ -72,6 +72,16 @@ pub(crate) fn twcc_extension_id(sdp: &str) -> Option<u8> {
     })
 }
 
+/// Test vectors are written in hex, with spaces between groups.
+#[cfg(test)]
+pub(crate) fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
 /// RTP and RTCP, not STUN or DTLS (RFC 7983: first octet 128-191).
 pub(crate) fn is_srtp(data: &[u8]) -> bool {
     data.first().is_some_and(|b| (128..=191).contains(b))
@@ -216,16 +226,8 @@ impl Lean {
             self.stats.srtp_failures += 1;
             return;
         };
-        let Some(mut slot) = self.ssrc_slot(h.ssrc) else {
-            self.stats.unknown_ssrc += 1;
-            return;
-        };
-        if self.ssrcs[slot].target.is_none() && now >= self.remap_at {
-            self.remap_at = now + REMAP_INTERVAL;
-            self.map_streams(rtc, receiver);
-            slot = self.ssrc_slot(h.ssrc).unwrap_or(slot);
-        }
-        let index = self.ssrcs[slot].index.extend(h.seq);
+        let known = self.ssrcs.iter().position(|s| s.ssrc == h.ssrc);
+        let index = known.map_or(u64::from(h.seq), |i| self.ssrcs[i].index.extend(h.seq));
         let Some(n) = self
             .srtp_in
             .unprotect_rtp(data, h.len, h.ssrc, index, &mut self.plain)
@@ -233,7 +235,16 @@ impl Lean {
             self.stats.srtp_failures += 1;
             return;
         };
+        // Only an SSRC whose packet authenticated takes a slot.
+        let Some(slot) = known.or_else(|| self.ssrc_slot(h.ssrc)) else {
+            self.stats.unknown_ssrc += 1;
+            return;
+        };
         self.ssrcs[slot].index.accept(index);
+        if self.ssrcs[slot].target.is_none() && now >= self.remap_at {
+            self.remap_at = now + REMAP_INTERVAL;
+            self.map_streams(rtc, receiver);
+        }
         if let Some(seq) = h.transport_seq {
             self.twcc.record(seq, now);
             self.next_twcc.get_or_insert(now + TWCC_INTERVAL);

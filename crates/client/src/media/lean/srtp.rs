@@ -182,15 +182,8 @@ fn xor(a: &mut [u8; 12], b: &[u8; 12]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::lean::hex;
     use crate::media::lean::keys::base;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
 
     /// The session key and salt of RFC 7714's test vectors (section 16).
     fn key(len: usize) -> SessionKey {
