@@ -40,6 +40,7 @@ const MAX_BATCHES: usize = 8;
 /// Commands served after each turn, besides the one the turn may have woken for: enough for a
 /// ramp's joiners, few enough that reading the socket keeps its share.
 const MAX_COMMANDS_PER_TURN: usize = 64;
+
 /// Which session of a shard: its slot, and the slot's generation (slots are reused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Key {
@@ -265,8 +266,10 @@ impl Shard {
                 lean.handle(data, now, unix, &mut s.rtc, &mut s.receiver);
                 if lean.next_due().is_some_and(|t| t <= now) {
                     lean_poll(s, now, &mut self.out);
-                    self.schedule(slot);
                 }
+                // A deadline the packet set (feedback due in 50 ms) gets a timer, for when no
+                // later packet comes to send it.
+                self.schedule(slot);
                 continue;
             }
             // Not STUN/DTLS/RTP (or too short): nothing str0m could use.
