@@ -113,6 +113,8 @@ pub(crate) struct Lean {
     plain: Vec<u8>,
     compound: Vec<u8>,
     nack_seqs: Vec<u16>,
+    /// Where each RTCP packet of `compound` ends, for splitting it into datagrams.
+    ends: Vec<usize>,
     pub stats: LeanStats,
 }
 
@@ -145,6 +147,7 @@ impl Lean {
             plain: vec![0; MAX_DATAGRAM],
             compound: Vec::new(),
             nack_seqs: Vec::new(),
+            ends: Vec::new(),
             stats: LeanStats::default(),
         })
     }
@@ -323,7 +326,8 @@ impl Lean {
     pub fn poll(&mut self, now: Instant, send: &mut impl FnMut(Vec<u8>)) {
         let mut out = std::mem::take(&mut self.compound);
         out.clear();
-        let mut packets: Vec<usize> = Vec::new();
+        let mut packets = std::mem::take(&mut self.ends);
+        packets.clear();
         if self.next_report.is_some_and(|t| now >= t) {
             self.next_report = Some(now + REPORT_INTERVAL);
             let blocks: Vec<ReportBlock> = self
@@ -378,6 +382,7 @@ impl Lean {
         }
         out.clear();
         self.compound = out;
+        self.ends = packets;
     }
 
     fn seal(&mut self, plain: &[u8], send: &mut impl FnMut(Vec<u8>)) {
