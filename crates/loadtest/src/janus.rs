@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use convene_client::frame::{
     parse_frame, sender_id, unix_micros, write_opus, write_vp8, FrameHeader, FrameKind,
 };
-use convene_client::media::catch_up;
+use convene_client::media::{catch_up, stamped};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
@@ -421,6 +421,9 @@ struct Pc {
     tracks: HashMap<Mid, Track>,
     snap: Snap,
     buf: Vec<u8>,
+    /// The kernel's arrival time of the datagram being handled (wall clock, µs), if any: the
+    /// frame it completes arrived then.
+    arrival_us: Option<u64>,
 }
 
 impl Pc {
@@ -429,6 +432,7 @@ impl Pc {
             .await
             .map_err(|e| e.to_string())?;
         let local = sock.local_addr().map_err(|e| e.to_string())?;
+        stamped::enable(&sock).map_err(|e| format!("SO_TIMESTAMP: {e}"))?;
         let mut builder = Rtc::builder();
         if let Some(cert) = shared_dtls_cert() {
             builder = builder.set_dtls_cert(cert);
@@ -444,6 +448,7 @@ impl Pc {
             tracks: HashMap::new(),
             snap: Snap::default(),
             buf: vec![0; 2000],
+            arrival_us: None,
         })
     }
 
@@ -512,28 +517,31 @@ impl Pc {
             .map_err(|e| e.to_string())
     }
 
-    async fn run(mut self, mut cmd: mpsc::Receiver<PcCmd>, connected: watch::Sender<bool>) {
-        let mut timeout;
+    /// Polls str0m until only a timeout is left: sends what it transmits, handles its events.
+    /// None: the connection failed.
+    fn drain(&mut self, connected: &watch::Sender<bool>) -> Option<Instant> {
         loop {
-            // Drain str0m: transmit, events, next timeout.
-            loop {
-                match self.rtc.poll_output() {
-                    Ok(Output::Timeout(t)) => {
-                        timeout = t;
-                        break;
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => return Some(t),
+                Ok(Output::Transmit(t)) => {
+                    if self.sock.try_send_to(&t.contents, t.destination).is_ok() {
+                        self.snap.packets_out += 1;
+                        self.snap.bytes_out += t.contents.len() as u64;
+                    } else {
+                        self.snap.send_dropped += 1;
                     }
-                    Ok(Output::Transmit(t)) => {
-                        if self.sock.try_send_to(&t.contents, t.destination).is_ok() {
-                            self.snap.packets_out += 1;
-                            self.snap.bytes_out += t.contents.len() as u64;
-                        } else {
-                            self.snap.send_dropped += 1;
-                        }
-                    }
-                    Ok(Output::Event(e)) => self.on_event(e, &connected),
-                    Err(_) => return,
                 }
+                Ok(Output::Event(e)) => self.on_event(e, connected),
+                Err(_) => return None,
             }
+        }
+    }
+
+    async fn run(mut self, mut cmd: mpsc::Receiver<PcCmd>, connected: watch::Sender<bool>) {
+        let Some(mut timeout) = self.drain(&connected) else {
+            return;
+        };
+        loop {
             let wake = match self.synth.as_ref().and_then(Synth::next) {
                 Some(n) => n.min(timeout),
                 None => timeout,
@@ -549,13 +557,24 @@ impl Pc {
                 r = self.sock.readable() => {
                     if r.is_err() { return; }
                     for _ in 0..64 {
-                        let Ok((n, source)) = self.sock.try_recv_from(&mut self.buf) else { break };
+                        let Ok((n, source, arrival)) = stamped::try_recv(&self.sock, &mut self.buf)
+                        else {
+                            break;
+                        };
                         self.snap.packets_in += 1;
                         self.snap.bytes_in += n as u64;
                         let Ok(r) = Receive::new(Protocol::Udp, source, self.local, &self.buf[..n]) else {
                             continue;
                         };
                         let _ = self.rtc.handle_input(Input::Receive(Instant::now(), r));
+                        // Frames this packet completes are stamped with its arrival.
+                        self.arrival_us = arrival;
+                        let drained = self.drain(&connected);
+                        self.arrival_us = None;
+                        match drained {
+                            Some(t) => timeout = t,
+                            None => return,
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(wake.into()) => {}
@@ -566,6 +585,10 @@ impl Pc {
             }
             if let Some(s) = &mut self.synth {
                 s.tick(&mut self.rtc, now, &mut self.snap);
+            }
+            match self.drain(&connected) {
+                Some(t) => timeout = t,
+                None => return,
             }
         }
     }
@@ -618,8 +641,8 @@ impl Pc {
             }
             Some(_) => {}
         }
-        s.delay
-            .record(unix_micros() as i64 - p.header.sent_us as i64);
+        let arrived = self.arrival_us.unwrap_or_else(unix_micros);
+        s.delay.record(arrived as i64 - p.header.sent_us as i64);
         // Recomputed over all tracks: a handful per PC.
         let (mut lost, mut expected) = (0, 0);
         for t in self.tracks.values() {

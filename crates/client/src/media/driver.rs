@@ -48,6 +48,8 @@ pub(crate) struct Driver {
     my_video_track: Option<TrackId>,
     link: Link,
     rtc_timeout: Instant,
+    /// The kernel's arrival time of the datagram being handled (wall clock, µs), if any.
+    arrival_us: Option<u64>,
     /// Reused between wakeups: what str0m wants sent.
     outbox: Vec<Transmit>,
     stats: MediaStats,
@@ -95,6 +97,7 @@ impl Driver {
             my_video_track: None,
             link: Link::new(),
             rtc_timeout: now,
+            arrival_us: None,
             outbox: Vec::new(),
             stats,
         };
@@ -193,6 +196,7 @@ impl Driver {
                 break;
             };
             self.stats.remote_addr = Some(p.source);
+            let arrival_us = p.arrival_us;
             // Not STUN/DTLS/RTP (or too short): nothing str0m could use.
             let Ok(r) = Receive::new(p.proto, p.source, p.destination, p.data) else {
                 continue;
@@ -200,7 +204,11 @@ impl Driver {
             if let Err(e) = self.rtc.handle_input(Input::Receive(now, r)) {
                 self.stats.last_error = Some(format!("input: {e}"));
             }
-            self.drain()?;
+            // Frames this packet completes are stamped with its arrival.
+            self.arrival_us = arrival_us;
+            let drained = self.drain();
+            self.arrival_us = None;
+            drained?;
         }
         Ok(())
     }
@@ -236,9 +244,15 @@ impl Driver {
             return;
         }
         match e {
-            Event::MediaData(d) => self.receiver.on_media(&d, unix_micros()),
+            Event::MediaData(d) => {
+                let arrived = self.arrival_us.unwrap_or_else(unix_micros);
+                self.receiver.on_media(&d, arrived)
+            }
             Event::RtpPacket(p) => match packet_mid(&mut self.rtc, &p) {
-                Some(mid) => self.receiver.on_packet(mid, &p, unix_micros()),
+                Some(mid) => {
+                    let arrived = self.arrival_us.unwrap_or_else(unix_micros);
+                    self.receiver.on_packet(mid, &p, arrived)
+                }
                 None => self.receiver.unmapped_frames += 1,
             },
             Event::KeyframeRequest(r) => self.publisher.keyframe_request(&r),

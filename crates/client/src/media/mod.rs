@@ -15,6 +15,7 @@ mod publish;
 mod receive;
 mod shard;
 mod shared;
+pub mod stamped;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

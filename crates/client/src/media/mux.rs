@@ -5,6 +5,8 @@
 //! socket and one port. The socket is bound to the wildcard address, and by `SO_BINDTODEVICE`
 //! to the loopback device only: nothing from another interface reaches it. `IP_PKTINFO` says
 //! which address each datagram was sent to, and sets the source address of each one we send.
+//! `SO_TIMESTAMP` gives each datagram the time the kernel took it in, so delays measured by the
+//! tool do not depend on when its thread got round to reading (the shard reads on a timer).
 //! A batch of datagrams costs one `recvmmsg` or `sendmmsg` instead of a system call per packet
 //! per session.
 
@@ -13,6 +15,7 @@ use std::mem::{size_of, size_of_val, zeroed};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::ptr;
+use std::time::{Duration, Instant};
 
 /// Datagrams per `recvmmsg`.
 pub(crate) const BATCH: usize = 32;
@@ -26,8 +29,9 @@ const BUF: usize = 2048;
 /// The kernel takes memory only for what is queued.
 const RECV_BUFFER: libc::c_int = 256 << 20;
 const SEND_BUFFER: libc::c_int = 8 << 20;
-/// `CMSG_SPACE(sizeof(struct in_pktinfo))` and `SO_RXQ_OVFL`'s u32, with room to spare.
-const CONTROL: usize = 64;
+/// `CMSG_SPACE` of `struct in_pktinfo` (32), of `SO_RXQ_OVFL`'s u32 (24) and of
+/// `SO_TIMESTAMP`'s `struct timeval` (32), with room to spare.
+const CONTROL: usize = 128;
 
 pub(crate) struct MuxSocket {
     sock: UdpSocket,
@@ -41,6 +45,23 @@ pub(crate) struct RecvMeta {
     pub source: SocketAddr,
     /// The address it was sent to: which session it is for.
     pub dest: Ipv4Addr,
+    /// When the kernel took it in (wall clock, µs since the Unix epoch), if it said.
+    pub arrival_us: Option<u64>,
+}
+
+impl RecvMeta {
+    /// When it arrived, as an `Instant` and in wall-clock µs, from the kernel's time and a
+    /// reading of both clocks taken after it (`now`, `now_unix`). Without a kernel time, or with
+    /// one after `now_unix` (the wall clock was set back), it is `now`.
+    pub fn arrival(&self, now: Instant, now_unix: u64) -> (Instant, u64) {
+        match self.arrival_us {
+            Some(t) if t <= now_unix => {
+                let ago = Duration::from_micros(now_unix - t);
+                now.checked_sub(ago).map_or((now, now_unix), |at| (at, t))
+            }
+            _ => (now, now_unix),
+        }
+    }
 }
 
 /// Buffers for one `recvmmsg`, reused for every call.
@@ -138,6 +159,7 @@ impl MuxSocket {
         })?;
         set_int(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
         set_int(fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1)?;
+        set_int(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMP, 1)?;
         for (force, plain, size) in [
             (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF, RECV_BUFFER),
             (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF, SEND_BUFFER),
@@ -189,6 +211,7 @@ impl MuxSocket {
         for i in 0..n {
             let h = &m.hdrs[i].msg_hdr;
             let mut dest = None;
+            let mut arrival_us = None;
             // SAFETY: the kernel filled `msg_control` with `msg_controllen` bytes of messages;
             // CMSG_* walk them within those bounds; the data is read unaligned.
             unsafe {
@@ -200,6 +223,12 @@ impl MuxSocket {
                         dest = Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
                     } else if level == libc::SOL_SOCKET && kind == libc::SO_RXQ_OVFL {
                         b.overflow = ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                    } else if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMP {
+                        let tv: libc::timeval = ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                        arrival_us = u64::try_from(tv.tv_sec)
+                            .ok()
+                            .zip(u64::try_from(tv.tv_usec).ok())
+                            .map(|(s, us)| s * 1_000_000 + us);
                     }
                     c = libc::CMSG_NXTHDR(h, c);
                 }
@@ -221,6 +250,7 @@ impl MuxSocket {
                 len: m.hdrs[i].msg_len as usize,
                 source,
                 dest,
+                arrival_us,
             });
             kept += 1;
         }
@@ -334,6 +364,25 @@ impl Msgs {
 mod tests {
     use super::*;
 
+    #[test]
+    fn arrival_comes_from_the_kernel_time() {
+        let meta = |arrival_us| RecvMeta {
+            len: 0,
+            source: SocketAddr::from(([127, 0, 0, 1], 1)),
+            dest: Ipv4Addr::LOCALHOST,
+            arrival_us,
+        };
+        let now = Instant::now();
+        let unix = 1_700_000_000_000_000;
+        assert_eq!(
+            meta(Some(unix - 1_500)).arrival(now, unix),
+            (now - Duration::from_micros(1_500), unix - 1_500)
+        );
+        // No kernel time, or one "after" now (the wall clock stepped back): now.
+        assert_eq!(meta(None).arrival(now, unix), (now, unix));
+        assert_eq!(meta(Some(unix + 10)).arrival(now, unix), (now, unix));
+    }
+
     /// Two addresses on one socket: each datagram arrives tagged with the address it was sent
     /// to, and replies leave from the address given.
     #[test]
@@ -344,6 +393,7 @@ mod tests {
             .unwrap();
         let a = Ipv4Addr::new(127, 1, 0, 1);
         let b = Ipv4Addr::new(127, 1, 0, 2);
+        let sent_at = crate::frame::unix_micros();
         peer.send_to(b"to a", (a, mux.port)).unwrap();
         peer.send_to(b"to b", (b, mux.port)).unwrap();
         let mut batch = RecvBatch::new();
@@ -366,6 +416,17 @@ mod tests {
         assert_eq!((got[0].0, got[0].1.as_slice()), (a, &b"to a"[..]));
         assert_eq!((got[1].0, got[1].1.as_slice()), (b, &b"to b"[..]));
         assert_eq!(got[0].2.source, peer.local_addr().unwrap());
+        // Kernel arrival times: present, and between our sending and reading (wall clock).
+        let read_at = crate::frame::unix_micros();
+        for (_, _, m) in &got {
+            let at = m
+                .arrival_us
+                .expect("SO_TIMESTAMP gives every datagram its arrival time");
+            assert!(
+                at >= sent_at && at <= read_at,
+                "{sent_at} <= {at} <= {read_at}"
+            );
+        }
 
         let SocketAddr::V4(to) = peer.local_addr().unwrap() else {
             unreachable!("bound to an IPv4 address")

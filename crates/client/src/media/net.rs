@@ -10,7 +10,7 @@ use str0m::Candidate;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
-use super::MediaError;
+use super::{stamped, MediaError};
 
 /// How media reaches the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,12 +66,19 @@ pub(crate) struct Packet<'a> {
     pub source: SocketAddr,
     pub destination: SocketAddr,
     pub data: &'a [u8],
+    /// When the kernel took it in (wall clock, µs), for UDP; None over TCP (a stream has no
+    /// per-packet time).
+    pub arrival_us: Option<u64>,
 }
 
 impl Net {
     pub async fn bind(transport: Transport, ip: IpAddr) -> Result<Net, MediaError> {
         let kind = match transport {
-            Transport::Udp => NetKind::Udp(UdpSocket::bind(SocketAddr::new(ip, 0)).await?),
+            Transport::Udp => {
+                let s = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+                stamped::enable(&s)?;
+                NetKind::Udp(s)
+            }
             Transport::Tcp => NetKind::Tcp {
                 stream: None,
                 peer: None,
@@ -209,8 +216,8 @@ impl Net {
         scratch: &'a mut [u8],
     ) -> Result<Option<Packet<'a>>, MediaError> {
         match &mut self.kind {
-            NetKind::Udp(s) => match s.try_recv_from(scratch) {
-                Ok((n, source)) => {
+            NetKind::Udp(s) => match stamped::try_recv(s, scratch) {
+                Ok((n, source, arrival_us)) => {
                     self.counters.packets_in += 1;
                     self.counters.bytes_in += n as u64;
                     Ok(Some(Packet {
@@ -218,6 +225,7 @@ impl Net {
                         source,
                         destination: self.local,
                         data: &scratch[..n],
+                        arrival_us,
                     }))
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
@@ -238,6 +246,7 @@ impl Net {
                     source,
                     destination: self.local,
                     data: &self.buf[at + 2..at + 2 + len],
+                    arrival_us: None,
                 }))
             }
         }
