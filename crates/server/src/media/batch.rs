@@ -23,6 +23,9 @@ pub struct SendCounts {
     pub datagrams: u64,
     /// Datagrams that went out as segments of a GSO send of two or more.
     pub gso_segments: u64,
+    /// Datagrams the socket did not take (its send buffer full, or an error): dropped, whether
+    /// batched or sent one by one.
+    pub failed: u64,
 }
 
 #[derive(Default)]
@@ -64,6 +67,15 @@ impl Batch {
             self.dests.push(dest);
         }
         self.used += 1;
+    }
+
+    /// Sends one datagram now, outside any batch (`media.batch_send` off). One the socket does
+    /// not take (its buffer full, or refused) is dropped, as a full network queue would drop it,
+    /// and counted in `failed`.
+    pub fn send_one(&mut self, sock: &tokio::net::UdpSocket, dest: SocketAddr, contents: &[u8]) {
+        if sock.try_send_to(contents, dest).is_err() {
+            self.counts.failed += 1;
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -136,6 +148,7 @@ impl Batch {
             }
         }
         self.counts.datagrams += sent as u64;
+        self.counts.failed += (self.used - sent) as u64;
         self.used = 0;
         sent
     }
@@ -239,6 +252,37 @@ pub(super) fn write_sockaddr(
 mod tests {
     use super::*;
     use std::os::fd::AsRawFd;
+
+    #[tokio::test]
+    async fn a_datagram_sent_alone_that_the_socket_refuses_is_counted_as_failed() {
+        let tx = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let rx = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        // tokio tries the system call only once the reactor has seen the socket writable.
+        tx.writable().await.unwrap();
+        let mut batch = Batch::default();
+        batch.send_one(&tx, rx.local_addr().unwrap(), b"fine");
+        batch.send_one(&tx, "[::1]:9".parse().unwrap(), b"refused");
+        assert_eq!(batch.counts.failed, 1);
+        let mut buf = [0u8; 8];
+        let (n, _) = rx.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"fine");
+    }
+
+    #[test]
+    fn datagrams_the_socket_refuses_are_counted_as_failed() {
+        use std::os::fd::AsRawFd;
+        // An IPv4 socket cannot send to an IPv6 address: the kernel refuses each of them.
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let ok = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut batch = Batch::default();
+        batch.push(ok.local_addr().unwrap(), b"fine");
+        for _ in 0..3 {
+            batch.push("[::1]:9".parse().unwrap(), b"refused");
+        }
+        assert_eq!(batch.send(tx.as_raw_fd()), 1);
+        assert_eq!((batch.counts.datagrams, batch.counts.failed), (1, 3));
+        assert!(batch.is_empty());
+    }
 
     #[test]
     fn sends_every_datagram_to_its_destination() {

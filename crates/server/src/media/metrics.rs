@@ -158,6 +158,8 @@ pub(super) fn publish(
         let _ = writeln!(out, "{name}{{reason=\"{}\"}} {n}", reason.as_str());
     }
     let _ = writeln!(out, "{name}{{reason=\"overload\"}} {handoff_dropped}");
+    let send_failed: u64 = sends.iter().map(|c| c.failed).sum();
+    let _ = writeln!(out, "{name}{{reason=\"send_failed\"}} {send_failed}");
     // A snapshot histogram: the current estimate of each connected subscriber.
     let name = "convene_media_subscriber_bandwidth_bps";
     let _ = writeln!(

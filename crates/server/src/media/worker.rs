@@ -389,10 +389,9 @@ impl Worker {
         while let Some(t) = self.sfu.poll_transmit() {
             match t.proto {
                 Protocol::Udp if self.batch_send => self.batch.push(t.destination, &t.contents),
-                Protocol::Udp => {
-                    // A full socket buffer drops the packet, as the network would; NACK/RTX recover.
-                    let _ = self.udp.try_send_to(&t.contents, t.destination);
-                }
+                // A full socket buffer drops the packet, as the network would; NACK/RTX recover.
+                // Counted: /metrics shows it (dropped packets, reason "send_failed").
+                Protocol::Udp => self.batch.send_one(&self.udp, t.destination, &t.contents),
                 _ => {
                     if let Some(tx) = self.tcp.get(&t.destination) {
                         let _ = tx.try_send(t.contents.to_vec());
