@@ -18,6 +18,7 @@ use crate::stats::{opt, per_sec, ratio, thousands, Spread};
 pub struct Baseline {
     pub server: Option<ProcSample>,
     pub tool: Option<ProcSample>,
+    pub udp: Option<UdpCounters>,
 }
 
 /// Readings at one edge of the measured window.
@@ -139,6 +140,10 @@ pub struct Tool {
     /// server's or the tool's sockets: a process that does not read fast enough).
     pub host_udp_rcvbuf_drops: Option<u64>,
     pub host_udp_sndbuf_drops: Option<u64>,
+    /// The same from before the first join to the end of the window: drops during the ramp
+    /// (handshakes make it the busiest time) lose packets that the window's loss count includes.
+    pub host_udp_rcvbuf_drops_since_start: Option<u64>,
+    pub host_udp_sndbuf_drops_since_start: Option<u64>,
     /// Whole run, `--sockets shared`: datagrams the kernel dropped on the tool's shared sockets
     /// because the tool did not read them in time (the tool, not the server, lost them).
     pub shared_socket_drops: Option<u64>,
@@ -356,6 +361,14 @@ pub fn build(
                 .udp
                 .zip(end.udp)
                 .map(|(a, b)| b.sndbuf_errors.saturating_sub(a.sndbuf_errors)),
+            host_udp_rcvbuf_drops_since_start: before
+                .udp
+                .zip(end.udp)
+                .map(|(a, b)| b.rcvbuf_errors.saturating_sub(a.rcvbuf_errors)),
+            host_udp_sndbuf_drops_since_start: before
+                .udp
+                .zip(end.udp)
+                .map(|(a, b)| b.sndbuf_errors.saturating_sub(a.sndbuf_errors)),
             shared_socket_drops: o.shared.as_ref().map(|s| s.receive_overflow()),
             lean: (o.shared.is_some() && o.rtp_path == RtpPath::Lean).then_some(whole.lean),
         },
@@ -536,6 +549,14 @@ pub fn table(r: &Report) -> String {
             "{} / {}",
             o0(t.host_udp_rcvbuf_drops.map(|v| v as f64)),
             o0(t.host_udp_sndbuf_drops.map(|v| v as f64))
+        ),
+    );
+    row(
+        "  since the first join",
+        format!(
+            "{} / {}",
+            o0(t.host_udp_rcvbuf_drops_since_start.map(|v| v as f64)),
+            o0(t.host_udp_sndbuf_drops_since_start.map(|v| v as f64))
         ),
     );
     if let Some(d) = t.shared_socket_drops {

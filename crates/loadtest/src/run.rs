@@ -329,6 +329,7 @@ pub async fn run(o: Options) -> Result<Report, RunError> {
     let before = report::Baseline {
         server: o.server_pid.and_then(|p| procstat::sample(Some(p)).ok()),
         tool: procstat::sample(None).ok(),
+        udp: procstat::udp_counters().ok(),
     };
     let live = Arc::new(Live::default());
     let (phase_tx, phase_rx) = watch::channel(Phase::Ramp);

@@ -139,6 +139,15 @@ async fn meeting(
     assert!(r.received.packets_per_sec >= r.received.frames_per_sec);
     assert!(r.tool.cpu_secs.is_some());
     assert!(r.tool.cpu_us_per_packet.is_some_and(|us| us > 0.0));
+    // Kernel drop counters, in the window and since before the first join (which covers it).
+    let (window, run) = (
+        r.tool.host_udp_rcvbuf_drops,
+        r.tool.host_udp_rcvbuf_drops_since_start,
+    );
+    assert!(
+        window.zip(run).is_some_and(|(w, a)| w <= a),
+        "{window:?} {run:?}"
+    );
 
     let _ = stop.send(());
     let _ = server.await;
