@@ -48,7 +48,7 @@ pub struct MediaConfig {
     pub gso: bool,
     /// Receive and send buffer of each media worker's UDP socket, bytes (the kernel caps it at
     /// `net.core.rmem_max` / `wmem_max`); 0 keeps the system's default. Larger absorbs bursts
-    /// but queues media under a sustained overload (delay instead of loss).
+    /// but queues media under a sustained overload (delay instead of loss). Default 1 MiB.
     pub socket_buffer_bytes: u32,
     /// Participants a room has before newcomers go to other workers (0: a room stays on one).
     pub room_spread_threshold: u32,
@@ -73,7 +73,7 @@ impl Default for MediaConfig {
             workers: 0,
             batch_send: false,
             gso: false,
-            socket_buffer_bytes: 0,
+            socket_buffer_bytes: 1 << 20,
             room_spread_threshold: 50,
             max_worker_busy: 0.9,
         }

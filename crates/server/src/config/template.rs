@@ -94,11 +94,12 @@ batch_send = false
 # send that it splits up (UDP GSO); implies batch_send. Off by default: see docs/benchmarks-history.md.
 gso = false
 # Receive and send buffer of each media worker's UDP socket, in bytes; 0: the system's default
-# (~200 KiB, about 50 ms of a busy worker's input). More rides out a burst while a worker is busy
-# or loses its core, but under a sustained overload it queues media (seconds of delay instead of
-# loss, and publishers' congestion control backs off): see docs/benchmarks.md. The kernel caps
-# it at net.core.rmem_max / wmem_max.
-socket_buffer_bytes = 0
+# (~200 KiB, about 50 ms of a busy worker's input, which a ramp of joins overflows: fan-out to
+# 500 lost ~1 % of its frames). More rides out a burst while a worker is busy or loses its core,
+# but under a sustained overload it queues media (4 MiB: seconds of delay instead of loss, and
+# publishers' congestion control backs off): see docs/benchmarks.md. The kernel caps it at
+# net.core.rmem_max / wmem_max (Debian: ~200 KiB; the log warns, raise it with sysctl).
+socket_buffer_bytes = 1048576
 
 [tls]
 # PEM certificate chain and private key files. Empty: no certificate file.
