@@ -353,26 +353,24 @@ pub fn build(
                 .map(|(a, b)| ratio(b.rss_kib as f64 - a.rss_kib as f64, connected as f64)),
             frames_skipped: whole.frames_skipped,
             send_dropped: whole.send_dropped,
-            host_udp_rcvbuf_drops: start
-                .udp
-                .zip(end.udp)
-                .map(|(a, b)| b.rcvbuf_errors.saturating_sub(a.rcvbuf_errors)),
-            host_udp_sndbuf_drops: start
-                .udp
-                .zip(end.udp)
-                .map(|(a, b)| b.sndbuf_errors.saturating_sub(a.sndbuf_errors)),
-            host_udp_rcvbuf_drops_since_start: before
-                .udp
-                .zip(end.udp)
-                .map(|(a, b)| b.rcvbuf_errors.saturating_sub(a.rcvbuf_errors)),
-            host_udp_sndbuf_drops_since_start: before
-                .udp
-                .zip(end.udp)
-                .map(|(a, b)| b.sndbuf_errors.saturating_sub(a.sndbuf_errors)),
+            host_udp_rcvbuf_drops: udp_drops(start.udp, end.udp, |u| u.rcvbuf_errors),
+            host_udp_sndbuf_drops: udp_drops(start.udp, end.udp, |u| u.sndbuf_errors),
+            host_udp_rcvbuf_drops_since_start: udp_drops(before.udp, end.udp, |u| u.rcvbuf_errors),
+            host_udp_sndbuf_drops_since_start: udp_drops(before.udp, end.udp, |u| u.sndbuf_errors),
             shared_socket_drops: o.shared.as_ref().map(|s| s.receive_overflow()),
             lean: (o.shared.is_some() && o.rtp_path == RtpPath::Lean).then_some(whole.lean),
         },
     }
+}
+
+/// How much a kernel UDP counter grew between two readings.
+fn udp_drops(
+    from: Option<UdpCounters>,
+    to: Option<UdpCounters>,
+    counter: impl Fn(&UdpCounters) -> u64,
+) -> Option<u64> {
+    from.zip(to)
+        .map(|(a, b)| counter(&b).saturating_sub(counter(&a)))
 }
 
 fn o0(v: Option<f64>) -> String {
