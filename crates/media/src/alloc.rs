@@ -1,10 +1,11 @@
 //! The periodic tick: layer bitrates, speaker detection, per-subscriber layer allocation,
 //! unused-layer hints and BWE targets.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use convene_proto::{ParticipantId, TrackId};
 use str0m::bwe::Bitrate;
+use str0m::media::Rid;
 
 use crate::error::MediaError;
 use crate::participant::{
@@ -13,13 +14,6 @@ use crate::participant::{
 use crate::sfu::{drain, peer_in, Sfu};
 use crate::simulcast::{allocate, Demand, LayerId, LayerOption};
 use crate::types::{Event, TrackKind};
-
-/// A layer nobody needs is reported unused (and the publisher stops sending it) only after this
-/// long. A new publisher's subscribers want no layer until their renegotiation completes, and
-/// bandwidth estimates move subscribers between layers: reported at once, the publisher stopped
-/// layers that were wanted again a moment later, and their subscribers lost every frame until the
-/// resumed layer's keyframe (7 frames each, at the start of a publisher's video in meeting10).
-pub(crate) const UNUSED_AFTER: Duration = Duration::from_secs(2);
 
 /// Budget reserved per received audio track, bits/s (Opus voice with FEC).
 const AUDIO_BPS: u64 = 40_000;
@@ -113,7 +107,7 @@ impl Sfu {
         for i in 0..self.peers.len() {
             self.allocate(PeerIdx(i as u32), now);
         }
-        self.report_unused_layers(now);
+        self.report_unused_layers();
         self.relay_layers(|l, t| layer_available(l, t, now));
         self.send_demands(true);
     }
@@ -243,14 +237,11 @@ impl Sfu {
         }
     }
 
-    /// Tell publishers which simulcast layers nobody has wanted for [`UNUSED_AFTER`].
-    fn report_unused_layers(&mut self, now: Instant) {
+    /// Tell publishers which simulcast layers nobody currently wants.
+    fn report_unused_layers(&mut self) {
         let mut reports = Vec::new();
-        for pi in 0..self.peers.len() {
-            let Some(p) = self.peers[pi].as_ref() else {
-                continue;
-            };
-            let mut needed_by_track = Vec::new();
+        for (pi, p) in self.peers.iter().enumerate() {
+            let Some(p) = p else { continue };
             for t in &p.published {
                 if t.kind != TrackKind::Video || t.layers.len() < 2 {
                     continue;
@@ -265,29 +256,15 @@ impl Sfu {
                     .flat_map(|o| o.layer.needed())
                     .chain(t.link_demand.iter().flat_map(|(_, l)| l.iter().copied()))
                     .collect();
-                needed_by_track.push((t.mid, wanted));
-            }
-            let Some(p) = peer_in(&mut self.peers, PeerIdx(pi as u32)) else {
-                continue;
-            };
-            for (mid, wanted) in needed_by_track {
-                let Some(t) = p.published_mut(mid) else {
-                    continue;
-                };
-                let mut unused = Vec::new();
-                for l in &mut t.layers {
-                    let Some(rid) = l.rid else { continue };
-                    if wanted.contains(&Some(rid)) {
-                        l.unneeded_since = None;
-                    } else if now.saturating_duration_since(*l.unneeded_since.get_or_insert(now))
-                        >= UNUSED_AFTER
-                    {
-                        unused.push(rid);
-                    }
-                }
+                let mut unused: Vec<Rid> = t
+                    .layers
+                    .iter()
+                    .filter_map(|l| l.rid)
+                    .filter(|r| !wanted.contains(&Some(*r)))
+                    .collect();
                 unused.sort_by_key(|r| r.to_string());
                 if unused != t.unused_reported {
-                    reports.push((PeerIdx(pi as u32), mid, unused));
+                    reports.push((PeerIdx(pi as u32), t.mid, unused));
                 }
             }
         }

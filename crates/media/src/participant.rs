@@ -60,9 +60,6 @@ pub(crate) struct IngressLayer {
     pub size: Option<(u32, u32)>,
     pub last_frame: Option<Instant>,
     pub last_keyframe_request: Option<Instant>,
-    /// Since when no subscriber has needed this layer (None: needed now). The publisher is told
-    /// to stop it only after [`crate::alloc::UNUSED_AFTER`] of that.
-    pub unneeded_since: Option<Instant>,
 }
 
 impl IngressLayer {
@@ -75,7 +72,6 @@ impl IngressLayer {
             size: None,
             last_frame: None,
             last_keyframe_request: None,
-            unneeded_since: None,
         }
     }
 }

@@ -208,22 +208,11 @@ fn the_layer_a_subscriber_watches_stays_wanted_until_its_switch_completes() {
     w.run_for(Duration::from_secs(2));
     let track = w.video_track_of("alice");
     let bob = w.clients[1].id.clone();
-    // Bob shows Alice as a thumbnail: the lowest layer, "l"; the others are unused, but Alice is
-    // told so only once they have been unwanted for 2 s (a layer may be wanted again soon).
-    let thumbnail_at = w.now;
-    let (_, watched, ..) = *w.clients[1].video_from(0).last().expect("bob sees alice");
-    assert!(watched > 0, "bob watches more than the lowest layer before");
-    let left = ["l", "m", "h"][usize::from(watched)].to_string();
+    // Bob shows Alice as a thumbnail: the lowest layer, "l"; the others are unused.
     w.sfu
         .set_video_constraint(&bob, &track, Some((320, 180)), w.now)
         .unwrap();
-    w.run_for(Duration::from_millis(1500));
-    let early = unused_since(&w, thumbnail_at);
-    assert!(
-        early.iter().all(|rids| !rids.contains(&left)),
-        "the layer Bob left ({left}) was reported unused at once: {early:?}"
-    );
-    w.run_for(Duration::from_millis(1500));
+    w.run_for(Duration::from_secs(2));
     let last = unused_since(&w, w.start).pop().expect("a report");
     assert_eq!(last, vec!["h".to_string(), "m".to_string()]);
 
@@ -253,7 +242,7 @@ fn the_layer_a_subscriber_watches_stays_wanted_until_its_switch_completes() {
     // The keyframe comes: Bob switches up, and only then is "l" unused.
     w.clients[0].ignore_keyframe_requests = false;
     let keyframe_at = w.now;
-    w.run_for(Duration::from_secs(3));
+    w.run_for(Duration::from_secs(2));
     let up = w.clients[1]
         .video_from(0)
         .into_iter()

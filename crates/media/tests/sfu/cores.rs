@@ -68,8 +68,7 @@ fn layers_and_hiding_work_across_cores() {
     w.core(second)
         .set_video_constraint(&bob, &track, Some((320, 180)), now)
         .unwrap();
-    // (Layers are reported unused once nobody has wanted them for 2 s.)
-    w.run_for(Duration::from_secs(3));
+    w.run_for(Duration::from_secs(2));
     let late: Vec<_> = w.clients[1]
         .video_from(0)
         .into_iter()
