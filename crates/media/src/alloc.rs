@@ -1,7 +1,7 @@
 //! The periodic tick: layer bitrates, speaker detection, per-subscriber layer allocation,
 //! unused-layer hints and BWE targets.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use convene_proto::{ParticipantId, TrackId};
 use str0m::bwe::Bitrate;
@@ -14,6 +14,12 @@ use crate::participant::{
 use crate::sfu::{drain, peer_in, Sfu};
 use crate::simulcast::{allocate, Demand, LayerId, LayerOption};
 use crate::types::{Event, TrackKind};
+
+/// A layer is not reported unused in its first 2 s. A new publisher's subscribers want no layer
+/// until their renegotiation completes: reported at the first tick, every layer was stopped after
+/// the publisher's first frame, and each subscriber lost the frames until the resumed layers'
+/// keyframes (6-7 frames each, in about half of the meeting10 benchmark runs).
+pub(crate) const STARTUP_GRACE: Duration = Duration::from_secs(2);
 
 /// Budget reserved per received audio track, bits/s (Opus voice with FEC).
 const AUDIO_BPS: u64 = 40_000;
@@ -107,7 +113,7 @@ impl Sfu {
         for i in 0..self.peers.len() {
             self.allocate(PeerIdx(i as u32), now);
         }
-        self.report_unused_layers();
+        self.report_unused_layers(now);
         self.relay_layers(|l, t| layer_available(l, t, now));
         self.send_demands(true);
     }
@@ -237,8 +243,9 @@ impl Sfu {
         }
     }
 
-    /// Tell publishers which simulcast layers nobody currently wants.
-    fn report_unused_layers(&mut self) {
+    /// Tell publishers which simulcast layers nobody currently wants (past a layer's
+    /// [`STARTUP_GRACE`]).
+    fn report_unused_layers(&mut self, now: Instant) {
         let mut reports = Vec::new();
         for (pi, p) in self.peers.iter().enumerate() {
             let Some(p) = p else { continue };
@@ -259,6 +266,10 @@ impl Sfu {
                 let mut unused: Vec<Rid> = t
                     .layers
                     .iter()
+                    .filter(|l| {
+                        l.first_frame
+                            .is_some_and(|f| now.saturating_duration_since(f) >= STARTUP_GRACE)
+                    })
                     .filter_map(|l| l.rid)
                     .filter(|r| !wanted.contains(&Some(*r)))
                     .collect();

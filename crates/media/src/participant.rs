@@ -59,6 +59,9 @@ pub(crate) struct IngressLayer {
     pub peak_bps: u64,
     pub size: Option<(u32, u32)>,
     pub last_frame: Option<Instant>,
+    /// When its first frame came: until [`crate::alloc::STARTUP_GRACE`] after it, the publisher
+    /// is not told the layer is unused.
+    pub first_frame: Option<Instant>,
     pub last_keyframe_request: Option<Instant>,
 }
 
@@ -71,6 +74,7 @@ impl IngressLayer {
             peak_bps: 0,
             size: None,
             last_frame: None,
+            first_frame: None,
             last_keyframe_request: None,
         }
     }
@@ -135,6 +139,7 @@ impl PublishedTrack {
         if let Some(layer) = self.layer_mut(p.rid) {
             layer.bytes += p.payload.len() as u64;
             layer.last_frame = Some(now);
+            layer.first_frame.get_or_insert(now);
             if size.is_some() {
                 layer.size = size;
             }

@@ -188,6 +188,25 @@ fn server_muted_audio_is_not_forwarded() {
     assert!(w.clients[2].audio_from(0).len() > c_audio + 40);
 }
 
+#[test]
+fn a_new_publisher_is_not_told_its_layers_are_unused_before_anyone_could_want_them() {
+    // Alice publishes alone: nobody wants her layers, but subscribers joining now would need a
+    // renegotiation before they could; stopping her layers at once cost them her first frames.
+    let mut w = World::new(6);
+    w.join("alice", true, true);
+    let start = w.now;
+    w.run_for(Duration::from_millis(1500));
+    let early = unused_since(&w, start);
+    assert!(
+        early.iter().all(|rids| rids.is_empty()),
+        "told unused within 1.5 s of publishing: {early:?}"
+    );
+    // Still alone later: all three layers are unused.
+    w.run_for(Duration::from_secs(2));
+    let later = unused_since(&w, start).pop().expect("a report");
+    assert_eq!(later.len(), 3, "{later:?}");
+}
+
 /// Layers a publisher was told are unused, in the `LayersUnused` events from `since` on.
 fn unused_since(w: &World, since: std::time::Instant) -> Vec<Vec<String>> {
     w.events
