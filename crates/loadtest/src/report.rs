@@ -541,20 +541,22 @@ pub fn table(r: &Report) -> String {
             opt(t.mem_per_participant_kib, 0)
         ),
     );
-    row(
-        "host UDP rcvbuf / sndbuf drops",
+    let drops = |rcv: Option<u64>, snd: Option<u64>| {
         format!(
             "{} / {}",
-            o0(t.host_udp_rcvbuf_drops.map(|v| v as f64)),
-            o0(t.host_udp_sndbuf_drops.map(|v| v as f64))
-        ),
+            o0(rcv.map(|v| v as f64)),
+            o0(snd.map(|v| v as f64))
+        )
+    };
+    row(
+        "host UDP rcvbuf / sndbuf drops",
+        drops(t.host_udp_rcvbuf_drops, t.host_udp_sndbuf_drops),
     );
     row(
         "  since the first join",
-        format!(
-            "{} / {}",
-            o0(t.host_udp_rcvbuf_drops_since_start.map(|v| v as f64)),
-            o0(t.host_udp_sndbuf_drops_since_start.map(|v| v as f64))
+        drops(
+            t.host_udp_rcvbuf_drops_since_start,
+            t.host_udp_sndbuf_drops_since_start,
         ),
     );
     if let Some(d) = t.shared_socket_drops {
