@@ -11,6 +11,7 @@ mod link;
 mod mux;
 mod net;
 mod packets;
+mod prefetch;
 mod publish;
 mod receive;
 mod shard;

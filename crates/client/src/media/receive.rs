@@ -9,6 +9,7 @@ use str0m::media::{MediaData, Mid};
 use str0m::rtp::RtpPacket;
 
 use super::packets::{Assembler, Frame};
+use super::prefetch::prefetch_slice;
 use crate::frame::{parse_frame, FrameHeader, FrameKind, ParsedFrame};
 use crate::histogram::DelayHistogram;
 
@@ -173,6 +174,10 @@ impl TrackStats {
     }
 }
 
+/// Tracks whose state is prefetched: a subscriber of one publisher has two; with more, which
+/// one a packet is for is not known before it is decrypted, and all of them would be too many.
+const PREFETCH_TRACKS: usize = 2;
+
 #[derive(Default)]
 pub(crate) struct Receiver {
     /// Every track ever offered, in offer order (ended ones stay, marked inactive).
@@ -208,6 +213,15 @@ impl Receiver {
             }
             self.tracks.push(stats);
         }
+    }
+
+    /// Brings the state a packet of the first [`PREFETCH_TRACKS`] tracks updates towards the
+    /// cache (see `prefetch.rs`): only addresses, as reading a track here would wait for the
+    /// load being hinted.
+    pub fn prefetch(&self) {
+        let n = self.tracks.len().min(PREFETCH_TRACKS);
+        prefetch_slice(&self.tracks[..n]);
+        prefetch_slice(&self.assemblers[..n.min(self.assemblers.len())]);
     }
 
     pub fn set_inactive_mid(&mut self, mid: Mid) {
@@ -259,7 +273,25 @@ impl Receiver {
             self.unmapped_frames += 1;
             return;
         };
-        let (Some(track), Some(a)) = (self.tracks.get_mut(i), self.assemblers.get_mut(i)) else {
+        self.on_track_rtp(i, ssrc, seq, marker, payload, at, now_unix_us);
+    }
+
+    /// [`Receiver::on_rtp`] for the track at index `track` of [`Receiver::tracks`] (the lean
+    /// path knows it per stream, and saves a lookup by mid per packet).
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_track_rtp(
+        &mut self,
+        track: usize,
+        ssrc: u32,
+        seq: u64,
+        marker: bool,
+        payload: &[u8],
+        at: Instant,
+        now_unix_us: u64,
+    ) {
+        let (Some(track), Some(a)) = (self.tracks.get_mut(track), self.assemblers.get_mut(track))
+        else {
+            self.unmapped_frames += 1;
             return;
         };
         a.push(ssrc, seq, marker, payload, at, &mut |f, data| {

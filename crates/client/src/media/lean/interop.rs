@@ -16,7 +16,7 @@ use str0m::rtp::RtpWrite;
 use str0m::stats::MediaEgressStats;
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
-use super::{build_capturing, is_srtp, rtp, twcc_extension_id, KeySlot, Lean};
+use super::{build_capturing, is_srtp, rtp, twcc_extension_id, KeySlot, Lean, Scratch};
 use crate::frame::{sender_id, write_vp8, FrameHeader, FrameKind};
 use crate::media::receive::Receiver;
 
@@ -31,6 +31,7 @@ struct Net {
     keys: Arc<KeySlot>,
     lean: Option<Lean>,
     receiver: Receiver,
+    scratch: Scratch,
     twcc_id: Option<u8>,
     mid: Mid,
     /// A's media sequence numbers whose first copy is lost on the way to B.
@@ -84,6 +85,7 @@ impl Net {
             keys,
             lean: None,
             receiver,
+            scratch: Scratch::default(),
             twcc_id: twcc_extension_id(&offer_sdp),
             mid,
             drop_seqs: Vec::new(),
@@ -112,9 +114,14 @@ impl Net {
                 continue;
             }
             match self.lean.as_mut() {
-                Some(lean) if is_srtp(&d) => {
-                    lean.handle(&d, self.now, 0, &mut self.b, &mut self.receiver)
-                }
+                Some(lean) if is_srtp(&d) => lean.handle(
+                    &d,
+                    self.now,
+                    0,
+                    &mut self.b,
+                    &mut self.receiver,
+                    &mut self.scratch,
+                ),
                 _ => {
                     let r = Receive::new(Protocol::Udp, self.a_addr, self.b_addr, &d)
                         .expect("datagram");
@@ -143,7 +150,7 @@ impl Net {
         if let Some(lean) = self.lean.as_mut() {
             if lean.next_due().is_some_and(|t| t <= self.now) {
                 let feedback = self.feedback;
-                lean.poll(self.now, &mut |d| {
+                lean.poll(self.now, &mut self.scratch, &mut |d| {
                     if feedback {
                         to_a.push(d)
                     }

@@ -5,6 +5,7 @@ use str0m::crypto::dtls::SrtpProfile;
 use str0m::crypto::{AeadAes128GcmCipher, AeadAes256GcmCipher, SrtpProvider};
 
 use super::keys::{SessionKey, SALT_LEN};
+use crate::media::prefetch::prefetch;
 
 /// The authentication tag that follows every AES-GCM ciphertext.
 pub(crate) const TAG_LEN: usize = 16;
@@ -49,6 +50,14 @@ impl Context {
             _ => return None,
         };
         Some(Context { aead, salt: k.salt })
+    }
+
+    /// Brings the cipher's state towards the cache (see `prefetch.rs`).
+    pub fn prefetch(&self) {
+        match &self.aead {
+            Aead::Aes128(c) => prefetch(&**c),
+            Aead::Aes256(c) => prefetch(&**c),
+        }
     }
 
     /// RFC 7714 8.1: `00 00 || SSRC || ROC || SEQ`, XOR the salt.

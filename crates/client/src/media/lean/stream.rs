@@ -39,6 +39,9 @@ pub(crate) struct RxStream {
     pub ssrc: u32,
     pub rtx: Option<u32>,
     pub mid: Mid,
+    /// The receiver's track (its index) this stream's packets are for: found once per mapping,
+    /// not per packet.
+    pub track: usize,
     clock_rate: u32,
     /// Extends the media sequence numbers (and RTX's original ones) of packets taken.
     pub seq: SeqExt,
@@ -55,11 +58,12 @@ pub(crate) struct RxStream {
 }
 
 impl RxStream {
-    pub fn new(ssrc: u32, rtx: Option<u32>, mid: Mid, clock_rate: u32) -> Self {
+    pub fn new(ssrc: u32, rtx: Option<u32>, mid: Mid, track: usize, clock_rate: u32) -> Self {
         RxStream {
             ssrc,
             rtx,
             mid,
+            track,
             clock_rate,
             seq: SeqExt::default(),
             base: None,
@@ -105,7 +109,8 @@ impl RxStream {
 
     /// Jitter from an original packet's RTP timestamp and arrival (µs on any fixed clock).
     pub fn timing(&mut self, rtp_time: u32, arrival_us: u64) {
-        let arrival = (u128::from(arrival_us) * u128::from(self.clock_rate) / 1_000_000) as u32;
+        // In u64 (a u128 division is a library call): µs times 90 kHz overflows after 6 years.
+        let arrival = (arrival_us.wrapping_mul(u64::from(self.clock_rate)) / 1_000_000) as u32;
         let transit = arrival.wrapping_sub(rtp_time);
         if let Some(prev) = self.transit {
             let d = f64::from((transit.wrapping_sub(prev) as i32).unsigned_abs());
@@ -187,7 +192,7 @@ mod tests {
     use super::*;
 
     fn stream() -> RxStream {
-        RxStream::new(5, Some(6), Mid::from("1"), 90_000)
+        RxStream::new(5, Some(6), Mid::from("1"), 0, 90_000)
     }
 
     #[test]
@@ -225,7 +230,7 @@ mod tests {
     #[test]
     fn a_stream_without_rtx_asks_for_nothing() {
         let t = Instant::now();
-        let mut s = RxStream::new(5, None, Mid::from("0"), 48_000);
+        let mut s = RxStream::new(5, None, Mid::from("0"), 0, 48_000);
         s.arrive(1, t);
         s.arrive(5, t);
         let mut want = Vec::new();

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use super::rtp::SeqExt;
+use crate::media::prefetch::prefetch;
 
 /// Received packets one feedback packet reports at most (about 1,100 octets when all arrived).
 const MAX_RECEIVED_PER_PACKET: usize = 500;
@@ -44,6 +45,11 @@ impl TwccRx {
             symbols: Vec::new(),
             deltas: Vec::new(),
         }
+    }
+
+    /// Brings the end of the pending list, where the next arrival goes, towards the cache.
+    pub fn prefetch(&self) {
+        prefetch(self.pending.as_ptr().wrapping_add(self.pending.len()));
     }
 
     pub fn record(&mut self, seq: u16, at: Instant) {

@@ -24,11 +24,12 @@ use tokio::sync::{mpsc, oneshot};
 
 mod session;
 
-use session::{lean_poll, Session};
+use session::{lean_poll, Depth, Session};
 
-use super::lean::{build_capturing, is_srtp, Lean};
+use super::lean::{build_capturing, is_srtp, Lean, Scratch};
 use super::link::{add_receive_only_line, Link};
 use super::mux::{MuxSocket, Outgoing, RecvBatch, BATCH};
+use super::prefetch::prefetch_all;
 use super::receive::Receiver;
 use super::{MediaError, MediaEvent, MediaStats, RtpPath, Transport};
 use crate::frame::unix_micros;
@@ -44,6 +45,10 @@ const READ_INTERVAL: Duration = Duration::from_millis(1);
 /// Commands served after each turn, besides the one the turn may have woken for: enough for a
 /// ramp's joiners, few enough that reading the socket keeps its share.
 const MAX_COMMANDS_PER_TURN: usize = 64;
+/// How many datagrams ahead of the one being handled its session is prefetched (see
+/// `prefetch.rs`); each further level of pointers, [`PREFETCH_STEP`] fewer.
+const PREFETCH_AHEAD: usize = 4;
+const PREFETCH_STEP: usize = 2;
 
 /// Which session of a shard: its slot, and the slot's generation (slots are reused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +146,9 @@ pub(crate) struct Shard {
     due: Vec<(Instant, usize, u32)>,
     out: Vec<Outgoing>,
     recv: RecvBatch,
+    /// The session slot of each datagram of `recv`.
+    slots: Vec<Option<usize>>,
+    scratch: Scratch,
     addresses: Arc<AddressPool>,
     /// Datagrams the kernel dropped on this socket (its buffer was full): the tool fell behind.
     overflow: Arc<AtomicU64>,
@@ -165,6 +173,8 @@ impl Shard {
             due: Vec::new(),
             out: Vec::new(),
             recv: RecvBatch::new(),
+            slots: Vec::with_capacity(BATCH),
+            scratch: Scratch::default(),
             addresses,
             overflow,
         };
@@ -245,10 +255,19 @@ impl Shard {
         let unix = unix_micros();
         self.overflow
             .fetch_max(u64::from(self.recv.overflow), Ordering::Relaxed);
+        let route = &self.route;
+        self.slots.clear();
+        self.slots
+            .extend(self.recv.meta.iter().map(|m| route.get(&m.dest).copied()));
+        for i in 0..PREFETCH_AHEAD {
+            self.prefetch(i, Depth::Session);
+        }
         for i in 0..self.recv.meta.len() {
+            self.prefetch(i + PREFETCH_AHEAD, Depth::Session);
+            self.prefetch(i + PREFETCH_AHEAD - PREFETCH_STEP, Depth::Blocks);
             let m = self.recv.meta[i];
             // None: for a session that closed since; dropped.
-            let Some(&slot) = self.route.get(&m.dest) else {
+            let Some(slot) = self.slots[i] else {
                 continue;
             };
             let Some(s) = self.sessions.get_mut(slot).and_then(Option::as_mut) else {
@@ -261,9 +280,10 @@ impl Shard {
             let (at, at_unix) = m.arrival(now, unix);
             if let (Some(lean), true) = (s.lean.as_mut(), is_srtp(data)) {
                 s.flowing = true;
-                lean.handle(data, at, at_unix, &mut s.rtc, &mut s.receiver);
+                let scratch = &mut self.scratch;
+                lean.handle(data, at, at_unix, &mut s.rtc, &mut s.receiver, scratch);
                 if lean.next_due().is_some_and(|t| t <= now) {
-                    lean_poll(s, now, &mut self.out);
+                    lean_poll(s, now, scratch, &mut self.out);
                 }
                 // A deadline the packet set (feedback due in 50 ms) gets a timer, for when no
                 // later packet comes to send it.
@@ -279,6 +299,25 @@ impl Shard {
             }
             // Frames this packet completes (str0m path) are stamped with its arrival.
             self.drain(slot, at_unix);
+        }
+    }
+
+    /// Prefetches the state of the session of datagram `i` of the batch, if it has one.
+    fn prefetch(&self, i: usize, depth: Depth) {
+        let Some(s) = self
+            .slots
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|slot| self.sessions.get(slot))
+        else {
+            return;
+        };
+        match (depth, s) {
+            // Only its address: reading it here would wait for the very load being hinted.
+            (Depth::Session, s) => prefetch_all(s),
+            (Depth::Blocks, Some(s)) => s.prefetch_blocks(),
+            (Depth::Blocks, None) => {}
         }
     }
 
@@ -377,9 +416,10 @@ impl Shard {
                 .and_then(Lean::next_due)
                 .is_some_and(|d| d <= now)
             {
-                lean_poll(s, now, &mut self.out);
+                lean_poll(s, now, &mut self.scratch, &mut self.out);
             }
-            if s.timeout <= now {
+            if s.str0m_due() <= now {
+                s.str0m_ran = now;
                 if let Err(e) = s.rtc.handle_input(Input::Timeout(now)) {
                     s.stats.last_error = Some(format!("timeout: {e}"));
                 }
@@ -548,6 +588,7 @@ impl Shard {
             want_restart: false,
             link: Link::new(),
             timeout: now,
+            str0m_ran: now,
             scheduled: None,
             flowing: false,
             keys,

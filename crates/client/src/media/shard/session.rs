@@ -11,7 +11,7 @@ use str0m::media::Direction;
 use str0m::{Event, Rtc};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::media::lean::{twcc_extension_id, KeySlot, Lean};
+use crate::media::lean::{twcc_extension_id, KeySlot, Lean, Scratch};
 use crate::media::link::{packet_mid, Link};
 use crate::media::mux::Outgoing;
 use crate::media::receive::Receiver;
@@ -23,6 +23,20 @@ use crate::media::{MediaError, MediaEvent, MediaStats};
 /// and need no wakeup of their own: those wakeups were 15 % of the tool's CPU in a fan-out.
 /// 20 ms later feedback is within what a browser's RTCP scheduling varies by.
 const TIMER_SLACK: Duration = Duration::from_millis(20);
+/// Once the lean path runs, str0m is left with ICE and DTLS, whose timers are seconds apart
+/// (ICE keepalives every 3 s, retries from 250 ms), but its RTP machinery still asks for a
+/// timeout every 33 ms (NACK rounds for streams it never sees), and each one ran all of str0m:
+/// ~5 % of the tool's CPU in a fan-out. Its timeouts then run at most this often.
+const LEAN_STR0M_INTERVAL: Duration = Duration::from_millis(250);
+
+/// What the shard prefetches for a session: each level reads what the one before brought in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Depth {
+    /// The session's own memory.
+    Session,
+    /// The blocks it points to: keys, SSRC table, feedback list, tracks, reassembly state.
+    Blocks,
+}
 
 /// One receive-only peer connection of a shard.
 pub(super) struct Session {
@@ -38,6 +52,8 @@ pub(super) struct Session {
     pub(super) link: Link,
     /// str0m's next timeout, and the earliest heap entry not yet due for this session.
     pub(super) timeout: Instant,
+    /// When str0m's timeouts last ran.
+    pub(super) str0m_ran: Instant,
     pub(super) scheduled: Option<Instant>,
     /// Media has arrived: timeouts may wait [`TIMER_SLACK`] for a packet to run them. Before,
     /// ICE and DTLS run on time, so that connecting takes as long as it would.
@@ -60,13 +76,33 @@ impl Session {
         }
     }
 
+    /// When str0m's timeouts are to run: at its timeout, but not sooner than
+    /// [`LEAN_STR0M_INTERVAL`] after the last run once the lean path has its RTP.
+    pub(super) fn str0m_due(&self) -> Instant {
+        if self.lean.is_some() {
+            self.timeout.max(self.str0m_ran + LEAN_STR0M_INTERVAL)
+        } else {
+            self.timeout
+        }
+    }
+
     /// When the shard should wake for this session: str0m's timeout or the lean path's feedback.
     pub(super) fn next_wake(&self) -> Instant {
-        let str0m = self.wake_at(self.timeout);
+        let str0m = self.wake_at(self.str0m_due());
         match self.lean.as_ref().and_then(Lean::next_due) {
             Some(t) => str0m.min(self.wake_at(t)),
             None => str0m,
         }
+    }
+
+    /// Brings the blocks this session points to, which handling a datagram reads, towards the
+    /// cache (see `prefetch.rs`). Reads the session's own fields: the shard prefetches those
+    /// ([`Depth::Session`]) some datagrams before.
+    pub(super) fn prefetch_blocks(&self) {
+        if let Some(lean) = &self.lean {
+            lean.prefetch();
+        }
+        self.receiver.prefetch();
     }
 
     /// DTLS is up: with the keys it exported, the session's RTP takes the lean path.
@@ -189,12 +225,17 @@ impl Session {
 }
 
 /// Sends the lean path's due feedback from the session's address to the server.
-pub(super) fn lean_poll(s: &mut Session, now: Instant, out: &mut Vec<Outgoing>) {
+pub(super) fn lean_poll(
+    s: &mut Session,
+    now: Instant,
+    scratch: &mut Scratch,
+    out: &mut Vec<Outgoing>,
+) {
     let (Some(lean), Some(SocketAddr::V4(dest))) = (s.lean.as_mut(), s.stats.remote_addr) else {
         return;
     };
     let (source, net) = (*s.local.ip(), &mut s.stats.net);
-    lean.poll(now, &mut |data| {
+    lean.poll(now, scratch, &mut |data| {
         net.packets_out += 1;
         net.bytes_out += data.len() as u64;
         out.push(Outgoing { source, dest, data });
