@@ -121,6 +121,15 @@ impl ConveneSession {
             .map_err(|e| Failure::new("media_ended", e))
     }
 
+    /// Datagrams received and sent (all kinds, as [`Snap`] counts them).
+    pub async fn packets(&mut self) -> Result<(u64, u64), Failure> {
+        self.media
+            .counters()
+            .await
+            .map(|c| (c.packets_in, c.packets_out))
+            .map_err(|e| Failure::new("media_ended", e))
+    }
+
     /// Stops generating frames (no renegotiation: the m-lines stay).
     pub async fn stop_publishing(&mut self) {
         let _ = self.media.publish(PublishOptions::none()).await;

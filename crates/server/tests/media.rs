@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::TestServer;
 use convene_client::{
-    join_msg, ClientError, MediaConfig, MediaSession, MediaStats, PublishOptions, Signaling,
-    Transport,
+    join_msg, ClientError, MediaConfig, MediaSession, MediaStats, PublishOptions, ReceiveMode,
+    RtpPath, SharedUdp, Signaling, Transport,
 };
 use convene_proto::{ErrorCode, MediaKind, ParticipantId};
 
@@ -382,4 +382,51 @@ async fn admission_control_off_admits_a_busy_worker() {
     c.join(join_msg("busy-off", "Cy"))
         .await
         .expect("no load limit: admitted");
+}
+
+/// `counters` (what a load generator asks every participant for each second) gives the same
+/// packet counts as the full stats, for a session with its own socket and for one in a shard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_agree_with_the_full_stats() {
+    let s = TestServer::start().await;
+    let (publisher, _) = start(&s, "media-counters", "Ada", Transport::Udp).await;
+    let (own, _) = start(&s, "media-counters", "Bob", Transport::Udp).await;
+    let shared = SharedUdp::new(1, RtpPath::Lean).unwrap();
+    let mut sig = Signaling::connect(&s.ws_url()).await.unwrap();
+    let joined = sig.join(join_msg("media-counters", "Cy")).await.unwrap();
+    let config = MediaConfig {
+        publish: PublishOptions::none(),
+        receive: ReceiveMode::Packets,
+        shared: Some(shared),
+        ..MediaConfig::default()
+    };
+    let sharded = MediaSession::start(sig, joined.participant_id, config)
+        .await
+        .unwrap();
+    for (name, m) in [("own socket", &own), ("shard", &sharded)] {
+        let mut received = 0;
+        for _ in 0..150 {
+            received = m.stats().await.unwrap().net.packets_in;
+            if received >= 100 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(received >= 100, "{name}: media flows ({received} packets)");
+        // Counters never go back, so each lies between the stats taken around it.
+        let before = m.stats().await.unwrap().net;
+        let c = m.counters().await.unwrap();
+        let after = m.stats().await.unwrap().net;
+        for (what, b, c, a) in [
+            ("in", before.packets_in, c.packets_in, after.packets_in),
+            ("out", before.packets_out, c.packets_out, after.packets_out),
+            ("bytes in", before.bytes_in, c.bytes_in, after.bytes_in),
+        ] {
+            assert!(b <= c && c <= a, "{name} {what}: {b} <= {c} <= {a}");
+        }
+        assert!(c.packets_out > 0, "{name}: feedback counted");
+    }
+    for m in [publisher, own, sharded] {
+        let _ = m.stop().await;
+    }
 }

@@ -293,6 +293,9 @@ impl Driver {
             Command::Stats(tx) => {
                 let _ = tx.send(self.snapshot());
             }
+            Command::Counters(tx) => {
+                let _ = tx.send(self.net.counters);
+            }
             // Handled by the loop.
             Command::Stop => {}
         }

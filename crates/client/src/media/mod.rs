@@ -215,6 +215,7 @@ pub(crate) enum Command {
     Publish(PublishOptions),
     RestartIce,
     Stats(oneshot::Sender<MediaStats>),
+    Counters(oneshot::Sender<NetCounters>),
     Stop,
 }
 
@@ -296,6 +297,14 @@ impl MediaSession {
     pub async fn stats(&self) -> Result<MediaStats, MediaError> {
         let (tx, rx) = oneshot::channel();
         self.command(Command::Stats(tx)).await?;
+        rx.await.map_err(|_| MediaError::Ended)
+    }
+
+    /// Only the packet and byte counters of [`MediaSession::stats`]: cheap enough to ask for
+    /// every second (the full stats copy every track's figures and delay histogram).
+    pub async fn counters(&self) -> Result<NetCounters, MediaError> {
+        let (tx, rx) = oneshot::channel();
+        self.command(Command::Counters(tx)).await?;
         rx.await.map_err(|_| MediaError::Ended)
     }
 

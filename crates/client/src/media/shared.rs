@@ -185,6 +185,7 @@ impl SharedDriver {
                 }
             }
             Command::Stats(reply) => self.tell(ShardCmd::Stats { key, reply }),
+            Command::Counters(reply) => self.tell(ShardCmd::Counters { key, reply }),
             Command::Stop => {}
         }
         Ok(())

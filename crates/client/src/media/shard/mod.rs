@@ -31,7 +31,7 @@ use super::link::{add_receive_only_line, Link};
 use super::mux::{MuxSocket, Outgoing, RecvBatch, BATCH};
 use super::prefetch::prefetch_all;
 use super::receive::Receiver;
-use super::{MediaError, MediaEvent, MediaStats, RtpPath, Transport};
+use super::{MediaError, MediaEvent, MediaStats, NetCounters, RtpPath, Transport};
 use crate::frame::unix_micros;
 
 /// `recvmmsg` batches per turn before commands and timers get theirs.
@@ -105,6 +105,10 @@ pub(crate) enum ShardCmd {
     Stats {
         key: Key,
         reply: oneshot::Sender<MediaStats>,
+    },
+    Counters {
+        key: Key,
+        reply: oneshot::Sender<NetCounters>,
     },
     Close {
         key: Key,
@@ -519,6 +523,11 @@ impl Shard {
             ShardCmd::Stats { key, reply } => {
                 if let Ok(s) = self.session(key) {
                     let _ = reply.send(s.snapshot());
+                }
+            }
+            ShardCmd::Counters { key, reply } => {
+                if let Ok(s) = self.session(key) {
+                    let _ = reply.send(s.stats.net);
                 }
             }
             ShardCmd::Close { key } => {
