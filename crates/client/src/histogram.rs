@@ -23,6 +23,8 @@ pub struct DelayHistogram {
     /// generator keeps several per simulated participant.
     counts: Vec<u64>,
     total: u64,
+    /// The bucket of the last sample: the next one is likely near it (for prefetching).
+    last: usize,
 }
 
 impl PartialEq for DelayHistogram {
@@ -73,6 +75,12 @@ impl DelayHistogram {
         }
         self.counts[b] += 1;
         self.total += 1;
+        self.last = b;
+    }
+
+    /// Where the next sample is likely to be counted: the last one's bucket.
+    pub(crate) fn hot(&self) -> *const u64 {
+        self.counts.as_ptr().wrapping_add(self.last)
     }
 
     pub fn count(&self) -> u64 {

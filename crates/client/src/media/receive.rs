@@ -9,7 +9,7 @@ use str0m::media::{MediaData, Mid};
 use str0m::rtp::RtpPacket;
 
 use super::packets::{Assembler, Frame};
-use super::prefetch::prefetch_slice;
+use super::prefetch::{prefetch, prefetch_slice};
 use crate::frame::{parse_frame, FrameHeader, FrameKind, ParsedFrame};
 use crate::histogram::DelayHistogram;
 
@@ -222,6 +222,13 @@ impl Receiver {
         let n = self.tracks.len().min(PREFETCH_TRACKS);
         prefetch_slice(&self.tracks[..n]);
         prefetch_slice(&self.assemblers[..n.min(self.assemblers.len())]);
+    }
+
+    /// After [`Receiver::prefetch`]: the delay histogram buckets those tracks counted last.
+    pub fn prefetch_histograms(&self) {
+        for t in self.tracks.iter().take(PREFETCH_TRACKS) {
+            prefetch(t.delay_hist.hot());
+        }
     }
 
     pub fn set_inactive_mid(&mut self, mid: Mid) {

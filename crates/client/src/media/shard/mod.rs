@@ -47,7 +47,7 @@ const READ_INTERVAL: Duration = Duration::from_millis(1);
 const MAX_COMMANDS_PER_TURN: usize = 64;
 /// How many datagrams ahead of the one being handled its session is prefetched (see
 /// `prefetch.rs`); each further level of pointers, [`PREFETCH_STEP`] fewer.
-const PREFETCH_AHEAD: usize = 4;
+const PREFETCH_AHEAD: usize = 6;
 const PREFETCH_STEP: usize = 2;
 
 /// Which session of a shard: its slot, and the slot's generation (slots are reused).
@@ -269,6 +269,7 @@ impl Shard {
         for i in 0..self.recv.meta.len() {
             self.prefetch(i + PREFETCH_AHEAD, Depth::Session);
             self.prefetch(i + PREFETCH_AHEAD - PREFETCH_STEP, Depth::Blocks);
+            self.prefetch(i + PREFETCH_AHEAD - 2 * PREFETCH_STEP, Depth::Buckets);
             let m = self.recv.meta[i];
             // None: for a session that closed since; dropped.
             let Some(slot) = self.slots[i] else {
@@ -321,7 +322,8 @@ impl Shard {
             // Only its address: reading it here would wait for the very load being hinted.
             (Depth::Session, s) => prefetch_all(s),
             (Depth::Blocks, Some(s)) => s.prefetch_blocks(),
-            (Depth::Blocks, None) => {}
+            (Depth::Buckets, Some(s)) => s.prefetch_buckets(),
+            (_, None) => {}
         }
     }
 
@@ -454,7 +456,9 @@ impl Shard {
                 s.stats.net.send_dropped += 1;
             }
         });
-        self.out.clear();
+        for o in self.out.drain(..) {
+            self.scratch.recycle(o.data);
+        }
     }
 
     fn session(&mut self, key: Key) -> Result<&mut Session, MediaError> {

@@ -36,6 +36,8 @@ pub(super) enum Depth {
     Session,
     /// The blocks it points to: keys, SSRC table, feedback list, tracks, reassembly state.
     Blocks,
+    /// The delay histogram buckets its tracks counted last (their addresses are in the tracks).
+    Buckets,
 }
 
 /// One receive-only peer connection of a shard.
@@ -103,6 +105,11 @@ impl Session {
             lean.prefetch();
         }
         self.receiver.prefetch();
+    }
+
+    /// After [`Session::prefetch_blocks`], some datagrams before: the histogram buckets.
+    pub(super) fn prefetch_buckets(&self) {
+        self.receiver.prefetch_histograms();
     }
 
     /// DTLS is up: with the keys it exported, the session's RTP takes the lean path.
