@@ -209,14 +209,13 @@ impl Lean {
                         convene_proto::MediaKind::Video => 90_000,
                     };
                     self.streams
-                        .push(RxStream::new(ssrc, rtx, mid, track, clock_rate));
+                        .push(RxStream::new(ssrc, rtx, track, clock_rate));
                     self.streams.len() - 1
                 }
             };
             self.streams[i].rtx = self.streams[i].rtx.or(rtx);
             // A mid reused for a new track: the later track (the one its packets are for
             // now) wins, as in the receiver's own mapping.
-            self.streams[i].mid = mid;
             self.streams[i].track = track;
             self.target(ssrc, (i, false));
             if let Some(r) = rtx {

@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use str0m::media::Mid;
-
 use super::rtcp::ReportBlock;
 use super::rtp::SeqExt;
 
@@ -38,7 +36,6 @@ pub(crate) enum Arrival {
 pub(crate) struct RxStream {
     pub ssrc: u32,
     pub rtx: Option<u32>,
-    pub mid: Mid,
     /// The receiver's track (its index) this stream's packets are for: found once per mapping,
     /// not per packet.
     pub track: usize,
@@ -58,11 +55,10 @@ pub(crate) struct RxStream {
 }
 
 impl RxStream {
-    pub fn new(ssrc: u32, rtx: Option<u32>, mid: Mid, track: usize, clock_rate: u32) -> Self {
+    pub fn new(ssrc: u32, rtx: Option<u32>, track: usize, clock_rate: u32) -> Self {
         RxStream {
             ssrc,
             rtx,
-            mid,
             track,
             clock_rate,
             seq: SeqExt::default(),
@@ -192,7 +188,7 @@ mod tests {
     use super::*;
 
     fn stream() -> RxStream {
-        RxStream::new(5, Some(6), Mid::from("1"), 0, 90_000)
+        RxStream::new(5, Some(6), 0, 90_000)
     }
 
     #[test]
@@ -230,7 +226,7 @@ mod tests {
     #[test]
     fn a_stream_without_rtx_asks_for_nothing() {
         let t = Instant::now();
-        let mut s = RxStream::new(5, None, Mid::from("0"), 0, 48_000);
+        let mut s = RxStream::new(5, None, 0, 48_000);
         s.arrive(1, t);
         s.arrive(5, t);
         let mut want = Vec::new();
