@@ -5,6 +5,7 @@
 //! str0m keeps ICE (consent checks) and DTLS; it never sees RTP, and what RTCP it would send for
 //! the streams the SDP declared is dropped.
 
+mod aead;
 #[cfg(test)]
 mod interop;
 mod keys;
@@ -160,14 +161,11 @@ impl Lean {
         let provider = base().srtp_provider;
         let keys = SessionKeys::derive(c, provider)
             .ok_or_else(|| format!("SRTP profile {:?} is not AES-GCM", c.profile))?;
-        let ctx = |k, encrypt| {
-            srtp::Context::new(provider, keys.profile, k, encrypt)
-                .ok_or_else(|| "bad SRTP key".to_string())
-        };
+        let ctx = |k| srtp::Context::new(keys.profile, k).ok_or_else(|| "bad SRTP key".to_string());
         Ok(Lean {
-            srtp_in: ctx(&keys.rtp_in, false)?,
-            srtcp_in: ctx(&keys.rtcp_in, false)?,
-            srtcp_out: ctx(&keys.rtcp_out, true)?,
+            srtp_in: ctx(&keys.rtp_in)?,
+            srtcp_in: ctx(&keys.rtcp_in)?,
+            srtcp_out: ctx(&keys.rtcp_out)?,
             srtcp_index: 0,
             sender_ssrc: rand_ssrc(),
             twcc_id,

@@ -1,14 +1,11 @@
 //! SRTP and SRTCP with AES-GCM (RFC 7714): decrypting the server's RTP and RTCP, encrypting our
-//! RTCP. The AEAD itself is str0m's crypto provider's.
+//! RTCP. The AEAD is AWS-LC's (`aead.rs`).
 
 use str0m::crypto::dtls::SrtpProfile;
-use str0m::crypto::{AeadAes128GcmCipher, AeadAes256GcmCipher, SrtpProvider};
 
+use super::aead::{Aead, TAG_LEN};
 use super::keys::{SessionKey, SALT_LEN};
-use crate::media::prefetch::prefetch;
 
-/// The authentication tag that follows every AES-GCM ciphertext.
-pub(crate) const TAG_LEN: usize = 16;
 /// SRTCP's E flag and index, after the tag.
 const TRAILER_LEN: usize = 4;
 /// The RTCP header and sender SSRC, sent in the clear.
@@ -17,47 +14,33 @@ const RTCP_HEADER_LEN: usize = 8;
 pub(crate) const SRTCP_MIN_LEN: usize = RTCP_HEADER_LEN + TAG_LEN + TRAILER_LEN;
 const E_FLAG: u32 = 1 << 31;
 
-enum Aead {
-    Aes128(Box<dyn AeadAes128GcmCipher>),
-    Aes256(Box<dyn AeadAes256GcmCipher>),
-}
-
-/// One direction of SRTP or SRTCP: a cipher and its session salt.
+/// One direction of SRTP or SRTCP: a key and its session salt.
 pub(crate) struct Context {
     aead: Aead,
     salt: [u8; SALT_LEN],
 }
 
 impl Context {
-    /// None if the key does not fit the profile.
-    pub fn new(
-        provider: &dyn SrtpProvider,
-        profile: SrtpProfile,
-        k: &SessionKey,
-        encrypt: bool,
-    ) -> Option<Context> {
-        let aead = match profile {
-            SrtpProfile::AEAD_AES_128_GCM => Aead::Aes128(
-                provider
-                    .aead_aes_128_gcm()
-                    .create_cipher(k.key.as_slice().try_into().ok()?, encrypt),
-            ),
-            SrtpProfile::AEAD_AES_256_GCM => Aead::Aes256(
-                provider
-                    .aead_aes_256_gcm()
-                    .create_cipher(k.key.as_slice().try_into().ok()?, encrypt),
-            ),
+    /// None if the profile is not AES-GCM or the key does not fit it.
+    pub fn new(profile: SrtpProfile, k: &SessionKey) -> Option<Context> {
+        let len = match profile {
+            SrtpProfile::AEAD_AES_128_GCM => 16,
+            SrtpProfile::AEAD_AES_256_GCM => 32,
             _ => return None,
         };
-        Some(Context { aead, salt: k.salt })
+        if k.key.len() != len {
+            return None;
+        }
+        Some(Context {
+            aead: Aead::new(&k.key)?,
+            salt: k.salt,
+        })
     }
 
-    /// Brings the cipher's state towards the cache (see `prefetch.rs`).
+    /// Brings the key towards the cache (see `prefetch.rs`).
+    #[inline]
     pub fn prefetch(&self) {
-        match &self.aead {
-            Aead::Aes128(c) => prefetch(&**c),
-            Aead::Aes256(c) => prefetch(&**c),
-        }
+        self.aead.prefetch();
     }
 
     /// RFC 7714 8.1: `00 00 || SSRC || ROC || SEQ`, XOR the salt.
@@ -79,33 +62,19 @@ impl Context {
         iv
     }
 
-    fn open(&mut self, iv: &[u8; 12], aad: &[u8], input: &[u8], out: &mut [u8]) -> Option<usize> {
-        // The ciphers assert (rather than check) that the input holds a tag.
-        if input.len() < TAG_LEN || out.len() < input.len() - TAG_LEN {
-            return None;
-        }
-        match &mut self.aead {
-            Aead::Aes128(c) => c.decrypt(iv, &[aad], input, out).ok(),
-            Aead::Aes256(c) => c.decrypt(iv, &[aad], input, out).ok(),
-        }
+    fn open(&self, iv: &[u8; 12], aad: &[u8], input: &[u8], out: &mut [u8]) -> Option<usize> {
+        self.aead.open(iv, aad, input, out)
     }
 
-    fn seal(&mut self, iv: &[u8; 12], aad: &[u8], input: &[u8], out: &mut [u8]) -> bool {
-        // The ciphers assert an AAD of at least 12 octets (an RTP header's size).
-        if aad.len() < 12 || out.len() < input.len() + TAG_LEN {
-            return false;
-        }
-        match &mut self.aead {
-            Aead::Aes128(c) => c.encrypt(iv, aad, input, out).is_ok(),
-            Aead::Aes256(c) => c.encrypt(iv, aad, input, out).is_ok(),
-        }
+    fn seal(&self, iv: &[u8; 12], aad: &[u8], input: &[u8], out: &mut [u8]) -> bool {
+        self.aead.seal(iv, aad, input, out)
     }
 
     /// Decrypts an SRTP packet whose header (the AAD) is `header_len` long into `out`, which
     /// then holds the payload (with any RTP padding); returns its length. None if it does not
     /// authenticate (wrong key, index or damage).
     pub fn unprotect_rtp(
-        &mut self,
+        &self,
         packet: &[u8],
         header_len: usize,
         ssrc: u32,
@@ -119,7 +88,7 @@ impl Context {
 
     /// Encrypts an SRTP packet (for tests: the server's side).
     #[cfg(test)]
-    pub fn protect_rtp(&mut self, packet: &[u8], header_len: usize, index: u64) -> Vec<u8> {
+    pub fn protect_rtp(&self, packet: &[u8], header_len: usize, index: u64) -> Vec<u8> {
         let ssrc = u32::from_be_bytes([packet[8], packet[9], packet[10], packet[11]]);
         let iv = self.rtp_iv(ssrc, (index >> 16) as u32, index as u16);
         let mut out = packet[..header_len].to_vec();
@@ -135,7 +104,7 @@ impl Context {
     }
 
     /// Encrypts one RTCP compound packet as SRTCP with `index` (31 bits); appends it to `out`.
-    pub fn protect_rtcp(&mut self, plain: &[u8], index: u32, out: &mut Vec<u8>) -> bool {
+    pub fn protect_rtcp(&self, plain: &[u8], index: u32, out: &mut Vec<u8>) -> bool {
         let Some((header, body)) = plain.split_at_checked(RTCP_HEADER_LEN) else {
             return false;
         };
@@ -158,7 +127,7 @@ impl Context {
 
     /// Decrypts an SRTCP packet into `out` (clear header, then the rest of the compound).
     /// None if it does not authenticate or is not encrypted (E = 0, which str0m never sends).
-    pub fn unprotect_rtcp(&mut self, packet: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    pub fn unprotect_rtcp(&self, packet: &[u8], out: &mut Vec<u8>) -> Option<()> {
         if packet.len() < SRTCP_MIN_LEN {
             return None;
         }
@@ -192,7 +161,6 @@ fn xor(a: &mut [u8; 12], b: &[u8; 12]) {
 mod tests {
     use super::*;
     use crate::media::lean::hex;
-    use crate::media::lean::keys::base;
 
     /// The session key and salt of RFC 7714's test vectors (section 16).
     fn key(len: usize) -> SessionKey {
@@ -203,10 +171,9 @@ mod tests {
     }
 
     fn pair(profile: SrtpProfile, len: usize) -> (Context, Context) {
-        let p = base().srtp_provider;
         (
-            Context::new(p, profile, &key(len), true).expect("sender"),
-            Context::new(p, profile, &key(len), false).expect("receiver"),
+            Context::new(profile, &key(len)).expect("sender"),
+            Context::new(profile, &key(len)).expect("receiver"),
         )
     }
 
@@ -220,7 +187,7 @@ mod tests {
             (SrtpProfile::AEAD_AES_128_GCM, 16),
             (SrtpProfile::AEAD_AES_256_GCM, 32),
         ] {
-            let (mut tx, mut rx) = pair(profile, len);
+            let (tx, rx) = pair(profile, len);
             let plain = hex(RTP);
             let sealed = tx.protect_rtp(&plain, 12, 0xf17b);
             assert_eq!(sealed.len(), plain.len() + TAG_LEN);
@@ -260,7 +227,7 @@ mod tests {
             "81c8000d 4d617273 4e545031 4e545032 52545020 0000042a 0000e930
              4c756e61 deadbeef deadbeef deadbeef deadbeef deadbeef",
         );
-        let (mut tx, mut rx) = pair(SrtpProfile::AEAD_AES_128_GCM, 16);
+        let (tx, rx) = pair(SrtpProfile::AEAD_AES_128_GCM, 16);
         let mut sealed = Vec::new();
         assert!(tx.protect_rtcp(&plain, 0x5d4, &mut sealed));
         assert_eq!(sealed.len(), plain.len() + TAG_LEN + 4);
