@@ -22,7 +22,7 @@ use str0m::Rtc;
 
 pub(crate) use keys::{build_capturing, KeySlot};
 
-use super::prefetch::prefetch;
+use super::prefetch::prefetch_slice;
 use super::receive::Receiver;
 use keys::{base, Captured, SessionKeys};
 use rtcp::ReportBlock;
@@ -41,6 +41,8 @@ const REMAP_INTERVAL: Duration = Duration::from_millis(100);
 const MAX_SSRCS: usize = 256;
 /// An RTCP compound we send stays under this (SRTCP adds 20 octets).
 const MAX_COMPOUND: usize = 1100;
+/// Streams and SSRCs of a session whose state is prefetched (see `prefetch.rs`).
+const PREFETCH_STREAMS: usize = 4;
 /// Largest datagram decrypted (the receive buffers are this size).
 const MAX_DATAGRAM: usize = 2048;
 
@@ -246,8 +248,10 @@ impl Lean {
 
     /// Brings what [`Lean::handle`] reads first towards the cache (see `prefetch.rs`).
     pub fn prefetch(&self) {
-        prefetch(self.ssrcs.as_ptr());
-        prefetch(self.streams.as_ptr());
+        // Every stream and SSRC a packet may be for: a subscriber has a few (audio, video and
+        // its RTX), and the video stream's was a miss when only the first was prefetched.
+        prefetch_slice(&self.ssrcs[..self.ssrcs.len().min(PREFETCH_STREAMS)]);
+        prefetch_slice(&self.streams[..self.streams.len().min(PREFETCH_STREAMS)]);
         self.srtp_in.prefetch();
         self.twcc.prefetch();
     }

@@ -278,9 +278,9 @@ impl Shard {
             let Some(s) = self.sessions.get_mut(slot).and_then(Option::as_mut) else {
                 continue;
             };
-            s.stats.net.packets_in += 1;
-            s.stats.net.bytes_in += m.len as u64;
-            s.stats.remote_addr = Some(m.source);
+            s.net.packets_in += 1;
+            s.net.bytes_in += m.len as u64;
+            s.remote = Some(m.source);
             let data = self.recv.data(i);
             let (at, at_unix) = m.arrival(now, unix);
             if let (Some(lean), true) = (s.lean.as_mut(), is_srtp(data)) {
@@ -347,15 +347,15 @@ impl Shard {
                 }
                 Ok(Output::Transmit(t)) => match t.destination {
                     SocketAddr::V4(dest) => {
-                        s.stats.net.packets_out += 1;
-                        s.stats.net.bytes_out += t.contents.len() as u64;
+                        s.net.packets_out += 1;
+                        s.net.bytes_out += t.contents.len() as u64;
                         self.out.push(Outgoing {
                             source: *s.local.ip(),
                             dest,
                             data: t.contents.into(),
                         });
                     }
-                    SocketAddr::V6(_) => s.stats.net.send_dropped += 1,
+                    SocketAddr::V6(_) => s.net.send_dropped += 1,
                 },
                 Ok(Output::Event(e)) => s.on_event(e, unix),
                 Err(e) => break Some(e.to_string()),
@@ -451,9 +451,9 @@ impl Shard {
                 .and_then(|&slot| sessions.get_mut(slot))
                 .and_then(Option::as_mut)
             {
-                s.stats.net.packets_out -= 1;
-                s.stats.net.bytes_out -= o.data.len() as u64;
-                s.stats.net.send_dropped += 1;
+                s.net.packets_out -= 1;
+                s.net.bytes_out -= o.data.len() as u64;
+                s.net.send_dropped += 1;
             }
         });
         for o in self.out.drain(..) {
@@ -531,7 +531,7 @@ impl Shard {
             }
             ShardCmd::Counters { key, reply } => {
                 if let Ok(s) = self.session(key) {
-                    let _ = reply.send(s.stats.net);
+                    let _ = reply.send(s.net);
                 }
             }
             ShardCmd::Close { key } => {
@@ -581,19 +581,21 @@ impl Shard {
         let (offer, pending) = api.apply().ok_or(MediaError::Ended)?;
         let mut receiver = Receiver::default();
         receiver.packet_mode = true;
-        let stats = MediaStats {
+        let stats = Box::new(MediaStats {
             transport: Transport::Udp,
             local_addr: Some(SocketAddr::V4(local)),
             ice_state: format!("{:?}", IceConnectionState::New),
             offers_sent: 1,
             ..MediaStats::default()
-        };
+        });
         self.next_gen = self.next_gen.wrapping_add(1);
         let session = Session {
             gen: self.next_gen,
             rtc,
             local,
             receiver,
+            net: NetCounters::default(),
+            remote: None,
             stats,
             events,
             ended: Some(ended),
