@@ -72,24 +72,7 @@ impl Aead {
         if out.len() < plain {
             return None;
         }
-        let mut n = 0;
-        // SAFETY: every pointer is valid for the length passed with it during the call; `out`
-        // has room for `out.len()` octets, which AWS-LC checks against what it writes.
-        let ok = unsafe {
-            EVP_AEAD_CTX_open(
-                self.ctx.as_ptr(),
-                out.as_mut_ptr(),
-                &mut n,
-                out.len(),
-                nonce.as_ptr(),
-                NONCE_LEN,
-                sealed.as_ptr(),
-                sealed.len(),
-                aad.as_ptr(),
-                aad.len(),
-            )
-        };
-        (ok == 1).then_some(n)
+        self.call(EVP_AEAD_CTX_open, nonce, aad, sealed, out)
     }
 
     /// Encrypts `plain` into `out` (ciphertext, then the tag: `plain.len() + TAG_LEN` octets);
@@ -98,25 +81,53 @@ impl Aead {
         if out.len() < plain.len() + TAG_LEN {
             return false;
         }
+        self.call(EVP_AEAD_CTX_seal, nonce, aad, plain, out) == Some(plain.len() + TAG_LEN)
+    }
+
+    /// `EVP_AEAD_CTX_open` or `EVP_AEAD_CTX_seal` (one signature): the length written to `out`.
+    fn call(
+        &self,
+        f: AeadFn,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        input: &[u8],
+        out: &mut [u8],
+    ) -> Option<usize> {
         let mut n = 0;
-        // SAFETY: as in `open`.
+        // SAFETY: the context is alive and ours; every pointer is valid for the length passed
+        // with it during the call; AWS-LC writes at most `out.len()` octets to `out`.
         let ok = unsafe {
-            EVP_AEAD_CTX_seal(
+            f(
                 self.ctx.as_ptr(),
                 out.as_mut_ptr(),
                 &mut n,
                 out.len(),
                 nonce.as_ptr(),
                 NONCE_LEN,
-                plain.as_ptr(),
-                plain.len(),
+                input.as_ptr(),
+                input.len(),
                 aad.as_ptr(),
                 aad.len(),
             )
         };
-        ok == 1 && n == plain.len() + TAG_LEN
+        (ok == 1).then_some(n)
     }
 }
+
+/// The signature `EVP_AEAD_CTX_open` and `EVP_AEAD_CTX_seal` share: context, output, its
+/// length written and room, nonce, input, additional data.
+type AeadFn = unsafe extern "C" fn(
+    *const EVP_AEAD_CTX,
+    *mut u8,
+    *mut usize,
+    usize,
+    *const u8,
+    usize,
+    *const u8,
+    usize,
+    *const u8,
+    usize,
+) -> std::os::raw::c_int;
 
 impl Drop for Aead {
     fn drop(&mut self) {
