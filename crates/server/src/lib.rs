@@ -119,6 +119,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat_loop(state.clone(), stop_rx.clone()));
     let app = http::router(state.clone());
+    let plane = media.clone();
     let ice_tcp = media.filter(|m| m.ice_tcp);
     let acceptor = tokio::spawn(net::listener::accept_loop(
         listeners.http,
@@ -152,6 +153,11 @@ pub async fn run(
                 "some records could not be closed; the next start closes them"
             );
         }
+    }
+    if let Some(plane) = plane {
+        // The worker threads end before we return, so before the process exits: see
+        // media/threads.rs. Joining blocks, hence off the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || plane.stop()).await;
     }
     match drained {
         Ok(()) => {

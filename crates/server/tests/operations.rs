@@ -107,6 +107,23 @@ async fn drain_tells_everyone_closes_records_and_refuses_joins() {
     }
 }
 
+/// The media threads end with the server: its UDP port is free again once `run` has returned. A
+/// worker left running would hold its socket, and race the process's exit (see media/threads.rs).
+#[tokio::test]
+async fn a_stopped_server_has_ended_its_media_threads() {
+    let mut s = TestServer::start().await;
+    let udp = s.udp_addr.expect("media is on");
+    // A participant, so that a worker has made a media session (a DTLS key) before the stop.
+    let (a, _) = s.join("media-threads", "Ada").await;
+    drop(a);
+    assert!(
+        std::net::UdpSocket::bind(udp).is_err(),
+        "the workers hold the port while they run"
+    );
+    s.stop().await.expect("clean drain");
+    std::net::UdpSocket::bind(udp).expect("the media port is free once run has returned");
+}
+
 #[tokio::test]
 async fn a_draining_server_refuses_joins_and_is_not_ready() {
     let s = TestServer::start().await;

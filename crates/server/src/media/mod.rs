@@ -12,6 +12,7 @@ mod placement;
 pub mod reuseport;
 pub mod router;
 mod sockbuf;
+mod threads;
 mod worker;
 
 use std::collections::HashMap;
@@ -90,6 +91,8 @@ pub enum MediaCmd {
         from: usize,
         msg: convene_media::RelayMessage,
     },
+    /// The server is stopping: the worker ends its loop and its thread.
+    Stop,
 }
 
 /// What the worker reports back, routed to rooms by [`router::route`].
@@ -187,6 +190,8 @@ pub(crate) fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 #[derive(Clone)]
 pub struct MediaPlane {
     workers: Arc<Vec<mpsc::UnboundedSender<MediaCmd>>>,
+    /// Stops and joins the worker threads when the server stops or the last clone is dropped.
+    threads: Arc<threads::WorkerThreads>,
     shared: Arc<Shared>,
     pub udp_addr: SocketAddr,
     pub ice_tcp: bool,
@@ -254,6 +259,8 @@ impl MediaPlane {
             tracing::warn!("the media UDP socket was not bound with SO_REUSEPORT: the workers share it, and a participant's packets may be reordered between them");
         }
         let mut granted = None;
+        // Made first, so that if a later worker cannot start, those started are stopped.
+        let threads = threads::WorkerThreads::new(workers.clone());
         for (index, rx) in receivers.into_iter().enumerate() {
             let udp = if index == 0 || !own_sockets {
                 udp.try_clone()?
@@ -270,7 +277,7 @@ impl MediaPlane {
                     Err(e) => tracing::warn!(error = %e, "could not size the media socket buffers"),
                 }
             }
-            worker::spawn(worker::WorkerSetup {
+            threads.add(worker::spawn(worker::WorkerSetup {
                 index,
                 config: sfu_config.clone(),
                 udp,
@@ -283,8 +290,9 @@ impl MediaPlane {
                 metrics: metrics.clone(),
                 batch_send: config.batch_send || config.gso,
                 gso: config.gso,
-            })?;
+            })?);
         }
+        let threads = Arc::new(threads);
         if let Some((rx, tx)) = granted {
             // The kernel reports twice what it grants for data; below the request means capped.
             if rx / 2 < config.socket_buffer_bytes as usize {
@@ -304,6 +312,7 @@ impl MediaPlane {
         Ok((
             Self {
                 workers,
+                threads,
                 shared,
                 udp_addr,
                 ice_tcp: config.ice_tcp,
@@ -315,6 +324,12 @@ impl MediaPlane {
 
     pub fn workers(&self) -> usize {
         self.workers.len()
+    }
+
+    /// Stops the worker threads and waits for them to end (blocking; see `threads.rs`). Commands
+    /// sent afterwards are dropped. The number of threads joined: 0 if already stopped.
+    pub fn stop(&self) -> usize {
+        self.threads.stop()
     }
 
     /// Whether a newcomer to `room` can be placed on a worker that is not saturated. Checked before
@@ -380,7 +395,7 @@ impl MediaPlane {
     }
 
     pub fn send_to(&self, worker: usize, cmd: MediaCmd) {
-        // A worker only stops when the process does; a command then has nowhere to go.
+        // A worker only stops when the server does; a command then has nowhere to go.
         if self.workers[worker].send(cmd).is_err() {
             tracing::warn!(worker, "media worker is gone; command dropped");
         }

@@ -42,11 +42,13 @@ pub(super) struct WorkerSetup {
     pub gso: bool,
 }
 
-pub(super) fn spawn(setup: WorkerSetup) -> Result<(), super::MediaStartError> {
+pub(super) fn spawn(
+    setup: WorkerSetup,
+) -> Result<std::thread::JoinHandle<()>, super::MediaStartError> {
     let sfu = Sfu::new(setup.config, Instant::now())?;
     setup.udp.set_nonblocking(true)?;
     let index = setup.index;
-    std::thread::Builder::new()
+    let handle = std::thread::Builder::new()
         .name(format!("convene-media-{index}"))
         .spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -86,7 +88,7 @@ pub(super) fn spawn(setup: WorkerSetup) -> Result<(), super::MediaStartError> {
                 w.run(setup.cmds).await;
             });
         })?;
-    Ok(())
+    Ok(handle)
 }
 
 /// What ended a wait.
@@ -140,8 +142,8 @@ impl Worker {
             // Busy from here until the next wait (flush included).
             woke = Instant::now();
             match woken {
+                Wake::Cmd(Some(MediaCmd::Stop) | None) => return,
                 Wake::Cmd(Some(cmd)) => self.apply(cmd),
-                Wake::Cmd(None) => return,
                 Wake::Udp(Ok((n, src))) => {
                     self.input_udp(src, &buf[..n]);
                     // Take what else is waiting before flushing: fewer wake-ups under load.
@@ -268,7 +270,8 @@ impl Worker {
             | MediaCmd::TcpInput { .. }
             | MediaCmd::Relay { .. }
             | MediaCmd::VideoConstraint { .. }
-            | MediaCmd::ServerMute { .. } => false,
+            | MediaCmd::ServerMute { .. }
+            | MediaCmd::Stop => false,
             // Listed, not a wildcard, so that a new command is classified when it is added.
             MediaCmd::AddParticipant { .. }
             | MediaCmd::RemoveParticipant { .. }
@@ -374,6 +377,8 @@ impl Worker {
                 self.sfu.handle_relay(link_id(from), msg, now);
                 Ok(())
             }
+            // Taken by `run`, which ends the loop; nothing to do here.
+            MediaCmd::Stop => Ok(()),
         };
         if let Err((participant, request, e)) = result {
             let _ = self.out.send(MediaOut::Failed {
