@@ -84,14 +84,15 @@ impl Batch {
 
     /// The runs of `[from, to)`: with GSO, consecutive datagrams to one destination, all of one
     /// size but the last, which may be shorter (what UDP_SEGMENT can express); else one each.
-    fn runs(&self, from: usize, to: usize) -> Vec<Run> {
+    /// Datagrams before `single_until` are one each in any case.
+    fn runs(&self, from: usize, to: usize, single_until: usize) -> Vec<Run> {
         let mut runs = Vec::new();
         let mut i = from;
         while i < to {
             let segment = self.data[i].len();
             let mut count = 1;
             let mut bytes = segment;
-            if self.gso {
+            if self.gso && i >= single_until {
                 while i + count < to && count < GSO_MAX_SEGMENTS {
                     let next = &self.data[i + count];
                     if self.dests[i + count] != self.dests[i]
@@ -117,20 +118,29 @@ impl Batch {
         runs
     }
 
-    /// Sends everything queued and empties the batch. Datagrams the socket cannot take now are
-    /// dropped, as a full network queue would drop them; NACK/RTX and keyframe requests recover.
-    /// Returns how many were sent.
+    /// Sends everything queued and empties the batch. When the socket's buffer is full, the rest
+    /// is dropped, as a full network queue would drop it; NACK/RTX and keyframe requests recover.
+    /// A destination the kernel refuses (a broadcast or unroutable address, which a peer's ICE
+    /// candidate can name) loses only its own datagrams, never the others'. Returns how many were
+    /// sent.
     #[cfg(target_os = "linux")]
     pub fn send(&mut self, fd: std::os::fd::RawFd) -> usize {
         let mut sent = 0;
         let mut start = 0;
+        // A coalesced run that failed is retried a datagram at a time, which tells a refused
+        // destination (that fails again) from a kernel that refuses GSO (that then succeeds).
+        let mut single_until = 0;
         while start < self.used {
             let end = (start + CHUNK).min(self.used);
-            let runs = self.runs(start, end);
+            let runs = self.runs(start, end, single_until);
             self.counts.calls += 1;
             match sendmmsg(fd, &self.dests, &self.data, &runs) {
-                Some(0) => break,
-                Some(n) => {
+                Ok(0) => break,
+                Ok(n) => {
+                    if start < single_until && self.gso {
+                        tracing::warn!("UDP GSO refused by the kernel; sending without it");
+                        self.gso = false;
+                    }
                     for r in &runs[..n] {
                         sent += r.count;
                         start += r.count;
@@ -139,12 +149,10 @@ impl Batch {
                         }
                     }
                 }
-                None if self.gso && runs.iter().any(|r| r.count > 1) => {
-                    // A kernel or device without UDP GSO: send them one by one from now on.
-                    tracing::warn!("UDP GSO refused by the kernel; sending without it");
-                    self.gso = false;
-                }
-                None => break,
+                Err(e) if is_full(&e) => break,
+                Err(_) if runs[0].count > 1 => single_until = runs[0].start + runs[0].count,
+                // The first message's destination was refused: skip it, send the rest.
+                Err(_) => start += 1,
             }
         }
         self.counts.datagrams += sent as u64;
@@ -154,13 +162,19 @@ impl Batch {
     }
 }
 
+/// The socket (or the device queue behind it) takes nothing more for now.
+#[cfg(target_os = "linux")]
+fn is_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS)
+}
+
 #[cfg(target_os = "linux")]
 fn sendmmsg(
     fd: std::os::fd::RawFd,
     dests: &[SocketAddr],
     data: &[Vec<u8>],
     runs: &[Run],
-) -> Option<usize> {
+) -> std::io::Result<usize> {
     /// Room for one control message holding a u16, aligned for `cmsghdr`.
     #[repr(C, align(8))]
     #[derive(Clone, Copy)]
@@ -206,9 +220,9 @@ fn sendmmsg(
     // kernel only reads the buffers and writes msg_len.
     let r = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT) };
     if r < 0 {
-        None
+        Err(std::io::Error::last_os_error())
     } else {
-        Some(r as usize)
+        Ok(r as usize)
     }
 }
 
@@ -284,6 +298,69 @@ mod tests {
         assert!(batch.is_empty());
     }
 
+    /// Destinations the kernel refuses: broadcast (EACCES without SO_BROADCAST), an address
+    /// family the socket does not have, and an address a loopback-bound socket cannot reach.
+    const REFUSED: [&str; 3] = ["255.255.255.255:9", "[::1]:9", "10.255.255.1:9"];
+
+    fn received(sock: &std::net::UdpSocket, count: usize) -> Vec<Vec<u8>> {
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        (0..count)
+            .map(|_| {
+                let n = sock.recv(&mut buf).unwrap();
+                buf[..n].to_vec()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_refused_destination_loses_only_its_own_datagrams() {
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let ok = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut batch = Batch::default();
+        let mut expected = Vec::new();
+        for (i, bad) in REFUSED.iter().enumerate() {
+            // A refused one first in the batch, then good ones behind it.
+            batch.push(bad.parse().unwrap(), b"refused");
+            for k in 0..3u8 {
+                let payload = vec![i as u8, k];
+                batch.push(ok.local_addr().unwrap(), &payload);
+                expected.push(payload);
+            }
+        }
+        assert_eq!(batch.send(tx.as_raw_fd()), 9);
+        assert_eq!((batch.counts.datagrams, batch.counts.failed), (9, 3));
+        assert_eq!(received(&ok, 9), expected);
+    }
+
+    #[test]
+    fn a_refused_destination_in_a_coalesced_run_keeps_gso_on_and_loses_only_its_run() {
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let ok = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut batch = Batch::new(true);
+        let mut expected = Vec::new();
+        for round in 0..2u8 {
+            // Three of one size to a refused destination: one GSO run, which the kernel refuses.
+            for _ in 0..3 {
+                batch.push(REFUSED[0].parse().unwrap(), &[0xee; 100]);
+            }
+            for k in 0..4u8 {
+                let payload = vec![round, k, 0, 0];
+                batch.push(ok.local_addr().unwrap(), &payload);
+                expected.push(payload);
+            }
+        }
+        assert_eq!(batch.send(tx.as_raw_fd()), 8);
+        assert_eq!((batch.counts.datagrams, batch.counts.failed), (8, 6));
+        assert_eq!(received(&ok, 8), expected);
+        assert!(batch.gso, "the destination was refused, not GSO");
+        assert_eq!(
+            batch.counts.gso_segments, 8,
+            "the good runs still went out coalesced"
+        );
+    }
+
     #[test]
     fn sends_every_datagram_to_its_destination() {
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -333,7 +410,7 @@ mod tests {
         for (i, (dest, len)) in plan.iter().enumerate() {
             batch.push(*dest, &payload(i, *len));
         }
-        let runs = batch.runs(0, plan.len());
+        let runs = batch.runs(0, plan.len(), 0);
         let counts: Vec<usize> = runs.iter().map(|r| r.count).collect();
         assert_eq!(counts, vec![5, 1, 3, 1, 1], "{runs:?}");
         assert_eq!(batch.send(tx.as_raw_fd()), plan.len());
