@@ -173,7 +173,16 @@ pub struct Joined {
     pub resumed: bool,
     /// Present a new token at the next reconnect; the old one is no longer valid.
     pub resume_token: String,
+    /// How long after a dropped connection `resume_token` brings you back, while the server runs.
     pub resume_window_secs: u64,
+    /// How long after a restart (or crash) of the server `resume_token` brings you back to the same
+    /// meeting: keep retrying for this long.
+    #[serde(default)]
+    pub restart_window_secs: u64,
+    /// True when the server still holds your media session (a resume on the same server process):
+    /// keep your peer connection. False: make a new peer connection and a new first offer.
+    #[serde(default)]
+    pub media_kept: bool,
     /// Everyone in the room, you included.
     pub participants: Vec<ParticipantInfo>,
     pub ice_servers: Vec<IceServer>,

@@ -87,6 +87,13 @@ pub async fn run(
             "closed records left open by an earlier process (reason server_restart)"
         );
     }
+    let resume_secret = store
+        .secret(
+            rooms::resume::KEY_NAME,
+            &rooms::resume::ResumeKey::generate_secret(),
+        )
+        .await?;
+    let resume_key = rooms::resume::ResumeKey::new(&resume_secret);
     let store: Arc<dyn convene_store::Store> = Arc::new(store);
     let metrics = Arc::new(metrics::Metrics::default());
     let tcp_port = listeners.http.local_addr().map(|a| a.port()).unwrap_or(0);
@@ -104,6 +111,7 @@ pub async fn run(
         store.clone(),
         metrics,
         media.clone(),
+        resume_key,
     ));
     if let Some(out) = media_out {
         tokio::spawn(media::router::route(state.clone(), out));

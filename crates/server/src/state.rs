@@ -11,6 +11,7 @@ use convene_store::Store;
 use crate::config::Config;
 use crate::media::MediaPlane;
 use crate::metrics::Metrics;
+use crate::rooms::resume::ResumeKey;
 use crate::rooms::{Registry, RoomHandle};
 
 pub struct AppState {
@@ -18,6 +19,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub rooms: Registry,
+    /// Signs and verifies resume tokens; the key lives in the database, so tokens outlive the process.
+    pub resume_key: ResumeKey,
     /// Closes of records that failed, retried before each heartbeat.
     pub pending_closes: crate::closing::PendingCloses,
     /// None when `media.enabled` is false.
@@ -35,12 +38,14 @@ impl AppState {
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         media: Option<MediaPlane>,
+        resume_key: ResumeKey,
     ) -> Self {
         Self {
             config,
             store,
             metrics,
             rooms: Registry::default(),
+            resume_key,
             pending_closes: Default::default(),
             media,
             media_routes: Mutex::new(HashMap::new()),

@@ -14,12 +14,20 @@ struct Migration {
 }
 
 /// Append only: never edit a migration that has shipped, add the next version instead.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "server_secrets",
+        sqlite: include_str!("../migrations/sqlite/0002_server_secrets.sql"),
+        postgres: include_str!("../migrations/postgres/0002_server_secrets.sql"),
+    },
+];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").
 const PG_MIGRATION_LOCK: i64 = 0x636f_6e76_6d69_6772;
@@ -96,7 +104,7 @@ pub(crate) async fn current_version(pool: &AnyPool) -> Result<i64, StoreError> {
     Ok(v.unwrap_or(0))
 }
 
-fn now_millis() -> i64 {
+pub(crate) fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

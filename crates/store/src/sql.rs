@@ -264,6 +264,21 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn reopen_meeting(&self, id: MeetingId, node_id: &str, now: Millis) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE meetings SET ended_at = NULL, node_id = $2, \
+             last_seen_at = CASE WHEN last_seen_at > $3 THEN last_seen_at ELSE $3 END \
+             WHERE id = $1 AND ended_at IS NOT NULL",
+        )
+        .bind(id.0)
+        .bind(node_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
     async fn meeting(&self, id: MeetingId) -> Result<Option<MeetingRecord>> {
         let sql = format!("SELECT {MEETING_COLUMNS} FROM meetings WHERE id = $1");
         let row = sqlx::query(&sql)
@@ -403,6 +418,24 @@ impl Store for SqlStore {
         rows.iter().rev().map(chat_from_row).collect()
     }
 
+    async fn secret(&self, name: &str, fresh: &str) -> Result<String> {
+        // Insert-if-absent, then read: whoever inserted first, everyone reads the same row.
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fresh)
+        .bind(crate::migrate::now_millis())
+        .execute(&self.pool)
+        .await?;
+        let value: String = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(value)
+    }
+
     async fn heartbeat(&self, node_id: &str, now: Millis) -> Result<u64> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         // Never move last_seen_at backwards (clock step): recovery must not end a row before it was seen.
@@ -433,7 +466,11 @@ impl Store for SqlStore {
     async fn recover(&self, node_id: &str) -> Result<Recovery> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         let sessions_closed = sqlx::query(
-            "UPDATE participant_sessions SET left_at = last_seen_at, leave_reason = $2 \
+            "UPDATE participant_sessions SET left_at = COALESCE(\
+                 (SELECT MAX(c.sent_at) FROM chat_messages c \
+                  WHERE c.session_id = participant_sessions.id \
+                  AND c.sent_at > participant_sessions.last_seen_at), \
+                 last_seen_at), leave_reason = $2 \
              WHERE node_id = $1 AND left_at IS NULL",
         )
         .bind(node_id)

@@ -18,6 +18,9 @@ pub trait Store: Send + Sync + 'static {
     async fn create_meeting(&self, m: &NewMeeting) -> Result<MeetingId>;
     /// Sets `ended_at` (no-op if already ended).
     async fn end_meeting(&self, id: MeetingId, ended_at: Millis) -> Result<()>;
+    /// Clears `ended_at` of an ended meeting, which `node_id` now hosts again (its people came back
+    /// after a restart). False if the meeting is unknown or still open.
+    async fn reopen_meeting(&self, id: MeetingId, node_id: &str, now: Millis) -> Result<bool>;
     async fn meeting(&self, id: MeetingId) -> Result<Option<MeetingRecord>>;
     /// Newest first; `room` filters by room name when given.
     async fn meetings(&self, room: Option<&str>, limit: i64) -> Result<Vec<MeetingRecord>>;
@@ -44,9 +47,15 @@ pub trait Store: Send + Sync + 'static {
     /// The last `limit` messages of a meeting, oldest first.
     async fn chat_history(&self, meeting: MeetingId, limit: i64) -> Result<Vec<ChatRecord>>;
 
+    /// The secret stored under `name`; `fresh` is stored first when there is none. Every process on
+    /// the database gets the same value, also when several ask at once.
+    async fn secret(&self, name: &str, fresh: &str) -> Result<String>;
+
     /// Marks this node's open sessions and meetings as seen alive at `now`; returns rows touched.
     async fn heartbeat(&self, node_id: &str, now: Millis) -> Result<u64>;
-    /// At start-up: closes the sessions and meetings `node_id` left open (left_at / ended_at = last seen
-    /// alive, reason `server_restart`).
+    /// At start-up: closes the sessions and meetings `node_id` left open, reason `server_restart`. A
+    /// session ends at the later of its last heartbeat and its last chat message, so the record never
+    /// says someone left before the last thing they did; a meeting ends at its last session's end or
+    /// its own last heartbeat, whichever is later.
     async fn recover(&self, node_id: &str) -> Result<Recovery>;
 }

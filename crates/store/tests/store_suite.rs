@@ -36,14 +36,20 @@ suite!(
     chat_append_and_history,
     chat_concurrent_appends_are_gapless,
     heartbeat_and_recover,
+    recovery_never_ends_a_session_before_its_last_chat,
+    reopen_an_interrupted_meeting,
+    secrets_are_made_once_and_shared,
     writes_survive_reopen,
 );
+
+/// The newest schema migration this build knows.
+const LATEST: i64 = 2;
 
 // ---- the suite ----
 
 async fn migrations_are_idempotent(db: Db) {
     let first = db.connect().await;
-    assert_eq!(first.schema_version().await.expect("version"), 1);
+    assert_eq!(first.schema_version().await.expect("version"), LATEST);
     let id = first
         .create_meeting(&meeting("lobby", "n1", 1_000))
         .await
@@ -52,12 +58,12 @@ async fn migrations_are_idempotent(db: Db) {
 
     // A restart runs the migrator again: nothing re-applied, nothing lost.
     let second = db.connect().await;
-    assert_eq!(second.schema_version().await.expect("version"), 1);
+    assert_eq!(second.schema_version().await.expect("version"), LATEST);
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
         .fetch_one(second.pool())
         .await
         .expect("count");
-    assert_eq!(applied, 1);
+    assert_eq!(applied, LATEST);
     assert!(second.meeting(id).await.expect("get").is_some());
     second.ping().await.expect("ping");
 }
@@ -66,13 +72,13 @@ async fn concurrent_migrations(db: Db) {
     // Two servers starting at once against a fresh database.
     let (a, b, c) = tokio::join!(db.connect(), db.connect(), db.connect());
     for store in [&a, &b, &c] {
-        assert_eq!(store.schema_version().await.expect("version"), 1);
+        assert_eq!(store.schema_version().await.expect("version"), LATEST);
     }
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
         .fetch_one(a.pool())
         .await
         .expect("count");
-    assert_eq!(applied, 1);
+    assert_eq!(applied, LATEST);
 }
 
 async fn meetings_create_get_list_end(db: Db) {
@@ -485,4 +491,72 @@ async fn writes_survive_reopen(db: Db) {
     let history = store.chat_history(m, 10).await.expect("history");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].text, "still here?");
+}
+
+async fn recovery_never_ends_a_session_before_its_last_chat(db: Db) {
+    let store = db.connect().await;
+    let m = store
+        .create_meeting(&meeting("talk", "node-a", 1_000))
+        .await
+        .expect("meeting");
+    let s1 = store
+        .open_session(&session(m, "p1", "One", "node-a", 1_100))
+        .await
+        .expect("s1");
+    let s2 = store
+        .open_session(&session(m, "p2", "Two", "node-a", 1_100))
+        .await
+        .expect("s2");
+    assert_eq!(store.heartbeat("node-a", 2_000).await.expect("hb"), 3);
+    // p1 wrote after the last heartbeat, then the process died.
+    say(&store, m, s1, "late words", 2_700).await;
+    store.recover("node-a").await.expect("recover");
+    let r1 = session_by_id(&store, m, s1).await;
+    assert_eq!(r1.left_at, Some(2_700), "not before the last message");
+    assert_eq!(r1.leave_reason, Some(LeaveReason::ServerRestart));
+    assert_eq!(session_by_id(&store, m, s2).await.left_at, Some(2_000));
+    let mr = store.meeting(m).await.expect("get").expect("m");
+    assert_eq!(mr.ended_at, Some(2_700));
+}
+
+async fn reopen_an_interrupted_meeting(db: Db) {
+    let store = db.connect().await;
+    let m = store
+        .create_meeting(&meeting("again", "node-a", 1_000))
+        .await
+        .expect("meeting");
+    // Still open: nothing to reopen.
+    assert!(!store
+        .reopen_meeting(m, "node-b", 1_500)
+        .await
+        .expect("open"));
+    store.end_meeting(m, 2_000).await.expect("end");
+    assert!(store
+        .reopen_meeting(m, "node-b", 3_000)
+        .await
+        .expect("reopen"));
+    let r = store.meeting(m).await.expect("get").expect("m");
+    assert_eq!(r.ended_at, None);
+    assert_eq!(
+        r.node_id, "node-b",
+        "the node that hosts it now heartbeats it"
+    );
+    assert_eq!(r.last_seen_at, 3_000);
+    assert_eq!(store.heartbeat("node-b", 4_000).await.expect("hb"), 1);
+    assert!(!store
+        .reopen_meeting(MeetingId(m.0 + 1_000), "node-b", 5_000)
+        .await
+        .expect("unknown"));
+}
+
+async fn secrets_are_made_once_and_shared(db: Db) {
+    let (a, b) = tokio::join!(db.connect(), db.connect());
+    let (x, y) = tokio::join!(a.secret("k", "from-a"), b.secret("k", "from-b"));
+    let (x, y) = (x.expect("a"), y.expect("b"));
+    assert_eq!(x, y, "both processes hold one key");
+    assert!(x == "from-a" || x == "from-b");
+    // A restart gets the stored key, never its own fresh one.
+    let c = db.connect().await;
+    assert_eq!(c.secret("k", "from-c").await.expect("c"), x);
+    assert_eq!(c.secret("other", "o").await.expect("other"), "o");
 }

@@ -121,6 +121,9 @@ pub struct RoomsConfig {
     pub create_on_join: bool,
     pub empty_grace_secs: u64,
     pub resume_window_secs: u64,
+    /// After a restart or crash of the server, how long the participants of its meetings may come
+    /// back with their resume tokens as themselves.
+    pub restart_window_secs: u64,
     pub chat_history: u32,
 }
 
@@ -131,6 +134,7 @@ impl Default for RoomsConfig {
             create_on_join: true,
             empty_grace_secs: 30,
             resume_window_secs: 30,
+            restart_window_secs: 300,
             chat_history: 100,
         }
     }

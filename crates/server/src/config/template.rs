@@ -31,6 +31,9 @@ create_on_join = true
 empty_grace_secs = 30
 # Seconds a dropped participant may reconnect with its resume token and keep its identity.
 resume_window_secs = 30
+# Seconds after a server restart (or crash) during which the people of its meetings come back as
+# themselves, to the same meeting and chat; the browser app keeps retrying for this long.
+restart_window_secs = 300
 # Chat messages of the meeting sent to a participant when joining.
 chat_history = 100
 

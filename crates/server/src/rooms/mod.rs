@@ -2,9 +2,12 @@
 
 pub mod command;
 pub mod conn;
+mod join;
 pub mod media_events;
 pub mod participant;
 pub mod registry;
+mod restore;
+pub mod resume;
 pub mod room;
 
 pub use command::{JoinRequest, RoomCmd};

@@ -8,19 +8,31 @@ use convene_store::SessionId;
 use super::conn::ConnHandle;
 
 /// Whether a participant has a live connection. An away participant keeps its place (and its id) until
-/// its resume window passes; the others are not told about the gap.
+/// its window passes; the others are not told about the gap.
 #[derive(Debug)]
 pub enum Presence {
     Connected(ConnHandle),
-    Away { since: Instant },
+    Away { until: Instant },
+}
+
+/// Which resume tokens bring this participant back.
+#[derive(Debug)]
+pub enum Resumable {
+    /// The token carrying this nonce, the last one issued (each resume issues a new one).
+    Issued { nonce: String },
+    /// Restored from the record after a restart and not back yet: the last nonce died with the old
+    /// process, so any token signed for its session, once.
+    Restored,
 }
 
 #[derive(Debug)]
 pub struct Participant {
     /// What everyone sees.
     pub info: ParticipantInfo,
+    /// Its session in the meeting record. For a participant restored after a restart who is not back
+    /// yet: its session before the restart (closed), which its resume token names.
     pub session: SessionId,
-    pub resume_token: String,
+    pub resumable: Resumable,
     pub presence: Presence,
 }
 
@@ -30,6 +42,11 @@ impl Participant {
             Presence::Connected(c) => Some(c),
             Presence::Away { .. } => None,
         }
+    }
+
+    /// Whether its session row is open: false only for a restored participant not back yet.
+    pub fn in_record(&self) -> bool {
+        matches!(self.resumable, Resumable::Issued { .. })
     }
 }
 

@@ -7,15 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use convene_proto::{
-    ChatMessage, ErrorCode, Joined, ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage,
-    PROTOCOL_VERSION,
+    ChatMessage, ErrorCode, ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage,
 };
-use convene_store::{LeaveReason, MeetingId, NewChatMessage, NewMeeting, NewSession};
+use convene_store::{LeaveReason, MeetingId, NewChatMessage};
 use tokio::sync::mpsc;
 
-use super::command::{JoinRefusal, JoinReply, JoinRequest, RoomCmd};
-use super::conn::{encode, ConnHandle, Delivery};
-use super::participant::{new_participant_id, new_token, Participant, Presence};
+use super::command::{JoinRefusal, RoomCmd};
+use super::conn::{encode, Delivery};
+use super::participant::{Participant, Presence};
 use crate::clock::now_ms;
 use crate::closing::PendingClose;
 use crate::error::ServerError;
@@ -23,7 +22,7 @@ use crate::media::MediaCmd;
 use crate::state::AppState;
 
 /// Where a room is in its life.
-enum Lifecycle {
+pub(super) enum Lifecycle {
     Active,
     /// Nobody is in the room (not even within a resume window) since then.
     Empty {
@@ -36,10 +35,10 @@ pub struct Room {
     /// Distinguishes this room from a later one of the same name in the registry.
     generation: u64,
     pub(super) state: Arc<AppState>,
-    meeting: Option<MeetingId>,
-    participants: Vec<Participant>,
-    chat: VecDeque<ChatMessage>,
-    lifecycle: Lifecycle,
+    pub(super) meeting: Option<MeetingId>,
+    pub(super) participants: Vec<Participant>,
+    pub(super) chat: VecDeque<ChatMessage>,
+    pub(super) lifecycle: Lifecycle,
 }
 
 impl Room {
@@ -126,25 +125,7 @@ impl Room {
                         info.camera_muted = c;
                     }
                 });
-                // What a participant says is muted is not forwarded either: a client that keeps
-                // sending after muting leaks nothing, and nobody spends bandwidth on it.
-                if let Some(media) = &self.state.media {
-                    for (source, muted) in [
-                        (convene_media::TrackSource::Microphone, mic),
-                        (convene_media::TrackSource::Camera, camera),
-                    ] {
-                        if let Some(muted) = muted {
-                            media.send(
-                                &self.id,
-                                MediaCmd::ServerMute {
-                                    participant: from.clone(),
-                                    source,
-                                    muted,
-                                },
-                            );
-                        }
-                    }
-                }
+                self.server_mute(&from, mic, camera);
             }
             RoomCmd::Leave { from, conn_id } => {
                 if self.is_current(&from, conn_id) {
@@ -153,11 +134,10 @@ impl Room {
             }
             RoomCmd::ConnectionLost { from, conn_id } => {
                 if self.is_current(&from, conn_id) {
+                    let until = self.resume_deadline();
                     if let Some(p) = self.find_mut(&from) {
                         tracing::debug!(participant = %from, "connection lost; resume window open");
-                        p.presence = Presence::Away {
-                            since: Instant::now(),
-                        };
+                        p.presence = Presence::Away { until };
                     }
                 }
             }
@@ -169,163 +149,6 @@ impl Room {
             }
         }
         Continue::Go
-    }
-
-    async fn join(&mut self, req: JoinRequest, conn: ConnHandle) -> JoinReply {
-        if let Some(token) = &req.resume_token {
-            if let Some(idx) = self
-                .participants
-                .iter()
-                .position(|p| &p.resume_token == token)
-            {
-                return Ok(self.resume(idx, conn));
-            }
-        }
-        let max = self.state.config.rooms.max_participants as usize;
-        if self.participants.len() >= max {
-            return Err(JoinRefusal::Error(ServerError::client(
-                ErrorCode::RoomFull,
-                format!("the room is full ({max} participants)"),
-            )));
-        }
-        if let Some(media) = &self.state.media {
-            if !media.admits(&self.id) {
-                self.state
-                    .metrics
-                    .joins_refused_busy
-                    .fetch_add(1, Ordering::Relaxed);
-                return Err(JoinRefusal::Error(ServerError::client(
-                    ErrorCode::ServerBusy,
-                    "the server is at capacity (its media workers are saturated); try again later",
-                )));
-            }
-        }
-        let now = now_ms();
-        let meeting = match self.meeting {
-            Some(m) => m,
-            None => {
-                let m = self
-                    .state
-                    .store
-                    .create_meeting(&NewMeeting {
-                        room: self.id.0.clone(),
-                        creator: Some(req.display_name.clone()),
-                        created_at: now,
-                        max_participants: i64::from(self.state.config.rooms.max_participants),
-                        settings_json: "{}".into(),
-                        node_id: self.state.config.server.node_id.clone(),
-                    })
-                    .await
-                    .map_err(|e| self.storage_failed(e))?;
-                tracing::info!(room = %self.id, meeting = m.0, "meeting started");
-                self.meeting = Some(m);
-                m
-            }
-        };
-        // The first participant of a meeting hosts it; design for more roles (moderators, viewers).
-        let role = if self.participants.iter().any(|p| p.info.role == Role::Host) {
-            Role::Participant
-        } else {
-            Role::Host
-        };
-        let id = new_participant_id();
-        let session = self
-            .state
-            .store
-            .open_session(&NewSession {
-                meeting,
-                participant_id: id.0.clone(),
-                display_name: req.display_name.clone(),
-                user: None,
-                role: role.as_str().into(),
-                joined_at: now,
-                node_id: self.state.config.server.node_id.clone(),
-            })
-            .await
-            .map_err(|e| self.storage_failed(e))?;
-        let info = ParticipantInfo {
-            id: id.clone(),
-            display_name: req.display_name,
-            role,
-            mic_muted: req.mic_muted,
-            camera_muted: req.camera_muted,
-            hand_raised: false,
-            screen_sharing: false,
-            joined_at: now,
-            tracks: Vec::new(),
-        };
-        // Committed: now the others may hear of it.
-        self.broadcast(&ServerMessage::ParticipantJoined {
-            participant: info.clone(),
-        });
-        self.participants.push(Participant {
-            info,
-            session,
-            resume_token: new_token(),
-            presence: Presence::Connected(conn),
-        });
-        self.lifecycle = Lifecycle::Active;
-        if let Some(media) = &self.state.media {
-            // Before `joined` goes out, so the participant exists in the core when its offer arrives.
-            media.send(
-                &self.id,
-                MediaCmd::AddParticipant {
-                    room: self.id.clone(),
-                    participant: id.clone(),
-                },
-            );
-            if let Some(me) = self.state.rooms.get(&self.id) {
-                self.state.set_media_route(&id, Some(me));
-            }
-        }
-        self.state
-            .metrics
-            .participants
-            .fetch_add(1, Ordering::Relaxed);
-        self.state.metrics.joins.fetch_add(1, Ordering::Relaxed);
-        let idx = self.participants.len() - 1;
-        self.send_joined(idx, false);
-        tracing::info!(room = %self.id, participant = %id, "joined");
-        Ok(id)
-    }
-
-    fn resume(&mut self, idx: usize, conn: ConnHandle) -> ParticipantId {
-        let p = &mut self.participants[idx];
-        if let Presence::Connected(old) = &p.presence {
-            // A reload can beat the server to noticing the old socket is gone.
-            old.close(4001, "replaced by a resumed connection");
-        }
-        p.presence = Presence::Connected(conn);
-        p.resume_token = new_token();
-        let id = p.info.id.clone();
-        self.state.metrics.resumes.fetch_add(1, Ordering::Relaxed);
-        self.send_joined(idx, true);
-        tracing::info!(room = %self.id, participant = %id, "resumed");
-        id
-    }
-
-    fn send_joined(&mut self, idx: usize, resumed: bool) {
-        let p = &self.participants[idx];
-        let joined = ServerMessage::Joined(Box::new(Joined {
-            protocol_version: PROTOCOL_VERSION,
-            room: self.id.clone(),
-            participant_id: p.info.id.clone(),
-            role: p.info.role,
-            resumed,
-            resume_token: p.resume_token.clone(),
-            resume_window_secs: self.state.config.rooms.resume_window_secs,
-            participants: self.participants.iter().map(|p| p.info.clone()).collect(),
-            ice_servers: crate::media::ice_servers::for_participant(
-                &self.state.config.media,
-                p.info.id.as_str(),
-                (now_ms() / 1000).max(0) as u64,
-            ),
-            chat_history: self.chat.iter().cloned().collect(),
-            server_time: now_ms(),
-        }));
-        if let Some(conn) = p.conn() {
-            conn.send(&joined);
-        }
     }
 
     async fn chat(
@@ -368,7 +191,39 @@ impl Room {
         Ok(())
     }
 
-    fn update(&mut self, from: &ParticipantId, change: impl FnOnce(&mut ParticipantInfo)) {
+    /// What a participant says is muted is not forwarded either: a client that keeps sending after
+    /// muting leaks nothing, and nobody spends bandwidth on it.
+    pub(super) fn server_mute(&self, id: &ParticipantId, mic: Option<bool>, camera: Option<bool>) {
+        let Some(media) = &self.state.media else {
+            return;
+        };
+        for (source, muted) in [
+            (convene_media::TrackSource::Microphone, mic),
+            (convene_media::TrackSource::Camera, camera),
+        ] {
+            if let Some(muted) = muted {
+                media.send(
+                    &self.id,
+                    MediaCmd::ServerMute {
+                        participant: id.clone(),
+                        source,
+                        muted,
+                    },
+                );
+            }
+        }
+    }
+
+    /// When a connection lost now stops being resumable.
+    fn resume_deadline(&self) -> Instant {
+        Instant::now() + Duration::from_secs(self.state.config.rooms.resume_window_secs)
+    }
+
+    pub(super) fn update(
+        &mut self,
+        from: &ParticipantId,
+        change: impl FnOnce(&mut ParticipantInfo),
+    ) {
         let Some(p) = self.find_mut(from) else { return };
         let before = p.info.clone();
         change(&mut p.info);
@@ -399,17 +254,27 @@ impl Room {
             .participants
             .fetch_sub(1, Ordering::Relaxed);
         let left_at = now_ms();
-        if let Err(e) = self
-            .state
-            .store
-            .close_session(p.session, left_at, reason)
-            .await
-        {
-            self.storage_failed(e);
-            self.state.pending_closes.push(PendingClose::Session {
-                id: p.session,
-                left_at,
-                reason,
+        if p.in_record() {
+            if let Err(e) = self
+                .state
+                .store
+                .close_session(p.session, left_at, reason)
+                .await
+            {
+                self.storage_failed(e);
+                self.state.pending_closes.push(PendingClose::Session {
+                    id: p.session,
+                    left_at,
+                    reason,
+                });
+            }
+        }
+        // The room announces the end of the leaver's publications itself: the media core reports
+        // them too, but after the participant is gone from the room, which drops that report.
+        for track in &p.info.tracks {
+            self.broadcast(&ServerMessage::TrackUnpublished {
+                participant_id: p.info.id.clone(),
+                track_id: track.id.clone(),
             });
         }
         self.broadcast(&ServerMessage::ParticipantLeft {
@@ -468,11 +333,10 @@ impl Room {
 
     async fn on_timer(&mut self) -> Continue {
         let now = Instant::now();
-        let window = Duration::from_secs(self.state.config.rooms.resume_window_secs);
         let expired: Vec<ParticipantId> = self
             .participants
             .iter()
-            .filter(|p| matches!(p.presence, Presence::Away { since } if now >= since + window))
+            .filter(|p| matches!(p.presence, Presence::Away { until } if now >= until))
             .map(|p| p.info.id.clone())
             .collect();
         for id in expired {
@@ -502,9 +366,8 @@ impl Room {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let window = Duration::from_secs(self.state.config.rooms.resume_window_secs);
         let away = self.participants.iter().filter_map(|p| match p.presence {
-            Presence::Away { since } => Some(since + window),
+            Presence::Away { until } => Some(until),
             Presence::Connected(_) => None,
         });
         let empty = match self.lifecycle {
@@ -534,17 +397,16 @@ impl Room {
                 }
             }
         }
+        let until = self.resume_deadline();
         for id in slow {
             tracing::warn!(room = %self.id, participant = %id, "client too slow; connection dropped");
             if let Some(p) = self.find_mut(&id) {
-                p.presence = Presence::Away {
-                    since: Instant::now(),
-                };
+                p.presence = Presence::Away { until };
             }
         }
     }
 
-    fn storage_failed(&self, e: convene_store::StoreError) -> JoinRefusalOr {
+    pub(super) fn storage_failed(&self, e: convene_store::StoreError) -> JoinRefusalOr {
         tracing::error!(room = %self.id, error = %e, "meeting record write failed");
         self.state
             .metrics

@@ -1,0 +1,311 @@
+//! Entering a room: a fresh join, or a resume by token (after a dropped connection, or after a restart
+//! of the server), and the `joined` message that answers both.
+
+use std::sync::atomic::Ordering;
+
+use convene_proto::{
+    ChatMessage, ErrorCode, Joined, ParticipantId, ParticipantInfo, Role, ServerMessage,
+    PROTOCOL_VERSION,
+};
+use convene_store::{NewMeeting, NewSession};
+
+use super::command::{JoinRefusal, JoinReply, JoinRequest};
+use super::conn::ConnHandle;
+use super::participant::{new_participant_id, Participant, Presence, Resumable};
+use super::room::{Lifecycle, Room};
+use crate::clock::now_ms;
+use crate::error::ServerError;
+use crate::media::MediaCmd;
+
+/// Most octets of chat history one `joined` carries (texts, names and ids; the newest messages that
+/// fit). 100 messages of 4,000 four-octet characters would otherwise make a 1.6 MB `joined`.
+pub const JOINED_CHAT_BUDGET: usize = 256 * 1024;
+/// What one history entry costs besides its strings (field names, numbers, punctuation).
+const CHAT_ENTRY_OVERHEAD: usize = 96;
+
+impl Room {
+    pub(super) async fn join(&mut self, req: JoinRequest, conn: ConnHandle) -> JoinReply {
+        if self.meeting.is_none() {
+            // A room that starts may be a meeting coming back after a restart of the server.
+            self.restore().await.map_err(|e| self.storage_failed(e))?;
+        }
+        if let Some(idx) = req.resume_token.as_deref().and_then(|t| self.resumable(t)) {
+            return self.resume(idx, conn, &req).await;
+        }
+        self.join_fresh(req, conn).await
+    }
+
+    /// The participant a resume token brings back, if it is valid here and now.
+    fn resumable(&self, token: &str) -> Option<usize> {
+        let claims = self.state.resume_key.verify(token)?;
+        if Some(claims.meeting) != self.meeting {
+            return None;
+        }
+        self.participants.iter().position(|p| {
+            p.info.id == claims.participant
+                && p.session == claims.session
+                && match &p.resumable {
+                    Resumable::Issued { nonce } => claims.nonce_is(nonce),
+                    Resumable::Restored => true,
+                }
+        })
+    }
+
+    async fn join_fresh(&mut self, req: JoinRequest, conn: ConnHandle) -> JoinReply {
+        let max = self.state.config.rooms.max_participants as usize;
+        if self.participants.len() >= max {
+            return Err(JoinRefusal::Error(ServerError::client(
+                ErrorCode::RoomFull,
+                format!("the room is full ({max} participants)"),
+            )));
+        }
+        self.admit_media()?;
+        let now = now_ms();
+        let meeting = match self.meeting {
+            Some(m) => m,
+            None => {
+                let m = self
+                    .state
+                    .store
+                    .create_meeting(&NewMeeting {
+                        room: self.id.0.clone(),
+                        creator: Some(req.display_name.clone()),
+                        created_at: now,
+                        max_participants: i64::from(self.state.config.rooms.max_participants),
+                        settings_json: "{}".into(),
+                        node_id: self.state.config.server.node_id.clone(),
+                    })
+                    .await
+                    .map_err(|e| self.storage_failed(e))?;
+                tracing::info!(room = %self.id, meeting = m.0, "meeting started");
+                self.meeting = Some(m);
+                m
+            }
+        };
+        // The first participant of a meeting hosts it; design for more roles (moderators, viewers).
+        let role = if self.participants.iter().any(|p| p.info.role == Role::Host) {
+            Role::Participant
+        } else {
+            Role::Host
+        };
+        let id = new_participant_id();
+        let session = self
+            .state
+            .store
+            .open_session(&NewSession {
+                meeting,
+                participant_id: id.0.clone(),
+                display_name: req.display_name.clone(),
+                user: None,
+                role: role.as_str().into(),
+                joined_at: now,
+                node_id: self.state.config.server.node_id.clone(),
+            })
+            .await
+            .map_err(|e| self.storage_failed(e))?;
+        let info = ParticipantInfo {
+            id: id.clone(),
+            display_name: req.display_name,
+            role,
+            mic_muted: req.mic_muted,
+            camera_muted: req.camera_muted,
+            hand_raised: false,
+            screen_sharing: false,
+            joined_at: now,
+            tracks: Vec::new(),
+        };
+        // Committed: now the others may hear of it.
+        self.broadcast(&ServerMessage::ParticipantJoined {
+            participant: info.clone(),
+        });
+        self.participants.push(Participant {
+            info,
+            session,
+            resumable: Resumable::Issued {
+                nonce: String::new(),
+            },
+            presence: Presence::Connected(conn),
+        });
+        self.lifecycle = Lifecycle::Active;
+        self.add_to_media(&id, req.mic_muted, req.camera_muted);
+        self.state
+            .metrics
+            .participants
+            .fetch_add(1, Ordering::Relaxed);
+        self.state.metrics.joins.fetch_add(1, Ordering::Relaxed);
+        let idx = self.participants.len() - 1;
+        self.send_joined(idx, false, false);
+        tracing::info!(room = %self.id, participant = %id, "joined");
+        Ok(id)
+    }
+
+    /// Brings participant `idx` back on `conn`. One restored after a restart gets a new session row
+    /// (the record shows the gap) and a new media session; one that was only away keeps both.
+    async fn resume(&mut self, idx: usize, conn: ConnHandle, req: &JoinRequest) -> JoinReply {
+        let restored = !self.participants[idx].in_record();
+        if restored {
+            self.admit_media()?;
+            let Some(meeting) = self.meeting else {
+                return Err(JoinRefusal::Error(ServerError::Internal(
+                    "a restored participant without a meeting".into(),
+                )));
+            };
+            let p = &self.participants[idx];
+            let new = NewSession {
+                meeting,
+                participant_id: p.info.id.0.clone(),
+                display_name: p.info.display_name.clone(),
+                user: None,
+                role: p.info.role.as_str().into(),
+                joined_at: now_ms(),
+                node_id: self.state.config.server.node_id.clone(),
+            };
+            let session = self
+                .state
+                .store
+                .open_session(&new)
+                .await
+                .map_err(|e| self.storage_failed(e))?;
+            self.participants[idx].session = session;
+        }
+        let id = self.participants[idx].info.id.clone();
+        // The client says what its microphone and camera are now; the others hear of it before the
+        // participant is connected again, so that `joined` stays its first message.
+        self.update(&id, |info| {
+            info.mic_muted = req.mic_muted;
+            info.camera_muted = req.camera_muted;
+        });
+        let p = &mut self.participants[idx];
+        if let Presence::Connected(old) = &p.presence {
+            // A reload can beat the server to noticing the old socket is gone.
+            old.close(4001, "replaced by a resumed connection");
+        }
+        p.presence = Presence::Connected(conn);
+        self.lifecycle = Lifecycle::Active;
+        if restored {
+            self.add_to_media(&id, req.mic_muted, req.camera_muted);
+        } else {
+            self.server_mute(&id, Some(req.mic_muted), Some(req.camera_muted));
+        }
+        self.state.metrics.resumes.fetch_add(1, Ordering::Relaxed);
+        self.send_joined(idx, true, !restored);
+        tracing::info!(room = %self.id, participant = %id, restored, "resumed");
+        Ok(id)
+    }
+
+    fn admit_media(&self) -> Result<(), JoinRefusal> {
+        let Some(media) = &self.state.media else {
+            return Ok(());
+        };
+        if media.admits(&self.id) {
+            return Ok(());
+        }
+        self.state
+            .metrics
+            .joins_refused_busy
+            .fetch_add(1, Ordering::Relaxed);
+        Err(JoinRefusal::Error(ServerError::client(
+            ErrorCode::ServerBusy,
+            "the server is at capacity (its media workers are saturated); try again later",
+        )))
+    }
+
+    /// Gives the participant a media session (before `joined` goes out, so that it exists in the
+    /// core when the first offer arrives) and applies its mute state there.
+    fn add_to_media(&mut self, id: &ParticipantId, mic_muted: bool, camera_muted: bool) {
+        let Some(media) = &self.state.media else {
+            return;
+        };
+        media.send(
+            &self.id,
+            MediaCmd::AddParticipant {
+                room: self.id.clone(),
+                participant: id.clone(),
+            },
+        );
+        if let Some(me) = self.state.rooms.get(&self.id) {
+            self.state.set_media_route(id, Some(me));
+        }
+        self.server_mute(id, Some(mic_muted), Some(camera_muted));
+    }
+
+    /// Sends `joined` to participant `idx`, with a new resume token (the previous one stops working).
+    fn send_joined(&mut self, idx: usize, resumed: bool, media_kept: bool) {
+        let Some(meeting) = self.meeting else { return };
+        let p = &self.participants[idx];
+        let (token, nonce) = self.state.resume_key.issue(meeting, p.session, &p.info.id);
+        let rooms = &self.state.config.rooms;
+        let joined = ServerMessage::Joined(Box::new(Joined {
+            protocol_version: PROTOCOL_VERSION,
+            room: self.id.clone(),
+            participant_id: p.info.id.clone(),
+            role: p.info.role,
+            resumed,
+            resume_token: token,
+            resume_window_secs: rooms.resume_window_secs,
+            restart_window_secs: rooms.restart_window_secs,
+            media_kept,
+            participants: self.participants.iter().map(|p| p.info.clone()).collect(),
+            ice_servers: crate::media::ice_servers::for_participant(
+                &self.state.config.media,
+                p.info.id.as_str(),
+                (now_ms() / 1000).max(0) as u64,
+            ),
+            chat_history: history_within(self.chat.iter(), JOINED_CHAT_BUDGET),
+            server_time: now_ms(),
+        }));
+        if let Some(conn) = p.conn() {
+            conn.send(&joined);
+        }
+        self.participants[idx].resumable = Resumable::Issued { nonce };
+    }
+}
+
+/// The newest messages of `chat` (oldest first) whose strings fit in `budget` octets.
+pub fn history_within<'a>(
+    chat: impl DoubleEndedIterator<Item = &'a ChatMessage>,
+    budget: usize,
+) -> Vec<ChatMessage> {
+    let mut used = 0;
+    let mut kept: Vec<ChatMessage> = chat
+        .rev()
+        .take_while(|m| {
+            used += m.text.len()
+                + m.from_name.len()
+                + m.from.0.len()
+                + m.client_msg_id.as_ref().map_or(0, String::len)
+                + CHAT_ENTRY_OVERHEAD;
+            used <= budget
+        })
+        .cloned()
+        .collect();
+    kept.reverse();
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(seq: i64, text: &str) -> ChatMessage {
+        ChatMessage {
+            seq,
+            from: ParticipantId("p_a".into()),
+            from_name: "Ada".into(),
+            text: text.into(),
+            sent_at: 0,
+            client_msg_id: None,
+        }
+    }
+
+    #[test]
+    fn history_keeps_the_newest_that_fit() {
+        let chat: Vec<ChatMessage> = (1..=10).map(|i| msg(i, &"x".repeat(1000))).collect();
+        let all = history_within(chat.iter(), usize::MAX);
+        assert_eq!(all.len(), 10);
+        let some = history_within(chat.iter(), 3 * 1200);
+        let seqs: Vec<i64> = some.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, vec![8, 9, 10], "newest, in reading order");
+        assert!(history_within(chat.iter(), 10).is_empty());
+    }
+}
