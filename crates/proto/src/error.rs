@@ -39,6 +39,19 @@ pub enum ErrorCode {
     /// The meeting record could not be written; nothing was acknowledged.
     StorageError,
     InternalError,
+    /// Sign-in failed: the email or the password is wrong (which one is not said).
+    InvalidCredentials,
+    /// Signed in (or none needed), but not allowed to do this.
+    Forbidden,
+    /// No such thing (or not one this caller may know of).
+    NotFound,
+    /// An account with this email exists already.
+    EmailTaken,
+    InvalidEmail,
+    /// The password is too short or too long.
+    WeakPassword,
+    /// Accounts are made by an admin on this server.
+    SignupClosed,
 }
 
 impl ErrorCode {
@@ -63,6 +76,13 @@ impl ErrorCode {
         ErrorCode::ServerBusy,
         ErrorCode::StorageError,
         ErrorCode::InternalError,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::EmailTaken,
+        ErrorCode::InvalidEmail,
+        ErrorCode::WeakPassword,
+        ErrorCode::SignupClosed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +107,13 @@ impl ErrorCode {
             ErrorCode::ServerBusy => "server_busy",
             ErrorCode::StorageError => "storage_error",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::WeakPassword => "weak_password",
+            ErrorCode::SignupClosed => "signup_closed",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The one place that maps failures to protocol error codes and HTTP statuses.
 
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use convene_proto::{ErrorCode, ServerMessage};
 
 #[derive(Debug, thiserror::Error)]
@@ -60,12 +61,33 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ChatTooLong | ChatEmpty | MediaError | UnsupportedVersion | NotJoined | AlreadyJoined => {
             StatusCode::BAD_REQUEST
         }
+        InvalidEmail | WeakPassword => StatusCode::BAD_REQUEST,
         MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        InvalidCredentials => StatusCode::UNAUTHORIZED,
+        Forbidden | SignupClosed => StatusCode::FORBIDDEN,
+        NotFound => StatusCode::NOT_FOUND,
+        EmailTaken => StatusCode::CONFLICT,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         RoomNotFound => StatusCode::NOT_FOUND,
         RoomFull => StatusCode::CONFLICT,
         Unauthorized => StatusCode::UNAUTHORIZED,
         ServerDraining | ServerBusy | StorageError => StatusCode::SERVICE_UNAVAILABLE,
         InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// REST answers: `{"error": {"code", "message"}}` with the status of the code. Storage and internal
+/// details go to the log only.
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        match &self {
+            ServerError::Storage(e) => tracing::warn!(error = %e, "request failed: storage"),
+            ServerError::Internal(e) => tracing::error!(error = %e, "request failed"),
+            ServerError::Client { .. } => {}
+        }
+        let body = serde_json::json!({
+            "error": { "code": self.code().as_str(), "message": self.public_message() }
+        });
+        (self.http_status(), axum::Json(body)).into_response()
     }
 }

@@ -21,6 +21,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ws", get(crate::ws::ws_handler))
         .route("/api/v1/meetings", get(list_meetings))
         .route("/api/v1/meetings/{id}", get(get_meeting))
+        .merge(crate::auth::routes())
         .merge(crate::web::routes())
         .fallback(not_found)
         .with_state(state)

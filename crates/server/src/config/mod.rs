@@ -20,6 +20,7 @@ pub struct Config {
     pub media: MediaConfig,
     pub tls: TlsConfig,
     pub log: LogConfig,
+    pub auth: AuthConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -291,5 +292,43 @@ impl Config {
             );
         }
         Ok(())
+    }
+}
+
+/// Who may make an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signup {
+    /// Anyone may sign up in the app.
+    Open,
+    /// Only an admin makes accounts (`convene user add`).
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub signup: Signup,
+    /// How long a sign-in lasts in a browser, in hours.
+    pub session_ttl_hours: u64,
+    /// Shortest password, in characters.
+    pub min_password_chars: u32,
+    /// Failed sign-ins to one account within `signin_window_secs` before it is refused for a while.
+    pub signin_failures_per_account: u32,
+    /// Failed sign-ins from one address within `signin_window_secs` before it is refused for a while.
+    pub signin_failures_per_address: u32,
+    pub signin_window_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            signup: Signup::Open,
+            session_ttl_hours: 24 * 30,
+            min_password_chars: 10,
+            signin_failures_per_account: 5,
+            signin_failures_per_address: 20,
+            signin_window_secs: 900,
+        }
     }
 }

@@ -118,4 +118,17 @@ self_signed_names = ["localhost", "127.0.0.1"]
 format = "text"
 # Default log filter; RUST_LOG wins when set.
 level = "info"
+
+[auth]
+# Who may make an account: "open" (anyone, in the app) or "closed" (an admin, with `convene user add`).
+signup = "open"
+# How long a sign-in lasts in a browser, in hours.
+session_ttl_hours = 720
+# Shortest password, in characters.
+min_password_chars = 10
+# Failed sign-ins to one account, and from one address, within signin_window_secs before further
+# attempts are refused until the window has passed.
+signin_failures_per_account = 5
+signin_failures_per_address = 20
+signin_window_secs = 900
 "#;

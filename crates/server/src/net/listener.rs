@@ -96,20 +96,23 @@ async fn handle(
         },
         (Sniffed::Tls, Some(acceptor)) => {
             let stream = acceptor.accept(stream).await?;
-            serve_http(stream, app).await
+            serve_http(stream, app, peer).await
         }
         // Plain HTTP also on a TLS-enabled port, so that health checks and localhost keep working.
-        (_, _) => serve_http(stream, app).await,
+        (_, _) => serve_http(stream, app, peer).await,
     }
 }
 
 async fn serve_http<S>(
     stream: S,
     app: Router,
+    peer: std::net::SocketAddr,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // Handlers that limit per address (sign-in) read it from the request.
+    let app = app.layer(axum::Extension(super::PeerAddr(peer)));
     let service = TowerToHyperService::new(app);
     Builder::new(TokioExecutor::new())
         .serve_connection_with_upgrades(TokioIo::new(stream), service)
