@@ -29,6 +29,34 @@ pub enum Command {
     /// Print or check configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage accounts (the password is read from standard input).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Make an account, e.g. the first admin: `convene user add --email ada@example.org --admin`.
+    Add {
+        /// The account's email (how it signs in).
+        #[arg(long)]
+        email: String,
+        /// Display name. [default: the part of the email before '@']
+        #[arg(long)]
+        name: Option<String>,
+        /// Make it an administrator (only the command line can). [default: off]
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        config: Box<ServeArgs>,
+    },
+    /// Set an account's password; every browser signed in to it is signed out.
+    Passwd {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        config: Box<ServeArgs>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,7 @@ pub mod records;
 pub mod rooms;
 pub mod state;
 pub mod tls;
+pub mod users;
 pub mod validate;
 pub mod web;
 pub mod ws;
