@@ -481,6 +481,22 @@ impl Store for SqlStore {
         self.revoke_session_row(token_hash, now).await
     }
 
+    async fn create_planned_room(&self, r: &PlannedRoom) -> Result<i64> {
+        self.insert_planned_room(r).await
+    }
+
+    async fn planned_room(&self, name: &str) -> Result<Option<PlannedRoom>> {
+        self.planned_room_by_name(name).await
+    }
+
+    async fn update_planned_room(&self, r: &PlannedRoom) -> Result<()> {
+        self.replace_planned_room(r).await
+    }
+
+    async fn planned_rooms_of(&self, owner: UserId) -> Result<Vec<PlannedRoom>> {
+        self.planned_rooms_by_owner(owner).await
+    }
+
     async fn heartbeat(&self, node_id: &str, now: Millis) -> Result<u64> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         // Never move last_seen_at backwards (clock step): recovery must not end a row before it was seen.

@@ -86,4 +86,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<(AuthSessionRecord, UserRecord)>>;
     /// Revokes one session (sign-out); false if there was no live one.
     async fn revoke_auth_session(&self, token_hash: &str, now: Millis) -> Result<bool>;
+
+    /// Stores a planned room (its `id`, `created_at` and `updated_at` are taken from `r` as given,
+    /// the id is then assigned). `StoreError::Conflict` if the name is taken. Returns the new id.
+    async fn create_planned_room(&self, r: &PlannedRoom) -> Result<i64>;
+    async fn planned_room(&self, name: &str) -> Result<Option<PlannedRoom>>;
+    /// Replaces a planned room's settings and invitations (by id). `StoreError::NotFound` if absent.
+    async fn update_planned_room(&self, r: &PlannedRoom) -> Result<()>;
+    /// The rooms `owner` planned, newest first.
+    async fn planned_rooms_of(&self, owner: UserId) -> Result<Vec<PlannedRoom>>;
 }
