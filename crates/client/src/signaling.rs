@@ -175,6 +175,7 @@ pub fn join_msg(room: &str, name: &str) -> ClientMessage {
         display_name: name.into(),
         version: Some(convene_proto::PROTOCOL_VERSION),
         access_token: None,
+        password: None,
         resume_token: None,
         mic_muted: None,
         camera_muted: None,

@@ -52,6 +52,15 @@ pub enum ErrorCode {
     WeakPassword,
     /// Accounts are made by an admin on this server.
     SignupClosed,
+    /// This room is for signed-in users (or invited ones): sign in first.
+    SignInRequired,
+    /// This room is for invited people, and this account is not one of them.
+    NotInvited,
+    /// This room has a password: send it in `join.password`.
+    PasswordRequired,
+    WrongPassword,
+    /// Someone planned a room of this name already.
+    RoomNameTaken,
 }
 
 impl ErrorCode {
@@ -83,6 +92,11 @@ impl ErrorCode {
         ErrorCode::InvalidEmail,
         ErrorCode::WeakPassword,
         ErrorCode::SignupClosed,
+        ErrorCode::SignInRequired,
+        ErrorCode::NotInvited,
+        ErrorCode::PasswordRequired,
+        ErrorCode::WrongPassword,
+        ErrorCode::RoomNameTaken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +128,11 @@ impl ErrorCode {
             ErrorCode::InvalidEmail => "invalid_email",
             ErrorCode::WeakPassword => "weak_password",
             ErrorCode::SignupClosed => "signup_closed",
+            ErrorCode::SignInRequired => "sign_in_required",
+            ErrorCode::NotInvited => "not_invited",
+            ErrorCode::PasswordRequired => "password_required",
+            ErrorCode::WrongPassword => "wrong_password",
+            ErrorCode::RoomNameTaken => "room_name_taken",
         }
     }
 }

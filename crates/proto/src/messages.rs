@@ -24,6 +24,9 @@ pub enum ClientMessage {
         version: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         access_token: Option<String>,
+        /// The room's password, for a room that has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
         /// From an earlier `joined`: resumes that participant if presented within the resume window.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume_token: Option<String>,

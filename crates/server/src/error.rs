@@ -63,10 +63,12 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         }
         InvalidEmail | WeakPassword => StatusCode::BAD_REQUEST,
         MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        InvalidCredentials => StatusCode::UNAUTHORIZED,
-        Forbidden | SignupClosed => StatusCode::FORBIDDEN,
+        InvalidCredentials | SignInRequired | PasswordRequired | WrongPassword => {
+            StatusCode::UNAUTHORIZED
+        }
+        Forbidden | SignupClosed | NotInvited => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,
-        EmailTaken => StatusCode::CONFLICT,
+        EmailTaken | RoomNameTaken => StatusCode::CONFLICT,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         RoomNotFound => StatusCode::NOT_FOUND,
         RoomFull => StatusCode::CONFLICT,

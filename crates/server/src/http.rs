@@ -22,6 +22,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/meetings", get(list_meetings))
         .route("/api/v1/meetings/{id}", get(get_meeting))
         .merge(crate::auth::routes())
+        .merge(crate::planned_api::routes())
         .merge(crate::web::routes())
         .fallback(not_found)
         .with_state(state)

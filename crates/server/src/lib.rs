@@ -12,6 +12,8 @@ pub mod logging;
 pub mod media;
 pub mod metrics;
 pub mod net;
+pub mod planned_api;
+pub mod policy;
 pub mod process;
 pub mod ratelimit;
 pub mod records;

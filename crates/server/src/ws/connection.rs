@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, StreamExt};
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
 use super::session::Session;
+use crate::policy::Actor;
 use crate::rooms::conn::count_out;
 use crate::rooms::{ConnHandle, Outbound};
 use crate::state::AppState;
@@ -32,7 +33,22 @@ const READ_BUFFER: usize = 8 * 1024;
 /// How long the peer may take to answer our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
-pub async fn ws_handler(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+pub async fn ws_handler(
+    State(state): State<Arc<AppState>>,
+    peer: Option<axum::Extension<crate::net::PeerAddr>>,
+    headers: axum::http::HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // Who this is comes from the session cookie of the upgrade request, once, for the connection.
+    let actor = match crate::auth::signed_in(&state, &headers).await {
+        Ok(Some(user)) => Actor::User {
+            id: user.id,
+            email: user.email,
+        },
+        Ok(None) => Actor::Guest,
+        Err(e) => return e.into_response(),
+    };
+    let peer = peer.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |p| p.0 .0.ip());
     let limit = state.config.limits.max_frame_bytes as usize;
     // The transport refuses frames far over the limit before buffering them; frames just over it are
     // read and answered with 1009 by `serve`, so the client learns why.
@@ -41,10 +57,10 @@ pub async fn ws_handler(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade
         // Signaling messages are a few KiB; the read buffer grows for a larger frame. The default
         // (128 KiB, zero-filled on every read) held 128 KiB per participant for nothing.
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, actor, peer))
 }
 
-async fn serve(socket: WebSocket, state: Arc<AppState>) {
+async fn serve(socket: WebSocket, state: Arc<AppState>, actor: Actor, peer: std::net::IpAddr) {
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
     let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let (handle, out_rx, abort) = ConnHandle::new(conn_id);
@@ -59,7 +75,7 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
     let mut linger_until: Option<Instant> = None;
     let mut close_all = state.watch_close_all();
 
-    let mut session = Session::new(state.clone(), handle.clone());
+    let mut session = Session::new(state.clone(), handle.clone(), actor, peer);
     let idle = Duration::from_secs(state.config.websocket.idle_timeout_secs);
     let max = state.config.limits.max_frame_bytes as usize;
     let mut last_heard = Instant::now();
