@@ -69,3 +69,65 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
+
+/// Errors of the HTTP API. Every one is answered with the same JSON shape:
+/// `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No such route or record.
+    NotFound(String),
+    /// A path segment, query parameter or header that cannot be used.
+    BadRequest(String),
+    /// Refused on purpose (e.g. a WebSocket from a page of another site).
+    Forbidden(String),
+    MethodNotAllowed,
+    Server(ServerError),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::NotFound(_) => "not_found",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Server(e) => e.code().as_str(),
+        }
+    }
+
+    pub fn http_status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Server(e) => e.http_status(),
+        }
+    }
+
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::NotFound(m) | ApiError::BadRequest(m) | ApiError::Forbidden(m) => m.clone(),
+            ApiError::MethodNotAllowed => "this path does not take that method".into(),
+            ApiError::Server(e) => e.public_message(),
+        }
+    }
+}
+
+impl From<convene_store::StoreError> for ApiError {
+    fn from(e: convene_store::StoreError) -> Self {
+        ApiError::Server(ServerError::Storage(e))
+    }
+}
+
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        if let ApiError::Server(e) = &self {
+            tracing::warn!(error = %e, "HTTP request failed");
+        }
+        let body = serde_json::json!({
+            "error": { "code": self.code(), "message": self.public_message() }
+        });
+        (self.http_status(), axum::Json(body)).into_response()
+    }
+}

@@ -18,6 +18,12 @@ fn main() -> anyhow::Result<()> {
             print!("{}", toml::to_string_pretty(&config)?);
             Ok(())
         }
+        Some(Command::Config(ConfigCommand::Check(args))) => {
+            let config = args.load()?;
+            convene_server::tls::acceptor(&config.tls)?;
+            println!("ok");
+            Ok(())
+        }
         Some(Command::Serve(args)) => serve(*args),
         None => serve(cli.serve),
     }

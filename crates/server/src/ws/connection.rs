@@ -6,12 +6,16 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use futures_util::stream::{SplitSink, StreamExt};
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
 use super::session::Session;
+use crate::error::ApiError;
+use crate::net::{origin, ConnInfo};
 use crate::rooms::conn::count_out;
 use crate::rooms::{ConnHandle, Outbound};
 use crate::state::AppState;
@@ -20,6 +24,8 @@ use crate::state::AppState;
 pub mod close_code {
     pub const NORMAL: u16 = 1000;
     pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL: u16 = 1002;
+    pub const INVALID_DATA: u16 = 1007;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
 }
@@ -32,7 +38,16 @@ const READ_BUFFER: usize = 8 * 1024;
 /// How long the peer may take to answer our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
-pub async fn ws_handler(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+pub async fn ws_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    conn: Option<Extension<ConnInfo>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let tls = conn.is_some_and(|Extension(c)| c.tls);
+    if let Err(refused) = check_origin(&state, &headers, tls) {
+        return refused.into_response();
+    }
     let limit = state.config.limits.max_frame_bytes as usize;
     // The transport refuses frames far over the limit before buffering them; frames just over it are
     // read and answered with 1009 by `serve`, so the client learns why.
@@ -42,6 +57,37 @@ pub async fn ws_handler(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade
         // (128 KiB, zero-filled on every read) held 128 KiB per participant for nothing.
         .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve(socket, state))
+}
+
+/// A browser names the page that opens a WebSocket in `Origin`, and a page cannot change it: only
+/// the server's own pages and `server.public_origins` may join. Without `Origin` the client is not a
+/// browser (the Rust client, the load tool), so no visitor's browser is being used by another site.
+fn check_origin(state: &AppState, headers: &HeaderMap, tls: bool) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let configured: Vec<String> = state
+        .config
+        .server
+        .public_origins
+        .iter()
+        .filter_map(|o| origin::normalize(o))
+        .collect();
+    match origin.to_str() {
+        Ok(o) if origin::allowed(o, host, tls, &configured) => Ok(()),
+        _ => {
+            tracing::debug!(
+                ?origin,
+                ?host,
+                "WebSocket from a page of another origin refused"
+            );
+            Err(ApiError::Forbidden(
+                "pages of this origin may not open meetings here (see server.public_origins)"
+                    .into(),
+            ))
+        }
+    }
 }
 
 async fn serve(socket: WebSocket, state: Arc<AppState>) {
@@ -63,6 +109,8 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
     let idle = Duration::from_secs(state.config.websocket.idle_timeout_secs);
     let max = state.config.limits.max_frame_bytes as usize;
     let mut last_heard = Instant::now();
+    // Set when the server decided to close while the peer may still be sending.
+    let mut we_closed = false;
     loop {
         let silent_deadline = match linger_until {
             Some(t) => t.min(last_heard + idle),
@@ -90,17 +138,22 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
             }
             _ = abort.notified() => {
                 handle.close(close_code::POLICY, "too slow to receive");
+                we_closed = true;
                 break;
             }
         };
         let Some(Ok(frame)) = frame else {
             // Closed by the peer, or a transport error (including a frame far over the limit).
             if let Some(Err(e)) = frame {
+                tracing::debug!(conn = conn_id, error = %e, "connection read ended");
                 if is_capacity(&e) {
                     count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
                     handle.close(close_code::TOO_BIG, "message too large");
+                    we_closed = true;
+                } else if let Some((code, reason)) = violation(e) {
+                    handle.close(code, reason);
+                    we_closed = true;
                 }
-                tracing::debug!(conn = conn_id, error = %e, "connection read ended");
             }
             break;
         };
@@ -110,9 +163,11 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
                 if text.len() > max {
                     count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
                     handle.close(close_code::TOO_BIG, "message too large");
+                    we_closed = true;
                     break;
                 }
                 if session.on_text(text.as_str()).await == super::session::Flow::Close {
+                    we_closed = true;
                     break;
                 }
             }
@@ -120,9 +175,11 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
                 if bytes.len() > max {
                     count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
                     handle.close(close_code::TOO_BIG, "message too large");
+                    we_closed = true;
                     break;
                 }
                 if session.on_binary().await == super::session::Flow::Close {
+                    we_closed = true;
                     break;
                 }
             }
@@ -134,6 +191,20 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
     handle.close(close_code::NORMAL, "");
     drop(session);
     drop(handle);
+    if we_closed {
+        // Closing the socket with unread bytes in it (a flood) sends a TCP reset, and a reset makes
+        // the peer's system drop what it has not read yet, our close frame with it: the peer would
+        // see 1006 instead of our code. So read and discard until the peer answers the close frame
+        // the writer is flushing, or the linger is over.
+        let _ = tokio::time::timeout(CLOSE_LINGER, async {
+            while let Some(Ok(frame)) = stream.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
     // The writer ends once every handle (ours and the room's) is dropped or a close was sent; give it
     // a moment to flush a close frame, never forever.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
@@ -143,6 +214,17 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
 fn is_capacity(e: &axum::Error) -> bool {
     let text = e.to_string().to_ascii_lowercase();
     text.contains("space limit") || text.contains("too long") || text.contains("capacity")
+}
+
+/// The close code for a read error that is the peer's fault: 1007 for a text frame that is not
+/// UTF-8, 1002 for other breaches of the WebSocket protocol. None for transport failures.
+fn violation(e: axum::Error) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::Error;
+    match e.into_inner().downcast::<Error>().map(|e| *e) {
+        Ok(Error::Utf8(_)) => Some((close_code::INVALID_DATA, "text frame is not UTF-8")),
+        Ok(Error::Protocol(_)) => Some((close_code::PROTOCOL, "WebSocket protocol violation")),
+        _ => None,
+    }
 }
 
 fn count_error(state: &AppState, code: convene_proto::ErrorCode) {
