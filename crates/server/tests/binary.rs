@@ -254,6 +254,18 @@ fn config_check_names_the_bad_key_or_says_ok() {
             "server.public_origins",
         ),
         (vec!["--set", "rooms.nope=1"], "rooms.nope"),
+        (
+            vec!["--set", "server.http_header_timeout_secs=0"],
+            "server.http_header_timeout_secs",
+        ),
+        (
+            vec!["--set", "server.http_idle_timeout_secs=0"],
+            "server.http_idle_timeout_secs",
+        ),
+        (
+            vec!["--set", "media.ice_tcp_handshake_timeout_secs=0"],
+            "media.ice_tcp_handshake_timeout_secs",
+        ),
         (vec!["--max-participants", "0"], "rooms.max_participants"),
         (
             vec![

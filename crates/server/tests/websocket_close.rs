@@ -81,3 +81,30 @@ async fn a_client_still_flooding_gets_the_1008_close_frame_not_a_reset() {
     );
     assert_eq!(end, End::Close(1008));
 }
+
+/// The linger after a close is bounded: a client that floods forever and never reads is cut off
+/// (its sends fail) soon after the server's decision, not served forever.
+#[tokio::test]
+async fn a_client_that_never_stops_flooding_is_cut_off_after_the_linger() {
+    let s = TestServer::start().await;
+    let mut ws = connect(s.addr).await;
+    let join = serde_json::to_string(&join_msg("flood-forever", "Ada")).unwrap();
+    let hand = serde_json::to_string(&ClientMessage::SetHand { raised: true }).unwrap();
+    ws.write_all(&text(&join)).await.unwrap();
+    let mut chunk = Vec::new();
+    for _ in 0..50 {
+        chunk.extend_from_slice(&text(&hand));
+    }
+    let start = std::time::Instant::now();
+    let mut failed = None;
+    while start.elapsed() < Duration::from_secs(8) {
+        if ws.write_all(&chunk).await.is_err() {
+            failed = Some(start.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // The close comes after ~140 messages (a few ms), then at most the 2 s linger.
+    let failed = failed.expect("still accepted after 8 s");
+    assert!(failed < Duration::from_secs(4), "{failed:?}");
+}
