@@ -9,11 +9,11 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use futures_util::stream::{SplitSink, StreamExt};
+use futures_util::stream::{SplitSink, SplitStream, StreamExt};
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
-use super::session::Session;
+use super::session::{Flow, Session};
 use crate::error::ApiError;
 use crate::net::{origin, ConnInfo};
 use crate::rooms::conn::count_out;
@@ -142,49 +142,22 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
                 break;
             }
         };
-        let Some(Ok(frame)) = frame else {
-            // Closed by the peer, or a transport error (including a frame far over the limit).
-            if let Some(Err(e)) = frame {
-                tracing::debug!(conn = conn_id, error = %e, "connection read ended");
-                if is_capacity(&e) {
-                    count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
-                    handle.close(close_code::TOO_BIG, "message too large");
-                    we_closed = true;
-                } else if let Some((code, reason)) = violation(e) {
-                    handle.close(code, reason);
-                    we_closed = true;
-                }
+        let next = match frame {
+            Some(Ok(frame)) => {
+                last_heard = Instant::now();
+                on_frame(frame, &mut session, &state, &handle, max).await
             }
-            break;
+            Some(Err(e)) => on_read_error(e, &state, &handle, conn_id),
+            // Closed by the peer.
+            None => Next::Stop,
         };
-        last_heard = Instant::now();
-        match frame {
-            Message::Text(text) => {
-                if text.len() > max {
-                    count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
-                    handle.close(close_code::TOO_BIG, "message too large");
-                    we_closed = true;
-                    break;
-                }
-                if session.on_text(text.as_str()).await == super::session::Flow::Close {
-                    we_closed = true;
-                    break;
-                }
+        match next {
+            Next::Read => {}
+            Next::Stop => break,
+            Next::Closed => {
+                we_closed = true;
+                break;
             }
-            Message::Binary(bytes) => {
-                if bytes.len() > max {
-                    count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
-                    handle.close(close_code::TOO_BIG, "message too large");
-                    we_closed = true;
-                    break;
-                }
-                if session.on_binary().await == super::session::Flow::Close {
-                    we_closed = true;
-                    break;
-                }
-            }
-            Message::Close(_) => break,
-            Message::Ping(_) | Message::Pong(_) => {}
         }
     }
     session.on_disconnect().await;
@@ -192,23 +165,82 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
     drop(session);
     drop(handle);
     if we_closed {
-        // Closing the socket with unread bytes in it (a flood) sends a TCP reset, and a reset makes
-        // the peer's system drop what it has not read yet, our close frame with it: the peer would
-        // see 1006 instead of our code. So read and discard until the peer answers the close frame
-        // the writer is flushing, or the linger is over.
-        let _ = tokio::time::timeout(CLOSE_LINGER, async {
-            while let Some(Ok(frame)) = stream.next().await {
-                if matches!(frame, Message::Close(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
+        linger(&mut stream).await;
     }
     // The writer ends once every handle (ours and the room's) is dropped or a close was sent; give it
     // a moment to flush a close frame, never forever.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     state.metrics.ws_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// After a frame or a read error: read on, stop (the peer closed or the transport failed), or stop
+/// because the server closed while the peer may still be sending.
+enum Next {
+    Read,
+    Stop,
+    Closed,
+}
+
+async fn on_frame(
+    frame: Message,
+    session: &mut Session,
+    state: &AppState,
+    handle: &ConnHandle,
+    max: usize,
+) -> Next {
+    let len = match &frame {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) => bytes.len(),
+        _ => 0,
+    };
+    if len > max {
+        count_error(state, convene_proto::ErrorCode::MessageTooLarge);
+        handle.close(close_code::TOO_BIG, "message too large");
+        return Next::Closed;
+    }
+    let flow = match frame {
+        Message::Text(text) => session.on_text(text.as_str()).await,
+        Message::Binary(_) => session.on_binary().await,
+        Message::Close(_) => return Next::Stop,
+        Message::Ping(_) | Message::Pong(_) => return Next::Read,
+    };
+    if flow == Flow::Close {
+        Next::Closed
+    } else {
+        Next::Read
+    }
+}
+
+/// A read error: a frame far over the limit (1009) or a protocol violation (1002, 1007) is answered
+/// with its close code; a transport failure just ends the connection.
+fn on_read_error(e: axum::Error, state: &AppState, handle: &ConnHandle, conn_id: u64) -> Next {
+    tracing::debug!(conn = conn_id, error = %e, "connection read ended");
+    if is_capacity(&e) {
+        count_error(state, convene_proto::ErrorCode::MessageTooLarge);
+        handle.close(close_code::TOO_BIG, "message too large");
+        return Next::Closed;
+    }
+    match violation(e) {
+        Some((code, reason)) => {
+            handle.close(code, reason);
+            Next::Closed
+        }
+        None => Next::Stop,
+    }
+}
+
+/// Closing a socket with unread bytes in it (a flood) sends a TCP reset: the peer's next send then
+/// fails and its WebSocket reports 1006, often before it has read our close frame. So read and
+/// discard until the peer answers the close frame the writer is flushing, or the linger is over.
+async fn linger(stream: &mut SplitStream<WebSocket>) {
+    let _ = tokio::time::timeout(CLOSE_LINGER, async {
+        while let Some(Ok(frame)) = stream.next().await {
+            if matches!(frame, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 fn is_capacity(e: &axum::Error) -> bool {
