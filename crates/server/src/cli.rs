@@ -65,6 +65,9 @@ pub enum ConfigCommand {
     Default,
     /// Print the configuration that `serve` would use with these options, environment and file.
     Show(Box<ServeArgs>),
+    /// Check the configuration that `serve` would use (file, environment, flags): prints "ok" and
+    /// exits 0, or names the bad key and exits 1. TLS certificate and key files are read too.
+    Check(Box<ServeArgs>),
 }
 
 #[derive(Debug, Clone, Default, Args)]

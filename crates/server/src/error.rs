@@ -78,17 +78,72 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
     }
 }
 
-/// REST answers: `{"error": {"code", "message"}}` with the status of the code. Storage and internal
-/// details go to the log only.
+/// REST answers of handlers that fail with a [`ServerError`]: the shape of [`ApiError`].
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
-        match &self {
-            ServerError::Storage(e) => tracing::warn!(error = %e, "request failed: storage"),
-            ServerError::Internal(e) => tracing::error!(error = %e, "request failed"),
-            ServerError::Client { .. } => {}
+        ApiError::Server(self).into_response()
+    }
+}
+
+/// Errors of the HTTP API. Every one is answered with the same JSON shape:
+/// `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No such route or record.
+    NotFound(String),
+    /// A path segment, query parameter or header that cannot be used.
+    BadRequest(String),
+    /// Refused on purpose (e.g. a WebSocket from a page of another site).
+    Forbidden(String),
+    MethodNotAllowed,
+    Server(ServerError),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::NotFound(_) => "not_found",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Server(e) => e.code().as_str(),
+        }
+    }
+
+    pub fn http_status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Server(e) => e.http_status(),
+        }
+    }
+
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::NotFound(m) | ApiError::BadRequest(m) | ApiError::Forbidden(m) => m.clone(),
+            ApiError::MethodNotAllowed => "this path does not take that method".into(),
+            ApiError::Server(e) => e.public_message(),
+        }
+    }
+}
+
+impl From<convene_store::StoreError> for ApiError {
+    fn from(e: convene_store::StoreError) -> Self {
+        ApiError::Server(ServerError::Storage(e))
+    }
+}
+
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        // A refusal is the client's business; storage and internal failures are ours to log (their
+        // details stay in the log).
+        if let ApiError::Server(e @ (ServerError::Storage(_) | ServerError::Internal(_))) = &self {
+            tracing::warn!(error = %e, "HTTP request failed");
         }
         let body = serde_json::json!({
-            "error": { "code": self.code().as_str(), "message": self.public_message() }
+            "error": { "code": self.code(), "message": self.public_message() }
         });
         (self.http_status(), axum::Json(body)).into_response()
     }

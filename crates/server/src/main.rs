@@ -19,6 +19,12 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::User(cmd)) => user(cmd),
+        Some(Command::Config(ConfigCommand::Check(args))) => {
+            let config = args.load()?;
+            convene_server::tls::acceptor(&config.tls)?;
+            println!("ok");
+            Ok(())
+        }
         Some(Command::Serve(args)) => serve(*args),
         None => serve(cli.serve),
     }

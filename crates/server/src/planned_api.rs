@@ -8,14 +8,15 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use convene_proto::ErrorCode;
 use convene_store::{Access, PlannedRoom, UserRecord};
 use serde::Deserialize;
 
-use crate::auth::{normalize_email, origin, password, signed_in, token};
+use crate::auth::{normalize_email, origin, password, signed_in};
 use crate::clock::now_ms;
 use crate::error::ServerError;
+use crate::net::ConnInfo;
 use crate::state::AppState;
 
 const MAX_BODY: usize = 64 * 1024;
@@ -57,8 +58,13 @@ where
 
 type Answer = Result<Response, ServerError>;
 
-async fn create(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Answer {
-    let owner = owner_of_request(&state, &headers, true).await?;
+async fn create(
+    State(state): State<Arc<AppState>>,
+    conn: Option<Extension<ConnInfo>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let owner = owner_of_request(&state, &headers, Some(&conn)).await?;
     let s: Settings = parse(&body)?;
     let name = match &s.unique_name {
         Some(n) => {
@@ -100,10 +106,11 @@ async fn create(State(state): State<Arc<AppState>>, headers: HeaderMap, body: By
 async fn update(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
+    conn: Option<Extension<ConnInfo>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let user = owner_of_request(&state, &headers, true).await?;
+    let user = owner_of_request(&state, &headers, Some(&conn)).await?;
     let mut room = owned(&state, &user, &name).await?;
     let s: Settings = parse(&body)?;
     if s.unique_name.is_some() {
@@ -123,13 +130,13 @@ async fn show(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let user = owner_of_request(&state, &headers, false).await?;
+    let user = owner_of_request(&state, &headers, None).await?;
     let room = owned(&state, &user, &name).await?;
     Ok(Json(room_json(&room)).into_response())
 }
 
 async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Answer {
-    let user = owner_of_request(&state, &headers, false).await?;
+    let user = owner_of_request(&state, &headers, None).await?;
     let rooms = state.store.planned_rooms_of(user.id).await?;
     let list: Vec<serde_json::Value> = rooms.iter().map(room_json).collect();
     Ok(Json(serde_json::json!({ "rooms": list })).into_response())
@@ -187,17 +194,15 @@ async fn apply(state: &AppState, room: &mut PlannedRoom, s: Settings) -> Result<
     Ok(())
 }
 
-/// The signed-in user of the request (401 otherwise); for a change, from our own pages only.
+/// The signed-in user of the request (401 otherwise); for a change (`change` holds the
+/// connection), from our own pages only.
 async fn owner_of_request(
     state: &Arc<AppState>,
     headers: &HeaderMap,
-    changes: bool,
+    change: Option<&Option<Extension<ConnInfo>>>,
 ) -> Result<UserRecord, ServerError> {
-    if changes && !origin::allowed(headers, token::from_headers(headers).is_some()) {
-        return Err(ServerError::client(
-            ErrorCode::Forbidden,
-            "refused: the request came from another site",
-        ));
+    if let Some(conn) = change {
+        origin::guard(state, headers, conn.as_ref().map(|Extension(c)| c))?;
     }
     signed_in(state, headers)
         .await?

@@ -387,6 +387,25 @@ impl Store for SqlStore {
         rows.iter().map(session_from_row).collect()
     }
 
+    async fn sessions_page(
+        &self,
+        meeting: MeetingId,
+        after: SessionId,
+        limit: i64,
+    ) -> Result<Vec<SessionRecord>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM participant_sessions WHERE meeting_id = $1 AND id > $2 \
+             ORDER BY id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(meeting.0)
+            .bind(after.0)
+            .bind(limit.max(0))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(session_from_row).collect()
+    }
+
     async fn append_chat(&self, msg: &NewChatMessage) -> Result<ChatRecord> {
         let mut attempt = 1;
         loop {
@@ -495,6 +514,26 @@ impl Store for SqlStore {
 
     async fn planned_rooms_of(&self, owner: UserId) -> Result<Vec<PlannedRoom>> {
         self.planned_rooms_by_owner(owner).await
+    }
+
+    async fn chat_page(
+        &self,
+        meeting: MeetingId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ChatRecord>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.meeting_id, c.session_id, s.participant_id, s.display_name, \
+             c.text, c.sent_at, c.seq \
+             FROM chat_messages c JOIN participant_sessions s ON s.id = c.session_id \
+             WHERE c.meeting_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3",
+        )
+        .bind(meeting.0)
+        .bind(after)
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(chat_from_row).collect()
     }
 
     async fn heartbeat(&self, node_id: &str, now: Millis) -> Result<u64> {

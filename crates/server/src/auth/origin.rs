@@ -1,36 +1,65 @@
 //! Cross-site request protection for requests that change state. A browser names the page that made
-//! a request in `Origin` (or, failing that, `Referer`); a request from another site is refused. With
-//! the session cookie at SameSite=Lax this closes cross-site form posts and `fetch`es alike.
+//! a request in `Origin` (or, failing that, `Referer`); a request from a page that is not this
+//! server's own (or one of `server.public_origins`) is refused. With the session cookie at
+//! SameSite=Lax this closes cross-site form posts and `fetch`es alike. The origin rules are the
+//! WebSocket check's (`net::origin`), so both agree on what "our own pages" means.
 
 use axum::http::{header, HeaderMap};
+use convene_proto::ErrorCode;
 
-/// Whether a state-changing request may go on: its Origin (or Referer) is this server's own, or it
-/// names none and carries no session cookie (a program, not a browser page acting for a visitor).
-pub fn allowed(headers: &HeaderMap, has_cookie: bool) -> bool {
-    let named = headers
-        .get(header::ORIGIN)
-        .or_else(|| headers.get(header::REFERER))
-        .and_then(|v| v.to_str().ok());
-    match named {
-        Some(url) => same_host(url, headers),
-        None => !has_cookie,
+use crate::error::ServerError;
+use crate::net::{origin, ConnInfo};
+use crate::state::AppState;
+
+/// Refuses a state-changing request that another site's page made; also one that names no page
+/// but carries the session cookie (a browser always names the page of a cookie request it sends).
+pub fn guard(
+    state: &AppState,
+    headers: &HeaderMap,
+    conn: Option<&ConnInfo>,
+) -> Result<(), ServerError> {
+    let has_cookie = super::token::from_headers(headers).is_some();
+    let tls = conn.is_some_and(|c| c.tls);
+    if allowed(
+        headers,
+        has_cookie,
+        tls,
+        &state.config.server.public_origins,
+    ) {
+        Ok(())
+    } else {
+        Err(ServerError::client(
+            ErrorCode::Forbidden,
+            "refused: the request came from another site",
+        ))
     }
 }
 
-/// Whether `url`'s host and port are those the request was sent to (its Host header).
-fn same_host(url: &str, headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
-        return false;
+fn allowed(headers: &HeaderMap, has_cookie: bool, tls: bool, public: &[String]) -> bool {
+    let page = match headers.get(header::ORIGIN) {
+        Some(o) => o.to_str().ok().map(str::to_owned),
+        None => headers
+            .get(header::REFERER)
+            .and_then(|r| r.to_str().ok())
+            .map(origin_of),
     };
-    let Some(rest) = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-    else {
-        // `Origin: null` (a sandboxed frame, a file) and other schemes are never ours.
-        return false;
+    let Some(page) = page else {
+        return !has_cookie;
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    authority.eq_ignore_ascii_case(host)
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let configured: Vec<String> = public.iter().filter_map(|o| origin::normalize(o)).collect();
+    origin::allowed(&page, host, tls, &configured)
+}
+
+/// `scheme://authority` of a URL (a Referer names the whole page).
+fn origin_of(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            format!("{scheme}://{authority}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -52,21 +81,30 @@ mod tests {
             host.clone(),
             (header::ORIGIN, "https://meet.example.org:8443"),
         ]);
-        assert!(allowed(&ours, true));
+        assert!(allowed(&ours, true, true, &[]));
+        assert!(!allowed(&ours, true, false, &[]), "the scheme counts");
         let theirs = headers(&[host.clone(), (header::ORIGIN, "https://evil.example")]);
-        assert!(!allowed(&theirs, true));
-        assert!(!allowed(&theirs, false), "not even to sign in (login CSRF)");
-        let port = headers(&[host.clone(), (header::ORIGIN, "https://meet.example.org")]);
-        assert!(!allowed(&port, true));
+        assert!(!allowed(&theirs, true, true, &[]));
+        assert!(!allowed(&theirs, false, true, &[]), "not even to sign in");
+        assert!(
+            allowed(&theirs, true, true, &["https://evil.example".into()]),
+            "listed"
+        );
         let null = headers(&[host.clone(), (header::ORIGIN, "null")]);
-        assert!(!allowed(&null, true));
+        assert!(!allowed(&null, true, true, &[]));
         let referer = headers(&[
             host.clone(),
             (header::REFERER, "https://meet.example.org:8443/r/team?x=1"),
         ]);
-        assert!(allowed(&referer, true));
+        assert!(allowed(&referer, true, true, &[]));
         let nothing = headers(&[host]);
-        assert!(!allowed(&nothing, true), "a cookie without a page: refused");
-        assert!(allowed(&nothing, false), "a program without a cookie");
+        assert!(
+            !allowed(&nothing, true, true, &[]),
+            "a cookie without a page"
+        );
+        assert!(
+            allowed(&nothing, false, true, &[]),
+            "a program without a cookie"
+        );
     }
 }

@@ -17,7 +17,7 @@ use super::{normalize_email, origin, password, signed_in, token};
 use crate::clock::now_ms;
 use crate::config::Signup;
 use crate::error::ServerError;
-use crate::net::PeerAddr;
+use crate::net::ConnInfo;
 use crate::state::AppState;
 
 /// Bodies here are a few short strings.
@@ -57,8 +57,13 @@ struct ChangePassword {
 
 type Answer = Result<Response, ServerError>;
 
-async fn signup(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Answer {
-    guard_origin(&headers)?;
+async fn signup(
+    State(state): State<Arc<AppState>>,
+    conn: Option<Extension<ConnInfo>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    guard_origin(&state, &headers, &conn)?;
     if state.config.auth.signup == Signup::Closed {
         return Err(ServerError::client(
             ErrorCode::SignupClosed,
@@ -107,13 +112,13 @@ async fn signup(State(state): State<Arc<AppState>>, headers: HeaderMap, body: By
 
 async fn signin(
     State(state): State<Arc<AppState>>,
-    peer: Option<Extension<PeerAddr>>,
+    conn: Option<Extension<ConnInfo>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    guard_origin(&headers)?;
+    guard_origin(&state, &headers, &conn)?;
     let req: SignIn = parse(&body)?;
-    let ip = peer.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |p| p.0 .0.ip());
+    let ip = ConnInfo::peer_ip(conn.as_ref().map(|Extension(c)| c));
     // An address that cannot be an account still counts against the address and takes the time of
     // a real check, so the answer says nothing about which emails exist.
     let email =
@@ -150,8 +155,12 @@ async fn signin(
     signed_in_response(&state, StatusCode::OK, &user).await
 }
 
-async fn signout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Answer {
-    guard_origin(&headers)?;
+async fn signout(
+    State(state): State<Arc<AppState>>,
+    conn: Option<Extension<ConnInfo>>,
+    headers: HeaderMap,
+) -> Answer {
+    guard_origin(&state, &headers, &conn)?;
     if let Some(t) = token::from_headers(&headers) {
         state
             .store
@@ -164,16 +173,16 @@ async fn signout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Answ
 
 async fn change_password(
     State(state): State<Arc<AppState>>,
-    peer: Option<Extension<PeerAddr>>,
+    conn: Option<Extension<ConnInfo>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    guard_origin(&headers)?;
+    guard_origin(&state, &headers, &conn)?;
     let user = signed_in(&state, &headers)
         .await?
         .ok_or_else(sign_in_first)?;
     let req: ChangePassword = parse(&body)?;
-    let ip = peer.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |p| p.0 .0.ip());
+    let ip = ConnInfo::peer_ip(conn.as_ref().map(|Extension(c)| c));
     if let Some(wait) = state.signin_limiter.check(&user.email, ip, Instant::now()) {
         return Ok(too_many(wait));
     }
@@ -244,15 +253,12 @@ pub fn user_json(u: &UserRecord) -> serde_json::Value {
     })
 }
 
-fn guard_origin(headers: &HeaderMap) -> Result<(), ServerError> {
-    if origin::allowed(headers, token::from_headers(headers).is_some()) {
-        Ok(())
-    } else {
-        Err(ServerError::client(
-            ErrorCode::Forbidden,
-            "refused: the request came from another site",
-        ))
-    }
+fn guard_origin(
+    state: &AppState,
+    headers: &HeaderMap,
+    conn: &Option<Extension<ConnInfo>>,
+) -> Result<(), ServerError> {
+    origin::guard(state, headers, conn.as_ref().map(|Extension(c)| c))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServerError> {

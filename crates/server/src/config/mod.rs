@@ -56,6 +56,9 @@ pub struct MediaConfig {
     /// Share of the time (0-1) a media worker may be busy and still take newcomers; a join finding
     /// no such worker gets `server_busy`. 0: joins are never refused for load.
     pub max_worker_busy: f64,
+    /// Seconds an ICE-TCP connection has to deliver its first complete framed packet (the STUN
+    /// binding request that names its participant); slower connections are closed.
+    pub ice_tcp_handshake_timeout_secs: u64,
 }
 
 impl Default for MediaConfig {
@@ -77,6 +80,7 @@ impl Default for MediaConfig {
             socket_buffer_bytes: 1 << 20,
             room_spread_threshold: 50,
             max_worker_busy: 0.9,
+            ice_tcp_handshake_timeout_secs: 10,
         }
     }
 }
@@ -87,6 +91,14 @@ pub struct ServerConfig {
     pub listen: String,
     pub node_id: String,
     pub drain_deadline_secs: u64,
+    /// Seconds a client has, from connecting or from the first byte of a request, to send the
+    /// request's complete head (and a TLS handshake); slower connections are closed.
+    pub http_header_timeout_secs: u64,
+    /// Seconds an HTTP connection may sit with no request in progress and no bytes moving before it
+    /// is closed. WebSocket connections are not affected (see `websocket.idle_timeout_secs`).
+    pub http_idle_timeout_secs: u64,
+    /// Page origins (`https://meet.example.org`) allowed to open `/ws` besides the server's own.
+    pub public_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -95,6 +107,9 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             node_id: "node-1".into(),
             drain_deadline_secs: 20,
+            http_header_timeout_secs: 10,
+            http_idle_timeout_secs: 60,
+            public_origins: Vec::new(),
         }
     }
 }
@@ -243,6 +258,26 @@ impl Config {
         }
         if self.server.node_id.trim().is_empty() {
             return bad("server.node_id", "must not be empty");
+        }
+        if self.server.http_header_timeout_secs == 0 {
+            return bad("server.http_header_timeout_secs", "must be at least 1");
+        }
+        if self.server.http_idle_timeout_secs == 0 {
+            return bad("server.http_idle_timeout_secs", "must be at least 1");
+        }
+        if let Some(o) = self
+            .server
+            .public_origins
+            .iter()
+            .find(|o| crate::net::origin::normalize(o).is_none())
+        {
+            return bad(
+                "server.public_origins",
+                &format!("`{o}` is not an origin like \"https://meet.example.org\" (scheme and host, no path)"),
+            );
+        }
+        if self.media.ice_tcp_handshake_timeout_secs == 0 {
+            return bad("media.ice_tcp_handshake_timeout_secs", "must be at least 1");
         }
         if self.rooms.max_participants == 0 {
             return bad("rooms.max_participants", "must be at least 1");

@@ -15,6 +15,17 @@ listen = "127.0.0.1:8080"
 node_id = "node-1"
 # Seconds a graceful shutdown (SIGTERM) may take: participants are told and records closed.
 drain_deadline_secs = 20
+# Seconds a client has, from connecting or from the first byte of a request, to send the whole
+# request head (and to finish a TLS handshake); a slower connection is closed.
+http_header_timeout_secs = 10
+# Seconds an HTTP keep-alive connection may sit idle (no request in progress, no bytes moving)
+# before it is closed. WebSocket connections are not affected: see [websocket].
+http_idle_timeout_secs = 60
+# Page origins, e.g. ["https://meet.example.org"], whose pages may open /ws besides the server's
+# own (a page's origin must equal the scheme and Host it was served with). Needed behind a proxy
+# that terminates TLS or rewrites Host. Requests without an Origin header (non-browser clients)
+# are always let through: only browsers send one, and only browsers carry a visitor's session.
+public_origins = []
 
 [database]
 # sqlite://<path> (created and migrated at start-up) or postgres://user@host:port/db.
@@ -90,6 +101,9 @@ room_spread_threshold = 50
 # `server_busy` at once, instead of its connection timing out on an overloaded worker.
 # 0: never refuse for load.
 max_worker_busy = 0.9
+# Seconds an ICE-TCP connection on the HTTP port has to deliver its first complete framed packet
+# (the STUN request naming its participant); a slower connection is closed.
+ice_tcp_handshake_timeout_secs = 10
 # Send media datagrams in batches, one system call for many (sendmmsg). Off by default: on
 # loopback it measured no better than one send per datagram (docs/benchmarks-history.md).
 batch_send = false

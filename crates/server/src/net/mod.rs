@@ -1,7 +1,9 @@
-//! Sockets.
+//! Sockets and what is decided per connection: timeouts, origins, security headers.
 
+pub mod conn_info;
+pub mod headers;
 pub mod listener;
+pub mod origin;
+pub mod watchdog;
 
-/// The address a request came from, put in each request's extensions by the listener.
-#[derive(Clone, Copy, Debug)]
-pub struct PeerAddr(pub std::net::SocketAddr);
+pub use conn_info::ConnInfo;
