@@ -42,8 +42,10 @@ pub enum Source {
     ScreenAudio,
 }
 
-/// Says which of the client's sending m-lines (by `mid`) carries which source.
+/// Says which of the client's sending m-lines (by `mid`) carries which source. Sent by clients, so
+/// strict like every client message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrackSource {
     pub mid: String,
     pub source: Source,
