@@ -18,10 +18,11 @@ pub const MAX_NAME_BYTES: usize = 1024;
 /// `join.access_token` and `join.resume_token`.
 pub const MAX_TOKEN_BYTES: usize = 4096;
 /// `sdp_offer.sdp` and `sdp_answer.sdp`. A client's SDP holds every m-line of its peer connection,
-/// its receive m-lines too: one per track it receives, about 1 to 2 KiB each in a browser's SDP, so
-/// it grows with the room (a browser's first offer with microphone, 3-layer simulcast camera and a
-/// screen share is about 15 KiB). The frame limit (`limits.max_frame_bytes`) applies as well.
-pub const MAX_SDP_BYTES: usize = 512 * 1024;
+/// its receive m-lines too: one per track it receives, about 1 KiB for audio and 4 KiB for video
+/// (the server offers VP8, H.264, VP9 and AV1 with RTX), so it grows with the room: about 500 KiB
+/// for 99 others with camera and microphone. A browser's first offer with microphone, 3-layer
+/// simulcast camera and a screen share is about 15 KiB. The frame limit applies as well.
+pub const MAX_SDP_BYTES: usize = 1024 * 1024;
 /// `ice_candidate.candidate`: a browser's candidate line is 100 to 250 bytes.
 pub const MAX_CANDIDATE_BYTES: usize = 1024;
 /// Entries of `sdp_offer.tracks` (one per sending m-line; a browser sends up to 4).
@@ -182,6 +183,49 @@ mod tests {
             );
             assert!(e.request.is_some(), "{field}: the request type is known");
             assert!(e.message.len() < 200, "{field}: the content is not echoed");
+        }
+    }
+
+    /// 1048576 -> "1,048,576", as the document writes numbers.
+    fn with_commas(n: usize) -> String {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    #[test]
+    fn the_protocol_document_states_every_bound() {
+        let doc = include_str!("../../../docs/protocol.md");
+        let cases = [
+            ("`join.room`", MAX_NAME_BYTES, "bytes"),
+            ("`join.display_name`", MAX_NAME_BYTES, "bytes"),
+            ("`join.access_token`", MAX_TOKEN_BYTES, "bytes"),
+            ("`join.resume_token`", MAX_TOKEN_BYTES, "bytes"),
+            ("`chat_send.client_msg_id`", MAX_ID_BYTES, "bytes"),
+            ("`sdp_offer.tracks[].mid`", MAX_ID_BYTES, "bytes"),
+            ("`ice_candidate.sdp_mid`", MAX_ID_BYTES, "bytes"),
+            ("`set_video_constraint.track`", MAX_ID_BYTES, "bytes"),
+            ("`sdp_offer.sdp`", MAX_SDP_BYTES, "bytes"),
+            ("`sdp_answer.sdp`", MAX_SDP_BYTES, "bytes"),
+            ("`ice_candidate.candidate`", MAX_CANDIDATE_BYTES, "bytes"),
+            ("`sdp_offer.tracks` |", MAX_TRACKS, "entries"),
+        ];
+        for (field, limit, unit) in cases {
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with('|') && l.contains(field))
+                .unwrap_or_else(|| panic!("docs/protocol.md has no bound for {field}"));
+            let bound = format!("| {} {unit} |", with_commas(limit));
+            assert!(
+                row.ends_with(&bound),
+                "{field}: `{row}` should end with `{bound}`"
+            );
         }
     }
 
