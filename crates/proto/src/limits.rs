@@ -21,7 +21,8 @@ pub const MAX_TOKEN_BYTES: usize = 4096;
 /// its receive m-lines too: one per track it receives, about 1 KiB for audio and 4 KiB for video
 /// (the server offers VP8, H.264, VP9 and AV1 with RTX), so it grows with the room: about 500 KiB
 /// for 99 others with camera and microphone. A browser's first offer with microphone, 3-layer
-/// simulcast camera and a screen share is about 15 KiB. The frame limit applies as well.
+/// simulcast camera and a screen share is of the order of 15 to 20 KiB. The frame limit applies
+/// as well.
 pub const MAX_SDP_BYTES: usize = 1024 * 1024;
 /// `ice_candidate.candidate`: a browser's candidate line is 100 to 250 bytes.
 pub const MAX_CANDIDATE_BYTES: usize = 1024;
