@@ -67,6 +67,10 @@ pub fn media_failure(e: &convene_media::MediaError) -> ServerError {
             "the ICE candidate could not be parsed; send the `candidate:` line as RTCIceCandidate.candidate gives it"
         }
         E::Rtc(_) => "the SDP could not be applied to your media session",
+        // Built by the media core from the client's own mid and fixed words.
+        E::BadTrackDeclaration { .. } => {
+            return ServerError::client(ErrorCode::MediaError, e.to_string())
+        }
         E::DuplicateParticipant(_) | E::DtlsCertificate => {
             return ServerError::Internal(e.to_string())
         }

@@ -139,3 +139,50 @@ fn publishing_nothing_a_client_may_offer_a_data_channel_or_an_inactive_audio_lin
         "nothing published"
     );
 }
+
+#[test]
+fn a_track_declaration_that_cannot_apply_is_refused_and_changes_nothing() {
+    use convene_media::{MediaError, Sfu, SfuConfig, TrackSource};
+    use convene_proto::{ParticipantId, RoomId};
+    use std::time::Instant;
+
+    let now = Instant::now();
+    let mut sfu = Sfu::new(SfuConfig::default(), now).unwrap();
+    let id = ParticipantId::new("alice");
+    sfu.add_participant(RoomId::new("r"), id.clone(), now)
+        .unwrap();
+    let mut c =
+        super::client::TestClient::new(1, id.clone(), super::sim::core_addr(9), true, true, now);
+    let (offer, sources) = c.make_offer();
+    let (audio, video) = (sources[0].0.clone(), sources[1].0.clone());
+    let cases = [
+        (vec![(audio.clone(), TrackSource::Camera)], "is audio"),
+        (vec![(video.clone(), TrackSource::ScreenAudio)], "is video"),
+        (
+            vec![("nope".to_owned(), TrackSource::Microphone)],
+            "is not an m-line",
+        ),
+        (
+            vec![
+                (video.clone(), TrackSource::Screen),
+                (video.clone(), TrackSource::Camera),
+            ],
+            "twice",
+        ),
+    ];
+    for (declared, problem) in cases {
+        match sfu.handle_offer(&id, &offer, &declared, now) {
+            Err(e @ MediaError::BadTrackDeclaration { .. }) => {
+                assert!(e.to_string().contains(problem), "{e}")
+            }
+            other => panic!("{declared:?}: {other:?}"),
+        }
+    }
+    // Nothing was applied: the same offer with a declaration that fits is still a first offer.
+    let declared = vec![(video.clone(), TrackSource::Screen)];
+    let answer = sfu
+        .handle_offer(&id, &offer, &declared, now)
+        .expect("accepted");
+    assert_eq!(attrs(&answer, "mid"), [audio.as_str(), video.as_str()]);
+    c.accept_answer(&answer);
+}
