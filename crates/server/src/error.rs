@@ -54,6 +54,31 @@ impl ServerError {
     }
 }
 
+/// What a client is told when the media plane refuses one of its requests: short sentences of our
+/// own. The library's text (an SDP parser's internals, even heap addresses) is only logged.
+pub fn media_failure(e: &convene_media::MediaError) -> ServerError {
+    use convene_media::MediaError as E;
+    let message = match e {
+        E::UnknownParticipant(_) => "no media session is open for you on this server",
+        E::BadSdp(_) => "the SDP could not be parsed",
+        E::NoPendingOffer(_) => {
+            "no server offer is waiting for an answer (it was replaced, e.g. after crossing offers); answer the next sdp_offer"
+        }
+        E::BadCandidate(_) => {
+            "the ICE candidate could not be parsed; send the `candidate:` line as RTCIceCandidate.candidate gives it"
+        }
+        E::Rtc(_) => "the SDP could not be applied to your media session",
+        // Built by the media core from the client's own mid and fixed words.
+        E::BadTrackDeclaration { .. } => {
+            return ServerError::client(ErrorCode::MediaError, e.to_string())
+        }
+        E::DuplicateParticipant(_) | E::DtlsCertificate => {
+            return ServerError::Internal(e.to_string())
+        }
+    };
+    ServerError::client(ErrorCode::MediaError, message)
+}
+
 pub fn http_status(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
