@@ -75,6 +75,7 @@ impl ClientMessage {
                 display_name,
                 version: _,
                 access_token,
+                password,
                 resume_token,
                 mic_muted: _,
                 camera_muted: _,
@@ -82,6 +83,7 @@ impl ClientMessage {
                 check("room", room, MAX_NAME_BYTES)?;
                 check("display_name", display_name, MAX_NAME_BYTES)?;
                 check_opt("access_token", access_token, MAX_TOKEN_BYTES)?;
+                check_opt("password", password, MAX_NAME_BYTES)?;
                 check_opt("resume_token", resume_token, MAX_TOKEN_BYTES)
             }
             // `text` is bounded by the server's chat rule (4,000 characters, `chat_too_long`) and
@@ -139,6 +141,9 @@ mod tests {
             "resume_token" => {
                 format!(r#"{{"type":"join","room":"a","display_name":"Ada","resume_token":"{x}"}}"#)
             }
+            "password" => {
+                format!(r#"{{"type":"join","room":"a","display_name":"Ada","password":"{x}"}}"#)
+            }
             "client_msg_id" => {
                 format!(r#"{{"type":"chat_send","text":"hi","client_msg_id":"{x}"}}"#)
             }
@@ -162,6 +167,7 @@ mod tests {
             ("display_name", "display_name", MAX_NAME_BYTES),
             ("access_token", "access_token", MAX_TOKEN_BYTES),
             ("resume_token", "resume_token", MAX_TOKEN_BYTES),
+            ("password", "password", MAX_NAME_BYTES),
             ("client_msg_id", "client_msg_id", MAX_ID_BYTES),
             ("sdp_offer.sdp", "sdp", MAX_SDP_BYTES),
             ("sdp_answer.sdp", "sdp", MAX_SDP_BYTES),
@@ -207,6 +213,7 @@ mod tests {
             ("`join.display_name`", MAX_NAME_BYTES, "bytes"),
             ("`join.access_token`", MAX_TOKEN_BYTES, "bytes"),
             ("`join.resume_token`", MAX_TOKEN_BYTES, "bytes"),
+            ("`join.password`", MAX_NAME_BYTES, "bytes"),
             ("`chat_send.client_msg_id`", MAX_ID_BYTES, "bytes"),
             ("`sdp_offer.tracks[].mid`", MAX_ID_BYTES, "bytes"),
             ("`ice_candidate.sdp_mid`", MAX_ID_BYTES, "bytes"),

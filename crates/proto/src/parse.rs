@@ -144,7 +144,7 @@ mod tests {
         use serde_json::json;
         match ty {
             "join" => json!({"type": "join", "room": "a", "display_name": "Ada", "version": 1,
-                "access_token": "t", "resume_token": "r", "mic_muted": false, "camera_muted": true}),
+                "access_token": "t", "password": "p", "resume_token": "r", "mic_muted": false, "camera_muted": true}),
             "leave" => json!({"type": "leave"}),
             "chat_send" => json!({"type": "chat_send", "text": "hi", "client_msg_id": "c-1"}),
             "set_hand" => json!({"type": "set_hand", "raised": true}),
