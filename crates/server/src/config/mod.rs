@@ -171,7 +171,8 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
-            max_frame_bytes: 64 * 1024,
+            // An SDP answer grows ~4 KB per remote participant (Chromium): 1 MiB holds a full room.
+            max_frame_bytes: 1024 * 1024,
             chat_max_chars: 4000,
             display_name_max_chars: 64,
             room_name_max_chars: 64,

@@ -49,8 +49,9 @@ restart_window_secs = 300
 chat_history = 100
 
 [limits]
-# Largest WebSocket frame in bytes; a larger one closes the connection with code 1009.
-max_frame_bytes = 65536
+# Largest WebSocket frame in bytes; a larger one closes the connection with code 1009. A browser's SDP
+# answer grows by ~4 KB per other participant, so this must hold max_participants of them.
+max_frame_bytes = 1048576
 # Longest chat message, in characters.
 chat_max_chars = 4000
 # Longest display name, in characters (after trimming).
