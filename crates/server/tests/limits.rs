@@ -166,10 +166,16 @@ async fn a_frame_over_the_limit_closes_with_1009() {
     );
     let (mut c, _) = s.join("big-frame", "Ada").await;
     // Just under the limit is fine (it fails validation as chat, but is read).
-    let under = format!(r#"{{"type":"chat_send","text":"{}"}}"#, "x".repeat(limit - 100));
+    let under = format!(
+        r#"{{"type":"chat_send","text":"{}"}}"#,
+        "x".repeat(limit - 100)
+    );
     c.send_raw(&under).await.unwrap();
     assert_eq!(expect_error(&mut c).await.0, ErrorCode::ChatTooLong);
-    let over = format!(r#"{{"type":"chat_send","text":"{}"}}"#, "x".repeat(limit + 1000));
+    let over = format!(
+        r#"{{"type":"chat_send","text":"{}"}}"#,
+        "x".repeat(limit + 1000)
+    );
     c.send_raw(&over).await.unwrap();
     let closed = c.closed().await.unwrap();
     assert_eq!(closed.code, Some(1009), "{closed:?}");
