@@ -12,6 +12,7 @@
 //! ```
 
 mod accounts;
+mod apikeys;
 mod migrate;
 pub mod model;
 mod planned;

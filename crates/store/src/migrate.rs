@@ -39,6 +39,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_planned_rooms.sql"),
         postgres: include_str!("../migrations/postgres/0004_planned_rooms.sql"),
     },
+    Migration {
+        version: 5,
+        name: "api_keys",
+        sqlite: include_str!("../migrations/sqlite/0005_api_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0005_api_keys.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").

@@ -227,3 +227,15 @@ pub struct PlannedRoom {
     /// Normalised emails, sorted.
     pub invited: Vec<String>,
 }
+
+/// A key a program uses for the REST API.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiKeyRecord {
+    /// Public, e.g. `ck_k3v9q2mxa7bdrt4w`.
+    pub id: String,
+    /// Argon2id PHC string of the secret.
+    pub secret_hash: String,
+    pub name: String,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+}

@@ -46,6 +46,10 @@ const CHAT_APPEND_ATTEMPTS: u32 = 5;
 
 const MEETING_COLUMNS: &str = "id, room, creator, created_at, started_at, ended_at, \
      max_participants, settings_json, node_id, last_seen_at";
+/// Meetings (`m`) user `$1` may read: attended, or of a room they planned.
+const READABLE: &str = "EXISTS (SELECT 1 FROM participant_sessions s \
+     WHERE s.meeting_id = m.id AND s.user_id = $1) \
+     OR EXISTS (SELECT 1 FROM planned_rooms p WHERE p.name = m.room AND p.owner_id = $1)";
 const SESSION_COLUMNS: &str = "id, meeting_id, participant_id, display_name, user_id, role, \
      joined_at, left_at, leave_reason, last_seen_at";
 
@@ -534,6 +538,52 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(chat_from_row).collect()
+    }
+
+    async fn meetings_for_user(
+        &self,
+        user: UserId,
+        room: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<MeetingRecord>> {
+        let sql = format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings m WHERE ({READABLE}) \
+             AND ($2 IS NULL OR m.room = $2) \
+             ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user.0)
+            .bind(room)
+            .bind(limit.max(0))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(meeting_from_row).collect()
+    }
+
+    async fn user_may_read_meeting(&self, user: UserId, meeting: MeetingId) -> Result<bool> {
+        let sql = format!("SELECT COUNT(*) FROM meetings m WHERE m.id = $2 AND ({READABLE})");
+        let n: i64 = sqlx::query_scalar(&sql)
+            .bind(user.0)
+            .bind(meeting.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn create_api_key(&self, k: &ApiKeyRecord) -> Result<()> {
+        self.insert_api_key(k).await
+    }
+
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>> {
+        self.api_key_by_id(id).await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        self.all_api_keys().await
+    }
+
+    async fn revoke_api_key(&self, id: &str, now: Millis) -> Result<bool> {
+        self.revoke_key_row(id, now).await
     }
 
     async fn heartbeat(&self, node_id: &str, now: Millis) -> Result<u64> {

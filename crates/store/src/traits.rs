@@ -110,4 +110,22 @@ pub trait Store: Send + Sync + 'static {
     async fn update_planned_room(&self, r: &PlannedRoom) -> Result<()>;
     /// The rooms `owner` planned, newest first.
     async fn planned_rooms_of(&self, owner: UserId) -> Result<Vec<PlannedRoom>>;
+
+    /// Meetings `user` may read, newest first: those they attended (signed in) and those of rooms
+    /// they planned. `room` filters by room name.
+    async fn meetings_for_user(
+        &self,
+        user: UserId,
+        room: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<MeetingRecord>>;
+    /// Whether `user` attended `meeting` or planned its room.
+    async fn user_may_read_meeting(&self, user: UserId, meeting: MeetingId) -> Result<bool>;
+
+    async fn create_api_key(&self, k: &ApiKeyRecord) -> Result<()>;
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>>;
+    /// All keys, revoked ones too, newest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
+    /// False if there is no live key of that id.
+    async fn revoke_api_key(&self, id: &str, now: Millis) -> Result<bool>;
 }

@@ -43,11 +43,13 @@ suite!(
     sessions_live_until_revoked_expired_or_disabled,
     a_password_change_revokes_every_session,
     planned_rooms_with_invitations,
+    who_may_read_which_meetings,
+    api_keys_live_until_revoked,
     writes_survive_reopen,
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 4;
+const LATEST: i64 = 5;
 
 // ---- the suite ----
 
@@ -829,4 +831,113 @@ async fn planned_rooms_with_invitations(db: Db) {
         store.update_planned_room(&room).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+async fn who_may_read_which_meetings(db: Db) {
+    let store = db.connect().await;
+    let ada = store
+        .create_user(&user("ada@example.org"))
+        .await
+        .expect("ada");
+    let bob = store
+        .create_user(&user("bob@example.org"))
+        .await
+        .expect("bob");
+    // Ada attended m1 signed in; Bob planned room "plan" whose meeting is m2; m3 nobody's.
+    let m1 = store
+        .create_meeting(&meeting("open", "n", 1_000))
+        .await
+        .expect("m1");
+    let mut s = session(m1, "p1", "Ada", "n", 1_100);
+    s.user = Some(ada);
+    store.open_session(&s).await.expect("s");
+    let m2 = store
+        .create_meeting(&meeting("plan", "n", 2_000))
+        .await
+        .expect("m2");
+    let m3 = store
+        .create_meeting(&meeting("open", "n", 3_000))
+        .await
+        .expect("m3");
+    let room = PlannedRoom {
+        id: 0,
+        name: "plan".into(),
+        owner: bob,
+        title: "t".into(),
+        access: Access::Link,
+        password_hash: None,
+        max_participants: None,
+        starts_at: None,
+        created_at: 0,
+        updated_at: 0,
+        invited: vec![],
+    };
+    store.create_planned_room(&room).await.expect("plan");
+    let ids = |v: Vec<MeetingRecord>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.meetings_for_user(ada, None, 10).await.expect("ada")),
+        vec![m1]
+    );
+    assert_eq!(
+        ids(store.meetings_for_user(bob, None, 10).await.expect("bob")),
+        vec![m2]
+    );
+    assert!(store
+        .meetings_for_user(ada, Some("plan"), 10)
+        .await
+        .expect("f")
+        .is_empty());
+    assert_eq!(
+        ids(store
+            .meetings_for_user(ada, Some("open"), 10)
+            .await
+            .expect("f")),
+        vec![m1]
+    );
+    assert!(store.user_may_read_meeting(ada, m1).await.expect("r"));
+    assert!(!store.user_may_read_meeting(ada, m2).await.expect("r"));
+    assert!(!store.user_may_read_meeting(ada, m3).await.expect("r"));
+    assert!(store.user_may_read_meeting(bob, m2).await.expect("r"));
+    assert!(!store.user_may_read_meeting(bob, m1).await.expect("r"));
+}
+
+async fn api_keys_live_until_revoked(db: Db) {
+    let store = db.connect().await;
+    let key = |id: &str, at: Millis| ApiKeyRecord {
+        id: id.into(),
+        secret_hash: "$argon2id$x".into(),
+        name: format!("key {id}"),
+        created_at: at,
+        revoked_at: None,
+    };
+    store.create_api_key(&key("ck_a", 1_000)).await.expect("a");
+    store.create_api_key(&key("ck_b", 2_000)).await.expect("b");
+    assert!(matches!(
+        store.create_api_key(&key("ck_a", 3_000)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.api_key("ck_a").await.expect("get"),
+        Some(key("ck_a", 1_000))
+    );
+    let all: Vec<String> = store
+        .api_keys()
+        .await
+        .expect("all")
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(all, vec!["ck_b", "ck_a"]);
+    assert!(store.revoke_api_key("ck_a", 5_000).await.expect("revoke"));
+    assert!(!store.revoke_api_key("ck_a", 6_000).await.expect("again"));
+    assert!(!store.revoke_api_key("ck_zz", 6_000).await.expect("none"));
+    assert_eq!(
+        store
+            .api_key("ck_a")
+            .await
+            .expect("get")
+            .unwrap()
+            .revoked_at,
+        Some(5_000)
+    );
 }
