@@ -32,6 +32,32 @@ pub enum Command {
     /// Manage accounts (the password is read from standard input).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage API keys for the REST API (HTTP Basic `id:secret`).
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Make a key; its secret is printed this once.
+    Create {
+        /// What the key is for.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        config: Box<ServeArgs>,
+    },
+    /// Revoke a key by its id (`ck_...`).
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        config: Box<ServeArgs>,
+    },
+    /// List the keys.
+    List {
+        #[command(flatten)]
+        config: Box<ServeArgs>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

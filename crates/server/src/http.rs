@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::policy::RecordScope;
 use crate::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -52,7 +53,15 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+/// `/metrics` says how many people are in how many rooms: loopback only, unless a token is set.
+async fn metrics(
+    State(state): State<Arc<AppState>>,
+    conn: Option<axum::Extension<crate::net::ConnInfo>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = metrics_allowed(&state, conn.as_ref().map(|c| &c.0), &headers) {
+        return ApiError::Server(e).into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -68,6 +77,41 @@ pub const PAGE_DEFAULT: i64 = 200;
 /// The most a query may ask for in one page.
 pub const PAGE_MAX: i64 = 1000;
 
+fn metrics_allowed(
+    state: &AppState,
+    conn: Option<&crate::net::ConnInfo>,
+    headers: &HeaderMap,
+) -> Result<(), crate::error::ServerError> {
+    use convene_proto::ErrorCode;
+    use subtle::ConstantTimeEq;
+    let token = &state.config.server.metrics_token;
+    if !token.is_empty() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        return if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            Ok(())
+        } else {
+            Err(crate::error::ServerError::client(
+                ErrorCode::Unauthorized,
+                "/metrics takes `Authorization: Bearer <server.metrics_token>`",
+            ))
+        };
+    }
+    // In-process requests carry no connection info; every network request does.
+    let local = conn.is_none_or(|c| c.peer.is_none_or(|p| p.ip().is_loopback()));
+    if local {
+        Ok(())
+    } else {
+        Err(crate::error::ServerError::client(
+            ErrorCode::Forbidden,
+            "/metrics answers loopback only; set server.metrics_token to read it from elsewhere",
+        ))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MeetingsQuery {
@@ -77,12 +121,24 @@ struct MeetingsQuery {
 
 async fn list_meetings(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     q: Result<Query<MeetingsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let caller = crate::auth::caller(&state, &headers)
+        .await
+        .map_err(ApiError::Server)?;
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let room = q.room.map(|r| r.to_ascii_lowercase());
-    let meetings = state.store.meetings(room.as_deref(), limit).await?;
+    let room = q.room.map(|r| crate::validate::canonical_room_name(&r));
+    let meetings = match crate::policy::records_scope(&caller) {
+        RecordScope::All => state.store.meetings(room.as_deref(), limit).await?,
+        RecordScope::Own(user) => {
+            state
+                .store
+                .meetings_for_user(user, room.as_deref(), limit)
+                .await?
+        }
+    };
     let list: Vec<serde_json::Value> = meetings.iter().map(crate::records::meeting_json).collect();
     Ok(Json(serde_json::json!({ "meetings": list })).into_response())
 }
@@ -107,17 +163,27 @@ fn page_limit(name: &str, value: Option<i64>) -> Result<i64, ApiError> {
 
 async fn get_meeting(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     id: Result<Path<i64>, PathRejection>,
     q: Result<Query<MeetingQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let caller = crate::auth::caller(&state, &headers)
+        .await
+        .map_err(ApiError::Server)?;
     let Path(id) =
         id.map_err(|e| ApiError::BadRequest(format!("meeting id: {}", e.body_text())))?;
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let chat_limit = page_limit("chat_limit", q.chat_limit)?;
     let sessions_limit = page_limit("sessions_limit", q.sessions_limit)?;
     let id = convene_store::MeetingId(id);
-    let Some(meeting) = state.store.meeting(id).await? else {
-        return Err(ApiError::NotFound("no such meeting".into()));
+    // A meeting the caller may not read is "not found": its existence is not theirs to learn.
+    let readable = match crate::policy::records_scope(&caller) {
+        RecordScope::All => true,
+        RecordScope::Own(user) => state.store.user_may_read_meeting(user, id).await?,
+    };
+    let meeting = match state.store.meeting(id).await? {
+        Some(m) if readable => m,
+        _ => return Err(ApiError::NotFound("no such meeting".into())),
     };
     // One more than the page holds tells whether there is a next page.
     let after = convene_store::SessionId(q.sessions_after.unwrap_or(0));
@@ -153,4 +219,32 @@ async fn not_found() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn metrics_without_a_token_answer_loopback_only() {
+        let mut config = crate::config::Config::default();
+        config.database.url = "sqlite::memory:".into();
+        let store = convene_store::connect(&config.database.url).await.unwrap();
+        let state = AppState::new(
+            Arc::new(config),
+            Arc::new(store),
+            Arc::new(crate::metrics::Metrics::default()),
+            None,
+            crate::rooms::resume::ResumeKey::new("k"),
+        );
+        let conn = |ip: &str| crate::net::ConnInfo {
+            peer: Some(format!("{ip}:5000").parse().unwrap()),
+            ..Default::default()
+        };
+        let h = HeaderMap::new();
+        assert!(metrics_allowed(&state, Some(&conn("127.0.0.1")), &h).is_ok());
+        assert!(metrics_allowed(&state, Some(&conn("[::1]")), &h).is_ok());
+        let e = metrics_allowed(&state, Some(&conn("192.0.2.7")), &h).unwrap_err();
+        assert_eq!(e.code(), convene_proto::ErrorCode::Forbidden);
+    }
 }

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use convene_server::cli::{Cli, Command, ConfigCommand, ServeArgs, UserCommand};
+use convene_server::cli::{ApiKeyCommand, Cli, Command, ConfigCommand, ServeArgs, UserCommand};
 use convene_server::config::DEFAULT_TEMPLATE;
 use convene_server::{logging, run, Listeners};
 
@@ -19,6 +19,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::User(cmd)) => user(cmd),
+        Some(Command::Apikey(cmd)) => apikey(cmd),
         Some(Command::Config(ConfigCommand::Check(args))) => {
             let config = args.load()?;
             convene_server::tls::acceptor(&config.tls)?;
@@ -76,6 +77,38 @@ fn user(cmd: UserCommand) -> anyhow::Result<()> {
             let password = users::read_password("New password: ")?;
             runtime.block_on(users::passwd(&config, &email, &password))?;
             println!("password set for {email}; its browsers are signed out");
+        }
+    }
+    Ok(())
+}
+
+fn apikey(cmd: ApiKeyCommand) -> anyhow::Result<()> {
+    use convene_server::users;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cmd {
+        ApiKeyCommand::Create { name, config } => {
+            let config = config.load()?;
+            let (id, secret) = runtime.block_on(users::create_key(&config, &name))?;
+            println!("id:     {id}\nsecret: {secret}\n(the secret is not shown again)");
+        }
+        ApiKeyCommand::Revoke { id, config } => {
+            let config = config.load()?;
+            runtime.block_on(users::revoke_key(&config, &id))?;
+            println!("revoked {id}");
+        }
+        ApiKeyCommand::List { config } => {
+            let config = config.load()?;
+            for k in runtime.block_on(users::list_keys(&config))? {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                println!("{}\t{state}\t{}", k.id, k.name);
+            }
         }
     }
     Ok(())

@@ -83,6 +83,23 @@ pub fn may_enter(
     }
 }
 
+/// Which meeting records a REST caller may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordScope {
+    /// Every meeting: administrators and API keys.
+    All,
+    /// Meetings this user attended signed in, or of rooms they planned (with their chat).
+    Own(UserId),
+}
+
+pub fn records_scope(caller: &crate::auth::Caller) -> RecordScope {
+    match caller {
+        crate::auth::Caller::ApiKey(_) => RecordScope::All,
+        crate::auth::Caller::User(u) if u.is_admin => RecordScope::All,
+        crate::auth::Caller::User(u) => RecordScope::Own(u.id),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,8 @@ pub struct AppState {
     pub rooms: Registry,
     /// Signs and verifies resume tokens; the key lives in the database, so tokens outlive the process.
     pub resume_key: ResumeKey,
+    /// API keys checked lately.
+    pub api_keys: crate::auth::apikeys::KeyCache,
     /// Failed sign-ins per account and per address.
     pub signin_limiter: crate::auth::limits::SignInLimiter,
     /// Closes of records that failed, retried before each heartbeat.
@@ -54,6 +56,7 @@ impl AppState {
             rooms: Registry::default(),
             resume_key,
             signin_limiter,
+            api_keys: Default::default(),
             pending_closes: Default::default(),
             media,
             media_routes: Mutex::new(HashMap::new()),

@@ -1,5 +1,5 @@
-//! Accounts from the command line (`convene user ...`): what an operator does before anyone signs up,
-//! such as making the first admin, or when signup is closed.
+//! Accounts and API keys from the command line (`convene user ...`, `convene apikey ...`): what an
+//! operator does before anyone signs up, such as making the first admin, or when signup is closed.
 
 use std::io::BufRead;
 
@@ -79,6 +79,41 @@ pub async fn passwd(config: &Config, email: &str, password_text: &str) -> Result
         .await?;
     store.close().await;
     Ok(())
+}
+
+/// Makes an API key; returns its id and its secret (shown this once).
+pub async fn create_key(config: &Config, name: &str) -> Result<(String, String), UsersError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(UsersError::Refused(
+            "a key's name is 1 to 100 characters".into(),
+        ));
+    }
+    let key = crate::auth::apikeys::generate(name, crate::clock::now_ms())?;
+    let store = convene_store::connect(&config.database.url).await?;
+    store.create_api_key(&key.record).await?;
+    store.close().await;
+    Ok((key.record.id, key.secret))
+}
+
+/// Revokes an API key (servers that checked it in the last minute may honour it until then).
+pub async fn revoke_key(config: &Config, id: &str) -> Result<(), UsersError> {
+    let store = convene_store::connect(&config.database.url).await?;
+    let done = store.revoke_api_key(id, crate::clock::now_ms()).await?;
+    store.close().await;
+    if done {
+        Ok(())
+    } else {
+        Err(UsersError::Refused(format!("there is no live key {id}")))
+    }
+}
+
+/// Every key: id, name, and whether it is revoked.
+pub async fn list_keys(config: &Config) -> Result<Vec<convene_store::ApiKeyRecord>, UsersError> {
+    let store = convene_store::connect(&config.database.url).await?;
+    let keys = store.api_keys().await?;
+    store.close().await;
+    Ok(keys)
 }
 
 /// One line from standard input, without its line ending. On a terminal, typing is not echoed.

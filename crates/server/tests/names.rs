@@ -25,7 +25,7 @@ async fn rooms_in_chinese_korean_and_french() {
         "Café and CAFÉ are one room"
     );
     // The records API finds the meeting by its name in any spelling's canonical form.
-    let (status, body) = s.get("/api/v1/meetings?room=caf%C3%A9").await;
+    let (status, body) = s.get_api("/api/v1/meetings?room=caf%C3%A9").await;
     assert_eq!(status, 200);
     assert!(body.contains("caf\u{e9}"), "{body}");
 }

@@ -64,11 +64,11 @@ async fn records_api_lists_meetings_with_sessions_and_chat() {
     a.recv_until(|m| matches!(m, ServerMessage::Chat { .. }).then_some(()))
         .await
         .unwrap();
-    let (status, body) = s.get("/api/v1/meetings?room=API-room").await;
+    let (status, body) = s.get_api("/api/v1/meetings?room=API-room").await;
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let id = v["meetings"][0]["id"].as_i64().unwrap();
-    let (status, body) = s.get(&format!("/api/v1/meetings/{id}")).await;
+    let (status, body) = s.get_api(&format!("/api/v1/meetings/{id}")).await;
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
@@ -76,7 +76,7 @@ async fn records_api_lists_meetings_with_sessions_and_chat() {
         ja.participant_id.0.as_str()
     );
     assert_eq!(v["chat"][0]["text"], "for the record");
-    assert_eq!(s.get("/api/v1/meetings/999999").await.0, 404);
+    assert_eq!(s.get_api("/api/v1/meetings/999999").await.0, 404);
 }
 
 #[tokio::test]
@@ -185,7 +185,7 @@ fn docs_config_example_matches_config_default() {
 
 /// Every API error has the same JSON shape: `{"error": {"code", "message"}}`.
 async fn api_error(s: &TestServer, path: &str) -> (u16, String) {
-    let (status, body) = s.get(path).await;
+    let (status, body) = s.get_api(path).await;
     let v: serde_json::Value =
         serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: not JSON: {body}"));
     let code = v["error"]["code"].as_str().unwrap_or_default().to_owned();
@@ -248,13 +248,13 @@ async fn meeting_chat_and_sessions_come_in_pages() {
     })
     .await
     .unwrap();
-    let (_, body) = s.get("/api/v1/meetings?room=pages").await;
+    let (_, body) = s.get_api("/api/v1/meetings?room=pages").await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let id = v["meetings"][0]["id"].as_i64().unwrap();
     let get = |q: String| {
         let s = &s;
         async move {
-            let (status, body) = s.get(&format!("/api/v1/meetings/{id}{q}")).await;
+            let (status, body) = s.get_api(&format!("/api/v1/meetings/{id}{q}")).await;
             assert_eq!(status, 200, "{body}");
             serde_json::from_str::<serde_json::Value>(&body).unwrap()
         }

@@ -105,3 +105,35 @@ async fn an_admin_is_made_on_the_command_line_and_its_password_reset() {
     );
     assert!(!ok && out.contains("no account"), "{out}");
 }
+
+#[tokio::test]
+async fn api_keys_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("k.db").display());
+    let (ok, out) = convene(
+        &["apikey", "create", "--name", "ci", "--database-url", &url],
+        "",
+    );
+    assert!(ok, "{out}");
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("id:"))
+        .expect("an id")
+        .trim()
+        .to_owned();
+    assert!(out.contains("secret:") && id.starts_with("ck_"), "{out}");
+    let (ok, out) = convene(&["apikey", "list", "--database-url", &url], "");
+    assert!(ok && out.contains(&id) && out.contains("live"), "{out}");
+    let (ok, out) = convene(&["apikey", "revoke", &id, "--database-url", &url], "");
+    assert!(ok, "{out}");
+    let (ok, out) = convene(&["apikey", "revoke", &id, "--database-url", &url], "");
+    assert!(!ok && out.contains("no live key"), "{out}");
+    let store = convene_store::connect(&url).await.unwrap();
+    assert!(store
+        .api_key(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_some());
+}

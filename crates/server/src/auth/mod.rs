@@ -1,6 +1,9 @@
 //! Accounts in the server: passwords (Argon2id), browser sign-in sessions, and the sign-in,
 //! sign-up, sign-out and password routes of the REST API.
 
+pub mod apikeys;
+pub mod caller;
+mod keys_api;
 pub mod limits;
 pub mod origin;
 pub mod password;
@@ -12,7 +15,13 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 use convene_store::UserRecord;
 
-pub use routes::routes;
+pub use caller::{caller, Caller};
+pub use routes::routes as account_routes;
+
+/// The routes of accounts and of API keys.
+pub fn routes() -> axum::Router<std::sync::Arc<crate::state::AppState>> {
+    account_routes().merge(keys_api::routes())
+}
 
 use crate::clock::now_ms;
 use crate::error::ServerError;

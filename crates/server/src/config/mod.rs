@@ -99,6 +99,8 @@ pub struct ServerConfig {
     pub http_idle_timeout_secs: u64,
     /// Page origins (`https://meet.example.org`) allowed to open `/ws` besides the server's own.
     pub public_origins: Vec<String>,
+    /// Bearer token that reads `/metrics` from anywhere; empty: `/metrics` answers loopback only.
+    pub metrics_token: String,
 }
 
 impl Default for ServerConfig {
@@ -110,6 +112,7 @@ impl Default for ServerConfig {
             http_header_timeout_secs: 10,
             http_idle_timeout_secs: 60,
             public_origins: Vec::new(),
+            metrics_token: String::new(),
         }
     }
 }

@@ -26,6 +26,9 @@ http_idle_timeout_secs = 60
 # that terminates TLS or rewrites Host. Requests without an Origin header (non-browser clients)
 # are always let through: only browsers send one, and only browsers carry a visitor's session.
 public_origins = []
+# /metrics tells who is in which room: it answers only requests from loopback (a Prometheus on this
+# machine) unless this token is set; then `Authorization: Bearer <token>` reads it from anywhere.
+metrics_token = ""
 
 [database]
 # sqlite://<path> (created and migrated at start-up) or postgres://user@host:port/db.

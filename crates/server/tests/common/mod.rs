@@ -21,6 +21,8 @@ pub struct TestServer {
     task: Option<JoinHandle<Result<(), RunError>>>,
     /// Shared with a server started again on the same database (a restart).
     dir: std::sync::Arc<tempfile::TempDir>,
+    /// `Authorization` of an API key, made at first use (hashing its secret takes a moment).
+    api_key: tokio::sync::OnceCell<String>,
 }
 
 impl TestServer {
@@ -78,6 +80,7 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             dir,
+            api_key: tokio::sync::OnceCell::new(),
         };
         // The listener is bound already; wait until the store is migrated and routes answer.
         for _ in 0..200 {
@@ -106,6 +109,22 @@ impl TestServer {
     /// A plain HTTP GET; returns status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         http_get(self.addr, path).await
+    }
+
+    /// A GET with an API key (the records API needs one).
+    pub async fn get_api(&self, path: &str) -> (u16, String) {
+        let auth = self
+            .api_key
+            .get_or_init(|| async {
+                let key = convene_server::auth::apikeys::generate("tests", 0).expect("key");
+                convene_store::Store::create_api_key(&self.store().await, &key.record)
+                    .await
+                    .expect("store the key");
+                let pair = format!("{}:{}", key.record.id, key.secret);
+                format!("Basic {}", base64_encode(pair.as_bytes()))
+            })
+            .await;
+        http_get_with(self.addr, path, &[("Authorization", auth)]).await
     }
 
     /// The value of one metric line (`name{labels}` exactly as rendered).
@@ -186,10 +205,29 @@ pub async fn assert_quiet(
 
 /// A plain HTTP/1.1 GET on a fresh connection; returns status (0 if unreachable) and body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http_get_with(addr, path, &[]).await
+}
+
+/// Standard base64, for a Basic `Authorization` header.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A GET with extra headers.
+pub async fn http_get_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
     let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
         return (0, String::new());
     };
-    let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{extra}Connection: close\r\n\r\n");
     if s.write_all(req.as_bytes()).await.is_err() {
         return (0, String::new());
     }
