@@ -13,7 +13,7 @@ use convene_proto::ErrorCode;
 use convene_store::{Access, PlannedRoom, UserRecord};
 use serde::Deserialize;
 
-use crate::auth::{normalize_email, origin, password, signed_in};
+use crate::auth::{json_body, normalize_email, origin, password, signed_in};
 use crate::clock::now_ms;
 use crate::error::ServerError;
 use crate::net::ConnInfo;
@@ -65,7 +65,7 @@ async fn create(
     body: Bytes,
 ) -> Answer {
     let owner = owner_of_request(&state, &headers, Some(&conn)).await?;
-    let s: Settings = parse(&body)?;
+    let s: Settings = json_body(&body)?;
     let name = match &s.unique_name {
         Some(n) => {
             crate::validate::room_name(n, state.config.limits.room_name_max_chars as usize)?.0
@@ -112,7 +112,7 @@ async fn update(
 ) -> Answer {
     let user = owner_of_request(&state, &headers, Some(&conn)).await?;
     let mut room = owned(&state, &user, &name).await?;
-    let s: Settings = parse(&body)?;
+    let s: Settings = json_body(&body)?;
     if s.unique_name.is_some() {
         return Err(ServerError::client(
             ErrorCode::InvalidMessage,
@@ -162,10 +162,7 @@ async fn apply(state: &AppState, room: &mut PlannedRoom, s: Settings) -> Result<
         room.password_hash = match p {
             Some(p) => {
                 password::check_policy(&p, 4)?;
-                let hash = tokio::task::spawn_blocking(move || password::hash(&p))
-                    .await
-                    .map_err(|e| ServerError::Internal(format!("password hashing: {e}")))??;
-                Some(hash)
+                Some(password::hash_off_runtime(p).await?)
             }
             None => None,
         };
@@ -236,15 +233,6 @@ fn room_json(r: &PlannedRoom) -> serde_json::Value {
         "invited": r.invited,
         "created_at": r.created_at,
         "updated_at": r.updated_at,
-    })
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServerError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ServerError::client(
-            ErrorCode::InvalidMessage,
-            format!("invalid request body: {e}"),
-        )
     })
 }
 

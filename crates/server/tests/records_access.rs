@@ -12,11 +12,7 @@ use convene_store::Store;
 use http::request;
 
 async fn account(s: &TestServer, email: &str) -> String {
-    let body =
-        serde_json::json!({ "email": email, "password": "long enough pw", "display_name": "X" });
-    let r = request(s.addr, "POST", "/api/v1/auth/signup", &[], Some(body)).await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    r.cookie().unwrap()
+    http::signed_up(s.addr, email).await
 }
 
 async fn get(s: &TestServer, path: &str, auth: &[(&str, &str)]) -> http::Reply {

@@ -13,11 +13,7 @@ use http::request;
 
 /// Signs up `email` and returns its cookie.
 async fn account(s: &TestServer, email: &str) -> String {
-    let body =
-        serde_json::json!({ "email": email, "password": "long enough pw", "display_name": "X" });
-    let r = request(s.addr, "POST", "/api/v1/auth/signup", &[], Some(body)).await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    r.cookie().unwrap()
+    http::signed_up(s.addr, email).await
 }
 
 async fn plan(s: &TestServer, cookie: &str, body: serde_json::Value) -> serde_json::Value {

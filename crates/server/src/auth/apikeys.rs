@@ -84,16 +84,7 @@ impl KeyCache {
             .as_ref()
             .filter(|k| k.revoked_at.is_none())
             .map(|k| k.secret_hash.clone());
-        let secret = secret.to_owned();
-        let right = tokio::task::spawn_blocking(move || match stored {
-            Some(h) => password::verify(&secret, &h),
-            None => {
-                password::verify_nothing(&secret);
-                false
-            }
-        })
-        .await
-        .map_err(|e| ServerError::Internal(format!("key check: {e}")))?;
+        let right = password::verify_off_runtime(secret.to_owned(), stored).await?;
         if !right {
             return Err(refused());
         }

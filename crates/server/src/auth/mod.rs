@@ -42,6 +42,17 @@ pub async fn signed_in(
     Ok(found.map(|(_, user)| user))
 }
 
+/// A JSON request body of the REST API; a malformed one is `invalid_message` (serde's text names
+/// the field and position and never echoes the input).
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServerError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ServerError::client(
+            convene_proto::ErrorCode::InvalidMessage,
+            format!("invalid request body: {e}"),
+        )
+    })
+}
+
 /// Emails are compared without regard to case or surrounding space. A light check of the shape only:
 /// whether an address receives mail is not ours to know.
 pub fn normalize_email(raw: &str) -> Option<String> {

@@ -57,6 +57,30 @@ pub fn verify_nothing(password: &str) {
     let _ = verify(password, stored);
 }
 
+/// [`verify`] on a blocking thread (Argon2 takes tens of milliseconds). Without a stored hash it
+/// spends the same time and answers false, so that "no such account" and "wrong password" look alike.
+pub async fn verify_off_runtime(
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, crate::error::ServerError> {
+    tokio::task::spawn_blocking(move || match stored {
+        Some(h) => verify(&password, &h),
+        None => {
+            verify_nothing(&password);
+            false
+        }
+    })
+    .await
+    .map_err(|e| crate::error::ServerError::Internal(format!("password check: {e}")))
+}
+
+/// [`hash`] on a blocking thread.
+pub async fn hash_off_runtime(password: String) -> Result<String, crate::error::ServerError> {
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .map_err(|e| crate::error::ServerError::Internal(format!("password hashing: {e}")))?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

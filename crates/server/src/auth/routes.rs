@@ -13,7 +13,7 @@ use convene_proto::ErrorCode;
 use convene_store::{NewAuthSession, NewUser, UserRecord};
 use serde::Deserialize;
 
-use super::{normalize_email, origin, password, signed_in, token};
+use super::{json_body, normalize_email, origin, password, signed_in, token};
 use crate::clock::now_ms;
 use crate::config::Signup;
 use crate::error::ServerError;
@@ -70,7 +70,7 @@ async fn signup(
             "accounts on this server are made by an administrator",
         ));
     }
-    let req: SignUp = parse(&body)?;
+    let req: SignUp = json_body(&body)?;
     let email = normalize_email(&req.email).ok_or_else(|| {
         ServerError::client(
             ErrorCode::InvalidEmail,
@@ -81,7 +81,7 @@ async fn signup(
     let display_name =
         crate::validate::display_name(&req.display_name, limits.display_name_max_chars as usize)?;
     password::check_policy(&req.password, state.config.auth.min_password_chars as usize)?;
-    let hash = hash_off_runtime(req.password).await?;
+    let hash = password::hash_off_runtime(req.password).await?;
     let new = NewUser {
         email,
         display_name,
@@ -117,7 +117,7 @@ async fn signin(
     body: Bytes,
 ) -> Answer {
     guard_origin(&state, &headers, &conn)?;
-    let req: SignIn = parse(&body)?;
+    let req: SignIn = json_body(&body)?;
     let ip = ConnInfo::peer_ip(conn.as_ref().map(|Extension(c)| c));
     // An address that cannot be an account still counts against the address and takes the time of
     // a real check, so the answer says nothing about which emails exist.
@@ -128,16 +128,7 @@ async fn signin(
     }
     let user = state.store.user_by_email(&email).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let pw = req.password;
-    let matches = tokio::task::spawn_blocking(move || match stored {
-        Some(h) => password::verify(&pw, &h),
-        None => {
-            password::verify_nothing(&pw);
-            false
-        }
-    })
-    .await
-    .map_err(|e| ServerError::Internal(format!("password check: {e}")))?;
+    let matches = password::verify_off_runtime(req.password, stored).await?;
     let Some(user) = user.filter(|_| matches) else {
         state.signin_limiter.failed(&email, ip, Instant::now());
         return Err(ServerError::client(
@@ -181,16 +172,12 @@ async fn change_password(
     let user = signed_in(&state, &headers)
         .await?
         .ok_or_else(sign_in_first)?;
-    let req: ChangePassword = parse(&body)?;
+    let req: ChangePassword = json_body(&body)?;
     let ip = ConnInfo::peer_ip(conn.as_ref().map(|Extension(c)| c));
     if let Some(wait) = state.signin_limiter.check(&user.email, ip, Instant::now()) {
         return Ok(too_many(wait));
     }
-    let stored = user.password_hash.clone().unwrap_or_default();
-    let current = req.current_password;
-    let ok = tokio::task::spawn_blocking(move || password::verify(&current, &stored))
-        .await
-        .map_err(|e| ServerError::Internal(format!("password check: {e}")))?;
+    let ok = password::verify_off_runtime(req.current_password, user.password_hash.clone()).await?;
     if !ok {
         state.signin_limiter.failed(&user.email, ip, Instant::now());
         return Err(ServerError::client(
@@ -202,7 +189,7 @@ async fn change_password(
         &req.new_password,
         state.config.auth.min_password_chars as usize,
     )?;
-    let hash = hash_off_runtime(req.new_password).await?;
+    let hash = password::hash_off_runtime(req.new_password).await?;
     // Every browser signed in to the account is signed out, this one gets a new session.
     state
         .store
@@ -259,22 +246,6 @@ fn guard_origin(
     conn: &Option<Extension<ConnInfo>>,
 ) -> Result<(), ServerError> {
     origin::guard(state, headers, conn.as_ref().map(|Extension(c)| c))
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServerError> {
-    serde_json::from_slice(body).map_err(|e| {
-        // serde's text names the field and position; it never echoes the input back.
-        ServerError::client(
-            ErrorCode::InvalidMessage,
-            format!("invalid request body: {e}"),
-        )
-    })
-}
-
-async fn hash_off_runtime(password: String) -> Result<String, ServerError> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| ServerError::Internal(format!("password hashing: {e}")))?
 }
 
 fn sign_in_first() -> ServerError {

@@ -76,3 +76,12 @@ pub async fn request(
         body,
     }
 }
+
+/// Signs up `email` (display name "X") and returns its session cookie.
+pub async fn signed_up(addr: SocketAddr, email: &str) -> String {
+    let body =
+        serde_json::json!({ "email": email, "password": "long enough pw", "display_name": "X" });
+    let r = request(addr, "POST", "/api/v1/auth/signup", &[], Some(body)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.cookie().expect("a session cookie")
+}
