@@ -61,6 +61,14 @@ pub enum ErrorCode {
     WrongPassword,
     /// Someone planned a room of this name already.
     RoomNameTaken,
+    /// The access token is malformed, not signed by a key of this server, or signed otherwise
+    /// than its key requires.
+    InvalidToken,
+    TokenExpired,
+    /// The access token's `nbf` is still in the future.
+    TokenNotYetValid,
+    /// The access token is for another room.
+    TokenWrongRoom,
 }
 
 impl ErrorCode {
@@ -97,6 +105,10 @@ impl ErrorCode {
         ErrorCode::PasswordRequired,
         ErrorCode::WrongPassword,
         ErrorCode::RoomNameTaken,
+        ErrorCode::InvalidToken,
+        ErrorCode::TokenExpired,
+        ErrorCode::TokenNotYetValid,
+        ErrorCode::TokenWrongRoom,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -133,6 +145,10 @@ impl ErrorCode {
             ErrorCode::PasswordRequired => "password_required",
             ErrorCode::WrongPassword => "wrong_password",
             ErrorCode::RoomNameTaken => "room_name_taken",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::TokenNotYetValid => "token_not_yet_valid",
+            ErrorCode::TokenWrongRoom => "token_wrong_room",
         }
     }
 }

@@ -35,6 +35,36 @@ pub enum Command {
     /// Manage API keys for the REST API (HTTP Basic `id:secret`).
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Make access tokens (JWT) with the keys in `auth.token_keys`.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a token, e.g. `convene token create --room team --identity u42 --grant publish,chat`.
+    Create {
+        #[arg(long)]
+        room: String,
+        /// The person's identity in your system (the token's `sub`).
+        #[arg(long)]
+        identity: String,
+        /// Display name in the meeting. [default: the name the person types]
+        #[arg(long)]
+        name: Option<String>,
+        /// What it grants, comma-separated: join is implied; `publish` (every source) or
+        /// `publish:microphone+camera`, and `chat`. [default: join only]
+        #[arg(long, value_delimiter = ',')]
+        grant: Vec<String>,
+        /// Lifetime: seconds, or with a unit (`90s`, `30m`, `1h`). [default: 1h]
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// Which key of auth.token_keys signs it. [default: the first]
+        #[arg(long)]
+        kid: Option<String>,
+        #[command(flatten)]
+        config: Box<ServeArgs>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

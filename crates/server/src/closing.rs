@@ -95,6 +95,7 @@ mod tests {
                 role: "host".into(),
                 joined_at: 1_000,
                 node_id: "n".into(),
+                identity: None,
             })
             .await
             .unwrap();

@@ -88,10 +88,9 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         }
         InvalidEmail | WeakPassword => StatusCode::BAD_REQUEST,
         MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        InvalidCredentials | SignInRequired | PasswordRequired | WrongPassword => {
-            StatusCode::UNAUTHORIZED
-        }
-        Forbidden | SignupClosed | NotInvited => StatusCode::FORBIDDEN,
+        InvalidCredentials | SignInRequired | PasswordRequired | WrongPassword | InvalidToken
+        | TokenExpired | TokenNotYetValid => StatusCode::UNAUTHORIZED,
+        Forbidden | SignupClosed | NotInvited | TokenWrongRoom => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,
         EmailTaken | RoomNameTaken => StatusCode::CONFLICT,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,

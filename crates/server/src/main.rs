@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use clap::Parser;
-use convene_server::cli::{ApiKeyCommand, Cli, Command, ConfigCommand, ServeArgs, UserCommand};
+use convene_server::cli::{
+    ApiKeyCommand, Cli, Command, ConfigCommand, ServeArgs, TokenCommand, UserCommand,
+};
 use convene_server::config::DEFAULT_TEMPLATE;
 use convene_server::{logging, run, Listeners};
 
@@ -20,6 +22,30 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::User(cmd)) => user(cmd),
         Some(Command::Apikey(cmd)) => apikey(cmd),
+        Some(Command::Token(TokenCommand::Create {
+            room,
+            identity,
+            name,
+            grant,
+            ttl,
+            kid,
+            config,
+        })) => {
+            let config = config.load()?;
+            let grants = convene_server::auth::tokens::grants_from_words(&grant)?;
+            let ttl = convene_server::auth::tokens::parse_ttl(&ttl)?;
+            let (token, _) = convene_server::auth::tokens::make(
+                &config,
+                &room,
+                &identity,
+                name,
+                Some(ttl),
+                grants,
+                kid.as_deref(),
+            )?;
+            println!("{token}");
+            Ok(())
+        }
         Some(Command::Config(ConfigCommand::Check(args))) => {
             let config = args.load()?;
             convene_server::tls::acceptor(&config.tls)?;

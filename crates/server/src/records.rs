@@ -27,6 +27,8 @@ pub fn meeting_detail_json(
             json!({
                 "participant_id": s.participant_id,
                 "display_name": s.display_name,
+                "user_id": s.user.map(|u| u.0),
+                "identity": s.identity,
                 "role": s.role,
                 "joined_at": s.joined_at,
                 "left_at": s.left_at,

@@ -45,6 +45,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_api_keys.sql"),
         postgres: include_str!("../migrations/postgres/0005_api_keys.sql"),
     },
+    Migration {
+        version: 6,
+        name: "session_identity",
+        sqlite: include_str!("../migrations/sqlite/0006_session_identity.sql"),
+        postgres: include_str!("../migrations/postgres/0006_session_identity.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").

@@ -94,6 +94,8 @@ pub struct NewSession {
     pub role: String,
     pub joined_at: Millis,
     pub node_id: String,
+    /// The identity (`sub`) of the access token it joined with, if any.
+    pub identity: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -108,6 +110,7 @@ pub struct SessionRecord {
     pub left_at: Option<Millis>,
     pub leave_reason: Option<LeaveReason>,
     pub last_seen_at: Millis,
+    pub identity: Option<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -51,7 +51,7 @@ const READABLE: &str = "EXISTS (SELECT 1 FROM participant_sessions s \
      WHERE s.meeting_id = m.id AND s.user_id = $1) \
      OR EXISTS (SELECT 1 FROM planned_rooms p WHERE p.name = m.room AND p.owner_id = $1)";
 const SESSION_COLUMNS: &str = "id, meeting_id, participant_id, display_name, user_id, role, \
-     joined_at, left_at, leave_reason, last_seen_at";
+     joined_at, left_at, leave_reason, last_seen_at, identity";
 
 /// Connects to `url` and brings the schema up to date. See [`SqlStore::connect`].
 pub async fn connect(url: &str) -> Result<SqlStore> {
@@ -219,6 +219,7 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord> {
         left_at: row.try_get("left_at")?,
         leave_reason,
         last_seen_at: row.try_get("last_seen_at")?,
+        identity: row.try_get("identity")?,
     })
 }
 
@@ -320,8 +321,8 @@ impl Store for SqlStore {
     async fn open_session(&self, s: &NewSession) -> Result<SessionId> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO participant_sessions (meeting_id, participant_id, display_name, user_id, \
-             role, joined_at, node_id, last_seen_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $6) RETURNING id",
+             role, joined_at, node_id, last_seen_at, identity) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8) RETURNING id",
         )
         .bind(s.meeting.0)
         .bind(s.participant_id.as_str())
@@ -330,6 +331,7 @@ impl Store for SqlStore {
         .bind(s.role.as_str())
         .bind(s.joined_at)
         .bind(s.node_id.as_str())
+        .bind(s.identity.as_deref())
         .fetch_one(&self.pool)
         .await?;
         Ok(SessionId(id))

@@ -1,4 +1,5 @@
 //! `/api/v1/keys`: an administrator makes, lists and revokes API keys (also `convene apikey ...`).
+//! `/api/v1/tokens`: an API key (or an administrator) makes access tokens (also `convene token`).
 
 use std::sync::Arc;
 
@@ -22,6 +23,51 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/keys", get(list).post(create))
         .route("/api/v1/keys/{id}", delete(revoke))
+        .route("/api/v1/tokens", axum::routing::post(make_token))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    room: String,
+    identity: String,
+    name: Option<String>,
+    ttl_secs: Option<u64>,
+    #[serde(default)]
+    grants: super::tokens::Grants,
+    kid: Option<String>,
+}
+
+/// Makes an access token: for programs (an API key), or an administrator.
+async fn make_token(
+    State(state): State<Arc<AppState>>,
+    conn: Option<Extension<ConnInfo>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    origin::guard(&state, &headers, conn.as_ref().map(|Extension(c)| c))?;
+    let who = caller(&state, &headers).await?;
+    if !(who.is_admin() || matches!(who, super::Caller::ApiKey(_))) {
+        return Err(ServerError::client(
+            ErrorCode::Forbidden,
+            "access tokens are made with an API key or by an administrator",
+        ));
+    }
+    let req: TokenRequest = super::json_body(&body)?;
+    let (token, claims) = super::tokens::make(
+        &state.config,
+        &req.room,
+        &req.identity,
+        req.name,
+        req.ttl_secs,
+        req.grants,
+        req.kid.as_deref(),
+    )?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "token": token, "room": claims.room, "expires_at": claims.exp })),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

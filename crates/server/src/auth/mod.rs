@@ -9,6 +9,7 @@ pub mod origin;
 pub mod password;
 mod routes;
 pub mod token;
+pub mod tokens;
 
 use std::sync::Arc;
 

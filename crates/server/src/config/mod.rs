@@ -280,6 +280,17 @@ impl Config {
                 &format!("`{o}` is not an origin like \"https://meet.example.org\" (scheme and host, no path)"),
             );
         }
+        for k in &self.auth.token_keys {
+            match k.split_once(':') {
+                Some((kid, secret)) if !kid.is_empty() && secret.len() >= 32 => {}
+                _ => {
+                    return bad(
+                        "auth.token_keys",
+                        "each key is KID:SECRET with a secret of at least 32 bytes",
+                    )
+                }
+            }
+        }
         if self.media.ice_tcp_handshake_timeout_secs == 0 {
             return bad("media.ice_tcp_handshake_timeout_secs", "must be at least 1");
         }
@@ -357,6 +368,12 @@ pub struct AuthConfig {
     /// Failed sign-ins from one address within `signin_window_secs` before it is refused for a while.
     pub signin_failures_per_address: u32,
     pub signin_window_secs: u64,
+    /// Keys that sign access tokens, as `KID:SECRET` (HS256, secrets of at least 32 bytes); a
+    /// token names its key in the header's `kid`. Empty: the server takes no access tokens.
+    pub token_keys: Vec<String>,
+    /// Longest lifetime a token made by this server (`convene token create`, `POST /api/v1/tokens`)
+    /// may have, in seconds.
+    pub token_max_ttl_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -368,6 +385,8 @@ impl Default for AuthConfig {
             signin_failures_per_account: 5,
             signin_failures_per_address: 20,
             signin_window_secs: 900,
+            token_keys: Vec::new(),
+            token_max_ttl_secs: 24 * 3600,
         }
     }
 }

@@ -149,4 +149,9 @@ min_password_chars = 10
 signin_failures_per_account = 5
 signin_failures_per_address = 20
 signin_window_secs = 900
+# Keys that sign access tokens (JWT, HS256), as "KID:SECRET" with secrets of at least 32 bytes; a
+# token names its key in its header's `kid`. Empty: joins with an access token are refused.
+token_keys = []
+# Longest lifetime of a token this server makes (`convene token create`, POST /api/v1/tokens).
+token_max_ttl_secs = 86400
 "#;

@@ -16,6 +16,8 @@ pub struct JoinRequest {
     pub camera_muted: bool,
     /// The signed-in account of the connection, for the record.
     pub user: Option<convene_store::UserId>,
+    /// The identity of the access token it joined with, for the record.
+    pub identity: Option<String>,
     /// Someone made this room ahead of time: it may be opened even where rooms are not made on join.
     pub planned: bool,
     /// The room's own seat limit, when its plan has one (the server's limit still applies).

@@ -101,6 +101,7 @@ impl Room {
                 role: role.as_str().into(),
                 joined_at: now,
                 node_id: self.state.config.server.node_id.clone(),
+                identity: req.identity.clone(),
             })
             .await
             .map_err(|e| self.storage_failed(e))?;
@@ -160,6 +161,7 @@ impl Room {
                 role: p.info.role.as_str().into(),
                 joined_at: now_ms(),
                 node_id: self.state.config.server.node_id.clone(),
+                identity: req.identity.clone(),
             };
             let session = self
                 .state

@@ -155,6 +155,7 @@ mod tests {
             left_at: reason.map(|_| joined + 1),
             leave_reason: reason,
             last_seen_at: joined,
+            identity: None,
         }
     }
 

@@ -193,15 +193,20 @@ impl Session {
                 "the server is shutting down; try again shortly",
             ));
         }
-        if access_token.is_some() {
-            // Refused rather than ignored, so that nobody believes a token protects anything yet.
-            return Err(ServerError::client(
-                ErrorCode::Unauthorized,
-                "this server does not take access tokens yet; join without one",
-            ));
-        }
         let limits = &self.state.config.limits;
         let room = validate::room_name(&room, limits.room_name_max_chars as usize)?;
+        let mut display_name = display_name;
+        if let Some(token) = access_token {
+            // The token speaks for whoever holds it, for this join and everything after it.
+            let claims = crate::auth::tokens::verify(&self.state.config.auth, &token, &room.0)?;
+            if let Some(name) = claims.name {
+                display_name = name;
+            }
+            self.actor = Actor::Token {
+                identity: claims.sub,
+                grants: claims.grants,
+            };
+        }
         let display_name =
             validate::display_name(&display_name, limits.display_name_max_chars as usize)?;
         let planned = self.state.store.planned_room(&room.0).await?;
@@ -219,7 +224,9 @@ impl Session {
             mic_muted: mic_muted.unwrap_or(false),
             camera_muted: camera_muted.unwrap_or(false),
             user: self.actor.user_id(),
-            planned: planned.is_some(),
+            identity: self.actor.identity().map(str::to_owned),
+            // A room named in a token may be opened like a planned one.
+            planned: planned.is_some() || matches!(self.actor, Actor::Token { .. }),
             seat_limit: planned
                 .as_ref()
                 .and_then(|p| p.max_participants)
@@ -295,6 +302,7 @@ impl Session {
                 text,
                 client_msg_id,
             } => {
+                policy::may_chat(&self.actor)?;
                 let text =
                     validate::chat_text(&text, self.state.config.limits.chat_max_chars as usize)?;
                 let (reply, answer) = oneshot::channel();
@@ -330,6 +338,10 @@ impl Session {
                         "media is not enabled on this server",
                     ));
                 };
+                if let ClientMessage::SdpOffer { sdp, tracks } = &msg {
+                    let sources = super::offer_sources::sending_sources(sdp, tracks);
+                    policy::may_publish(&self.actor, &sources)?;
+                }
                 media.send(&room.id, media_command(me, msg)?);
             }
             ClientMessage::Join { .. } | ClientMessage::Ping { .. } => {}

@@ -123,6 +123,7 @@ pub fn session(m: MeetingId, pid: &str, name: &str, node: &str, at: Millis) -> N
         role: "participant".into(),
         joined_at: at,
         node_id: node.into(),
+        identity: None,
     }
 }
 
