@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+mod accounts;
 mod migrate;
 pub mod model;
 mod sql;
@@ -55,6 +56,10 @@ pub enum StoreError {
     /// The record an update refers to does not exist (for example, an unknown session id).
     #[error("{0} not found")]
     NotFound(&'static str),
+
+    /// A write would break a uniqueness rule (for example, an email already taken).
+    #[error("{0} already exists")]
+    Conflict(&'static str),
 
     /// A stored value the code cannot interpret (for example, an unknown leave reason).
     #[error("unexpected data in the database: {0}")]

@@ -27,6 +27,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_server_secrets.sql"),
         postgres: include_str!("../migrations/postgres/0002_server_secrets.sql"),
     },
+    Migration {
+        version: 3,
+        name: "accounts",
+        sqlite: include_str!("../migrations/sqlite/0003_accounts.sql"),
+        postgres: include_str!("../migrations/postgres/0003_accounts.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").

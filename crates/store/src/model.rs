@@ -138,3 +138,43 @@ pub struct Recovery {
     pub sessions_closed: u64,
     pub meetings_closed: u64,
 }
+
+/// A new account. `email` is already normalised (trimmed, lower-cased); `password_hash` is a PHC string.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub created_at: Millis,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+    /// None for an account that cannot sign in with a password.
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_at: Millis,
+}
+
+/// A signed-in browser; the store keeps only the hash of its token.
+#[derive(Clone, Debug)]
+pub struct NewAuthSession {
+    pub user: UserId,
+    pub token_hash: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthSessionRecord {
+    pub id: i64,
+    pub user: UserId,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub last_used_at: Millis,
+}

@@ -436,6 +436,51 @@ impl Store for SqlStore {
         Ok(value)
     }
 
+    async fn create_user(&self, u: &NewUser) -> Result<UserId> {
+        self.create_user_row(u).await
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>> {
+        self.user_row(id).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        self.user_row_by_email(email).await
+    }
+
+    async fn count_users(&self) -> Result<i64> {
+        self.count_user_rows().await
+    }
+
+    async fn set_user_password(&self, id: UserId, hash: &str, now: Millis) -> Result<()> {
+        self.set_password_and_revoke(id, hash, now).await
+    }
+
+    async fn set_user_flags(
+        &self,
+        id: UserId,
+        is_admin: Option<bool>,
+        disabled: Option<bool>,
+    ) -> Result<()> {
+        self.set_flags(id, is_admin, disabled).await
+    }
+
+    async fn create_auth_session(&self, s: &NewAuthSession) -> Result<i64> {
+        self.insert_auth_session(s).await
+    }
+
+    async fn auth_session(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Option<(AuthSessionRecord, UserRecord)>> {
+        self.live_auth_session(token_hash, now).await
+    }
+
+    async fn revoke_auth_session(&self, token_hash: &str, now: Millis) -> Result<bool> {
+        self.revoke_session_row(token_hash, now).await
+    }
+
     async fn heartbeat(&self, node_id: &str, now: Millis) -> Result<u64> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         // Never move last_seen_at backwards (clock step): recovery must not end a row before it was seen.

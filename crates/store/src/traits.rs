@@ -58,4 +58,32 @@ pub trait Store: Send + Sync + 'static {
     /// says someone left before the last thing they did; a meeting ends at its last session's end or
     /// its own last heartbeat, whichever is later.
     async fn recover(&self, node_id: &str) -> Result<Recovery>;
+
+    /// Creates an account. `StoreError::Conflict` if the email is taken.
+    async fn create_user(&self, u: &NewUser) -> Result<UserId>;
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>>;
+    /// By normalised email.
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;
+    async fn count_users(&self) -> Result<i64>;
+    /// Sets the password hash and revokes every signed-in session of the account, in one
+    /// transaction. `StoreError::NotFound` for an unknown user.
+    async fn set_user_password(&self, id: UserId, hash: &str, now: Millis) -> Result<()>;
+    /// Changes the admin and disabled flags that are given. `StoreError::NotFound` for an unknown user.
+    async fn set_user_flags(
+        &self,
+        id: UserId,
+        is_admin: Option<bool>,
+        disabled: Option<bool>,
+    ) -> Result<()>;
+
+    async fn create_auth_session(&self, s: &NewAuthSession) -> Result<i64>;
+    /// The live session with this token hash and its account: not revoked, not expired at `now`, the
+    /// account not disabled. Marks it used at `now` (at most once a minute, to spare the database).
+    async fn auth_session(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Option<(AuthSessionRecord, UserRecord)>>;
+    /// Revokes one session (sign-out); false if there was no live one.
+    async fn revoke_auth_session(&self, token_hash: &str, now: Millis) -> Result<bool>;
 }

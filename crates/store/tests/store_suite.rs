@@ -39,11 +39,14 @@ suite!(
     recovery_never_ends_a_session_before_its_last_chat,
     reopen_an_interrupted_meeting,
     secrets_are_made_once_and_shared,
+    accounts_are_unique_by_email,
+    sessions_live_until_revoked_expired_or_disabled,
+    a_password_change_revokes_every_session,
     writes_survive_reopen,
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 2;
+const LATEST: i64 = 3;
 
 // ---- the suite ----
 
@@ -559,4 +562,183 @@ async fn secrets_are_made_once_and_shared(db: Db) {
     let c = db.connect().await;
     assert_eq!(c.secret("k", "from-c").await.expect("c"), x);
     assert_eq!(c.secret("other", "o").await.expect("other"), "o");
+}
+
+fn user(email: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        display_name: "Ada".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        is_admin: false,
+        created_at: 1_000,
+    }
+}
+
+fn auth(user: UserId, hash: &str, at: Millis, ttl: Millis) -> NewAuthSession {
+    NewAuthSession {
+        user,
+        token_hash: hash.into(),
+        created_at: at,
+        expires_at: at + ttl,
+    }
+}
+
+async fn accounts_are_unique_by_email(db: Db) {
+    let store = db.connect().await;
+    assert_eq!(store.count_users().await.expect("count"), 0);
+    let id = store
+        .create_user(&user("ada@example.org"))
+        .await
+        .expect("create");
+    match store.create_user(&user("ada@example.org")).await {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let found = store
+        .user_by_email("ada@example.org")
+        .await
+        .expect("by email")
+        .expect("found");
+    assert_eq!(found.id, id);
+    assert_eq!(found.display_name, "Ada");
+    assert!(!found.is_admin && !found.disabled);
+    assert_eq!(store.user(id).await.expect("by id"), Some(found));
+    assert!(store
+        .user_by_email("bob@example.org")
+        .await
+        .expect("none")
+        .is_none());
+    store
+        .set_user_flags(id, Some(true), None)
+        .await
+        .expect("admin");
+    let u = store.user(id).await.expect("get").expect("user");
+    assert!(u.is_admin && !u.disabled, "a flag left out keeps its value");
+    assert!(matches!(
+        store
+            .set_user_flags(UserId(id.0 + 99), Some(true), None)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.count_users().await.expect("count"), 1);
+}
+
+async fn sessions_live_until_revoked_expired_or_disabled(db: Db) {
+    let store = db.connect().await;
+    let id = store
+        .create_user(&user("s@example.org"))
+        .await
+        .expect("create");
+    store
+        .create_auth_session(&auth(id, "h1", 1_000, 10_000))
+        .await
+        .expect("s1");
+    store
+        .create_auth_session(&auth(id, "h2", 1_000, 10_000))
+        .await
+        .expect("s2");
+    let (s, u) = store
+        .auth_session("h1", 2_000)
+        .await
+        .expect("get")
+        .expect("live");
+    assert_eq!(u.id, id);
+    assert_eq!(s.last_used_at, 1_000, "touched at most once a minute");
+    let (s, _) = store
+        .auth_session("h1", 9_000)
+        .await
+        .expect("get")
+        .expect("live");
+    assert_eq!(s.last_used_at, 1_000);
+    assert!(
+        store
+            .auth_session("h1", 11_000)
+            .await
+            .expect("get")
+            .is_none(),
+        "expired"
+    );
+    assert!(store
+        .auth_session("nope", 2_000)
+        .await
+        .expect("get")
+        .is_none());
+    assert!(store
+        .revoke_auth_session("h2", 3_000)
+        .await
+        .expect("revoke"));
+    assert!(!store.revoke_auth_session("h2", 3_000).await.expect("again"));
+    assert!(
+        store
+            .auth_session("h2", 3_500)
+            .await
+            .expect("get")
+            .is_none(),
+        "revoked"
+    );
+    store
+        .create_auth_session(&auth(id, "h3", 70_000, 100_000))
+        .await
+        .expect("s3");
+    let (s, _) = store
+        .auth_session("h3", 140_000)
+        .await
+        .expect("get")
+        .expect("live");
+    assert_eq!(s.last_used_at, 70_000, "the record read before the touch");
+    let (s, _) = store
+        .auth_session("h3", 141_000)
+        .await
+        .expect("get")
+        .expect("live");
+    assert_eq!(s.last_used_at, 140_000, "marked used");
+    store
+        .set_user_flags(id, None, Some(true))
+        .await
+        .expect("disable");
+    assert!(
+        store
+            .auth_session("h3", 142_000)
+            .await
+            .expect("get")
+            .is_none(),
+        "disabled account"
+    );
+}
+
+async fn a_password_change_revokes_every_session(db: Db) {
+    let store = db.connect().await;
+    let id = store
+        .create_user(&user("p@example.org"))
+        .await
+        .expect("create");
+    store
+        .create_auth_session(&auth(id, "a", 1_000, 100_000))
+        .await
+        .expect("a");
+    store
+        .create_auth_session(&auth(id, "b", 1_000, 100_000))
+        .await
+        .expect("b");
+    store
+        .set_user_password(id, "new-hash", 2_000)
+        .await
+        .expect("set");
+    assert_eq!(
+        store
+            .user(id)
+            .await
+            .expect("get")
+            .expect("u")
+            .password_hash
+            .as_deref(),
+        Some("new-hash")
+    );
+    for h in ["a", "b"] {
+        assert!(store.auth_session(h, 3_000).await.expect("get").is_none());
+    }
+    assert!(matches!(
+        store.set_user_password(UserId(id.0 + 99), "x", 1).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

@@ -19,7 +19,8 @@ pub struct TestServer {
     pub config: Config,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), RunError>>>,
-    _dir: tempfile::TempDir,
+    /// Shared with a server started again on the same database (a restart).
+    dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -28,7 +29,26 @@ impl TestServer {
     }
 
     pub async fn with(change: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::on(dir, change).await
+    }
+
+    /// Another server on this one's database, with its configuration: what a restart of the process
+    /// is, once this one has stopped (or crashed).
+    pub async fn start_again(&self) -> Self {
+        // Its listen address and UDP port are port 0 (tests run in parallel), so it gets new ones.
+        let config = self.config.clone();
+        Self::on(self.dir.clone(), move |c| *c = config).await
+    }
+
+    /// Ends the server without a drain, as a crash (kill -9) does: records stay open.
+    pub fn crash(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+
+    async fn on(dir: std::sync::Arc<tempfile::TempDir>, change: impl FnOnce(&mut Config)) -> Self {
         let db_url = format!("sqlite://{}", dir.path().join("convene.db").display());
         let mut config = Config::default();
         config.server.listen = "127.0.0.1:0".into();
@@ -57,7 +77,7 @@ impl TestServer {
             config,
             stop: Some(stop),
             task: Some(task),
-            _dir: dir,
+            dir,
         };
         // The listener is bound already; wait until the store is migrated and routes answer.
         for _ in 0..200 {
