@@ -52,6 +52,7 @@ function openPrejoin(room, prefs, notice, nameError) {
   $('pre-notice').hidden = !notice;
   joinBtn.disabled = false;
   joinBtn.textContent = 'Join meeting';
+  for (const b of ['pre-mic', 'pre-cam']) /** @type {HTMLButtonElement} */ ($(b)).disabled = false;
   /** @type {MediaStreamTrack | null} */ let audio = null;
   /** @type {MediaStreamTrack | null} */ let cam = null;
   /** @type {(() => void) | null} */ let stopMeter = null;
@@ -117,8 +118,9 @@ function openPrejoin(room, prefs, notice, nameError) {
   /** @param {() => Promise<void>} fn */
   const serial = (fn) => { devices = devices.then(fn).catch(() => {}).then(paint); return devices; };
 
-  $('pre-mic').onclick = () => { if (!joining) { prefs.mic = !prefs.mic; paint(); serial(openAudio); } };
-  $('pre-cam').onclick = () => { if (!joining) { prefs.cam = !prefs.cam; paint(); serial(openVideo); } };
+  const deviceControls = /** @type {(HTMLButtonElement|HTMLSelectElement)[]} */ ([$('pre-mic'), $('pre-cam'), audioSel, videoSel]);
+  $('pre-mic').onclick = () => { prefs.mic = !prefs.mic; paint(); serial(openAudio); };
+  $('pre-cam').onclick = () => { prefs.cam = !prefs.cam; paint(); serial(openVideo); };
   audioSel.onchange = () => { prefs.audioDeviceId = audioSel.value; localStorage.setItem('convene:audioDevice', audioSel.value); serial(openAudio); };
   videoSel.onchange = () => { prefs.videoDeviceId = videoSel.value; localStorage.setItem('convene:videoDevice', videoSel.value); serial(openVideo); };
   nameInput.oninput = () => { if (!nameErr.hidden) setNameError(undefined); };
@@ -128,7 +130,8 @@ function openPrejoin(room, prefs, notice, nameError) {
     const checked = checkDisplayName(nameInput.value);
     if (checked.error) { setNameError(checked.error); nameInput.focus(); return; }
     joining = true;
-    joinBtn.disabled = true;
+    // What the join takes is decided now: the device controls rest (visibly) until the meeting opens.
+    for (const el of [joinBtn, ...deviceControls]) el.disabled = true;
     joinBtn.textContent = 'Joining…';
     await devices;
     localStorage.setItem('convene:name', checked.name);

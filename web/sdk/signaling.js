@@ -20,6 +20,11 @@ const RETRY_WHILE_RECONNECTING = new Set(['server_draining', 'server_busy']);
 /** First reconnection delay ceiling; it doubles per attempt up to `reconnectBackoffMaxMs`. */
 const BACKOFF_BASE_MS = 250;
 export const DEFAULT_BACKOFF_MAX_MS = 5000;
+/**
+ * How long one attempt may take from opening the socket to `joined`. A host that vanished answers nothing
+ * (no refusal), and the browser would wait minutes on the socket while the server may be back already.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
 /**
  * "Full jitter" backoff: a uniformly random delay below the capped exponential ceiling, so that the
@@ -72,6 +77,14 @@ export class Signaling {
         return;
       }
       this.ws = ws;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        ws.onclose = null;
+        try { ws.close(); } catch { /* closing anyway */ }
+        if (this.ws === ws) this.ws = null;
+        reject(new JoinError('unreachable', 'the server did not answer in time'));
+      }, c.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
       ws.onopen = () => {
         /** @type {Record<string, unknown>} */
         const join = {
@@ -88,6 +101,7 @@ export class Signaling {
         if (!settled) {
           if (msg.type === 'joined') {
             settled = true;
+            clearTimeout(timer);
             if (c._left) {
               // The user left while this attempt was in flight: leave for real instead of coming back.
               ws.send(JSON.stringify({ type: 'leave' }));
@@ -101,6 +115,7 @@ export class Signaling {
             resolve(msg);
           } else if (msg.type === 'error') {
             settled = true;
+            clearTimeout(timer);
             ws.onclose = null;
             ws.close();
             if (this.ws === ws) this.ws = null;
@@ -115,6 +130,7 @@ export class Signaling {
         if (this.ws === ws) this.ws = null;
         if (!settled) {
           settled = true;
+          clearTimeout(timer);
           reject(new JoinError('unreachable', `could not connect to the server (${ev.code})`));
           return;
         }

@@ -102,6 +102,7 @@
  * @property {MediaStreamTrack} [videoTrack]  use this track instead of opening the camera
  * @property {boolean} [simulcast]       camera simulcast with 3 layers (default true)
  * @property {number} [reconnectWindowMs] how long to keep trying to reconnect (default: the server's restart window, `restart_window_secs`)
+ * @property {number} [connectTimeoutMs]  how long one connection attempt may take until `joined` (default 15000)
  * @property {number} [reconnectBackoffMaxMs] the longest wait between two reconnection attempts (default 5000; full jitter below it)
  */
 
