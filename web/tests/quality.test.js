@@ -33,10 +33,14 @@ describe('simulcast layers follow the displayed size', { timeout: 150_000 }, () 
    * @param {B} b @param {'small'|'large'|null} size
    */
   const setSize = (b, size) => b.page.evaluate(([pid, sz]) => {
-    let st = document.getElementById('test-size');
-    if (!st) { st = document.createElement('style'); st.id = 'test-size'; document.head.append(st); }
+    // A constructed style sheet: the page's Content-Security-Policy refuses an inline <style>.
+    const win = /** @type {any} */ (window);
+    if (!win.__testSize) {
+      win.__testSize = new CSSStyleSheet();
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, win.__testSize];
+    }
     const [w, h] = sz === 'small' ? [120, 68] : [1200, 675];
-    st.textContent = sz ? `.tile[data-participant-id="${pid}"][data-source="camera"] { width: ${w}px !important; height: ${h}px !important; z-index: 1; }` : '';
+    win.__testSize.replaceSync(sz ? `.tile[data-participant-id="${pid}"][data-source="camera"] { width: ${w}px !important; height: ${h}px !important; z-index: 1; }` : '');
   }, /** @type {[string, 'small'|'large'|null]} */ ([idA, size]));
 
   /** What the test saw, for failure messages: signaling and statistics of every page (last messages). */

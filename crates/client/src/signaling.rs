@@ -46,13 +46,32 @@ pub struct Signaling {
 impl Signaling {
     /// Connects to `ws://host:port/ws` (or `wss://`).
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
+        Self::connect_with_headers(url, &[]).await
+    }
+
+    /// Connects with extra headers on the upgrade request, e.g. the `Cookie` of a signed-in
+    /// account or an `Origin`.
+    pub async fn connect_with_headers(
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, ClientError> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        let mut request = url.into_client_request()?;
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| ClientError::Decode(format!("header name {name:?}: {e}")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|e| ClientError::Decode(format!("header value for {name}: {e}")))?;
+            request.headers_mut().insert(name, value);
+        }
         // Tungstenite zero-fills its free read capacity on every poll of the stream, and the media
         // task polls it on every wakeup: the default 128 KiB cost more CPU than the media itself
         // (and 128 KiB of memory per connection). Larger messages still arrive whole: the buffer
         // grows to a frame's length once its header is read.
         let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
         let (ws, _) =
-            tokio_tungstenite::connect_async_with_config(url, Some(config), false).await?;
+            tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
         Ok(Self {
             ws,
             timeout: Duration::from_secs(10),
@@ -175,6 +194,7 @@ pub fn join_msg(room: &str, name: &str) -> ClientMessage {
         display_name: name.into(),
         version: Some(convene_proto::PROTOCOL_VERSION),
         access_token: None,
+        password: None,
         resume_token: None,
         mic_muted: None,
         camera_muted: None,

@@ -77,6 +77,7 @@ impl ConveneSession {
                 display_name: name,
                 version: Some(PROTOCOL_VERSION),
                 access_token: o.access_token.clone(),
+                password: None,
                 resume_token: None,
                 mic_muted: None,
                 camera_muted: None,

@@ -13,6 +13,9 @@ pub enum MediaError {
     BadSdp(String),
     #[error("no server offer is pending for {0}; stale or unexpected answer")]
     NoPendingOffer(ParticipantId),
+    /// The offer's `tracks` do not fit its m-lines. Our own words: the server sends them as they are.
+    #[error("`tracks`: mid `{mid}` {problem}")]
+    BadTrackDeclaration { mid: String, problem: &'static str },
     #[error("malformed ICE candidate: {0}")]
     BadCandidate(String),
     #[error("the crypto provider cannot make a DTLS certificate")]

@@ -33,6 +33,8 @@ impl Sfu {
     ) -> Result<String, MediaError> {
         let offer =
             SdpOffer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
+        // Before anything is applied, so that a refused offer changes nothing.
+        check_declared_sources(sdp, sources)?;
         // A different DTLS fingerprint means a new peer connection (a reloaded page, a rebuilt
         // connection): it starts a fresh media session rather than confusing the old one.
         let fingerprint = dtls_fingerprint(sdp);
@@ -339,6 +341,48 @@ fn roll_back<'a>(outs: impl Iterator<Item = &'a mut OutTrack>) {
             s => s,
         };
     }
+}
+
+/// Each declared mid must be an m-line of the offer, once, of its source's kind: a declaration
+/// that cannot apply is refused rather than quietly replaced by the default source.
+fn check_declared_sources(sdp: &str, sources: &[(String, TrackSource)]) -> Result<(), MediaError> {
+    // (mid, kind) of each m-line; None for an m-line that is neither audio nor video.
+    let mut lines: Vec<(Option<&str>, Option<TrackKind>)> = Vec::new();
+    for l in sdp.lines().map(str::trim) {
+        if let Some(m) = l.strip_prefix("m=") {
+            let kind = match m.split_whitespace().next() {
+                Some("audio") => Some(TrackKind::Audio),
+                Some("video") => Some(TrackKind::Video),
+                _ => None,
+            };
+            lines.push((None, kind));
+        } else if let (Some(mid), Some(last)) = (l.strip_prefix("a=mid:"), lines.last_mut()) {
+            last.0 = Some(mid.trim());
+        }
+    }
+    for (i, (mid, source)) in sources.iter().enumerate() {
+        let bad = |problem| MediaError::BadTrackDeclaration {
+            mid: mid.clone(),
+            problem,
+        };
+        if sources[..i].iter().any(|(m, _)| m == mid) {
+            return Err(bad("is declared twice"));
+        }
+        let Some((_, kind)) = lines.iter().find(|(m, _)| *m == Some(mid.as_str())) else {
+            return Err(bad("is not an m-line of the offer"));
+        };
+        match (kind, source.kind()) {
+            (Some(k), want) if *k == want => {}
+            (Some(TrackKind::Audio), _) => {
+                return Err(bad("is audio: its source is microphone or screen_audio"))
+            }
+            (Some(TrackKind::Video), _) => {
+                return Err(bad("is video: its source is camera or screen"))
+            }
+            (None, _) => return Err(bad("is neither audio nor video")),
+        }
+    }
+    Ok(())
 }
 
 /// The `a=fingerprint:` value of an SDP (session or first media level).

@@ -311,12 +311,18 @@ impl Sfu {
 
     /// Trickled remote candidate (`candidate:...` attribute value). ICE-lite does not need
     /// them, but they let str0m accept media from addresses before a STUN check arrives.
+    /// An empty one is the end of the client's candidates (as a browser's last
+    /// `RTCIceCandidate` says it): an ICE-lite server, which never checks toward the client,
+    /// has nothing to do then.
     pub fn handle_candidate(
         &mut self,
         participant: &ParticipantId,
         candidate: &str,
     ) -> Result<(), MediaError> {
         let idx = self.idx(participant)?;
+        if candidate.trim().is_empty() {
+            return Ok(());
+        }
         let s = candidate.trim().trim_start_matches("a=");
         let c =
             Candidate::from_sdp_string(s).map_err(|e| MediaError::BadCandidate(e.to_string()))?;

@@ -39,6 +39,28 @@ pub enum ErrorCode {
     /// The meeting record could not be written; nothing was acknowledged.
     StorageError,
     InternalError,
+    /// Sign-in failed: the email or the password is wrong (which one is not said).
+    InvalidCredentials,
+    /// Signed in (or none needed), but not allowed to do this.
+    Forbidden,
+    /// No such thing (or not one this caller may know of).
+    NotFound,
+    /// An account with this email exists already.
+    EmailTaken,
+    InvalidEmail,
+    /// The password is too short or too long.
+    WeakPassword,
+    /// Accounts are made by an admin on this server.
+    SignupClosed,
+    /// This room is for signed-in users (or invited ones): sign in first.
+    SignInRequired,
+    /// This room is for invited people, and this account is not one of them.
+    NotInvited,
+    /// This room has a password: send it in `join.password`.
+    PasswordRequired,
+    WrongPassword,
+    /// Someone planned a room of this name already.
+    RoomNameTaken,
 }
 
 impl ErrorCode {
@@ -63,6 +85,18 @@ impl ErrorCode {
         ErrorCode::ServerBusy,
         ErrorCode::StorageError,
         ErrorCode::InternalError,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::EmailTaken,
+        ErrorCode::InvalidEmail,
+        ErrorCode::WeakPassword,
+        ErrorCode::SignupClosed,
+        ErrorCode::SignInRequired,
+        ErrorCode::NotInvited,
+        ErrorCode::PasswordRequired,
+        ErrorCode::WrongPassword,
+        ErrorCode::RoomNameTaken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +121,18 @@ impl ErrorCode {
             ErrorCode::ServerBusy => "server_busy",
             ErrorCode::StorageError => "storage_error",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::InvalidCredentials => "invalid_credentials",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::EmailTaken => "email_taken",
+            ErrorCode::InvalidEmail => "invalid_email",
+            ErrorCode::WeakPassword => "weak_password",
+            ErrorCode::SignupClosed => "signup_closed",
+            ErrorCode::SignInRequired => "sign_in_required",
+            ErrorCode::NotInvited => "not_invited",
+            ErrorCode::PasswordRequired => "password_required",
+            ErrorCode::WrongPassword => "wrong_password",
+            ErrorCode::RoomNameTaken => "room_name_taken",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod ids;
+pub mod limits;
 pub mod messages;
 pub mod model;
 pub mod parse;

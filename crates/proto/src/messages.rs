@@ -24,6 +24,9 @@ pub enum ClientMessage {
         version: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         access_token: Option<String>,
+        /// The room's password, for a room that has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
         /// From an earlier `joined`: resumes that participant if presented within the resume window.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume_token: Option<String>,
@@ -38,7 +41,8 @@ pub enum ClientMessage {
     /// Send a chat message to everyone in the room.
     ChatSend {
         text: String,
-        /// Echoed in the broadcast so the sender can match its pending message.
+        /// Kept with the message: in the `chat` sent to everyone and in later joiners' history (so the
+        /// sender can match its pending message).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_msg_id: Option<String>,
     },
@@ -64,7 +68,8 @@ pub enum ClientMessage {
     },
     /// The client's answer to a server `sdp_offer`.
     SdpAnswer { sdp: String },
-    /// A trickled ICE candidate (`candidate:` line as in RTCIceCandidate.candidate); empty means end of candidates.
+    /// A trickled ICE candidate (`candidate:` line as in RTCIceCandidate.candidate); empty means end of
+    /// candidates. Optional: the ICE-lite server learns the client's address from its checks.
     IceCandidate {
         candidate: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,11 +133,13 @@ pub enum ServerMessage {
     SdpAnswer {
         sdp: String,
     },
+    /// Reserved: the server puts all its candidates in its SDP and never sends this in version 1.
     IceCandidate {
         candidate: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sdp_mid: Option<String>,
     },
+    /// A track was published; also sent to its publisher, which learns the id from it.
     TrackPublished {
         participant_id: ParticipantId,
         track: TrackInfo,

@@ -42,8 +42,10 @@ pub enum Source {
     ScreenAudio,
 }
 
-/// Says which of the client's sending m-lines (by `mid`) carries which source.
+/// Says which of the client's sending m-lines (by `mid`) carries which source. Sent by clients, so
+/// strict like every client message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrackSource {
     pub mid: String,
     pub source: Source,
@@ -57,7 +59,8 @@ pub struct TrackInfo {
     /// Simulcast layers by rid, lowest first; empty when not simulcast.
     #[serde(default)]
     pub rids: Vec<String>,
-    /// The m-line in the receiver's session that carries this track, once negotiated.
+    /// The publisher's m-line that sends this track (a mid of the publisher's session). A
+    /// subscriber learns which of its own m-lines carries the track from the server's `sdp_offer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mid: Option<String>,
 }

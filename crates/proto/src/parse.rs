@@ -52,11 +52,58 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, ParseError> {
             request: None,
         });
     }
-    serde_json::from_value(value).map_err(|e| ParseError {
+    let invalid = |message: String| ParseError {
         code: ErrorCode::InvalidMessage,
-        message: format!("invalid `{ty}` message: {e}"),
-        request: Some(ty),
-    })
+        message: format!("invalid `{ty}` message: {message}"),
+        request: Some(ty.clone()),
+    };
+    // serde ignores unknown keys beside the tag of a unit variant (`{"type":"leave","from":..}`);
+    // such a message takes no field at all.
+    if let Some(extra) = obj.keys().find(|k| *k != "type") {
+        if is_unit_type(&ty) {
+            return Err(invalid(format!(
+                "unknown field `{}`; this message has no fields",
+                shorten(extra)
+            )));
+        }
+    }
+    let msg: ClientMessage =
+        serde_json::from_value(value).map_err(|e| invalid(shorten(&e.to_string())))?;
+    msg.check_bounds().map_err(|e| invalid(e.to_string()))?;
+    Ok(msg)
+}
+
+/// Whether a message type carries nothing but its `type`. Exhaustive, so that a new unit message
+/// is listed when it is added.
+fn is_unit_type(ty: &str) -> bool {
+    let unit = |m: &ClientMessage| match m {
+        ClientMessage::Leave => true,
+        ClientMessage::Join { .. }
+        | ClientMessage::ChatSend { .. }
+        | ClientMessage::SetHand { .. }
+        | ClientMessage::SetMuted { .. }
+        | ClientMessage::Ping { .. }
+        | ClientMessage::SdpOffer { .. }
+        | ClientMessage::SdpAnswer { .. }
+        | ClientMessage::IceCandidate { .. }
+        | ClientMessage::SetVideoConstraint { .. } => false,
+    };
+    // A unit message parses from its bare tag; no other message does (each has a required field
+    // or is not unit-shaped in Rust).
+    serde_json::from_value::<ClientMessage>(serde_json::json!({ "type": ty }))
+        .is_ok_and(|m| unit(&m))
+}
+
+/// Library messages may quote what the client sent (an unknown field's name, a mistyped value):
+/// keep them short so that a huge input is never sent back.
+fn shorten(text: &str) -> String {
+    const MAX_CHARS: usize = 160;
+    if text.chars().count() <= MAX_CHARS {
+        return text.to_owned();
+    }
+    let mut s: String = text.chars().take(MAX_CHARS).collect();
+    s.push_str("...");
+    s
 }
 
 #[cfg(test)]
@@ -90,6 +137,94 @@ mod tests {
             ErrorCode::InvalidMessage,
             "unknown fields are refused"
         );
+    }
+
+    /// A valid message of type `ty` with every optional field and nested object present.
+    fn full_sample(ty: &str) -> serde_json::Value {
+        use serde_json::json;
+        match ty {
+            "join" => json!({"type": "join", "room": "a", "display_name": "Ada", "version": 1,
+                "access_token": "t", "password": "p", "resume_token": "r", "mic_muted": false, "camera_muted": true}),
+            "leave" => json!({"type": "leave"}),
+            "chat_send" => json!({"type": "chat_send", "text": "hi", "client_msg_id": "c-1"}),
+            "set_hand" => json!({"type": "set_hand", "raised": true}),
+            "set_muted" => json!({"type": "set_muted", "mic": true, "camera": false}),
+            "ping" => json!({"type": "ping", "ts": 1.5}),
+            "sdp_offer" => json!({"type": "sdp_offer", "sdp": "v=0",
+                "tracks": [{"mid": "0", "source": "microphone"}, {"mid": "1", "source": "camera"}]}),
+            "sdp_answer" => json!({"type": "sdp_answer", "sdp": "v=0"}),
+            "ice_candidate" => json!({"type": "ice_candidate",
+                "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdp_mid": "0"}),
+            "set_video_constraint" => json!({"type": "set_video_constraint", "track": "t1",
+                "width": 320, "height": 180}),
+            other => panic!("no sample for client message type `{other}`: add one"),
+        }
+    }
+
+    /// Paths (as lists of object keys and array indexes) to every object inside `v`, `v` included.
+    fn object_paths(v: &serde_json::Value, at: Vec<String>, out: &mut Vec<Vec<String>>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                out.push(at.clone());
+                for (k, child) in m {
+                    let mut p = at.clone();
+                    p.push(k.clone());
+                    object_paths(child, p, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    let mut p = at.clone();
+                    p.push(i.to_string());
+                    object_paths(child, p, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn object_at<'a>(v: &'a mut serde_json::Value, path: &[String]) -> &'a mut serde_json::Value {
+        path.iter().fold(v, |v, step| match v {
+            serde_json::Value::Array(items) => &mut items[step.parse::<usize>().unwrap()],
+            other => &mut other[step.as_str()],
+        })
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_at_every_depth_of_every_message() {
+        for ty in ClientMessage::TYPES {
+            let sample = full_sample(ty);
+            let m = parse_client_message(&sample.to_string())
+                .unwrap_or_else(|e| panic!("the `{ty}` sample parses: {e:?}"));
+            assert_eq!(m.type_name(), *ty);
+            let mut paths = Vec::new();
+            object_paths(&sample, Vec::new(), &mut paths);
+            for path in paths {
+                // `from` too: identity comes from the connection, never from a message.
+                for key in ["from", "unexpected"] {
+                    let mut v = sample.clone();
+                    object_at(&mut v, &path)[key] = serde_json::json!("p_other");
+                    let e = parse_client_message(&v.to_string()).expect_err(&v.to_string());
+                    assert_eq!(e.code, ErrorCode::InvalidMessage, "{v}");
+                    assert_eq!(e.request.as_deref(), Some(*ty), "{v}");
+                    assert!(e.message.contains(key), "{v}: {}", e.message);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn library_messages_never_echo_a_huge_input() {
+        let huge = "x".repeat(100_000);
+        for text in [
+            format!(r#"{{"type":"set_hand","raised":"{huge}"}}"#),
+            format!(r#"{{"type":"set_hand","raised":true,"{huge}":1}}"#),
+            format!(r#"{{"type":"leave","{huge}":1}}"#),
+        ] {
+            let e = parse_client_message(&text).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidMessage);
+            assert!(e.message.len() < 300, "{} bytes", e.message.len());
+        }
     }
 
     #[test]

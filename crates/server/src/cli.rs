@@ -29,6 +29,34 @@ pub enum Command {
     /// Print or check configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage accounts (the password is read from standard input).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Make an account, e.g. the first admin: `convene user add --email ada@example.org --admin`.
+    Add {
+        /// The account's email (how it signs in).
+        #[arg(long)]
+        email: String,
+        /// Display name. [default: the part of the email before '@']
+        #[arg(long)]
+        name: Option<String>,
+        /// Make it an administrator (only the command line can). [default: off]
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        config: Box<ServeArgs>,
+    },
+    /// Set an account's password; every browser signed in to it is signed out.
+    Passwd {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        config: Box<ServeArgs>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,6 +65,9 @@ pub enum ConfigCommand {
     Default,
     /// Print the configuration that `serve` would use with these options, environment and file.
     Show(Box<ServeArgs>),
+    /// Check the configuration that `serve` would use (file, environment, flags): prints "ok" and
+    /// exits 0, or names the bad key and exits 1. TLS certificate and key files are read too.
+    Check(Box<ServeArgs>),
 }
 
 #[derive(Debug, Clone, Default, Args)]

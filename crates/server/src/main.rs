@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use convene_server::cli::{Cli, Command, ConfigCommand, ServeArgs};
+use convene_server::cli::{Cli, Command, ConfigCommand, ServeArgs, UserCommand};
 use convene_server::config::DEFAULT_TEMPLATE;
 use convene_server::{logging, run, Listeners};
 
@@ -16,6 +16,13 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Config(ConfigCommand::Show(args))) => {
             let config = args.load()?;
             print!("{}", toml::to_string_pretty(&config)?);
+            Ok(())
+        }
+        Some(Command::User(cmd)) => user(cmd),
+        Some(Command::Config(ConfigCommand::Check(args))) => {
+            let config = args.load()?;
+            convene_server::tls::acceptor(&config.tls)?;
+            println!("ok");
             Ok(())
         }
         Some(Command::Serve(args)) => serve(*args),
@@ -37,6 +44,41 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         run(config, listeners, shutdown_signal()).await?;
         anyhow::Ok(())
     })
+}
+
+fn user(cmd: UserCommand) -> anyhow::Result<()> {
+    use convene_server::users;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match cmd {
+        UserCommand::Add {
+            email,
+            name,
+            admin,
+            config,
+        } => {
+            let config = config.load()?;
+            let password = users::read_password("Password: ")?;
+            let id = runtime.block_on(users::add(
+                &config,
+                &email,
+                name.as_deref(),
+                admin,
+                &password,
+            ))?;
+            let what = if admin { "admin account" } else { "account" };
+            println!("made {what} {} for {email}", id.0);
+        }
+        UserCommand::Passwd { email, config } => {
+            let config = config.load()?;
+            let password = users::read_password("New password: ")?;
+            runtime.block_on(users::passwd(&config, &email, &password))?;
+            println!("password set for {email}; its browsers are signed out");
+        }
+    }
+    Ok(())
 }
 
 /// Resolves at the first SIGTERM or Ctrl-C; a second one exits at once.

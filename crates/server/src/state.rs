@@ -21,6 +21,8 @@ pub struct AppState {
     pub rooms: Registry,
     /// Signs and verifies resume tokens; the key lives in the database, so tokens outlive the process.
     pub resume_key: ResumeKey,
+    /// Failed sign-ins per account and per address.
+    pub signin_limiter: crate::auth::limits::SignInLimiter,
     /// Closes of records that failed, retried before each heartbeat.
     pub pending_closes: crate::closing::PendingCloses,
     /// None when `media.enabled` is false.
@@ -40,12 +42,18 @@ impl AppState {
         media: Option<MediaPlane>,
         resume_key: ResumeKey,
     ) -> Self {
+        let signin_limiter = crate::auth::limits::SignInLimiter::new(
+            config.auth.signin_failures_per_account,
+            config.auth.signin_failures_per_address,
+            std::time::Duration::from_secs(config.auth.signin_window_secs),
+        );
         Self {
             config,
             store,
             metrics,
             rooms: Registry::default(),
             resume_key,
+            signin_limiter,
             pending_closes: Default::default(),
             media,
             media_routes: Mutex::new(HashMap::new()),

@@ -2,7 +2,7 @@
 //! `/app/`, `/sdk/` and `/example/` serve their files.
 
 use axum::extract::Path;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -52,6 +52,6 @@ fn file(path: &str) -> Response {
             bytes,
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+        None => crate::error::ApiError::NotFound("no such file".into()).into_response(),
     }
 }

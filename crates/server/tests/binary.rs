@@ -1,6 +1,8 @@
 //! The real `convene` binary: crash consistency after SIGKILL, and a graceful drain on SIGTERM.
 
 mod common;
+#[path = "support/raw_ws.rs"]
+mod raw_ws;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +18,10 @@ struct Proc {
 }
 
 fn start(db_url: &str) -> Proc {
+    start_with(db_url, "10")
+}
+
+fn start_with(db_url: &str, drain_deadline_secs: &str) -> Proc {
     let mut child = Command::new(env!("CARGO_BIN_EXE_convene"))
         .args([
             "serve",
@@ -24,7 +30,7 @@ fn start(db_url: &str) -> Proc {
             "--database-url",
             db_url,
             "--drain-deadline-secs",
-            "10",
+            drain_deadline_secs,
             "--set",
             "database.heartbeat_secs=1",
             "--set",
@@ -171,5 +177,111 @@ async fn sigterm_drains_tells_everyone_closes_rows_and_exits_zero() {
     assert_eq!(sessions.len(), 3);
     for s in sessions {
         assert_eq!(s.leave_reason, Some(LeaveReason::ServerShutdown));
+    }
+}
+
+/// A drain that reaches its deadline is not a failure: a client that never answers the close
+/// frame is cut off and the process still exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_that_reaches_its_deadline_exits_zero() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("e.db").display());
+    let mut p = start_with(&db, "1");
+    let addr: std::net::SocketAddr = p.addr.parse().unwrap();
+    let (ok, _) = join(&p.addr, "deadline", "Ada").await;
+    // A raw client that joins, then neither reads nor answers anything.
+    let mut mute = raw_ws::connect(addr).await;
+    let msg = serde_json::to_string(&join_msg("deadline", "Mute")).unwrap();
+    mute.write_all(&raw_ws::text(&msg)).await.unwrap();
+    let mut some = [0u8; 64];
+    let _ = mute.read(&mut some).await.unwrap();
+    let started = Instant::now();
+    sigterm(&p.child);
+    let status = tokio::task::spawn_blocking(move || p.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    drop((ok, mute));
+}
+
+fn convene(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_convene"))
+        .args(args)
+        .env_remove("CONVENE_CONFIG")
+        .output()
+        .expect("run convene");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn config_check_names_the_bad_key_or_says_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let (_, help, _) = convene(&["config", "--help"]);
+    assert!(help.contains("check"), "{help}");
+
+    let good = file("good.toml", "[rooms]\nmax_participants = 12\n");
+    let (ok, out, err) = convene(&["config", "check", "--config", &good]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.trim(), "ok");
+
+    let unknown = file("unknown.toml", "[rooms]\nmax_particpants = 12\n");
+    let wrong_type = file("type.toml", "[rooms]\nmax_participants = \"many\"\n");
+    for (args, key) in [
+        (vec!["--config", unknown.as_str()], "max_particpants"),
+        (vec!["--config", wrong_type.as_str()], "max_participants"),
+        (
+            vec!["--set", "rooms.max_participants=0"],
+            "rooms.max_participants",
+        ),
+        (
+            vec!["--set", "server.public_origins=evil"],
+            "server.public_origins",
+        ),
+        (vec!["--set", "rooms.nope=1"], "rooms.nope"),
+        (
+            vec!["--set", "server.http_header_timeout_secs=0"],
+            "server.http_header_timeout_secs",
+        ),
+        (
+            vec!["--set", "server.http_idle_timeout_secs=0"],
+            "server.http_idle_timeout_secs",
+        ),
+        (
+            vec!["--set", "media.ice_tcp_handshake_timeout_secs=0"],
+            "media.ice_tcp_handshake_timeout_secs",
+        ),
+        (vec!["--max-participants", "0"], "rooms.max_participants"),
+        (
+            vec![
+                "--tls-cert",
+                "/nonexistent/c.pem",
+                "--tls-key",
+                "/nonexistent/k.pem",
+            ],
+            "/nonexistent/c.pem",
+        ),
+    ] {
+        let mut all = vec!["config", "check"];
+        all.extend(args.iter().copied());
+        let (ok, out, err) = convene(&all);
+        assert!(!ok, "{all:?} passed: {out}");
+        assert!(err.contains(key), "{all:?}: {err}");
+        assert!(!out.contains("ok"), "{all:?}: {out}");
     }
 }

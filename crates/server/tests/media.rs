@@ -159,7 +159,9 @@ async fn an_ice_restart_keeps_the_session() {
     let (_, ada) = &sessions[0];
     let (a0, v0) = frames_from(&before[0], bob);
     let (b_a0, b_v0) = frames_from(&before[1], ada);
-    let after = until_everyone_hears_everyone(&sessions, a0 + 25, v0 + 10).await;
+    // Wait past what each of them had received (Bob's count of Ada may be ahead of Ada's of Bob).
+    let after =
+        until_everyone_hears_everyone(&sessions, a0.max(b_a0) + 25, v0.max(b_v0) + 10).await;
     let (b_a1, b_v1) = frames_from(&after[1], ada);
     assert!(
         b_a1 >= b_a0 + 25 && b_v1 >= b_v0 + 10,

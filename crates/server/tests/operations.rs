@@ -182,3 +182,129 @@ fn docs_config_example_matches_config_default() {
          `cargo run -- config default > docs/config.example.toml`"
     );
 }
+
+/// Every API error has the same JSON shape: `{"error": {"code", "message"}}`.
+async fn api_error(s: &TestServer, path: &str) -> (u16, String) {
+    let (status, body) = s.get(path).await;
+    let v: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: not JSON: {body}"));
+    let code = v["error"]["code"].as_str().unwrap_or_default().to_owned();
+    assert!(v["error"]["message"].is_string(), "{path}: {body}");
+    (status, code)
+}
+
+#[tokio::test]
+async fn records_api_errors_are_json() {
+    let s = TestServer::start().await;
+    for (path, status, code) in [
+        ("/api/v1/meetings/abc", 400, "bad_request"),
+        ("/api/v1/meetings/99999999999999999999", 400, "bad_request"),
+        ("/api/v1/meetings?limit=abc", 400, "bad_request"),
+        ("/api/v1/meetings?lmit=5", 400, "bad_request"),
+        ("/api/v1/meetings/1?chat_limit=x", 400, "bad_request"),
+        ("/api/v1/meetings/1?chat_limit=0", 400, "bad_request"),
+        ("/api/v1/meetings/1?chat_limit=1001", 400, "bad_request"),
+        ("/api/v1/meetings/1?sessions_limit=1001", 400, "bad_request"),
+        ("/api/v1/meetings/1", 404, "not_found"),
+        ("/api/v1/nope", 404, "not_found"),
+        ("/api/v2/meetings", 404, "not_found"),
+        ("/api/v1/meetings/1/sessions", 404, "not_found"),
+    ] {
+        assert_eq!(
+            api_error(&s, path).await,
+            (status, code.to_owned()),
+            "{path}"
+        );
+    }
+    // A method the route does not take.
+    let mut c = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    c.write_all(b"DELETE /api/v1/meetings HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    c.read_to_string(&mut buf).await.unwrap();
+    assert!(buf.starts_with("HTTP/1.1 405"), "{buf}");
+    assert!(buf.contains("\"code\":\"method_not_allowed\""), "{buf}");
+}
+
+#[tokio::test]
+async fn meeting_chat_and_sessions_come_in_pages() {
+    let s = TestServer::with(|c| {
+        c.limits.messages_per_sec = 10_000;
+        c.limits.messages_burst = 10_000;
+    })
+    .await;
+    let (mut a, _) = s.join("pages", "Ada").await;
+    let (_b, _) = s.join("pages", "Bob").await;
+    let (_c, _) = s.join("pages", "Cy").await;
+    for i in 1..=205 {
+        a.send(&chat(&format!("m{i}"))).await.unwrap();
+    }
+    // Wait until the last one is acknowledged (stored).
+    a.recv_until(|m| match m {
+        ServerMessage::Chat { message } if message.text == "m205" => Some(()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    let (_, body) = s.get("/api/v1/meetings?room=pages").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = v["meetings"][0]["id"].as_i64().unwrap();
+    let get = |q: String| {
+        let s = &s;
+        async move {
+            let (status, body) = s.get(&format!("/api/v1/meetings/{id}{q}")).await;
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_str::<serde_json::Value>(&body).unwrap()
+        }
+    };
+    let texts = |v: &serde_json::Value| -> Vec<String> {
+        v["chat"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Default: 200 messages, oldest first, and where the next page starts.
+    let first = get(String::new()).await;
+    let t = texts(&first);
+    assert_eq!(t.len(), 200);
+    assert_eq!((t[0].as_str(), t[199].as_str()), ("m1", "m200"));
+    assert_eq!(first["next"]["chat_after"], 200);
+    assert_eq!(first["sessions"].as_array().unwrap().len(), 3);
+    assert!(first["next"]["sessions_after"].is_null());
+    let rest = get("?chat_after=200".into()).await;
+    assert_eq!(texts(&rest), ["m201", "m202", "m203", "m204", "m205"]);
+    assert!(rest["next"]["chat_after"].is_null());
+    // Small pages, following the cursors.
+    let page = get("?chat_limit=2&chat_after=3".into()).await;
+    assert_eq!(texts(&page), ["m4", "m5"]);
+    assert_eq!(page["next"]["chat_after"], 5);
+    let mut names = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = get(format!("?sessions_limit=1{cursor}")).await;
+        let sessions = page["sessions"].as_array().unwrap();
+        assert!(sessions.len() <= 1);
+        names.extend(
+            sessions
+                .iter()
+                .map(|s| s["display_name"].as_str().unwrap().to_owned()),
+        );
+        match page["next"]["sessions_after"].as_i64() {
+            Some(after) => cursor = format!("&sessions_after={after}"),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["Ada", "Bob", "Cy"]);
+    // The most one page may hold.
+    assert_eq!(
+        get("?chat_limit=1000".into()).await["chat"]
+            .as_array()
+            .unwrap()
+            .len(),
+        205
+    );
+}

@@ -14,6 +14,7 @@
 mod accounts;
 mod migrate;
 pub mod model;
+mod planned;
 mod sql;
 pub mod traits;
 mod url;

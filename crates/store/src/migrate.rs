@@ -33,6 +33,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_accounts.sql"),
         postgres: include_str!("../migrations/postgres/0003_accounts.sql"),
     },
+    Migration {
+        version: 4,
+        name: "planned_rooms",
+        sqlite: include_str!("../migrations/sqlite/0004_planned_rooms.sql"),
+        postgres: include_str!("../migrations/postgres/0004_planned_rooms.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").

@@ -178,3 +178,52 @@ pub struct AuthSessionRecord {
     pub expires_at: Millis,
     pub last_used_at: Millis,
 }
+
+/// Who may enter a planned room (the owner always may).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone with the link, signed in or not.
+    Link,
+    /// Any signed-in user.
+    Accounts,
+    /// The owner and the invited emails only.
+    Invited,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Link => "link",
+            Access::Accounts => "accounts",
+            Access::Invited => "invited",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "link" => Access::Link,
+            "accounts" => Access::Accounts,
+            "invited" => Access::Invited,
+            _ => return None,
+        })
+    }
+}
+
+/// A room made ahead of time by a signed-in user, with who may enter it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedRoom {
+    pub id: i64,
+    /// The room's canonical name (its link).
+    pub name: String,
+    pub owner: UserId,
+    pub title: String,
+    pub access: Access,
+    /// Argon2id PHC string of the room's password, if it has one.
+    pub password_hash: Option<String>,
+    pub max_participants: Option<i64>,
+    pub starts_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// Normalised emails, sorted.
+    pub invited: Vec<String>,
+}

@@ -387,6 +387,25 @@ impl Store for SqlStore {
         rows.iter().map(session_from_row).collect()
     }
 
+    async fn sessions_page(
+        &self,
+        meeting: MeetingId,
+        after: SessionId,
+        limit: i64,
+    ) -> Result<Vec<SessionRecord>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM participant_sessions WHERE meeting_id = $1 AND id > $2 \
+             ORDER BY id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(meeting.0)
+            .bind(after.0)
+            .bind(limit.max(0))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(session_from_row).collect()
+    }
+
     async fn append_chat(&self, msg: &NewChatMessage) -> Result<ChatRecord> {
         let mut attempt = 1;
         loop {
@@ -479,6 +498,42 @@ impl Store for SqlStore {
 
     async fn revoke_auth_session(&self, token_hash: &str, now: Millis) -> Result<bool> {
         self.revoke_session_row(token_hash, now).await
+    }
+
+    async fn create_planned_room(&self, r: &PlannedRoom) -> Result<i64> {
+        self.insert_planned_room(r).await
+    }
+
+    async fn planned_room(&self, name: &str) -> Result<Option<PlannedRoom>> {
+        self.planned_room_by_name(name).await
+    }
+
+    async fn update_planned_room(&self, r: &PlannedRoom) -> Result<()> {
+        self.replace_planned_room(r).await
+    }
+
+    async fn planned_rooms_of(&self, owner: UserId) -> Result<Vec<PlannedRoom>> {
+        self.planned_rooms_by_owner(owner).await
+    }
+
+    async fn chat_page(
+        &self,
+        meeting: MeetingId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ChatRecord>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.meeting_id, c.session_id, s.participant_id, s.display_name, \
+             c.text, c.sent_at, c.seq \
+             FROM chat_messages c JOIN participant_sessions s ON s.id = c.session_id \
+             WHERE c.meeting_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3",
+        )
+        .bind(meeting.0)
+        .bind(after)
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(chat_from_row).collect()
     }
 
     async fn heartbeat(&self, node_id: &str, now: Millis) -> Result<u64> {

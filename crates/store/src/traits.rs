@@ -39,6 +39,14 @@ pub trait Store: Send + Sync + 'static {
     async fn set_session_display_name(&self, id: SessionId, name: &str) -> Result<()>;
     /// All sessions of a meeting, in join order.
     async fn sessions(&self, meeting: MeetingId) -> Result<Vec<SessionRecord>>;
+    /// Up to `limit` sessions of a meeting whose id is above `after`, in id (= join) order: one page
+    /// of a meeting's sessions, the last one's id being the cursor of the next page.
+    async fn sessions_page(
+        &self,
+        meeting: MeetingId,
+        after: SessionId,
+        limit: i64,
+    ) -> Result<Vec<SessionRecord>>;
 
     /// Stores a chat message and assigns the next sequence number of its meeting (1, 2, ... without gaps,
     /// also under concurrent writers). `StoreError::NotFound` if the meeting does not exist or the session
@@ -46,6 +54,13 @@ pub trait Store: Send + Sync + 'static {
     async fn append_chat(&self, msg: &NewChatMessage) -> Result<ChatRecord>;
     /// The last `limit` messages of a meeting, oldest first.
     async fn chat_history(&self, meeting: MeetingId, limit: i64) -> Result<Vec<ChatRecord>>;
+    /// Up to `limit` messages of a meeting whose `seq` is above `after`, oldest first.
+    async fn chat_page(
+        &self,
+        meeting: MeetingId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ChatRecord>>;
 
     /// The secret stored under `name`; `fresh` is stored first when there is none. Every process on
     /// the database gets the same value, also when several ask at once.
@@ -86,4 +101,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<(AuthSessionRecord, UserRecord)>>;
     /// Revokes one session (sign-out); false if there was no live one.
     async fn revoke_auth_session(&self, token_hash: &str, now: Millis) -> Result<bool>;
+
+    /// Stores a planned room (its `id`, `created_at` and `updated_at` are taken from `r` as given,
+    /// the id is then assigned). `StoreError::Conflict` if the name is taken. Returns the new id.
+    async fn create_planned_room(&self, r: &PlannedRoom) -> Result<i64>;
+    async fn planned_room(&self, name: &str) -> Result<Option<PlannedRoom>>;
+    /// Replaces a planned room's settings and invitations (by id). `StoreError::NotFound` if absent.
+    async fn update_planned_room(&self, r: &PlannedRoom) -> Result<()>;
+    /// The rooms `owner` planned, newest first.
+    async fn planned_rooms_of(&self, owner: UserId) -> Result<Vec<PlannedRoom>>;
 }

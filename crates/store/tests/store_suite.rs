@@ -42,11 +42,12 @@ suite!(
     accounts_are_unique_by_email,
     sessions_live_until_revoked_expired_or_disabled,
     a_password_change_revokes_every_session,
+    planned_rooms_with_invitations,
     writes_survive_reopen,
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 3;
+const LATEST: i64 = 4;
 
 // ---- the suite ----
 
@@ -739,6 +740,93 @@ async fn a_password_change_revokes_every_session(db: Db) {
     }
     assert!(matches!(
         store.set_user_password(UserId(id.0 + 99), "x", 1).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn planned_rooms_with_invitations(db: Db) {
+    let store = db.connect().await;
+    let owner = store
+        .create_user(&user("own@example.org"))
+        .await
+        .expect("owner");
+    let other = store
+        .create_user(&user("oth@example.org"))
+        .await
+        .expect("other");
+    let mut room = PlannedRoom {
+        id: 0,
+        name: "会议-k3v9".into(),
+        owner,
+        title: "Weekly".into(),
+        access: Access::Invited,
+        password_hash: Some("$argon2id$v=19$x".into()),
+        max_participants: Some(12),
+        starts_at: Some(5_000),
+        created_at: 1_000,
+        updated_at: 1_000,
+        invited: vec![
+            "b@example.org".into(),
+            "a@example.org".into(),
+            "a@example.org".into(),
+        ],
+    };
+    room.id = store.create_planned_room(&room).await.expect("create");
+    let got = store
+        .planned_room("会议-k3v9")
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(
+        got.invited,
+        vec!["a@example.org", "b@example.org"],
+        "sorted, once each"
+    );
+    assert_eq!(got.access, Access::Invited);
+    assert_eq!(got.max_participants, Some(12));
+    assert!(matches!(
+        store.create_planned_room(&room).await,
+        Err(StoreError::Conflict(_))
+    ));
+    room.access = Access::Link;
+    room.password_hash = None;
+    room.invited = vec!["c@example.org".into()];
+    room.updated_at = 2_000;
+    store.update_planned_room(&room).await.expect("update");
+    let got = store
+        .planned_room("会议-k3v9")
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(
+        (got.access, got.password_hash.clone()),
+        (Access::Link, None)
+    );
+    assert_eq!(got.invited, vec!["c@example.org"]);
+    assert_eq!(got.updated_at, 2_000);
+    let second = PlannedRoom {
+        name: "second".into(),
+        created_at: 3_000,
+        ..room.clone()
+    };
+    store.create_planned_room(&second).await.expect("second");
+    let mine: Vec<String> = store
+        .planned_rooms_of(owner)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(mine, vec!["second", "会议-k3v9"], "newest first");
+    assert!(store
+        .planned_rooms_of(other)
+        .await
+        .expect("none")
+        .is_empty());
+    assert!(store.planned_room("nope").await.expect("get").is_none());
+    room.id += 1_000;
+    assert!(matches!(
+        store.update_planned_room(&room).await,
         Err(StoreError::NotFound(_))
     ));
 }

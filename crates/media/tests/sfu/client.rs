@@ -136,6 +136,11 @@ pub struct TestClient {
     pub ignore_keyframe_requests: bool,
     timeout: Instant,
     pub connected: bool,
+    /// Publishing nothing, offer a data channel (`m=application`) rather than an inactive audio
+    /// m-line: the two first offers the protocol allows.
+    pub data_channel: bool,
+    /// The server's answers to this client's offers, last one last.
+    pub answers: Vec<String>,
 }
 
 impl TestClient {
@@ -173,12 +178,14 @@ impl TestClient {
             ignore_keyframe_requests: false,
             timeout: now,
             connected: false,
+            data_channel: false,
+            answers: Vec::new(),
         }
     }
 
     /// First offer: sendonly audio + sendonly simulcast video (or, publishing nothing, an
-    /// inactive audio m-line as a browser offers its unused transceivers: ICE and DTLS need one
-    /// m-line, and a data channel would add an SCTP association browsers do not open).
+    /// inactive audio m-line as a browser offers its unused transceivers, or with `data_channel`
+    /// a data channel: ICE and DTLS need one m-line).
     pub fn make_offer(&mut self) -> (String, Vec<(String, TrackSource)>) {
         let mut change = self.rtc.sdp_api();
         let mut sources = Vec::new();
@@ -198,7 +205,11 @@ impl TestClient {
             self.video_mid = Some(mid);
         }
         if !self.publish_audio && !self.publish_video {
-            change.add_media(MediaKind::Audio, Direction::Inactive, None, None, None);
+            if self.data_channel {
+                change.add_channel("chat".into());
+            } else {
+                change.add_media(MediaKind::Audio, Direction::Inactive, None, None, None);
+            }
         }
         let (offer, pending) = change.apply().expect("offer");
         self.pending = Some(pending);
@@ -226,6 +237,7 @@ impl TestClient {
     }
 
     pub fn accept_answer(&mut self, sdp: &str) {
+        self.answers.push(sdp.to_owned());
         let answer = SdpAnswer::from_sdp_string(sdp).expect("answer parses");
         let pending = self.pending.take().expect("pending");
         self.rtc

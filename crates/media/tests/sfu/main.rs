@@ -4,6 +4,7 @@ mod client;
 mod sim;
 
 mod bwe;
+mod contract;
 mod control;
 mod cores;
 mod forwarding;

@@ -287,6 +287,22 @@ impl World {
     /// Like `join`, on core `core`. The first participant of the room on a core links that core
     /// with the room's other cores, as the server does.
     pub fn join_on(&mut self, core: usize, name: &str, audio: bool, video: bool) -> usize {
+        self.join_with(core, name, audio, video, false)
+    }
+
+    /// A client that publishes nothing and offers a data channel only.
+    pub fn join_with_data_channel(&mut self, name: &str) -> usize {
+        self.join_with(0, name, false, false, true)
+    }
+
+    fn join_with(
+        &mut self,
+        core: usize,
+        name: &str,
+        audio: bool,
+        video: bool,
+        data_channel: bool,
+    ) -> usize {
         // Numbers (and addresses) are never reused, so a leaver's frames stay told apart.
         let n = self.joined;
         self.joined += 1;
@@ -314,6 +330,7 @@ impl World {
             }
         }
         let mut c = TestClient::new(n as u8, id.clone(), addr, audio, video, self.now);
+        c.data_channel = data_channel;
         let (offer, sources) = c.make_offer();
         let answer = self
             .core(core)

@@ -20,6 +20,7 @@ pub struct Config {
     pub media: MediaConfig,
     pub tls: TlsConfig,
     pub log: LogConfig,
+    pub auth: AuthConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,6 +56,9 @@ pub struct MediaConfig {
     /// Share of the time (0-1) a media worker may be busy and still take newcomers; a join finding
     /// no such worker gets `server_busy`. 0: joins are never refused for load.
     pub max_worker_busy: f64,
+    /// Seconds an ICE-TCP connection has to deliver its first complete framed packet (the STUN
+    /// binding request that names its participant); slower connections are closed.
+    pub ice_tcp_handshake_timeout_secs: u64,
 }
 
 impl Default for MediaConfig {
@@ -76,6 +80,7 @@ impl Default for MediaConfig {
             socket_buffer_bytes: 1 << 20,
             room_spread_threshold: 50,
             max_worker_busy: 0.9,
+            ice_tcp_handshake_timeout_secs: 10,
         }
     }
 }
@@ -86,6 +91,14 @@ pub struct ServerConfig {
     pub listen: String,
     pub node_id: String,
     pub drain_deadline_secs: u64,
+    /// Seconds a client has, from connecting or from the first byte of a request, to send the
+    /// request's complete head (and a TLS handshake); slower connections are closed.
+    pub http_header_timeout_secs: u64,
+    /// Seconds an HTTP connection may sit with no request in progress and no bytes moving before it
+    /// is closed. WebSocket connections are not affected (see `websocket.idle_timeout_secs`).
+    pub http_idle_timeout_secs: u64,
+    /// Page origins (`https://meet.example.org`) allowed to open `/ws` besides the server's own.
+    pub public_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -94,6 +107,9 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             node_id: "node-1".into(),
             drain_deadline_secs: 20,
+            http_header_timeout_secs: 10,
+            http_idle_timeout_secs: 60,
+            public_origins: Vec::new(),
         }
     }
 }
@@ -155,7 +171,8 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
-            max_frame_bytes: 64 * 1024,
+            // An SDP answer grows ~4 KB per remote participant (Chromium): 1 MiB holds a full room.
+            max_frame_bytes: 1024 * 1024,
             chat_max_chars: 4000,
             display_name_max_chars: 64,
             room_name_max_chars: 64,
@@ -243,6 +260,26 @@ impl Config {
         if self.server.node_id.trim().is_empty() {
             return bad("server.node_id", "must not be empty");
         }
+        if self.server.http_header_timeout_secs == 0 {
+            return bad("server.http_header_timeout_secs", "must be at least 1");
+        }
+        if self.server.http_idle_timeout_secs == 0 {
+            return bad("server.http_idle_timeout_secs", "must be at least 1");
+        }
+        if let Some(o) = self
+            .server
+            .public_origins
+            .iter()
+            .find(|o| crate::net::origin::normalize(o).is_none())
+        {
+            return bad(
+                "server.public_origins",
+                &format!("`{o}` is not an origin like \"https://meet.example.org\" (scheme and host, no path)"),
+            );
+        }
+        if self.media.ice_tcp_handshake_timeout_secs == 0 {
+            return bad("media.ice_tcp_handshake_timeout_secs", "must be at least 1");
+        }
         if self.rooms.max_participants == 0 {
             return bad("rooms.max_participants", "must be at least 1");
         }
@@ -291,5 +328,43 @@ impl Config {
             );
         }
         Ok(())
+    }
+}
+
+/// Who may make an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signup {
+    /// Anyone may sign up in the app.
+    Open,
+    /// Only an admin makes accounts (`convene user add`).
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub signup: Signup,
+    /// How long a sign-in lasts in a browser, in hours.
+    pub session_ttl_hours: u64,
+    /// Shortest password, in characters.
+    pub min_password_chars: u32,
+    /// Failed sign-ins to one account within `signin_window_secs` before it is refused for a while.
+    pub signin_failures_per_account: u32,
+    /// Failed sign-ins from one address within `signin_window_secs` before it is refused for a while.
+    pub signin_failures_per_address: u32,
+    pub signin_window_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            signup: Signup::Open,
+            session_ttl_hours: 24 * 30,
+            min_password_chars: 10,
+            signin_failures_per_account: 5,
+            signin_failures_per_address: 20,
+            signin_window_secs: 900,
+        }
     }
 }

@@ -15,6 +15,17 @@ listen = "127.0.0.1:8080"
 node_id = "node-1"
 # Seconds a graceful shutdown (SIGTERM) may take: participants are told and records closed.
 drain_deadline_secs = 20
+# Seconds a client has, from connecting or from the first byte of a request, to send the whole
+# request head (and to finish a TLS handshake); a slower connection is closed.
+http_header_timeout_secs = 10
+# Seconds an HTTP keep-alive connection may sit idle (no request in progress, no bytes moving)
+# before it is closed. WebSocket connections are not affected: see [websocket].
+http_idle_timeout_secs = 60
+# Page origins, e.g. ["https://meet.example.org"], whose pages may open /ws besides the server's
+# own (a page's origin must equal the scheme and Host it was served with). Needed behind a proxy
+# that terminates TLS or rewrites Host. Requests without an Origin header (non-browser clients)
+# are always let through: only browsers send one, and only browsers carry a visitor's session.
+public_origins = []
 
 [database]
 # sqlite://<path> (created and migrated at start-up) or postgres://user@host:port/db.
@@ -38,8 +49,9 @@ restart_window_secs = 300
 chat_history = 100
 
 [limits]
-# Largest WebSocket frame in bytes; a larger one closes the connection with code 1009.
-max_frame_bytes = 65536
+# Largest WebSocket frame in bytes; a larger one closes the connection with code 1009. A browser's SDP
+# answer grows by ~4 KB per other participant, so this must hold max_participants of them.
+max_frame_bytes = 1048576
 # Longest chat message, in characters.
 chat_max_chars = 4000
 # Longest display name, in characters (after trimming).
@@ -90,6 +102,9 @@ room_spread_threshold = 50
 # `server_busy` at once, instead of its connection timing out on an overloaded worker.
 # 0: never refuse for load.
 max_worker_busy = 0.9
+# Seconds an ICE-TCP connection on the HTTP port has to deliver its first complete framed packet
+# (the STUN request naming its participant); a slower connection is closed.
+ice_tcp_handshake_timeout_secs = 10
 # Send media datagrams in batches, one system call for many (sendmmsg). Off by default: on
 # loopback it measured no better than one send per datagram (docs/benchmarks-history.md).
 batch_send = false
@@ -118,4 +133,17 @@ self_signed_names = ["localhost", "127.0.0.1"]
 format = "text"
 # Default log filter; RUST_LOG wins when set.
 level = "info"
+
+[auth]
+# Who may make an account: "open" (anyone, in the app) or "closed" (an admin, with `convene user add`).
+signup = "open"
+# How long a sign-in lasts in a browser, in hours.
+session_ttl_hours = 720
+# Shortest password, in characters.
+min_password_chars = 10
+# Failed sign-ins to one account, and from one address, within signin_window_secs before further
+# attempts are refused until the window has passed.
+signin_failures_per_account = 5
+signin_failures_per_address = 20
+signin_window_secs = 900
 "#;

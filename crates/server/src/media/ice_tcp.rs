@@ -2,6 +2,7 @@
 //! endian. The TCP listener hands over connections whose first byte is not HTTP or TLS.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -18,11 +19,14 @@ pub fn looks_like_ice_tcp(first: u8) -> bool {
     first < 0x16
 }
 
-pub async fn serve(stream: TcpStream, peer: SocketAddr, media: MediaPlane) {
+/// Serves one ICE-TCP connection. Its first frame must arrive complete within `handshake`: until
+/// then it holds a socket and a task but belongs to no participant.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, media: MediaPlane, handshake: Duration) {
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(QUEUE);
     // The first frame (a STUN request) tells which worker holds this peer's participant.
-    let Some(first) = read_frame(&mut rd).await else {
+    let Ok(Some(first)) = tokio::time::timeout(handshake, read_frame(&mut rd)).await else {
+        tracing::debug!(%peer, "ICE-TCP connection sent no complete first frame in time");
         return;
     };
     let worker = media.shared().owner(&first, peer).unwrap_or(0);

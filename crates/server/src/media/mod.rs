@@ -103,10 +103,12 @@ pub enum MediaOut {
         participant: ParticipantId,
         sdp: String,
     },
+    /// A participant's request was refused; `crate::error::media_failure` says what the client is
+    /// told, in the protocol's words rather than the library's.
     Failed {
         participant: ParticipantId,
         request: &'static str,
-        error: String,
+        error: MediaError,
     },
 }
 

@@ -384,7 +384,7 @@ impl Worker {
             let _ = self.out.send(MediaOut::Failed {
                 participant,
                 request,
-                error: e.to_string(),
+                error: e,
             });
         }
     }

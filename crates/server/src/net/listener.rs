@@ -5,14 +5,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::Request;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
+use super::watchdog::{ConnClock, Limits, Watched};
+use super::ConnInfo;
 use crate::media::MediaPlane;
 
 /// What the first byte of a connection says it is.
@@ -36,7 +41,28 @@ pub fn sniff(first: u8) -> Sniffed {
     }
 }
 
-const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time limits and TLS facts the accept loop applies to each connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnSettings {
+    pub http: Limits,
+    /// Until an ICE-TCP connection's first complete frame.
+    pub ice_tcp_handshake: Duration,
+    /// TLS comes from certificate files: HTTPS responses carry Strict-Transport-Security.
+    pub hsts: bool,
+}
+
+impl ConnSettings {
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self {
+            http: Limits {
+                header: Duration::from_secs(config.server.http_header_timeout_secs),
+                idle: Duration::from_secs(config.server.http_idle_timeout_secs),
+            },
+            ice_tcp_handshake: Duration::from_secs(config.media.ice_tcp_handshake_timeout_secs),
+            hsts: !config.tls.cert.is_empty(),
+        }
+    }
+}
 
 /// Accepts until `stop` turns true.
 pub async fn accept_loop(
@@ -44,6 +70,7 @@ pub async fn accept_loop(
     app: Router,
     tls: Option<TlsAcceptor>,
     ice_tcp: Option<MediaPlane>,
+    settings: ConnSettings,
     mut stop: watch::Receiver<bool>,
 ) {
     let tls = tls.map(Arc::new);
@@ -66,7 +93,7 @@ pub async fn accept_loop(
         let tls = tls.clone();
         let ice_tcp = ice_tcp.clone();
         tokio::spawn(async move {
-            if let Err(e) = handle(stream, peer, app, tls, ice_tcp).await {
+            if let Err(e) = handle(stream, peer, app, tls, ice_tcp, settings).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
@@ -79,41 +106,83 @@ async fn handle(
     app: Router,
     tls: Option<Arc<TlsAcceptor>>,
     ice_tcp: Option<MediaPlane>,
+    settings: ConnSettings,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let started = tokio::time::Instant::now();
     let mut first = [0u8; 1];
-    let n = tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.peek(&mut first)).await??;
+    // The first byte starts an HTTP head or a TLS handshake: it gets the header timeout.
+    let n = tokio::time::timeout(settings.http.header, stream.peek(&mut first)).await??;
     if n == 0 {
         return Ok(());
     }
+    let tls_port = tls.is_some();
     match (sniff(first[0]), tls) {
         (Sniffed::IceTcp, _) => match ice_tcp {
             Some(media) => {
-                crate::media::ice_tcp::serve(stream, peer, media).await;
+                crate::media::ice_tcp::serve(stream, peer, media, settings.ice_tcp_handshake).await;
                 Ok(())
             }
             // Not HTTP and no media over TCP here: nothing to talk about.
             None => Ok(()),
         },
         (Sniffed::Tls, Some(acceptor)) => {
-            let stream = acceptor.accept(stream).await?;
-            serve_http(stream, app).await
+            let handshake =
+                tokio::time::timeout_at(started + settings.http.header, acceptor.accept(stream));
+            let stream = handshake.await??;
+            let conn = ConnInfo {
+                peer: Some(peer),
+                tls: true,
+                plain_on_tls_port: false,
+                hsts: settings.hsts,
+            };
+            serve_http(stream, app, conn, settings.http).await
         }
-        // Plain HTTP also on a TLS-enabled port, so that health checks and localhost keep working.
-        (_, _) => serve_http(stream, app).await,
+        // Plain HTTP on a TLS port is answered too: health checks work, the rest redirects to HTTPS.
+        (_, _) => {
+            let conn = ConnInfo {
+                peer: Some(peer),
+                tls: false,
+                plain_on_tls_port: tls_port,
+                hsts: false,
+            };
+            serve_http(stream, app, conn, settings.http).await
+        }
     }
 }
 
+/// Serves HTTP on one connection until it ends, is upgraded to a WebSocket (which then has its own
+/// keepalive), or overstays a limit of `limits`.
 async fn serve_http<S>(
     stream: S,
     app: Router,
+    conn: ConnInfo,
+    limits: Limits,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = TowerToHyperService::new(app);
-    Builder::new(TokioExecutor::new())
-        .serve_connection_with_upgrades(TokioIo::new(stream), service)
-        .await
+    let clock = Arc::new(ConnClock::default());
+    let io = TokioIo::new(Watched::new(stream, clock.clone()));
+    let requests = clock.clone();
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        let guard = requests.request_started();
+        request.extensions_mut().insert(conn);
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(request).await;
+            drop(guard);
+            response
+        }
+    });
+    let builder = Builder::new(TokioExecutor::new());
+    let served = builder.serve_connection_with_upgrades(io, service);
+    tokio::select! {
+        r = served => r,
+        why = clock.expired(limits) => {
+            tracing::debug!(?why, "HTTP connection overstayed its time; closing");
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]

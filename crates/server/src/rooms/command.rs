@@ -14,6 +14,12 @@ pub struct JoinRequest {
     pub resume_token: Option<String>,
     pub mic_muted: bool,
     pub camera_muted: bool,
+    /// The signed-in account of the connection, for the record.
+    pub user: Option<convene_store::UserId>,
+    /// Someone made this room ahead of time: it may be opened even where rooms are not made on join.
+    pub planned: bool,
+    /// The room's own seat limit, when its plan has one (the server's limit still applies).
+    pub seat_limit: Option<u32>,
 }
 
 #[derive(Debug)]

@@ -52,7 +52,8 @@ impl Room {
     }
 
     async fn join_fresh(&mut self, req: JoinRequest, conn: ConnHandle) -> JoinReply {
-        let max = self.state.config.rooms.max_participants as usize;
+        let server_max = self.state.config.rooms.max_participants;
+        let max = req.seat_limit.map_or(server_max, |l| l.min(server_max)) as usize;
         if self.participants.len() >= max {
             return Err(JoinRefusal::Error(ServerError::client(
                 ErrorCode::RoomFull,
@@ -96,7 +97,7 @@ impl Room {
                 meeting,
                 participant_id: id.0.clone(),
                 display_name: req.display_name.clone(),
-                user: None,
+                user: req.user,
                 role: role.as_str().into(),
                 joined_at: now,
                 node_id: self.state.config.server.node_id.clone(),
@@ -155,7 +156,7 @@ impl Room {
                 meeting,
                 participant_id: p.info.id.0.clone(),
                 display_name: p.info.display_name.clone(),
-                user: None,
+                user: req.user,
                 role: p.info.role.as_str().into(),
                 joined_at: now_ms(),
                 node_id: self.state.config.server.node_id.clone(),

@@ -18,16 +18,15 @@ impl Room {
                 request,
                 error,
             } => {
-                self.state
-                    .metrics
-                    .errors
-                    .inc(ErrorCode::MediaError.as_str());
-                let msg = ServerMessage::Error {
-                    code: ErrorCode::MediaError,
-                    message: error,
-                    request: Some(request.into()),
-                };
-                self.send_to(&participant, &msg);
+                // The library's text (parser internals, even addresses) stays in the log.
+                let e = crate::error::media_failure(&error);
+                if e.code() == ErrorCode::InternalError {
+                    tracing::warn!(room = %self.id, %participant, request, error = %error, "media request failed");
+                } else {
+                    tracing::debug!(room = %self.id, %participant, request, error = %error, "media request refused");
+                }
+                self.state.metrics.errors.inc(e.code().as_str());
+                self.send_to(&participant, &e.to_message(Some(request)));
             }
             MediaOut::Event(e) => self.on_media_event(e),
         }

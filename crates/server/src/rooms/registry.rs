@@ -46,7 +46,7 @@ impl Registry {
     ) -> Result<(RoomHandle, ParticipantId), ServerError> {
         let mut req = req;
         for _ in 0..3 {
-            let handle = self.get_or_create(state, &req.room)?;
+            let handle = self.get_or_create(state, &req.room, req.planned)?;
             let (reply, answer) = oneshot::channel();
             let cmd = RoomCmd::Join {
                 req,
@@ -73,14 +73,19 @@ impl Registry {
         Err(ServerError::Internal("room kept ending during join".into()))
     }
 
-    fn get_or_create(&self, state: &Arc<AppState>, id: &RoomId) -> Result<RoomHandle, ServerError> {
+    fn get_or_create(
+        &self,
+        state: &Arc<AppState>,
+        id: &RoomId,
+        planned: bool,
+    ) -> Result<RoomHandle, ServerError> {
         let mut rooms = self.lock();
         if let Some(h) = rooms.get(id) {
             if !h.tx.is_closed() {
                 return Ok(h.clone());
             }
         }
-        if !state.config.rooms.create_on_join {
+        if !state.config.rooms.create_on_join && !planned {
             return Err(ServerError::client(
                 ErrorCode::RoomNotFound,
                 format!("there is no meeting in room `{id}` now"),

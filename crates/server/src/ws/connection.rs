@@ -6,12 +6,17 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
-use futures_util::stream::{SplitSink, StreamExt};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use futures_util::stream::{SplitSink, SplitStream, StreamExt};
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
-use super::session::Session;
+use super::session::{Flow, Session};
+use crate::error::ApiError;
+use crate::net::{origin, ConnInfo};
+use crate::policy::Actor;
 use crate::rooms::conn::count_out;
 use crate::rooms::{ConnHandle, Outbound};
 use crate::state::AppState;
@@ -20,6 +25,8 @@ use crate::state::AppState;
 pub mod close_code {
     pub const NORMAL: u16 = 1000;
     pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL: u16 = 1002;
+    pub const INVALID_DATA: u16 = 1007;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
 }
@@ -32,7 +39,26 @@ const READ_BUFFER: usize = 8 * 1024;
 /// How long the peer may take to answer our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
-pub async fn ws_handler(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+pub async fn ws_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    conn: Option<Extension<ConnInfo>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let tls = conn.is_some_and(|Extension(c)| c.tls);
+    if let Err(refused) = check_origin(&state, &headers, tls) {
+        return refused.into_response();
+    }
+    // Who this is comes from the session cookie of the upgrade request, once, for the connection.
+    let actor = match crate::auth::signed_in(&state, &headers).await {
+        Ok(Some(user)) => Actor::User {
+            id: user.id,
+            email: user.email,
+        },
+        Ok(None) => Actor::Guest,
+        Err(e) => return e.into_response(),
+    };
+    let peer = ConnInfo::peer_ip(conn.as_ref().map(|Extension(c)| c));
     let limit = state.config.limits.max_frame_bytes as usize;
     // The transport refuses frames far over the limit before buffering them; frames just over it are
     // read and answered with 1009 by `serve`, so the client learns why.
@@ -41,10 +67,41 @@ pub async fn ws_handler(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade
         // Signaling messages are a few KiB; the read buffer grows for a larger frame. The default
         // (128 KiB, zero-filled on every read) held 128 KiB per participant for nothing.
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, actor, peer))
 }
 
-async fn serve(socket: WebSocket, state: Arc<AppState>) {
+/// A browser names the page that opens a WebSocket in `Origin`, and a page cannot change it: only
+/// the server's own pages and `server.public_origins` may join. Without `Origin` the client is not a
+/// browser (the Rust client, the load tool), so no visitor's browser is being used by another site.
+fn check_origin(state: &AppState, headers: &HeaderMap, tls: bool) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let configured: Vec<String> = state
+        .config
+        .server
+        .public_origins
+        .iter()
+        .filter_map(|o| origin::normalize(o))
+        .collect();
+    match origin.to_str() {
+        Ok(o) if origin::allowed(o, host, tls, &configured) => Ok(()),
+        _ => {
+            tracing::debug!(
+                ?origin,
+                ?host,
+                "WebSocket from a page of another origin refused"
+            );
+            Err(ApiError::Forbidden(
+                "pages of this origin may not open meetings here (see server.public_origins)"
+                    .into(),
+            ))
+        }
+    }
+}
+
+async fn serve(socket: WebSocket, state: Arc<AppState>, actor: Actor, peer: std::net::IpAddr) {
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
     let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let (handle, out_rx, abort) = ConnHandle::new(conn_id);
@@ -59,10 +116,12 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
     let mut linger_until: Option<Instant> = None;
     let mut close_all = state.watch_close_all();
 
-    let mut session = Session::new(state.clone(), handle.clone());
+    let mut session = Session::new(state.clone(), handle.clone(), actor, peer);
     let idle = Duration::from_secs(state.config.websocket.idle_timeout_secs);
     let max = state.config.limits.max_frame_bytes as usize;
     let mut last_heard = Instant::now();
+    // Set when the server decided to close while the peer may still be sending.
+    let mut we_closed = false;
     loop {
         let silent_deadline = match linger_until {
             Some(t) => t.min(last_heard + idle),
@@ -90,59 +149,125 @@ async fn serve(socket: WebSocket, state: Arc<AppState>) {
             }
             _ = abort.notified() => {
                 handle.close(close_code::POLICY, "too slow to receive");
+                we_closed = true;
                 break;
             }
         };
-        let Some(Ok(frame)) = frame else {
-            // Closed by the peer, or a transport error (including a frame far over the limit).
-            if let Some(Err(e)) = frame {
-                if is_capacity(&e) {
-                    count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
-                    handle.close(close_code::TOO_BIG, "message too large");
-                }
-                tracing::debug!(conn = conn_id, error = %e, "connection read ended");
+        let next = match frame {
+            Some(Ok(frame)) => {
+                last_heard = Instant::now();
+                on_frame(frame, &mut session, &state, &handle, max).await
             }
-            break;
+            Some(Err(e)) => on_read_error(e, &state, &handle, conn_id),
+            // Closed by the peer.
+            None => Next::Stop,
         };
-        last_heard = Instant::now();
-        match frame {
-            Message::Text(text) => {
-                if text.len() > max {
-                    count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
-                    handle.close(close_code::TOO_BIG, "message too large");
-                    break;
-                }
-                if session.on_text(text.as_str()).await == super::session::Flow::Close {
-                    break;
-                }
+        match next {
+            Next::Read => {}
+            Next::Stop => break,
+            Next::Closed => {
+                we_closed = true;
+                break;
             }
-            Message::Binary(bytes) => {
-                if bytes.len() > max {
-                    count_error(&state, convene_proto::ErrorCode::MessageTooLarge);
-                    handle.close(close_code::TOO_BIG, "message too large");
-                    break;
-                }
-                if session.on_binary().await == super::session::Flow::Close {
-                    break;
-                }
-            }
-            Message::Close(_) => break,
-            Message::Ping(_) | Message::Pong(_) => {}
         }
     }
     session.on_disconnect().await;
     handle.close(close_code::NORMAL, "");
     drop(session);
     drop(handle);
+    if we_closed {
+        linger(&mut stream).await;
+    }
     // The writer ends once every handle (ours and the room's) is dropped or a close was sent; give it
     // a moment to flush a close frame, never forever.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     state.metrics.ws_connections.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// After a frame or a read error: read on, stop (the peer closed or the transport failed), or stop
+/// because the server closed while the peer may still be sending.
+enum Next {
+    Read,
+    Stop,
+    Closed,
+}
+
+async fn on_frame(
+    frame: Message,
+    session: &mut Session,
+    state: &AppState,
+    handle: &ConnHandle,
+    max: usize,
+) -> Next {
+    let len = match &frame {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) => bytes.len(),
+        _ => 0,
+    };
+    if len > max {
+        count_error(state, convene_proto::ErrorCode::MessageTooLarge);
+        handle.close(close_code::TOO_BIG, "message too large");
+        return Next::Closed;
+    }
+    let flow = match frame {
+        Message::Text(text) => session.on_text(text.as_str()).await,
+        Message::Binary(_) => session.on_binary().await,
+        Message::Close(_) => return Next::Stop,
+        Message::Ping(_) | Message::Pong(_) => return Next::Read,
+    };
+    if flow == Flow::Close {
+        Next::Closed
+    } else {
+        Next::Read
+    }
+}
+
+/// A read error: a frame far over the limit (1009) or a protocol violation (1002, 1007) is answered
+/// with its close code; a transport failure just ends the connection.
+fn on_read_error(e: axum::Error, state: &AppState, handle: &ConnHandle, conn_id: u64) -> Next {
+    tracing::debug!(conn = conn_id, error = %e, "connection read ended");
+    if is_capacity(&e) {
+        count_error(state, convene_proto::ErrorCode::MessageTooLarge);
+        handle.close(close_code::TOO_BIG, "message too large");
+        return Next::Closed;
+    }
+    match violation(e) {
+        Some((code, reason)) => {
+            handle.close(code, reason);
+            Next::Closed
+        }
+        None => Next::Stop,
+    }
+}
+
+/// Closing a socket with unread bytes in it (a flood) sends a TCP reset: the peer's next send then
+/// fails and its WebSocket reports 1006, often before it has read our close frame. So read and
+/// discard until the peer answers the close frame the writer is flushing, or the linger is over.
+async fn linger(stream: &mut SplitStream<WebSocket>) {
+    let _ = tokio::time::timeout(CLOSE_LINGER, async {
+        while let Some(Ok(frame)) = stream.next().await {
+            if matches!(frame, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 fn is_capacity(e: &axum::Error) -> bool {
     let text = e.to_string().to_ascii_lowercase();
     text.contains("space limit") || text.contains("too long") || text.contains("capacity")
+}
+
+/// The close code for a read error that is the peer's fault: 1007 for a text frame that is not
+/// UTF-8, 1002 for other breaches of the WebSocket protocol. None for transport failures.
+fn violation(e: axum::Error) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::Error;
+    match e.into_inner().downcast::<Error>().map(|e| *e) {
+        Ok(Error::Utf8(_)) => Some((close_code::INVALID_DATA, "text frame is not UTF-8")),
+        Ok(Error::Protocol(_)) => Some((close_code::PROTOCOL, "WebSocket protocol violation")),
+        _ => None,
+    }
 }
 
 fn count_error(state: &AppState, code: convene_proto::ErrorCode) {

@@ -1,6 +1,7 @@
 //! The protocol state of one connection: before join, in a room, or closing. Identity lives here, taken
 //! from the join this connection made; nothing in a later message can change who is speaking.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use super::connection::close_code;
 use crate::clock::now_ms;
 use crate::error::ServerError;
 use crate::media::MediaCmd;
+use crate::policy::{self, Actor};
 use crate::ratelimit::{RateLimiter, Verdict};
 use crate::rooms::{ConnHandle, JoinRequest, RoomCmd, RoomHandle};
 use crate::state::AppState;
@@ -38,10 +40,14 @@ pub struct Session {
     conn: ConnHandle,
     phase: Phase,
     limiter: RateLimiter,
+    /// Who is on the other end: from the session cookie of the upgrade request.
+    actor: Actor,
+    /// Where the connection comes from, for limits per address.
+    peer: IpAddr,
 }
 
 impl Session {
-    pub fn new(state: Arc<AppState>, conn: ConnHandle) -> Self {
+    pub fn new(state: Arc<AppState>, conn: ConnHandle, actor: Actor, peer: IpAddr) -> Self {
         let l = &state.config.limits;
         let limiter = RateLimiter::new(
             l.messages_per_sec,
@@ -54,6 +60,8 @@ impl Session {
             conn,
             phase: Phase::Lobby,
             limiter,
+            actor,
+            peer,
         }
     }
 
@@ -157,7 +165,8 @@ impl Session {
             room,
             display_name,
             version,
-            access_token: _,
+            access_token,
+            password,
             resume_token,
             mic_muted,
             camera_muted,
@@ -184,21 +193,81 @@ impl Session {
                 "the server is shutting down; try again shortly",
             ));
         }
+        if access_token.is_some() {
+            // Refused rather than ignored, so that nobody believes a token protects anything yet.
+            return Err(ServerError::client(
+                ErrorCode::Unauthorized,
+                "this server does not take access tokens yet; join without one",
+            ));
+        }
         let limits = &self.state.config.limits;
         let room = validate::room_name(&room, limits.room_name_max_chars as usize)?;
         let display_name =
             validate::display_name(&display_name, limits.display_name_max_chars as usize)?;
+        let planned = self.state.store.planned_room(&room.0).await?;
+        let password = self.check_password(planned.as_ref(), password).await?;
+        policy::may_enter(
+            &self.actor,
+            planned.as_ref(),
+            password,
+            self.state.config.rooms.create_on_join,
+        )?;
         let req = JoinRequest {
             room,
             display_name,
             resume_token,
             mic_muted: mic_muted.unwrap_or(false),
             camera_muted: camera_muted.unwrap_or(false),
+            user: self.actor.user_id(),
+            planned: planned.is_some(),
+            seat_limit: planned
+                .as_ref()
+                .and_then(|p| p.max_participants)
+                .and_then(|n| u32::try_from(n).ok()),
         };
         let state = self.state.clone();
         let (room, me) = state.rooms.join(&state, req, self.conn.clone()).await?;
         self.phase = Phase::InRoom { room, me };
         Ok(Flow::Continue)
+    }
+
+    /// Checks a join's password against the room's. Wrong guesses count against the room and the
+    /// address like failed sign-ins, so guessing is slowed down the same way.
+    async fn check_password(
+        &self,
+        planned: Option<&convene_store::PlannedRoom>,
+        given: Option<String>,
+    ) -> Result<policy::Password, ServerError> {
+        let Some(room) = planned else {
+            return Ok(policy::Password::NotAsked);
+        };
+        let Some(stored) = room.password_hash.clone() else {
+            return Ok(policy::Password::NotAsked);
+        };
+        let Some(given) = given else {
+            return Ok(policy::Password::Missing);
+        };
+        let key = format!("room:{}", room.name);
+        let limiter = &self.state.signin_limiter;
+        if let Some(wait) = limiter.check(&key, self.peer, Instant::now()) {
+            return Err(ServerError::client(
+                ErrorCode::RateLimited,
+                format!(
+                    "too many wrong passwords; try again in {} s",
+                    wait.as_secs().max(1)
+                ),
+            ));
+        }
+        let right =
+            tokio::task::spawn_blocking(move || crate::auth::password::verify(&given, &stored))
+                .await
+                .map_err(|e| ServerError::Internal(format!("password check: {e}")))?;
+        if right {
+            Ok(policy::Password::Right)
+        } else {
+            limiter.failed(&key, self.peer, Instant::now());
+            Ok(policy::Password::Wrong)
+        }
     }
 
     async fn in_room(

@@ -1,0 +1,169 @@
+//! The one place that decides who may enter a room. Everything else asks here and passes the answer
+//! on; nothing else in the server decides permissions. (Roles and host powers join it later.)
+
+use convene_proto::ErrorCode;
+use convene_store::{Access, PlannedRoom, UserId};
+
+use crate::error::ServerError;
+
+/// Who is asking: decided by the connection (a session cookie), never by a message body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    Guest,
+    User { id: UserId, email: String },
+}
+
+impl Actor {
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Actor::User { id, .. } => Some(*id),
+            Actor::Guest => None,
+        }
+    }
+}
+
+/// What the joiner said about the room's password, once checked against it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Password {
+    /// The room has none.
+    NotAsked,
+    Missing,
+    Wrong,
+    Right,
+}
+
+/// Whether `actor` may enter the room named in a join. `planned` is the room's plan, if someone
+/// made it ahead of time; without one, an ad-hoc room is open to anyone with its link, if the server
+/// makes rooms on join at all.
+pub fn may_enter(
+    actor: &Actor,
+    planned: Option<&PlannedRoom>,
+    password: Password,
+    create_on_join: bool,
+) -> Result<(), ServerError> {
+    let refuse = |code, message: &str| Err(ServerError::client(code, message));
+    let Some(room) = planned else {
+        if create_on_join {
+            return Ok(());
+        }
+        return refuse(
+            ErrorCode::RoomNotFound,
+            "there is no such meeting; ask its host for the link",
+        );
+    };
+    // The owner always may: the rules are theirs.
+    if actor.user_id() == Some(room.owner) {
+        return Ok(());
+    }
+    match (room.access, actor) {
+        (Access::Link, _) => {}
+        (Access::Accounts | Access::Invited, Actor::Guest) => {
+            return refuse(
+                ErrorCode::SignInRequired,
+                "this meeting is for signed-in users; sign in to join",
+            )
+        }
+        (Access::Accounts, Actor::User { .. }) => {}
+        (Access::Invited, Actor::User { email, .. }) => {
+            if !room.invited.iter().any(|i| i == email) {
+                return refuse(
+                    ErrorCode::NotInvited,
+                    "this meeting is for invited people only; ask its host to invite you",
+                );
+            }
+        }
+    }
+    match password {
+        Password::NotAsked | Password::Right => Ok(()),
+        Password::Missing => refuse(
+            ErrorCode::PasswordRequired,
+            "this meeting has a password; enter it to join",
+        ),
+        Password::Wrong => refuse(ErrorCode::WrongPassword, "the meeting password is wrong"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(access: Access, invited: &[&str]) -> PlannedRoom {
+        PlannedRoom {
+            id: 1,
+            name: "r".into(),
+            owner: UserId(1),
+            title: "t".into(),
+            access,
+            password_hash: None,
+            max_participants: None,
+            starts_at: None,
+            created_at: 0,
+            updated_at: 0,
+            invited: invited.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn user(id: i64, email: &str) -> Actor {
+        Actor::User {
+            id: UserId(id),
+            email: email.into(),
+        }
+    }
+
+    fn code(r: Result<(), ServerError>) -> Option<ErrorCode> {
+        r.err().map(|e| e.code())
+    }
+
+    #[test]
+    fn every_path_through_the_rules() {
+        use Password::*;
+        let guest = Actor::Guest;
+        let owner = user(1, "own@x.org");
+        let invited = user(2, "inv@x.org");
+        let stranger = user(3, "str@x.org");
+        // Ad-hoc rooms.
+        assert_eq!(code(may_enter(&guest, None, NotAsked, true)), None);
+        assert_eq!(
+            code(may_enter(&owner, None, NotAsked, false)),
+            Some(ErrorCode::RoomNotFound)
+        );
+        let link = room(Access::Link, &[]);
+        assert_eq!(code(may_enter(&guest, Some(&link), NotAsked, false)), None);
+        let accounts = room(Access::Accounts, &[]);
+        assert_eq!(
+            code(may_enter(&guest, Some(&accounts), NotAsked, true)),
+            Some(ErrorCode::SignInRequired)
+        );
+        assert_eq!(
+            code(may_enter(&stranger, Some(&accounts), NotAsked, true)),
+            None
+        );
+        let inv = room(Access::Invited, &["inv@x.org"]);
+        assert_eq!(
+            code(may_enter(&guest, Some(&inv), NotAsked, true)),
+            Some(ErrorCode::SignInRequired)
+        );
+        assert_eq!(
+            code(may_enter(&stranger, Some(&inv), NotAsked, true)),
+            Some(ErrorCode::NotInvited)
+        );
+        assert_eq!(code(may_enter(&invited, Some(&inv), NotAsked, true)), None);
+        assert_eq!(code(may_enter(&owner, Some(&inv), NotAsked, true)), None);
+        // Passwords, after access.
+        assert_eq!(
+            code(may_enter(&invited, Some(&inv), Missing, true)),
+            Some(ErrorCode::PasswordRequired)
+        );
+        assert_eq!(
+            code(may_enter(&invited, Some(&inv), Wrong, true)),
+            Some(ErrorCode::WrongPassword)
+        );
+        assert_eq!(code(may_enter(&invited, Some(&inv), Right, true)), None);
+        assert_eq!(
+            code(may_enter(&stranger, Some(&inv), Right, true)),
+            Some(ErrorCode::NotInvited),
+            "a password does not replace an invitation"
+        );
+        assert_eq!(code(may_enter(&owner, Some(&inv), Missing, true)), None);
+    }
+}
