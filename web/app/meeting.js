@@ -39,8 +39,10 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack, on
   client.on('joined', () => { if (client.resumeToken) sessionStorage.setItem(resumeKey, client.resumeToken); });
   /** @type {string | null} why the client was last reconnecting (for the end screen) */
   let lastReason = null;
+  let ended = false;
   client.on('connectionstatechange', (e) => { if (e.detail.reason) lastReason = e.detail.reason; });
   client.on('closed', (e) => {
+    ended = true;
     ui.destroy();
     if (e.detail.reason === 'left') sessionStorage.removeItem(resumeKey);
     const titles = /** @type {Record<string, string>} */ ({
@@ -63,6 +65,7 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack, on
     sessionStorage.setItem(resumeKey, client.resumeToken || '');
   } catch (e) {
     ui.destroy();
+    if (ended) return; // a reload that waited for the server and gave up: the end screen says so already
     const err = /** @type {JoinError} */ (e);
     if (err.code === 'invalid_display_name') { onNameRefused(err.message); return; }
     if (err.code === 'invalid_room_name') { initHome(); showHomeError(`That meeting name cannot be used: ${err.message}`); return; }

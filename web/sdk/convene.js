@@ -4,7 +4,7 @@
 // This file is the public entry: the `Convene` class (state, events, the public methods) and every export.
 // The work is done by signaling.js (WebSocket, resume, pings), peer.js (the peer connection, publishing,
 // negotiation), subscriptions.js (remote tracks, attachVideo, constraints) and devices.js (local devices).
-import { Signaling, backoffDelay, DEFAULT_BACKOFF_MAX_MS } from './signaling.js';
+import { Signaling, backoffDelay, isRetryable, DEFAULT_BACKOFF_MAX_MS } from './signaling.js';
 import { Peer, SIMULCAST_LAYERS } from './peer.js';
 import { Subscriptions } from './subscriptions.js';
 import { getTrack, listDevices, meterLevel } from './devices.js';
@@ -155,10 +155,18 @@ export class Convene extends EventTarget {
     try {
       joined = await this._signaling.connect(false);
     } catch (e) {
-      // Refused or unreachable: give the devices back (the camera light goes out) and end up disconnected.
-      this._stopLocalTracks();
-      this._setState('disconnected');
-      throw e;
+      const err = /** @type {JoinError} */ (e);
+      // Coming back with a resume token (a reload) while the server restarts or the network is gone: wait
+      // for it as a lost connection would, instead of ending on "cannot reach the server".
+      if (this.resumeToken && !this._left && isRetryable(err.code)) {
+        joined = await this._signaling.retry(err.code === 'unreachable' ? 'connection_lost' : 'server_restarting');
+        if (!joined) throw err; // it ended (and said why with `closed`)
+      } else {
+        // Refused or unreachable: give the devices back (the camera light goes out) and end up disconnected.
+        this._stopLocalTracks();
+        this._setState('disconnected');
+        throw e;
+      }
     }
     this._signaling.startPings();
     return joined;

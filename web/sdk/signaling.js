@@ -17,6 +17,11 @@ const FATAL_JOIN_ERRORS = new Set([
  */
 const RETRY_WHILE_RECONNECTING = new Set(['server_draining', 'server_busy']);
 
+/** Whether a failed attempt is worth another while reconnecting (`unreachable` and the passing refusals). @param {string} code */
+export function isRetryable(code) {
+  return !FATAL_JOIN_ERRORS.has(code) || RETRY_WHILE_RECONNECTING.has(code);
+}
+
 /** First reconnection delay ceiling; it doubles per attempt up to `reconnectBackoffMaxMs`. */
 const BACKOFF_BASE_MS = 250;
 export const DEFAULT_BACKOFF_MAX_MS = 5000;
@@ -141,8 +146,7 @@ export class Signaling {
   }
 
   /**
-   * The socket closed without `leave`: retry with the resume token, with jittered exponential backoff,
-   * until the restart window ends (a crashed server that comes back honours the token that long).
+   * The socket closed without `leave`: reconnect (see `retry`).
    * @param {number} code
    */
   async _onClosed(code) {
@@ -153,24 +157,33 @@ export class Signaling {
       c._shutdown('replaced');
       return;
     }
-    /** @type {ReconnectReason} */
-    let reason = this._serverClosing ? 'server_restarting' : 'connection_lost';
+    await this.retry(this._serverClosing ? 'server_restarting' : 'connection_lost');
+  }
+
+  /**
+   * Retries the join with the resume token, with jittered exponential backoff, until the restart window
+   * ends (a crashed server that comes back honours the token that long). Resolves with the `joined`
+   * message, or null when the client ended instead (left, refused for good, or the window passed).
+   * @param {ReconnectReason} reason
+   * @returns {Promise<any>}
+   */
+  async retry(reason) {
+    const c = this.c;
     c._setState('reconnecting', reason);
     const deadline = Date.now() + c.reconnectWindowMs;
     const maxMs = c.opts.reconnectBackoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
     for (let attempt = 0; !c._left && Date.now() < deadline; attempt++) {
       await this._wait(Math.min(backoffDelay(attempt, maxMs), Math.max(0, deadline - Date.now())));
-      if (c._left) return;
+      if (c._left) return null;
       try {
-        await this.connect(true);
-        return;
+        return await this.connect(true);
       } catch (e) {
         const err = /** @type {JoinError} */ (e);
-        if (c._left) return;
-        if (FATAL_JOIN_ERRORS.has(err.code) && !RETRY_WHILE_RECONNECTING.has(err.code)) {
+        if (c._left) return null;
+        if (!isRetryable(err.code)) {
           c._emit('error', { code: err.code, message: err.message, fatal: true });
           c._shutdown(err.code);
-          return;
+          return null;
         }
         if (err.code === 'server_draining' && reason !== 'server_restarting') {
           reason = 'server_restarting';
@@ -179,6 +192,7 @@ export class Signaling {
       }
     }
     if (!c._left) c._shutdown('disconnected');
+    return null;
   }
 
   /** Sleeps `ms`, or less when `reconnectNow()` wakes it. @param {number} ms */

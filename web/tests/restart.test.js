@@ -18,7 +18,9 @@ const RECORD = () => {
   const WS = window.WebSocket;
   // `__drainingReplies = n`: the next n joins are answered `server_draining`, as the old process answers
   // while it drains (on this machine it drains too fast for a browser to meet it).
-  w.__drainingReplies = 0;
+  // Also from sessionStorage (`test:draining`), for the first joins of a reloaded page.
+  w.__drainingReplies = Number(sessionStorage.getItem('test:draining') || 0);
+  sessionStorage.removeItem('test:draining');
   class Counted extends WS {
     /** @param {string | URL} u @param {string | string[]} [p] */
     constructor(u, p) { super(u, p); w.__wsCount++; }
@@ -181,6 +183,22 @@ describe('a server restart with two people in a meeting', { timeout: 300_000 }, 
     await decodes(Bb, id.A);
     await decodes(A, id.B);
     await sleep(100);
+  });
+
+  it('a page reloaded while the server drains waits for it and comes back as the same participant', async () => {
+    await Promise.all([resetUi(A), resetUi(Bb)]);
+    // The reloaded page's first two joins meet a draining server (the page itself still loads).
+    await Bb.page.evaluate(() => sessionStorage.setItem('test:draining', '2'));
+    await Bb.page.reload();
+    await Bb.page.waitForSelector('#banner:not([hidden])', { timeout: 10_000 });
+    assert.equal((await Bb.page.textContent('#banner-text'))?.trim(), 'The server is restarting — you\'ll be back in a moment');
+    await connected(Bb, 30_000);
+    assert.equal(await Bb.page.evaluate(() => /** @type {any} */ (window).__drainingReplies), 0, 'Bob met no draining server');
+    assert.equal(await Bb.page.evaluate(() => /** @type {any} */ (window).convene.participantId), id.B);
+    assert.equal((await ui(Bb)).ended, 0, 'an end screen while the server restarted');
+    await decodes(A, id.B);
+    await decodes(Bb, id.A);
+    assert.deepEqual((await ui(A)).events, [], 'Alice saw Bob leave or join');
   });
 
   it('"Leave" while reconnecting leaves: the end screen, without the banner on top', async () => {
