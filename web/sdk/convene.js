@@ -10,6 +10,7 @@ import { Subscriptions } from './subscriptions.js';
 import { getTrack, listDevices, meterLevel } from './devices.js';
 import { JoinError, MediaAccessError, randomRoomName } from './util.js';
 import { canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX } from './names.js';
+import { onServerMessage } from './messages.js';
 
 export {
   SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
@@ -280,74 +281,7 @@ export class Convene extends EventTarget {
 
   /** Called by the signaling for every message after `joined`. @param {any} msg */
   _onMessage(msg) {
-    switch (msg.type) {
-      case 'participant_joined':
-        this.participants.set(msg.participant.id, msg.participant);
-        this._emit('participantjoined', { participant: msg.participant });
-        break;
-      case 'participant_updated': {
-        const prev = this.participants.get(msg.participant.id) || msg.participant;
-        this.participants.set(msg.participant.id, msg.participant);
-        this._emit('participantupdated', { participant: msg.participant, previous: prev });
-        break;
-      }
-      case 'participant_left': {
-        const p = this.participants.get(msg.participant_id);
-        this.participants.delete(msg.participant_id);
-        for (const [mid, t] of this.remoteTracks) {
-          if (t.participantId === msg.participant_id) this._subs.remove(mid);
-        }
-        if (p) this._emit('participantleft', { participant: p, reason: msg.reason });
-        if (this.dominantSpeaker === msg.participant_id) this.dominantSpeaker = null;
-        break;
-      }
-      case 'chat':
-        if (!this.chat.some((m) => m.seq === msg.message.seq)) this.chat.push(msg.message);
-        this._emit('chat', { message: msg.message, own: msg.message.from === this.participantId });
-        break;
-      case 'error':
-        this._emit('error', { code: msg.code, message: msg.message, request: msg.request, fatal: false });
-        break;
-      case 'closing':
-        if (msg.reason !== 'server_shutdown') {
-          this._shutdown(msg.reason);
-        }
-        break;
-      case 'sdp_answer':
-        this._peer.onAnswer(msg.sdp);
-        break;
-      case 'sdp_offer':
-        this._peer.onServerOffer(msg.sdp, msg.tracks || []);
-        break;
-      case 'ice_candidate':
-        this._peer.addIceCandidate(msg);
-        break;
-      case 'track_published':
-        if (msg.participant_id === this.participantId) this.ownTrackIds.set(msg.track.source, msg.track.id);
-        break;
-      case 'track_unpublished':
-        for (const [mid, t] of this.remoteTracks) {
-          if (t.trackId === msg.track_id) this._subs.remove(mid);
-        }
-        break;
-      case 'dominant_speaker':
-        this.dominantSpeaker = msg.participant_id ?? null;
-        this._emit('dominantspeaker', { participantId: this.dominantSpeaker });
-        break;
-      case 'audio_levels':
-        this._emit('audiolevels', { levels: msg.levels });
-        break;
-      case 'layers_unused':
-        this._peer.onLayersUnused(msg.track_id, msg.rids);
-        break;
-      case 'media_reset':
-        // The server dropped our media session (it heard nothing from us for too long): start over
-        // with a fresh peer connection; signaling and identity are unaffected.
-        this._peer.start();
-        break;
-      default:
-        break; // unknown server messages are ignored (protocol: servers may add types)
-    }
+    onServerMessage(this, msg);
   }
 
   // ───────────────────────────── chat and state ─────────────────────────────
