@@ -1,15 +1,23 @@
 // Convene web app: the router. /r/<room> opens the prejoin screen (or joins at once), anything else the
 // home screen. Built only on the SDK in /sdk/convene.js; screens live in home.js, prejoin.js, meeting.js.
+import { canonicalRoomName } from '/sdk/convene.js';
 import { show } from './dom.js';
-import { initHome, normalizeRoom, showHomeError } from './home.js';
+import { initHome, showHomeError, decodePath, roomPath, roomNotice } from './home.js';
 import { initPrejoin } from './prejoin.js';
 
 const path = location.pathname;
 const roomMatch = path.match(/^\/r\/([^/]+)/);
 if (roomMatch) {
-  const room = normalizeRoom(decodeURIComponent(roomMatch[1]));
-  if (!room) { show('home'); showHomeError('That meeting name is not valid: use letters, digits, - and _.'); initHome(); }
-  else initPrejoin(room);
+  const r = canonicalRoomName(decodePath(roomMatch[1]));
+  if (!r.name) {
+    show('home');
+    initHome();
+    showHomeError(`That meeting link does not name a meeting: ${r.error}`);
+  } else {
+    // The address bar shows the canonical link (percent-encoded; browsers display it decoded).
+    if (r.changed) history.replaceState(null, '', `${roomPath(r.name)}${location.search}${location.hash}`);
+    initPrejoin(r.name, { notice: roomNotice(r), lossy: r.lossy });
+  }
 } else {
   show('home');
   initHome();

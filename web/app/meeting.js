@@ -6,29 +6,43 @@ import { TileGrid } from './tiles.js';
 import { renderChat, appendChat } from './chat.js';
 import { renderPeople } from './people.js';
 import { paintControls, bindShortcuts } from './controls.js';
+import { initHome, showHomeError, roomPath } from './home.js';
 
 /** @typedef {import('/sdk/convene.js').RemoteTrack} RemoteTrack */
 /** @typedef {import('/sdk/convene.js').JoinError} JoinError */
 /** @typedef {import('/sdk/convene.js').MediaAccessError} MediaAccessError */
 
+/** What the banner says while the client reconnects, by reason. */
+const RECONNECTING = {
+  server_restarting: 'The server is restarting — you\'ll be back in a moment',
+  connection_lost: 'Connection lost — reconnecting…',
+};
+
 /**
  * @param {string} room @param {string} name
  * @param {{mic: boolean, cam: boolean, audioDeviceId?: string, videoDeviceId?: string}} prefs
  * @param {MediaStreamTrack | null} audioTrack @param {MediaStreamTrack | null} videoTrack
+ * @param {(message: string) => void} onNameRefused the server refused the display name: back to the form
  */
-export async function startMeeting(room, name, prefs, audioTrack, videoTrack) {
+export async function startMeeting(room, name, prefs, audioTrack, videoTrack, onNameRefused) {
   const resumeKey = `convene:resume:${room}`;
   const client = new Convene({
     room, displayName: name, mic: prefs.mic, camera: prefs.cam,
     audioDeviceId: prefs.audioDeviceId, videoDeviceId: prefs.videoDeviceId,
     audioTrack: audioTrack || undefined, videoTrack: videoTrack || undefined,
     resumeToken: sessionStorage.getItem(resumeKey) || undefined,
+    ...testTimings(),
   });
   /** @type {any} */ (window).convene = client; // for debugging and tests
   const ui = new MeetingUI(client, room);
 
   client.on('joined', () => { if (client.resumeToken) sessionStorage.setItem(resumeKey, client.resumeToken); });
+  /** @type {string | null} why the client was last reconnecting (for the end screen) */
+  let lastReason = null;
+  let ended = false;
+  client.on('connectionstatechange', (e) => { if (e.detail.reason) lastReason = e.detail.reason; });
   client.on('closed', (e) => {
+    ended = true;
     ui.destroy();
     if (e.detail.reason === 'left') sessionStorage.removeItem(resumeKey);
     const titles = /** @type {Record<string, string>} */ ({
@@ -36,10 +50,13 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack) {
       replaced: 'You joined from another tab',
       removed: 'You were removed from the meeting',
       meeting_ended: 'The meeting has ended',
-      disconnected: 'Connection lost',
-      server_shutdown: 'The server is restarting',
+      disconnected: lastReason === 'server_restarting' ? 'The server did not come back' : 'Connection lost',
+      room_full: 'This meeting is full',
     });
-    endScreen(titles[e.detail.reason] || 'Disconnected', e.detail.reason === 'disconnected' ? 'Could not reconnect to the server.' : '', room);
+    const mins = Math.round(client.reconnectWindowMs / 60_000);
+    const waited = mins >= 1 ? `${mins} minute${mins === 1 ? '' : 's'}` : `${Math.round(client.reconnectWindowMs / 1000)} seconds`;
+    endScreen(titles[e.detail.reason] || 'Disconnected',
+      e.detail.reason === 'disconnected' ? `Could not reconnect to the server for ${waited}.` : '', room);
   });
 
   show('meeting');
@@ -48,7 +65,10 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack) {
     sessionStorage.setItem(resumeKey, client.resumeToken || '');
   } catch (e) {
     ui.destroy();
+    if (ended) return; // a reload that waited for the server and gave up: the end screen says so already
     const err = /** @type {JoinError} */ (e);
+    if (err.code === 'invalid_display_name') { onNameRefused(err.message); return; }
+    if (err.code === 'invalid_room_name') { initHome(); showHomeError(`That meeting name cannot be used: ${err.message}`); return; }
     if (err.code === 'room_full') endScreen('This meeting is full', 'The room has reached its participant limit. Try again later.', room);
     else if (err.code === 'unreachable') endScreen('Cannot reach the server', 'Check your connection; the server may be down.', room);
     else if (err.code === 'unauthorized') endScreen('Not allowed', 'You are not allowed to join this meeting.', room);
@@ -62,12 +82,38 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack) {
   if (client.mediaErrors.length) toast(joinDevicesMessage(client.mediaErrors), 10_000);
 }
 
-/** @param {string} title @param {string} text @param {string} room */
+/**
+ * Test hooks: shorter reconnection timings from the page's query (`?retrymax=ms&retrywindow=ms`), so a
+ * browser test need not wait out the defaults. Without them the SDK's defaults apply.
+ */
+function testTimings() {
+  const q = new URLSearchParams(location.search);
+  /** @type {{ reconnectBackoffMaxMs?: number, reconnectWindowMs?: number }} */
+  const o = {};
+  const max = Number(q.get('retrymax'));
+  const win = Number(q.get('retrywindow'));
+  if (max > 0) o.reconnectBackoffMaxMs = max;
+  if (win > 0) o.reconnectWindowMs = win;
+  return o;
+}
+
+/** The final screen. The reconnection banner never stays on top of it. @param {string} title @param {string} text @param {string} room */
 function endScreen(title, text, room) {
+  $('banner').hidden = true;
   show('ended');
   $('ended-title').textContent = title;
   $('ended-text').textContent = text;
-  $('rejoin').onclick = () => { location.href = `/r/${room}`; };
+  $('rejoin').onclick = () => { location.href = roomPath(room); };
+}
+
+/**
+ * The banner over the meeting: `text` (null hides it); `actions` shows "Try now" and "Leave".
+ * @param {string | null} text @param {boolean} [actions]
+ */
+function banner(text, actions = false) {
+  $('banner').hidden = text === null;
+  $('banner-text').textContent = text || '';
+  $('banner-actions').hidden = !actions;
 }
 
 export class MeetingUI {
@@ -90,6 +136,7 @@ export class MeetingUI {
   }
 
   destroy() {
+    banner(null);
     for (const f of this.cleanup) f();
     this.cleanup = [];
     for (const a of this.audios.values()) { a.srcObject = null; a.remove(); }
@@ -105,7 +152,14 @@ export class MeetingUI {
 
   bind() {
     const c = this.c;
-    this.listen(c, 'joined', () => { this.syncAll(); renderChat(c); });
+    this.listen(c, 'joined', () => {
+      // The server's spelling of the name is the one that counts (the links use it too).
+      this.room = c.room;
+      $('m-room').textContent = c.room;
+      document.title = `${c.room} · Convene`;
+      this.syncAll();
+      renderChat(c);
+    });
     this.listen(c, 'participantjoined', (e) => { this.syncAll(); toast(`${e.detail.participant.display_name} joined`); });
     this.listen(c, 'participantleft', (e) => { this.syncAll(); toast(`${e.detail.participant.display_name} left`); });
     this.listen(c, 'participantupdated', (e) => {
@@ -126,16 +180,18 @@ export class MeetingUI {
       this.grid.paintSpeaking(loud);
     });
     this.listen(c, 'connectionstatechange', (e) => {
-      const b = $('banner');
-      if (e.detail.state === 'reconnecting') { b.textContent = 'Connection lost — reconnecting…'; b.hidden = false; }
-      else if (e.detail.state === 'connected') { b.hidden = true; if (e.detail.previous === 'reconnecting') toast('Reconnected'); }
+      const reason = /** @type {import('/sdk/convene.js').ReconnectReason | undefined} */ (e.detail.reason);
+      if (e.detail.state === 'reconnecting') banner(RECONNECTING[reason || 'connection_lost'], true);
+      else if (e.detail.state === 'connected') { banner(null); if (e.detail.previous === 'reconnecting') toast('Reconnected'); }
+      else if (e.detail.state === 'disconnected') banner(null);
     });
     this.listen(c, 'mediastatechange', (e) => {
-      const b = $('banner');
       if (c.state !== 'connected') return;
-      if (e.detail.state === 'failed' || e.detail.state === 'disconnected') { b.textContent = 'Media connection interrupted — reconnecting…'; b.hidden = false; }
-      else if (e.detail.state === 'connected') b.hidden = true;
+      if (e.detail.state === 'failed' || e.detail.state === 'disconnected') banner('Media connection interrupted — reconnecting…', false);
+      else if (e.detail.state === 'connected') banner(null);
     });
+    this.listen($('banner-retry'), 'click', () => { c.reconnectNow(); });
+    this.listen($('banner-leave'), 'click', () => { c.leave(); });
     this.listen(c, 'error', (e) => {
       if (e.detail.code === 'rate_limited' || e.detail.code === 'media_error') console.warn('convene:', e.detail);
       else if (e.detail.request === 'chat_send') toast(`Message not sent: ${e.detail.message}`);
@@ -154,8 +210,8 @@ export class MeetingUI {
     this.listen($('c-settings'), 'click', () => this.toggleSettings());
     this.listen($('c-leave'), 'click', () => c.leave());
     this.listen($('copy-link'), 'click', async () => {
-      const url = `${location.origin}/r/${this.room}`;
-      try { await navigator.clipboard.writeText(url); toast('Invite link copied'); } catch { prompt('Copy this link', url); }
+      const url = `${location.origin}${roomPath(this.room)}`;
+      try { await navigator.clipboard.writeText(url); toast(`Invite link copied: ${decodeURI(url)}`); } catch { prompt('Copy this link', url); }
     });
     this.listen($('chat-form'), 'submit', (e) => {
       e.preventDefault();

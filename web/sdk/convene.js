@@ -4,17 +4,23 @@
 // This file is the public entry: the `Convene` class (state, events, the public methods) and every export.
 // The work is done by signaling.js (WebSocket, resume, pings), peer.js (the peer connection, publishing,
 // negotiation), subscriptions.js (remote tracks, attachVideo, constraints) and devices.js (local devices).
-import { Signaling } from './signaling.js';
+import { Signaling, backoffDelay, isRetryable, DEFAULT_BACKOFF_MAX_MS } from './signaling.js';
 import { Peer, SIMULCAST_LAYERS } from './peer.js';
 import { Subscriptions } from './subscriptions.js';
 import { getTrack, listDevices, meterLevel } from './devices.js';
 import { JoinError, MediaAccessError, randomRoomName } from './util.js';
+import { canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX } from './names.js';
+import { onServerMessage } from './messages.js';
 
-export { SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName };
+export {
+  SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
+  canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX, backoffDelay, DEFAULT_BACKOFF_MAX_MS,
+};
 
 /** @typedef {import('./types.js').Source} Source */
 /** @typedef {import('./types.js').Role} Role */
 /** @typedef {import('./types.js').ConnectionState} ConnectionState */
+/** @typedef {import('./types.js').ReconnectReason} ReconnectReason */
 /** @typedef {import('./types.js').TrackInfo} TrackInfo */
 /** @typedef {import('./types.js').Participant} Participant */
 /** @typedef {import('./types.js').ChatMessage} ChatMessage */
@@ -41,6 +47,8 @@ export class Convene extends EventTarget {
     this.opts = { mic: true, camera: true, simulcast: true, ...opts };
     /** @type {ConnectionState} */
     this.state = 'disconnected';
+    /** @type {string} the room's name; after `joined`, as the server spells it (canonical) */
+    this.room = opts.room;
     /** @type {string | null} */
     this.participantId = null;
     /** @type {string | null} */
@@ -62,6 +70,10 @@ export class Convene extends EventTarget {
     /** @type {RTCIceServer[]} */
     this.iceServers = [];
     this.resumeWindowMs = 30_000;
+    /** how long a lost connection is retried: the option, else the server's restart window (it outlasts a restart or crash) */
+    this.reconnectWindowMs = this.opts.reconnectWindowMs ?? 300_000;
+    /** @type {ReconnectReason | null} why the client is reconnecting (null when it is not) */
+    this.reconnectReason = null;
     /** @type {MediaAccessError[]} failures while opening devices at join */
     this.mediaErrors = [];
 
@@ -91,12 +103,26 @@ export class Convene extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  /** @param {ConnectionState} s */
-  _setState(s) {
-    if (s === this.state) return;
+  /**
+   * @param {ConnectionState} s
+   * @param {ReconnectReason} [reason] with `reconnecting`: why
+   * @param {boolean} [force] emit even when only the reason changed
+   */
+  _setState(s, reason, force) {
+    if (s === this.state && !force) return;
     const previous = this.state;
     this.state = s;
-    this._emit('connectionstatechange', { state: s, previous });
+    this.reconnectReason = s === 'reconnecting' ? reason || 'connection_lost' : null;
+    this._emit('connectionstatechange', { state: s, previous, ...(this.reconnectReason ? { reason: this.reconnectReason } : {}) });
+  }
+
+  /**
+   * While reconnecting: try again now instead of waiting for the next backoff step (a "Try now" button).
+   * @returns {boolean} false when the client is not waiting to retry (not reconnecting, or an attempt is under way)
+   */
+  reconnectNow() {
+    if (this.state !== 'reconnecting') return false;
+    return this._signaling.wakeNow();
   }
 
   /** @param {Record<string, unknown>} msg @returns {boolean} whether it went out */
@@ -130,10 +156,18 @@ export class Convene extends EventTarget {
     try {
       joined = await this._signaling.connect(false);
     } catch (e) {
-      // Refused or unreachable: give the devices back (the camera light goes out) and end up disconnected.
-      this._stopLocalTracks();
-      this._setState('disconnected');
-      throw e;
+      const err = /** @type {JoinError} */ (e);
+      // Coming back with a resume token (a reload) while the server restarts or the network is gone: wait
+      // for it as a lost connection would, instead of ending on "cannot reach the server".
+      if (this.resumeToken && !this._left && isRetryable(err.code)) {
+        joined = await this._signaling.retry(err.code === 'unreachable' ? 'connection_lost' : 'server_restarting');
+        if (!joined) throw err; // it ended (and said why with `closed`)
+      } else {
+        // Refused or unreachable: give the devices back (the camera light goes out) and end up disconnected.
+        this._stopLocalTracks();
+        this._setState('disconnected');
+        throw e;
+      }
     }
     this._signaling.startPings();
     return joined;
@@ -176,8 +210,12 @@ export class Convene extends EventTarget {
   _onJoined(msg, resuming) {
     const sameParticipant = this.participantId === msg.participant_id;
     this.participantId = msg.participant_id;
+    // The server's canonical form of the name asked for (NFKC, lower case).
+    if (typeof msg.room === 'string' && msg.room) this.room = msg.room;
     this.resumeToken = msg.resume_token;
     this.resumeWindowMs = (msg.resume_window_secs || 30) * 1000;
+    // A server that predates restart windows honours the token only for the resume window.
+    this.reconnectWindowMs = this.opts.reconnectWindowMs ?? Math.max(this.resumeWindowMs, (msg.restart_window_secs || 0) * 1000);
     this.iceServers = msg.ice_servers || [];
     const before = new Map(this.participants);
     this.participants.clear();
@@ -192,22 +230,34 @@ export class Convene extends EventTarget {
         if (!old) this._emit('participantjoined', { participant: p });
         else if (JSON.stringify(old) !== JSON.stringify(p)) this._emit('participantupdated', { participant: p, previous: old });
       }
-      const lastSeq = this.chat.length ? this.chat[this.chat.length - 1].seq : 0;
-      for (const m of msg.chat_history || []) {
-        if (m.seq > lastSeq) { this.chat.push(m); this._emit('chat', { message: m, own: m.from === this.participantId }); }
-      }
+      this._mergeChat(msg.chat_history || []);
     } else {
       this.chat = [...(msg.chat_history || [])];
     }
     this._setState('connected');
     this._emit('joined', { participantId: msg.participant_id, resumed: !!msg.resumed, participants: [...this.participants.values()], chatHistory: this.chat });
-    // A resumed participant from another page (reload) or after a long break: a fresh peer connection.
+    // `media_kept: false`: the server holds no media session for us (a fresh join, a restarted server, a
+    // reload): a new peer connection and a first offer that republishes what we send now. A server that
+    // does not say (older) keeps the session exactly when it resumed the same participant.
     const pc = this._peer.pc;
-    if (!pc || !sameParticipant || pc.connectionState === 'failed' || pc.connectionState === 'closed') {
+    const kept = msg.media_kept ?? sameParticipant;
+    if (!pc || !kept || pc.connectionState === 'failed' || pc.connectionState === 'closed') {
       this._peer.start();
     } else if (pc.iceConnectionState !== 'connected' && pc.iceConnectionState !== 'completed') {
       this._peer.restartIce();
     }
+  }
+
+  /**
+   * Adds the messages of a resumed session's history that this client has not seen (by `seq`: the
+   * server's order), keeping `chat` sorted, and emits `chat` for each. @param {ChatMessage[]} history
+   */
+  _mergeChat(history) {
+    const seen = new Set(this.chat.map((m) => m.seq));
+    const fresh = history.filter((m) => !seen.has(m.seq));
+    if (!fresh.length) return;
+    this.chat = [...this.chat, ...fresh].sort((x, y) => x.seq - y.seq);
+    for (const m of fresh) this._emit('chat', { message: m, own: m.from === this.participantId });
   }
 
   /** Leave the meeting on purpose: the others see you leave at once. Stops local tracks. */
@@ -231,74 +281,7 @@ export class Convene extends EventTarget {
 
   /** Called by the signaling for every message after `joined`. @param {any} msg */
   _onMessage(msg) {
-    switch (msg.type) {
-      case 'participant_joined':
-        this.participants.set(msg.participant.id, msg.participant);
-        this._emit('participantjoined', { participant: msg.participant });
-        break;
-      case 'participant_updated': {
-        const prev = this.participants.get(msg.participant.id) || msg.participant;
-        this.participants.set(msg.participant.id, msg.participant);
-        this._emit('participantupdated', { participant: msg.participant, previous: prev });
-        break;
-      }
-      case 'participant_left': {
-        const p = this.participants.get(msg.participant_id);
-        this.participants.delete(msg.participant_id);
-        for (const [mid, t] of this.remoteTracks) {
-          if (t.participantId === msg.participant_id) this._subs.remove(mid);
-        }
-        if (p) this._emit('participantleft', { participant: p, reason: msg.reason });
-        if (this.dominantSpeaker === msg.participant_id) this.dominantSpeaker = null;
-        break;
-      }
-      case 'chat':
-        if (!this.chat.some((m) => m.seq === msg.message.seq)) this.chat.push(msg.message);
-        this._emit('chat', { message: msg.message, own: msg.message.from === this.participantId });
-        break;
-      case 'error':
-        this._emit('error', { code: msg.code, message: msg.message, request: msg.request, fatal: false });
-        break;
-      case 'closing':
-        if (msg.reason !== 'server_shutdown') {
-          this._shutdown(msg.reason);
-        }
-        break;
-      case 'sdp_answer':
-        this._peer.onAnswer(msg.sdp);
-        break;
-      case 'sdp_offer':
-        this._peer.onServerOffer(msg.sdp, msg.tracks || []);
-        break;
-      case 'ice_candidate':
-        this._peer.addIceCandidate(msg);
-        break;
-      case 'track_published':
-        if (msg.participant_id === this.participantId) this.ownTrackIds.set(msg.track.source, msg.track.id);
-        break;
-      case 'track_unpublished':
-        for (const [mid, t] of this.remoteTracks) {
-          if (t.trackId === msg.track_id) this._subs.remove(mid);
-        }
-        break;
-      case 'dominant_speaker':
-        this.dominantSpeaker = msg.participant_id ?? null;
-        this._emit('dominantspeaker', { participantId: this.dominantSpeaker });
-        break;
-      case 'audio_levels':
-        this._emit('audiolevels', { levels: msg.levels });
-        break;
-      case 'layers_unused':
-        this._peer.onLayersUnused(msg.track_id, msg.rids);
-        break;
-      case 'media_reset':
-        // The server dropped our media session (it heard nothing from us for too long): start over
-        // with a fresh peer connection; signaling and identity are unaffected.
-        this._peer.start();
-        break;
-      default:
-        break; // unknown server messages are ignored (protocol: servers may add types)
-    }
+    onServerMessage(this, msg);
   }
 
   // ───────────────────────────── chat and state ─────────────────────────────

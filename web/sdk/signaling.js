@@ -3,12 +3,43 @@
 import { JoinError, sleep } from './util.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
+/** @typedef {import('./types.js').ReconnectReason} ReconnectReason */
 
 /** Error codes after which a join is not retried. */
 const FATAL_JOIN_ERRORS = new Set([
   'room_full', 'room_not_found', 'unauthorized', 'invalid_room_name', 'invalid_display_name',
   'unsupported_version', 'server_draining', 'server_busy',
 ]);
+
+/**
+ * While reconnecting these refusals are passing states, not verdicts: `server_draining` is the old process
+ * of a restart still answering, `server_busy` a server that everyone returned to at the same moment.
+ */
+const RETRY_WHILE_RECONNECTING = new Set(['server_draining', 'server_busy']);
+
+/** Whether a failed attempt is worth another while reconnecting (`unreachable` and the passing refusals). @param {string} code */
+export function isRetryable(code) {
+  return !FATAL_JOIN_ERRORS.has(code) || RETRY_WHILE_RECONNECTING.has(code);
+}
+
+/** First reconnection delay ceiling; it doubles per attempt up to `reconnectBackoffMaxMs`. */
+const BACKOFF_BASE_MS = 250;
+export const DEFAULT_BACKOFF_MAX_MS = 5000;
+/**
+ * How long one attempt may take from opening the socket to `joined`. A host that vanished answers nothing
+ * (no refusal), and the browser would wait minutes on the socket while the server may be back already.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+
+/**
+ * "Full jitter" backoff: a uniformly random delay below the capped exponential ceiling, so that the
+ * thousands of clients a restart disconnects at once do not all return in the same millisecond.
+ * @param {number} attempt 0 for the first retry @param {number} maxMs @param {() => number} [random]
+ */
+export function backoffDelay(attempt, maxMs, random = Math.random) {
+  const ceiling = Math.min(maxMs, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
 
 export class Signaling {
   /** @param {Convene} client */
@@ -18,6 +49,10 @@ export class Signaling {
     this.ws = null;
     /** @type {ReturnType<typeof setInterval> | null} */
     this._pingTimer = null;
+    /** Set by `closing: server_shutdown`: the close that follows is a restart, not a loss. */
+    this._serverClosing = false;
+    /** @type {(() => void) | null} ends the current backoff wait early (reconnectNow) */
+    this._wake = null;
   }
 
   url() {
@@ -47,6 +82,14 @@ export class Signaling {
         return;
       }
       this.ws = ws;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        ws.onclose = null;
+        try { ws.close(); } catch { /* closing anyway */ }
+        if (this.ws === ws) this.ws = null;
+        reject(new JoinError('unreachable', 'the server did not answer in time'));
+      }, c.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
       ws.onopen = () => {
         /** @type {Record<string, unknown>} */
         const join = {
@@ -63,10 +106,21 @@ export class Signaling {
         if (!settled) {
           if (msg.type === 'joined') {
             settled = true;
+            clearTimeout(timer);
+            if (c._left) {
+              // The user left while this attempt was in flight: leave for real instead of coming back.
+              ws.send(JSON.stringify({ type: 'leave' }));
+              ws.onclose = null;
+              if (this.ws === ws) this.ws = null;
+              reject(new JoinError('left', 'left while reconnecting'));
+              return;
+            }
+            this._serverClosing = false;
             c._onJoined(msg, resuming);
             resolve(msg);
           } else if (msg.type === 'error') {
             settled = true;
+            clearTimeout(timer);
             ws.onclose = null;
             ws.close();
             if (this.ws === ws) this.ws = null;
@@ -74,12 +128,14 @@ export class Signaling {
           }
           return;
         }
+        if (msg.type === 'closing' && msg.reason === 'server_shutdown') this._serverClosing = true;
         c._onMessage(msg);
       };
       ws.onclose = (ev) => {
         if (this.ws === ws) this.ws = null;
         if (!settled) {
           settled = true;
+          clearTimeout(timer);
           reject(new JoinError('unreachable', `could not connect to the server (${ev.code})`));
           return;
         }
@@ -90,7 +146,7 @@ export class Signaling {
   }
 
   /**
-   * The socket closed without `leave`: retry with the resume token until the resume window ends.
+   * The socket closed without `leave`: reconnect (see `retry`).
    * @param {number} code
    */
   async _onClosed(code) {
@@ -101,25 +157,59 @@ export class Signaling {
       c._shutdown('replaced');
       return;
     }
-    c._setState('reconnecting');
-    const deadline = Date.now() + (c.opts.reconnectWindowMs ?? c.resumeWindowMs);
-    let delay = 250;
-    while (!c._left && Date.now() < deadline) {
+    await this.retry(this._serverClosing ? 'server_restarting' : 'connection_lost');
+  }
+
+  /**
+   * Retries the join with the resume token, with jittered exponential backoff, until the restart window
+   * ends (a crashed server that comes back honours the token that long). Resolves with the `joined`
+   * message, or null when the client ended instead (left, refused for good, or the window passed).
+   * @param {ReconnectReason} reason
+   * @returns {Promise<any>}
+   */
+  async retry(reason) {
+    const c = this.c;
+    c._setState('reconnecting', reason);
+    const deadline = Date.now() + c.reconnectWindowMs;
+    const maxMs = c.opts.reconnectBackoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
+    for (let attempt = 0; !c._left && Date.now() < deadline; attempt++) {
+      await this._wait(Math.min(backoffDelay(attempt, maxMs), Math.max(0, deadline - Date.now())));
+      if (c._left) return null;
       try {
-        await this.connect(true);
-        return;
+        return await this.connect(true);
       } catch (e) {
         const err = /** @type {JoinError} */ (e);
-        if (FATAL_JOIN_ERRORS.has(err.code)) {
+        if (c._left) return null;
+        if (!isRetryable(err.code)) {
           c._emit('error', { code: err.code, message: err.message, fatal: true });
           c._shutdown(err.code);
-          return;
+          return null;
+        }
+        if (err.code === 'server_draining' && reason !== 'server_restarting') {
+          reason = 'server_restarting';
+          c._setState('reconnecting', reason, true);
         }
       }
-      await sleep(delay);
-      delay = Math.min(delay * 2, 3000);
     }
     if (!c._left) c._shutdown('disconnected');
+    return null;
+  }
+
+  /** Sleeps `ms`, or less when `reconnectNow()` wakes it. @param {number} ms */
+  _wait(ms) {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done() { clearTimeout(t); if (self._wake === done) self._wake = null; resolve(undefined); }
+      this._wake = done;
+    });
+  }
+
+  /** Ends the current backoff wait: the next attempt starts at once. @returns {boolean} whether one was waiting */
+  wakeNow() {
+    const w = this._wake;
+    if (w) w();
+    return !!w;
   }
 
   startPings() {
@@ -149,6 +239,7 @@ export class Signaling {
   close() {
     if (this._pingTimer) clearInterval(this._pingTimer);
     this._pingTimer = null;
+    this.wakeNow();
     if (this.ws) { this.ws.onclose = null; try { this.ws.close(1000); } catch { /* closed */ } }
     this.ws = null;
   }

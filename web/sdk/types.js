@@ -3,6 +3,11 @@
 /** @typedef {'microphone'|'camera'|'screen'|'screen_audio'} Source */
 /** @typedef {'host'|'moderator'|'participant'|'viewer'} Role */
 /** @typedef {'connecting'|'connected'|'reconnecting'|'disconnected'} ConnectionState */
+/**
+ * Why the client is reconnecting: the server said it is shutting down (`closing: server_shutdown`, or a
+ * join refused with `server_draining`), or the connection dropped without a word.
+ * @typedef {'server_restarting'|'connection_lost'} ReconnectReason
+ */
 
 /**
  * @typedef {object} TrackInfo
@@ -61,7 +66,7 @@
 /**
  * Event details, by event name.
  * @typedef {object} ConveneEventMap
- * @property {{ state: ConnectionState, previous: ConnectionState }} connectionstatechange
+ * @property {{ state: ConnectionState, previous: ConnectionState, reason?: ReconnectReason }} connectionstatechange  `reason` with `reconnecting`
  * @property {{ participantId: string, resumed: boolean, participants: Participant[], chatHistory: ChatMessage[] }} joined
  * @property {{ participant: Participant }} participantjoined
  * @property {{ participant: Participant, reason: string }} participantleft
@@ -84,7 +89,7 @@
 
 /**
  * @typedef {object} ConveneOptions
- * @property {string} room               room name (a-z 0-9 - _, case-insensitive)
+ * @property {string} room               room name: letters and digits of any script, `-` and `_` (see `canonicalRoomName`)
  * @property {string} displayName
  * @property {string} [url]              WebSocket URL; default: `/ws` on the page's host
  * @property {string} [accessToken]
@@ -96,7 +101,9 @@
  * @property {MediaStreamTrack} [audioTrack]  use this track instead of opening the microphone
  * @property {MediaStreamTrack} [videoTrack]  use this track instead of opening the camera
  * @property {boolean} [simulcast]       camera simulcast with 3 layers (default true)
- * @property {number} [reconnectWindowMs] how long to keep trying to reconnect (default: the server's resume window)
+ * @property {number} [reconnectWindowMs] how long to keep trying to reconnect (default: the server's restart window, `restart_window_secs`)
+ * @property {number} [connectTimeoutMs]  how long one connection attempt may take until `joined` (default 15000)
+ * @property {number} [reconnectBackoffMaxMs] the longest wait between two reconnection attempts (default 5000; full jitter below it)
  */
 
 export {};

@@ -46,7 +46,9 @@ export async function until(fn, timeoutMs = 15_000, everyMs = 500) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts the server on a free port; `stop()` ends it and removes its database.
+ * Starts the server on a free port; `stop()` ends it and removes its database. `kill(signal)` ends the
+ * process only (SIGTERM: a drain; SIGKILL: a crash) and `restart()` starts the same binary again on the
+ * same port and database, as a supervisor restarting it would.
  * @param {string[]} [extra] more `--set key=value` arguments
  * @param {{ args?: string[] }} [o] more command-line arguments, e.g. `['--max-participants', '2']`
  */
@@ -55,31 +57,24 @@ export async function startServer(extra = [], o = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'convene-web-'));
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', `sqlite://${join(dir, 'db.sqlite')}`,
     '--set', 'media.udp_port=0', ...extra.flatMap((e) => ['--set', e]), ...(o.args || [])];
-  // The server refuses unknown CONVENE_* variables; pass none through.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVENE_')));
-  const proc = spawn(BINARY, args, { env: { ...env, RUST_LOG: process.env.RUST_LOG || 'info,str0m=warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  proc.stdout?.on('data', (d) => { log += d; });
-  proc.stderr?.on('data', (d) => { log += d; });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited: ${log}`);
-    try {
-      const r = await fetch(`${url}/`);
-      if (r.ok) break;
-    } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`server did not start: ${log}`);
-    await sleep(100);
-  }
-  const app = await fetch(`${url}/app/main.js`);
-  if (!app.ok) {
-    proc.kill('SIGKILL');
-    throw new Error(`${BINARY} does not serve /app/main.js: it embeds another web/ (rebuild: cargo build -p convene-server)`);
-  }
+  let log = '';
+  let proc = await launch(args, url, (d) => { log += d; });
   return {
     url,
     log: () => log,
+    /** Sends `signal` and waits (up to `ms`) for the process to exit; true when it did. @param {NodeJS.Signals} signal */
+    async kill(signal, ms = 15_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return true;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill(signal);
+      await Promise.race([exited, sleep(ms)]);
+      return proc.exitCode !== null || proc.signalCode !== null;
+    },
+    async restart() {
+      log += '\n==== restart ====\n';
+      proc = await launch(args, url, (d) => { log += d; });
+    },
     async stop() {
       proc.kill('SIGTERM');
       await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(5000)]);
@@ -87,6 +82,37 @@ export async function startServer(extra = [], o = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Spawns the server and waits until it serves the app.
+ * @param {string[]} args @param {string} url @param {(d: string) => void} onLog
+ */
+async function launch(args, url, onLog) {
+  // The server refuses unknown CONVENE_* variables; pass none through.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVENE_')));
+  const proc = spawn(BINARY, args, { env: { ...env, RUST_LOG: process.env.RUST_LOG || 'info,str0m=warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  /** @param {Buffer} d */
+  const take = (d) => { log += d; onLog(String(d)); };
+  proc.stdout?.on('data', take);
+  proc.stderr?.on('data', take);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited: ${log}`);
+    try {
+      const r = await fetch(`${url}/`);
+      if (r.ok) break;
+    } catch { /* not yet */ }
+    if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`server did not start: ${log}`); }
+    await sleep(100);
+  }
+  const app = await fetch(`${url}/app/main.js`);
+  if (!app.ok) {
+    proc.kill('SIGKILL');
+    throw new Error(`${BINARY} does not serve /app/main.js: it embeds another web/ (rebuild: cargo build -p convene-server)`);
+  }
+  return proc;
 }
 
 const FLAGS = [

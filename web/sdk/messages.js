@@ -1,0 +1,76 @@
+// Convene browser SDK: what the client does with each server message after `joined` (events about the
+// others, chat, media negotiation, ...). The state lives on the client (convene.js).
+
+/** @typedef {import('./convene.js').Convene} Convene */
+
+/** @param {Convene} c @param {any} msg */
+export function onServerMessage(c, msg) {
+  switch (msg.type) {
+    case 'participant_joined':
+      c.participants.set(msg.participant.id, msg.participant);
+      c._emit('participantjoined', { participant: msg.participant });
+      break;
+    case 'participant_updated': {
+      const prev = c.participants.get(msg.participant.id) || msg.participant;
+      c.participants.set(msg.participant.id, msg.participant);
+      c._emit('participantupdated', { participant: msg.participant, previous: prev });
+      break;
+    }
+    case 'participant_left': {
+      const p = c.participants.get(msg.participant_id);
+      c.participants.delete(msg.participant_id);
+      for (const [mid, t] of c.remoteTracks) {
+        if (t.participantId === msg.participant_id) c._subs.remove(mid);
+      }
+      if (p) c._emit('participantleft', { participant: p, reason: msg.reason });
+      if (c.dominantSpeaker === msg.participant_id) c.dominantSpeaker = null;
+      break;
+    }
+    case 'chat':
+      if (!c.chat.some((m) => m.seq === msg.message.seq)) c.chat.push(msg.message);
+      c._emit('chat', { message: msg.message, own: msg.message.from === c.participantId });
+      break;
+    case 'error':
+      c._emit('error', { code: msg.code, message: msg.message, request: msg.request, fatal: false });
+      break;
+    case 'closing':
+      if (msg.reason !== 'server_shutdown') {
+        c._shutdown(msg.reason);
+      }
+      break;
+    case 'sdp_answer':
+      c._peer.onAnswer(msg.sdp);
+      break;
+    case 'sdp_offer':
+      c._peer.onServerOffer(msg.sdp, msg.tracks || []);
+      break;
+    case 'ice_candidate':
+      c._peer.addIceCandidate(msg);
+      break;
+    case 'track_published':
+      if (msg.participant_id === c.participantId) c.ownTrackIds.set(msg.track.source, msg.track.id);
+      break;
+    case 'track_unpublished':
+      for (const [mid, t] of c.remoteTracks) {
+        if (t.trackId === msg.track_id) c._subs.remove(mid);
+      }
+      break;
+    case 'dominant_speaker':
+      c.dominantSpeaker = msg.participant_id ?? null;
+      c._emit('dominantspeaker', { participantId: c.dominantSpeaker });
+      break;
+    case 'audio_levels':
+      c._emit('audiolevels', { levels: msg.levels });
+      break;
+    case 'layers_unused':
+      c._peer.onLayersUnused(msg.track_id, msg.rids);
+      break;
+    case 'media_reset':
+      // The server dropped our media session (it heard nothing from us for too long): start over
+      // with a fresh peer connection; signaling and identity are unaffected.
+      c._peer.start();
+      break;
+    default:
+      break; // unknown server messages are ignored (protocol: servers may add types)
+  }
+}
