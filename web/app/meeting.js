@@ -22,15 +22,21 @@ const RECONNECTING = {
  * @param {string} room @param {string} name
  * @param {{mic: boolean, cam: boolean, audioDeviceId?: string, videoDeviceId?: string}} prefs
  * @param {MediaStreamTrack | null} audioTrack @param {MediaStreamTrack | null} videoTrack
- * @param {(message: string) => void} onNameRefused the server refused the display name: back to the form
+ * @param {(field: 'name' | 'password', message: string) => void} onRefused the server refused the
+ *   display name, or wants the meeting's password: back to the form, which asks for it
  */
-export async function startMeeting(room, name, prefs, audioTrack, videoTrack, onNameRefused) {
+export async function startMeeting(room, name, prefs, audioTrack, videoTrack, onRefused) {
   const resumeKey = `convene:resume:${room}`;
+  const passwordKey = `convene:password:${room}`;
+  // An access token comes in the link's fragment (`#token=...`), which browsers never send to a server.
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') || undefined;
   const client = new Convene({
     room, displayName: name, mic: prefs.mic, camera: prefs.cam,
     audioDeviceId: prefs.audioDeviceId, videoDeviceId: prefs.videoDeviceId,
     audioTrack: audioTrack || undefined, videoTrack: videoTrack || undefined,
     resumeToken: sessionStorage.getItem(resumeKey) || undefined,
+    password: sessionStorage.getItem(passwordKey) || undefined,
+    accessToken: token,
     ...testTimings(),
   });
   /** @type {any} */ (window).convene = client; // for debugging and tests
@@ -67,7 +73,12 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack, on
     ui.destroy();
     if (ended) return; // a reload that waited for the server and gave up: the end screen says so already
     const err = /** @type {JoinError} */ (e);
-    if (err.code === 'invalid_display_name') { onNameRefused(err.message); return; }
+    if (err.code === 'invalid_display_name') { onRefused('name', err.message); return; }
+    if (err.code === 'password_required' || err.code === 'wrong_password') {
+      sessionStorage.removeItem(passwordKey);
+      onRefused('password', err.code === 'wrong_password' ? 'That password is not right. Try again.' : 'This meeting has a password. Enter it to join.');
+      return;
+    }
     if (err.code === 'invalid_room_name') { initHome(); showHomeError(`That meeting name cannot be used: ${err.message}`); return; }
     if (err.code === 'room_full') endScreen('This meeting is full', 'The room has reached its participant limit. Try again later.', room);
     else if (err.code === 'unreachable') endScreen('Cannot reach the server', 'Check your connection; the server may be down.', room);
@@ -75,6 +86,11 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack, on
     else if (err.code === 'room_not_found') endScreen('No such meeting', 'This meeting does not exist.', room);
     else if (err.code === 'server_draining') endScreen('The server is restarting', 'Try again in a moment.', room);
     else if (err.code === 'server_busy') endScreen('The server is busy', 'It is carrying all the media it can. Try again in a moment.', room);
+    else if (err.code === 'sign_in_required') endScreen('This meeting is for members', 'Sign in to your account on this server, then open the link again.', room);
+    else if (err.code === 'not_invited') endScreen('You are not on the invitation list', 'Ask the host to invite the email you sign in with, then open the link again.', room);
+    else if (err.code === 'token_expired') endScreen('This link has expired', 'Ask whoever sent it for a new one.', room);
+    else if (err.code === 'token_not_yet_valid') endScreen('This link is not valid yet', 'It opens at the time it was made for. Try again then.', room);
+    else if (err.code === 'token_wrong_room' || err.code === 'invalid_token') endScreen('This link does not open this meeting', 'Ask whoever sent it for a new one.', room);
     else endScreen('Could not join', `${err.message} (${err.code || 'error'})`, room);
     return;
   }

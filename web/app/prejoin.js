@@ -30,17 +30,29 @@ export function initPrejoin(room, link) {
   const auto = params.get('autojoin') === '1' || !!sessionStorage.getItem(`convene:resume:${room}`);
   // A link whose name lost characters does not join by itself: the user sees the name first.
   if (auto && !given.error && !link.lossy) {
-    startMeeting(room, given.name, prefs, null, null, (msg) => openPrejoin(room, prefs, link.notice, msg));
+    startMeeting(room, given.name, prefs, null, null, (field, msg) => openPrejoin(room, prefs, link.notice, field, msg));
     return;
   }
-  openPrejoin(room, prefs, link.notice, nameInput.value.trim() ? given.error : undefined);
+  openPrejoin(room, prefs, link.notice, 'name', nameInput.value.trim() ? given.error : undefined);
 }
 
 /**
  * Shows the form. Handlers are set before any device opens, and replace those of an earlier showing.
- * @param {string} room @param {Prefs} prefs @param {string} notice @param {string} [nameError]
+ * `field` and `message` say what the server refused last: the name (shown under it), or the
+ * password (the password field shows, with the reason).
+ * @param {string} room @param {Prefs} prefs @param {string} notice
+ * @param {'name' | 'password'} field @param {string} [message]
  */
-function openPrejoin(room, prefs, notice, nameError) {
+function openPrejoin(room, prefs, notice, field, message) {
+  const nameError = field === 'name' ? message : undefined;
+  const pwInput = /** @type {HTMLInputElement} */ ($('pw-input'));
+  const pwError = $('pw-error');
+  if (field === 'password') {
+    $('pw-row').hidden = false;
+    pwError.textContent = message || '';
+    pwError.hidden = !message;
+    pwInput.value = '';
+  }
   const nameInput = /** @type {HTMLInputElement} */ ($('name-input'));
   const joinBtn = /** @type {HTMLButtonElement} */ ($('join-btn'));
   show('prejoin');
@@ -67,6 +79,11 @@ function openPrejoin(room, prefs, notice, nameError) {
     if (joining) return;
     const checked = checkDisplayName(nameInput.value);
     if (checked.error) { setNameError(checked.error); nameInput.focus(); return; }
+    if (!$('pw-row').hidden) {
+      if (!pwInput.value) { pwError.textContent = 'Enter the meeting password.'; pwError.hidden = false; pwInput.focus(); return; }
+      // Kept for this tab only, so that a reload or a reconnection gets in again.
+      sessionStorage.setItem(`convene:password:${room}`, pwInput.value);
+    }
     joining = true;
     joinBtn.disabled = true;
     joinBtn.textContent = 'Joining…';
@@ -74,8 +91,8 @@ function openPrejoin(room, prefs, notice, nameError) {
     localStorage.setItem('convene:name', checked.name);
     localStorage.setItem('convene:mic', prefs.mic ? '1' : '0');
     localStorage.setItem('convene:cam', prefs.cam ? '1' : '0');
-    startMeeting(room, checked.name, prefs, audio, cam, (msg) => openPrejoin(room, prefs, notice, msg));
+    startMeeting(room, checked.name, prefs, audio, cam, (f, msg) => openPrejoin(room, prefs, notice, f, msg));
   };
   preview.start();
-  nameInput.focus();
+  if (field === 'password') pwInput.focus(); else nameInput.focus();
 }

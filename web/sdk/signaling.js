@@ -8,7 +8,10 @@ import { JoinError, sleep } from './util.js';
 /** Error codes after which a join is not retried. */
 const FATAL_JOIN_ERRORS = new Set([
   'room_full', 'room_not_found', 'unauthorized', 'invalid_room_name', 'invalid_display_name',
-  'unsupported_version', 'server_draining', 'server_busy',
+  'unsupported_version', 'server_draining', 'server_busy', 'forbidden',
+  // Who may enter (docs/protocol.md, "Who may enter" and "Access tokens"): asking again changes nothing.
+  'sign_in_required', 'not_invited', 'password_required', 'wrong_password', 'invalid_token',
+  'token_expired', 'token_not_yet_valid', 'token_wrong_room',
 ]);
 
 /**
@@ -97,6 +100,7 @@ export class Signaling {
           mic_muted: c.muted.mic, camera_muted: c.muted.camera,
         };
         if (c.opts.accessToken) join.access_token = c.opts.accessToken;
+        if (c.opts.password) join.password = c.opts.password;
         if (c.resumeToken) join.resume_token = c.resumeToken;
         ws.send(JSON.stringify(join));
       };

@@ -92,7 +92,8 @@
  * @property {string} room               room name: letters and digits of any script, `-` and `_` (see `canonicalRoomName`)
  * @property {string} displayName
  * @property {string} [url]              WebSocket URL; default: `/ws` on the page's host
- * @property {string} [accessToken]
+ * @property {string} [accessToken]      an access token (JWT) from the developer's backend
+ * @property {string} [password]         the meeting's password, for a meeting that has one
  * @property {string} [resumeToken]      from an earlier session (e.g. sessionStorage) to come back as the same participant
  * @property {boolean} [mic]             publish the microphone (default true)
  * @property {boolean} [camera]          publish the camera (default true)

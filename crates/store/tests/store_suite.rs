@@ -177,6 +177,7 @@ async fn sessions_open_close(db: Db) {
     let mut with_user = session(m, "p-1", "Ada", "n1", 1_100);
     with_user.user = Some(UserId(user));
     with_user.role = "host".into();
+    with_user.identity = Some("crm-user-7".into());
     let s1 = store.open_session(&with_user).await.expect("s1");
     let s2 = store
         .open_session(&session(m, "p-2", "Bob", "n1", 1_200))
@@ -198,8 +199,10 @@ async fn sessions_open_close(db: Db) {
             left_at: None,
             leave_reason: None,
             last_seen_at: 1_100,
+            identity: Some("crm-user-7".into()),
         }
     );
+    assert_eq!(all[1].identity, None);
 
     store
         .close_session(s2, 2_000, LeaveReason::Left)
