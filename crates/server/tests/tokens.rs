@@ -230,8 +230,10 @@ fn convene_token_create_prints_a_token_the_server_takes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let t = String::from_utf8(out.stdout).unwrap();
-    let mut config = convene_server::config::AuthConfig::default();
-    config.token_keys = vec![KEY.into()];
+    let config = convene_server::config::AuthConfig {
+        token_keys: vec![KEY.into()],
+        ..Default::default()
+    };
     let claims = tokens::verify(&config, t.trim(), "team").unwrap();
     assert_eq!(claims.sub, "u7");
     assert!(claims.grants.chat && claims.grants.publish.allows(Source::Microphone));
