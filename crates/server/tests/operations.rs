@@ -308,3 +308,39 @@ async fn meeting_chat_and_sessions_come_in_pages() {
         205
     );
 }
+
+#[tokio::test]
+async fn records_past_their_retention_are_deleted_at_start() {
+    let mut s = TestServer::start().await;
+    let (a, _) = s.join("kept-a-while", "Ada").await;
+    a.close().await;
+    s.stop().await.expect("drained");
+    // The meeting ended two days ago, as far as the record knows.
+    let store = s.store().await;
+    let m = store
+        .meetings(Some("kept-a-while"), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let two_days_ago = m.ended_at.unwrap() - 2 * 86_400_000;
+    sqlx::query("UPDATE meetings SET ended_at = $1 WHERE id = $2")
+        .bind(two_days_ago)
+        .bind(m.id.0)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    // Kept with no retention set; gone once records are kept for a day.
+    let again = s.start_again().await;
+    assert!(store.meeting(m.id).await.unwrap().is_some());
+    drop(again);
+    let third = s.start_again_with(|c| c.database.retention_days = 1).await;
+    for _ in 0..50 {
+        if store.meeting(m.id).await.unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(store.meeting(m.id).await.unwrap().is_none(), "deleted");
+    assert!(store.sessions(m.id).await.unwrap().is_empty());
+    drop(third);
+}

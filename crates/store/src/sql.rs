@@ -588,6 +588,24 @@ impl Store for SqlStore {
         self.revoke_key_row(id, now).await
     }
 
+    async fn purge_meetings_ended_before(&self, before: Millis) -> Result<u64> {
+        let mut tx = begin_write(&self.pool, self.backend).await?;
+        let old = "SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < $1";
+        for table in ["chat_messages", "participant_sessions"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE meeting_id IN ({old})"))
+                .bind(before)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let n = sqlx::query("DELETE FROM meetings WHERE ended_at IS NOT NULL AND ended_at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
     async fn heartbeat(&self, node_id: &str, now: Millis) -> Result<u64> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         // Never move last_seen_at backwards (clock step): recovery must not end a row before it was seen.

@@ -128,4 +128,8 @@ pub trait Store: Send + Sync + 'static {
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
     /// False if there is no live key of that id.
     async fn revoke_api_key(&self, id: &str, now: Millis) -> Result<bool>;
+
+    /// Deletes the meetings that ended before `before`, with their sessions and chat, in one
+    /// transaction. Returns how many meetings went.
+    async fn purge_meetings_ended_before(&self, before: Millis) -> Result<u64>;
 }

@@ -45,6 +45,7 @@ suite!(
     planned_rooms_with_invitations,
     who_may_read_which_meetings,
     api_keys_live_until_revoked,
+    old_records_are_purged_whole,
     writes_survive_reopen,
 );
 
@@ -942,5 +943,64 @@ async fn api_keys_live_until_revoked(db: Db) {
             .unwrap()
             .revoked_at,
         Some(5_000)
+    );
+}
+
+async fn old_records_are_purged_whole(db: Db) {
+    let store = db.connect().await;
+    let old = store
+        .create_meeting(&meeting("r", "n", 1_000))
+        .await
+        .expect("old");
+    let s = store
+        .open_session(&session(old, "p1", "Ada", "n", 1_100))
+        .await
+        .expect("s");
+    say(&store, old, s, "long ago", 1_200).await;
+    store
+        .close_session(s, 1_300, LeaveReason::Left)
+        .await
+        .expect("close");
+    store.end_meeting(old, 1_400).await.expect("end");
+    let recent = store
+        .create_meeting(&meeting("r", "n", 5_000))
+        .await
+        .expect("recent");
+    store.end_meeting(recent, 6_000).await.expect("end");
+    let open = store
+        .create_meeting(&meeting("r", "n", 500))
+        .await
+        .expect("open");
+    let s2 = store
+        .open_session(&session(open, "p2", "Bob", "n", 600))
+        .await
+        .expect("s2");
+    say(&store, open, s2, "still going", 700).await;
+
+    assert_eq!(
+        store
+            .purge_meetings_ended_before(5_000)
+            .await
+            .expect("purge"),
+        1
+    );
+    assert!(store.meeting(old).await.expect("get").is_none());
+    assert!(store.sessions(old).await.expect("sessions").is_empty());
+    assert!(store.chat_history(old, 10).await.expect("chat").is_empty());
+    assert!(
+        store.meeting(recent).await.expect("get").is_some(),
+        "ended after the cut"
+    );
+    assert!(
+        store.meeting(open).await.expect("get").is_some(),
+        "still open, however old"
+    );
+    assert_eq!(store.chat_history(open, 10).await.expect("chat").len(), 1);
+    assert_eq!(
+        store
+            .purge_meetings_ended_before(5_000)
+            .await
+            .expect("again"),
+        0
     );
 }

@@ -122,6 +122,8 @@ impl Default for ServerConfig {
 pub struct DatabaseConfig {
     pub url: String,
     pub heartbeat_secs: u64,
+    /// Days a meeting's record (sessions, chat) is kept after it ended; 0 keeps them forever.
+    pub retention_days: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -129,6 +131,7 @@ impl Default for DatabaseConfig {
         Self {
             url: "sqlite://./data/convene.db".into(),
             heartbeat_secs: 5,
+            retention_days: 0,
         }
     }
 }

@@ -35,6 +35,9 @@ metrics_token = ""
 url = "sqlite://./data/convene.db"
 # Seconds between "still alive" marks on open records; a crash closes them at the last mark.
 heartbeat_secs = 5
+# Days a meeting's record (its sessions and chat) is kept after the meeting ended; older ones are
+# deleted, checked hourly. 0 keeps every record.
+retention_days = 0
 
 [rooms]
 # Most participants in one room; the next join gets `room_full`.

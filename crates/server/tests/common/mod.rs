@@ -38,9 +38,18 @@ impl TestServer {
     /// Another server on this one's database, with its configuration: what a restart of the process
     /// is, once this one has stopped (or crashed).
     pub async fn start_again(&self) -> Self {
+        self.start_again_with(|_| {}).await
+    }
+
+    /// A restart with a changed configuration.
+    pub async fn start_again_with(&self, change: impl FnOnce(&mut Config)) -> Self {
         // Its listen address and UDP port are port 0 (tests run in parallel), so it gets new ones.
         let config = self.config.clone();
-        Self::on(self.dir.clone(), move |c| *c = config).await
+        Self::on(self.dir.clone(), move |c| {
+            *c = config;
+            change(c);
+        })
+        .await
     }
 
     /// Ends the server without a drain, as a crash (kill -9) does: records stay open.
