@@ -69,6 +69,8 @@ pub enum ErrorCode {
     TokenNotYetValid,
     /// The access token is for another room.
     TokenWrongRoom,
+    /// This address has as many guests in the room as it may.
+    TooManyFromAddress,
 }
 
 impl ErrorCode {
@@ -109,6 +111,7 @@ impl ErrorCode {
         ErrorCode::TokenExpired,
         ErrorCode::TokenNotYetValid,
         ErrorCode::TokenWrongRoom,
+        ErrorCode::TooManyFromAddress,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +152,7 @@ impl ErrorCode {
             ErrorCode::TokenExpired => "token_expired",
             ErrorCode::TokenNotYetValid => "token_not_yet_valid",
             ErrorCode::TokenWrongRoom => "token_wrong_room",
+            ErrorCode::TooManyFromAddress => "too_many_from_address",
         }
     }
 }

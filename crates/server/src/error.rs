@@ -93,7 +93,7 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         Forbidden | SignupClosed | NotInvited | TokenWrongRoom => StatusCode::FORBIDDEN,
         NotFound => StatusCode::NOT_FOUND,
         EmailTaken | RoomNameTaken => StatusCode::CONFLICT,
-        RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        RateLimited | TooManyFromAddress => StatusCode::TOO_MANY_REQUESTS,
         RoomNotFound => StatusCode::NOT_FOUND,
         RoomFull => StatusCode::CONFLICT,
         Unauthorized => StatusCode::UNAUTHORIZED,

@@ -21,6 +21,8 @@ pub struct AppState {
     pub rooms: Registry,
     /// Signs and verifies resume tokens; the key lives in the database, so tokens outlive the process.
     pub resume_key: ResumeKey,
+    /// Joins per address per minute.
+    pub join_limiter: crate::auth::limits::JoinLimiter,
     /// API keys checked lately.
     pub api_keys: crate::auth::apikeys::KeyCache,
     /// Failed sign-ins per account and per address.
@@ -49,12 +51,15 @@ impl AppState {
             config.auth.signin_failures_per_address,
             std::time::Duration::from_secs(config.auth.signin_window_secs),
         );
+        let join_limiter =
+            crate::auth::limits::JoinLimiter::new(config.limits.joins_per_minute_per_address);
         Self {
             config,
             store,
             metrics,
             rooms: Registry::default(),
             resume_key,
+            join_limiter,
             signin_limiter,
             api_keys: Default::default(),
             pending_closes: Default::default(),

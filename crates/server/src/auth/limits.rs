@@ -17,13 +17,14 @@ struct Window {
     failures: u32,
 }
 
-struct Counter<K> {
+/// Events per key in a fixed window (failed sign-ins, joins).
+pub struct Counter<K> {
     max: u32,
     windows: HashMap<K, Window>,
 }
 
 impl<K: Hash + Eq + Clone> Counter<K> {
-    fn new(max: u32) -> Self {
+    pub fn new(max: u32) -> Self {
         Self {
             max,
             windows: HashMap::new(),
@@ -31,13 +32,14 @@ impl<K: Hash + Eq + Clone> Counter<K> {
     }
 
     /// When the key may try again, if it may not now.
-    fn blocked(&self, key: &K, now: Instant, window: Duration) -> Option<Duration> {
+    pub fn blocked(&self, key: &K, now: Instant, window: Duration) -> Option<Duration> {
         let w = self.windows.get(key)?;
         let end = w.start + window;
         (w.failures >= self.max && now < end).then(|| end - now)
     }
 
-    fn fail(&mut self, key: &K, now: Instant, window: Duration) {
+    /// Counts one event of the key.
+    pub fn fail(&mut self, key: &K, now: Instant, window: Duration) {
         if self.windows.len() >= MAX_KEYS {
             self.windows.retain(|_, w| now < w.start + window);
             if self.windows.len() >= MAX_KEYS {
@@ -134,5 +136,30 @@ mod tests {
         l.failed("eve", other, t0);
         l.succeeded("eve");
         assert!(l.check("eve", other, t0).is_none());
+    }
+}
+
+/// Joins per address per minute: a flood of joins from one address is refused before it reaches a room.
+pub struct JoinLimiter {
+    inner: Mutex<Counter<IpAddr>>,
+}
+
+impl JoinLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            inner: Mutex::new(Counter::new(per_minute)),
+        }
+    }
+
+    /// Counts a join from `addr`; Some(wait) when it is over the limit.
+    pub fn join(&self, addr: IpAddr, now: Instant) -> Option<Duration> {
+        const MINUTE: Duration = Duration::from_secs(60);
+        // Plain map updated in short sections: a panic elsewhere leaves it usable.
+        let mut c = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(wait) = c.blocked(&addr, now, MINUTE) {
+            return Some(wait);
+        }
+        c.fail(&addr, now, MINUTE);
+        None
     }
 }

@@ -172,6 +172,12 @@ pub struct LimitsConfig {
     pub messages_per_sec: u32,
     pub messages_burst: u32,
     pub rate_limit_close_after: u32,
+    /// Joins one address may make per minute (0: no limit).
+    pub joins_per_minute_per_address: u32,
+    /// Guests (not signed in, no token) one address may have in one room at once (0: no limit).
+    pub guest_seats_per_address: u32,
+    /// Loopback addresses are not limited per address (load tools and tests on this machine).
+    pub exempt_loopback: bool,
 }
 
 impl Default for LimitsConfig {
@@ -185,6 +191,9 @@ impl Default for LimitsConfig {
             messages_per_sec: 20,
             messages_burst: 40,
             rate_limit_close_after: 100,
+            joins_per_minute_per_address: 60,
+            guest_seats_per_address: 10,
+            exempt_loopback: true,
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct JoinRequest {
     pub planned: bool,
     /// The room's own seat limit, when its plan has one (the server's limit still applies).
     pub seat_limit: Option<u32>,
+    /// The address of a guest whose seats per address are limited (None: not limited).
+    pub guest_addr: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug)]

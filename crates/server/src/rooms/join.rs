@@ -60,6 +60,22 @@ impl Room {
                 format!("the room is full ({max} participants)"),
             )));
         }
+        let per_address = self.state.config.limits.guest_seats_per_address as usize;
+        if let Some(addr) = req.guest_addr.filter(|_| per_address > 0) {
+            let taken = self
+                .participants
+                .iter()
+                .filter(|p| p.guest_addr == Some(addr))
+                .count();
+            if taken >= per_address {
+                return Err(JoinRefusal::Error(ServerError::client(
+                    ErrorCode::TooManyFromAddress,
+                    format!(
+                        "your address has {taken} guests in this meeting already; sign in to join"
+                    ),
+                )));
+            }
+        }
         self.admit_media()?;
         let now = now_ms();
         let meeting = match self.meeting {
@@ -127,6 +143,7 @@ impl Room {
                 nonce: String::new(),
             },
             presence: Presence::Connected(conn),
+            guest_addr: req.guest_addr,
         });
         self.lifecycle = Lifecycle::Active;
         self.add_to_media(&id, req.mic_muted, req.camera_muted);

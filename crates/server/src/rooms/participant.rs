@@ -34,6 +34,8 @@ pub struct Participant {
     pub session: SessionId,
     pub resumable: Resumable,
     pub presence: Presence,
+    /// For a guest whose seats per address are limited: the address it joined from.
+    pub guest_addr: Option<std::net::IpAddr>,
 }
 
 impl Participant {

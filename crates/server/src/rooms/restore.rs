@@ -73,6 +73,7 @@ impl Room {
                 session: a.last.id,
                 resumable: Resumable::Restored,
                 presence: Presence::Away { until },
+                guest_addr: None,
             });
         }
         self.lifecycle = Lifecycle::Active;

@@ -209,6 +209,19 @@ impl Session {
         }
         let display_name =
             validate::display_name(&display_name, limits.display_name_max_chars as usize)?;
+        let limits = &self.state.config.limits;
+        let limited = !(limits.exempt_loopback && self.peer.is_loopback());
+        if limited && limits.joins_per_minute_per_address > 0 {
+            if let Some(wait) = self.state.join_limiter.join(self.peer, Instant::now()) {
+                return Err(ServerError::client(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "too many joins from your address; try again in {} s",
+                        wait.as_secs().max(1)
+                    ),
+                ));
+            }
+        }
         let planned = self.state.store.planned_room(&room.0).await?;
         let password = self.check_password(planned.as_ref(), password).await?;
         policy::may_enter(
@@ -227,6 +240,7 @@ impl Session {
             identity: self.actor.identity().map(str::to_owned),
             // A room named in a token may be opened like a planned one.
             planned: planned.is_some() || matches!(self.actor, Actor::Token { .. }),
+            guest_addr: (limited && self.actor == Actor::Guest).then_some(self.peer),
             seat_limit: planned
                 .as_ref()
                 .and_then(|p| p.max_participants)
