@@ -66,6 +66,20 @@ async fn create(
 ) -> Answer {
     let owner = owner_of_request(&state, &headers, Some(&conn)).await?;
     let s: Settings = json_body(&body)?;
+    if state.config.limits.rooms_per_hour_per_account > 0 {
+        if let Some(wait) = state
+            .plan_limiter
+            .plan(owner.id.0, std::time::Instant::now())
+        {
+            return Err(ServerError::client(
+                ErrorCode::RateLimited,
+                format!(
+                    "you planned many rooms in the last hour; try again in {} min",
+                    wait.as_secs() / 60 + 1
+                ),
+            ));
+        }
+    }
     let name = match &s.unique_name {
         Some(n) => {
             crate::validate::room_name(n, state.config.limits.room_name_max_chars as usize)?.0

@@ -21,6 +21,8 @@ pub struct AppState {
     pub rooms: Registry,
     /// Signs and verifies resume tokens; the key lives in the database, so tokens outlive the process.
     pub resume_key: ResumeKey,
+    /// Rooms planned per account per hour.
+    pub plan_limiter: crate::auth::limits::PlanLimiter,
     /// Joins per address per minute.
     pub join_limiter: crate::auth::limits::JoinLimiter,
     /// API keys checked lately.
@@ -51,6 +53,8 @@ impl AppState {
             config.auth.signin_failures_per_address,
             std::time::Duration::from_secs(config.auth.signin_window_secs),
         );
+        let plan_limiter =
+            crate::auth::limits::PlanLimiter::new(config.limits.rooms_per_hour_per_account);
         let join_limiter =
             crate::auth::limits::JoinLimiter::new(config.limits.joins_per_minute_per_address);
         Self {
@@ -60,6 +64,7 @@ impl AppState {
             rooms: Registry::default(),
             resume_key,
             join_limiter,
+            plan_limiter,
             signin_limiter,
             api_keys: Default::default(),
             pending_closes: Default::default(),

@@ -305,3 +305,23 @@ async fn an_access_token_is_refused_not_ignored() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planning_rooms_is_rate_limited_per_account() {
+    let s = TestServer::with(|c| c.limits.rooms_per_hour_per_account = 2).await;
+    let a = account(&s, "a@example.org").await;
+    let b = account(&s, "b@example.org").await;
+    for _ in 0..2 {
+        plan(&s, &a, serde_json::json!({})).await;
+    }
+    let r = request(
+        s.addr,
+        "POST",
+        "/api/v1/rooms",
+        &[("Cookie", &a)],
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (429, "rate_limited"));
+    plan(&s, &b, serde_json::json!({})).await;
+}

@@ -163,3 +163,28 @@ impl JoinLimiter {
         None
     }
 }
+
+/// Rooms planned per account per hour.
+pub struct PlanLimiter {
+    inner: Mutex<Counter<i64>>,
+}
+
+impl PlanLimiter {
+    pub fn new(per_hour: u32) -> Self {
+        Self {
+            inner: Mutex::new(Counter::new(per_hour)),
+        }
+    }
+
+    /// Counts a room planned by `account`; Some(wait) when it is over the limit.
+    pub fn plan(&self, account: i64, now: Instant) -> Option<Duration> {
+        const HOUR: Duration = Duration::from_secs(3600);
+        // Plain map updated in short sections: a panic elsewhere leaves it usable.
+        let mut c = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(wait) = c.blocked(&account, now, HOUR) {
+            return Some(wait);
+        }
+        c.fail(&account, now, HOUR);
+        None
+    }
+}

@@ -178,6 +178,8 @@ pub struct LimitsConfig {
     pub guest_seats_per_address: u32,
     /// Loopback addresses are not limited per address (load tools and tests on this machine).
     pub exempt_loopback: bool,
+    /// Rooms one account may plan per hour (0: no limit).
+    pub rooms_per_hour_per_account: u32,
 }
 
 impl Default for LimitsConfig {
@@ -194,6 +196,7 @@ impl Default for LimitsConfig {
             joins_per_minute_per_address: 60,
             guest_seats_per_address: 10,
             exempt_loopback: true,
+            rooms_per_hour_per_account: 60,
         }
     }
 }

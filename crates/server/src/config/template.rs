@@ -77,6 +77,8 @@ guest_seats_per_address = 10
 # Loopback addresses are exempt from the two limits above (load tools and tests on this machine).
 # Convene does not read X-Forwarded-For: behind a reverse proxy every client has the proxy's address.
 exempt_loopback = true
+# Rooms one account may plan per hour (POST /api/v1/rooms); more get `rate_limited`. 0: no limit.
+rooms_per_hour_per_account = 60
 
 [websocket]
 # Seconds between keepalive pings from the server.
