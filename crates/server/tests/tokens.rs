@@ -240,3 +240,38 @@ fn convene_token_create_prints_a_token_the_server_takes() {
     assert!(!claims.grants.publish.allows(Source::Camera));
     assert!(claims.exp - claims.iat.unwrap() == 1800);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_join_leaves_no_rights_on_the_connection() {
+    let s = TestServer::with(|c| {
+        c.auth.token_keys = vec![KEY.into()];
+        c.rooms.max_participants = 1;
+    })
+    .await;
+    let owner = http::signed_up(s.addr, "o@example.org").await;
+    let r = http::request(
+        s.addr,
+        "POST",
+        "/api/v1/rooms",
+        &[("Cookie", &owner)],
+        Some(serde_json::json!({ "unique_name": "members", "access": "accounts" })),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    // "full" holds its one seat; a token for it is refused there, room_full.
+    let (_first, _) = s.join("full", "First").await;
+    let mut c = s.client().await;
+    let mut msg = join_msg("full", "Guest");
+    if let ClientMessage::Join { access_token, .. } = &mut msg {
+        *access_token = Some(token(&s, "full", Grants::default()));
+    }
+    match c.join(msg).await {
+        Err(ClientError::Refused { code, .. }) => assert_eq!(code, ErrorCode::RoomFull),
+        other => panic!("expected room_full, got {other:?}"),
+    }
+    // The same connection, without a token, is a guest again: the members-only room refuses it.
+    match c.join(join_msg("members", "Guest")).await {
+        Err(ClientError::Refused { code, .. }) => assert_eq!(code, ErrorCode::SignInRequired),
+        other => panic!("expected sign_in_required, got {other:?}"),
+    }
+}

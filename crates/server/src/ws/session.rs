@@ -196,13 +196,16 @@ impl Session {
         let limits = &self.state.config.limits;
         let room = validate::room_name(&room, limits.room_name_max_chars as usize)?;
         let mut display_name = display_name;
+        // Who joins: the connection's account or guest, or the holder of a token. A token's actor
+        // becomes the connection's only once the join succeeds: a refused join (a full room) must not
+        // leave the token's rights on the connection for a join elsewhere.
+        let mut actor = self.actor.clone();
         if let Some(token) = access_token {
-            // The token speaks for whoever holds it, for this join and everything after it.
             let claims = crate::auth::tokens::verify(&self.state.config.auth, &token, &room.0)?;
             if let Some(name) = claims.name {
                 display_name = name;
             }
-            self.actor = Actor::Token {
+            actor = Actor::Token {
                 identity: claims.sub,
                 grants: claims.grants,
             };
@@ -225,7 +228,7 @@ impl Session {
         let planned = self.state.store.planned_room(&room.0).await?;
         let password = self.check_password(planned.as_ref(), password).await?;
         policy::may_enter(
-            &self.actor,
+            &actor,
             planned.as_ref(),
             password,
             self.state.config.rooms.create_on_join,
@@ -236,11 +239,11 @@ impl Session {
             resume_token,
             mic_muted: mic_muted.unwrap_or(false),
             camera_muted: camera_muted.unwrap_or(false),
-            user: self.actor.user_id(),
-            identity: self.actor.identity().map(str::to_owned),
+            user: actor.user_id(),
+            identity: actor.identity().map(str::to_owned),
             // A room named in a token may be opened like a planned one.
-            planned: planned.is_some() || matches!(self.actor, Actor::Token { .. }),
-            guest_addr: (limited && self.actor == Actor::Guest).then_some(self.peer),
+            planned: planned.is_some() || matches!(actor, Actor::Token { .. }),
+            guest_addr: (limited && actor == Actor::Guest).then_some(self.peer),
             seat_limit: planned
                 .as_ref()
                 .and_then(|p| p.max_participants)
@@ -248,6 +251,7 @@ impl Session {
         };
         let state = self.state.clone();
         let (room, me) = state.rooms.join(&state, req, self.conn.clone()).await?;
+        self.actor = actor;
         self.phase = Phase::InRoom { room, me };
         Ok(Flow::Continue)
     }
