@@ -193,8 +193,10 @@ impl Default for LimitsConfig {
             messages_per_sec: 20,
             messages_burst: 40,
             rate_limit_close_after: 100,
-            joins_per_minute_per_address: 60,
-            guest_seats_per_address: 10,
+            // Generous: an office behind one NAT shares an address; these stop a single address
+            // from flooding joins or taking every seat of a meeting, not a busy office.
+            joins_per_minute_per_address: 120,
+            guest_seats_per_address: 50,
             exempt_loopback: true,
             rooms_per_hour_per_account: 60,
         }

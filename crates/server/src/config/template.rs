@@ -70,10 +70,10 @@ messages_burst = 40
 # Messages dropped for rate within 10 seconds after which the connection is closed (code 1008).
 rate_limit_close_after = 100
 # Joins one address may make per minute (joined or refused); more get `rate_limited`. 0: no limit.
-joins_per_minute_per_address = 60
+joins_per_minute_per_address = 120
 # Guests (not signed in, no access token) one address may have in one room at once; more get
-# `too_many_from_address`. 0: no limit.
-guest_seats_per_address = 10
+# `too_many_from_address`. An office behind one NAT shares an address, hence generous. 0: no limit.
+guest_seats_per_address = 50
 # Loopback addresses are exempt from the two limits above (load tools and tests on this machine).
 # Convene does not read X-Forwarded-For: behind a reverse proxy every client has the proxy's address.
 exempt_loopback = true
