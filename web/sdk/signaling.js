@@ -11,7 +11,7 @@ const FATAL_JOIN_ERRORS = new Set([
   'unsupported_version', 'server_draining', 'server_busy', 'forbidden',
   // Who may enter (docs/protocol.md, "Who may enter" and "Access tokens"): asking again changes nothing.
   'sign_in_required', 'not_invited', 'password_required', 'wrong_password', 'invalid_token',
-  'token_expired', 'token_not_yet_valid', 'token_wrong_room',
+  'token_expired', 'token_not_yet_valid', 'token_wrong_room', 'too_many_from_address',
 ]);
 
 /**
