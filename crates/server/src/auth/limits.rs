@@ -100,45 +100,6 @@ impl SignInLimiter {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accounts_and_addresses_are_limited_for_a_window() {
-        let l = SignInLimiter::new(3, 5, Duration::from_secs(60));
-        let t0 = Instant::now();
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let other: IpAddr = "192.0.2.2".parse().unwrap();
-        for _ in 0..3 {
-            assert!(l.check("ada", ip, t0).is_none());
-            l.failed("ada", ip, t0);
-        }
-        let wait = l.check("ada", ip, t0).expect("blocked");
-        assert!(wait <= Duration::from_secs(60));
-        assert!(
-            l.check("ada", other, t0).is_some(),
-            "the account, from anywhere"
-        );
-        assert!(
-            l.check("bob", ip, t0).is_none(),
-            "another account from here, for now"
-        );
-        l.failed("bob", ip, t0);
-        l.failed("cleo", ip, t0);
-        assert!(
-            l.check("dan", ip, t0).is_some(),
-            "the address, for any account"
-        );
-        assert!(l.check("dan", other, t0).is_none());
-        let later = t0 + Duration::from_secs(61);
-        assert!(l.check("ada", ip, later).is_none(), "the window ends");
-        l.failed("eve", other, t0);
-        l.succeeded("eve");
-        assert!(l.check("eve", other, t0).is_none());
-    }
-}
-
 /// Joins per address per minute: a flood of joins from one address is refused before it reaches a room.
 pub struct JoinLimiter {
     inner: Mutex<Counter<IpAddr>>,
@@ -186,5 +147,44 @@ impl PlanLimiter {
         }
         c.fail(&account, now, HOUR);
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_and_addresses_are_limited_for_a_window() {
+        let l = SignInLimiter::new(3, 5, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..3 {
+            assert!(l.check("ada", ip, t0).is_none());
+            l.failed("ada", ip, t0);
+        }
+        let wait = l.check("ada", ip, t0).expect("blocked");
+        assert!(wait <= Duration::from_secs(60));
+        assert!(
+            l.check("ada", other, t0).is_some(),
+            "the account, from anywhere"
+        );
+        assert!(
+            l.check("bob", ip, t0).is_none(),
+            "another account from here, for now"
+        );
+        l.failed("bob", ip, t0);
+        l.failed("cleo", ip, t0);
+        assert!(
+            l.check("dan", ip, t0).is_some(),
+            "the address, for any account"
+        );
+        assert!(l.check("dan", other, t0).is_none());
+        let later = t0 + Duration::from_secs(61);
+        assert!(l.check("ada", ip, later).is_none(), "the window ends");
+        l.failed("eve", other, t0);
+        l.succeeded("eve");
+        assert!(l.check("eve", other, t0).is_none());
     }
 }
