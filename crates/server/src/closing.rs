@@ -83,6 +83,7 @@ mod tests {
                 max_participants: 10,
                 settings_json: "{}".into(),
                 node_id: "n".into(),
+                public_id: "p".into(),
             })
             .await
             .unwrap();

@@ -164,7 +164,7 @@ fn page_limit(name: &str, value: Option<i64>) -> Result<i64, ApiError> {
 async fn get_meeting(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    id: Result<Path<i64>, PathRejection>,
+    id: Result<Path<String>, PathRejection>,
     q: Result<Query<MeetingQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let caller = crate::auth::caller(&state, &headers)
@@ -175,16 +175,19 @@ async fn get_meeting(
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let chat_limit = page_limit("chat_limit", q.chat_limit)?;
     let sessions_limit = page_limit("sessions_limit", q.sessions_limit)?;
-    let id = convene_store::MeetingId(id);
-    // A meeting the caller may not read is "not found": its existence is not theirs to learn.
+    // Meetings are named by their unguessable public id; a meeting the caller may not read is "not
+    // found" as well: its existence is not theirs to learn.
+    let Some(meeting) = state.store.meeting_by_public_id(&id).await? else {
+        return Err(ApiError::NotFound("no such meeting".into()));
+    };
+    let id = meeting.id;
     let readable = match crate::policy::records_scope(&caller) {
         RecordScope::All => true,
         RecordScope::Own(user) => state.store.user_may_read_meeting(user, id).await?,
     };
-    let meeting = match state.store.meeting(id).await? {
-        Some(m) if readable => m,
-        _ => return Err(ApiError::NotFound("no such meeting".into())),
-    };
+    if !readable {
+        return Err(ApiError::NotFound("no such meeting".into()));
+    }
     // One more than the page holds tells whether there is a next page.
     let after = convene_store::SessionId(q.sessions_after.unwrap_or(0));
     let mut sessions = state

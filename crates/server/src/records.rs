@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 pub fn meeting_json(m: &MeetingRecord) -> Value {
     json!({
-        "id": m.id.0,
+        "id": m.public_id,
         "room": m.room,
         "creator": m.creator,
         "created_at": m.created_at,

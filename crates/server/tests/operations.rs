@@ -67,7 +67,7 @@ async fn records_api_lists_meetings_with_sessions_and_chat() {
     let (status, body) = s.get_api("/api/v1/meetings?room=API-room").await;
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let id = v["meetings"][0]["id"].as_i64().unwrap();
+    let id = v["meetings"][0]["id"].as_str().unwrap().to_owned();
     let (status, body) = s.get_api(&format!("/api/v1/meetings/{id}")).await;
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -197,8 +197,8 @@ async fn api_error(s: &TestServer, path: &str) -> (u16, String) {
 async fn records_api_errors_are_json() {
     let s = TestServer::start().await;
     for (path, status, code) in [
-        ("/api/v1/meetings/abc", 400, "bad_request"),
-        ("/api/v1/meetings/99999999999999999999", 400, "bad_request"),
+        ("/api/v1/meetings/abc", 404, "not_found"),
+        ("/api/v1/meetings/99999999999999999999", 404, "not_found"),
         ("/api/v1/meetings?limit=abc", 400, "bad_request"),
         ("/api/v1/meetings?lmit=5", 400, "bad_request"),
         ("/api/v1/meetings/1?chat_limit=x", 400, "bad_request"),
@@ -250,9 +250,10 @@ async fn meeting_chat_and_sessions_come_in_pages() {
     .unwrap();
     let (_, body) = s.get_api("/api/v1/meetings?room=pages").await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let id = v["meetings"][0]["id"].as_i64().unwrap();
+    let id = v["meetings"][0]["id"].as_str().unwrap().to_owned();
     let get = |q: String| {
         let s = &s;
+        let id = &id;
         async move {
             let (status, body) = s.get_api(&format!("/api/v1/meetings/{id}{q}")).await;
             assert_eq!(status, 200, "{body}");

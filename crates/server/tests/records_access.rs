@@ -19,8 +19,8 @@ async fn get(s: &TestServer, path: &str, auth: &[(&str, &str)]) -> http::Reply {
     request(s.addr, "GET", path, auth, None).await
 }
 
-/// Ada attends room `talk` signed in and says something; returns the meeting id.
-async fn ada_talks(s: &TestServer, cookie: &str) -> i64 {
+/// Ada attends room `talk` signed in and says something; returns the meeting's public id.
+async fn ada_talks(s: &TestServer, cookie: &str) -> String {
     let origin = format!("http://{}", s.addr);
     let mut c =
         Signaling::connect_with_headers(&s.ws_url(), &[("Cookie", cookie), ("Origin", &origin)])
@@ -30,7 +30,9 @@ async fn ada_talks(s: &TestServer, cookie: &str) -> i64 {
     c.send(&chat("private words")).await.unwrap();
     next_chat(&mut c).await;
     let store = s.store().await;
-    store.meetings(Some("talk"), 1).await.unwrap()[0].id.0
+    store.meetings(Some("talk"), 1).await.unwrap()[0]
+        .public_id
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,6 +173,20 @@ async fn api_keys_are_made_by_admins_and_stop_working_when_revoked() {
     )
     .await;
     assert_eq!(again.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meetings_are_named_by_unguessable_ids() {
+    let s = TestServer::start().await;
+    let ada = account(&s, "ada@example.org").await;
+    let public = ada_talks(&s, &ada).await;
+    assert_eq!(public.len(), 32, "128 random bits, hex: {public}");
+    let store = s.store().await;
+    let row = store.meetings(Some("talk"), 1).await.unwrap()[0].id.0;
+    let by_row = get(&s, &format!("/api/v1/meetings/{row}"), &[("Cookie", &ada)]).await;
+    assert_eq!(by_row.status, 404, "the row id names nothing");
+    let list = get(&s, "/api/v1/meetings", &[("Cookie", &ada)]).await;
+    assert_eq!(list.body["meetings"][0]["id"], public.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

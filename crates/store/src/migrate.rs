@@ -51,6 +51,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_session_identity.sql"),
         postgres: include_str!("../migrations/postgres/0006_session_identity.sql"),
     },
+    Migration {
+        version: 7,
+        name: "meeting_public_ids",
+        sqlite: include_str!("../migrations/sqlite/0007_meeting_public_ids.sql"),
+        postgres: include_str!("../migrations/postgres/0007_meeting_public_ids.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").

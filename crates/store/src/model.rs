@@ -67,6 +67,8 @@ pub struct NewMeeting {
     pub settings_json: String,
     /// The node that hosts the meeting; crash recovery closes only its own node's records.
     pub node_id: String,
+    /// How the API names the meeting: unguessable (the caller makes it random), unique.
+    pub public_id: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +83,7 @@ pub struct MeetingRecord {
     pub settings_json: String,
     pub node_id: String,
     pub last_seen_at: Millis,
+    pub public_id: String,
 }
 
 #[derive(Clone, Debug)]

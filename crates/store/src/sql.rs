@@ -45,7 +45,7 @@ const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 const CHAT_APPEND_ATTEMPTS: u32 = 5;
 
 const MEETING_COLUMNS: &str = "id, room, creator, created_at, started_at, ended_at, \
-     max_participants, settings_json, node_id, last_seen_at";
+     max_participants, settings_json, node_id, last_seen_at, public_id";
 /// Meetings (`m`) user `$1` may read: attended, or of a room they planned.
 const READABLE: &str = "EXISTS (SELECT 1 FROM participant_sessions s \
      WHERE s.meeting_id = m.id AND s.user_id = $1) \
@@ -197,6 +197,7 @@ fn meeting_from_row(row: &AnyRow) -> Result<MeetingRecord> {
         settings_json: row.try_get("settings_json")?,
         node_id: row.try_get("node_id")?,
         last_seen_at: row.try_get("last_seen_at")?,
+        public_id: row.try_get("public_id")?,
     })
 }
 
@@ -246,8 +247,8 @@ impl Store for SqlStore {
     async fn create_meeting(&self, m: &NewMeeting) -> Result<MeetingId> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO meetings (room, creator, created_at, started_at, max_participants, \
-             settings_json, node_id, last_seen_at) \
-             VALUES ($1, $2, $3, $3, $4, $5, $6, $3) RETURNING id",
+             settings_json, node_id, last_seen_at, public_id) \
+             VALUES ($1, $2, $3, $3, $4, $5, $6, $3, $7) RETURNING id",
         )
         .bind(m.room.as_str())
         .bind(m.creator.as_deref())
@@ -255,6 +256,7 @@ impl Store for SqlStore {
         .bind(m.max_participants)
         .bind(m.settings_json.as_str())
         .bind(m.node_id.as_str())
+        .bind(m.public_id.as_str())
         .fetch_one(&self.pool)
         .await?;
         Ok(MeetingId(id))
@@ -282,6 +284,15 @@ impl Store for SqlStore {
         .await?
         .rows_affected();
         Ok(n > 0)
+    }
+
+    async fn meeting_by_public_id(&self, public_id: &str) -> Result<Option<MeetingRecord>> {
+        let sql = format!("SELECT {MEETING_COLUMNS} FROM meetings WHERE public_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(public_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(meeting_from_row).transpose()
     }
 
     async fn meeting(&self, id: MeetingId) -> Result<Option<MeetingRecord>> {

@@ -22,6 +22,8 @@ pub trait Store: Send + Sync + 'static {
     /// after a restart). False if the meeting is unknown or still open.
     async fn reopen_meeting(&self, id: MeetingId, node_id: &str, now: Millis) -> Result<bool>;
     async fn meeting(&self, id: MeetingId) -> Result<Option<MeetingRecord>>;
+    /// By the id the API shows.
+    async fn meeting_by_public_id(&self, public_id: &str) -> Result<Option<MeetingRecord>>;
     /// Newest first; `room` filters by room name when given.
     async fn meetings(&self, room: Option<&str>, limit: i64) -> Result<Vec<MeetingRecord>>;
 

@@ -50,7 +50,7 @@ suite!(
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 6;
+const LATEST: i64 = 7;
 
 // ---- the suite ----
 
@@ -90,10 +90,8 @@ async fn concurrent_migrations(db: Db) {
 
 async fn meetings_create_get_list_end(db: Db) {
     let store = db.connect().await;
-    let m1 = store
-        .create_meeting(&meeting("alpha", "n1", 1_000))
-        .await
-        .expect("m1");
+    let first = meeting("alpha", "n1", 1_000);
+    let m1 = store.create_meeting(&first).await.expect("m1");
     let mut anonymous = meeting("beta", "n1", 2_000);
     anonymous.creator = None;
     let m2 = store.create_meeting(&anonymous).await.expect("m2");
@@ -116,8 +114,19 @@ async fn meetings_create_get_list_end(db: Db) {
             settings_json: r#"{"locked":false}"#.into(),
             node_id: "n1".into(),
             last_seen_at: 1_000,
+            public_id: first.public_id.clone(),
         }
     );
+    let by_public = store
+        .meeting_by_public_id(&first.public_id)
+        .await
+        .expect("get");
+    assert_eq!(by_public.map(|m| m.id), Some(m1));
+    assert!(store
+        .meeting_by_public_id("nope")
+        .await
+        .expect("get")
+        .is_none());
     let got2 = store.meeting(m2).await.expect("get").expect("m2 exists");
     assert_eq!(got2.creator, None);
     assert!(store

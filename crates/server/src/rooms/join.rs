@@ -91,6 +91,8 @@ impl Room {
                         max_participants: i64::from(self.state.config.rooms.max_participants),
                         settings_json: "{}".into(),
                         node_id: self.state.config.server.node_id.clone(),
+                        // The API names meetings by this, so that ids cannot be walked.
+                        public_id: crate::rooms::participant::new_token(),
                     })
                     .await
                     .map_err(|e| self.storage_failed(e))?;

@@ -111,7 +111,19 @@ pub fn meeting(room: &str, node: &str, at: Millis) -> NewMeeting {
         max_participants: 50,
         settings_json: r#"{"locked":false}"#.into(),
         node_id: node.into(),
+        public_id: next_public_id(),
     }
+}
+
+/// A fresh public id for each meeting a test makes (unique within the process).
+pub fn next_public_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "pub-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub fn session(m: MeetingId, pid: &str, name: &str, node: &str, at: Millis) -> NewSession {
