@@ -49,7 +49,7 @@ export function toast(text, ms = 3500) {
 
 /** @param {string} id */
 export function show(id) {
-  for (const s of ['home', 'prejoin', 'meeting', 'ended']) $(s).hidden = s !== id;
+  for (const s of ['home', 'auth', 'mine', 'prejoin', 'meeting', 'ended']) $(s).hidden = s !== id;
 }
 
 /**

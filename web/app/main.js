@@ -1,9 +1,12 @@
 // Convene web app: the router. /r/<room> opens the prejoin screen (or joins at once), anything else the
-// home screen. Built only on the SDK in /sdk/convene.js; screens live in home.js, prejoin.js, meeting.js.
+// home screen (with its account views: sign in, sign up, My meetings). Built only on the SDK in
+// /sdk/convene.js; screens live in home.js, account.js, mine.js, prejoin.js, meeting.js.
 import { canonicalRoomName } from '/sdk/convene.js';
 import { show } from './dom.js';
 import { initHome, showHomeError, decodePath, roomPath, roomNotice } from './home.js';
 import { initPrejoin } from './prejoin.js';
+import { initAccountBar, initAuth } from './account.js';
+import { initMine } from './mine.js';
 
 const path = location.pathname;
 const roomMatch = path.match(/^\/r\/([^/]+)/);
@@ -13,12 +16,21 @@ if (roomMatch) {
     show('home');
     initHome();
     showHomeError(`That meeting link does not name a meeting: ${r.error}`);
+    initAccountBar();
   } else {
     // The address bar shows the canonical link (percent-encoded; browsers display it decoded).
     if (r.changed) history.replaceState(null, '', `${roomPath(r.name)}${location.search}${location.hash}`);
     initPrejoin(r.name, { notice: roomNotice(r), lossy: r.lossy });
   }
 } else {
-  show('home');
-  initHome();
+  // The home page's views: `?auth=signin|signup` (with `next`, a meeting to go back to), `?view=mine`.
+  const q = new URLSearchParams(location.search);
+  const auth = q.get('auth');
+  if (auth === 'signin' || auth === 'signup') initAuth(auth, q.get('next'));
+  else if (q.get('view') === 'mine') initMine();
+  else {
+    show('home');
+    initHome();
+    initAccountBar();
+  }
 }

@@ -7,6 +7,7 @@ import { renderChat, appendChat } from './chat.js';
 import { renderPeople } from './people.js';
 import { paintControls, bindShortcuts } from './controls.js';
 import { initHome, showHomeError, roomPath } from './home.js';
+import { authHref } from './account.js';
 
 /** @typedef {import('/sdk/convene.js').RemoteTrack} RemoteTrack */
 /** @typedef {import('/sdk/convene.js').JoinError} JoinError */
@@ -86,8 +87,8 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack, on
     else if (err.code === 'room_not_found') endScreen('No such meeting', 'This meeting does not exist.', room);
     else if (err.code === 'server_draining') endScreen('The server is restarting', 'Try again in a moment.', room);
     else if (err.code === 'server_busy') endScreen('The server is busy', 'It is carrying all the media it can. Try again in a moment.', room);
-    else if (err.code === 'sign_in_required') endScreen('This meeting is for members', 'Sign in to your account on this server, then open the link again.', room);
-    else if (err.code === 'not_invited') endScreen('You are not on the invitation list', 'Ask the host to invite the email you sign in with, then open the link again.', room);
+    else if (err.code === 'sign_in_required') endScreen('This meeting is for members', 'Sign in to your account on this server, then open the link again.', room, 'Sign in');
+    else if (err.code === 'not_invited') endScreen('You are not on the invitation list', 'Ask the host to invite the email you sign in with, then open the link again.', room, 'Sign in with another account');
     else if (err.code === 'token_expired') endScreen('This link has expired', 'Ask whoever sent it for a new one.', room);
     else if (err.code === 'token_not_yet_valid') endScreen('This link is not valid yet', 'It opens at the time it was made for. Try again then.', room);
     else if (err.code === 'token_wrong_room' || err.code === 'invalid_token') endScreen('This link does not open this meeting', 'Ask whoever sent it for a new one.', room);
@@ -113,13 +114,23 @@ function testTimings() {
   return o;
 }
 
-/** The final screen. The reconnection banner never stays on top of it. @param {string} title @param {string} text @param {string} room */
-function endScreen(title, text, room) {
+/**
+ * The final screen. The reconnection banner never stays on top of it. `signIn` labels a button to the
+ * sign-in form, which comes back to this meeting afterwards.
+ * @param {string} title @param {string} text @param {string} room @param {string} [signIn]
+ */
+function endScreen(title, text, room, signIn) {
   $('banner').hidden = true;
   show('ended');
   $('ended-title').textContent = title;
   $('ended-text').textContent = text;
   $('rejoin').onclick = () => { location.href = roomPath(room); };
+  const button = $('ended-signin');
+  button.hidden = !signIn;
+  button.textContent = signIn || '';
+  // The same account's cookie would be sent again: signing in as another replaces it.
+  button.onclick = () => { location.href = authHref('signin', roomPath(room)); };
+  $('rejoin').className = signIn ? 'btn' : 'btn primary';
 }
 
 /**

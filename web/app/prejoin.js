@@ -5,6 +5,7 @@ import { checkDisplayName } from '/sdk/convene.js';
 import { $, show } from './dom.js';
 import { startMeeting } from './meeting.js';
 import { Preview } from './preview.js';
+import { me } from './api.js';
 
 /** @typedef {import('./preview.js').Prefs} Prefs */
 
@@ -34,6 +35,8 @@ export function initPrejoin(room, link) {
     return;
   }
   openPrejoin(room, prefs, link.notice, 'name', nameInput.value.trim() ? given.error : undefined);
+  // No name given or kept: the signed-in account's, unless the user has started typing one meanwhile.
+  if (!nameInput.value) me().then((user) => { if (user && !nameInput.value) nameInput.value = user.display_name; });
 }
 
 /**

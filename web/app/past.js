@@ -1,0 +1,77 @@
+// Convene web app: "My meetings", the records part — the meetings the account attended or whose room it
+// planned, newest first; on demand, who attended one (from its detail) and its chat transcript.
+import { $, h } from './dom.js';
+import { api } from './api.js';
+import { roomPath } from './home.js';
+import { when } from './plan.js';
+
+/**
+ * @typedef {{ id: number, room: string, started_at: number | null, ended_at: number | null, created_at: number }} Meeting
+ * @typedef {{ display_name: string, joined_at: number, left_at: number | null }} Session
+ * @typedef {{ seq: number, from_name: string, text: string, sent_at: number }} Chat
+ */
+
+/** Pages of one meeting's record fetched at most, so a huge record cannot stall the page. */
+const MAX_PAGES = 20;
+
+/** Loads and shows the meetings. @param {Map<string, string>} titles the titles of the account's planned rooms */
+export async function loadPast(titles) {
+  const { meetings } = /** @type {{ meetings: Meeting[] }} */ (await api('GET', '/api/v1/meetings'));
+  $('past-empty').hidden = meetings.length > 0;
+  $('past-list').replaceChildren(...meetings.map((m) => pastItem(m, titles.get(m.room))));
+}
+
+/** One meeting's sessions and chat, every page (up to MAX_PAGES). @param {number} id */
+async function detail(id) {
+  /** @type {Session[]} */ const sessions = [];
+  /** @type {Chat[]} */ const chat = [];
+  // A list read to its end is asked from past its last possible key, so later pages bring only the other.
+  const END = Number.MAX_SAFE_INTEGER;
+  let sAfter = 0;
+  let cAfter = 0;
+  for (let i = 0; i < MAX_PAGES && (sAfter !== END || cAfter !== END); i++) {
+    const d = await api('GET', `/api/v1/meetings/${id}?sessions_limit=1000&chat_limit=1000&sessions_after=${sAfter}&chat_after=${cAfter}`);
+    sessions.push(...d.sessions);
+    chat.push(...d.chat);
+    sAfter = d.next?.sessions_after ?? END;
+    cAfter = d.next?.chat_after ?? END;
+  }
+  return { sessions, chat };
+}
+
+/** @param {Meeting} m @param {string} [title] */
+function pastItem(m, title) {
+  const start = m.started_at || m.created_at;
+  const span = m.ended_at ? `${when(start)} – ${new Date(m.ended_at).toLocaleTimeString()}` : `${when(start)} (not ended yet)`;
+  const people = h('p', { class: 'attended muted' });
+  const transcript = h('ol', { class: 'transcript' });
+  transcript.hidden = true;
+  const more = h('button', { class: 'btn small', type: 'button', text: 'Who attended' });
+  const chatBtn = h('button', { class: 'btn small', type: 'button', text: 'Show chat' });
+  /** @type {Promise<{ sessions: Session[], chat: Chat[] }> | null} */
+  let loaded = null;
+  const load = () => (loaded ??= detail(m.id).catch((e) => { loaded = null; throw e; }));
+  const fail = (/** @type {unknown} */ e) => { people.textContent = `Could not load the record: ${e instanceof Error ? e.message : e}`; };
+  more.onclick = () => load().then(({ sessions }) => {
+    const names = [...new Set(sessions.map((s) => s.display_name))];
+    people.textContent = names.length ? `Attended: ${names.join(', ')}` : 'Nobody joined.';
+  }, fail);
+  chatBtn.onclick = () => {
+    if (!transcript.hidden) { transcript.hidden = true; chatBtn.textContent = 'Show chat'; return; }
+    load().then(({ chat }) => {
+      transcript.replaceChildren(...(chat.length ? chat.map((c) => h('li', {}, [
+        h('span', { class: 'muted', text: `${new Date(c.sent_at).toLocaleTimeString()} ${c.from_name}: ` }),
+        h('span', { class: 'text', text: c.text }),
+      ])) : [h('li', { class: 'muted', text: 'No chat in this meeting.' })]));
+      transcript.hidden = false;
+      chatBtn.textContent = 'Hide chat';
+    }, fail);
+  };
+  return h('li', { class: 'item past', 'data-meeting': String(m.id) }, [
+    h('strong', { class: 'item-title', text: title ? `${title} (${m.room})` : m.room }),
+    h('span', { class: 'muted', text: span }),
+    h('span', { class: 'row left' }, [more, chatBtn, h('a', { class: 'btn small', href: roomPath(m.room), text: 'Open' })]),
+    people,
+    transcript,
+  ]);
+}

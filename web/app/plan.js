@@ -1,0 +1,138 @@
+// Convene web app: "My meetings", the planning part — a form that plans a meeting (or edits a planned one:
+// access, invited emails, password, title, start, size) and the list of planned meetings with their links.
+import { $, h, toast } from './dom.js';
+import { api, ApiError } from './api.js';
+import { roomPath } from './home.js';
+
+/**
+ * A planned room as the server describes it.
+ * @typedef {{ unique_name: string, title: string, access: 'link' | 'accounts' | 'invited', has_password: boolean,
+ *   max_participants: number | null, starts_at: number | null, invited: string[] }} PlannedRoom
+ */
+
+/** @type {Record<string, string>} */
+export const ACCESS_TEXT = { link: 'anyone with the link', accounts: 'signed-in accounts', invited: 'invited emails only' };
+
+/** The full link of a meeting. @param {string} name */
+export const meetingLink = (name) => `${location.origin}${roomPath(name)}`;
+
+/** A time for people: the browser's locale and zone. @param {number} ms */
+export const when = (ms) => new Date(ms).toLocaleString();
+
+/** `datetime-local` value of an epoch time, in the browser's zone. @param {number} ms */
+function localInput(ms) {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
+
+const input = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ ($(id));
+
+/** The room being edited (null: the form plans a new one). @type {PlannedRoom | null} */
+let editing = null;
+
+/** Fills the form for `room` (or empties it for a new meeting). @param {PlannedRoom | null} room */
+function fillForm(room) {
+  editing = room;
+  input('p-title').value = room?.title || '';
+  /** @type {HTMLSelectElement} */ ($('p-access')).value = room?.access || 'link';
+  /** @type {HTMLTextAreaElement} */ ($('p-invited')).value = (room?.invited || []).join('\n');
+  input('p-password').value = '';
+  input('p-nopw').checked = false;
+  $('p-nopw-row').hidden = !room?.has_password;
+  $('p-password-label').textContent = room?.has_password ? 'New password (empty: keep the current one)' : 'Password (optional)';
+  input('p-starts').value = room?.starts_at ? localInput(room.starts_at) : '';
+  input('p-max').value = room?.max_participants ? String(room.max_participants) : '';
+  $('plan-submit').textContent = room ? `Save «${room.title || room.unique_name}»` : 'Plan meeting';
+  $('plan-cancel').hidden = !room;
+  $('plan-error').hidden = true;
+  showInvited();
+}
+
+function showInvited() {
+  $('p-invited-row').hidden = /** @type {HTMLSelectElement} */ ($('p-access')).value !== 'invited';
+}
+
+/** What the form says, as the API's fields; throws a message when a value cannot be sent. */
+function formBody() {
+  const access = /** @type {HTMLSelectElement} */ ($('p-access')).value;
+  const invited = /** @type {HTMLTextAreaElement} */ ($('p-invited')).value.split(/[\s,;]+/).filter(Boolean);
+  /** @type {Record<string, unknown>} */
+  const body = { title: input('p-title').value.trim(), access, invited };
+  const pw = input('p-password').value;
+  if (input('p-nopw').checked && editing) body.password = null;
+  else if (pw) body.password = pw;
+  const starts = input('p-starts').value;
+  const startsAt = starts ? new Date(starts).getTime() : null;
+  if (starts && !Number.isFinite(startsAt)) throw new Error('The start time is not a date.');
+  const maxText = input('p-max').value.trim();
+  const max = maxText ? Number(maxText) : null;
+  if (max !== null && !(Number.isInteger(max) && max > 0)) throw new Error('The most participants is a whole number from 1.');
+  // A new meeting leaves out what is empty; an edit sends null, which clears it.
+  if (startsAt !== null || editing) body.starts_at = startsAt;
+  if (max !== null || editing) body.max_participants = max;
+  return body;
+}
+
+/** Shows the link of a meeting just planned or saved, ready to copy. @param {string} name */
+function showLink(name) {
+  $('plan-result').hidden = false;
+  input('plan-link').value = meetingLink(name);
+}
+
+/** The form and the planned list. @param {() => void} changed called after a meeting is planned or saved */
+export function initPlan(changed) {
+  fillForm(null);
+  $('p-access').onchange = showInvited;
+  $('plan-cancel').onclick = () => fillForm(null);
+  $('plan-copy').onclick = async () => {
+    input('plan-link').select();
+    try { await navigator.clipboard.writeText(input('plan-link').value); toast('Link copied'); } catch { toast('Select the link and copy it'); }
+  };
+  $('plan-form').onsubmit = async (e) => {
+    e.preventDefault();
+    const err = $('plan-error');
+    err.hidden = true;
+    const submit = /** @type {HTMLButtonElement} */ ($('plan-submit'));
+    try {
+      const body = formBody();
+      submit.disabled = true;
+      const room = /** @type {PlannedRoom} */ (editing
+        ? await api('PATCH', `/api/v1/rooms/${encodeURIComponent(editing.unique_name)}`, body)
+        : await api('POST', '/api/v1/rooms', body));
+      showLink(room.unique_name);
+      toast(editing ? 'Changes saved' : 'Meeting planned');
+      fillForm(null);
+      changed();
+    } catch (x) {
+      err.textContent = x instanceof ApiError || x instanceof Error ? x.message : String(x);
+      err.hidden = false;
+    } finally {
+      submit.disabled = false;
+    }
+  };
+}
+
+/** Loads and shows the planned meetings; their titles by room name. @returns {Promise<Map<string, string>>} */
+export async function loadPlanned() {
+  const { rooms } = /** @type {{ rooms: PlannedRoom[] }} */ (await api('GET', '/api/v1/rooms'));
+  $('planned-empty').hidden = rooms.length > 0;
+  $('planned-list').replaceChildren(...rooms.map(plannedItem));
+  return new Map(rooms.filter((r) => r.title).map((r) => [r.unique_name, r.title]));
+}
+
+/** @param {PlannedRoom} r */
+function plannedItem(r) {
+  const facts = [`Who may enter: ${ACCESS_TEXT[r.access] || r.access}`];
+  if (r.access === 'invited') facts.push(`invited: ${r.invited.join(', ') || 'nobody yet'}`);
+  facts.push(r.has_password ? 'has a password' : 'no password');
+  if (r.starts_at) facts.push(`starts ${when(r.starts_at)}`);
+  if (r.max_participants) facts.push(`at most ${r.max_participants}`);
+  const edit = h('button', { class: 'btn small', type: 'button', text: 'Edit' });
+  edit.onclick = () => { fillForm(r); $('plan-form').scrollIntoView(); input('p-title').focus(); };
+  return h('li', { class: 'item planned', 'data-room': r.unique_name }, [
+    h('strong', { class: 'item-title', text: r.title || r.unique_name }),
+    h('a', { href: roomPath(r.unique_name), text: meetingLink(r.unique_name) }),
+    h('span', { class: 'muted facts', text: facts.join(' · ') }),
+    edit,
+  ]);
+}
