@@ -21,7 +21,7 @@ export async function loadPast(titles) {
   $('past-list').replaceChildren(...meetings.map((m) => pastItem(m, titles.get(m.room))));
 }
 
-/** One meeting's sessions and chat, every page (up to MAX_PAGES). @param {number} id */
+/** One meeting's sessions and chat, every page (up to MAX_PAGES). @param {string} id its public id */
 async function detail(id) {
   /** @type {Session[]} */ const sessions = [];
   /** @type {Chat[]} */ const chat = [];
@@ -30,7 +30,7 @@ async function detail(id) {
   let sAfter = 0;
   let cAfter = 0;
   for (let i = 0; i < MAX_PAGES && (sAfter !== END || cAfter !== END); i++) {
-    const d = await api('GET', `/api/v1/meetings/${id}?sessions_limit=1000&chat_limit=1000&sessions_after=${sAfter}&chat_after=${cAfter}`);
+    const d = await api('GET', `/api/v1/meetings/${encodeURIComponent(id)}?sessions_limit=1000&chat_limit=1000&sessions_after=${sAfter}&chat_after=${cAfter}`);
     sessions.push(...d.sessions);
     chat.push(...d.chat);
     sAfter = d.next?.sessions_after ?? END;
