@@ -6,7 +6,7 @@ import { roomPath } from './home.js';
 import { when } from './plan.js';
 
 /**
- * @typedef {{ id: number, room: string, started_at: number | null, ended_at: number | null, created_at: number }} Meeting
+ * @typedef {{ id: string, room: string, started_at: number | null, ended_at: number | null, created_at: number }} Meeting
  * @typedef {{ display_name: string, joined_at: number, left_at: number | null }} Session
  * @typedef {{ seq: number, from_name: string, text: string, sent_at: number }} Chat
  */
