@@ -50,6 +50,12 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Ok(base) = std::env::var(PG_ENV) else {
+        // Outside CI a developer may lack PostgreSQL; in CI a missing URL is a broken setup, and a
+        // test that passes without running would hide it.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{PG_ENV} is not set in CI: postgres::{name} cannot run"
+        );
         eprintln!("SKIPPED: {PG_ENV} not set, postgres::{name} did not run");
         return;
     };
