@@ -8,6 +8,7 @@ pub mod closing;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod live_api;
 pub mod logging;
 pub mod media;
 pub mod metrics;

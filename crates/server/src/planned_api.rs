@@ -26,7 +26,14 @@ const MAX_INVITED: usize = 500;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/rooms", get(list).post(create))
-        .route("/api/v1/rooms/{name}", get(show).patch(update))
+        .route(
+            "/api/v1/rooms/{name}",
+            get(show).patch(update).post(crate::live_api::update),
+        )
+        .route(
+            "/api/v1/rooms/{name}/participants",
+            get(crate::live_api::participants),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 

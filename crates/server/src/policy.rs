@@ -147,6 +147,15 @@ pub fn records_scope(caller: &crate::auth::Caller) -> RecordScope {
     }
 }
 
+/// Whether a REST caller may see who is in a live room and end it for everyone: API keys,
+/// administrators, and the owner of the room's plan.
+pub fn may_manage_room(caller: &crate::auth::Caller, planned: Option<&PlannedRoom>) -> bool {
+    match caller {
+        crate::auth::Caller::ApiKey(_) => true,
+        crate::auth::Caller::User(u) => u.is_admin || planned.is_some_and(|r| r.owner == u.id),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,4 +74,12 @@ pub enum RoomCmd {
     Drain {
         done: oneshot::Sender<()>,
     },
+    /// Who is in the room now (connected, or away within their window).
+    Snapshot {
+        reply: oneshot::Sender<Vec<convene_proto::ParticipantInfo>>,
+    },
+    /// End the meeting for everyone (from outside the meeting: an owner, an admin, an API key).
+    End {
+        done: oneshot::Sender<()>,
+    },
 }

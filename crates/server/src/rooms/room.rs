@@ -82,7 +82,7 @@ impl Room {
                 RoomCmd::Join { reply, .. } => {
                     let _ = reply.send(Err(JoinRefusal::RoomEnded));
                 }
-                RoomCmd::Drain { done } => {
+                RoomCmd::Drain { done } | RoomCmd::End { done } => {
                     let _ = done.send(());
                 }
                 RoomCmd::Chat { reply, .. } => {
@@ -143,9 +143,20 @@ impl Room {
             }
             RoomCmd::Media(out) => self.on_media(out),
             RoomCmd::Drain { done } => {
-                self.drain().await;
+                self.end_for_all("server_shutdown", 1001, LeaveReason::ServerShutdown)
+                    .await;
                 let _ = done.send(());
                 return Continue::Stop;
+            }
+            RoomCmd::End { done } => {
+                tracing::info!(room = %self.id, "meeting ended for everyone");
+                self.end_for_all("meeting_ended", 1000, LeaveReason::MeetingEnded)
+                    .await;
+                let _ = done.send(());
+                return Continue::Stop;
+            }
+            RoomCmd::Snapshot { reply } => {
+                let _ = reply.send(self.participants.iter().map(|p| p.info.clone()).collect());
             }
         }
         Continue::Go
@@ -310,14 +321,22 @@ impl Room {
         }
     }
 
-    async fn drain(&mut self) {
+    /// Tells everyone `closing` with `reason`, closes their connections with `code`, closes their
+    /// sessions with `leave` and the meeting: a drain (a restart, which people come back from) or a
+    /// meeting ended for everyone.
+    async fn end_for_all(&mut self, reason: &str, code: u16, leave: LeaveReason) {
         let closing = ServerMessage::Closing {
-            reason: "server_shutdown".into(),
+            reason: reason.into(),
+        };
+        let why = if code == 1001 {
+            "server shutting down"
+        } else {
+            "meeting ended"
         };
         for p in &self.participants {
             if let Some(conn) = p.conn() {
                 conn.send(&closing);
-                conn.close(1001, "server shutting down");
+                conn.close(code, why);
             }
         }
         let ids: Vec<ParticipantId> = self
@@ -326,7 +345,7 @@ impl Room {
             .map(|p| p.info.id.clone())
             .collect();
         for id in ids {
-            self.remove(&id, LeaveReason::ServerShutdown).await;
+            self.remove(&id, leave).await;
         }
         self.end_meeting().await;
     }

@@ -302,3 +302,13 @@ pub async fn expect_shutdown(c: &mut convene_client::Signaling) {
     assert_eq!(reason, "server_shutdown");
     assert_eq!(c.closed().await.expect("closed").code, Some(1001));
 }
+
+/// Waits for a `closing` message; returns its reason.
+pub async fn expect_closing(c: &mut convene_client::Signaling) -> String {
+    c.recv_until(|m| match m {
+        ServerMessage::Closing { reason } => Some(reason.clone()),
+        _ => None,
+    })
+    .await
+    .expect("a closing message")
+}

@@ -1,0 +1,132 @@
+//! Live rooms over REST: who is in a room now, and ending it for everyone; for API keys,
+//! administrators and the room's owner only.
+
+mod common;
+#[path = "support/http.rs"]
+mod http;
+
+use common::{base64_encode, expect_closing, TestServer};
+use convene_store::{LeaveReason, Store};
+use http::request;
+
+async fn api_key(s: &TestServer) -> String {
+    let key = convene_server::auth::apikeys::generate("ops", 0).unwrap();
+    s.store().await.create_api_key(&key.record).await.unwrap();
+    format!(
+        "Basic {}",
+        base64_encode(format!("{}:{}", key.record.id, key.secret).as_bytes())
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_lists_who_is_in_a_room_and_ends_it_for_everyone() {
+    let s = TestServer::start().await;
+    let (mut ada, ja) = s.join("live", "Ada").await;
+    let (mut bob, _) = s.join("live", "Bob").await;
+    let key = api_key(&s).await;
+    let auth = [("Authorization", key.as_str())];
+
+    let r = request(
+        s.addr,
+        "GET",
+        "/api/v1/rooms/LIVE/participants",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let names: Vec<&str> = r.body["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Ada", "Bob"]);
+
+    let done = serde_json::json!({ "status": "completed" });
+    let r = request(s.addr, "POST", "/api/v1/rooms/live", &auth, Some(done)).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    for c in [&mut ada, &mut bob] {
+        assert_eq!(expect_closing(c).await, "meeting_ended");
+    }
+    let store = s.store().await;
+    let m = store.meetings(Some("live"), 1).await.unwrap().remove(0);
+    assert!(m.ended_at.is_some(), "the meeting is over");
+    let sessions = store.sessions(m.id).await.unwrap();
+    assert!(sessions
+        .iter()
+        .all(|x| x.leave_reason == Some(LeaveReason::MeetingEnded)));
+    assert!(sessions
+        .iter()
+        .any(|x| x.participant_id == ja.participant_id.0));
+    let after = request(
+        s.addr,
+        "GET",
+        "/api/v1/rooms/live/participants",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(after.status, 404, "no live room any more");
+    // A new join starts a new meeting, not the ended one.
+    let (_c, jc) = s.join("live", "Cleo").await;
+    assert!(!jc.resumed && jc.participants.len() == 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_owners_admins_and_keys_manage_live_rooms() {
+    let s = TestServer::start().await;
+    let owner = http::signed_up(s.addr, "o@example.org").await;
+    let other = http::signed_up(s.addr, "x@example.org").await;
+    let r = request(
+        s.addr,
+        "POST",
+        "/api/v1/rooms",
+        &[("Cookie", &owner)],
+        Some(serde_json::json!({ "unique_name": "board" })),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let (_a, _) = s.join("board", "Ada").await;
+    let (_b, _) = s.join("adhoc", "Bob").await;
+    let path = "/api/v1/rooms/board/participants";
+    assert_eq!(request(s.addr, "GET", path, &[], None).await.status, 401);
+    assert_eq!(
+        request(s.addr, "GET", path, &[("Cookie", &other)], None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        request(s.addr, "GET", path, &[("Cookie", &owner)], None)
+            .await
+            .status,
+        200
+    );
+    let adhoc = "/api/v1/rooms/adhoc/participants";
+    assert_eq!(
+        request(s.addr, "GET", adhoc, &[("Cookie", &owner)], None)
+            .await
+            .status,
+        404,
+        "an ad-hoc room is nobody's to manage but admins' and keys'"
+    );
+    let bad = request(
+        s.addr,
+        "POST",
+        "/api/v1/rooms/board",
+        &[("Cookie", &owner)],
+        Some(serde_json::json!({ "status": "paused" })),
+    )
+    .await;
+    assert_eq!((bad.status, bad.code()), (400, "invalid_message"));
+    let theirs = request(
+        s.addr,
+        "POST",
+        "/api/v1/rooms/board",
+        &[("Cookie", &other)],
+        Some(serde_json::json!({ "status": "completed" })),
+    )
+    .await;
+    assert_eq!(theirs.status, 404);
+}
