@@ -141,6 +141,8 @@ impl Room {
         self.participants.push(Participant {
             info,
             session,
+            // `send_joined` below issues the first token and its nonce. Until then no token can
+            // match: every issued nonce is 32 hex digits, never empty.
             resumable: Resumable::Issued {
                 nonce: String::new(),
             },
