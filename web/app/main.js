@@ -3,11 +3,13 @@
 // /sdk/convene.js; screens live in home.js, account.js, mine.js, prejoin.js, meeting.js.
 import { canonicalRoomName } from '/sdk/convene.js';
 import { show } from './dom.js';
+import { translateDom } from './i18n.js';
 import { initHome, showHomeError, decodePath, roomPath, roomNotice } from './home.js';
 import { initPrejoin } from './prejoin.js';
 import { initAccountBar, initAuth } from './account.js';
 import { initMine } from './mine.js';
 
+translateDom();
 const path = location.pathname;
 const roomMatch = path.match(/^\/r\/([^/]+)/);
 if (roomMatch) {

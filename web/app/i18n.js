@@ -1,0 +1,80 @@
+// Convene web app: the language of the app. Every user-visible string comes from one catalogue per
+// language (locales/<lang>.js, flat `key → text` maps). The language is the visitor's choice (saved
+// in localStorage), else the first of the browser's languages we have, else English. Switching takes
+// effect at once: static markup carries data-i18n* attributes that `translateDom` fills, and screens
+// that render text themselves re-render from `onLanguageChange`.
+import en from './locales/en.js';
+import zh from './locales/zh.js';
+import fr from './locales/fr.js';
+import ko from './locales/ko.js';
+
+/** @typedef {'en' | 'zh' | 'fr' | 'ko'} Lang */
+/** @typedef {keyof typeof en} Key */
+
+/** The catalogues, and each language's name in itself (for the picker). */
+export const CATALOGUES = /** @type {Record<Lang, Record<string, string>>} */ ({ en, zh, fr, ko });
+export const LANGUAGE_NAMES = /** @type {Record<Lang, string>} */ ({ en: 'English', zh: '简体中文', fr: 'Français', ko: '한국어' });
+const STORAGE_KEY = 'convene.lang';
+
+/** @param {string} tag a BCP 47 tag such as "fr-CA" or "zh-Hans-CN" @returns {Lang | null} */
+export function matchLanguage(tag) {
+  const base = tag.toLowerCase().split('-')[0];
+  return base in CATALOGUES ? /** @type {Lang} */ (base) : null;
+}
+
+/** @returns {Lang} */
+function initialLanguage() {
+  let saved = null;
+  try { saved = localStorage.getItem(STORAGE_KEY); } catch { /* storage blocked: use the browser's languages */ }
+  const fromSaved = saved ? matchLanguage(saved) : null;
+  if (fromSaved) return fromSaved;
+  for (const tag of navigator.languages ?? [navigator.language]) {
+    const l = tag ? matchLanguage(tag) : null;
+    if (l) return l;
+  }
+  return 'en';
+}
+
+/** @type {Lang} */
+let current = initialLanguage();
+/** @type {Set<(lang: Lang) => void>} */
+const listeners = new Set();
+
+export const language = () => current;
+
+/**
+ * The text for `key` in the current language, with `{name}` placeholders filled from `vars`. A key
+ * missing from a catalogue falls back to English (the catalogue test keeps that from happening).
+ * @param {Key} key @param {Record<string, string | number>} [vars]
+ */
+export function t(key, vars) {
+  const text = CATALOGUES[current][key] ?? en[key] ?? key;
+  return vars ? text.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : text;
+}
+
+/**
+ * Fills the text of static markup under `root`: `data-i18n` (textContent), `data-i18n-placeholder`,
+ * `data-i18n-title`, `data-i18n-aria-label`.
+ * @param {ParentNode} [root]
+ */
+export function translateDom(root = document) {
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(/** @type {Key} */ (el.getAttribute('data-i18n')));
+  for (const [attr, prop] of [['data-i18n-placeholder', 'placeholder'], ['data-i18n-title', 'title'], ['data-i18n-aria-label', 'aria-label']]) {
+    for (const el of root.querySelectorAll(`[${attr}]`)) el.setAttribute(prop, t(/** @type {Key} */ (el.getAttribute(attr))));
+  }
+  document.documentElement.lang = current === 'zh' ? 'zh-Hans' : current;
+}
+
+/** Switches the language now, remembers the choice, and tells the screens. @param {Lang} lang */
+export function setLanguage(lang) {
+  current = lang;
+  try { localStorage.setItem(STORAGE_KEY, lang); } catch { /* not remembered; still switched */ }
+  translateDom();
+  for (const fn of listeners) fn(lang);
+}
+
+/** Calls `fn` after every language switch; returns a function that stops it. @param {(lang: Lang) => void} fn */
+export function onLanguageChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
