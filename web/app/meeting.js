@@ -5,7 +5,13 @@ import { $, h, show, toast, fillSelect, deviceMessage, joinDevicesMessage } from
 import { TileGrid } from './tiles.js';
 import { renderChat, appendChat } from './chat.js';
 import { renderPeople } from './people.js';
-import { paintControls, bindShortcuts } from './controls.js';
+import { paintControls } from './controls.js';
+import { bindShortcuts } from './shortcuts.js';
+import { InviteCard } from './invite.js';
+import { bindShareBar, paintShareBar } from './share.js';
+import { AudioOutput } from './audio-output.js';
+import { Reactions, EMOJI } from './reactions.js';
+import { QualityView } from './netquality.js';
 import { initHome, showHomeError, roomPath } from './home.js';
 import { authHref } from './account.js';
 
@@ -156,6 +162,12 @@ export class MeetingUI {
     this.grid = new TileGrid(client, $('stage'), () => this.paintControls());
     /** @type {(() => void)[]} */
     this.cleanup = [];
+    this.invite = new InviteCard(this);
+    this.audioOut = new AudioOutput(() => this.audios.values());
+    this.quality = new QualityView(this);
+    // Reactions need an SDK that can send them; without, the button stays hidden.
+    this.reactions = typeof /** @type {any} */ (client).sendReaction === 'function' ? new Reactions(this, EMOJI) : null;
+    $('c-react').hidden = !this.reactions;
     $('m-room').textContent = room;
     this.bind();
     this.paintControls();
@@ -188,7 +200,7 @@ export class MeetingUI {
       renderChat(c);
     });
     this.listen(c, 'participantjoined', (e) => { this.syncAll(); toast(`${e.detail.participant.display_name} joined`); });
-    this.listen(c, 'participantleft', (e) => { this.syncAll(); toast(`${e.detail.participant.display_name} left`); });
+    this.listen(c, 'participantleft', (e) => { this.quality.forget(e.detail.participant.id); this.syncAll(); toast(`${e.detail.participant.display_name} left`); });
     this.listen(c, 'participantupdated', (e) => {
       const { participant: p, previous } = e.detail;
       if (p.hand_raised && !previous.hand_raised && p.id !== c.participantId) toast(`${p.display_name} raised a hand`);
@@ -202,6 +214,8 @@ export class MeetingUI {
       if (this.panel !== 'chat' && !e.detail.own) { this.unread++; this.paintUnread(); }
     });
     this.listen(c, 'dominantspeaker', () => this.grid.paintSpeaker());
+    this.listen(c, 'qualitychange', (e) => this.quality.onChange(e.detail));
+    this.listen(c, 'reaction', (e) => this.reactions?.show(e.detail.participantId, e.detail.emoji));
     this.listen(c, 'audiolevels', (e) => {
       const loud = new Set(e.detail.levels.filter((/** @type {{level: number}} */ l) => l.level > 40).map((/** @type {{participant_id: string}} */ l) => l.participant_id));
       this.grid.paintSpeaking(loud);
@@ -220,7 +234,8 @@ export class MeetingUI {
     this.listen($('banner-retry'), 'click', () => { c.reconnectNow(); });
     this.listen($('banner-leave'), 'click', () => { c.leave(); });
     this.listen(c, 'error', (e) => {
-      if (e.detail.code === 'rate_limited' || e.detail.code === 'media_error') console.warn('convene:', e.detail);
+      if (e.detail.code === 'rate_limited' && e.detail.request === 'reaction') this.reactions?.slowDown();
+      else if (e.detail.code === 'rate_limited' || e.detail.code === 'media_error') console.warn('convene:', e.detail);
       else if (e.detail.request === 'chat_send') toast(`Message not sent: ${e.detail.message}`);
     });
 
@@ -250,7 +265,9 @@ export class MeetingUI {
     });
     this.listen(/** @type {HTMLSelectElement} */ ($('m-audio')), 'change', (e) => { const v = e.target.value; localStorage.setItem('convene:audioDevice', v); c.switchDevice('audioinput', v).catch((err) => toast(deviceMessage(err))); });
     this.listen(/** @type {HTMLSelectElement} */ ($('m-video')), 'change', (e) => { const v = e.target.value; localStorage.setItem('convene:videoDevice', v); c.switchDevice('videoinput', v).catch((err) => toast(deviceMessage(err))); });
+    this.listen(/** @type {HTMLSelectElement} */ ($('m-speaker')), 'change', (e) => { this.audioOut.choose(e.target.value); });
     bindShortcuts(this);
+    bindShareBar(this);
     this.listen(window, 'resize', () => this.grid.layout());
     this.listen(window, 'pagehide', () => { /* a reload resumes: do not send leave */ });
     if (navigator.mediaDevices) this.listen(navigator.mediaDevices, 'devicechange', () => this.fillDevices());
@@ -281,6 +298,7 @@ export class MeetingUI {
 
   async toggleSettings() {
     const s = $('settings');
+    this.reactions?.close(false);
     s.hidden = !s.hidden;
     $('c-settings').setAttribute('aria-expanded', String(!s.hidden));
     if (!s.hidden) await this.fillDevices();
@@ -290,6 +308,7 @@ export class MeetingUI {
     const d = await listDevices();
     fillSelect(/** @type {HTMLSelectElement} */ ($('m-audio')), d.audioinput, this.c.localTracks.microphone?.getSettings().deviceId, 'Microphone');
     fillSelect(/** @type {HTMLSelectElement} */ ($('m-video')), d.videoinput, this.c.localTracks.camera?.getSettings().deviceId, 'Camera');
+    this.audioOut.fill(d.audiooutput);
   }
 
   paintControls() {
@@ -329,6 +348,7 @@ export class MeetingUI {
       if (added) {
         const a = /** @type {HTMLAudioElement} */ (h('audio', { autoplay: '' }));
         a.srcObject = rt.stream;
+        this.audioOut.apply(a);
         a.play().catch(() => {});
         $('audio-sink').append(a);
         this.audios.set(rt.mid, a);
@@ -349,7 +369,10 @@ export class MeetingUI {
     const n = c.participants.size;
     $('m-count').textContent = `${n} ${n === 1 ? 'person' : 'people'}`;
     this.paintControls();
+    paintShareBar(this);
+    this.invite.paint();
     this.grid.paintSpeaker();
     this.grid.layout();
+    this.quality.paintAll();
   }
 }

@@ -1,6 +1,7 @@
 // Convene web app: the video tiles on the stage — one per participant's camera and screen, their labels,
 // and the layout (grid of the largest 16:9 tiles, or speaker view: one big tile and a strip).
 import { h, icon, initials, hue } from './dom.js';
+import { pickMainTile, noteSpeaker } from './stage.js';
 
 /** @typedef {import('/sdk/convene.js').Convene} Convene */
 /** @typedef {import('/sdk/convene.js').Participant} Participant */
@@ -22,6 +23,10 @@ export class TileGrid {
     this.autoSpeaker = false;
     /** @type {string | null} */
     this.pinned = null;
+    /** @type {{ id: string, at: number }[]} who spoke recently (for speaker view) */
+    this.recent = [];
+    /** @type {string | null} the dominant speaker last noted in `recent` */
+    this.noted = null;
   }
 
   destroy() {
@@ -90,9 +95,9 @@ export class TileGrid {
       wanted.add(`${p.id}:camera`);
       const t = this.tile(p.id, 'camera');
       this.paintTile(t, p, 'camera');
+      // Your own screen gets no tile: the sharing bar stands for it (no hall of mirrors).
       const screenRemote = [...c.remoteTracks.values()].find((r) => r.participantId === p.id && r.source === 'screen');
-      const ownScreen = p.id === c.participantId && c.localTracks.screen;
-      if (screenRemote || ownScreen) {
+      if (screenRemote) {
         wanted.add(`${p.id}:screen`);
         this.paintTile(this.tile(p.id, 'screen'), p, 'screen');
       }
@@ -144,6 +149,7 @@ export class TileGrid {
 
   paintSpeaker() {
     const d = this.c.dominantSpeaker;
+    if (d !== this.noted) { this.recent = noteSpeaker(this.recent, this.noted, d, Date.now()); this.noted = d; }
     for (const [key, t] of this.tiles) t.classList.toggle('dominant', key === `${d}:camera` && this.c.participants.size > 2);
     if (this.speakerView) this.layout();
   }
@@ -158,12 +164,11 @@ export class TileGrid {
     const gap = 8;
     let main = null;
     if (this.speakerView && tiles.length > 1) {
-      const screens = tiles.filter(([k]) => k.endsWith(':screen'));
-      const d = this.c.dominantSpeaker;
-      main = (this.pinned && this.tiles.has(this.pinned) && this.pinned)
-        || (screens[0] && screens[0][0])
-        || (d && d !== this.c.participantId && this.tiles.has(`${d}:camera`) && `${d}:camera`)
-        || (tiles.find(([k]) => !k.startsWith(`${this.c.participantId}:`)) || tiles[0])[0];
+      const withVideo = new Set(tiles.filter(([k, t]) => k.endsWith(':camera') && t.classList.contains('has-video')).map(([, t]) => t.dataset.participantId || ''));
+      main = pickMainTile({
+        keys: tiles.map(([k]) => k), me: this.c.participantId, pinned: this.pinned,
+        dominant: this.c.dominantSpeaker, recent: this.recent, withVideo, now: Date.now(),
+      });
     }
     stage.classList.toggle('speaker', !!main);
     if (main) {
