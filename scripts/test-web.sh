@@ -13,6 +13,13 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   apt-get install -y -qq chromium >/dev/null
 fi
+# nft: net-quality.test.js impairs one participant's media with random loss on loopback.
+if ! command -v nft >/dev/null; then
+  echo "== installing nftables"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nftables >/dev/null
+fi
 command -v node >/dev/null || { echo "node is required (Node.js 20+)"; exit 1; }
 
 echo "== npm ci (web/)"
