@@ -1,7 +1,7 @@
 // Convene web app: the "invite others" card next to the stage while you are alone in the meeting: the
 // meeting's link and a Copy button. It goes when someone joins and comes back when everyone has left.
 import { $ } from './dom.js';
-import { t } from './i18n.js';
+import { t, onLanguageChange } from './i18n.js';
 import { roomPath } from './home.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
@@ -19,6 +19,8 @@ export class InviteCard {
     this.copiedTimer = 0;
     ui.listen($('invite-copy'), 'click', () => this.copy());
     ui.cleanup.push(() => { clearTimeout(this.copiedTimer); $('invite').hidden = true; });
+    // The texts JS set (the static ones follow data-i18n).
+    ui.cleanup.push(onLanguageChange(() => { clearTimeout(this.copiedTimer); $('invite-copy').textContent = t('invite.copy'); $('invite-hint').textContent = ''; }));
   }
 
   /** Shows the card exactly while you are the only participant. @returns {boolean} whether it changed */

@@ -3,7 +3,7 @@
 // connection has been bad for a few seconds, a notice says so (it goes as soon as it recovers). The
 // levels come from the SDK's `qualitychange` events.
 import { $, h } from './dom.js';
-import { t } from './i18n.js';
+import { t, onLanguageChange } from './i18n.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
 /** @typedef {'good'|'poor'|'bad'} Level */
@@ -36,6 +36,7 @@ export class QualityView {
     this.latest = new Map();
     this.badTimer = 0;
     ui.cleanup.push(() => { clearTimeout(this.badTimer); $('net-notice').hidden = true; });
+    ui.cleanup.push(onLanguageChange(() => this.paintAll()));
   }
 
   /** @param {QualityChange} q */

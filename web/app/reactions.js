@@ -2,7 +2,7 @@
 // through the server, which passes it to everyone; each shows on the sender's tile for a few seconds
 // (several stack). Keyboard: the arrow keys move along the row, Enter sends, Escape closes.
 import { $, h, toast } from './dom.js';
-import { t } from './i18n.js';
+import { t, onLanguageChange } from './i18n.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
 
@@ -43,6 +43,7 @@ export class Reactions {
       const target = /** @type {Node} */ (e.target);
       if (!this.menu.hidden && !this.menu.contains(target) && !this.button.contains(target)) this.close(false);
     });
+    ui.cleanup.push(onLanguageChange(() => this.render()));
     ui.cleanup.push(() => { this.close(false); for (const x of this.timers) clearTimeout(x); this.timers.clear(); });
   }
 

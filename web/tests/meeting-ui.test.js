@@ -73,6 +73,12 @@ describe('the meeting\'s finish', { timeout: 240_000 }, () => {
     await A.page.waitForSelector('#invite-copy:text("Copied")', { timeout: 5000 });
     assert.equal(await A.page.evaluate(() => navigator.clipboard.readText()), url);
     await screenshot(A.page, 'ui-invite-alone');
+    // On a phone the card goes below the video, still covering nothing.
+    await A.page.setViewportSize({ width: 390, height: 760 });
+    await sleep(450);
+    assert.equal(await tilesUnderInvite(A.page), 0, 'the card covers a tile on a phone');
+    await screenshot(A.page, 'ui-invite-alone-phone');
+    await A.page.setViewportSize({ width: 1280, height: 720 });
     // Where the clipboard refuses, the link is selected for Ctrl+C and the card says so.
     await A.page.evaluate(() => { navigator.clipboard.writeText = () => Promise.reject(new DOMException('denied', 'NotAllowedError')); });
     await A.page.click('#invite-copy');
