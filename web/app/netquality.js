@@ -7,7 +7,7 @@ import { t, onLanguageChange } from './i18n.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
 /** @typedef {'good'|'poor'|'bad'} Level */
-/** @typedef {{ lossPct: number, rttMs: number, fps?: number, jitterMs?: number }} Figures */
+/** @typedef {{ lossPct?: number | null, rttMs?: number | null, fps?: number | null, jitterMs?: number | null }} Figures  null: not measured yet */
 /** @typedef {{ participantId: string, level: Level, figures: Figures, self: boolean }} QualityChange */
 
 /** How long your own connection must stay bad before the notice shows (a blip is not "unstable"). */
@@ -20,11 +20,14 @@ function levelText(level) {
   return level === 'good' ? t('quality.good') : level === 'poor' ? t('quality.poor') : t('quality.bad');
 }
 
-/** The figures, one line each (those the SDK gave). @param {Figures} f */
+/** The figures, one line each (those measured). @param {Figures} f */
 function figureLines(f) {
-  const lines = [t('quality.loss', { value: f.lossPct.toFixed(1) }), t('quality.rtt', { value: Math.round(f.rttMs) })];
-  if (f.fps !== undefined) lines.push(t('quality.fps', { value: Math.round(f.fps) }));
-  if (f.jitterMs !== undefined) lines.push(t('quality.jitter', { value: Math.round(f.jitterMs) }));
+  /** @type {string[]} */
+  const lines = [];
+  if (typeof f.lossPct === 'number') lines.push(t('quality.loss', { value: f.lossPct.toFixed(1) }));
+  if (typeof f.rttMs === 'number') lines.push(t('quality.rtt', { value: Math.round(f.rttMs) }));
+  if (typeof f.fps === 'number') lines.push(t('quality.fps', { value: Math.round(f.fps) }));
+  if (typeof f.jitterMs === 'number') lines.push(t('quality.jitter', { value: Math.round(f.jitterMs) }));
   return lines;
 }
 
@@ -86,7 +89,7 @@ export class QualityView {
     const lines = figureLines(q.figures);
     tile.dataset.quality = q.level;
     box.dataset.level = q.level;
-    box.setAttribute('aria-label', `${levelText(q.level)}. ${lines.join(', ')}`);
+    box.setAttribute('aria-label', lines.length ? `${levelText(q.level)}. ${lines.join(', ')}` : levelText(q.level));
     const panel = /** @type {HTMLElement} */ (box.querySelector('.quality-panel'));
     panel.replaceChildren(h('strong', { text: levelText(q.level) }), ...lines.map((l) => h('span', { text: l })));
   }
