@@ -234,7 +234,7 @@ export class MeetingUI {
     this.listen($('banner-retry'), 'click', () => { c.reconnectNow(); });
     this.listen($('banner-leave'), 'click', () => { c.leave(); });
     this.listen(c, 'error', (e) => {
-      if (e.detail.code === 'rate_limited' && e.detail.request === 'reaction') this.reactions?.slowDown();
+      if (e.detail.code === 'rate_limited' && e.detail.request === 'send_reaction') this.reactions?.slowDown();
       else if (e.detail.code === 'rate_limited' || e.detail.code === 'media_error') console.warn('convene:', e.detail);
       else if (e.detail.request === 'chat_send') toast(`Message not sent: ${e.detail.message}`);
     });
