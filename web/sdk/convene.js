@@ -11,10 +11,12 @@ import { getTrack, listDevices, meterLevel } from './devices.js';
 import { JoinError, MediaAccessError, randomRoomName } from './util.js';
 import { canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX } from './names.js';
 import { onServerMessage } from './messages.js';
+import { REACTIONS, isReaction } from './reactions.js';
 
 export {
   SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
   canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX, backoffDelay, DEFAULT_BACKOFF_MAX_MS,
+  REACTIONS, isReaction,
 };
 
 /** @typedef {import('./types.js').Source} Source */
@@ -27,6 +29,7 @@ export {
 /** @typedef {import('./types.js').RemoteTrack} RemoteTrack */
 /** @typedef {import('./types.js').ConveneEventMap} ConveneEventMap */
 /** @typedef {import('./types.js').ConveneOptions} ConveneOptions */
+/** @typedef {import('./types.js').Reaction} Reaction */
 /**
  * @template {keyof ConveneEventMap} K
  * @typedef {import('./types.js').ConveneEvent<K>} ConveneEvent
@@ -309,6 +312,18 @@ export class Convene extends EventTarget {
   /** @param {boolean} raised */
   setHandRaised(raised) {
     this._send({ type: 'set_hand', raised });
+  }
+
+  /**
+   * Send a reaction to everyone (you get it back as a `reaction` event too). The server limits how many
+   * (a few in a row, then about one a second): one over it is dropped and reported as an `error` event
+   * with code `rate_limited` and request `send_reaction`.
+   * @param {Reaction} emoji one of `REACTIONS`; anything else throws a RangeError
+   * @returns {boolean} whether it went out (false while not connected)
+   */
+  sendReaction(emoji) {
+    if (!isReaction(emoji)) throw new RangeError(`not a reaction: use one of ${REACTIONS.join(' ')}`);
+    return this._send({ type: 'send_reaction', emoji });
   }
 
   // ───────────────────────────── local media ─────────────────────────────

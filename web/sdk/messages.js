@@ -1,6 +1,8 @@
 // Convene browser SDK: what the client does with each server message after `joined` (events about the
 // others, chat, media negotiation, ...). The state lives on the client (convene.js).
 
+import { isReaction } from './reactions.js';
+
 /** @typedef {import('./convene.js').Convene} Convene */
 
 /** @param {Convene} c @param {any} msg */
@@ -61,6 +63,12 @@ export function onServerMessage(c, msg) {
       break;
     case 'audio_levels':
       c._emit('audiolevels', { levels: msg.levels });
+      break;
+    case 'reaction':
+      // Only the set this SDK knows is shown: a newer server's additions are skipped, not rendered raw.
+      if (isReaction(msg.emoji)) {
+        c._emit('reaction', { participantId: msg.participant_id, emoji: msg.emoji, ts: msg.ts, own: msg.participant_id === c.participantId });
+      }
       break;
     case 'layers_unused':
       c._peer.onLayersUnused(msg.track_id, msg.rids);

@@ -9,6 +9,8 @@
  * @typedef {'server_restarting'|'connection_lost'} ReconnectReason
  */
 
+/** One of the reactions the server accepts (`REACTIONS`, in reactions.js). @typedef {'👍'|'👏'|'😂'|'😮'|'❤️'|'🎉'} Reaction */
+
 /**
  * @typedef {object} TrackInfo
  * @property {string} id
@@ -80,6 +82,7 @@
  * @property {{ code: string, message: string, request?: string, fatal: boolean }} error
  * @property {{ reason: string }} closed
  * @property {{ state: RTCPeerConnectionState }} mediastatechange
+ * @property {{ participantId: string, emoji: Reaction, ts: number, own: boolean }} reaction  `ts`: server time (ms); `own`: yours, echoed by the server
  */
 
 /**

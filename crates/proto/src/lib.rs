@@ -7,9 +7,11 @@ pub mod limits;
 pub mod messages;
 pub mod model;
 pub mod parse;
+pub mod reactions;
 
 pub use error::ErrorCode;
 pub use ids::{ParticipantId, RoomId, TrackId};
 pub use messages::{ClientMessage, Joined, ServerMessage, PROTOCOL_VERSION};
 pub use model::*;
 pub use parse::{parse_client_message, ParseError};
+pub use reactions::{is_reaction, REACTIONS};

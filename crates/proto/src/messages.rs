@@ -83,6 +83,8 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         height: Option<u32>,
     },
+    /// A brief reaction shown on the sender's tile; `emoji` is one of [`crate::REACTIONS`].
+    SendReaction { emoji: String },
 }
 
 /// Messages the server sends.
@@ -167,6 +169,13 @@ pub enum ServerMessage {
         track_id: TrackId,
         rids: Vec<String>,
     },
+    /// A participant reacted; sent to everyone in the room, the sender included. Not stored.
+    Reaction {
+        participant_id: ParticipantId,
+        emoji: String,
+        /// Server time, ms since the Unix epoch.
+        ts: i64,
+    },
 }
 
 /// The `joined` message body.
@@ -219,6 +228,7 @@ impl ServerMessage {
             ServerMessage::AudioLevels { .. } => "audio_levels",
             ServerMessage::MediaReset { .. } => "media_reset",
             ServerMessage::LayersUnused { .. } => "layers_unused",
+            ServerMessage::Reaction { .. } => "reaction",
         }
     }
 }
@@ -236,6 +246,7 @@ impl ClientMessage {
         "sdp_answer",
         "ice_candidate",
         "set_video_constraint",
+        "send_reaction",
     ];
 
     /// The wire name of the message type, for metrics and logs.
@@ -251,6 +262,7 @@ impl ClientMessage {
             ClientMessage::SdpAnswer { .. } => "sdp_answer",
             ClientMessage::IceCandidate { .. } => "ice_candidate",
             ClientMessage::SetVideoConstraint { .. } => "set_video_constraint",
+            ClientMessage::SendReaction { .. } => "send_reaction",
         }
     }
 }

@@ -86,7 +86,8 @@ fn is_unit_type(ty: &str) -> bool {
         | ClientMessage::SdpOffer { .. }
         | ClientMessage::SdpAnswer { .. }
         | ClientMessage::IceCandidate { .. }
-        | ClientMessage::SetVideoConstraint { .. } => false,
+        | ClientMessage::SetVideoConstraint { .. }
+        | ClientMessage::SendReaction { .. } => false,
     };
     // A unit message parses from its bare tag; no other message does (each has a required field
     // or is not unit-shaped in Rust).
@@ -157,6 +158,7 @@ mod tests {
                 "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdp_mid": "0"}),
             "set_video_constraint" => json!({"type": "set_video_constraint", "track": "t1",
                 "width": 320, "height": 180}),
+            "send_reaction" => json!({"type": "send_reaction", "emoji": "\u{1F44D}"}),
             other => panic!("no sample for client message type `{other}`: add one"),
         }
     }
@@ -240,6 +242,7 @@ mod tests {
             r#"{"type":"sdp_answer","sdp":"v=0"}"#,
             r#"{"type":"ice_candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host"}"#,
             r#"{"type":"set_video_constraint","track":"t1","width":320,"height":180}"#,
+            r#"{"type":"send_reaction","emoji":"🎉"}"#,
         ];
         assert_eq!(ok.len(), ClientMessage::TYPES.len());
         for (text, ty) in ok.iter().zip(ClientMessage::TYPES) {

@@ -79,6 +79,10 @@ guest_seats_per_address = 50
 exempt_loopback = true
 # Rooms one account may plan per hour (POST /api/v1/rooms); more get `rate_limited`. 0: no limit.
 rooms_per_hour_per_account = 60
+# Reactions (send_reaction) one participant may send per second, and how many it may send in a row;
+# more get `rate_limited` and are shown to nobody. On top of messages_per_sec.
+reactions_per_sec = 1.0
+reactions_burst = 5
 
 [websocket]
 # Seconds between keepalive pings from the server.

@@ -53,6 +53,12 @@ pub enum RoomCmd {
         from: ParticipantId,
         raised: bool,
     },
+    /// A reaction already checked against the set; the room applies the sender's rate limit.
+    React {
+        from: ParticipantId,
+        emoji: String,
+        reply: oneshot::Sender<Result<(), ServerError>>,
+    },
     SetMuted {
         from: ParticipantId,
         mic: Option<bool>,

@@ -2,6 +2,7 @@
 //! of the server), and the `joined` message that answers both.
 
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use convene_proto::{
     ChatMessage, ErrorCode, Joined, ParticipantId, ParticipantInfo, Role, ServerMessage,
@@ -11,7 +12,7 @@ use convene_store::{NewMeeting, NewSession};
 
 use super::command::{JoinRefusal, JoinReply, JoinRequest};
 use super::conn::ConnHandle;
-use super::participant::{new_participant_id, Participant, Presence, Resumable};
+use super::participant::{new_participant_id, reaction_bucket, Participant, Presence, Resumable};
 use super::room::{Lifecycle, Room};
 use crate::clock::now_ms;
 use crate::error::ServerError;
@@ -148,6 +149,7 @@ impl Room {
             },
             presence: Presence::Connected(conn),
             guest_addr: req.guest_addr,
+            reactions: reaction_bucket(&self.state.config.limits, Instant::now()),
         });
         self.lifecycle = Lifecycle::Active;
         self.add_to_media(&id, req.mic_muted, req.camera_muted);

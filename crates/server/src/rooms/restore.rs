@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use convene_proto::{ChatMessage, ParticipantId, ParticipantInfo, Role};
 use convene_store::{LeaveReason, SessionRecord, StoreError};
 
-use super::participant::{Participant, Presence, Resumable};
+use super::participant::{reaction_bucket, Participant, Presence, Resumable};
 use super::room::{Lifecycle, Room};
 use crate::clock::now_ms;
 
@@ -74,6 +74,7 @@ impl Room {
                 resumable: Resumable::Restored,
                 presence: Presence::Away { until },
                 guest_addr: None,
+                reactions: reaction_bucket(&self.state.config.limits, Instant::now()),
             });
         }
         self.lifecycle = Lifecycle::Active;

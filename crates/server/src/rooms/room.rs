@@ -116,6 +116,9 @@ impl Room {
             RoomCmd::SetHand { from, raised } => {
                 self.update(&from, |info| info.hand_raised = raised);
             }
+            RoomCmd::React { from, emoji, reply } => {
+                let _ = reply.send(self.react(&from, emoji));
+            }
             RoomCmd::SetMuted { from, mic, camera } => {
                 self.update(&from, |info| {
                     if let Some(m) = mic {

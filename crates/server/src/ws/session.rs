@@ -335,6 +335,22 @@ impl Session {
                 }
                 answer.await.map_err(|_| gone())??;
             }
+            ClientMessage::SendReaction { emoji } => {
+                policy::may_react(&self.actor)?;
+                let emoji = validate::reaction(emoji)?;
+                let (reply, answer) = oneshot::channel();
+                if !room
+                    .send(RoomCmd::React {
+                        from: me,
+                        emoji,
+                        reply,
+                    })
+                    .await
+                {
+                    return Err(gone());
+                }
+                answer.await.map_err(|_| gone())??;
+            }
             ClientMessage::SetHand { raised } => {
                 room.send(RoomCmd::SetHand { from: me, raised }).await;
             }
