@@ -12,11 +12,12 @@ import { JoinError, MediaAccessError, randomRoomName } from './util.js';
 import { canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX } from './names.js';
 import { onServerMessage } from './messages.js';
 import { REACTIONS, isReaction } from './reactions.js';
+import { QualityMonitor, QUALITY_THRESHOLDS, QUALITY_SAMPLE_MS } from './quality.js';
 
 export {
   SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
   canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX, backoffDelay, DEFAULT_BACKOFF_MAX_MS,
-  REACTIONS, isReaction,
+  REACTIONS, isReaction, QUALITY_THRESHOLDS, QUALITY_SAMPLE_MS,
 };
 
 /** @typedef {import('./types.js').Source} Source */
@@ -30,6 +31,7 @@ export {
 /** @typedef {import('./types.js').ConveneEventMap} ConveneEventMap */
 /** @typedef {import('./types.js').ConveneOptions} ConveneOptions */
 /** @typedef {import('./types.js').Reaction} Reaction */
+/** @typedef {import('./types.js').QualityInfo} QualityInfo */
 /**
  * @template {keyof ConveneEventMap} K
  * @typedef {import('./types.js').ConveneEvent<K>} ConveneEvent
@@ -79,12 +81,15 @@ export class Convene extends EventTarget {
     this.reconnectReason = null;
     /** @type {MediaAccessError[]} failures while opening devices at join */
     this.mediaErrors = [];
+    /** @type {Map<string, QualityInfo>} connection quality by participant id, you included (see `qualitychange`) */
+    this.quality = new Map();
 
     this._left = false;
     this._msgId = 0;
     this._signaling = new Signaling(this);
     this._peer = new Peer(this);
     this._subs = new Subscriptions(this);
+    this._quality = new QualityMonitor(this);
   }
 
   /**
@@ -238,6 +243,8 @@ export class Convene extends EventTarget {
       this.chat = [...(msg.chat_history || [])];
     }
     this._setState('connected');
+    this._quality.resetReport();
+    this._quality.start();
     this._emit('joined', { participantId: msg.participant_id, resumed: !!msg.resumed, participants: [...this.participants.values()], chatHistory: this.chat });
     // `media_kept: false`: the server holds no media session for us (a fresh join, a restarted server, a
     // reload): a new peer connection and a first offer that republishes what we send now. A server that
@@ -278,6 +285,8 @@ export class Convene extends EventTarget {
     this._peer.close();
     this._stopLocalTracks();
     this._subs.disconnect();
+    this._quality.stop();
+    this.quality.clear();
     this._setState('disconnected');
     this._emit('closed', { reason });
   }

@@ -21,6 +21,7 @@ export function onServerMessage(c, msg) {
     case 'participant_left': {
       const p = c.participants.get(msg.participant_id);
       c.participants.delete(msg.participant_id);
+      c.quality.delete(msg.participant_id);
       for (const [mid, t] of c.remoteTracks) {
         if (t.participantId === msg.participant_id) c._subs.remove(mid);
       }

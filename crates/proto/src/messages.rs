@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorCode;
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::model::*;
+use crate::quality::QualityLevel;
 
 /// The protocol version this crate speaks. A client sends it in `join`; the server refuses versions it
 /// does not speak with `unsupported_version`.
@@ -85,6 +86,12 @@ pub enum ClientMessage {
     },
     /// A brief reaction shown on the sender's tile; `emoji` is one of [`crate::REACTIONS`].
     SendReaction { emoji: String },
+    /// How the client rates its own connection; shown to everyone as its `connection_quality`.
+    SetConnectionQuality {
+        level: QualityLevel,
+        loss_pct: f64,
+        rtt_ms: u32,
+    },
 }
 
 /// Messages the server sends.
@@ -100,7 +107,7 @@ pub enum ServerMessage {
         participant_id: ParticipantId,
         reason: String,
     },
-    /// A participant's state changed (mute, hand, screen share, tracks, role, name).
+    /// A participant's state changed (mute, hand, screen share, tracks, role, name, connection quality).
     ParticipantUpdated {
         participant: ParticipantInfo,
     },
@@ -247,6 +254,7 @@ impl ClientMessage {
         "ice_candidate",
         "set_video_constraint",
         "send_reaction",
+        "set_connection_quality",
     ];
 
     /// The wire name of the message type, for metrics and logs.
@@ -263,6 +271,7 @@ impl ClientMessage {
             ClientMessage::IceCandidate { .. } => "ice_candidate",
             ClientMessage::SetVideoConstraint { .. } => "set_video_constraint",
             ClientMessage::SendReaction { .. } => "send_reaction",
+            ClientMessage::SetConnectionQuality { .. } => "set_connection_quality",
         }
     }
 }

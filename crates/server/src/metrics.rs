@@ -89,6 +89,7 @@ const CLIENT_TYPES_AND_INVALID: &[&str] = &[
     "ice_candidate",
     "set_video_constraint",
     "send_reaction",
+    "set_connection_quality",
     "invalid",
 ];
 

@@ -278,6 +278,26 @@ mod tests {
     }
 
     #[test]
+    fn the_quality_figures_interval_is_at_least_a_second() {
+        let c = load(&Sources {
+            env: vec![(
+                "CONVENE_ROOMS_QUALITY_FIGURES_INTERVAL_SECS".into(),
+                "30".into(),
+            )],
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(c.rooms.quality_figures_interval_secs, 30);
+        let e = load(&Sources {
+            flags: vec![("rooms.quality_figures_interval_secs".into(), "0".into())],
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("rooms.quality_figures_interval_secs"), "{e}");
+    }
+
+    #[test]
     fn lists_and_enums_from_env() {
         let c = load(&Sources {
             env: vec![

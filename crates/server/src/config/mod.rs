@@ -147,6 +147,9 @@ pub struct RoomsConfig {
     /// back with their resume tokens as themselves.
     pub restart_window_secs: u64,
     pub chat_history: u32,
+    /// Seconds between two broadcasts of one participant's connection-quality figures while its
+    /// level stays the same (a level change goes out within a second).
+    pub quality_figures_interval_secs: u64,
 }
 
 impl Default for RoomsConfig {
@@ -158,6 +161,7 @@ impl Default for RoomsConfig {
             resume_window_secs: 30,
             restart_window_secs: 300,
             chat_history: 100,
+            quality_figures_interval_secs: 10,
         }
     }
 }
@@ -350,6 +354,9 @@ impl Config {
         }
         if self.rooms.max_participants == 0 {
             return bad("rooms.max_participants", "must be at least 1");
+        }
+        if self.rooms.quality_figures_interval_secs == 0 {
+            return bad("rooms.quality_figures_interval_secs", "must be at least 1");
         }
         self.limits.validate()?;
         if self.websocket.ping_interval_secs == 0

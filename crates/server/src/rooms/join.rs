@@ -134,6 +134,7 @@ impl Room {
             screen_sharing: false,
             joined_at: now,
             tracks: Vec::new(),
+            connection_quality: None,
         };
         // Committed: now the others may hear of it.
         self.broadcast(&ServerMessage::ParticipantJoined {
@@ -150,6 +151,7 @@ impl Room {
             presence: Presence::Connected(conn),
             guest_addr: req.guest_addr,
             reactions: reaction_bucket(&self.state.config.limits, Instant::now()),
+            quality: Default::default(),
         });
         self.lifecycle = Lifecycle::Active;
         self.add_to_media(&id, req.mic_muted, req.camera_muted);

@@ -40,6 +40,15 @@ pub struct Participant {
     pub guest_addr: Option<std::net::IpAddr>,
     /// Its reactions' rate limit: kept with the participant, so a reconnect does not refill it.
     pub reactions: TokenBucket,
+    /// When its connection quality was last broadcast, and a newer report the throttle holds back.
+    pub quality: QualityThrottle,
+}
+
+/// A participant's connection-quality reports on their way to the others (see rooms/quality.rs).
+#[derive(Debug, Default)]
+pub struct QualityThrottle {
+    pub shown_at: Option<Instant>,
+    pub pending: Option<convene_proto::ConnectionQuality>,
 }
 
 impl Participant {

@@ -69,12 +69,14 @@ impl Room {
                     screen_sharing: false,
                     joined_at: a.first_joined_at,
                     tracks: Vec::new(),
+                    connection_quality: None,
                 },
                 session: a.last.id,
                 resumable: Resumable::Restored,
                 presence: Presence::Away { until },
                 guest_addr: None,
                 reactions: reaction_bucket(&self.state.config.limits, Instant::now()),
+                quality: Default::default(),
             });
         }
         self.lifecycle = Lifecycle::Active;
