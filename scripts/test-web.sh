@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the web app and SDK: type-check (tsc --checkJs) and end-to-end tests with headless Chromium
 # (fake camera/microphone) against the real server, all inside a network namespace that has only loopback.
-# Installs what it needs on a fresh machine (Debian's chromium, npm packages from web/package-lock.json).
+# Installs what it needs on a fresh machine (Debian's chromium and nftables, npm packages from web/package-lock.json).
 # Usage: scripts/test-web.sh [node --test arguments, e.g. a test file]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,13 @@ if [ ! -x /usr/bin/chromium ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium >/dev/null
+fi
+# nft impairs one page's media (random loss) in connection-quality.test.js.
+if ! command -v nft >/dev/null; then
+  echo "== installing nftables"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nftables >/dev/null
 fi
 command -v node >/dev/null || { echo "node is required (Node.js 20+)"; exit 1; }
 
