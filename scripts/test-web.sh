@@ -37,7 +37,9 @@ if [ -z "${TEST_CONVENE_BIN:-}" ]; then
   # build.rs embeds web/ and is re-run only when a file it listed changes. If this target directory was last
   # used by another checkout (e.g. a CI clone sharing it), that list names the other checkout's files and
   # the binary would embed stale web files: force build.rs to run again (touch changes no content).
-  if ! grep -qsF "\"$ROOT/web/app/main.js\"" "$TARGET_DIR"/debug/build/convene-server-*/out/web_files.rs; then
+  # The newest table is the one the binary was built with (an older build folder may remain).
+  newest=$(ls -t "$TARGET_DIR"/debug/build/convene-server-*/out/web_files.rs 2>/dev/null | head -n1)
+  if [ -z "$newest" ] || ! grep -qsF "\"$ROOT/web/app/main.js\"" "$newest"; then
     echo "== web files embedded from another checkout; re-running build.rs"
     touch crates/server/build.rs
     cargo build -p convene-server
