@@ -206,25 +206,27 @@ export class MeetingUI {
       const url = `${location.origin}${roomPath(this.room)}`;
       try { await navigator.clipboard.writeText(url); toast(() => t('meeting.link_copied', { url: decodeURI(url) })); } catch { prompt(t('meeting.copy_prompt'), url); }
     });
-    this.listen($('chat-form'), 'submit', (e) => {
-      e.preventDefault();
-      const input = /** @type {HTMLInputElement} */ ($('chat-input'));
-      const text = input.value.trim();
-      if (!text) return;
-      input.value = '';
-      this.chatRefusal = null;
-      c.sendChat(text).catch(() => {
-        const why = this.chatRefusal;
-        toast(() => t('chat.not_sent', { reason: why ? errorText(why.code, why.message) : t('chat.not_confirmed') }));
-        input.value = text;
-      });
-    });
+    this.listen($('chat-form'), 'submit', (e) => { e.preventDefault(); this.sendChat(); });
     this.listen(/** @type {HTMLSelectElement} */ ($('m-audio')), 'change', (e) => { const v = e.target.value; localStorage.setItem('convene:audioDevice', v); c.switchDevice('audioinput', v).catch((err) => toast(() => deviceMessage(err))); });
     this.listen(/** @type {HTMLSelectElement} */ ($('m-video')), 'change', (e) => { const v = e.target.value; localStorage.setItem('convene:videoDevice', v); c.switchDevice('videoinput', v).catch((err) => toast(() => deviceMessage(err))); });
     bindShortcuts(this);
     this.listen(window, 'resize', () => this.grid.layout());
     this.listen(window, 'pagehide', () => { /* a reload resumes: do not send leave */ });
     if (navigator.mediaDevices) this.listen(navigator.mediaDevices, 'devicechange', () => this.fillDevices());
+  }
+
+  /** Sends what the chat field holds; a refusal puts it back, and says why. */
+  sendChat() {
+    const input = /** @type {HTMLInputElement} */ ($('chat-input'));
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = '';
+    this.chatRefusal = null;
+    this.c.sendChat(text).catch(() => {
+      const why = this.chatRefusal;
+      toast(() => t('chat.not_sent', { reason: why ? errorText(why.code, why.message) : t('chat.not_confirmed') }));
+      input.value = text;
+    });
   }
 
   async toggleMic() {

@@ -112,6 +112,7 @@ describe('the app in four languages', { timeout: 180_000 }, () => {
       person: fill(fr['people.you'], { name: 'Ada' }),
     });
     assert.notEqual(fr['controls.leave'], en['controls.leave'], 'the test would not see a switch');
+    await screenshot(page, 'i18n-switched-fr');
 
     await page.reload();
     await page.waitForFunction(() => /** @type {any} */ (window).convene?.state === 'connected', null, { timeout: 15_000 });
@@ -119,6 +120,15 @@ describe('the app in four languages', { timeout: 180_000 }, () => {
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'fr', 'the choice was forgotten');
     assert.equal(await page.getAttribute('#c-leave', 'title'), fr['controls.leave']);
     assert.equal(await page.inputValue('#m-lang'), 'fr');
+
+    // A chat message the server refuses (over 4,000 characters; the field's maxlength stops only typing, so the
+    // script sets the value):
+    // the toast says why by the code, in French, not with the server's English message.
+    await page.click('#c-chat');
+    await page.evaluate(() => { /** @type {HTMLInputElement} */ (document.getElementById('chat-input')).value = 'x'.repeat(4001); });
+    await page.press('#chat-input', 'Enter');
+    const refused = fill(fr['chat.not_sent'], { reason: fr['error.chat_too_long'] });
+    await page.waitForFunction((r) => document.getElementById('toast')?.textContent === r, refused, { timeout: 10_000 });
   });
 
   it('the home and prejoin pickers switch at once; a refusal shows its code\'s text, also after a switch', async () => {
