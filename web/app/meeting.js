@@ -186,7 +186,7 @@ export class MeetingUI {
     this.listen($('banner-leave'), 'click', () => { c.leave(); });
     this.listen(c, 'error', (e) => {
       if (e.detail.code === 'rate_limited' || e.detail.code === 'media_error') console.warn('convene:', e.detail);
-      // The toast comes from sendChat's rejection below, which carries no code: keep the code for it.
+      // sendChat() toasts on the rejection, which carries no code: keep the code for it.
       else if (e.detail.request === 'chat_send') this.chatRefusal = { code: e.detail.code, message: e.detail.message };
     });
 

@@ -11,9 +11,9 @@ import { displayNameError } from './errors.js';
 
 /** @typedef {import('./preview.js').Prefs} Prefs */
 
-/** Remakes the texts of the prejoin screen showing now (its title names the room wherever the language puts it). */
+/** Remakes the texts of the prejoin screen (its title names the room wherever the language puts it). */
 let repaint = () => {};
-onLanguageChange(() => repaint());
+onLanguageChange(() => { if (!$('prejoin').hidden) repaint(); });
 
 /**
  * @param {string} room the canonical room name

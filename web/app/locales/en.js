@@ -174,7 +174,7 @@ export default {
   'chat.send_label': 'Send message',
   'chat.you': 'You',
   'chat.not_sent': 'Message not sent: {reason}',
-  'chat.not_confirmed': 'the server did not confirm it. Try again.',
+  'chat.not_confirmed': 'it did not reach the server. Try again.',
   'people.you': '{name} (you)',
   'people.host': 'Host',
   'tile.screen': '{name}\'s screen',

@@ -174,7 +174,7 @@ export default {
   'chat.send_label': 'Envoyer le message',
   'chat.you': 'Vous',
   'chat.not_sent': 'Message non envoyé : {reason}',
-  'chat.not_confirmed': 'le serveur ne l\'a pas confirmé. Réessayez.',
+  'chat.not_confirmed': 'il n\'a pas atteint le serveur. Réessayez.',
   'people.you': '{name} (vous)',
   'people.host': 'Organisateur',
   'tile.screen': 'Écran de {name}',

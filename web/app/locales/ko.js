@@ -174,7 +174,7 @@ export default {
   'chat.send_label': '메시지 보내기',
   'chat.you': '나',
   'chat.not_sent': '메시지를 보내지 못했습니다: {reason}',
-  'chat.not_confirmed': '서버가 수신을 확인하지 않았습니다. 다시 시도하세요.',
+  'chat.not_confirmed': '서버에 전달되지 않았습니다. 다시 시도하세요.',
   'people.you': '{name}(나)',
   'people.host': '호스트',
   'tile.screen': '{name} 님의 화면',

@@ -174,7 +174,7 @@ export default {
   'chat.send_label': '发送消息',
   'chat.you': '我',
   'chat.not_sent': '消息未发送：{reason}',
-  'chat.not_confirmed': '服务器没有确认收到，请重试。',
+  'chat.not_confirmed': '未能送达服务器，请重试。',
   'people.you': '{name}（我）',
   'people.host': '主持人',
   'tile.screen': '{name} 的屏幕',
