@@ -20,6 +20,13 @@ if ! command -v nft >/dev/null; then
   apt-get update -qq
   apt-get install -y -qq nftables >/dev/null
 fi
+# A font with Chinese and Korean glyphs, so that the screenshots of the app in those languages are readable.
+if ! fc-list :lang=ko 2>/dev/null | grep -q . || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  echo "== installing a CJK font"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq fonts-wqy-zenhei >/dev/null
+fi
 command -v node >/dev/null || { echo "node is required (Node.js 20+)"; exit 1; }
 
 echo "== npm ci (web/)"

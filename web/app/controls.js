@@ -1,5 +1,6 @@
 // Convene web app: the meeting's control bar (icons, labels, pressed state) and keyboard shortcuts.
 import { $, icon } from './dom.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
 
@@ -13,20 +14,22 @@ export function paintControls(ui) {
     b.innerHTML = icon(ic);
     if (badge) b.append(badge);
     b.setAttribute('aria-label', label);
+    b.title = label;
     if (b.hasAttribute('aria-pressed')) b.setAttribute('aria-pressed', String(on));
     b.classList.toggle('off', !!offStyle);
     b.classList.toggle('active', on && !offStyle && !['c-mic', 'c-cam'].includes(id));
   };
   const speakerView = ui.grid.speakerView;
-  set('c-mic', !c.muted.mic, c.muted.mic ? 'micOff' : 'mic', c.muted.mic ? 'Unmute microphone (m)' : 'Mute microphone (m)', c.muted.mic);
-  set('c-cam', !c.muted.camera, c.muted.camera ? 'camOff' : 'cam', c.muted.camera ? 'Turn camera on (v)' : 'Turn camera off (v)', c.muted.camera);
-  set('c-screen', !!c.localTracks.screen, 'screen', c.localTracks.screen ? 'Stop sharing screen' : 'Share screen');
-  set('c-hand', !!c.me?.hand_raised, 'hand', c.me?.hand_raised ? 'Lower hand (h)' : 'Raise hand (h)');
-  set('c-layout', speakerView, speakerView ? 'grid' : 'speaker', speakerView ? 'Grid view (s)' : 'Speaker view (s)');
-  set('c-chat', ui.panel === 'chat', 'chat', ui.unread ? `Chat, ${ui.unread} unread (c)` : 'Chat (c)');
-  set('c-people', ui.panel === 'people', 'people', 'Participants (p)');
-  set('c-settings', false, 'gear', 'Device settings');
-  set('c-leave', false, 'leave', 'Leave meeting');
+  const n = ui.unread;
+  set('c-mic', !c.muted.mic, c.muted.mic ? 'micOff' : 'mic', c.muted.mic ? t('controls.unmute') : t('controls.mute'), c.muted.mic);
+  set('c-cam', !c.muted.camera, c.muted.camera ? 'camOff' : 'cam', c.muted.camera ? t('controls.cam_on') : t('controls.cam_off'), c.muted.camera);
+  set('c-screen', !!c.localTracks.screen, 'screen', c.localTracks.screen ? t('controls.stop_share') : t('controls.share'));
+  set('c-hand', !!c.me?.hand_raised, 'hand', c.me?.hand_raised ? t('controls.lower') : t('controls.raise'));
+  set('c-layout', speakerView, speakerView ? 'grid' : 'speaker', speakerView ? t('controls.grid') : t('controls.speaker'));
+  set('c-chat', ui.panel === 'chat', 'chat', n ? t('controls.chat_unread', { n }) : t('controls.chat'));
+  set('c-people', ui.panel === 'people', 'people', t('controls.people'));
+  set('c-settings', false, 'gear', t('controls.settings'));
+  set('c-leave', false, 'leave', t('controls.leave'));
   if (!navigator.mediaDevices || !('getDisplayMedia' in navigator.mediaDevices)) $('c-screen').hidden = true;
 }
 
@@ -37,8 +40,8 @@ export function paintControls(ui) {
 export function bindShortcuts(ui) {
   ui.listen(document, 'keydown', (e) => {
     const ev = /** @type {KeyboardEvent} */ (e);
-    const t = /** @type {HTMLElement} */ (ev.target);
-    if (ev.ctrlKey || ev.metaKey || ev.altKey || t.matches('input, textarea, select, [contenteditable]')) return;
+    const target = /** @type {HTMLElement} */ (ev.target);
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || target.matches('input, textarea, select, [contenteditable]')) return;
     const k = ev.key.toLowerCase();
     if (k === 'm') ui.toggleMic();
     else if (k === 'v') ui.toggleCam();
