@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the web app and SDK: type-check (tsc --checkJs) and end-to-end tests with headless Chromium
 # (fake camera/microphone) against the real server, all inside a network namespace that has only loopback.
-# Installs what it needs on a fresh machine (Debian's chromium, npm packages from web/package-lock.json).
+# Installs what it needs on a fresh machine (Debian's chromium and nftables, npm packages from web/package-lock.json).
 # Usage: scripts/test-web.sh [node --test arguments, e.g. a test file]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,12 +13,26 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   apt-get install -y -qq chromium >/dev/null
 fi
-# nft: net-quality.test.js impairs one participant's media with random loss on loopback.
+# nft impairs one page's media (random loss) in connection-quality.test.js and net-quality.test.js.
 if ! command -v nft >/dev/null; then
   echo "== installing nftables"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq nftables >/dev/null
+fi
+# A font with Chinese and Korean glyphs, so that the screenshots of the app in those languages are readable.
+if ! fc-list :lang=ko 2>/dev/null | grep -q . || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  echo "== installing a CJK font"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq fonts-wqy-zenhei >/dev/null
+fi
+# A colour emoji font, so that the screenshots of reactions show the emoji, not empty boxes.
+if ! fc-list 2>/dev/null | grep -qi emoji; then
+  echo "== installing an emoji font"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq fonts-noto-color-emoji >/dev/null
 fi
 command -v node >/dev/null || { echo "node is required (Node.js 20+)"; exit 1; }
 
@@ -37,7 +51,9 @@ if [ -z "${TEST_CONVENE_BIN:-}" ]; then
   # build.rs embeds web/ and is re-run only when a file it listed changes. If this target directory was last
   # used by another checkout (e.g. a CI clone sharing it), that list names the other checkout's files and
   # the binary would embed stale web files: force build.rs to run again (touch changes no content).
-  if ! grep -qsF "\"$ROOT/web/app/main.js\"" "$TARGET_DIR"/debug/build/convene-server-*/out/web_files.rs; then
+  # The newest table is the one the binary was built with (an older build folder may remain).
+  newest=$(ls -t "$TARGET_DIR"/debug/build/convene-server-*/out/web_files.rs 2>/dev/null | head -n1)
+  if [ -z "$newest" ] || ! grep -qsF "\"$ROOT/web/app/main.js\"" "$newest"; then
     echo "== web files embedded from another checkout; re-running build.rs"
     touch crates/server/build.rs
     cargo build -p convene-server

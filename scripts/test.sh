@@ -19,7 +19,11 @@ cargo nextest run --workspace --no-fail-fast --failure-output final || rust_stat
 web_status=0
 bash scripts/test-web.sh || web_status=$?
 
-if [ "$rust_status" -ne 0 ] || [ "$web_status" -ne 0 ]; then
-  echo "FAILED: rust tests exit $rust_status, web tests exit $web_status" >&2
+# The REST API against its OpenAPI document (schemathesis, installed from PyPI into a venv).
+api_status=0
+cargo build -p convene-server && bash scripts/test-api-fuzz.sh || api_status=$?
+
+if [ "$rust_status" -ne 0 ] || [ "$web_status" -ne 0 ] || [ "$api_status" -ne 0 ]; then
+  echo "FAILED: rust tests exit $rust_status, web tests exit $web_status, API fuzz exit $api_status" >&2
   exit 1
 fi

@@ -3,6 +3,8 @@
 // `next` brings the user back where they came from after signing in: a meeting link of this app only.
 import { $, show } from './dom.js';
 import { api, me, forgetMe, ApiError } from './api.js';
+import { t, tNodes, liveText, onLanguageChange } from './i18n.js';
+import { errorText } from './errors.js';
 
 /** Which field each refusal concerns; any other shows under the form. @type {Record<string, string>} */
 const FIELD_OF = {
@@ -26,7 +28,11 @@ export async function initAccountBar() {
   $('acct-out').hidden = !!user;
   $('acct-in').hidden = !user;
   if (!user) return;
-  $('acct-name').textContent = user.display_name;
+  const name = $('acct-name');
+  name.textContent = user.display_name;
+  const paint = () => $('acct-line').replaceChildren(...tNodes('account.signed_in_as', { name }));
+  paint();
+  onLanguageChange(paint);
   $('sign-out').onclick = async () => {
     try { await api('POST', '/api/v1/auth/signout'); } catch { /* signed out already, or unreachable: reloading shows which */ }
     forgetMe();
@@ -39,22 +45,25 @@ export function initAuth(mode, next) {
   show('auth');
   const signup = mode === 'signup';
   const back = safeNext(next);
-  document.title = `${signup ? 'Sign up' : 'Sign in'} · Convene`;
-  $('auth-title').textContent = signup ? 'Create an account' : 'Sign in';
-  $('auth-submit').textContent = signup ? 'Sign up' : 'Sign in';
+  const paint = () => {
+    document.title = `${signup ? t('account.signup') : t('account.signin')} · ${t('app.name')}`;
+    $('auth-title').textContent = signup ? t('auth.create_title') : t('account.signin');
+    $('auth-submit').textContent = signup ? t('account.signup') : t('account.signin');
+    $('auth-other-text').textContent = signup ? t('auth.have_account') : t('auth.no_account');
+    $('auth-other').textContent = signup ? t('account.signin') : t('account.signup');
+    $('auth-next').textContent = back ? t('auth.next') : '';
+  };
+  paint();
+  onLanguageChange(paint);
   $('f-name-row').hidden = !signup;
   $('f-password').setAttribute('autocomplete', signup ? 'new-password' : 'current-password');
-  $('auth-other-text').textContent = signup ? 'Have an account?' : 'No account yet?';
-  const other = /** @type {HTMLAnchorElement} */ ($('auth-other'));
-  other.textContent = signup ? 'Sign in' : 'Sign up';
-  other.href = authHref(signup ? 'signin' : 'signup', back || undefined);
-  $('auth-next').textContent = back ? 'You will go back to the meeting afterwards.' : '';
+  /** @type {HTMLAnchorElement} */ ($('auth-other')).href = authHref(signup ? 'signin' : 'signup', back || undefined);
   $('auth-next').hidden = !back;
   const fields = ['name', 'email', 'password'];
-  /** @param {string} field @param {string} [msg] */
+  /** @param {string} field @param {(() => string) | null} [msg] */
   const setError = (field, msg) => {
     const el = $(field === 'form' ? 'auth-error' : `f-${field}-error`);
-    el.textContent = msg || '';
+    liveText(el, msg || null);
     el.hidden = !msg;
     if (field !== 'form') $(`f-${field}`).setAttribute('aria-invalid', String(!!msg));
   };
@@ -72,7 +81,7 @@ export function initAuth(mode, next) {
     } catch (err) {
       const e2 = err instanceof ApiError ? err : new ApiError(0, 'error', String(err));
       const field = FIELD_OF[e2.code] || 'form';
-      setError(field, e2.message);
+      setError(field, () => errorText(e2.code, e2.message));
       if (field !== 'form') $(`f-${field}`).focus();
       submit.disabled = false;
       return;

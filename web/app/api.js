@@ -1,6 +1,6 @@
 // Convene web app: the server's JSON API from the app's own pages (same origin: the session cookie goes
 // along, and the server's Origin check passes). Every failure becomes an ApiError with the server's code
-// and message, so a screen can show the message next to the field it concerns.
+// (and message, for logs), so a screen can say why, by code (errors.js), next to the field it concerns.
 
 /** @typedef {{ id: number, email: string, display_name: string, is_admin: boolean }} User */
 
@@ -29,13 +29,13 @@ export async function api(method, path, body) {
       credentials: 'same-origin',
     });
   } catch {
-    throw new ApiError(0, 'unreachable', 'The server cannot be reached. Check your connection.');
+    throw new ApiError(0, 'unreachable', 'fetch failed'); // shown by code (errors.js)
   }
   if (r.status === 204) return null;
   const data = await r.json().catch(() => null);
   if (r.ok) return data;
   const err = data && typeof data === 'object' ? data.error : null;
-  throw new ApiError(r.status, err?.code || `http_${r.status}`, err?.message || `The server answered ${r.status}.`);
+  throw new ApiError(r.status, err?.code || `http_${r.status}`, err?.message || `HTTP ${r.status}`);
 }
 
 /** @type {Promise<User | null> | null} */

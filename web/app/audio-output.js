@@ -36,7 +36,7 @@ export class AudioOutput {
     try {
       await Promise.all([...this.elements()].map((el) => el.setSinkId(id)));
     } catch {
-      toast(t('audio.failed'));
+      toast(() => t('audio.failed'));
     }
   }
 
@@ -44,6 +44,6 @@ export class AudioOutput {
   fill(outputs) {
     if (!canChooseSpeaker()) return;
     const current = outputs.some((d) => d.deviceId === this.sinkId) ? this.sinkId : outputs[0]?.deviceId;
-    fillSelect(/** @type {HTMLSelectElement} */ ($('m-speaker')), outputs, current, t('audio.speaker'));
+    fillSelect(/** @type {HTMLSelectElement} */ ($('m-speaker')), outputs, current, 'audiooutput');
   }
 }

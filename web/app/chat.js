@@ -1,5 +1,6 @@
 // Convene web app: the chat panel's message list.
 import { $, h } from './dom.js';
+import { t, formatTime } from './i18n.js';
 
 /** @typedef {import('/sdk/convene.js').Convene} Convene */
 /** @typedef {import('/sdk/convene.js').ChatMessage} ChatMessage */
@@ -15,9 +16,9 @@ export function appendChat(c, m) {
   const list = $('chat-list');
   if (list.querySelector(`[data-seq="${m.seq}"]`)) return;
   const own = m.from === c.participantId;
-  const time = new Date(m.sent_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const time = formatTime(m.sent_at);
   const li = h('li', { class: own ? 'own' : '', 'data-seq': String(m.seq) }, [
-    h('div', { class: 'meta' }, [h('strong', { text: own ? 'You' : m.from_name }), h('time', { text: time, datetime: new Date(m.sent_at).toISOString() })]),
+    h('div', { class: 'meta' }, [h('strong', { text: own ? t('chat.you') : m.from_name }), h('time', { text: time, datetime: new Date(m.sent_at).toISOString() })]),
     h('div', { class: 'text' }, linkify(m.text)),
   ]);
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;

@@ -1,6 +1,8 @@
 // Convene web app: DOM helpers shared by the screens — element lookup and creation, icons, toasts,
 // screen switching, device pickers and device error messages.
 
+import { t, liveText } from './i18n.js';
+
 /** @typedef {import('/sdk/convene.js').MediaAccessError} MediaAccessError */
 
 /** @template {HTMLElement} T @param {string} id @returns {T} */
@@ -39,46 +41,76 @@ export const initials = (name) => name.split(/\s+/).filter(Boolean).slice(0, 2).
 export function hue(s) { let x = 0; for (const c of s) x = (x * 31 + c.charCodeAt(0)) % 360; return x; }
 
 let toastTimer = 0;
-/** A short message at the bottom of the screen (a polite live region). @param {string} text @param {number} [ms] */
+/**
+ * A short message at the bottom of the screen (a polite live region), made in the current language (and
+ * again if the language changes while it shows).
+ * @param {() => string} text @param {number} [ms]
+ */
 export function toast(text, ms = 3500) {
-  const t = $('toast');
-  t.textContent = text;
-  t.hidden = false;
+  const el = $('toast');
+  liveText(el, text);
+  el.hidden = false;
   clearTimeout(toastTimer);
-  toastTimer = window.setTimeout(() => { t.hidden = true; }, ms);
+  toastTimer = window.setTimeout(() => { el.hidden = true; liveText(el, null); }, ms);
 }
 
 /** @param {string} id */
 export function show(id) {
   for (const s of ['home', 'auth', 'mine', 'prejoin', 'meeting', 'ended']) $(s).hidden = s !== id;
+  // In the meeting the language is chosen in Settings; the corner picker would cover its top bar.
+  $('lang-corner').hidden = id === 'meeting';
 }
 
+/** @type {Record<'audioinput' | 'videoinput' | 'audiooutput', { numbered: (n: number) => string, none: () => string }>} */
+const DEVICE_TEXT = {
+  audioinput: { numbered: (n) => t('device.microphone_n', { n }), none: () => t('device.no_microphone') },
+  videoinput: { numbered: (n) => t('device.camera_n', { n }), none: () => t('device.no_camera') },
+  audiooutput: { numbered: (n) => t('audio.speaker_n', { n }), none: () => t('audio.no_speaker') },
+};
+
 /**
- * @param {HTMLSelectElement} sel @param {MediaDeviceInfo[]} list @param {string | undefined} current @param {string} label
+ * A device picker: the devices by their labels (numbered when the browser gives none yet).
+ * @param {HTMLSelectElement} sel @param {MediaDeviceInfo[]} list @param {string | undefined} current
+ * @param {'audioinput' | 'videoinput' | 'audiooutput'} kind
  */
-export function fillSelect(sel, list, current, label) {
+export function fillSelect(sel, list, current, kind) {
+  const text = DEVICE_TEXT[kind];
   sel.replaceChildren(...list.map((d, i) => {
-    const o = h('option', { value: d.deviceId, text: d.label || `${label} ${i + 1}` });
+    const o = h('option', { value: d.deviceId, text: d.label || text.numbered(i + 1) });
     if (d.deviceId === current) /** @type {HTMLOptionElement} */ (o).selected = true;
     return o;
   }));
   sel.disabled = list.length === 0;
-  if (!list.length) sel.replaceChildren(h('option', { text: `No ${label.toLowerCase()} found` }));
+  if (!list.length) sel.replaceChildren(h('option', { text: text.none() }));
 }
+
+/** What to say when a device fails, by the device (languages word each one differently). */
+const DEVICE_ERRORS = {
+  microphone: {
+    denied: () => t('device.denied_microphone'), missing: () => t('device.missing_microphone'),
+    busy: () => t('device.busy_microphone'), failed: (/** @type {string} */ reason) => t('device.failed_microphone', { reason }),
+  },
+  camera: {
+    denied: () => t('device.denied_camera'), missing: () => t('device.missing_camera'),
+    busy: () => t('device.busy_camera'), failed: (/** @type {string} */ reason) => t('device.failed_camera', { reason }),
+  },
+  screen: {
+    denied: () => t('device.denied_screen'), missing: () => t('device.missing_screen'),
+    busy: () => t('device.busy_screen'), failed: (/** @type {string} */ reason) => t('device.failed_screen', { reason }),
+  },
+};
 
 /** @param {MediaAccessError} e */
 export function deviceMessage(e) {
-  const what = e.source === 'microphone' ? 'microphone' : e.source === 'camera' ? 'camera' : 'screen';
-  if (e.denied) return `Access to the ${what} was denied; you can join without it (allow it in the browser's site settings).`;
-  if (e.name === 'NotFoundError') return `No ${what} found; you can join without it.`;
-  if (e.name === 'NotReadableError') return `The ${what} is in use by another application.`;
-  return `The ${what} could not be opened (${e.message}).`;
+  const say = e.source === 'microphone' ? DEVICE_ERRORS.microphone : e.source === 'camera' ? DEVICE_ERRORS.camera : DEVICE_ERRORS.screen;
+  if (e.denied) return say.denied();
+  if (e.name === 'NotFoundError') return say.missing();
+  if (e.name === 'NotReadableError') return say.busy();
+  return say.failed(e.message);
 }
 
 /** One message for the devices that could not be opened when joining. @param {MediaAccessError[]} errs */
 export function joinDevicesMessage(errs) {
-  if (errs.length > 1 && errs.every((e) => e.denied)) {
-    return 'Access to the microphone and camera was denied: you are in the meeting without them (allow them in the browser\'s site settings, then turn them on).';
-  }
+  if (errs.length > 1 && errs.every((e) => e.denied)) return t('device.denied_both');
   return errs.map(deviceMessage).join(' ');
 }

@@ -2,15 +2,21 @@
 // of links: the canonical name is shown before joining whenever it differs from what was typed.
 import { randomRoomName, canonicalRoomName } from '/sdk/convene.js';
 import { $, show } from './dom.js';
+import { t, liveText } from './i18n.js';
+import { roomNameError } from './errors.js';
 
 /** @typedef {import('/sdk/names.js').RoomNameResult} RoomNameResult */
 
 /** A room name from what the user typed (a name or a meeting link). @param {string} raw @returns {RoomNameResult} */
 export function roomFromInput(raw) {
-  let s = raw.trim();
+  return canonicalRoomName(roomInput(raw));
+}
+
+/** The name part of what the user typed: a link's name, or the text itself. @param {string} raw */
+function roomInput(raw) {
+  const s = raw.trim();
   const m = s.match(/\/r\/([^/?#]+)/);
-  if (m) s = decodePath(m[1]);
-  return canonicalRoomName(s);
+  return m ? decodePath(m[1]) : s;
 }
 
 /** A path segment decoded; a malformed escape is kept as typed (the name check then reports it). @param {string} s */
@@ -27,21 +33,22 @@ export const roomPath = (room) => `/r/${encodeURIComponent(room)}`;
  */
 export function roomNotice(r) {
   if (!r.name || !r.changed) return '';
-  const left = r.dropped.length ? ` (${r.dropped.map((c) => `“${c}”`).join(' ')} cannot be part of a meeting name)` : '';
-  return `You'll join «${r.name}»${left}.`;
+  if (!r.dropped.length) return t('home.notice', { room: r.name });
+  return t('home.notice_dropped', { room: r.name, chars: r.dropped.map((c) => `“${c}”`).join(' ') });
 }
 
-/** @param {string} msg */
-export function showHomeError(msg) { const e = $('home-error'); e.textContent = msg; e.hidden = false; }
+/** Shows an error under the form (in the current language, also after a switch). @param {() => string} text */
+export function showHomeError(text) { const e = $('home-error'); liveText(e, text); e.hidden = false; }
 
 export function initHome() {
   show('home');
   const input = /** @type {HTMLInputElement} */ ($('room-input'));
   const notice = $('room-notice');
   const paint = () => {
-    const text = input.value.trim() ? roomNotice(roomFromInput(input.value)) : '';
-    notice.textContent = text;
-    notice.hidden = !text;
+    const r = input.value.trim() ? roomFromInput(input.value) : null;
+    const shown = !!r && !!roomNotice(r);
+    liveText(notice, r && shown ? () => roomNotice(r) : null);
+    notice.hidden = !shown;
     $('home-error').hidden = true;
   };
   $('new-meeting').onclick = () => { location.href = roomPath(randomRoomName()); };
@@ -49,7 +56,7 @@ export function initHome() {
   $('join-form').onsubmit = (e) => {
     e.preventDefault();
     const r = roomFromInput(input.value);
-    if (!r.name) { showHomeError(r.error || 'That meeting name cannot be used.'); return; }
+    if (!r.name) { const raw = roomInput(input.value); showHomeError(() => roomNameError(raw) || t('error.invalid_room_name')); return; }
     paint();
     location.href = roomPath(r.name);
   };

@@ -1,7 +1,7 @@
 // Convene web app: the "invite others" card next to the stage while you are alone in the meeting: the
 // meeting's link and a Copy button. It goes when someone joins and comes back when everyone has left.
 import { $ } from './dom.js';
-import { t, onLanguageChange } from './i18n.js';
+import { t, liveText } from './i18n.js';
 import { roomPath } from './home.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
@@ -18,9 +18,8 @@ export class InviteCard {
     this.ui = ui;
     this.copiedTimer = 0;
     ui.listen($('invite-copy'), 'click', () => this.copy());
-    ui.cleanup.push(() => { clearTimeout(this.copiedTimer); $('invite').hidden = true; });
-    // The texts JS set (the static ones follow data-i18n).
-    ui.cleanup.push(onLanguageChange(() => { clearTimeout(this.copiedTimer); $('invite-copy').textContent = t('invite.copy'); $('invite-hint').textContent = ''; }));
+    liveText($('invite-copy'), () => t('invite.copy'));
+    ui.cleanup.push(() => { clearTimeout(this.copiedTimer); $('invite').hidden = true; liveText($('invite-hint'), null); });
   }
 
   /** Shows the card exactly while you are the only participant. @returns {boolean} whether it changed */
@@ -41,13 +40,13 @@ export class InviteCard {
     const button = $('invite-copy');
     try {
       await navigator.clipboard.writeText(url);
-      button.textContent = t('invite.copied');
+      liveText(button, () => t('invite.copied'));
       clearTimeout(this.copiedTimer);
-      this.copiedTimer = window.setTimeout(() => { button.textContent = t('invite.copy'); }, 2000);
+      this.copiedTimer = window.setTimeout(() => { liveText(button, () => t('invite.copy')); }, 2000);
     } catch {
       input.focus();
       input.select();
-      $('invite-hint').textContent = t('invite.copyFallback');
+      liveText($('invite-hint'), () => t('invite.copyFallback'));
     }
   }
 }

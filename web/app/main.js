@@ -3,13 +3,16 @@
 // /sdk/convene.js; screens live in home.js, account.js, mine.js, prejoin.js, meeting.js.
 import { canonicalRoomName } from '/sdk/convene.js';
 import { show } from './dom.js';
-import { translateDom } from './i18n.js';
+import { t, translateDom } from './i18n.js';
+import { roomNameError } from './errors.js';
+import { initLanguagePickers } from './language-picker.js';
 import { initHome, showHomeError, decodePath, roomPath, roomNotice } from './home.js';
 import { initPrejoin } from './prejoin.js';
 import { initAccountBar, initAuth } from './account.js';
 import { initMine } from './mine.js';
 
 translateDom();
+initLanguagePickers();
 const path = location.pathname;
 const roomMatch = path.match(/^\/r\/([^/]+)/);
 if (roomMatch) {
@@ -17,12 +20,13 @@ if (roomMatch) {
   if (!r.name) {
     show('home');
     initHome();
-    showHomeError(`That meeting link does not name a meeting: ${r.error}`);
+    const raw = decodePath(roomMatch[1]);
+    showHomeError(() => t('home.bad_link', { reason: roomNameError(raw) || t('error.invalid_room_name') }));
     initAccountBar();
   } else {
     // The address bar shows the canonical link (percent-encoded; browsers display it decoded).
     if (r.changed) history.replaceState(null, '', `${roomPath(r.name)}${location.search}${location.hash}`);
-    initPrejoin(r.name, { notice: roomNotice(r), lossy: r.lossy });
+    initPrejoin(r.name, { notice: () => roomNotice(r), lossy: r.lossy });
   }
 } else {
   // The home page's views: `?auth=signin|signup` (with `next`, a meeting to go back to), `?view=mine`.

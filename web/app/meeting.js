@@ -1,7 +1,10 @@
 // Convene web app: the meeting screen — joining (and the messages when a join is refused), the end
 // screen, and MeetingUI, which wires the client's events to the tiles, panels and controls.
-import { Convene, listDevices } from '/sdk/convene.js';
+import { Convene, listDevices, REACTIONS } from '/sdk/convene.js';
 import { $, h, show, toast, fillSelect, deviceMessage, joinDevicesMessage } from './dom.js';
+import { t, plural, liveText, onLanguageChange } from './i18n.js';
+import { errorText } from './errors.js';
+import { refusedScreen, closedScreen } from './ended.js';
 import { TileGrid } from './tiles.js';
 import { renderChat, appendChat } from './chat.js';
 import { renderPeople } from './people.js';
@@ -10,10 +13,9 @@ import { bindShortcuts } from './shortcuts.js';
 import { InviteCard } from './invite.js';
 import { bindShareBar, paintShareBar } from './share.js';
 import { AudioOutput } from './audio-output.js';
-import { Reactions, EMOJI } from './reactions.js';
+import { Reactions } from './reactions.js';
 import { QualityView } from './netquality.js';
 import { initHome, showHomeError, roomPath } from './home.js';
-import { authHref } from './account.js';
 
 /** @typedef {import('/sdk/convene.js').RemoteTrack} RemoteTrack */
 /** @typedef {import('/sdk/convene.js').JoinError} JoinError */
@@ -21,15 +23,15 @@ import { authHref } from './account.js';
 
 /** What the banner says while the client reconnects, by reason. */
 const RECONNECTING = {
-  server_restarting: 'The server is restarting — you\'ll be back in a moment',
-  connection_lost: 'Connection lost — reconnecting…',
+  server_restarting: () => t('banner.server_restarting'),
+  connection_lost: () => t('banner.connection_lost'),
 };
 
 /**
  * @param {string} room @param {string} name
  * @param {{mic: boolean, cam: boolean, audioDeviceId?: string, videoDeviceId?: string}} prefs
  * @param {MediaStreamTrack | null} audioTrack @param {MediaStreamTrack | null} videoTrack
- * @param {(field: 'name' | 'password', message: string) => void} onRefused the server refused the
+ * @param {(field: 'name' | 'password', message: () => string) => void} onRefused the server refused the
  *   display name, or wants the meeting's password: back to the form, which asks for it
  */
 export async function startMeeting(room, name, prefs, audioTrack, videoTrack, onRefused) {
@@ -58,18 +60,7 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack, on
     ended = true;
     ui.destroy();
     if (e.detail.reason === 'left') sessionStorage.removeItem(resumeKey);
-    const titles = /** @type {Record<string, string>} */ ({
-      left: 'You left the meeting',
-      replaced: 'You joined from another tab',
-      removed: 'You were removed from the meeting',
-      meeting_ended: 'The meeting has ended',
-      disconnected: lastReason === 'server_restarting' ? 'The server did not come back' : 'Connection lost',
-      room_full: 'This meeting is full',
-    });
-    const mins = Math.round(client.reconnectWindowMs / 60_000);
-    const waited = mins >= 1 ? `${mins} minute${mins === 1 ? '' : 's'}` : `${Math.round(client.reconnectWindowMs / 1000)} seconds`;
-    endScreen(titles[e.detail.reason] || 'Disconnected',
-      e.detail.reason === 'disconnected' ? `Could not reconnect to the server for ${waited}.` : '', room);
+    closedScreen(e.detail.reason, lastReason, client.reconnectWindowMs, room);
   });
 
   show('meeting');
@@ -80,29 +71,18 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack, on
     ui.destroy();
     if (ended) return; // a reload that waited for the server and gave up: the end screen says so already
     const err = /** @type {JoinError} */ (e);
-    if (err.code === 'invalid_display_name') { onRefused('name', err.message); return; }
+    if (err.code === 'invalid_display_name') { onRefused('name', () => t('error.invalid_display_name')); return; }
     if (err.code === 'password_required' || err.code === 'wrong_password') {
       sessionStorage.removeItem(passwordKey);
-      onRefused('password', err.code === 'wrong_password' ? 'That password is not right. Try again.' : 'This meeting has a password. Enter it to join.');
+      onRefused('password', err.code === 'wrong_password' ? () => t('error.wrong_password') : () => t('error.password_required'));
       return;
     }
-    if (err.code === 'invalid_room_name') { initHome(); showHomeError(`That meeting name cannot be used: ${err.message}`); return; }
-    if (err.code === 'room_full') endScreen('This meeting is full', 'The room has reached its participant limit. Try again later.', room);
-    else if (err.code === 'unreachable') endScreen('Cannot reach the server', 'Check your connection; the server may be down.', room);
-    else if (err.code === 'unauthorized') endScreen('Not allowed', 'You are not allowed to join this meeting.', room);
-    else if (err.code === 'room_not_found') endScreen('No such meeting', 'This meeting does not exist.', room);
-    else if (err.code === 'server_draining') endScreen('The server is restarting', 'Try again in a moment.', room);
-    else if (err.code === 'server_busy') endScreen('The server is busy', 'It is carrying all the media it can. Try again in a moment.', room);
-    else if (err.code === 'sign_in_required') endScreen('This meeting is for members', 'Sign in to your account on this server, then open the link again.', room, 'Sign in');
-    else if (err.code === 'not_invited') endScreen('You are not on the invitation list', 'Ask the host to invite the email you sign in with, then open the link again.', room, 'Sign in with another account');
-    else if (err.code === 'token_expired') endScreen('This link has expired', 'Ask whoever sent it for a new one.', room);
-    else if (err.code === 'token_not_yet_valid') endScreen('This link is not valid yet', 'It opens at the time it was made for. Try again then.', room);
-    else if (err.code === 'token_wrong_room' || err.code === 'invalid_token') endScreen('This link does not open this meeting', 'Ask whoever sent it for a new one.', room);
-    else endScreen('Could not join', `${err.message} (${err.code || 'error'})`, room);
+    if (err.code === 'invalid_room_name') { initHome(); showHomeError(() => t('error.invalid_room_name')); return; }
+    refusedScreen(err.code, err.message, room);
     return;
   }
   // Several failures make one message (toasts replace each other), shown long enough to read.
-  if (client.mediaErrors.length) toast(joinDevicesMessage(client.mediaErrors), 10_000);
+  if (client.mediaErrors.length) toast(() => joinDevicesMessage(client.mediaErrors), 10_000);
 }
 
 /**
@@ -121,31 +101,12 @@ function testTimings() {
 }
 
 /**
- * The final screen. The reconnection banner never stays on top of it. `signIn` labels a button to the
- * sign-in form, which comes back to this meeting afterwards.
- * @param {string} title @param {string} text @param {string} room @param {string} [signIn]
- */
-function endScreen(title, text, room, signIn) {
-  $('banner').hidden = true;
-  show('ended');
-  $('ended-title').textContent = title;
-  $('ended-text').textContent = text;
-  $('rejoin').onclick = () => { location.href = roomPath(room); };
-  const button = $('ended-signin');
-  button.hidden = !signIn;
-  button.textContent = signIn || '';
-  // The same account's cookie would be sent again: signing in as another replaces it.
-  button.onclick = () => { location.href = authHref('signin', roomPath(room)); };
-  $('rejoin').className = signIn ? 'btn' : 'btn primary';
-}
-
-/**
  * The banner over the meeting: `text` (null hides it); `actions` shows "Try now" and "Leave".
- * @param {string | null} text @param {boolean} [actions]
+ * @param {(() => string) | null} text @param {boolean} [actions]
  */
 function banner(text, actions = false) {
   $('banner').hidden = text === null;
-  $('banner-text').textContent = text || '';
+  liveText($('banner-text'), text);
   $('banner-actions').hidden = !actions;
 }
 
@@ -162,14 +123,16 @@ export class MeetingUI {
     this.grid = new TileGrid(client, $('stage'), () => this.paintControls());
     /** @type {(() => void)[]} */
     this.cleanup = [];
+    /** The server's last refusal of a chat message (the SDK's rejection carries no code). @type {{ code: string, message: string } | null} */
+    this.chatRefusal = null;
     this.invite = new InviteCard(this);
     this.audioOut = new AudioOutput(() => this.audios.values());
     this.quality = new QualityView(this);
-    // Reactions need an SDK that can send them; without, the button stays hidden.
-    this.reactions = typeof /** @type {any} */ (client).sendReaction === 'function' ? new Reactions(this, EMOJI) : null;
-    $('c-react').hidden = !this.reactions;
+    this.reactions = new Reactions(this, REACTIONS);
     $('m-room').textContent = room;
     this.bind();
+    this.cleanup.push(onLanguageChange(() => this.relabel()));
+    renderPeople(client);
     this.paintControls();
     this.grid.layout();
   }
@@ -195,15 +158,15 @@ export class MeetingUI {
       // The server's spelling of the name is the one that counts (the links use it too).
       this.room = c.room;
       $('m-room').textContent = c.room;
-      document.title = `${c.room} · Convene`;
+      document.title = `${c.room} · ${t('app.name')}`;
       this.syncAll();
       renderChat(c);
     });
-    this.listen(c, 'participantjoined', (e) => { this.syncAll(); toast(`${e.detail.participant.display_name} joined`); });
-    this.listen(c, 'participantleft', (e) => { this.quality.forget(e.detail.participant.id); this.syncAll(); toast(`${e.detail.participant.display_name} left`); });
+    this.listen(c, 'participantjoined', (e) => { const name = e.detail.participant.display_name; this.syncAll(); toast(() => t('meeting.joined', { name })); });
+    this.listen(c, 'participantleft', (e) => { const name = e.detail.participant.display_name; this.syncAll(); toast(() => t('meeting.left', { name })); });
     this.listen(c, 'participantupdated', (e) => {
       const { participant: p, previous } = e.detail;
-      if (p.hand_raised && !previous.hand_raised && p.id !== c.participantId) toast(`${p.display_name} raised a hand`);
+      if (p.hand_raised && !previous.hand_raised && p.id !== c.participantId) { const name = p.display_name; toast(() => t('meeting.raised_hand', { name })); }
       this.syncAll();
     });
     this.listen(c, 'trackadded', (e) => this.onTrack(e.detail, true));
@@ -215,7 +178,7 @@ export class MeetingUI {
     });
     this.listen(c, 'dominantspeaker', () => this.grid.paintSpeaker());
     this.listen(c, 'qualitychange', (e) => this.quality.onChange(e.detail));
-    this.listen(c, 'reaction', (e) => this.reactions?.show(e.detail.participantId, e.detail.emoji));
+    this.listen(c, 'reaction', (e) => this.reactions.show(e.detail.participantId, e.detail.emoji));
     this.listen(c, 'audiolevels', (e) => {
       const loud = new Set(e.detail.levels.filter((/** @type {{level: number}} */ l) => l.level > 40).map((/** @type {{participant_id: string}} */ l) => l.participant_id));
       this.grid.paintSpeaking(loud);
@@ -223,20 +186,21 @@ export class MeetingUI {
     this.listen(c, 'connectionstatechange', (e) => {
       const reason = /** @type {import('/sdk/convene.js').ReconnectReason | undefined} */ (e.detail.reason);
       if (e.detail.state === 'reconnecting') banner(RECONNECTING[reason || 'connection_lost'], true);
-      else if (e.detail.state === 'connected') { banner(null); if (e.detail.previous === 'reconnecting') toast('Reconnected'); }
+      else if (e.detail.state === 'connected') { banner(null); if (e.detail.previous === 'reconnecting') toast(() => t('meeting.reconnected')); }
       else if (e.detail.state === 'disconnected') banner(null);
     });
     this.listen(c, 'mediastatechange', (e) => {
       if (c.state !== 'connected') return;
-      if (e.detail.state === 'failed' || e.detail.state === 'disconnected') banner('Media connection interrupted — reconnecting…', false);
+      if (e.detail.state === 'failed' || e.detail.state === 'disconnected') banner(() => t('banner.media_interrupted'), false);
       else if (e.detail.state === 'connected') banner(null);
     });
     this.listen($('banner-retry'), 'click', () => { c.reconnectNow(); });
     this.listen($('banner-leave'), 'click', () => { c.leave(); });
     this.listen(c, 'error', (e) => {
-      if (e.detail.code === 'rate_limited' && e.detail.request === 'send_reaction') this.reactions?.slowDown();
+      if (e.detail.code === 'rate_limited' && e.detail.request === 'send_reaction') this.reactions.slowDown();
       else if (e.detail.code === 'rate_limited' || e.detail.code === 'media_error') console.warn('convene:', e.detail);
-      else if (e.detail.request === 'chat_send') toast(`Message not sent: ${e.detail.message}`);
+      // sendChat() toasts on the rejection, which carries no code: keep the code for it.
+      else if (e.detail.request === 'chat_send') this.chatRefusal = { code: e.detail.code, message: e.detail.message };
     });
 
     this.listen($('c-mic'), 'click', () => this.toggleMic());
@@ -253,18 +217,11 @@ export class MeetingUI {
     this.listen($('c-leave'), 'click', () => c.leave());
     this.listen($('copy-link'), 'click', async () => {
       const url = `${location.origin}${roomPath(this.room)}`;
-      try { await navigator.clipboard.writeText(url); toast(`Invite link copied: ${decodeURI(url)}`); } catch { prompt('Copy this link', url); }
+      try { await navigator.clipboard.writeText(url); toast(() => t('meeting.link_copied', { url: decodeURI(url) })); } catch { prompt(t('meeting.copy_prompt'), url); }
     });
-    this.listen($('chat-form'), 'submit', (e) => {
-      e.preventDefault();
-      const input = /** @type {HTMLInputElement} */ ($('chat-input'));
-      const text = input.value.trim();
-      if (!text) return;
-      input.value = '';
-      c.sendChat(text).catch((err) => { toast(`Message not sent: ${err.message}`); input.value = text; });
-    });
-    this.listen(/** @type {HTMLSelectElement} */ ($('m-audio')), 'change', (e) => { const v = e.target.value; localStorage.setItem('convene:audioDevice', v); c.switchDevice('audioinput', v).catch((err) => toast(deviceMessage(err))); });
-    this.listen(/** @type {HTMLSelectElement} */ ($('m-video')), 'change', (e) => { const v = e.target.value; localStorage.setItem('convene:videoDevice', v); c.switchDevice('videoinput', v).catch((err) => toast(deviceMessage(err))); });
+    this.listen($('chat-form'), 'submit', (e) => { e.preventDefault(); this.sendChat(); });
+    this.listen(/** @type {HTMLSelectElement} */ ($('m-audio')), 'change', (e) => { const v = e.target.value; localStorage.setItem('convene:audioDevice', v); c.switchDevice('audioinput', v).catch((err) => toast(() => deviceMessage(err))); });
+    this.listen(/** @type {HTMLSelectElement} */ ($('m-video')), 'change', (e) => { const v = e.target.value; localStorage.setItem('convene:videoDevice', v); c.switchDevice('videoinput', v).catch((err) => toast(() => deviceMessage(err))); });
     this.listen(/** @type {HTMLSelectElement} */ ($('m-speaker')), 'change', (e) => { this.audioOut.choose(e.target.value); });
     bindShortcuts(this);
     bindShareBar(this);
@@ -273,14 +230,28 @@ export class MeetingUI {
     if (navigator.mediaDevices) this.listen(navigator.mediaDevices, 'devicechange', () => this.fillDevices());
   }
 
+  /** Sends what the chat field holds; a refusal puts it back, and says why. */
+  sendChat() {
+    const input = /** @type {HTMLInputElement} */ ($('chat-input'));
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = '';
+    this.chatRefusal = null;
+    this.c.sendChat(text).catch(() => {
+      const why = this.chatRefusal;
+      toast(() => t('chat.not_sent', { reason: why ? errorText(why.code, why.message) : t('chat.not_confirmed') }));
+      input.value = text;
+    });
+  }
+
   async toggleMic() {
-    try { await this.c.setMicEnabled(this.c.muted.mic); } catch (e) { toast(deviceMessage(/** @type {MediaAccessError} */ (e))); }
+    try { await this.c.setMicEnabled(this.c.muted.mic); } catch (e) { toast(() => deviceMessage(/** @type {MediaAccessError} */ (e))); }
     this.paintControls();
     this.syncAll();
   }
 
   async toggleCam() {
-    try { await this.c.setCameraEnabled(this.c.muted.camera); } catch (e) { toast(deviceMessage(/** @type {MediaAccessError} */ (e))); }
+    try { await this.c.setCameraEnabled(this.c.muted.camera); } catch (e) { toast(() => deviceMessage(/** @type {MediaAccessError} */ (e))); }
     this.paintControls();
     this.syncAll();
   }
@@ -291,14 +262,14 @@ export class MeetingUI {
       else await this.c.startScreenShare();
     } catch (e) {
       const err = /** @type {MediaAccessError} */ (e);
-      if (!err.denied) toast(deviceMessage(err));
+      if (!err.denied) toast(() => deviceMessage(err));
     }
     this.paintControls();
   }
 
   async toggleSettings() {
     const s = $('settings');
-    this.reactions?.close(false);
+    this.reactions.close(false);
     s.hidden = !s.hidden;
     $('c-settings').setAttribute('aria-expanded', String(!s.hidden));
     if (!s.hidden) await this.fillDevices();
@@ -306,9 +277,19 @@ export class MeetingUI {
 
   async fillDevices() {
     const d = await listDevices();
-    fillSelect(/** @type {HTMLSelectElement} */ ($('m-audio')), d.audioinput, this.c.localTracks.microphone?.getSettings().deviceId, 'Microphone');
-    fillSelect(/** @type {HTMLSelectElement} */ ($('m-video')), d.videoinput, this.c.localTracks.camera?.getSettings().deviceId, 'Camera');
+    fillSelect(/** @type {HTMLSelectElement} */ ($('m-audio')), d.audioinput, this.c.localTracks.microphone?.getSettings().deviceId, 'audioinput');
+    fillSelect(/** @type {HTMLSelectElement} */ ($('m-video')), d.videoinput, this.c.localTracks.camera?.getSettings().deviceId, 'videoinput');
     this.audioOut.fill(d.audiooutput);
+  }
+
+  /** After a language switch: every text the meeting screen makes itself, made again. */
+  relabel() {
+    const list = $('chat-list');
+    const top = list.scrollTop;
+    renderChat(this.c);
+    list.scrollTop = top;
+    this.syncAll();
+    if (!$('settings').hidden) this.fillDevices();
   }
 
   paintControls() {
@@ -367,7 +348,7 @@ export class MeetingUI {
     this.grid.sync();
     renderPeople(c);
     const n = c.participants.size;
-    $('m-count').textContent = `${n} ${n === 1 ? 'person' : 'people'}`;
+    $('m-count').textContent = plural(n, { one: () => t('meeting.count_one', { n }), other: () => t('meeting.count_other', { n }) });
     this.paintControls();
     paintShareBar(this);
     this.invite.paint();

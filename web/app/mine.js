@@ -4,15 +4,19 @@ import { $, show } from './dom.js';
 import { me } from './api.js';
 import { initPlan, loadPlanned } from './plan.js';
 import { loadPast } from './past.js';
+import { t, liveText, onLanguageChange } from './i18n.js';
+import { reasonOf } from './errors.js';
 
 export async function initMine() {
   const user = await me();
   if (!user) { location.href = '/?auth=signin'; return; }
   show('mine');
-  document.title = 'My meetings · Convene';
+  const title = () => { document.title = `${t('account.mine')} · ${t('app.name')}`; };
+  title();
+  onLanguageChange(title);
   $('mine-who').textContent = `${user.display_name} (${user.email})`;
   const fail = (/** @type {unknown} */ e) => {
-    $('mine-error').textContent = `Could not load your meetings: ${e instanceof Error ? e.message : e}`;
+    liveText($('mine-error'), () => t('mine.load_failed', { reason: reasonOf(e) }));
     $('mine-error').hidden = false;
   };
   initPlan(() => { loadPlanned().catch(fail); });

@@ -3,12 +3,12 @@
 // connection has been bad for a few seconds, a notice says so (it goes as soon as it recovers). The
 // levels come from the SDK's `qualitychange` events.
 import { $, h } from './dom.js';
-import { t, onLanguageChange } from './i18n.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
-/** @typedef {'good'|'poor'|'bad'} Level */
-/** @typedef {{ lossPct?: number | null, rttMs?: number | null, fps?: number | null, jitterMs?: number | null }} Figures  null: not measured yet */
-/** @typedef {{ participantId: string, level: Level, figures: Figures, self: boolean }} QualityChange */
+/** @typedef {import('/sdk/convene.js').QualityInfo} QualityInfo */
+/** @typedef {QualityInfo['level']} Level */
+/** @typedef {QualityInfo['figures']} Figures */
 
 /** How long your own connection must stay bad before the notice shows (a blip is not "unstable"). */
 export const UNSTABLE_AFTER_MS = 3000;
@@ -20,11 +20,14 @@ function levelText(level) {
   return level === 'good' ? t('quality.good') : level === 'poor' ? t('quality.poor') : t('quality.bad');
 }
 
-/** The figures, one line each (those measured). @param {Figures} f */
+/** The figures, one line each (those measured; for yourself, each direction's loss too). @param {Figures} f */
 function figureLines(f) {
   /** @type {string[]} */
   const lines = [];
-  if (typeof f.lossPct === 'number') lines.push(t('quality.loss', { value: f.lossPct.toFixed(1) }));
+  const pct = (/** @type {number} */ x) => x.toFixed(1);
+  if (typeof f.lossPct === 'number') lines.push(t('quality.loss', { value: pct(f.lossPct) }));
+  if (typeof f.uplinkLossPct === 'number') lines.push(t('quality.uplink', { value: pct(f.uplinkLossPct) }));
+  if (typeof f.downlinkLossPct === 'number') lines.push(t('quality.downlink', { value: pct(f.downlinkLossPct) }));
   if (typeof f.rttMs === 'number') lines.push(t('quality.rtt', { value: Math.round(f.rttMs) }));
   if (typeof f.fps === 'number') lines.push(t('quality.fps', { value: Math.round(f.fps) }));
   if (typeof f.jitterMs === 'number') lines.push(t('quality.jitter', { value: Math.round(f.jitterMs) }));
@@ -35,23 +38,14 @@ export class QualityView {
   /** @param {MeetingUI} ui */
   constructor(ui) {
     this.ui = ui;
-    /** @type {Map<string, QualityChange>} the latest report by participant */
-    this.latest = new Map();
     this.badTimer = 0;
     ui.cleanup.push(() => { clearTimeout(this.badTimer); $('net-notice').hidden = true; });
-    ui.cleanup.push(onLanguageChange(() => this.paintAll()));
   }
 
-  /** @param {QualityChange} q */
+  /** A participant's level or figures changed (the SDK keeps the latest in `client.quality`). @param {QualityInfo} q */
   onChange(q) {
-    this.latest.set(q.participantId, q);
     this.paintTile(q.participantId);
     if (q.self) this.paintSelf(q.level);
-  }
-
-  /** @param {string} participantId */
-  forget(participantId) {
-    this.latest.delete(participantId);
   }
 
   /** The notice for yourself: shown after UNSTABLE_AFTER_MS of 'bad', hidden at once when it is not. @param {Level} level */
@@ -68,16 +62,16 @@ export class QualityView {
 
   /** Repaints every tile (after the tiles changed, or the language). */
   paintAll() {
-    for (const [key, tile] of this.ui.grid.tiles) if (key.endsWith(':camera')) this.paintInto(tile, this.latest.get(tile.dataset.participantId || ''));
+    for (const [key, tile] of this.ui.grid.tiles) if (key.endsWith(':camera')) this.paintInto(tile, this.ui.c.quality.get(tile.dataset.participantId || ''));
   }
 
   /** @param {string} participantId */
   paintTile(participantId) {
     const tile = this.ui.grid.tiles.get(`${participantId}:camera`);
-    if (tile) this.paintInto(tile, this.latest.get(participantId));
+    if (tile) this.paintInto(tile, this.ui.c.quality.get(participantId));
   }
 
-  /** @param {HTMLElement} tile @param {QualityChange | undefined} q */
+  /** @param {HTMLElement} tile @param {QualityInfo | undefined} q */
   paintInto(tile, q) {
     let box = /** @type {HTMLElement | null} */ (tile.querySelector('.quality'));
     if (!q) { box?.remove(); delete tile.dataset.quality; return; }

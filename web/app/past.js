@@ -4,6 +4,8 @@ import { $, h } from './dom.js';
 import { api } from './api.js';
 import { roomPath } from './home.js';
 import { when } from './plan.js';
+import { t, formatTime, onLanguageChange } from './i18n.js';
+import { reasonOf } from './errors.js';
 
 /**
  * @typedef {{ id: string, room: string, started_at: number | null, ended_at: number | null, created_at: number }} Meeting
@@ -14,9 +16,14 @@ import { when } from './plan.js';
 /** Pages of one meeting's record fetched at most, so a huge record cannot stall the page. */
 const MAX_PAGES = 20;
 
+/** The items' painters (remade on every load), run again after a language switch. @type {(() => void)[]} */
+let painters = [];
+onLanguageChange(() => { for (const paint of painters) paint(); });
+
 /** Loads and shows the meetings. @param {Map<string, string>} titles the titles of the account's planned rooms */
 export async function loadPast(titles) {
   const { meetings } = /** @type {{ meetings: Meeting[] }} */ (await api('GET', '/api/v1/meetings'));
+  painters = [];
   $('past-empty').hidden = meetings.length > 0;
   $('past-list').replaceChildren(...meetings.map((m) => pastItem(m, titles.get(m.room))));
 }
@@ -42,35 +49,53 @@ async function detail(id) {
 /** @param {Meeting} m @param {string} [title] */
 function pastItem(m, title) {
   const start = m.started_at || m.created_at;
-  const span = m.ended_at ? `${when(start)} – ${new Date(m.ended_at).toLocaleTimeString()}` : `${when(start)} (not ended yet)`;
+  const span = h('span', { class: 'muted' });
   const people = h('p', { class: 'attended muted' });
   const transcript = h('ol', { class: 'transcript' });
   transcript.hidden = true;
-  const more = h('button', { class: 'btn small', type: 'button', text: 'Who attended' });
-  const chatBtn = h('button', { class: 'btn small', type: 'button', text: 'Show chat' });
+  const more = h('button', { class: 'btn small', type: 'button' });
+  const chatBtn = h('button', { class: 'btn small', type: 'button' });
+  const open = h('a', { class: 'btn small', href: roomPath(m.room) });
+  /** What the record says once loaded (null: not asked yet, or failed). @type {{ sessions: Session[], chat: Chat[] } | null} */
+  let shown = null;
+  /** Why loading failed, if it did. @type {unknown} */
+  let failure = null;
+  /** Whether "Who attended" was asked (the names show from then on). */
+  let whoAsked = false;
+  // Every text of the item from its state, so that a language switch remakes it as it stands.
+  const paint = () => {
+    span.textContent = m.ended_at ? t('past.span', { start: when(start), end: formatTime(m.ended_at) }) : t('past.not_ended', { start: when(start) });
+    more.textContent = t('past.who');
+    chatBtn.textContent = transcript.hidden ? t('past.show_chat') : t('past.hide_chat');
+    open.textContent = t('past.open');
+    if (failure) people.textContent = t('past.load_failed', { reason: reasonOf(failure) });
+    else if (shown && whoAsked) {
+      const names = [...new Set(shown.sessions.map((s) => s.display_name))];
+      people.textContent = names.length ? t('past.attended', { names: names.join(t('common.separator')) }) : t('past.nobody');
+    }
+    if (shown && !transcript.hidden) {
+      const chat = shown.chat;
+      transcript.replaceChildren(...(chat.length ? chat.map((c) => h('li', {}, [
+        h('span', { class: 'muted', text: t('past.chat_from', { time: formatTime(c.sent_at), name: c.from_name }) }),
+        h('span', { class: 'text', text: c.text }),
+      ])) : [h('li', { class: 'muted', text: t('past.no_chat') })]));
+    }
+  };
   /** @type {Promise<{ sessions: Session[], chat: Chat[] }> | null} */
   let loaded = null;
   const load = () => (loaded ??= detail(m.id).catch((e) => { loaded = null; throw e; }));
-  const fail = (/** @type {unknown} */ e) => { people.textContent = `Could not load the record: ${e instanceof Error ? e.message : e}`; };
-  more.onclick = () => load().then(({ sessions }) => {
-    const names = [...new Set(sessions.map((s) => s.display_name))];
-    people.textContent = names.length ? `Attended: ${names.join(', ')}` : 'Nobody joined.';
-  }, fail);
+  const fail = (/** @type {unknown} */ e) => { failure = e; paint(); };
+  more.onclick = () => load().then((d) => { shown = d; failure = null; whoAsked = true; paint(); }, fail);
   chatBtn.onclick = () => {
-    if (!transcript.hidden) { transcript.hidden = true; chatBtn.textContent = 'Show chat'; return; }
-    load().then(({ chat }) => {
-      transcript.replaceChildren(...(chat.length ? chat.map((c) => h('li', {}, [
-        h('span', { class: 'muted', text: `${new Date(c.sent_at).toLocaleTimeString()} ${c.from_name}: ` }),
-        h('span', { class: 'text', text: c.text }),
-      ])) : [h('li', { class: 'muted', text: 'No chat in this meeting.' })]));
-      transcript.hidden = false;
-      chatBtn.textContent = 'Hide chat';
-    }, fail);
+    if (!transcript.hidden) { transcript.hidden = true; paint(); return; }
+    load().then((d) => { shown = d; failure = null; transcript.hidden = false; paint(); }, fail);
   };
+  paint();
+  painters.push(paint);
   return h('li', { class: 'item past', 'data-meeting': String(m.id) }, [
     h('strong', { class: 'item-title', text: title ? `${title} (${m.room})` : m.room }),
-    h('span', { class: 'muted', text: span }),
-    h('span', { class: 'row left' }, [more, chatBtn, h('a', { class: 'btn small', href: roomPath(m.room), text: 'Open' })]),
+    span,
+    h('span', { class: 'row left' }, [more, chatBtn, open]),
     people,
     transcript,
   ]);

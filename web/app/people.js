@@ -1,5 +1,6 @@
 // Convene web app: the people panel (participants, raised hands first; microphone and camera state).
 import { $, h, icon, initials, hue } from './dom.js';
+import { t, plural } from './i18n.js';
 
 /** @typedef {import('/sdk/convene.js').Convene} Convene */
 
@@ -11,13 +12,13 @@ export function renderPeople(c) {
     const li = h('li', { 'data-participant-id': p.id, 'data-hand': String(p.hand_raised), 'data-mic-muted': String(p.mic_muted) }, [
       h('span', { class: 'avatar small', 'aria-hidden': 'true', text: initials(p.display_name), style: `--hue:${hue(p.id)}` }),
       h('span', { class: 'who' }, [
-        h('span', { class: 'name', text: p.id === c.participantId ? `${p.display_name} (you)` : p.display_name }),
-        h('span', { class: 'muted role', text: p.role === 'host' ? 'Host' : '' }),
+        h('span', { class: 'name', text: p.id === c.participantId ? t('people.you', { name: p.display_name }) : p.display_name }),
+        h('span', { class: 'muted role', text: p.role === 'host' ? t('people.host') : '' }),
       ]),
       h('span', { class: 'states' }, [
-        ...(p.hand_raised ? [h('span', { class: 'hand', 'aria-label': 'Hand raised', title: 'Hand raised' })] : []),
-        h('span', { class: `st ${p.mic_muted ? 'off' : ''}`, 'aria-label': p.mic_muted ? 'Microphone muted' : 'Microphone on' }),
-        h('span', { class: `st ${p.camera_muted ? 'off' : ''}`, 'aria-label': p.camera_muted ? 'Camera off' : 'Camera on' }),
+        ...(p.hand_raised ? [h('span', { class: 'hand', 'aria-label': t('state.hand_raised'), title: t('state.hand_raised') })] : []),
+        h('span', { class: `st ${p.mic_muted ? 'off' : ''}`, 'aria-label': p.mic_muted ? t('state.mic_muted') : t('state.mic_on') }),
+        h('span', { class: `st ${p.camera_muted ? 'off' : ''}`, 'aria-label': p.camera_muted ? t('state.cam_off') : t('state.cam_on') }),
       ]),
     ]);
     const [mic, cam] = li.querySelectorAll('.st');
@@ -29,5 +30,10 @@ export function renderPeople(c) {
   }));
   const hands = people.filter((p) => p.hand_raised).length;
   const tab = $('tab-people');
-  tab.innerHTML = `People (${people.length})${hands ? ` <span class="hand" aria-label="${hands} raised">${icon('hand')}${hands}</span>` : ''}`;
+  const n = people.length;
+  if (!hands) { tab.replaceChildren(t('meeting.people_tab', { n })); return; }
+  const label = plural(hands, { one: () => t('meeting.hands_one', { n: hands }), other: () => t('meeting.hands_other', { n: hands }) });
+  const badge = h('span', { class: 'hand', 'aria-label': label });
+  badge.innerHTML = `${icon('hand')}${hands}`;
+  tab.replaceChildren(t('meeting.people_tab', { n }), ' ', badge);
 }

@@ -3,6 +3,8 @@
 import { $, h, toast } from './dom.js';
 import { api, ApiError } from './api.js';
 import { roomPath } from './home.js';
+import { t, liveText, onLanguageChange, formatDateTime } from './i18n.js';
+import { reasonOf } from './errors.js';
 
 /**
  * A planned room as the server describes it.
@@ -10,14 +12,23 @@ import { roomPath } from './home.js';
  *   max_participants: number | null, starts_at: number | null, invited: string[] }} PlannedRoom
  */
 
-/** @type {Record<string, string>} */
-export const ACCESS_TEXT = { link: 'anyone with the link', accounts: 'signed-in accounts', invited: 'invited emails only' };
+/** Who may enter a planned meeting, as its list item says. @type {Record<string, () => string>} */
+const ACCESS_TEXT = { link: () => t('plan.fact_link'), accounts: () => t('plan.fact_accounts'), invited: () => t('plan.fact_invited_only') };
+
+/** A value of the form the app refuses before sending it; its text is remade after a language switch. */
+class FormError extends Error {
+  /** @param {() => string} text */
+  constructor(text) {
+    super(text());
+    this.text = text;
+  }
+}
 
 /** The full link of a meeting. @param {string} name */
 export const meetingLink = (name) => `${location.origin}${roomPath(name)}`;
 
-/** A time for people: the browser's locale and zone. @param {number} ms */
-export const when = (ms) => new Date(ms).toLocaleString();
+/** A time for people: the current language, the browser's zone. @param {number} ms */
+export const when = (ms) => formatDateTime(ms);
 
 /** `datetime-local` value of an epoch time, in the browser's zone. @param {number} ms */
 function localInput(ms) {
@@ -39,10 +50,11 @@ function fillForm(room) {
   input('p-password').value = '';
   input('p-nopw').checked = false;
   $('p-nopw-row').hidden = !room?.has_password;
-  $('p-password-label').textContent = room?.has_password ? 'New password (empty: keep the current one)' : 'Password (optional)';
+  liveText($('p-password-label'), room?.has_password ? () => t('plan.new_password') : () => t('plan.password'));
   input('p-starts').value = room?.starts_at ? localInput(room.starts_at) : '';
   input('p-max').value = room?.max_participants ? String(room.max_participants) : '';
-  $('plan-submit').textContent = room ? `Save «${room.title || room.unique_name}»` : 'Plan meeting';
+  const name = room ? room.title || room.unique_name : '';
+  liveText($('plan-submit'), room ? () => t('plan.save', { name }) : () => t('plan.submit'));
   $('plan-cancel').hidden = !room;
   $('plan-error').hidden = true;
   showInvited();
@@ -63,10 +75,10 @@ function formBody() {
   else if (pw) body.password = pw;
   const starts = input('p-starts').value;
   const startsAt = starts ? new Date(starts).getTime() : null;
-  if (starts && !Number.isFinite(startsAt)) throw new Error('The start time is not a date.');
+  if (starts && !Number.isFinite(startsAt)) throw new FormError(() => t('plan.bad_start'));
   const maxText = input('p-max').value.trim();
   const max = maxText ? Number(maxText) : null;
-  if (max !== null && !(Number.isInteger(max) && max > 0)) throw new Error('The most participants is a whole number from 1.');
+  if (max !== null && !(Number.isInteger(max) && max > 0)) throw new FormError(() => t('plan.bad_max'));
   // A new meeting leaves out what is empty; an edit sends null, which clears it.
   if (startsAt !== null || editing) body.starts_at = startsAt;
   if (max !== null || editing) body.max_participants = max;
@@ -86,7 +98,7 @@ export function initPlan(changed) {
   $('plan-cancel').onclick = () => fillForm(null);
   $('plan-copy').onclick = async () => {
     input('plan-link').select();
-    try { await navigator.clipboard.writeText(input('plan-link').value); toast('Link copied'); } catch { toast('Select the link and copy it'); }
+    try { await navigator.clipboard.writeText(input('plan-link').value); toast(() => t('plan.copied')); } catch { toast(() => t('plan.copy_failed')); }
   };
   $('plan-form').onsubmit = async (e) => {
     e.preventDefault();
@@ -100,21 +112,31 @@ export function initPlan(changed) {
         ? await api('PATCH', `/api/v1/rooms/${encodeURIComponent(editing.unique_name)}`, body)
         : await api('POST', '/api/v1/rooms', body));
       showLink(room.unique_name);
-      toast(editing ? 'Changes saved' : 'Meeting planned');
+      toast(editing ? () => t('plan.saved') : () => t('plan.planned'));
       fillForm(null);
       changed();
     } catch (x) {
-      err.textContent = x instanceof ApiError || x instanceof Error ? x.message : String(x);
+      liveText(err, x instanceof FormError ? x.text : () => refusal(x));
       err.hidden = false;
     } finally {
       submit.disabled = false;
     }
   };
+  onLanguageChange(() => $('planned-list').replaceChildren(...planned.map(plannedItem)));
 }
+
+/** Why the server refused the form: its own checks of the values say "invalid_message". @param {unknown} x */
+function refusal(x) {
+  return x instanceof ApiError && x.code === 'invalid_message' ? t('plan.invalid') : reasonOf(x);
+}
+
+/** The planned meetings last shown (the list is remade from them after a language switch). @type {PlannedRoom[]} */
+let planned = [];
 
 /** Loads and shows the planned meetings; their titles by room name. @returns {Promise<Map<string, string>>} */
 export async function loadPlanned() {
   const { rooms } = /** @type {{ rooms: PlannedRoom[] }} */ (await api('GET', '/api/v1/rooms'));
+  planned = rooms;
   $('planned-empty').hidden = rooms.length > 0;
   $('planned-list').replaceChildren(...rooms.map(plannedItem));
   return new Map(rooms.filter((r) => r.title).map((r) => [r.unique_name, r.title]));
@@ -122,12 +144,13 @@ export async function loadPlanned() {
 
 /** @param {PlannedRoom} r */
 function plannedItem(r) {
-  const facts = [`Who may enter: ${ACCESS_TEXT[r.access] || r.access}`];
-  if (r.access === 'invited') facts.push(`invited: ${r.invited.join(', ') || 'nobody yet'}`);
-  facts.push(r.has_password ? 'has a password' : 'no password');
-  if (r.starts_at) facts.push(`starts ${when(r.starts_at)}`);
-  if (r.max_participants) facts.push(`at most ${r.max_participants}`);
-  const edit = h('button', { class: 'btn small', type: 'button', text: 'Edit' });
+  const access = Object.hasOwn(ACCESS_TEXT, r.access) ? ACCESS_TEXT[r.access]() : r.access;
+  const facts = [t('plan.fact_access', { access })];
+  if (r.access === 'invited') facts.push(r.invited.length ? t('plan.fact_invited', { emails: r.invited.join(', ') }) : t('plan.fact_nobody'));
+  facts.push(r.has_password ? t('plan.fact_password') : t('plan.fact_no_password'));
+  if (r.starts_at) facts.push(t('plan.fact_starts', { when: when(r.starts_at) }));
+  if (r.max_participants) facts.push(t('plan.fact_max', { n: r.max_participants }));
+  const edit = h('button', { class: 'btn small', type: 'button', text: t('plan.edit') });
   edit.onclick = () => { fillForm(r); $('plan-form').scrollIntoView(); input('p-title').focus(); };
   return h('li', { class: 'item planned', 'data-room': r.unique_name }, [
     h('strong', { class: 'item-title', text: r.title || r.unique_name }),

@@ -6,12 +6,18 @@ import { $, show } from './dom.js';
 import { startMeeting } from './meeting.js';
 import { Preview } from './preview.js';
 import { me } from './api.js';
+import { t, tNodes, liveText, onLanguageChange } from './i18n.js';
+import { displayNameError } from './errors.js';
 
 /** @typedef {import('./preview.js').Prefs} Prefs */
 
+/** Remakes the texts of the prejoin screen (its title names the room wherever the language puts it). */
+let repaint = () => {};
+onLanguageChange(() => { if (!$('prejoin').hidden) repaint(); });
+
 /**
  * @param {string} room the canonical room name
- * @param {{ notice: string, lossy: boolean }} link what to say about the link's name (empty: nothing)
+ * @param {{ notice: () => string, lossy: boolean }} link what to say about the link's name (empty: nothing)
  */
 export function initPrejoin(room, link) {
   const params = new URLSearchParams(location.search);
@@ -26,7 +32,7 @@ export function initPrejoin(room, link) {
   if (params.get('mic') === '1') prefs.mic = true;
   if (params.get('cam') === '1') prefs.cam = true;
   nameInput.value = params.get('name') || localStorage.getItem('convene:name') || '';
-  document.title = `${room} · Convene`;
+  document.title = `${room} · ${t('app.name')}`;
   const given = checkDisplayName(nameInput.value);
   const auto = params.get('autojoin') === '1' || !!sessionStorage.getItem(`convene:resume:${room}`);
   // A link whose name lost characters does not join by itself: the user sees the name first.
@@ -34,7 +40,8 @@ export function initPrejoin(room, link) {
     startMeeting(room, given.name, prefs, null, null, (field, msg) => openPrejoin(room, prefs, link.notice, field, msg));
     return;
   }
-  openPrejoin(room, prefs, link.notice, 'name', nameInput.value.trim() ? given.error : undefined);
+  const typed = nameInput.value;
+  openPrejoin(room, prefs, link.notice, 'name', typed.trim() && given.error ? () => displayNameError(typed) || '' : undefined);
   // No name given or kept: the signed-in account's, unless the user has started typing one meanwhile.
   if (!nameInput.value) me().then((user) => { if (user && !nameInput.value) nameInput.value = user.display_name; });
 }
@@ -43,8 +50,8 @@ export function initPrejoin(room, link) {
  * Shows the form. Handlers are set before any device opens, and replace those of an earlier showing.
  * `field` and `message` say what the server refused last: the name (shown under it), or the
  * password (the password field shows, with the reason).
- * @param {string} room @param {Prefs} prefs @param {string} notice
- * @param {'name' | 'password'} field @param {string} [message]
+ * @param {string} room @param {Prefs} prefs @param {() => string} notice
+ * @param {'name' | 'password'} field @param {() => string} [message] (made in the current language)
  */
 function openPrejoin(room, prefs, notice, field, message) {
   const nameError = field === 'name' ? message : undefined;
@@ -52,25 +59,37 @@ function openPrejoin(room, prefs, notice, field, message) {
   const pwError = $('pw-error');
   if (field === 'password') {
     $('pw-row').hidden = false;
-    pwError.textContent = message || '';
+    liveText(pwError, message || null);
     pwError.hidden = !message;
     pwInput.value = '';
   }
   const nameInput = /** @type {HTMLInputElement} */ ($('name-input'));
   const joinBtn = /** @type {HTMLButtonElement} */ ($('join-btn'));
   show('prejoin');
-  $('pre-room').textContent = room;
-  $('pre-notice').textContent = notice;
-  $('pre-notice').hidden = !notice;
+  const roomEl = $('pre-room');
+  roomEl.textContent = room;
+  repaint = () => {
+    $('pre-title').replaceChildren(...tNodes('prejoin.title', { room: roomEl }));
+    document.title = `${room} · ${t('app.name')}`;
+  };
+  repaint();
+  liveText($('pre-notice'), notice() ? notice : null);
+  $('pre-notice').hidden = !notice();
   joinBtn.disabled = false;
-  joinBtn.textContent = 'Join meeting';
+  liveText(joinBtn, () => t('prejoin.join'));
   const err = $('pre-error');
   err.hidden = true;
-  const preview = new Preview(prefs, (m) => { err.textContent = err.hidden ? m : `${err.textContent} ${m}`; err.hidden = false; });
+  /** The devices' errors so far, all shown. @type {(() => string)[]} */
+  const deviceErrors = [];
+  const preview = new Preview(prefs, (m) => {
+    deviceErrors.push(m);
+    liveText(err, () => deviceErrors.map((e) => e()).join(' '));
+    err.hidden = false;
+  });
   const nameErr = $('name-error');
-  /** @param {string | undefined} m */
+  /** @param {(() => string) | undefined} m */
   const setNameError = (m) => {
-    nameErr.textContent = m || '';
+    liveText(nameErr, m || null);
     nameErr.hidden = !m;
     nameInput.setAttribute('aria-invalid', String(!!m));
   };
@@ -80,16 +99,17 @@ function openPrejoin(room, prefs, notice, field, message) {
   $('prejoin-form').onsubmit = async (e) => {
     e.preventDefault();
     if (joining) return;
-    const checked = checkDisplayName(nameInput.value);
-    if (checked.error) { setNameError(checked.error); nameInput.focus(); return; }
+    const typed = nameInput.value;
+    const checked = checkDisplayName(typed);
+    if (checked.error) { setNameError(() => displayNameError(typed) || ''); nameInput.focus(); return; }
     if (!$('pw-row').hidden) {
-      if (!pwInput.value) { pwError.textContent = 'Enter the meeting password.'; pwError.hidden = false; pwInput.focus(); return; }
+      if (!pwInput.value) { liveText(pwError, () => t('prejoin.enter_password')); pwError.hidden = false; pwInput.focus(); return; }
       // Kept for this tab only, so that a reload or a reconnection gets in again.
       sessionStorage.setItem(`convene:password:${room}`, pwInput.value);
     }
     joining = true;
     joinBtn.disabled = true;
-    joinBtn.textContent = 'Joining…';
+    liveText(joinBtn, () => t('prejoin.joining'));
     const { audio, cam } = await preview.takeTracks();
     localStorage.setItem('convene:name', checked.name);
     localStorage.setItem('convene:mic', prefs.mic ? '1' : '0');

@@ -3,12 +3,13 @@
 // changes run one after another so that a join can wait for the ones under way.
 import { getTrack, listDevices, meterLevel } from '/sdk/convene.js';
 import { $, icon, fillSelect, deviceMessage } from './dom.js';
+import { t, onLanguageChange } from './i18n.js';
 
 /** @typedef {import('/sdk/convene.js').MediaAccessError} MediaAccessError */
 /** @typedef {{mic: boolean, cam: boolean, audioDeviceId?: string, videoDeviceId?: string}} Prefs */
 
 export class Preview {
-  /** @param {Prefs} prefs @param {(message: string) => void} onError a device could not be opened */
+  /** @param {Prefs} prefs @param {(message: () => string) => void} onError a device could not be opened (the text, in the current language) */
   constructor(prefs, onError) {
     this.prefs = prefs;
     this.onError = onError;
@@ -22,6 +23,8 @@ export class Preview {
     this.video = /** @type {HTMLVideoElement} */ ($('preview-video'));
     /** @type {(HTMLButtonElement|HTMLSelectElement)[]} */
     this.controls = [$('pre-mic'), $('pre-cam'), this.audioSel, this.videoSel];
+    /** stops repainting on language switches (once the join takes the tracks) */
+    this.offLanguage = () => {};
   }
 
   /** Sets the handlers (replacing an earlier showing's) and starts opening the devices. */
@@ -41,6 +44,8 @@ export class Preview {
       this.serial(() => this.openVideo());
     };
     this.paint();
+    this.offLanguage();
+    this.offLanguage = onLanguageChange(() => { this.paint(); this.serial(() => this.fillDevices()); });
     this.serial(async () => { await Promise.all([this.openAudio(), this.openVideo()]); await this.fillDevices(); });
   }
 
@@ -56,6 +61,7 @@ export class Preview {
    */
   async takeTracks() {
     for (const el of this.controls) el.disabled = true;
+    this.offLanguage();
     await this.devices;
     this.stopMeter?.();
     const p = this.prefs;
@@ -67,11 +73,11 @@ export class Preview {
     const mb = $('pre-mic'), cb = $('pre-cam');
     mb.innerHTML = icon(p.mic ? 'mic' : 'micOff');
     mb.setAttribute('aria-pressed', String(p.mic));
-    mb.setAttribute('aria-label', p.mic ? 'Turn microphone off' : 'Turn microphone on');
+    mb.setAttribute('aria-label', p.mic ? t('prejoin.mic_turn_off') : t('prejoin.mic_turn_on'));
     mb.classList.toggle('off', !p.mic);
     cb.innerHTML = icon(p.cam ? 'cam' : 'camOff');
     cb.setAttribute('aria-pressed', String(p.cam));
-    cb.setAttribute('aria-label', p.cam ? 'Turn camera off' : 'Turn camera on');
+    cb.setAttribute('aria-label', p.cam ? t('prejoin.cam_turn_off') : t('prejoin.cam_turn_on'));
     cb.classList.toggle('off', !p.cam);
     $('preview-off').hidden = !!(p.cam && this.cam);
     this.video.hidden = !(p.cam && this.cam);
@@ -84,7 +90,7 @@ export class Preview {
       this.audio = await getTrack('microphone', this.prefs.audioDeviceId);
       this.stopMeter = meterLevel(this.audio, (l) => { $('pre-meter').style.width = `${Math.round(l * 100)}%`; });
     } catch (e) {
-      this.onError(deviceMessage(/** @type {MediaAccessError} */ (e)));
+      this.onError(() => deviceMessage(/** @type {MediaAccessError} */ (e)));
       this.prefs.mic = false;
     }
   }
@@ -96,14 +102,14 @@ export class Preview {
       this.cam = await getTrack('camera', this.prefs.videoDeviceId);
       this.video.srcObject = new MediaStream([this.cam]);
     } catch (e) {
-      this.onError(deviceMessage(/** @type {MediaAccessError} */ (e)));
+      this.onError(() => deviceMessage(/** @type {MediaAccessError} */ (e)));
       this.prefs.cam = false;
     }
   }
 
   async fillDevices() {
     const d = await listDevices();
-    fillSelect(this.audioSel, d.audioinput, this.audio?.getSettings().deviceId || this.prefs.audioDeviceId, 'Microphone');
-    fillSelect(this.videoSel, d.videoinput, this.cam?.getSettings().deviceId || this.prefs.videoDeviceId, 'Camera');
+    fillSelect(this.audioSel, d.audioinput, this.audio?.getSettings().deviceId || this.prefs.audioDeviceId, 'audioinput');
+    fillSelect(this.videoSel, d.videoinput, this.cam?.getSettings().deviceId || this.prefs.videoDeviceId, 'videoinput');
   }
 }

@@ -2,7 +2,7 @@
 // through the server, which passes it to everyone; each shows on the sender's tile for a few seconds
 // (several stack). Keyboard: the arrow keys move along the row, Enter sends, Escape closes.
 import { $, h, toast } from './dom.js';
-import { t, onLanguageChange } from './i18n.js';
+import { t, onLanguageChange, liveText } from './i18n.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
 
@@ -11,24 +11,23 @@ export const SHOW_MS = 3500;
 /** At most this many on one tile at once: a burst does not bury the video. */
 const MAX_ON_TILE = 5;
 
-/** The emoji, with what a screen reader says for each. */
-export const NAMES = /** @type {Record<string, () => string>} */ ({
+/** @typedef {import('/sdk/convene.js').Reaction} Reaction */
+
+/** What a screen reader says for each reaction (the SDK's `REACTIONS`). @type {Record<Reaction, () => string>} */
+const NAMES = {
   '👍': () => t('reaction.thumbsUp'),
   '👏': () => t('reaction.clap'),
   '😂': () => t('reaction.laugh'),
   '😮': () => t('reaction.surprised'),
   '❤️': () => t('reaction.love'),
   '🎉': () => t('reaction.party'),
-});
+};
 
-/** The emoji offered, in order. */
-export const EMOJI = Object.keys(NAMES);
-
-/** @param {string} emoji */
-const nameOf = (emoji) => NAMES[emoji]?.() ?? emoji;
+/** @param {Reaction} emoji */
+const nameOf = (emoji) => NAMES[emoji]();
 
 export class Reactions {
-  /** @param {MeetingUI} ui @param {readonly string[]} allowed the emoji the server accepts */
+  /** @param {MeetingUI} ui @param {readonly Reaction[]} allowed the reactions the server accepts, in order */
   constructor(ui, allowed) {
     this.ui = ui;
     this.allowed = allowed;
@@ -90,15 +89,15 @@ export class Reactions {
     e.stopPropagation(); // Escape here closes only this menu, not the side panel too
   }
 
-  /** @param {string} emoji */
+  /** @param {Reaction} emoji */
   send(emoji) {
-    const c = /** @type {ReactionClient} */ (/** @type {unknown} */ (this.ui.c));
-    Promise.resolve().then(() => c.sendReaction(emoji)).catch((err) => toast(t('reaction.failed', { reason: err.message })));
+    // Not connected (reconnecting): the banner says why; this says the reaction went nowhere.
+    if (!this.ui.c.sendReaction(emoji)) toast(() => t('reaction.failed'));
   }
 
   /**
    * Shows a reaction on the sender's camera tile (floating up, then gone), and says it to screen readers.
-   * @param {string} participantId @param {string} emoji
+   * @param {string} participantId @param {Reaction} emoji
    */
   show(participantId, emoji) {
     const tile = this.ui.grid.tiles.get(`${participantId}:camera`);
@@ -113,13 +112,11 @@ export class Reactions {
     const timer = window.setTimeout(() => { el.remove(); this.timers.delete(timer); }, SHOW_MS);
     this.timers.add(timer);
     const p = this.ui.c.participants.get(participantId);
-    if (p) $('reaction-live').textContent = t('reaction.announce', { name: p.display_name, reaction: nameOf(emoji) });
+    if (p) { const name = p.display_name; liveText($('reaction-live'), () => t('reaction.announce', { name, reaction: nameOf(emoji) })); }
   }
 
   /** A reaction the server refused for being too many too fast. */
   slowDown() {
-    toast(t('reaction.rateLimited'));
+    toast(() => t('reaction.rateLimited'));
   }
 }
-
-/** @typedef {{ sendReaction: (emoji: string) => unknown }} ReactionClient */

@@ -10,7 +10,6 @@ import { t, onLanguageChange } from './i18n.js';
  * @property {() => string} cap how the key is written in the help
  * @property {() => string} label what it does
  * @property {(ui: MeetingUI) => void} run
- * @property {(ui: MeetingUI) => boolean} [when] only where this holds (e.g. a feature the page has)
  */
 
 /** @param {string} id */
@@ -24,8 +23,8 @@ export const SHORTCUTS = [
   { key: 's', cap: () => 'S', label: () => t('shortcuts.layout'), run: click('c-layout') },
   { key: 'c', cap: () => 'C', label: () => t('shortcuts.chat'), run: click('c-chat') },
   { key: 'p', cap: () => 'P', label: () => t('shortcuts.people'), run: click('c-people') },
-  { key: 'r', cap: () => 'R', label: () => t('shortcuts.reactions'), run: click('c-react'), when: () => !$('c-react').hidden },
-  { key: '?', cap: () => '?', label: () => t('shortcuts.help'), run: (ui) => toggleHelp(ui) },
+  { key: 'r', cap: () => 'R', label: () => t('shortcuts.reactions'), run: click('c-react') },
+  { key: '?', cap: () => '?', label: () => t('shortcuts.help'), run: () => toggleHelp() },
   { key: 'escape', cap: () => t('shortcuts.keyEsc'), label: () => t('shortcuts.escape'), run: (ui) => closeOverlays(ui) },
 ];
 
@@ -34,7 +33,7 @@ export function closeOverlays(ui) {
   ui.openPanel(null);
   $('settings').hidden = true;
   $('c-settings').setAttribute('aria-expanded', 'false');
-  ui.reactions?.close(false);
+  ui.reactions.close(false);
 }
 
 /**
@@ -50,28 +49,26 @@ export function bindShortcuts(ui) {
     const k = ev.key.toLowerCase();
     const dialog = /** @type {HTMLDialogElement} */ ($('shortcuts'));
     if (dialog.open && k !== '?') return;
-    const s = SHORTCUTS.find((x) => x.key === k && (!x.when || x.when(ui)));
+    const s = SHORTCUTS.find((x) => x.key === k);
     if (!s) return;
     s.run(ui);
     ev.preventDefault();
   });
-  ui.listen($('c-shortcuts'), 'click', () => toggleHelp(ui));
+  ui.listen($('c-shortcuts'), 'click', () => toggleHelp());
   ui.listen($('shortcuts-close'), 'click', () => /** @type {HTMLDialogElement} */ ($('shortcuts')).close());
-  ui.cleanup.push(onLanguageChange(() => { if (/** @type {HTMLDialogElement} */ ($('shortcuts')).open) renderHelp(ui); }));
+  ui.cleanup.push(onLanguageChange(() => { if (/** @type {HTMLDialogElement} */ ($('shortcuts')).open) renderHelp(); }));
   ui.cleanup.push(() => { const d = /** @type {HTMLDialogElement} */ ($('shortcuts')); if (d.open) d.close(); });
 }
 
-/** @param {MeetingUI} ui */
-function toggleHelp(ui) {
+function toggleHelp() {
   const d = /** @type {HTMLDialogElement} */ ($('shortcuts'));
   if (d.open) { d.close(); return; }
-  renderHelp(ui);
+  renderHelp();
   d.showModal();
 }
 
-/** @param {MeetingUI} ui */
-function renderHelp(ui) {
-  const rows = SHORTCUTS.filter((s) => !s.when || s.when(ui)).map((s) => h('div', { class: 'shortcut', 'data-key': s.key }, [
+function renderHelp() {
+  const rows = SHORTCUTS.map((s) => h('div', { class: 'shortcut', 'data-key': s.key }, [
     h('dt', {}, [h('kbd', { text: s.cap() })]),
     h('dd', { text: s.label() }),
   ]));

@@ -1,6 +1,7 @@
 // Convene web app: the video tiles on the stage — one per participant's camera and screen, their labels,
 // and the layout (grid of the largest 16:9 tiles, or speaker view: one big tile and a strip).
 import { h, icon, initials, hue } from './dom.js';
+import { t } from './i18n.js';
 import { pickMainTile, noteSpeaker } from './stage.js';
 
 /** @typedef {import('/sdk/convene.js').Convene} Convene */
@@ -62,7 +63,7 @@ export class TileGrid {
       t = h('div', { class: `tile ${kind}`, 'data-participant-id': pid, 'data-source': kind, role: 'group' }, [
         h('div', { class: 'avatar', 'aria-hidden': 'true' }),
         video,
-        h('div', { class: 'label' }, [h('span', { class: 'mic-state' }), h('span', { class: 'name' }), h('span', { class: 'hand', title: 'Hand raised', 'aria-label': 'Hand raised' })]),
+        h('div', { class: 'label' }, [h('span', { class: 'mic-state' }), h('span', { class: 'name' }), h('span', { class: 'hand' })]),
       ]);
       /** @type {HTMLElement} */ (t.querySelector('.hand')).innerHTML = icon('hand');
       t.addEventListener('dblclick', () => {
@@ -105,24 +106,29 @@ export class TileGrid {
     for (const key of [...this.tiles.keys()]) if (!wanted.has(key)) this.removeTile(key);
   }
 
-  /** @param {HTMLElement} t @param {Participant} p @param {'camera'|'screen'} kind */
-  paintTile(t, p, kind) {
+  /** @param {HTMLElement} tile @param {Participant} p @param {'camera'|'screen'} kind */
+  paintTile(tile, p, kind) {
     const c = this.c;
     const me = p.id === c.participantId;
-    const video = /** @type {HTMLVideoElement} */ (t.querySelector('video'));
-    const name = me ? `${p.display_name} (you)` : p.display_name;
-    /** @type {HTMLElement} */ (t.querySelector('.name')).textContent = kind === 'screen' ? `${p.display_name}'s screen` : name;
-    t.setAttribute('aria-label', kind === 'screen' ? `${p.display_name}'s screen` : `${name}${p.mic_muted ? ', muted' : ''}${p.hand_raised ? ', hand raised' : ''}`);
-    t.dataset.micMuted = String(p.mic_muted);
-    t.dataset.hand = String(p.hand_raised);
-    t.dataset.name = p.display_name;
-    t.classList.toggle('me', me);
-    const micEl = /** @type {HTMLElement} */ (t.querySelector('.mic-state'));
+    const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
+    const name = me ? t('people.you', { name: p.display_name }) : p.display_name;
+    const screen = t('tile.screen', { name: p.display_name });
+    /** @type {HTMLElement} */ (tile.querySelector('.name')).textContent = kind === 'screen' ? screen : name;
+    const states = [name, ...(p.mic_muted ? [t('tile.muted')] : []), ...(p.hand_raised ? [t('tile.hand')] : [])];
+    tile.setAttribute('aria-label', kind === 'screen' ? screen : states.join(t('common.separator')));
+    const hand = /** @type {HTMLElement} */ (tile.querySelector('.hand'));
+    hand.title = t('state.hand_raised');
+    hand.setAttribute('aria-label', t('state.hand_raised'));
+    tile.dataset.micMuted = String(p.mic_muted);
+    tile.dataset.hand = String(p.hand_raised);
+    tile.dataset.name = p.display_name;
+    tile.classList.toggle('me', me);
+    const micEl = /** @type {HTMLElement} */ (tile.querySelector('.mic-state'));
     const showMuted = kind === 'camera' && p.mic_muted;
     micEl.innerHTML = showMuted ? icon('micOff') : '';
-    if (showMuted) micEl.setAttribute('aria-label', 'Microphone muted'); else micEl.removeAttribute('aria-label');
-    /** @type {HTMLElement} */ (t.querySelector('.hand')).hidden = !(kind === 'camera' && p.hand_raised);
-    const av = /** @type {HTMLElement} */ (t.querySelector('.avatar'));
+    if (showMuted) micEl.setAttribute('aria-label', t('state.mic_muted')); else micEl.removeAttribute('aria-label');
+    hand.hidden = !(kind === 'camera' && p.hand_raised);
+    const av = /** @type {HTMLElement} */ (tile.querySelector('.avatar'));
     av.textContent = initials(p.display_name);
     av.style.setProperty('--hue', String(hue(p.id)));
     /** @type {MediaStreamTrack | null | undefined} */
@@ -139,7 +145,7 @@ export class TileGrid {
       if (rt && show) { c.attachVideo(video, rt); track = rt.track; }
       else { c.detachVideo(video); video.srcObject = null; }
     }
-    t.classList.toggle('has-video', !!track);
+    tile.classList.toggle('has-video', !!track);
   }
 
   /** @param {Set<string>} loud participant ids speaking now */

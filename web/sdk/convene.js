@@ -11,10 +11,13 @@ import { getTrack, listDevices, meterLevel } from './devices.js';
 import { JoinError, MediaAccessError, randomRoomName } from './util.js';
 import { canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX } from './names.js';
 import { onServerMessage } from './messages.js';
+import { REACTIONS, isReaction } from './reactions.js';
+import { QualityMonitor, QUALITY_THRESHOLDS, QUALITY_SAMPLE_MS } from './quality.js';
 
 export {
   SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
   canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX, backoffDelay, DEFAULT_BACKOFF_MAX_MS,
+  REACTIONS, isReaction, QUALITY_THRESHOLDS, QUALITY_SAMPLE_MS,
 };
 
 /** @typedef {import('./types.js').Source} Source */
@@ -27,6 +30,8 @@ export {
 /** @typedef {import('./types.js').RemoteTrack} RemoteTrack */
 /** @typedef {import('./types.js').ConveneEventMap} ConveneEventMap */
 /** @typedef {import('./types.js').ConveneOptions} ConveneOptions */
+/** @typedef {import('./types.js').Reaction} Reaction */
+/** @typedef {import('./types.js').QualityInfo} QualityInfo */
 /**
  * @template {keyof ConveneEventMap} K
  * @typedef {import('./types.js').ConveneEvent<K>} ConveneEvent
@@ -76,12 +81,15 @@ export class Convene extends EventTarget {
     this.reconnectReason = null;
     /** @type {MediaAccessError[]} failures while opening devices at join */
     this.mediaErrors = [];
+    /** @type {Map<string, QualityInfo>} connection quality by participant id, you included (see `qualitychange`) */
+    this.quality = new Map();
 
     this._left = false;
     this._msgId = 0;
     this._signaling = new Signaling(this);
     this._peer = new Peer(this);
     this._subs = new Subscriptions(this);
+    this._quality = new QualityMonitor(this);
   }
 
   /**
@@ -235,6 +243,8 @@ export class Convene extends EventTarget {
       this.chat = [...(msg.chat_history || [])];
     }
     this._setState('connected');
+    this._quality.resetReport();
+    this._quality.start();
     this._emit('joined', { participantId: msg.participant_id, resumed: !!msg.resumed, participants: [...this.participants.values()], chatHistory: this.chat });
     // `media_kept: false`: the server holds no media session for us (a fresh join, a restarted server, a
     // reload): a new peer connection and a first offer that republishes what we send now. A server that
@@ -275,6 +285,8 @@ export class Convene extends EventTarget {
     this._peer.close();
     this._stopLocalTracks();
     this._subs.disconnect();
+    this._quality.stop();
+    this.quality.clear();
     this._setState('disconnected');
     this._emit('closed', { reason });
   }
@@ -309,6 +321,18 @@ export class Convene extends EventTarget {
   /** @param {boolean} raised */
   setHandRaised(raised) {
     this._send({ type: 'set_hand', raised });
+  }
+
+  /**
+   * Send a reaction to everyone (you get it back as a `reaction` event too). The server limits how many
+   * (a few in a row, then about one a second): one over it is dropped and reported as an `error` event
+   * with code `rate_limited` and request `send_reaction`.
+   * @param {Reaction} emoji one of `REACTIONS`; anything else throws a RangeError
+   * @returns {boolean} whether it went out (false while not connected)
+   */
+  sendReaction(emoji) {
+    if (!isReaction(emoji)) throw new RangeError(`not a reaction: use one of ${REACTIONS.join(' ')}`);
+    return this._send({ type: 'send_reaction', emoji });
   }
 
   // ───────────────────────────── local media ─────────────────────────────

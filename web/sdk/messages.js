@@ -1,6 +1,8 @@
 // Convene browser SDK: what the client does with each server message after `joined` (events about the
 // others, chat, media negotiation, ...). The state lives on the client (convene.js).
 
+import { isReaction } from './reactions.js';
+
 /** @typedef {import('./convene.js').Convene} Convene */
 
 /** @param {Convene} c @param {any} msg */
@@ -19,6 +21,7 @@ export function onServerMessage(c, msg) {
     case 'participant_left': {
       const p = c.participants.get(msg.participant_id);
       c.participants.delete(msg.participant_id);
+      c.quality.delete(msg.participant_id);
       for (const [mid, t] of c.remoteTracks) {
         if (t.participantId === msg.participant_id) c._subs.remove(mid);
       }
@@ -61,6 +64,12 @@ export function onServerMessage(c, msg) {
       break;
     case 'audio_levels':
       c._emit('audiolevels', { levels: msg.levels });
+      break;
+    case 'reaction':
+      // Only the set this SDK knows is shown: a newer server's additions are skipped, not rendered raw.
+      if (isReaction(msg.emoji)) {
+        c._emit('reaction', { participantId: msg.participant_id, emoji: msg.emoji, ts: msg.ts, own: msg.participant_id === c.participantId });
+      }
       break;
     case 'layers_unused':
       c._peer.onLayersUnused(msg.track_id, msg.rids);

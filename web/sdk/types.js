@@ -9,6 +9,8 @@
  * @typedef {'server_restarting'|'connection_lost'} ReconnectReason
  */
 
+/** One of the reactions the server accepts (`REACTIONS`, in reactions.js). @typedef {'👍'|'👏'|'😂'|'😮'|'❤️'|'🎉'} Reaction */
+
 /**
  * @typedef {object} TrackInfo
  * @property {string} id
@@ -29,6 +31,38 @@
  * @property {boolean} screen_sharing
  * @property {number} joined_at
  * @property {TrackInfo[]} tracks
+ * @property {ReportedQuality | null} [connection_quality]  what its own client last reported; null until then
+ */
+
+/** @typedef {'good'|'poor'|'bad'} QualityLevel */
+
+/**
+ * A participant's connection as its own client reported it (the protocol's `connection_quality`).
+ * @typedef {object} ReportedQuality
+ * @property {QualityLevel} level
+ * @property {number} loss_pct
+ * @property {number} rtt_ms
+ */
+
+/**
+ * Figures behind a quality level; null when not known (yet).
+ * @typedef {object} QualityFigures
+ * @property {number | null} lossPct   packets lost, % (self: the worse direction; remote: the worse of what it reports and what you receive from it)
+ * @property {number | null} rttMs     round-trip time to the server (a remote's: what it reports)
+ * @property {number} [fps]            remote: frames decoded per second of its video, when you receive it
+ * @property {number} [jitterMs]       remote: jitter of its audio as you receive it
+ * @property {number | null} [uplinkLossPct]    self: what the server loses of what you send
+ * @property {number | null} [downlinkLossPct]  self: what you lose of what the server sends
+ */
+
+/**
+ * The connection quality of one participant (`client.quality`, event `qualitychange`).
+ * @typedef {object} QualityInfo
+ * @property {string} participantId
+ * @property {QualityLevel} level  remote: the worse of what it reports and what you receive from it
+ * @property {QualityFigures} figures
+ * @property {boolean} self
+ * @property {{ level: QualityLevel, lossPct: number, rttMs: number } | null} reported  a remote's own report
  */
 
 /**
@@ -80,6 +114,8 @@
  * @property {{ code: string, message: string, request?: string, fatal: boolean }} error
  * @property {{ reason: string }} closed
  * @property {{ state: RTCPeerConnectionState }} mediastatechange
+ * @property {{ participantId: string, emoji: Reaction, ts: number, own: boolean }} reaction  `ts`: server time (ms); `own`: yours, echoed by the server
+ * @property {QualityInfo} qualitychange  a participant's level or figures changed (sampled every 2 s)
  */
 
 /**

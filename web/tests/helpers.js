@@ -176,7 +176,9 @@ export async function teardown(srv, browsers) {
  * One browser (its own process and profile) with one page.
  * `denyMedia`: camera and microphone are refused, as when the user clicks "Block": no fake-UI flag and no
  * permission granted, so getUserMedia rejects with NotAllowedError.
- * @param {{ width?: number, height?: number, denyMedia?: boolean }} [opts]
+ * `locale`: the browser's language (navigator.languages, Accept-Language); English (en-US) unless given, so
+ * that tests reading the app's text read its English catalogue.
+ * @param {{ width?: number, height?: number, denyMedia?: boolean, locale?: string }} [opts]
  */
 export async function openBrowser(opts = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
@@ -186,7 +188,7 @@ export async function openBrowser(opts = {}) {
     ? [...FLAGS.filter((f) => f !== '--use-fake-ui-for-media-stream'), '--disable-features=WebRtcHideLocalIpsWithMdns']
     : FLAGS;
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
-  const context = await browser.newContext({ viewport: { width: opts.width || 1280, height: opts.height || 720 } });
+  const context = await browser.newContext({ viewport: { width: opts.width || 1280, height: opts.height || 720 }, locale: opts.locale || 'en-US' });
   const perms = opts.denyMedia ? ['clipboard-read', 'clipboard-write'] : ['camera', 'microphone', 'clipboard-read', 'clipboard-write'];
   await context.grantPermissions(perms).catch(() => {});
   const page = await context.newPage();
@@ -195,7 +197,7 @@ export async function openBrowser(opts = {}) {
   const console = [];
   page.on('console', (m) => { console.push(`${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => { console.push(`pageerror: ${e.message}`); });
-  return { browser, page, console, close: () => browser.close().catch(() => {}) };
+  return { browser, context, page, console, close: () => browser.close().catch(() => {}) };
 }
 
 /**

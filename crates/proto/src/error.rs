@@ -29,6 +29,8 @@ pub enum ErrorCode {
     Unauthorized,
     ChatTooLong,
     ChatEmpty,
+    /// A reaction that is not one of the fixed set (`REACTIONS`).
+    InvalidReaction,
     /// Media negotiation failed (bad SDP, unknown track ...).
     MediaError,
     /// The server is shutting down and accepts no joins.
@@ -90,6 +92,7 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::ChatTooLong,
         ErrorCode::ChatEmpty,
+        ErrorCode::InvalidReaction,
         ErrorCode::MediaError,
         ErrorCode::ServerDraining,
         ErrorCode::ServerBusy,
@@ -131,6 +134,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::ChatTooLong => "chat_too_long",
             ErrorCode::ChatEmpty => "chat_empty",
+            ErrorCode::InvalidReaction => "invalid_reaction",
             ErrorCode::MediaError => "media_error",
             ErrorCode::ServerDraining => "server_draining",
             ErrorCode::ServerBusy => "server_busy",

@@ -7,9 +7,13 @@ pub mod limits;
 pub mod messages;
 pub mod model;
 pub mod parse;
+pub mod quality;
+pub mod reactions;
 
 pub use error::ErrorCode;
 pub use ids::{ParticipantId, RoomId, TrackId};
 pub use messages::{ClientMessage, Joined, ServerMessage, PROTOCOL_VERSION};
 pub use model::*;
 pub use parse::{parse_client_message, ParseError};
+pub use quality::{ConnectionQuality, QualityLevel};
+pub use reactions::{is_reaction, REACTIONS};

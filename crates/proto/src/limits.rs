@@ -114,6 +114,11 @@ impl ClientMessage {
             ClientMessage::SetVideoConstraint { track, .. } => {
                 check("track", track.as_str(), MAX_ID_BYTES)
             }
+            // Compared with the server's fixed set (`invalid_reaction`), none of which is over 8
+            // bytes, before anything is broadcast: a looser bound here would only change the code.
+            ClientMessage::SendReaction { emoji: _ } => Ok(()),
+            // Numbers only, with ranges: `check_ranges` (quality.rs).
+            ClientMessage::SetConnectionQuality { .. } => Ok(()),
             ClientMessage::Leave
             | ClientMessage::SetHand { .. }
             | ClientMessage::SetMuted { .. }

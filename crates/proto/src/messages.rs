@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorCode;
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::model::*;
+use crate::quality::QualityLevel;
 
 /// The protocol version this crate speaks. A client sends it in `join`; the server refuses versions it
 /// does not speak with `unsupported_version`.
@@ -83,6 +84,14 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         height: Option<u32>,
     },
+    /// A brief reaction shown on the sender's tile; `emoji` is one of [`crate::REACTIONS`].
+    SendReaction { emoji: String },
+    /// How the client rates its own connection; shown to everyone as its `connection_quality`.
+    SetConnectionQuality {
+        level: QualityLevel,
+        loss_pct: f64,
+        rtt_ms: u32,
+    },
 }
 
 /// Messages the server sends.
@@ -98,7 +107,7 @@ pub enum ServerMessage {
         participant_id: ParticipantId,
         reason: String,
     },
-    /// A participant's state changed (mute, hand, screen share, tracks, role, name).
+    /// A participant's state changed (mute, hand, screen share, tracks, role, name, connection quality).
     ParticipantUpdated {
         participant: ParticipantInfo,
     },
@@ -167,6 +176,13 @@ pub enum ServerMessage {
         track_id: TrackId,
         rids: Vec<String>,
     },
+    /// A participant reacted; sent to everyone in the room, the sender included. Not stored.
+    Reaction {
+        participant_id: ParticipantId,
+        emoji: String,
+        /// Server time, ms since the Unix epoch.
+        ts: i64,
+    },
 }
 
 /// The `joined` message body.
@@ -219,6 +235,7 @@ impl ServerMessage {
             ServerMessage::AudioLevels { .. } => "audio_levels",
             ServerMessage::MediaReset { .. } => "media_reset",
             ServerMessage::LayersUnused { .. } => "layers_unused",
+            ServerMessage::Reaction { .. } => "reaction",
         }
     }
 }
@@ -236,6 +253,8 @@ impl ClientMessage {
         "sdp_answer",
         "ice_candidate",
         "set_video_constraint",
+        "send_reaction",
+        "set_connection_quality",
     ];
 
     /// The wire name of the message type, for metrics and logs.
@@ -251,6 +270,8 @@ impl ClientMessage {
             ClientMessage::SdpAnswer { .. } => "sdp_answer",
             ClientMessage::IceCandidate { .. } => "ice_candidate",
             ClientMessage::SetVideoConstraint { .. } => "set_video_constraint",
+            ClientMessage::SendReaction { .. } => "send_reaction",
+            ClientMessage::SetConnectionQuality { .. } => "set_connection_quality",
         }
     }
 }

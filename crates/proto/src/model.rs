@@ -79,6 +79,9 @@ pub struct ParticipantInfo {
     pub joined_at: i64,
     #[serde(default)]
     pub tracks: Vec<TrackInfo>,
+    /// What its own client last reported of its link; null until it reports.
+    #[serde(default)]
+    pub connection_quality: Option<crate::quality::ConnectionQuality>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

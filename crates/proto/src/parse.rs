@@ -70,6 +70,7 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, ParseError> {
     let msg: ClientMessage =
         serde_json::from_value(value).map_err(|e| invalid(shorten(&e.to_string())))?;
     msg.check_bounds().map_err(|e| invalid(e.to_string()))?;
+    msg.check_ranges().map_err(|e| invalid(e.to_string()))?;
     Ok(msg)
 }
 
@@ -86,7 +87,9 @@ fn is_unit_type(ty: &str) -> bool {
         | ClientMessage::SdpOffer { .. }
         | ClientMessage::SdpAnswer { .. }
         | ClientMessage::IceCandidate { .. }
-        | ClientMessage::SetVideoConstraint { .. } => false,
+        | ClientMessage::SetVideoConstraint { .. }
+        | ClientMessage::SendReaction { .. }
+        | ClientMessage::SetConnectionQuality { .. } => false,
     };
     // A unit message parses from its bare tag; no other message does (each has a required field
     // or is not unit-shaped in Rust).
@@ -157,6 +160,9 @@ mod tests {
                 "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdp_mid": "0"}),
             "set_video_constraint" => json!({"type": "set_video_constraint", "track": "t1",
                 "width": 320, "height": 180}),
+            "send_reaction" => json!({"type": "send_reaction", "emoji": "\u{1F44D}"}),
+            "set_connection_quality" => json!({"type": "set_connection_quality", "level": "poor",
+                "loss_pct": 3.5, "rtt_ms": 180}),
             other => panic!("no sample for client message type `{other}`: add one"),
         }
     }
@@ -240,6 +246,8 @@ mod tests {
             r#"{"type":"sdp_answer","sdp":"v=0"}"#,
             r#"{"type":"ice_candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host"}"#,
             r#"{"type":"set_video_constraint","track":"t1","width":320,"height":180}"#,
+            r#"{"type":"send_reaction","emoji":"🎉"}"#,
+            r#"{"type":"set_connection_quality","level":"good","loss_pct":0,"rtt_ms":20}"#,
         ];
         assert_eq!(ok.len(), ClientMessage::TYPES.len());
         for (text, ty) in ok.iter().zip(ClientMessage::TYPES) {

@@ -83,9 +83,8 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
     use ErrorCode::*;
     match code {
         MalformedJson | UnknownType | InvalidMessage | InvalidRoomName | InvalidDisplayName
-        | ChatTooLong | ChatEmpty | MediaError | UnsupportedVersion | NotJoined | AlreadyJoined => {
-            StatusCode::BAD_REQUEST
-        }
+        | ChatTooLong | ChatEmpty | InvalidReaction | MediaError | UnsupportedVersion
+        | NotJoined | AlreadyJoined => StatusCode::BAD_REQUEST,
         InvalidEmail | WeakPassword => StatusCode::BAD_REQUEST,
         MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         InvalidCredentials | SignInRequired | PasswordRequired | WrongPassword | InvalidToken

@@ -10,21 +10,30 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::api::models::{MeetingDetail, MeetingList, NextPage, Refusals};
 use crate::error::ApiError;
 use crate::policy::RecordScope;
 use crate::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
+    let (api, doc) = crate::api::router();
+    // Rendered once: the document is fixed for the life of the process.
+    let doc = Arc::new(doc.to_pretty_json().unwrap_or_default());
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/ws", get(crate::ws::ws_handler))
-        .route("/api/v1/meetings", get(list_meetings))
-        .route("/api/v1/meetings/{id}", get(get_meeting))
-        .merge(crate::auth::routes())
-        .merge(crate::planned_api::routes())
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    doc.as_str().to_owned(),
+                )
+            }),
+        )
+        .merge(api)
         .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -32,13 +41,33 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Health, readiness and metrics, for operators and load balancers.
+pub fn ops_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
+/// The meeting records.
+pub fn records_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list_meetings))
+        .routes(routes!(get_meeting))
+}
+
 /// Liveness: the process answers. Never touches the database, so a database outage does not get a
 /// healthy process restarted.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = String, content_type = "text/plain", example = "ok\n")))]
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
 /// Readiness: the database answers and the node is not draining.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = String, content_type = "text/plain", example = "ready\n"),
+        (status = 503, body = String, content_type = "text/plain", description = "draining, or the database does not answer")))]
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if state.is_draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
@@ -54,6 +83,9 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `/metrics` says how many people are in how many rooms: loopback only, unless a token is set.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("metrics_token" = [])),
+    responses((status = 200, body = String, content_type = "text/plain", description = "Prometheus text format"),
+        Refusals))]
 async fn metrics(
     State(state): State<Arc<AppState>>,
     conn: Option<axum::Extension<crate::net::ConnInfo>>,
@@ -112,13 +144,21 @@ fn metrics_allowed(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct MeetingsQuery {
+    /// Only the meetings of this room.
     room: Option<String>,
+    /// At most this many, newest first (1 to 500, default 50).
     limit: Option<i64>,
 }
 
+/// Meetings, newest first: a user's own (planned or attended); every meeting for an API key or an
+/// administrator.
+#[utoipa::path(get, path = "/api/v1/meetings", tag = "meetings", params(MeetingsQuery),
+    security(("api_key" = []), ("session" = [])),
+    responses((status = 200, body = MeetingList), Refusals))]
 async fn list_meetings(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -139,16 +179,21 @@ async fn list_meetings(
                 .await?
         }
     };
-    let list: Vec<serde_json::Value> = meetings.iter().map(crate::records::meeting_json).collect();
-    Ok(Json(serde_json::json!({ "meetings": list })).into_response())
+    let meetings = meetings.iter().map(Into::into).collect();
+    Ok(Json(MeetingList { meetings }).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct MeetingQuery {
+    /// Chat messages after this `seq` (the previous page's `next.chat_after`).
     chat_after: Option<i64>,
+    /// 1 to 1000, default 200.
     chat_limit: Option<i64>,
+    /// Sessions after this cursor (the previous page's `next.sessions_after`).
     sessions_after: Option<i64>,
+    /// 1 to 1000, default 200.
     sessions_limit: Option<i64>,
 }
 
@@ -161,6 +206,11 @@ fn page_limit(name: &str, value: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// One meeting with a page of its sessions and chat (the meetings a caller may read, as above).
+#[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "meetings", params(
+        ("id" = String, Path, description = "the meeting's public id"), MeetingQuery),
+    security(("api_key" = []), ("session" = [])),
+    responses((status = 200, body = MeetingDetail), Refusals))]
 async fn get_meeting(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -200,8 +250,15 @@ async fn get_meeting(
         .chat_page(id, q.chat_after.unwrap_or(0), chat_limit + 1)
         .await?;
     let chat_next = more(&mut chat, chat_limit).map(|c| c.seq);
-    let mut body = crate::records::meeting_detail_json(&meeting, &sessions, &chat);
-    body["next"] = serde_json::json!({ "sessions_after": sessions_next, "chat_after": chat_next });
+    let body = MeetingDetail {
+        meeting: (&meeting).into(),
+        sessions: sessions.iter().map(Into::into).collect(),
+        chat: chat.iter().map(Into::into).collect(),
+        next: NextPage {
+            sessions_after: sessions_next,
+            chat_after: chat_next,
+        },
+    };
     Ok(Json(body).into_response())
 }
 

@@ -1,6 +1,7 @@
 //! Convene's server: HTTP, WebSocket signaling, rooms and meeting records in one process.
 //! `main.rs` parses the command line and calls [`run`].
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;

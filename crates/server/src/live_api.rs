@@ -13,7 +13,9 @@ use axum::{Extension, Json};
 use convene_proto::{ErrorCode, RoomId};
 use serde::Deserialize;
 use tokio::sync::oneshot;
+use utoipa::ToSchema;
 
+use crate::api::models::{LiveParticipant, ParticipantList, Refusals, RoomEnded, RoomStatus};
 use crate::auth::{caller, json_body, origin, Caller};
 use crate::error::ServerError;
 use crate::net::ConnInfo;
@@ -22,9 +24,11 @@ use crate::state::AppState;
 
 type Answer = Result<Response, ServerError>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RoomUpdate {
+pub struct RoomUpdate {
+    /// `completed`: end the room's meeting for everyone in it.
+    #[schema(example = "completed")]
     status: String,
 }
 
@@ -47,6 +51,11 @@ async fn managed_room(
     state.rooms.get(&RoomId(name)).ok_or_else(not_found)
 }
 
+/// Who is in a live room now (an API key, an administrator, or the room's owner).
+#[utoipa::path(get, path = "/api/v1/rooms/{name}/participants", tag = "rooms",
+    params(("name" = String, Path, description = "the room's name")),
+    security(("api_key" = []), ("session" = [])),
+    responses((status = 200, body = ParticipantList), Refusals))]
 pub async fn participants(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -60,10 +69,20 @@ pub async fn participants(
         return Err(gone());
     }
     let list = answer.await.map_err(|_| gone())?;
-    Ok(Json(serde_json::json!({ "room": room.id.0, "participants": list })).into_response())
+    let participants = list.iter().map(LiveParticipant::from).collect();
+    Ok(Json(ParticipantList {
+        room: room.id.0.clone(),
+        participants,
+    })
+    .into_response())
 }
 
-/// `{"status": "completed"}` ends the room's meeting for everyone in it.
+/// `{"status": "completed"}` ends the room's meeting for everyone in it (an API key, an
+/// administrator, or the room's owner).
+#[utoipa::path(post, path = "/api/v1/rooms/{name}", tag = "rooms", request_body = RoomUpdate,
+    params(("name" = String, Path, description = "the room's name")),
+    security(("api_key" = []), ("session" = [])),
+    responses((status = 200, body = RoomEnded), Refusals))]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
@@ -85,8 +104,9 @@ pub async fn update(
     if room.send(RoomCmd::End { done }).await {
         let _ = ended.await;
     }
-    Ok(
-        Json(serde_json::json!({ "unique_name": room.id.0, "status": "completed" }))
-            .into_response(),
-    )
+    Ok(Json(RoomEnded {
+        unique_name: room.id.0.clone(),
+        status: RoomStatus::Completed,
+    })
+    .into_response())
 }

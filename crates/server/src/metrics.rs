@@ -74,6 +74,7 @@ const SERVER_TYPES: &[&str] = &[
     "audio_levels",
     "media_reset",
     "layers_unused",
+    "reaction",
 ];
 
 const CLIENT_TYPES_AND_INVALID: &[&str] = &[
@@ -87,6 +88,8 @@ const CLIENT_TYPES_AND_INVALID: &[&str] = &[
     "sdp_answer",
     "ice_candidate",
     "set_video_constraint",
+    "send_reaction",
+    "set_connection_quality",
     "invalid",
 ];
 

@@ -4,16 +4,19 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use convene_proto::ErrorCode;
 use convene_store::{Access, PlannedRoom, UserRecord};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{json_body, normalize_email, origin, password, signed_in};
+use crate::api::models::{Refusals, Room, RoomList, RoomStatus};
+use crate::auth::{caller, json_body, normalize_email, origin, password, signed_in, Caller};
 use crate::clock::now_ms;
 use crate::error::ServerError;
 use crate::net::ConnInfo;
@@ -23,35 +26,47 @@ const MAX_BODY: usize = 64 * 1024;
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_INVITED: usize = 500;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/v1/rooms", get(list).post(create))
-        .route(
-            "/api/v1/rooms/{name}",
-            get(show).patch(update).post(crate::live_api::update),
-        )
-        .route(
-            "/api/v1/rooms/{name}/participants",
-            get(crate::live_api::participants),
-        )
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, crate::live_api::update))
+        .routes(routes!(crate::live_api::participants))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
 /// The settings a request may give; what it leaves out keeps its value (or default, when creating).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Settings {
+    /// At most 200 characters; the room's name when absent.
     title: Option<String>,
+    /// The room's name (its link); when creating only. Unguessable (100 random bits) when absent.
     unique_name: Option<String>,
+    /// `link` (anyone with the link), `accounts` (any signed-in user) or `invited`.
+    #[schema(example = "invited")]
     access: Option<String>,
     /// A string sets the password, `null` removes it, absent keeps it.
     #[serde(default, deserialize_with = "some_or_null")]
+    #[schema(value_type = Option<String>)]
     password: Option<Option<String>>,
+    /// 1 to the server's `rooms.max_participants`; `null` for the server's.
     #[serde(default, deserialize_with = "some_or_null")]
+    #[schema(value_type = Option<u32>, minimum = 1)]
     max_participants: Option<Option<u32>>,
+    /// Milliseconds since the Unix epoch.
     #[serde(default, deserialize_with = "some_or_null")]
+    #[schema(value_type = Option<i64>)]
     starts_at: Option<Option<i64>>,
+    /// Emails of the people an `invited` room admits (besides its owner).
     invited: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    /// Only rooms with a meeting running now (`in-progress`) or without (`completed`).
+    status: Option<RoomStatus>,
 }
 
 /// Tells `"x": null` (Some(None)) from a missing field (None).
@@ -65,6 +80,11 @@ where
 
 type Answer = Result<Response, ServerError>;
 
+/// Makes a room ahead of time, owned by the signed-in user.
+#[utoipa::path(post, path = "/api/v1/rooms", tag = "rooms", request_body = Settings,
+    security(("session" = [])),
+    responses((status = 201, body = Room),
+        (status = 409, body = crate::api::models::ErrorBody, description = "`room_name_taken`"), Refusals))]
 async fn create(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
@@ -121,9 +141,14 @@ async fn create(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok((StatusCode::CREATED, Json(room_json(&room))).into_response())
+    let status = live_status(&state, &room.name);
+    Ok((StatusCode::CREATED, Json(Room::planned(&room, status))).into_response())
 }
 
+/// Changes a room's settings (its owner); what the body leaves out keeps its value.
+#[utoipa::path(patch, path = "/api/v1/rooms/{name}", tag = "rooms", request_body = Settings,
+    params(("name" = String, Path, description = "the room's name")), security(("session" = [])),
+    responses((status = 200, body = Room), Refusals))]
 async fn update(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -143,9 +168,13 @@ async fn update(
     apply(&state, &mut room, s).await?;
     room.updated_at = now_ms();
     state.store.update_planned_room(&room).await?;
-    Ok(Json(room_json(&room)).into_response())
+    Ok(Json(Room::planned(&room, live_status(&state, &room.name))).into_response())
 }
 
+/// One of the signed-in user's rooms.
+#[utoipa::path(get, path = "/api/v1/rooms/{name}", tag = "rooms",
+    params(("name" = String, Path, description = "the room's name")), security(("session" = [])),
+    responses((status = 200, body = Room), Refusals))]
 async fn show(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -153,14 +182,52 @@ async fn show(
 ) -> Answer {
     let user = owner_of_request(&state, &headers, None).await?;
     let room = owned(&state, &user, &name).await?;
-    Ok(Json(room_json(&room)).into_response())
+    Ok(Json(Room::planned(&room, live_status(&state, &room.name))).into_response())
 }
 
-async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Answer {
-    let user = owner_of_request(&state, &headers, None).await?;
-    let rooms = state.store.planned_rooms_of(user.id).await?;
-    let list: Vec<serde_json::Value> = rooms.iter().map(room_json).collect();
-    Ok(Json(serde_json::json!({ "rooms": list })).into_response())
+/// A user's rooms; for an API key or an administrator, also every room live on this server.
+#[utoipa::path(get, path = "/api/v1/rooms", tag = "rooms", params(ListQuery),
+    security(("api_key" = []), ("session" = [])),
+    responses((status = 200, body = RoomList), Refusals))]
+async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Answer {
+    let who = caller(&state, &headers).await?;
+    let Query(q) = q.map_err(|e| ServerError::client(ErrorCode::InvalidMessage, e.body_text()))?;
+    let mut rooms = Vec::new();
+    if let Some(user) = who.user() {
+        for r in state.store.planned_rooms_of(user.id).await? {
+            rooms.push(Room::planned(&r, live_status(&state, &r.name)));
+        }
+    }
+    if who.is_admin() || matches!(who, Caller::ApiKey(_)) {
+        for h in state.rooms.handles() {
+            if rooms.iter().any(|r| r.unique_name == h.id.0) {
+                continue;
+            }
+            rooms.push(match state.store.planned_room(&h.id.0).await? {
+                Some(p) => Room::planned(&p, RoomStatus::InProgress),
+                None => Room::ad_hoc(&h.id.0),
+            });
+        }
+    }
+    rooms.retain(|r| q.status.is_none_or(|s| s == r.status));
+    Ok(Json(RoomList { rooms }).into_response())
+}
+
+/// Whether a meeting is running in room `name` on this server now.
+fn live_status(state: &AppState, name: &str) -> RoomStatus {
+    if state
+        .rooms
+        .get(&convene_proto::RoomId(name.to_owned()))
+        .is_some()
+    {
+        RoomStatus::InProgress
+    } else {
+        RoomStatus::Completed
+    }
 }
 
 /// Changes `room` as `s` says, checking every value.
@@ -241,20 +308,6 @@ async fn owned(
             "no such room of yours",
         )),
     }
-}
-
-fn room_json(r: &PlannedRoom) -> serde_json::Value {
-    serde_json::json!({
-        "unique_name": r.name,
-        "title": r.title,
-        "access": r.access.as_str(),
-        "has_password": r.password_hash.is_some(),
-        "max_participants": r.max_participants,
-        "starts_at": r.starts_at,
-        "invited": r.invited,
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-    })
 }
 
 /// 100 random bits in four groups of five base-32 characters, e.g. `k3v9q-2mxa7-bdrt4-wp8cn`:

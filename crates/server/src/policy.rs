@@ -48,6 +48,18 @@ pub fn may_chat(actor: &Actor) -> Result<(), ServerError> {
     }
 }
 
+/// Whether the actor may send reactions. A reaction is a short message to everyone, so it goes
+/// with chat: a token that does not grant chat does not grant reactions either.
+pub fn may_react(actor: &Actor) -> Result<(), ServerError> {
+    match actor {
+        Actor::Token { grants, .. } if !grants.chat => Err(ServerError::client(
+            ErrorCode::Forbidden,
+            "your access token does not grant chat, which reactions are part of",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Whether the actor may publish every one of `sources` (what an offer would send).
 pub fn may_publish(actor: &Actor, sources: &[convene_proto::Source]) -> Result<(), ServerError> {
     let Actor::Token { grants, .. } = actor else {

@@ -129,6 +129,21 @@ pub fn chat_text(raw: &str, max: usize) -> Result<String, ServerError> {
     Ok(raw.to_owned())
 }
 
+/// A reaction: exactly one of the protocol's fixed set. The refusal lists the set and does not
+/// echo what was sent.
+pub fn reaction(raw: String) -> Result<String, ServerError> {
+    if convene_proto::is_reaction(&raw) {
+        return Ok(raw);
+    }
+    Err(ServerError::client(
+        ErrorCode::InvalidReaction,
+        format!(
+            "`emoji` must be one of {}",
+            convene_proto::REACTIONS.join(" ")
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,3 +130,100 @@ async fn only_owners_admins_and_keys_manage_live_rooms() {
     .await;
     assert_eq!(theirs.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_list_by_status_for_an_api_key_and_for_an_owner() {
+    let s = TestServer::start().await;
+    let key = api_key(&s).await;
+    let auth = [("Authorization", key.as_str())];
+    // An owner plans two rooms; a meeting runs in one of them, and another runs by link.
+    let cookie = http::signed_up(s.addr, "owner@example.org").await;
+    let origin = format!("http://{}", s.addr);
+    let mine = [("Cookie", cookie.as_str()), ("Origin", origin.as_str())];
+    for name in ["planned-live", "planned-idle"] {
+        let body = serde_json::json!({ "unique_name": name });
+        let r = request(s.addr, "POST", "/api/v1/rooms", &mine, Some(body)).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        assert_eq!(r.body["status"], "completed");
+    }
+    let (_a, _) = s.join("planned-live", "Ada").await;
+    let (_b, _) = s.join("by-link", "Bob").await;
+
+    let names = |r: &http::Reply| -> Vec<String> {
+        let mut v: Vec<String> = r.body["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                format!(
+                    "{}={}",
+                    x["unique_name"].as_str().unwrap(),
+                    x["status"].as_str().unwrap()
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let r = request(
+        s.addr,
+        "GET",
+        "/api/v1/rooms?status=in-progress",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        names(&r),
+        ["by-link=in-progress", "planned-live=in-progress"]
+    );
+
+    let r = request(s.addr, "GET", "/api/v1/rooms", &mine, None).await;
+    assert_eq!(
+        names(&r),
+        ["planned-idle=completed", "planned-live=in-progress"]
+    );
+    let r = request(s.addr, "GET", "/api/v1/rooms?status=completed", &mine, None).await;
+    assert_eq!(names(&r), ["planned-idle=completed"]);
+
+    let r = request(s.addr, "GET", "/api/v1/rooms?status=paused", &auth, None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "invalid_message"),
+        "{:?}",
+        r.body
+    );
+    let r = request(s.addr, "GET", "/api/v1/rooms", &[], None).await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_rest_route() {
+    let s = TestServer::start().await;
+    let r = request(s.addr, "GET", "/api/v1/openapi.json", &[], None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["openapi"], "3.1.0");
+    let paths = r.body["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/meetings", "get"),
+        ("/api/v1/meetings/{id}", "get"),
+        ("/api/v1/rooms", "get"),
+        ("/api/v1/rooms", "post"),
+        ("/api/v1/rooms/{name}", "patch"),
+        ("/api/v1/rooms/{name}", "post"),
+        ("/api/v1/rooms/{name}/participants", "get"),
+        ("/api/v1/auth/signin", "post"),
+        ("/api/v1/keys/{id}", "delete"),
+        ("/api/v1/tokens", "post"),
+    ] {
+        let op = &paths[path][method];
+        assert!(op.is_object(), "{method} {path} is documented");
+        assert!(
+            op["responses"]["401"].is_object(),
+            "{method} {path} documents its refusals"
+        );
+    }
+    let schemes = r.body["components"]["securitySchemes"].as_object().unwrap();
+    assert!(schemes.contains_key("api_key") && schemes.contains_key("session"));
+}

@@ -47,6 +47,7 @@ suite!(
     api_keys_live_until_revoked,
     old_records_are_purged_whole,
     writes_survive_reopen,
+    an_older_database_migrates_with_its_records,
 );
 
 /// The newest schema migration this build knows.
@@ -1012,4 +1013,82 @@ async fn old_records_are_purged_whole(db: Db) {
             .expect("again"),
         0
     );
+}
+
+/// The scripts of schema versions 1 to 6, as an older build applied them.
+fn scripts_before_public_ids(sqlite: bool) -> [&'static str; 6] {
+    macro_rules! both {
+        ($f:literal) => {
+            if sqlite {
+                include_str!(concat!("../migrations/sqlite/", $f))
+            } else {
+                include_str!(concat!("../migrations/postgres/", $f))
+            }
+        };
+    }
+    [
+        both!("0001_init.sql"),
+        both!("0002_server_secrets.sql"),
+        both!("0003_accounts.sql"),
+        both!("0004_planned_rooms.sql"),
+        both!("0005_api_keys.sql"),
+        both!("0006_session_identity.sql"),
+    ]
+}
+
+async fn an_older_database_migrates_with_its_records(db: Db) {
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let sqlite = db.url.starts_with("sqlite");
+    if sqlite {
+        let path = db.url.trim_start_matches("sqlite://");
+        std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+    }
+    let url = if sqlite {
+        format!("{}?mode=rwc", db.url)
+    } else {
+        db.url.clone()
+    };
+    // A database as a build of schema version 6 left it, with meetings that have no public id.
+    let old = sqlx::AnyPool::connect(&url).await.expect("connect raw");
+    old.execute(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await
+    .expect("the migrations table");
+    for (i, script) in scripts_before_public_ids(sqlite).iter().enumerate() {
+        old.execute(*script).await.expect("an old script");
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)")
+            .bind(i as i64 + 1)
+            .execute(&old)
+            .await
+            .expect("record the old version");
+    }
+    for n in 0..3 {
+        sqlx::query(
+            "INSERT INTO meetings (room, creator, created_at, max_participants, settings_json, \
+             node_id, last_seen_at) VALUES ($1, NULL, $2, 10, '{}', 'n1', $2)",
+        )
+        .bind(format!("old-{n}"))
+        .bind(1_000 + n as i64)
+        .execute(&old)
+        .await
+        .expect("an old meeting");
+    }
+    old.close().await;
+
+    // The new build migrates it: every old meeting gets its own unguessable public id.
+    let store = db.connect().await;
+    assert_eq!(store.schema_version().await.expect("version"), LATEST);
+    let mut ids = Vec::new();
+    for m in store.meetings(None, 10).await.expect("list") {
+        assert_eq!(m.public_id.len(), 24, "{:?}", m.public_id);
+        assert!(m.public_id.chars().all(|c| c.is_ascii_hexdigit()));
+        let found = store.meeting_by_public_id(&m.public_id).await.expect("get");
+        assert_eq!(found.map(|f| f.room), Some(m.room.clone()));
+        ids.push(m.public_id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "three meetings, three different ids");
 }

@@ -7,26 +7,27 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use convene_proto::ErrorCode;
-use convene_store::ApiKeyRecord;
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{apikeys, caller, origin};
+use crate::api::models::{ApiKey, ApiKeyList, NewApiKey, Refusals, TokenReply};
 use crate::clock::now_ms;
 use crate::error::ServerError;
 use crate::net::ConnInfo;
 use crate::state::AppState;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/v1/keys", get(list).post(create))
-        .route("/api/v1/keys/{id}", delete(revoke))
-        .route("/api/v1/tokens", axum::routing::post(make_token))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
+        .routes(routes!(make_token))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenRequest {
     room: String,
@@ -39,6 +40,9 @@ struct TokenRequest {
 }
 
 /// Makes an access token: for programs (an API key), or an administrator.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "access tokens", request_body = TokenRequest,
+    security(("api_key" = []), ("session" = [])),
+    responses((status = 201, body = TokenReply), Refusals))]
 async fn make_token(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
@@ -65,12 +69,16 @@ async fn make_token(
     )?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({ "token": token, "room": claims.room, "expires_at": claims.exp })),
+        Json(TokenReply {
+            token,
+            room: claims.room,
+            expires_at: claims.exp,
+        }),
     )
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewKey {
     name: String,
@@ -96,12 +104,25 @@ async fn admin(
     }
 }
 
+/// Every API key, revoked ones included (never their secrets).
+#[utoipa::path(get, path = "/api/v1/keys", tag = "api keys", security(("session" = [])),
+    responses((status = 200, body = ApiKeyList), Refusals))]
 async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Answer {
     admin(&state, &headers, None).await?;
-    let keys: Vec<serde_json::Value> = state.store.api_keys().await?.iter().map(key_json).collect();
-    Ok(Json(serde_json::json!({ "keys": keys })).into_response())
+    let keys = state
+        .store
+        .api_keys()
+        .await?
+        .iter()
+        .map(ApiKey::from)
+        .collect();
+    Ok(Json(ApiKeyList { keys }).into_response())
 }
 
+/// Makes an API key; its secret is in this answer only.
+#[utoipa::path(post, path = "/api/v1/keys", tag = "api keys", request_body = NewKey,
+    security(("session" = [])),
+    responses((status = 201, body = NewApiKey), Refusals))]
 async fn create(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
@@ -126,11 +147,18 @@ async fn create(
         .await
         .map_err(|e| ServerError::Internal(format!("key generation: {e}")))??;
     state.store.create_api_key(&key.record).await?;
-    let mut body = key_json(&key.record);
-    body["secret"] = serde_json::Value::String(key.secret);
+    let body = NewApiKey {
+        key: ApiKey::from(&key.record),
+        secret: key.secret,
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// Revokes an API key at once.
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "api keys",
+    params(("id" = String, Path, description = "the key's public id")),
+    security(("session" = [])),
+    responses((status = 204, description = "revoked"), Refusals))]
 async fn revoke(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
@@ -146,13 +174,4 @@ async fn revoke(
     }
     state.api_keys.forget(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-fn key_json(k: &ApiKeyRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": k.id,
-        "name": k.name,
-        "created_at": k.created_at,
-        "revoked_at": k.revoked_at,
-    })
 }

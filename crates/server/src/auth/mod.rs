@@ -20,7 +20,7 @@ pub use caller::{caller, Caller};
 pub use routes::routes as account_routes;
 
 /// The routes of accounts and of API keys.
-pub fn routes() -> axum::Router<std::sync::Arc<crate::state::AppState>> {
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<std::sync::Arc<crate::state::AppState>> {
     account_routes().merge(keys_api::routes())
 }
 

@@ -7,13 +7,15 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use convene_proto::ErrorCode;
 use convene_store::{NewAuthSession, NewUser, UserRecord};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{json_body, normalize_email, origin, password, signed_in, token};
+use crate::api::models::{Refusals, UserReply};
 use crate::clock::now_ms;
 use crate::config::Signup;
 use crate::error::ServerError;
@@ -23,17 +25,17 @@ use crate::state::AppState;
 /// Bodies here are a few short strings.
 const MAX_BODY: usize = 16 * 1024;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/v1/auth/signup", post(signup))
-        .route("/api/v1/auth/signin", post(signin))
-        .route("/api/v1/auth/signout", post(signout))
-        .route("/api/v1/auth/password", post(change_password))
-        .route("/api/v1/auth/me", get(me))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(signin))
+        .routes(routes!(signout))
+        .routes(routes!(change_password))
+        .routes(routes!(me))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignUp {
     email: String,
@@ -41,14 +43,14 @@ struct SignUp {
     display_name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignIn {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangePassword {
     current_password: String,
@@ -57,6 +59,9 @@ struct ChangePassword {
 
 type Answer = Result<Response, ServerError>;
 
+/// Makes an account and signs it in (the answer sets the session cookie).
+#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "accounts", request_body = SignUp,
+    responses((status = 201, body = UserReply), (status = 409, body = crate::api::models::ErrorBody, description = "`email_taken`"), Refusals))]
 async fn signup(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
@@ -110,6 +115,10 @@ async fn signup(
     signed_in_response(&state, StatusCode::CREATED, &user).await
 }
 
+/// Signs in: the answer sets the session cookie. The same refusal for an unknown email and a
+/// wrong password.
+#[utoipa::path(post, path = "/api/v1/auth/signin", tag = "accounts", request_body = SignIn,
+    responses((status = 200, body = UserReply), Refusals))]
 async fn signin(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
@@ -146,6 +155,9 @@ async fn signin(
     signed_in_response(&state, StatusCode::OK, &user).await
 }
 
+/// Ends this browser's session.
+#[utoipa::path(post, path = "/api/v1/auth/signout", tag = "accounts",
+    responses((status = 204, description = "signed out; the cookie is cleared"), Refusals))]
 async fn signout(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
@@ -162,6 +174,9 @@ async fn signout(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
+/// Changes the password; every other session of the account is signed out.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "accounts", request_body = ChangePassword,
+    security(("session" = [])), responses((status = 200, body = UserReply), Refusals))]
 async fn change_password(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
@@ -199,11 +214,17 @@ async fn change_password(
     signed_in_response(&state, StatusCode::OK, &user).await
 }
 
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "accounts", security(("session" = [])),
+    responses((status = 200, body = UserReply), Refusals))]
 async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Answer {
     let user = signed_in(&state, &headers)
         .await?
         .ok_or_else(sign_in_first)?;
-    Ok(Json(serde_json::json!({ "user": user_json(&user) })).into_response())
+    Ok(Json(UserReply {
+        user: (&user).into(),
+    })
+    .into_response())
 }
 
 /// Opens a session for `user` and answers with its cookie.
@@ -226,18 +247,8 @@ async fn signed_in_response(
         })
         .await?;
     let cookie = token::set_cookie(&token, ttl_secs, tls_on(state));
-    let body = Json(serde_json::json!({ "user": user_json(user) }));
+    let body = Json(UserReply { user: user.into() });
     Ok((status, [(header::SET_COOKIE, cookie)], body).into_response())
-}
-
-pub fn user_json(u: &UserRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": u.id.0,
-        "email": u.email,
-        "display_name": u.display_name,
-        "is_admin": u.is_admin,
-        "created_at": u.created_at,
-    })
 }
 
 fn guard_origin(

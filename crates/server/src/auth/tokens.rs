@@ -15,7 +15,7 @@ use crate::error::ServerError;
 const LEEWAY_SECS: u64 = 5;
 
 /// What a token lets its holder do in its room.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Grants {
     /// Enter the room. A token without it admits nobody.
@@ -23,6 +23,7 @@ pub struct Grants {
     pub join: bool,
     /// Publish: `true` (every source), `false`, or a list of sources.
     #[serde(default)]
+    #[schema(schema_with = publish_schema)]
     pub publish: Publish,
     /// Send chat messages.
     #[serde(default = "yes")]
@@ -48,6 +49,21 @@ impl Default for Grants {
 pub enum Publish {
     All(bool),
     Sources(Vec<Source>),
+}
+
+/// `Publish` in the OpenAPI document: written by hand because `Source` lives in the protocol crate,
+/// which stays free of documentation libraries.
+fn publish_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let source = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["microphone", "camera", "screen", "screen_audio"]));
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        .item(ArrayBuilder::new().items(source))
+        .description(Some("`true` (every source), `false`, or a list of sources"))
+        .build()
+        .into()
 }
 
 impl Default for Publish {

@@ -251,6 +251,53 @@ mod tests {
     }
 
     #[test]
+    fn reaction_limits_are_read_and_checked() {
+        let c = load(&Sources {
+            env: vec![("CONVENE_LIMITS_REACTIONS_PER_SEC".into(), "0.5".into())],
+            flags: vec![("limits.reactions_burst".into(), "3".into())],
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(c.limits.reactions_per_sec, 0.5);
+        assert_eq!(c.limits.reactions_burst, 3);
+        for (key, value) in [
+            ("limits.reactions_per_sec", "0"),
+            ("limits.reactions_per_sec", "-1"),
+            ("limits.reactions_per_sec", "NaN"),
+            ("limits.reactions_per_sec", "inf"),
+            ("limits.reactions_burst", "0"),
+        ] {
+            let e = load(&Sources {
+                flags: vec![(key.into(), value.into())],
+                ..Sources::default()
+            })
+            .expect_err(value)
+            .to_string();
+            assert!(e.contains(key), "{key}={value}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_quality_figures_interval_is_at_least_a_second() {
+        let c = load(&Sources {
+            env: vec![(
+                "CONVENE_ROOMS_QUALITY_FIGURES_INTERVAL_SECS".into(),
+                "30".into(),
+            )],
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(c.rooms.quality_figures_interval_secs, 30);
+        let e = load(&Sources {
+            flags: vec![("rooms.quality_figures_interval_secs".into(), "0".into())],
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("rooms.quality_figures_interval_secs"), "{e}");
+    }
+
+    #[test]
     fn lists_and_enums_from_env() {
         let c = load(&Sources {
             env: vec![

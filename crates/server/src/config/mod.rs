@@ -147,6 +147,9 @@ pub struct RoomsConfig {
     /// back with their resume tokens as themselves.
     pub restart_window_secs: u64,
     pub chat_history: u32,
+    /// Seconds between two broadcasts of one participant's connection-quality figures while its
+    /// level stays the same (a level change goes out within a second).
+    pub quality_figures_interval_secs: u64,
 }
 
 impl Default for RoomsConfig {
@@ -158,6 +161,7 @@ impl Default for RoomsConfig {
             resume_window_secs: 30,
             restart_window_secs: 300,
             chat_history: 100,
+            quality_figures_interval_secs: 10,
         }
     }
 }
@@ -180,6 +184,10 @@ pub struct LimitsConfig {
     pub exempt_loopback: bool,
     /// Rooms one account may plan per hour (0: no limit).
     pub rooms_per_hour_per_account: u32,
+    /// Reactions one participant may send per second, and the burst it may save up; the rest are
+    /// refused with `rate_limited` and reach nobody.
+    pub reactions_per_sec: f64,
+    pub reactions_burst: u32,
 }
 
 impl Default for LimitsConfig {
@@ -199,6 +207,9 @@ impl Default for LimitsConfig {
             guest_seats_per_address: 50,
             exempt_loopback: true,
             rooms_per_hour_per_account: 60,
+            // A few in a row (applause), then about one a second.
+            reactions_per_sec: 1.0,
+            reactions_burst: 5,
         }
     }
 }
@@ -265,6 +276,36 @@ impl Default for LogConfig {
     }
 }
 
+impl LimitsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| {
+            Err(ConfigError::Invalid {
+                key: key.into(),
+                reason: why.into(),
+            })
+        };
+        if self.max_frame_bytes < 1024 {
+            return bad("limits.max_frame_bytes", "must be at least 1024");
+        }
+        if self.messages_per_sec == 0 || self.messages_burst == 0 {
+            return bad(
+                "limits.messages_per_sec",
+                "rate and burst must be at least 1",
+            );
+        }
+        if !(self.reactions_per_sec.is_finite() && self.reactions_per_sec > 0.0) {
+            return bad(
+                "limits.reactions_per_sec",
+                "must be a number above 0, e.g. 1.0",
+            );
+        }
+        if self.reactions_burst == 0 {
+            return bad("limits.reactions_burst", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -314,15 +355,10 @@ impl Config {
         if self.rooms.max_participants == 0 {
             return bad("rooms.max_participants", "must be at least 1");
         }
-        if self.limits.max_frame_bytes < 1024 {
-            return bad("limits.max_frame_bytes", "must be at least 1024");
+        if self.rooms.quality_figures_interval_secs == 0 {
+            return bad("rooms.quality_figures_interval_secs", "must be at least 1");
         }
-        if self.limits.messages_per_sec == 0 || self.limits.messages_burst == 0 {
-            return bad(
-                "limits.messages_per_sec",
-                "rate and burst must be at least 1",
-            );
-        }
+        self.limits.validate()?;
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
         {

@@ -53,6 +53,11 @@ resume_window_secs = 30
 restart_window_secs = 300
 # Chat messages of the meeting sent to a participant when joining.
 chat_history = 100
+# Each client reports its connection quality (a level and figures); the others see it in its
+# participant. A level change is passed on at once (at most one a second per participant); changed
+# figures at the same level at most once per this many seconds per participant, so a large room
+# is not flooded with updates.
+quality_figures_interval_secs = 10
 
 [limits]
 # Largest WebSocket frame in bytes; a larger one closes the connection with code 1009. A browser's SDP
@@ -79,6 +84,10 @@ guest_seats_per_address = 50
 exempt_loopback = true
 # Rooms one account may plan per hour (POST /api/v1/rooms); more get `rate_limited`. 0: no limit.
 rooms_per_hour_per_account = 60
+# Reactions (send_reaction) one participant may send per second, and how many it may send in a row;
+# more get `rate_limited` and are shown to nobody. On top of messages_per_sec.
+reactions_per_sec = 1.0
+reactions_burst = 5
 
 [websocket]
 # Seconds between keepalive pings from the server.

@@ -53,6 +53,17 @@ pub enum RoomCmd {
         from: ParticipantId,
         raised: bool,
     },
+    /// The participant's own report of its connection (bounds already checked).
+    SetQuality {
+        from: ParticipantId,
+        quality: convene_proto::ConnectionQuality,
+    },
+    /// A reaction already checked against the set; the room applies the sender's rate limit.
+    React {
+        from: ParticipantId,
+        emoji: String,
+        reply: oneshot::Sender<Result<(), ServerError>>,
+    },
     SetMuted {
         from: ParticipantId,
         mic: Option<bool>,

@@ -2,6 +2,7 @@
 //! of the server), and the `joined` message that answers both.
 
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use convene_proto::{
     ChatMessage, ErrorCode, Joined, ParticipantId, ParticipantInfo, Role, ServerMessage,
@@ -11,7 +12,7 @@ use convene_store::{NewMeeting, NewSession};
 
 use super::command::{JoinRefusal, JoinReply, JoinRequest};
 use super::conn::ConnHandle;
-use super::participant::{new_participant_id, Participant, Presence, Resumable};
+use super::participant::{new_participant_id, reaction_bucket, Participant, Presence, Resumable};
 use super::room::{Lifecycle, Room};
 use crate::clock::now_ms;
 use crate::error::ServerError;
@@ -133,6 +134,7 @@ impl Room {
             screen_sharing: false,
             joined_at: now,
             tracks: Vec::new(),
+            connection_quality: None,
         };
         // Committed: now the others may hear of it.
         self.broadcast(&ServerMessage::ParticipantJoined {
@@ -148,6 +150,8 @@ impl Room {
             },
             presence: Presence::Connected(conn),
             guest_addr: req.guest_addr,
+            reactions: reaction_bucket(&self.state.config.limits, Instant::now()),
+            quality: Default::default(),
         });
         self.lifecycle = Lifecycle::Active;
         self.add_to_media(&id, req.mic_muted, req.camera_muted);

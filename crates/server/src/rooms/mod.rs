@@ -5,6 +5,8 @@ pub mod conn;
 mod join;
 pub mod media_events;
 pub mod participant;
+mod quality;
+mod reactions;
 pub mod registry;
 mod restore;
 pub mod resume;

@@ -6,6 +6,8 @@ use convene_proto::ParticipantInfo;
 use convene_store::SessionId;
 
 use super::conn::ConnHandle;
+use crate::config::LimitsConfig;
+use crate::ratelimit::TokenBucket;
 
 /// Whether a participant has a live connection. An away participant keeps its place (and its id) until
 /// its window passes; the others are not told about the gap.
@@ -36,6 +38,17 @@ pub struct Participant {
     pub presence: Presence,
     /// For a guest whose seats per address are limited: the address it joined from.
     pub guest_addr: Option<std::net::IpAddr>,
+    /// Its reactions' rate limit: kept with the participant, so a reconnect does not refill it.
+    pub reactions: TokenBucket,
+    /// When its connection quality was last broadcast, and a newer report the throttle holds back.
+    pub quality: QualityThrottle,
+}
+
+/// A participant's connection-quality reports on their way to the others (see rooms/quality.rs).
+#[derive(Debug, Default)]
+pub struct QualityThrottle {
+    pub shown_at: Option<Instant>,
+    pub pending: Option<convene_proto::ConnectionQuality>,
 }
 
 impl Participant {
@@ -50,6 +63,11 @@ impl Participant {
     pub fn in_record(&self) -> bool {
         matches!(self.resumable, Resumable::Issued { .. })
     }
+}
+
+/// A full reaction bucket, as the configuration says.
+pub fn reaction_bucket(limits: &LimitsConfig, now: Instant) -> TokenBucket {
+    TokenBucket::new(limits.reactions_per_sec, limits.reactions_burst, now)
 }
 
 /// A fresh unguessable token (128 bits, hex).

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use convene_proto::{ChatMessage, ParticipantId, ParticipantInfo, Role};
 use convene_store::{LeaveReason, SessionRecord, StoreError};
 
-use super::participant::{Participant, Presence, Resumable};
+use super::participant::{reaction_bucket, Participant, Presence, Resumable};
 use super::room::{Lifecycle, Room};
 use crate::clock::now_ms;
 
@@ -69,11 +69,14 @@ impl Room {
                     screen_sharing: false,
                     joined_at: a.first_joined_at,
                     tracks: Vec::new(),
+                    connection_quality: None,
                 },
                 session: a.last.id,
                 resumable: Resumable::Restored,
                 presence: Presence::Away { until },
                 guest_addr: None,
+                reactions: reaction_bucket(&self.state.config.limits, Instant::now()),
+                quality: Default::default(),
             });
         }
         self.lifecycle = Lifecycle::Active;

@@ -116,6 +116,10 @@ impl Room {
             RoomCmd::SetHand { from, raised } => {
                 self.update(&from, |info| info.hand_raised = raised);
             }
+            RoomCmd::SetQuality { from, quality } => self.set_quality(&from, quality),
+            RoomCmd::React { from, emoji, reply } => {
+                let _ = reply.send(self.react(&from, emoji));
+            }
             RoomCmd::SetMuted { from, mic, camera } => {
                 self.update(&from, |info| {
                     if let Some(m) = mic {
@@ -361,6 +365,7 @@ impl Room {
         for id in expired {
             self.remove(&id, LeaveReason::Disconnected).await;
         }
+        self.flush_quality(now);
         let grace = Duration::from_secs(self.state.config.rooms.empty_grace_secs);
         if let Lifecycle::Empty { since } = self.lifecycle {
             if now >= since + grace {
@@ -395,7 +400,7 @@ impl Room {
             }
             Lifecycle::Active => None,
         };
-        away.chain(empty).min()
+        away.chain(empty).chain(self.quality_deadline()).min()
     }
 
     /// Sends a message to one participant, if connected.

@@ -5,7 +5,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use convene_proto::{parse_client_message, ClientMessage, ErrorCode, ParticipantId, ServerMessage};
+use convene_proto::{
+    parse_client_message, ClientMessage, ConnectionQuality, ErrorCode, ParticipantId, ServerMessage,
+};
 use tokio::sync::oneshot;
 
 use super::connection::close_code;
@@ -334,6 +336,36 @@ impl Session {
                     return Err(gone());
                 }
                 answer.await.map_err(|_| gone())??;
+            }
+            ClientMessage::SendReaction { emoji } => {
+                policy::may_react(&self.actor)?;
+                let emoji = validate::reaction(emoji)?;
+                let (reply, answer) = oneshot::channel();
+                if !room
+                    .send(RoomCmd::React {
+                        from: me,
+                        emoji,
+                        reply,
+                    })
+                    .await
+                {
+                    return Err(gone());
+                }
+                answer.await.map_err(|_| gone())??;
+            }
+            ClientMessage::SetConnectionQuality {
+                level,
+                loss_pct,
+                rtt_ms,
+            } => {
+                // One decimal is all a person reads; finer noise would count as a change.
+                let loss_pct = (loss_pct * 10.0).round() / 10.0;
+                let quality = ConnectionQuality {
+                    level,
+                    loss_pct,
+                    rtt_ms,
+                };
+                room.send(RoomCmd::SetQuality { from: me, quality }).await;
             }
             ClientMessage::SetHand { raised } => {
                 room.send(RoomCmd::SetHand { from: me, raised }).await;
