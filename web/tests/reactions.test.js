@@ -55,6 +55,8 @@ describe('reactions', { timeout: 120_000 }, () => {
 
   it('2. several at once stack on the tile', async () => {
     await A.page.click('#c-react');
+    await A.page.waitForSelector('#reactions:not([hidden])');
+    await screenshot(A.page, 'reactions-menu');
     for (const e of ['👍', '🎉', '❤️']) await A.page.click(`#reactions [data-emoji="${e}"]`);
     await Bb.page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, `.tile[data-participant-id="${idA}"] .reaction`, { timeout: 5000 });
     await screenshot(Bb.page, 'reactions-stacked');
