@@ -56,7 +56,7 @@ export function toast(text, ms = 3500) {
 
 /** @param {string} id */
 export function show(id) {
-  for (const s of ['home', 'auth', 'mine', 'prejoin', 'meeting', 'ended']) $(s).hidden = s !== id;
+  for (const s of ['home', 'auth', 'passwd', 'mine', 'prejoin', 'meeting', 'ended']) $(s).hidden = s !== id;
   // In the meeting the language is chosen in Settings; the corner picker would cover its top bar.
   $('lang-corner').hidden = id === 'meeting';
 }

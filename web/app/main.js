@@ -9,6 +9,7 @@ import { initLanguagePickers } from './language-picker.js';
 import { initHome, showHomeError, decodePath, roomPath, roomNotice } from './home.js';
 import { initPrejoin } from './prejoin.js';
 import { initAccountBar, initAuth } from './account.js';
+import { initPassword } from './password.js';
 import { initMine } from './mine.js';
 
 translateDom();
@@ -34,6 +35,7 @@ if (roomMatch) {
   const auth = q.get('auth');
   if (auth === 'signin' || auth === 'signup') initAuth(auth, q.get('next'));
   else if (q.get('view') === 'mine') initMine();
+  else if (q.get('view') === 'password') initPassword();
   else {
     show('home');
     initHome();

@@ -1,5 +1,7 @@
 //! Rooms and their participants.
 
+mod chat;
+mod chat_writer;
 pub mod command;
 pub mod conn;
 mod join;

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use convene_proto::{
     ChatMessage, ErrorCode, ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage,
 };
-use convene_store::{LeaveReason, MeetingId, NewChatMessage};
+use convene_store::{LeaveReason, MeetingId};
 use tokio::sync::mpsc;
 
+use super::chat_writer::ChatWriter;
 use super::command::{JoinRefusal, RoomCmd};
 use super::conn::{encode, Delivery};
 use super::participant::{Participant, Presence};
@@ -39,11 +40,14 @@ pub struct Room {
     pub(super) participants: Vec<Participant>,
     pub(super) chat: VecDeque<ChatMessage>,
     pub(super) lifecycle: Lifecycle,
+    pub(super) chat_writer: ChatWriter,
 }
 
 impl Room {
     pub fn new(id: RoomId, generation: u64, state: Arc<AppState>) -> Self {
+        let chat_writer = ChatWriter::spawn(state.store.clone());
         Self {
+            chat_writer,
             id,
             generation,
             state,
@@ -62,6 +66,10 @@ impl Room {
             let deadline = self.next_deadline();
             let cmd = tokio::select! {
                 cmd = rx.recv() => cmd,
+                Some(stored) = self.chat_writer.results.recv() => {
+                    self.chat_stored(stored);
+                    continue;
+                }
                 _ = sleep_until(deadline) => {
                     if self.on_timer().await == Continue::Stop {
                         break;
@@ -73,6 +81,11 @@ impl Room {
             if self.handle(cmd).await == Continue::Stop {
                 break;
             }
+        }
+        // Messages written before the end (the record closed after them) are kept: say so.
+        self.chat_writer.results.close();
+        while let Ok(stored) = self.chat_writer.results.try_recv() {
+            stored.answer_directly();
         }
         // Refuse what is still queued: joins go to a new room, other requests are moot.
         self.state.rooms.remove(&self.id, self.generation);
@@ -91,6 +104,7 @@ impl Room {
                         "the meeting has ended",
                     )));
                 }
+
                 _ => {}
             }
         }
@@ -110,8 +124,7 @@ impl Room {
                 client_msg_id,
                 reply,
             } => {
-                let result = self.chat(&from, text, client_msg_id).await;
-                let _ = reply.send(result);
+                self.chat(from, text, client_msg_id, reply);
             }
             RoomCmd::SetHand { from, raised } => {
                 self.update(&from, |info| info.hand_raised = raised);
@@ -164,46 +177,6 @@ impl Room {
             }
         }
         Continue::Go
-    }
-
-    async fn chat(
-        &mut self,
-        from: &ParticipantId,
-        text: String,
-        client_msg_id: Option<String>,
-    ) -> Result<(), ServerError> {
-        let (Some(meeting), Some(p)) = (self.meeting, self.find(from)) else {
-            return Err(ServerError::client(
-                ErrorCode::NotJoined,
-                "not in this room",
-            ));
-        };
-        let record = self
-            .state
-            .store
-            .append_chat(&NewChatMessage {
-                meeting,
-                session: p.session,
-                text,
-                sent_at: now_ms(),
-            })
-            .await
-            .map_err(|e| self.storage_failed(e))?;
-        let message = ChatMessage {
-            seq: record.seq,
-            from: from.clone(),
-            from_name: record.display_name,
-            text: record.text,
-            sent_at: record.sent_at,
-            client_msg_id,
-        };
-        let keep = self.state.config.rooms.chat_history as usize;
-        self.chat.push_back(message.clone());
-        while self.chat.len() > keep {
-            self.chat.pop_front();
-        }
-        self.broadcast(&ServerMessage::Chat { message });
-        Ok(())
     }
 
     /// What a participant says is muted is not forwarded either: a client that keeps sending after
@@ -377,6 +350,8 @@ impl Room {
     }
 
     async fn end_meeting(&mut self) {
+        // Messages sent before the end are written before the record closes.
+        self.chat_writer.flush().await;
         if let Some(m) = self.meeting.take() {
             let ended_at = now_ms();
             if let Err(e) = self.state.store.end_meeting(m, ended_at).await {

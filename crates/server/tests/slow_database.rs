@@ -1,0 +1,70 @@
+//! A slow database does not freeze a room: while a chat message waits for its write, the room goes on
+//! relaying everything else; the message itself is broadcast only once it is committed.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{chat, next_chat, TestServer};
+use convene_proto::{ClientMessage, ServerMessage};
+use sqlx::Connection;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_chat_write_does_not_hold_up_the_room() {
+    let s = TestServer::start().await;
+    let (mut ada, _) = s.join("slow-db", "Ada").await;
+    let (mut bob, _) = s.join("slow-db", "Bob").await;
+    let (mut carol, _) = s.join("slow-db", "Carol").await;
+
+    // Another connection takes SQLite's write lock, as a long transaction elsewhere would: the
+    // server's write waits (up to its busy timeout, 5 s).
+    let mut lock = sqlx::SqliteConnection::connect(&s.db_url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    ada.send(&chat("written late")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Meanwhile Bob raises his hand: Carol sees it at once, and no chat message comes first.
+    let asked = Instant::now();
+    bob.send(&ClientMessage::SetHand { raised: true })
+        .await
+        .unwrap();
+    let first = carol
+        .recv_until(|m| match m {
+            ServerMessage::Chat { .. } => Some("chat"),
+            ServerMessage::ParticipantUpdated { participant } if participant.hand_raised => {
+                Some("hand")
+            }
+            _ => None,
+        })
+        .await
+        .unwrap();
+    let took = asked.elapsed();
+    assert_eq!(
+        first, "hand",
+        "the message is not broadcast before its write"
+    );
+    assert!(
+        took < Duration::from_millis(1500),
+        "the hand took {took:?}: the room waited for the database"
+    );
+
+    // The write goes through when the lock is released, and everyone gets the message.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sqlx::query("COMMIT").execute(&mut lock).await.unwrap();
+    for c in [&mut ada, &mut carol] {
+        let m = next_chat(c).await;
+        assert_eq!((m.seq, m.text.as_str()), (1, "written late"));
+    }
+    let store = s.store().await;
+    let m = convene_store::Store::meetings(&store, Some("slow-db"), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let stored = convene_store::Store::chat_page(&store, m.id, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+}
