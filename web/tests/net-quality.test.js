@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startServer, openBrowser, joinByLink, screenshot, until, teardown } from './helpers.js';
+import { startServer, openBrowser, joinByLink, screenshot, until, sleep, teardown } from './helpers.js';
 
 const ROOM = 'e2e-net-quality';
 const TABLE = 'convene_test_impair';
@@ -65,13 +65,15 @@ describe('connection quality per tile', { timeout: 180_000 }, () => {
     return local ? { port: /** @type {number} */ (local.port), protocol: /** @type {string} */ (local.protocol) } : null;
   });
 
-  it('1. the indicator for an impaired participant leaves "good", shows the figures, and comes back', async () => {
+  it('1. the indicator for an impaired participant leaves "good", shows the figures, and comes back', async (t) => {
     assert.ok(await until(async () => (await levelOfA()) === 'good', 30_000), `no "good" indicator for Alice on Bob's page: "${await levelOfA()}"`);
     const local = await until(udpPort, 10_000);
     assert.ok(local && local.protocol === 'udp', `Alice's selected candidate: ${JSON.stringify(local)}`);
     try {
       impair(local.port);
-      assert.ok(await until(async () => ['poor', 'bad'].includes(await levelOfA()), 45_000), `still "${await levelOfA()}" under ${LOSS_PCT} % loss`);
+      const impairedAt = Date.now();
+      assert.ok(await until(async () => ['poor', 'bad'].includes(await levelOfA()), 45_000, 250), `still "${await levelOfA()}" under ${LOSS_PCT} % loss`);
+      t.diagnostic(`Bob's indicator for Alice left "good" ${Date.now() - impairedAt} ms after the loss began`);
       // The figures on hover: loss and round-trip time.
       await Bb.page.hover(`${tileOfA()} .quality`);
       const panel = await Bb.page.textContent(`${tileOfA()} .quality-panel`) || '';
@@ -82,11 +84,36 @@ describe('connection quality per tile', { timeout: 180_000 }, () => {
       await screenshot(Bb.page, 'net-quality-impaired');
       // Alice is told, without blocking anything, while her level stays bad.
       await A.page.waitForSelector('#net-notice:not([hidden])', { timeout: 30_000 });
+      t.diagnostic(`Alice's "unstable" notice showed ${Date.now() - impairedAt} ms after the loss began`);
       await screenshot(A.page, 'net-quality-unstable');
     } finally {
       lift();
     }
-    assert.ok(await until(async () => (await levelOfA()) === 'good', 60_000), `not "good" again after the loss stopped: "${await levelOfA()}"`);
+    const liftedAt = Date.now();
+    assert.ok(await until(async () => (await levelOfA()) === 'good', 60_000, 250), `not "good" again after the loss stopped: "${await levelOfA()}"`);
+    t.diagnostic(`Bob's indicator for Alice was "good" again ${Date.now() - liftedAt} ms after the loss stopped`);
     await A.page.waitForSelector('#net-notice', { state: 'hidden', timeout: 30_000 });
+    t.diagnostic(`Alice's notice went ${Date.now() - liftedAt} ms after the loss stopped`);
+  });
+
+  it('2. the notice waits out a bad blip shorter than 3 s and goes at once when the level recovers', async () => {
+    // The SDK's sampler is stopped so that only these levels reach the app.
+    const level = (/** @type {string} */ l) => A.page.evaluate(([lv, id]) => {
+      const c = /** @type {any} */ (window).convene;
+      c._quality.stop();
+      c._emit('qualitychange', { participantId: id, level: lv, figures: { lossPct: 0, rttMs: 1 }, self: true, reported: null });
+    }, [l, idA]);
+    const shown = () => A.page.isVisible('#net-notice');
+    await level('bad');
+    await sleep(1000);
+    await level('poor');
+    await sleep(3000);
+    assert.equal(await shown(), false, 'a 1 s blip showed the notice');
+    await level('bad');
+    await sleep(2000);
+    assert.equal(await shown(), false, 'shown before 3 s of bad');
+    await A.page.waitForSelector('#net-notice:not([hidden])', { timeout: 2500 });
+    await level('good');
+    assert.equal(await shown(), false, 'still shown after the level recovered');
   });
 });

@@ -73,4 +73,14 @@ describe('reactions', { timeout: 120_000 }, () => {
     const shown = await Bb.page.locator(`.tile[data-participant-id="${idA}"] .reaction`).count();
     assert.ok(shown >= 1 && shown <= 5, `${shown} reactions on the tile`);
   });
+
+  it('4. a tile holds at most 5 at once (a burst does not bury the video)', async () => {
+    await sleep(4000); // the earlier ones have gone
+    // Eight reactions arriving together (as the SDK reports them) on Bob's page.
+    await Bb.page.evaluate((id) => {
+      const c = /** @type {any} */ (window).convene;
+      for (let i = 0; i < 8; i++) c._emit('reaction', { participantId: id, emoji: '🎉', ts: Date.now(), own: false });
+    }, idA);
+    assert.equal(await Bb.page.locator(`.tile[data-participant-id="${idA}"] .reaction`).count(), 5);
+  });
 });
