@@ -150,7 +150,7 @@ pub async fn run(
     state.start_draining();
     let deadline = Duration::from_secs(config.server.drain_deadline_secs);
     let drained = tokio::time::timeout(deadline, async {
-        state.rooms.drain_all().await;
+        rooms::RoomPlane::drain_all(&state.rooms).await;
         state.close_all_connections();
         // Let connections flush their close frames.
         while state.metrics.ws_connections.load(Ordering::Relaxed) > 0 {

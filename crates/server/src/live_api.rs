@@ -12,14 +12,13 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use convene_proto::{ErrorCode, RoomId};
 use serde::Deserialize;
-use tokio::sync::oneshot;
 use utoipa::ToSchema;
 
 use crate::api::models::{LiveParticipant, ParticipantList, Refusals, RoomEnded, RoomStatus};
 use crate::auth::{caller, json_body, origin, Caller};
 use crate::error::ServerError;
 use crate::net::ConnInfo;
-use crate::rooms::{RoomCmd, RoomHandle};
+use crate::rooms::{Actor, RoomAnswer, RoomOp, RoomPlane};
 use crate::state::AppState;
 
 type Answer = Result<Response, ServerError>;
@@ -38,7 +37,7 @@ async fn managed_room(
     state: &Arc<AppState>,
     who: &Caller,
     name: &str,
-) -> Result<RoomHandle, ServerError> {
+) -> Result<RoomId, ServerError> {
     let name = crate::validate::canonical_room_name(name);
     let not_found = || ServerError::client(ErrorCode::NotFound, "no such live room of yours");
     let planned = match who {
@@ -48,7 +47,12 @@ async fn managed_room(
     if !crate::policy::may_manage_room(who, planned.as_ref()) {
         return Err(not_found());
     }
-    state.rooms.get(&RoomId(name)).ok_or_else(not_found)
+    let id = RoomId(name);
+    if state.rooms.is_live(&id) {
+        Ok(id)
+    } else {
+        Err(not_found())
+    }
 }
 
 /// Who is in a live room now (an API key, an administrator, or the room's owner).
@@ -63,15 +67,17 @@ pub async fn participants(
 ) -> Answer {
     let who = caller(&state, &headers).await?;
     let room = managed_room(&state, &who, &name).await?;
-    let (reply, answer) = oneshot::channel();
-    let gone = || ServerError::client(ErrorCode::NotFound, "the room has just ended");
-    if !room.send(RoomCmd::Snapshot { reply }).await {
-        return Err(gone());
-    }
-    let list = answer.await.map_err(|_| gone())?;
+    let list = match state
+        .rooms
+        .request(&room, actor(&who), RoomOp::Snapshot)
+        .await?
+    {
+        RoomAnswer::Participants { list } => list,
+        RoomAnswer::Done => Vec::new(),
+    };
     let participants = list.iter().map(LiveParticipant::from).collect();
     Ok(Json(ParticipantList {
-        room: room.id.0.clone(),
+        room: room.0.clone(),
         participants,
     })
     .into_response())
@@ -100,13 +106,18 @@ pub async fn update(
         ));
     }
     let room = managed_room(&state, &who, &name).await?;
-    let (done, ended) = oneshot::channel();
-    if room.send(RoomCmd::End { done }).await {
-        let _ = ended.await;
-    }
+    state.rooms.request(&room, actor(&who), RoomOp::End).await?;
     Ok(Json(RoomEnded {
-        unique_name: room.id.0.clone(),
+        unique_name: room.0.clone(),
         status: RoomStatus::Completed,
     })
     .into_response())
+}
+
+/// The room plane's name for a REST caller.
+fn actor(who: &Caller) -> Actor {
+    match who {
+        Caller::User(u) => Actor::User { id: u.id.0 },
+        Caller::ApiKey(id) => Actor::ApiKey { id: id.clone() },
+    }
 }

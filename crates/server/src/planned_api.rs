@@ -20,6 +20,7 @@ use crate::auth::{caller, json_body, normalize_email, origin, password, signed_i
 use crate::clock::now_ms;
 use crate::error::ServerError;
 use crate::net::ConnInfo;
+use crate::rooms::RoomPlane;
 use crate::state::AppState;
 
 const MAX_BODY: usize = 64 * 1024;
@@ -203,13 +204,13 @@ async fn list(
         }
     }
     if who.is_admin() || matches!(who, Caller::ApiKey(_)) {
-        for h in state.rooms.handles() {
-            if rooms.iter().any(|r| r.unique_name == h.id.0) {
+        for id in state.rooms.live() {
+            if rooms.iter().any(|r| r.unique_name == id.0) {
                 continue;
             }
-            rooms.push(match state.store.planned_room(&h.id.0).await? {
+            rooms.push(match state.store.planned_room(&id.0).await? {
                 Some(p) => Room::planned(&p, RoomStatus::InProgress),
-                None => Room::ad_hoc(&h.id.0),
+                None => Room::ad_hoc(&id.0),
             });
         }
     }

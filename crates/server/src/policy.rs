@@ -8,7 +8,7 @@ use crate::error::ServerError;
 
 /// Who is asking: decided by the connection (a session cookie), never by a message body.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Actor {
+pub enum Identity {
     Guest,
     User {
         id: UserId,
@@ -21,26 +21,26 @@ pub enum Actor {
     },
 }
 
-impl Actor {
+impl Identity {
     pub fn user_id(&self) -> Option<UserId> {
         match self {
-            Actor::User { id, .. } => Some(*id),
-            Actor::Guest | Actor::Token { .. } => None,
+            Identity::User { id, .. } => Some(*id),
+            Identity::Guest | Identity::Token { .. } => None,
         }
     }
 
     pub fn identity(&self) -> Option<&str> {
         match self {
-            Actor::Token { identity, .. } => Some(identity),
-            Actor::Guest | Actor::User { .. } => None,
+            Identity::Token { identity, .. } => Some(identity),
+            Identity::Guest | Identity::User { .. } => None,
         }
     }
 }
 
 /// Whether the actor may send chat messages.
-pub fn may_chat(actor: &Actor) -> Result<(), ServerError> {
+pub fn may_chat(actor: &Identity) -> Result<(), ServerError> {
     match actor {
-        Actor::Token { grants, .. } if !grants.chat => Err(ServerError::client(
+        Identity::Token { grants, .. } if !grants.chat => Err(ServerError::client(
             ErrorCode::Forbidden,
             "your access token does not grant chat",
         )),
@@ -50,9 +50,9 @@ pub fn may_chat(actor: &Actor) -> Result<(), ServerError> {
 
 /// Whether the actor may send reactions. A reaction is a short message to everyone, so it goes
 /// with chat: a token that does not grant chat does not grant reactions either.
-pub fn may_react(actor: &Actor) -> Result<(), ServerError> {
+pub fn may_react(actor: &Identity) -> Result<(), ServerError> {
     match actor {
-        Actor::Token { grants, .. } if !grants.chat => Err(ServerError::client(
+        Identity::Token { grants, .. } if !grants.chat => Err(ServerError::client(
             ErrorCode::Forbidden,
             "your access token does not grant chat, which reactions are part of",
         )),
@@ -61,8 +61,8 @@ pub fn may_react(actor: &Actor) -> Result<(), ServerError> {
 }
 
 /// Whether the actor may publish every one of `sources` (what an offer would send).
-pub fn may_publish(actor: &Actor, sources: &[convene_proto::Source]) -> Result<(), ServerError> {
-    let Actor::Token { grants, .. } = actor else {
+pub fn may_publish(actor: &Identity, sources: &[convene_proto::Source]) -> Result<(), ServerError> {
+    let Identity::Token { grants, .. } = actor else {
         return Ok(());
     };
     match sources.iter().find(|s| !grants.publish.allows(**s)) {
@@ -94,14 +94,14 @@ pub enum Password {
 /// made it ahead of time; without one, an ad-hoc room is open to anyone with its link, if the server
 /// makes rooms on join at all.
 pub fn may_enter(
-    actor: &Actor,
+    actor: &Identity,
     planned: Option<&PlannedRoom>,
     password: Password,
     create_on_join: bool,
 ) -> Result<(), ServerError> {
     let refuse = |code, message: &str| Err(ServerError::client(code, message));
     let Some(room) = planned else {
-        if create_on_join || matches!(actor, Actor::Token { .. }) {
+        if create_on_join || matches!(actor, Identity::Token { .. }) {
             return Ok(());
         }
         return refuse(
@@ -111,19 +111,19 @@ pub fn may_enter(
     };
     // The owner always may: the rules are theirs. So may the holder of a token signed with the
     // server's keys: whoever holds those decides who enters (the token names the room).
-    if actor.user_id() == Some(room.owner) || matches!(actor, Actor::Token { .. }) {
+    if actor.user_id() == Some(room.owner) || matches!(actor, Identity::Token { .. }) {
         return Ok(());
     }
     match (room.access, actor) {
-        (Access::Link, _) | (_, Actor::Token { .. }) => {}
-        (Access::Accounts | Access::Invited, Actor::Guest) => {
+        (Access::Link, _) | (_, Identity::Token { .. }) => {}
+        (Access::Accounts | Access::Invited, Identity::Guest) => {
             return refuse(
                 ErrorCode::SignInRequired,
                 "this meeting is for signed-in users; sign in to join",
             )
         }
-        (Access::Accounts, Actor::User { .. }) => {}
-        (Access::Invited, Actor::User { email, .. }) => {
+        (Access::Accounts, Identity::User { .. }) => {}
+        (Access::Invited, Identity::User { email, .. }) => {
             if !room.invited.iter().any(|i| i == email) {
                 return refuse(
                     ErrorCode::NotInvited,
@@ -188,8 +188,8 @@ mod tests {
         }
     }
 
-    fn user(id: i64, email: &str) -> Actor {
-        Actor::User {
+    fn user(id: i64, email: &str) -> Identity {
+        Identity::User {
             id: UserId(id),
             email: email.into(),
         }
@@ -202,7 +202,7 @@ mod tests {
     #[test]
     fn every_path_through_the_rules() {
         use Password::*;
-        let guest = Actor::Guest;
+        let guest = Identity::Guest;
         let owner = user(1, "own@x.org");
         let invited = user(2, "inv@x.org");
         let stranger = user(3, "str@x.org");

@@ -23,6 +23,8 @@ pub async fn route(state: Arc<AppState>, mut rx: tokio::sync::mpsc::UnboundedRec
                 | Event::TrackPublished { participant, .. }
                 | Event::TrackUnpublished { participant, .. }
                 | Event::LayersUnused { participant, .. } => state.media_route(participant),
+                // The media plane is this node's: its events go to this node's rooms directly,
+                // not through the room plane.
                 Event::DominantSpeaker { room, .. } | Event::AudioLevels { room, .. } => {
                     state.rooms.get(room)
                 }

@@ -3,9 +3,10 @@
 
 use convene_proto::{ChatMessage, ErrorCode, ParticipantId, ServerMessage};
 use convene_store::NewChatMessage;
-use tokio::sync::oneshot;
 
 use super::chat_writer::{PendingChat, Stored};
+use super::command::AnswerTo;
+use super::plane::RoomAnswer;
 use super::room::Room;
 use crate::clock::now_ms;
 use crate::error::ServerError;
@@ -17,7 +18,7 @@ impl Room {
         from: ParticipantId,
         text: String,
         client_msg_id: Option<String>,
-        reply: oneshot::Sender<Result<(), ServerError>>,
+        reply: AnswerTo,
     ) {
         let (Some(meeting), Some(p)) = (self.meeting, self.find(&from)) else {
             let _ = reply.send(Err(ServerError::client(
@@ -63,6 +64,6 @@ impl Room {
             self.chat.pop_front();
         }
         self.broadcast(&ServerMessage::Chat { message });
-        let _ = pending.reply.send(Ok(()));
+        let _ = pending.reply.send(Ok(RoomAnswer::Done));
     }
 }

@@ -9,6 +9,7 @@ use convene_proto::ParticipantId;
 use convene_store::{ChatRecord, NewChatMessage, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
+use super::plane::RoomAnswer;
 use crate::error::ServerError;
 
 /// A message waiting for its write: who sent it, and where its acknowledgement goes.
@@ -16,7 +17,7 @@ use crate::error::ServerError;
 pub struct PendingChat {
     pub from: ParticipantId,
     pub client_msg_id: Option<String>,
-    pub reply: oneshot::Sender<Result<(), ServerError>>,
+    pub reply: super::command::AnswerTo,
 }
 
 enum Job {
@@ -90,9 +91,10 @@ impl ChatWriter {
 impl Stored {
     /// Acknowledges (or refuses) without a broadcast: for a room that has ended.
     pub fn answer_directly(self) {
-        let _ = self
-            .pending
-            .reply
-            .send(self.result.map(|_| ()).map_err(ServerError::Storage));
+        let _ = self.pending.reply.send(
+            self.result
+                .map(|_| RoomAnswer::Done)
+                .map_err(ServerError::Storage),
+        );
     }
 }

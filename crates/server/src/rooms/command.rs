@@ -35,6 +35,9 @@ pub enum JoinRefusal {
 
 pub type JoinReply = Result<ParticipantId, JoinRefusal>;
 
+/// Where a room's answer to a request goes.
+pub type AnswerTo = oneshot::Sender<Result<super::plane::RoomAnswer, ServerError>>;
+
 #[derive(Debug)]
 pub enum RoomCmd {
     /// The room sends `joined` itself on `conn`, before any event, so that ordering holds.
@@ -43,54 +46,12 @@ pub enum RoomCmd {
         conn: ConnHandle,
         reply: oneshot::Sender<JoinReply>,
     },
-    Chat {
-        from: ParticipantId,
-        text: String,
-        client_msg_id: Option<String>,
-        reply: oneshot::Sender<Result<(), ServerError>>,
-    },
-    SetHand {
-        from: ParticipantId,
-        raised: bool,
-    },
-    /// The participant's own report of its connection (bounds already checked).
-    SetQuality {
-        from: ParticipantId,
-        quality: convene_proto::ConnectionQuality,
-    },
-    /// A reaction already checked against the set; the room applies the sender's rate limit.
-    React {
-        from: ParticipantId,
-        emoji: String,
-        reply: oneshot::Sender<Result<(), ServerError>>,
-    },
-    SetMuted {
-        from: ParticipantId,
-        mic: Option<bool>,
-        camera: Option<bool>,
-    },
-    /// The participant left on purpose.
-    Leave {
-        from: ParticipantId,
-        conn_id: u64,
-    },
-    /// The connection ended without `leave`: the participant may resume within the window.
-    ConnectionLost {
-        from: ParticipantId,
-        conn_id: u64,
+    /// A request of the room plane (see `plane`), answered on `reply` when there is one.
+    Request {
+        actor: super::plane::Actor,
+        op: super::plane::RoomOp,
+        reply: Option<AnswerTo>,
     },
     /// Output of the media worker about this room or one of its participants.
     Media(crate::media::MediaOut),
-    /// Server shutdown: tell everyone, close the records, end the room.
-    Drain {
-        done: oneshot::Sender<()>,
-    },
-    /// Who is in the room now (connected, or away within their window).
-    Snapshot {
-        reply: oneshot::Sender<Vec<convene_proto::ParticipantInfo>>,
-    },
-    /// End the meeting for everyone (from outside the meeting: an owner, an admin, an API key).
-    End {
-        done: oneshot::Sender<()>,
-    },
 }

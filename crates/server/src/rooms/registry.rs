@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::command::{JoinRefusal, JoinRequest, RoomCmd};
 use super::conn::ConnHandle;
+use super::plane::{Actor, RoomAnswer, RoomOp};
 use super::room::Room;
 use crate::error::ServerError;
 use crate::state::AppState;
@@ -28,6 +29,35 @@ impl RoomHandle {
     pub async fn send(&self, cmd: RoomCmd) -> bool {
         self.tx.send(cmd).await.is_ok()
     }
+
+    /// Asks the room and waits for its answer.
+    pub async fn request(&self, actor: Actor, op: RoomOp) -> Result<RoomAnswer, ServerError> {
+        let (reply, answer) = oneshot::channel();
+        let cmd = RoomCmd::Request {
+            actor,
+            op,
+            reply: Some(reply),
+        };
+        if !self.send(cmd).await {
+            return Err(Self::gone());
+        }
+        answer.await.map_err(|_| Self::gone())?
+    }
+
+    /// Asks the room without waiting for an answer (what is told, not asked).
+    pub async fn tell(&self, actor: Actor, op: RoomOp) {
+        let cmd = RoomCmd::Request {
+            actor,
+            op,
+            reply: None,
+        };
+        self.send(cmd).await;
+    }
+
+    /// The refusal for a room that is not live (any more).
+    pub fn gone() -> ServerError {
+        ServerError::client(ErrorCode::NotFound, "the meeting has ended")
+    }
 }
 
 #[derive(Default)]
@@ -38,7 +68,7 @@ pub struct Registry {
 
 impl Registry {
     /// Joins `req.room`, making the room if allowed. Retries when it meets a room that is just ending.
-    pub async fn join(
+    pub(super) async fn join_room(
         &self,
         state: &Arc<AppState>,
         req: JoinRequest,
@@ -132,21 +162,6 @@ impl Registry {
         // The map is only read and written in short sections that cannot panic; a poisoned lock still
         // holds a consistent map, so keep using it.
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Drains every room: participants are told, records closed. Returns when all rooms are done.
-    pub async fn drain_all(&self) {
-        let handles = self.handles();
-        let mut waits = Vec::new();
-        for h in handles {
-            let (done, wait) = oneshot::channel();
-            if h.send(RoomCmd::Drain { done }).await {
-                waits.push(wait);
-            }
-        }
-        for w in waits {
-            let _ = w.await;
-        }
     }
 }
 

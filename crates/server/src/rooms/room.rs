@@ -6,9 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use convene_proto::{
-    ChatMessage, ErrorCode, ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage,
-};
+use convene_proto::{ChatMessage, ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage};
 use convene_store::{LeaveReason, MeetingId};
 use tokio::sync::mpsc;
 
@@ -16,6 +14,7 @@ use super::chat_writer::ChatWriter;
 use super::command::{JoinRefusal, RoomCmd};
 use super::conn::{encode, Delivery};
 use super::participant::{Participant, Presence};
+use super::plane::{RoomAnswer, RoomOp};
 use crate::clock::now_ms;
 use crate::closing::PendingClose;
 use crate::error::ServerError;
@@ -95,14 +94,16 @@ impl Room {
                 RoomCmd::Join { reply, .. } => {
                     let _ = reply.send(Err(JoinRefusal::RoomEnded));
                 }
-                RoomCmd::Drain { done } | RoomCmd::End { done } => {
-                    let _ = done.send(());
-                }
-                RoomCmd::Chat { reply, .. } => {
-                    let _ = reply.send(Err(ServerError::client(
-                        ErrorCode::NotJoined,
-                        "the meeting has ended",
-                    )));
+                RoomCmd::Request {
+                    reply: Some(reply),
+                    op,
+                    ..
+                } => {
+                    // A drain or an end asked of a room that has just ended is done already.
+                    let _ = reply.send(match op {
+                        RoomOp::Drain | RoomOp::End => Ok(RoomAnswer::Done),
+                        _ => Err(super::registry::RoomHandle::gone()),
+                    });
                 }
 
                 _ => {}
@@ -118,63 +119,8 @@ impl Room {
                 let result = self.join(req, conn).await;
                 let _ = reply.send(result);
             }
-            RoomCmd::Chat {
-                from,
-                text,
-                client_msg_id,
-                reply,
-            } => {
-                self.chat(from, text, client_msg_id, reply);
-            }
-            RoomCmd::SetHand { from, raised } => {
-                self.update(&from, |info| info.hand_raised = raised);
-            }
-            RoomCmd::SetQuality { from, quality } => self.set_quality(&from, quality),
-            RoomCmd::React { from, emoji, reply } => {
-                let _ = reply.send(self.react(&from, emoji));
-            }
-            RoomCmd::SetMuted { from, mic, camera } => {
-                self.update(&from, |info| {
-                    if let Some(m) = mic {
-                        info.mic_muted = m;
-                    }
-                    if let Some(c) = camera {
-                        info.camera_muted = c;
-                    }
-                });
-                self.server_mute(&from, mic, camera);
-            }
-            RoomCmd::Leave { from, conn_id } => {
-                if self.is_current(&from, conn_id) {
-                    self.remove(&from, LeaveReason::Left).await;
-                }
-            }
-            RoomCmd::ConnectionLost { from, conn_id } => {
-                if self.is_current(&from, conn_id) {
-                    let until = self.resume_deadline();
-                    if let Some(p) = self.find_mut(&from) {
-                        tracing::debug!(participant = %from, "connection lost; resume window open");
-                        p.presence = Presence::Away { until };
-                    }
-                }
-            }
+            RoomCmd::Request { actor, op, reply } => return self.request(actor, op, reply).await,
             RoomCmd::Media(out) => self.on_media(out),
-            RoomCmd::Drain { done } => {
-                self.end_for_all("server_shutdown", 1001, LeaveReason::ServerShutdown)
-                    .await;
-                let _ = done.send(());
-                return Continue::Stop;
-            }
-            RoomCmd::End { done } => {
-                tracing::info!(room = %self.id, "meeting ended for everyone");
-                self.end_for_all("meeting_ended", 1000, LeaveReason::MeetingEnded)
-                    .await;
-                let _ = done.send(());
-                return Continue::Stop;
-            }
-            RoomCmd::Snapshot { reply } => {
-                let _ = reply.send(self.participants.iter().map(|p| p.info.clone()).collect());
-            }
         }
         Continue::Go
     }
@@ -203,7 +149,7 @@ impl Room {
     }
 
     /// When a connection lost now stops being resumable.
-    fn resume_deadline(&self) -> Instant {
+    pub(super) fn resume_deadline(&self) -> Instant {
         Instant::now() + Duration::from_secs(self.state.config.rooms.resume_window_secs)
     }
 
@@ -223,7 +169,7 @@ impl Room {
         }
     }
 
-    async fn remove(&mut self, id: &ParticipantId, reason: LeaveReason) {
+    pub(super) async fn remove(&mut self, id: &ParticipantId, reason: LeaveReason) {
         let Some(idx) = self.participants.iter().position(|p| &p.info.id == id) else {
             return;
         };
@@ -301,7 +247,7 @@ impl Room {
     /// Tells everyone `closing` with `reason`, closes their connections with `code`, closes their
     /// sessions with `leave` and the meeting: a drain (a restart, which people come back from) or a
     /// meeting ended for everyone.
-    async fn end_for_all(&mut self, reason: &str, code: u16, leave: LeaveReason) {
+    pub(super) async fn end_for_all(&mut self, reason: &str, code: u16, leave: LeaveReason) {
         let closing = ServerMessage::Closing {
             reason: reason.into(),
         };
@@ -414,7 +360,7 @@ impl Room {
         JoinRefusalOr(ServerError::Storage(e))
     }
 
-    fn is_current(&self, id: &ParticipantId, conn_id: u64) -> bool {
+    pub(super) fn is_current(&self, id: &ParticipantId, conn_id: u64) -> bool {
         self.find(id)
             .and_then(Participant::conn)
             .is_some_and(|c| c.id == conn_id)
@@ -445,7 +391,7 @@ impl From<JoinRefusalOr> for ServerError {
 }
 
 #[derive(PartialEq, Eq)]
-enum Continue {
+pub(super) enum Continue {
     Go,
     Stop,
 }

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::session::{Flow, Session};
 use crate::error::ApiError;
 use crate::net::{origin, ConnInfo};
-use crate::policy::Actor;
+use crate::policy::Identity;
 use crate::rooms::conn::count_out;
 use crate::rooms::{ConnHandle, Outbound};
 use crate::state::AppState;
@@ -51,11 +51,11 @@ pub async fn ws_handler(
     }
     // Who this is comes from the session cookie of the upgrade request, once, for the connection.
     let actor = match crate::auth::signed_in(&state, &headers).await {
-        Ok(Some(user)) => Actor::User {
+        Ok(Some(user)) => Identity::User {
             id: user.id,
             email: user.email,
         },
-        Ok(None) => Actor::Guest,
+        Ok(None) => Identity::Guest,
         Err(e) => return e.into_response(),
     };
     let peer = ConnInfo::peer_ip(conn.as_ref().map(|Extension(c)| c));
@@ -101,7 +101,7 @@ fn check_origin(state: &AppState, headers: &HeaderMap, tls: bool) -> Result<(), 
     }
 }
 
-async fn serve(socket: WebSocket, state: Arc<AppState>, actor: Actor, peer: std::net::IpAddr) {
+async fn serve(socket: WebSocket, state: Arc<AppState>, actor: Identity, peer: std::net::IpAddr) {
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
     let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let (handle, out_rx, abort) = ConnHandle::new(conn_id);

@@ -8,17 +8,17 @@ use std::time::Instant;
 use convene_proto::{
     parse_client_message, ClientMessage, ConnectionQuality, ErrorCode, ParticipantId, ServerMessage,
 };
-use tokio::sync::oneshot;
 
 use super::connection::close_code;
 use crate::clock::now_ms;
 use crate::error::ServerError;
 use crate::media::MediaCmd;
-use crate::policy::{self, Actor};
+use crate::policy::{self, Identity};
 use crate::ratelimit::{RateLimiter, Verdict};
-use crate::rooms::{ConnHandle, JoinRequest, RoomCmd, RoomHandle};
+use crate::rooms::{Actor, ConnHandle, JoinRequest, RoomOp, RoomPlane};
 use crate::state::AppState;
 use crate::validate;
+use convene_proto::RoomId;
 
 #[derive(PartialEq, Eq)]
 pub enum Flow {
@@ -30,7 +30,7 @@ enum Phase {
     /// Connected, not in a room yet.
     Lobby,
     InRoom {
-        room: RoomHandle,
+        room: RoomId,
         me: ParticipantId,
     },
     /// Left on purpose: nothing more is accepted.
@@ -43,13 +43,13 @@ pub struct Session {
     phase: Phase,
     limiter: RateLimiter,
     /// Who is on the other end: from the session cookie of the upgrade request.
-    actor: Actor,
+    actor: Identity,
     /// Where the connection comes from, for limits per address.
     peer: IpAddr,
 }
 
 impl Session {
-    pub fn new(state: Arc<AppState>, conn: ConnHandle, actor: Actor, peer: IpAddr) -> Self {
+    pub fn new(state: Arc<AppState>, conn: ConnHandle, actor: Identity, peer: IpAddr) -> Self {
         let l = &state.config.limits;
         let limiter = RateLimiter::new(
             l.messages_per_sec,
@@ -207,7 +207,7 @@ impl Session {
             if let Some(name) = claims.name {
                 display_name = name;
             }
-            actor = Actor::Token {
+            actor = Identity::Token {
                 identity: claims.sub,
                 grants: claims.grants,
             };
@@ -244,15 +244,15 @@ impl Session {
             user: actor.user_id(),
             identity: actor.identity().map(str::to_owned),
             // A room named in a token may be opened like a planned one.
-            planned: planned.is_some() || matches!(actor, Actor::Token { .. }),
-            guest_addr: (limited && actor == Actor::Guest).then_some(self.peer),
+            planned: planned.is_some() || matches!(actor, Identity::Token { .. }),
+            guest_addr: (limited && actor == Identity::Guest).then_some(self.peer),
             seat_limit: planned
                 .as_ref()
                 .and_then(|p| p.max_participants)
                 .and_then(|n| u32::try_from(n).ok()),
         };
         let state = self.state.clone();
-        let (room, me) = state.rooms.join(&state, req, self.conn.clone()).await?;
+        let (room, me) = RoomPlane::join(&state.rooms, &state, req, self.conn.clone()).await?;
         self.actor = actor;
         self.phase = Phase::InRoom { room, me };
         Ok(Flow::Continue)
@@ -299,18 +299,18 @@ impl Session {
 
     async fn in_room(
         &mut self,
-        room: RoomHandle,
+        room: RoomId,
         me: ParticipantId,
         msg: ClientMessage,
     ) -> Result<Flow, ServerError> {
-        let gone = || ServerError::client(ErrorCode::NotJoined, "the meeting has ended");
+        let by = Actor::Participant { id: me.clone() };
+        let rooms = &self.state.rooms;
         match msg {
             ClientMessage::Leave => {
-                let cmd = RoomCmd::Leave {
-                    from: me,
+                let op = RoomOp::Leave {
                     conn_id: self.conn.id,
                 };
-                room.send(cmd).await;
+                rooms.tell(&room, by, op).await;
                 self.phase = Phase::Left;
                 self.conn.send(&ServerMessage::Closing {
                     reason: "left".into(),
@@ -325,33 +325,23 @@ impl Session {
                 policy::may_chat(&self.actor)?;
                 let text =
                     validate::chat_text(&text, self.state.config.limits.chat_max_chars as usize)?;
-                let (reply, answer) = oneshot::channel();
-                let cmd = RoomCmd::Chat {
-                    from: me,
+                let op = RoomOp::Chat {
                     text,
                     client_msg_id,
-                    reply,
                 };
-                if !room.send(cmd).await {
-                    return Err(gone());
-                }
-                answer.await.map_err(|_| gone())??;
+                rooms
+                    .request(&room, by, op)
+                    .await
+                    .map_err(ended_is_not_joined)?;
             }
             ClientMessage::SendReaction { emoji } => {
                 policy::may_react(&self.actor)?;
                 let emoji = validate::reaction(emoji)?;
-                let (reply, answer) = oneshot::channel();
-                if !room
-                    .send(RoomCmd::React {
-                        from: me,
-                        emoji,
-                        reply,
-                    })
+                let op = RoomOp::React { emoji };
+                rooms
+                    .request(&room, by, op)
                     .await
-                {
-                    return Err(gone());
-                }
-                answer.await.map_err(|_| gone())??;
+                    .map_err(ended_is_not_joined)?;
             }
             ClientMessage::SetConnectionQuality {
                 level,
@@ -365,18 +355,15 @@ impl Session {
                     loss_pct,
                     rtt_ms,
                 };
-                room.send(RoomCmd::SetQuality { from: me, quality }).await;
+                rooms.tell(&room, by, RoomOp::SetQuality { quality }).await;
             }
             ClientMessage::SetHand { raised } => {
-                room.send(RoomCmd::SetHand { from: me, raised }).await;
+                rooms.tell(&room, by, RoomOp::SetHand { raised }).await;
             }
             ClientMessage::SetMuted { mic, camera } => {
-                room.send(RoomCmd::SetMuted {
-                    from: me,
-                    mic,
-                    camera,
-                })
-                .await;
+                rooms
+                    .tell(&room, by, RoomOp::SetMuted { mic, camera })
+                    .await;
             }
             ClientMessage::SdpOffer { .. }
             | ClientMessage::SdpAnswer { .. }
@@ -392,7 +379,7 @@ impl Session {
                     let sources = super::offer_sources::sending_sources(sdp, tracks);
                     policy::may_publish(&self.actor, &sources)?;
                 }
-                media.send(&room.id, media_command(me, msg)?);
+                media.send(&room, media_command(me, msg)?);
             }
             ClientMessage::Join { .. } | ClientMessage::Ping { .. } => {}
         }
@@ -401,11 +388,11 @@ impl Session {
 
     pub async fn on_disconnect(&mut self) {
         if let Phase::InRoom { room, me } = &self.phase {
-            room.send(RoomCmd::ConnectionLost {
-                from: me.clone(),
+            let by = Actor::Participant { id: me.clone() };
+            let op = RoomOp::ConnectionLost {
                 conn_id: self.conn.id,
-            })
-            .await;
+            };
+            self.state.rooms.tell(room, by, op).await;
         }
     }
 
@@ -457,4 +444,13 @@ fn media_command(me: ParticipantId, msg: ClientMessage) -> Result<MediaCmd, Serv
         },
         _ => return Err(ServerError::Internal("not a media message".into())),
     })
+}
+
+/// To a participant, a room that has ended means it is no longer in one.
+fn ended_is_not_joined(e: ServerError) -> ServerError {
+    if e.code() == ErrorCode::NotFound {
+        ServerError::client(ErrorCode::NotJoined, "the meeting has ended")
+    } else {
+        e
+    }
 }

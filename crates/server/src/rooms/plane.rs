@@ -1,0 +1,221 @@
+//! The room plane: how every caller addresses rooms — WebSocket sessions, the REST API and the
+//! server's own tasks (drain). Requests are plain data and name who asks (the [`Actor`]), so that a
+//! cluster can later carry them between nodes behind this same trait; today [`Registry`] is the one,
+//! in-process implementation. Whether an actor *may* ask is decided before by `crate::policy`; the
+//! room checks only that the request fits the actor (a participant speaks for itself, an outsider
+//! cannot chat, ...).
+
+use convene_proto::{ConnectionQuality, ParticipantId, ParticipantInfo, RoomId};
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use super::command::JoinRequest;
+use super::conn::ConnHandle;
+use super::registry::{Registry, RoomHandle};
+use crate::error::ServerError;
+use crate::state::AppState;
+
+/// Who asks a room for something.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// A participant of the room, through its own connection.
+    Participant { id: ParticipantId },
+    /// A signed-in account acting from outside the meeting (the REST API).
+    User { id: i64 },
+    /// A program, with an API key.
+    ApiKey { id: String },
+    /// The server itself: a drain, a timer.
+    System,
+}
+
+/// What is asked of a room. Joins are not here: a join brings a live connection, which no message
+/// can carry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum RoomOp {
+    Chat {
+        text: String,
+        client_msg_id: Option<String>,
+    },
+    SetHand {
+        raised: bool,
+    },
+    /// The participant's own report of its connection (bounds already checked).
+    SetQuality {
+        quality: ConnectionQuality,
+    },
+    /// A reaction already checked against the set; the room applies the sender's rate limit.
+    React {
+        emoji: String,
+    },
+    SetMuted {
+        mic: Option<bool>,
+        camera: Option<bool>,
+    },
+    /// The participant left on purpose (from connection `conn_id`).
+    Leave {
+        conn_id: u64,
+    },
+    /// Connection `conn_id` ended without `leave`: the participant may resume within the window.
+    ConnectionLost {
+        conn_id: u64,
+    },
+    /// Who is in the room now (connected, or away within their window).
+    Snapshot,
+    /// End the meeting for everyone.
+    End,
+    /// Server shutdown: tell everyone, close the records, end the room.
+    Drain,
+}
+
+impl RoomOp {
+    /// Whether `actor` is the kind that may send this: a participant's own acts come from that
+    /// participant, an end from outside (or the system), a drain from the system only.
+    pub fn fits(&self, actor: &Actor) -> bool {
+        match self {
+            RoomOp::Chat { .. }
+            | RoomOp::SetHand { .. }
+            | RoomOp::SetQuality { .. }
+            | RoomOp::React { .. }
+            | RoomOp::SetMuted { .. }
+            | RoomOp::Leave { .. }
+            | RoomOp::ConnectionLost { .. } => matches!(actor, Actor::Participant { .. }),
+            RoomOp::Snapshot | RoomOp::End => !matches!(actor, Actor::Participant { .. }),
+            RoomOp::Drain => *actor == Actor::System,
+        }
+    }
+}
+
+/// What a room answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum RoomAnswer {
+    Done,
+    Participants { list: Vec<ParticipantInfo> },
+}
+
+/// The room directory and its commands, wherever the rooms run.
+pub trait RoomPlane: Send + Sync {
+    /// Joins a room (made if allowed) with a connection; the room sends `joined` on it.
+    fn join<'a>(
+        &'a self,
+        state: &'a std::sync::Arc<AppState>,
+        req: JoinRequest,
+        conn: ConnHandle,
+    ) -> BoxFuture<'a, Result<(RoomId, ParticipantId), ServerError>>;
+
+    /// Asks `room` for `op` on behalf of `actor`; `not_found` if the room is not live.
+    fn request<'a>(
+        &'a self,
+        room: &'a RoomId,
+        actor: Actor,
+        op: RoomOp,
+    ) -> BoxFuture<'a, Result<RoomAnswer, ServerError>>;
+
+    /// Tells `room` of `op` without waiting for an answer (nothing if the room is not live).
+    fn tell<'a>(&'a self, room: &'a RoomId, actor: Actor, op: RoomOp) -> BoxFuture<'a, ()>;
+
+    /// The rooms live now.
+    fn live(&self) -> Vec<RoomId>;
+
+    fn is_live(&self, room: &RoomId) -> bool;
+
+    /// Drains every room; returns when all are done.
+    fn drain_all(&self) -> BoxFuture<'_, ()>;
+}
+
+impl RoomPlane for Registry {
+    fn join<'a>(
+        &'a self,
+        state: &'a std::sync::Arc<AppState>,
+        req: JoinRequest,
+        conn: ConnHandle,
+    ) -> BoxFuture<'a, Result<(RoomId, ParticipantId), ServerError>> {
+        Box::pin(async move {
+            let (room, me) = self.join_room(state, req, conn).await?;
+            Ok((room.id, me))
+        })
+    }
+
+    fn request<'a>(
+        &'a self,
+        room: &'a RoomId,
+        actor: Actor,
+        op: RoomOp,
+    ) -> BoxFuture<'a, Result<RoomAnswer, ServerError>> {
+        Box::pin(async move {
+            let handle = self.get(room).ok_or_else(RoomHandle::gone)?;
+            handle.request(actor, op).await
+        })
+    }
+
+    fn tell<'a>(&'a self, room: &'a RoomId, actor: Actor, op: RoomOp) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Some(handle) = self.get(room) {
+                handle.tell(actor, op).await;
+            }
+        })
+    }
+
+    fn live(&self) -> Vec<RoomId> {
+        self.handles().into_iter().map(|h| h.id).collect()
+    }
+
+    fn is_live(&self, room: &RoomId) -> bool {
+        self.get(room).is_some()
+    }
+
+    fn drain_all(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let waits: Vec<_> = self
+                .handles()
+                .into_iter()
+                .map(|h| async move { h.request(Actor::System, RoomOp::Drain).await })
+                .collect();
+            futures_util::future::join_all(waits).await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_plain_data_that_survive_a_round_trip() {
+        let op = RoomOp::Chat {
+            text: "hi".into(),
+            client_msg_id: Some("c1".into()),
+        };
+        let actor = Actor::Participant {
+            id: ParticipantId("p1".into()),
+        };
+        let wire = serde_json::to_string(&(&actor, &op)).unwrap();
+        assert_eq!(
+            wire,
+            r#"[{"kind":"participant","id":"p1"},{"op":"chat","text":"hi","client_msg_id":"c1"}]"#
+        );
+        let back: (Actor, RoomOp) = serde_json::from_str(&wire).unwrap();
+        assert_eq!(back, (actor, op));
+    }
+
+    #[test]
+    fn a_request_must_fit_its_actor() {
+        let me = Actor::Participant {
+            id: ParticipantId("p1".into()),
+        };
+        let key = Actor::ApiKey { id: "ck_1".into() };
+        let chat = RoomOp::Chat {
+            text: "hi".into(),
+            client_msg_id: None,
+        };
+        assert!(chat.fits(&me) && !chat.fits(&key) && !chat.fits(&Actor::System));
+        assert!(RoomOp::End.fits(&key) && RoomOp::End.fits(&Actor::System));
+        assert!(
+            !RoomOp::End.fits(&me),
+            "ending for all is a host power (moderation), not yet"
+        );
+        assert!(RoomOp::Drain.fits(&Actor::System) && !RoomOp::Drain.fits(&key));
+    }
+}

@@ -1,0 +1,117 @@
+//! What a room does with each request of the room plane.
+
+use convene_proto::{ErrorCode, ParticipantId};
+use convene_store::LeaveReason;
+
+use super::command::AnswerTo;
+use super::participant::Presence;
+use super::plane::{Actor, RoomAnswer, RoomOp};
+use super::room::{Continue, Room};
+use crate::error::ServerError;
+
+impl Room {
+    pub(super) async fn request(
+        &mut self,
+        actor: Actor,
+        op: RoomOp,
+        reply: Option<AnswerTo>,
+    ) -> Continue {
+        if !op.fits(&actor) {
+            answer(
+                reply,
+                Err(ServerError::client(
+                    ErrorCode::Forbidden,
+                    "that request does not come from whom it may",
+                )),
+            );
+            return Continue::Go;
+        }
+        let from = match &actor {
+            Actor::Participant { id } => id.clone(),
+            _ => return self.outsider_request(op, reply).await,
+        };
+        match op {
+            RoomOp::Chat {
+                text,
+                client_msg_id,
+            } => {
+                // The answer comes when the message is written (chat.rs).
+                let reply = reply.unwrap_or_else(|| tokio::sync::oneshot::channel().0);
+                self.chat(from, text, client_msg_id, reply);
+                return Continue::Go;
+            }
+            RoomOp::React { emoji } => {
+                answer(reply, self.react(&from, emoji).map(|()| RoomAnswer::Done));
+                return Continue::Go;
+            }
+            RoomOp::SetHand { raised } => self.update(&from, |info| info.hand_raised = raised),
+            RoomOp::SetQuality { quality } => self.set_quality(&from, quality),
+            RoomOp::SetMuted { mic, camera } => {
+                self.update(&from, |info| {
+                    if let Some(m) = mic {
+                        info.mic_muted = m;
+                    }
+                    if let Some(c) = camera {
+                        info.camera_muted = c;
+                    }
+                });
+                self.server_mute(&from, mic, camera);
+            }
+            RoomOp::Leave { conn_id } => {
+                if self.is_current(&from, conn_id) {
+                    self.remove(&from, LeaveReason::Left).await;
+                }
+            }
+            RoomOp::ConnectionLost { conn_id } => self.connection_lost(&from, conn_id),
+            // `fits` keeps these from participants.
+            RoomOp::Snapshot | RoomOp::End | RoomOp::Drain => {}
+        }
+        answer(reply, Ok(RoomAnswer::Done));
+        Continue::Go
+    }
+
+    /// Requests from outside the meeting: an owner, an administrator, an API key, the server.
+    async fn outsider_request(&mut self, op: RoomOp, reply: Option<AnswerTo>) -> Continue {
+        match op {
+            RoomOp::Snapshot => {
+                let list = self.participants.iter().map(|p| p.info.clone()).collect();
+                answer(reply, Ok(RoomAnswer::Participants { list }));
+                Continue::Go
+            }
+            RoomOp::End => {
+                tracing::info!(room = %self.id, "meeting ended for everyone");
+                self.end_for_all("meeting_ended", 1000, LeaveReason::MeetingEnded)
+                    .await;
+                answer(reply, Ok(RoomAnswer::Done));
+                Continue::Stop
+            }
+            RoomOp::Drain => {
+                self.end_for_all("server_shutdown", 1001, LeaveReason::ServerShutdown)
+                    .await;
+                answer(reply, Ok(RoomAnswer::Done));
+                Continue::Stop
+            }
+            // `fits` keeps a participant's own acts from outsiders.
+            _ => {
+                answer(reply, Ok(RoomAnswer::Done));
+                Continue::Go
+            }
+        }
+    }
+
+    fn connection_lost(&mut self, from: &ParticipantId, conn_id: u64) {
+        if self.is_current(from, conn_id) {
+            let until = self.resume_deadline();
+            if let Some(p) = self.find_mut(from) {
+                tracing::debug!(participant = %from, "connection lost; resume window open");
+                p.presence = Presence::Away { until };
+            }
+        }
+    }
+}
+
+fn answer(reply: Option<AnswerTo>, result: Result<RoomAnswer, ServerError>) {
+    if let Some(r) = reply {
+        let _ = r.send(result);
+    }
+}
