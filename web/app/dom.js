@@ -11,6 +11,8 @@ export const $ = (id) => /** @type {T} */ (document.getElementById(id));
 export function h(tag, attrs = {}, kids = []) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
+    // The page's CSP refuses inline style attributes: a `style` here would be dropped silently.
+    if (k === 'style') throw new Error('h(): set styles through el.style (the CSP refuses style attributes)');
     if (k === 'class') el.className = v; else if (k === 'text') el.textContent = v; else el.setAttribute(k, v);
   }
   for (const k of kids) el.append(k);

@@ -10,7 +10,7 @@ export function renderPeople(c) {
   const people = [...c.participants.values()].sort((a, b) => Number(b.hand_raised) - Number(a.hand_raised) || a.joined_at - b.joined_at);
   list.replaceChildren(...people.map((p) => {
     const li = h('li', { 'data-participant-id': p.id, 'data-hand': String(p.hand_raised), 'data-mic-muted': String(p.mic_muted) }, [
-      h('span', { class: 'avatar small', 'aria-hidden': 'true', text: initials(p.display_name), style: `--hue:${hue(p.id)}` }),
+      avatar(p),
       h('span', { class: 'who' }, [
         h('span', { class: 'name', text: p.id === c.participantId ? t('people.you', { name: p.display_name }) : p.display_name }),
         h('span', { class: 'muted role', text: p.role === 'host' ? t('people.host') : '' }),
@@ -36,4 +36,12 @@ export function renderPeople(c) {
   const badge = h('span', { class: 'hand', 'aria-label': label });
   badge.innerHTML = `${icon('hand')}${hands}`;
   tab.replaceChildren(t('meeting.people_tab', { n }), ' ', badge);
+}
+
+/** The person's initials on their colour. Set through the CSSOM: the page's CSP refuses inline style
+ * attributes. @param {{ id: string, display_name: string }} p */
+function avatar(p) {
+  const a = h('span', { class: 'avatar small', 'aria-hidden': 'true', text: initials(p.display_name) });
+  a.style.setProperty('--hue', String(hue(p.id)));
+  return a;
 }
