@@ -44,7 +44,7 @@ struct Settings {
     /// The room's name (its link); when creating only. Unguessable (100 random bits) when absent.
     unique_name: Option<String>,
     /// `link` (anyone with the link), `accounts` (any signed-in user) or `invited`.
-    #[schema(example = "invited")]
+    #[schema(value_type = Option<crate::api::models::AccessView>)]
     access: Option<String>,
     /// A string sets the password, `null` removes it, absent keeps it.
     #[serde(default, deserialize_with = "some_or_null")]
