@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+// PEM parsing from rustls's own key types (rustls-pemfile is unmaintained).
+use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::TlsAcceptor;
@@ -48,7 +50,7 @@ fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
         path: path.into(),
         source,
     })?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem)
         .filter_map(Result::ok)
         .collect();
     if certs.is_empty() {
@@ -62,10 +64,7 @@ fn read_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
         path: path.into(),
         source,
     })?;
-    rustls_pemfile::private_key(&mut pem.as_slice())
-        .ok()
-        .flatten()
-        .ok_or_else(|| TlsError::NoKey { path: path.into() })
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|_| TlsError::NoKey { path: path.into() })
 }
 
 fn self_signed(
@@ -77,4 +76,35 @@ fn self_signed(
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
     tracing::warn!(names = ?names, "serving HTTPS with a self-signed certificate; browsers will warn");
     Ok((vec![cert], key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_without_the_pem_they_should_hold_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&cert, made.cert.pem()).unwrap();
+        std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+        std::fs::write(&junk, "not a PEM file\n").unwrap();
+        let p = |f: &std::path::Path| f.to_str().unwrap().to_owned();
+
+        assert_eq!(read_certs(&p(&cert)).unwrap().len(), 1);
+        assert!(read_key(&p(&key)).is_ok());
+        assert!(matches!(
+            read_certs(&p(&junk)),
+            Err(TlsError::NoCertificate { .. })
+        ));
+        assert!(matches!(
+            read_certs(&p(&key)),
+            Err(TlsError::NoCertificate { .. })
+        ));
+        assert!(matches!(read_key(&p(&cert)), Err(TlsError::NoKey { .. })));
+        assert!(matches!(read_key(&p(&junk)), Err(TlsError::NoKey { .. })));
+    }
 }
