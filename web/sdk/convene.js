@@ -11,6 +11,7 @@ import { getTrack, listDevices, meterLevel } from './devices.js';
 import { JoinError, MediaAccessError, randomRoomName } from './util.js';
 import { canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX } from './names.js';
 import { onServerMessage } from './messages.js';
+import { joinMark } from './marks.js';
 
 export {
   SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
@@ -150,7 +151,9 @@ export class Convene extends EventTarget {
    */
   async join() {
     this._left = false;
+    joinMark('join');
     await this._openInitialMedia();
+    joinMark('media');
     this._setState('connecting');
     let joined;
     try {

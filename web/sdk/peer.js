@@ -1,5 +1,6 @@
 // Convene browser SDK: the one RTCPeerConnection to the SFU — publishing (microphone, simulcast camera,
 // screen), offer/answer with glare handling, receiving m-lines, ICE restart / rebuild, and `layers_unused`.
+import { joinMark } from './marks.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
 /** @typedef {import('./types.js').Source} Source */
@@ -55,6 +56,7 @@ export class Peer {
     this.close();
     const pc = new RTCPeerConnection({ iceServers: c.iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
     this.pc = pc;
+    joinMark('pc');
     this._chain = Promise.resolve();
     pc.onicecandidate = (e) => {
       if (e.candidate && e.candidate.candidate) {
@@ -66,7 +68,7 @@ export class Peer {
     this._connectedAt = 0;
     pc.onconnectionstatechange = () => {
       c._emit('mediastatechange', { state: pc.connectionState });
-      if (pc.connectionState === 'connected') { this._connectedAt = Date.now(); this._attempts = 0; }
+      if (pc.connectionState === 'connected') { joinMark('connected'); this._connectedAt = Date.now(); this._attempts = 0; }
     };
     // Watchdog: a peer connection that does not connect soon gets rebuilt (e.g. the server reset its
     // media session for this participant while our first offer was in flight).
@@ -144,6 +146,7 @@ export class Peer {
       if (tx && tx.mid && tx.direction === 'sendonly') tracks.push({ mid: tx.mid, source: /** @type {Source} */ (source) });
     }
     this._offerPending = true;
+    joinMark('offer');
     this.c._send({ type: 'sdp_offer', sdp: pc.localDescription?.sdp || offer.sdp, tracks });
   }
 
@@ -153,6 +156,7 @@ export class Peer {
       const pc = this.pc;
       if (!pc || pc.signalingState !== 'have-local-offer') return;
       await pc.setRemoteDescription({ type: 'answer', sdp });
+      joinMark('answer');
       this._offerPending = false;
       await this._maybeOffer();
     });
@@ -175,6 +179,7 @@ export class Peer {
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     c._send({ type: 'sdp_answer', sdp: pc.localDescription?.sdp || answer.sdp });
+    joinMark('server-offer');
     // m-lines that no longer carry a track (stopped) or now carry another one.
     for (const [mid, rt] of [...c.remoteTracks]) {
       const t = this._pendingTracks.get(mid);
@@ -211,6 +216,7 @@ export class Peer {
     const pc = this.pc;
     if (!pc) return;
     const s = pc.iceConnectionState;
+    if (s === 'connected') joinMark('ice-connected');
     if (this._iceTimer) { clearTimeout(this._iceTimer); this._iceTimer = null; }
     if (s === 'failed') {
       this.recover();
