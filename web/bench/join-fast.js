@@ -31,6 +31,7 @@ const PHASES = [
   ['ICE connected', 'mark:convene:ice-connected'],
   ['DTLS connected', 'mark:convene:connected'],
   ['first video RTP', 'mark:bench:first-rtp'],
+  ['first frame received', 'mark:bench:first-frame-received'],
   ['first frame shown', 'mark:bench:first-frame'],
 ];
 
@@ -70,6 +71,8 @@ const INIT = () => {
       if (v instanceof MediaStream && el instanceof HTMLVideoElement && v.getVideoTracks().some((t) => remote.has(t))) {
         el.requestVideoFrameCallback((_now, meta) => {
           if (!performance.getEntriesByName('bench:first-frame', 'mark').length) {
+            // receiveTime: when the frame's last packet came (WebRTC sources only).
+            if (meta.receiveTime) performance.mark('bench:first-frame-received', { startTime: meta.receiveTime });
             performance.mark('bench:first-frame', { startTime: meta.presentationTime });
           }
         });
@@ -89,7 +92,7 @@ function quantile(xs, q) {
 /**
  * One join in a fresh context of `browser`; resolves with each phase's time (ms since navigation start).
  * @param {import('playwright-core').Browser} browser @param {string} url @param {string} room @param {number} n
- * @returns {Promise<Record<string, number | null>>}
+ * @returns {Promise<{ times: Record<string, number | null>, files: { url: string, start: number, end: number }[] }>}
  */
 async function oneJoin(browser, url, room, n) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
@@ -110,10 +113,17 @@ async function oneJoin(browser, url, room, n) {
         if (kind === 'nav') out[label] = nav ? nav[name] : null;
         else out[label] = performance.getEntriesByName(name, 'mark')[0]?.startTime ?? null;
       }
+      // Wall-clock time of navigation start, to line the runs up with the server's log.
+      out.timeOrigin = performance.timeOrigin;
       return out;
     }, PHASES);
+    // The page's files: when each was asked for and came (the module graph loads in waves).
+    const files = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => {
+      const r = /** @type {PerformanceResourceTiming} */ (e);
+      return { url: new URL(r.name).pathname, start: Math.round(r.startTime), end: Math.round(r.responseEnd) };
+    }));
     await page.evaluate(() => /** @type {any} */ (window).convene?.leave());
-    return times;
+    return { times, files };
   } finally {
     await context.close().catch(() => {});
   }
@@ -126,6 +136,8 @@ async function main() {
   const room = `bench-join-${Date.now() % 100000}`;
   /** @type {Record<string, number | null>[]} */
   const runs = [];
+  /** @type {{ url: string, start: number, end: number }[][]} */
+  const files = [];
   try {
     await joinByLink(publisher.page, srv.url, room, 'Publisher');
     // The publisher's camera is flowing (the server has its layers) before anyone joins.
@@ -134,12 +146,15 @@ async function main() {
     await oneJoin(joiners.browser, srv.url, room, 0);
     for (let n = 1; n <= RUNS; n++) {
       await sleep(GAP_MS);
-      const t = await oneJoin(joiners.browser, srv.url, room, n);
+      const { times: t, files: f } = await oneJoin(joiners.browser, srv.url, room, n);
       runs.push(t);
+      files.push(f);
       const first = t['first frame shown'];
       process.stderr.write(`join ${n}/${RUNS}: first frame ${first === null ? '-' : first.toFixed(0)} ms\n`);
     }
   } finally {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(join(ARTIFACTS, 'bench-join-server.log'), srv.log());
     await teardown(srv, [publisher, joiners]);
   }
   /** @type {{ phase: string, p50: number, p90: number, n: number }[]} */
@@ -154,7 +169,7 @@ async function main() {
   for (const r of rows) console.log(`| ${r.phase} | ${r.p50.toFixed(0)} | ${r.p90.toFixed(0)} | ${r.n} |`);
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = join(ARTIFACTS, 'bench-join.json');
-  writeFileSync(file, JSON.stringify({ runs, summary: rows }, null, 2));
+  writeFileSync(file, JSON.stringify({ runs, summary: rows, files }, null, 2));
   console.log(`runs: ${file}`);
 }
 
