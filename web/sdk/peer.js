@@ -86,7 +86,10 @@ export class Peer {
     });
     if (c.localTracks.screen) this.attachSender('screen', c.localTracks.screen);
     if (c.localTracks.screen_audio) this.attachSender('screen_audio', c.localTracks.screen_audio);
-    this.negotiate();
+    // The first offer starts now rather than in a later microtask: createOffer then runs off the main thread
+    // while the app renders what `joined` brought.
+    this._needOffer = true;
+    this._chain = this._maybeOffer().catch((e) => this._failed(e));
   }
 
   /** @param {'screen'|'screen_audio'} source @param {MediaStreamTrack} track */
@@ -120,10 +123,13 @@ export class Peer {
 
   /** @param {() => Promise<void>} fn */
   _enqueue(fn) {
-    this._chain = this._chain.then(fn).catch((e) => {
-      this.c._emit('error', { code: 'media_error', message: String(e && e.message || e), fatal: false });
-    });
+    this._chain = this._chain.then(fn).catch((e) => this._failed(e));
     return this._chain;
+  }
+
+  /** @param {any} e */
+  _failed(e) {
+    this.c._emit('error', { code: 'media_error', message: String(e && e.message || e), fatal: false });
   }
 
   /** Ask for a client offer (coalesced: one outstanding at a time). */
