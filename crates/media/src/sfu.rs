@@ -590,7 +590,7 @@ impl Sfu {
             list.sort();
             list.dedup();
             for idx in list {
-                self.maybe_offer(idx);
+                self.maybe_offer(idx, now);
             }
             self.process_work(now);
         }
