@@ -4,6 +4,8 @@
 # navigation start to the first remote video frame shown, and writes the runs to artifacts/bench-join.json.
 # Everything runs in a network namespace with only loopback (root needed, as for scripts/test-web.sh).
 # BENCH_PROFILE=release benchmarks an optimised server (default: the debug build the browser tests use).
+# BENCH_BASELINE_BIN=<path>: also measures that binary (e.g. one built from main), alternating joins with
+# this build's, so that both see the same load; the table then has both.
 # Usage: scripts/bench-join.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,6 +3,7 @@
 // (empty cache, fake devices) opens `/r/<room>?name=...&autojoin=1`, and the page's own clock (performance.now(),
 // 0 = navigation start) times each phase, so the browser driver's overhead is in no figure. Prints p50/p90 per
 // phase and writes every run to artifacts/bench-join.json. Not a test: it asserts nothing about the figures.
+// BENCH_RUNS (20) joins; BENCH_BASELINE_BIN=<another convene binary> measures it too, alternating joins.
 // Run through scripts/bench-join.sh (loopback-only network namespace, server built with this web/).
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,47 +130,69 @@ async function oneJoin(browser, url, room, n) {
   }
 }
 
+/**
+ * A server (this build, or the baseline's binary) with a publisher's page in a room of its own.
+ * @param {string} name @param {string | undefined} bin @param {import('playwright-core').Browser} browser
+ */
+async function setUp(name, bin, browser) {
+  const srv = await startServer([], { bin });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  await context.grantPermissions(['camera', 'microphone']);
+  const page = await context.newPage();
+  const room = `bench-join-${name}-${Date.now() % 100000}`;
+  await joinByLink(page, srv.url, room, 'Publisher');
+  /** @type {{ times: Record<string, number | null>, files: { url: string, start: number, end: number }[] }[]} */
+  const runs = [];
+  return { name, srv, room, runs };
+}
+
+/** p50/p90 of each phase. @param {Record<string, number | null>[]} runs */
+function summarise(runs) {
+  return PHASES.map(([label]) => {
+    const xs = /** @type {number[]} */ (runs.map((r) => r[label]).filter((v) => typeof v === 'number'));
+    return { phase: label, p50: quantile(xs, 0.5), p90: quantile(xs, 0.9), n: xs.length };
+  });
+}
+
 async function main() {
-  const srv = await startServer();
+  // BENCH_BASELINE_BIN: a second server binary (e.g. built from main) measured in alternation with this
+  // one, join for join, so that both see the same load on a shared machine.
+  const baseline = process.env.BENCH_BASELINE_BIN;
   const publisher = await openBrowser();
   const joiners = await openBrowser();
-  const room = `bench-join-${Date.now() % 100000}`;
-  /** @type {Record<string, number | null>[]} */
-  const runs = [];
-  /** @type {{ url: string, start: number, end: number }[][]} */
-  const files = [];
+  const setups = [await setUp('this', undefined, publisher.browser)];
+  if (baseline) setups.push(await setUp('baseline', baseline, publisher.browser));
   try {
-    await joinByLink(publisher.page, srv.url, room, 'Publisher');
-    // The publisher's camera is flowing (the server has its layers) before anyone joins.
+    // The publishers' cameras are flowing (the servers have their layers) before anyone joins.
     await sleep(3000);
-    // One join to warm the server (its first DTLS, code paths, caches of the browser binary), not counted.
-    await oneJoin(joiners.browser, srv.url, room, 0);
+    // One join to warm each server (its first DTLS, code paths, caches of the browser binary), not counted.
+    for (const s of setups) await oneJoin(joiners.browser, s.srv.url, s.room, 0);
     for (let n = 1; n <= RUNS; n++) {
-      await sleep(GAP_MS);
-      const { times: t, files: f } = await oneJoin(joiners.browser, srv.url, room, n);
-      runs.push(t);
-      files.push(f);
-      const first = t['first frame shown'];
-      process.stderr.write(`join ${n}/${RUNS}: first frame ${first === null ? '-' : first.toFixed(0)} ms\n`);
+      for (const s of setups) {
+        await sleep(GAP_MS);
+        const run = await oneJoin(joiners.browser, s.srv.url, s.room, n);
+        s.runs.push(run);
+        const first = run.times['first frame shown'];
+        process.stderr.write(`join ${n}/${RUNS} (${s.name}): first frame ${first === null ? '-' : first.toFixed(0)} ms\n`);
+      }
     }
   } finally {
     mkdirSync(ARTIFACTS, { recursive: true });
-    writeFileSync(join(ARTIFACTS, 'bench-join-server.log'), srv.log());
-    await teardown(srv, [publisher, joiners]);
+    for (const s of setups) writeFileSync(join(ARTIFACTS, `bench-join-server-${s.name}.log`), s.srv.log());
+    await teardown(undefined, [publisher, joiners]);
+    for (const s of setups) await s.srv.stop();
   }
-  /** @type {{ phase: string, p50: number, p90: number, n: number }[]} */
-  const rows = [];
-  for (const [label] of PHASES) {
-    const xs = /** @type {number[]} */ (runs.map((r) => r[label]).filter((v) => typeof v === 'number'));
-    rows.push({ phase: label, p50: quantile(xs, 0.5), p90: quantile(xs, 0.9), n: xs.length });
-  }
-  console.log(`join time over ${runs.length} joins (ms since navigation start)`);
-  console.log('| phase | p50 | p90 | n |');
-  console.log('|---|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.phase} | ${r.p50.toFixed(0)} | ${r.p90.toFixed(0)} | ${r.n} |`);
-  mkdirSync(ARTIFACTS, { recursive: true });
+  const summaries = setups.map((s) => summarise(s.runs.map((r) => r.times)));
+  console.log(`join time over ${RUNS} joins${baseline ? ' each, alternating with the baseline' : ''} (ms since navigation start)`);
+  console.log(`| phase | p50 | p90 |${baseline ? ' baseline p50 | baseline p90 |' : ''}`);
+  console.log(`|---|---:|---:|${baseline ? '---:|---:|' : ''}`);
+  summaries[0].forEach((r, i) => {
+    const b = summaries[1]?.[i];
+    console.log(`| ${r.phase} | ${r.p50.toFixed(0)} | ${r.p90.toFixed(0)} |${b ? ` ${b.p50.toFixed(0)} | ${b.p90.toFixed(0)} |` : ''}`);
+  });
   const file = join(ARTIFACTS, 'bench-join.json');
-  writeFileSync(file, JSON.stringify({ runs, summary: rows, files }, null, 2));
+  const out = setups.map((s, i) => ({ server: s.name, summary: summaries[i], runs: s.runs.map((r) => r.times), files: s.runs.map((r) => r.files) }));
+  writeFileSync(file, JSON.stringify(out, null, 2));
   console.log(`runs: ${file}`);
 }
 
