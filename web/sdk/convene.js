@@ -154,6 +154,8 @@ export class Convene extends EventTarget {
     this._left = false;
     joinMark('join');
     const media = this._openInitialMedia();
+    // The peer connection and its first offer are made while the server admits us.
+    if (!this._peer.pc) this._peer.prepare();
     this._setState('connecting');
     let joined;
     try {
@@ -169,6 +171,7 @@ export class Convene extends EventTarget {
         // Refused or unreachable: give the devices back (the camera light goes out) and end up disconnected.
         // A device still opening (a permission prompt may stay open) closes itself when it comes.
         this._left = true;
+        this._peer.close();
         this._stopLocalTracks();
         this._setState('disconnected');
         throw e;

@@ -13,6 +13,8 @@ export const SIMULCAST_LAYERS = [
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
 
+const PC_CONFIG = /** @type {const} */ ({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+
 export class Peer {
   /** @param {Convene} client */
   constructor(client) {
@@ -31,6 +33,8 @@ export class Peer {
     this._connectedAt = 0;
     /** @type {Map<string, ServerTrack> | null} */
     this._pendingTracks = null;
+    /** @type {{ pc: RTCPeerConnection, tx: Partial<Record<Source, RTCRtpTransceiver>>, offer: Promise<RTCSessionDescriptionInit> } | null} */
+    this._prepared = null;
   }
 
   close() {
@@ -48,13 +52,32 @@ export class Peer {
     for (const mid of [...this.c.remoteTracks.keys()]) this.c._subs.remove(mid);
     this._offerPending = false;
     this._needOffer = false;
+    this._prepared?.pc.close();
+    this._prepared = null;
   }
 
-  /** Builds a fresh peer connection with our send m-lines, and makes the first offer. */
+  /**
+   * While the server admits us: a peer connection with our send m-lines and its first offer, made ahead.
+   * `start()` takes it over, with the ICE servers `joined` brings (given before any candidate is gathered).
+   */
+  prepare() {
+    if (this.pc || this._prepared) return;
+    const pc = new RTCPeerConnection(PC_CONFIG);
+    const tx = this._addSenders(pc);
+    const offer = pc.createOffer();
+    offer.catch(() => { /* start() reports it */ });
+    this._prepared = { pc, tx, offer };
+    joinMark('pc');
+  }
+
+  /** Builds a fresh peer connection with our send m-lines (or takes the prepared one), and makes the first offer. */
   start() {
     const c = this.c;
+    const prepared = this._prepared;
+    this._prepared = null;
     this.close();
-    const pc = new RTCPeerConnection({ iceServers: c.iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = prepared?.pc || new RTCPeerConnection({ ...PC_CONFIG, iceServers: c.iceServers });
+    if (prepared && c.iceServers.length) pc.setConfiguration({ ...pc.getConfiguration(), iceServers: c.iceServers });
     this.pc = pc;
     joinMark('pc');
     this._chain = Promise.resolve();
@@ -76,20 +99,35 @@ export class Peer {
       if (this.pc === pc && !c._left && pc.connectionState !== 'connected') this.recover();
     }, 8000);
     pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'connected') clearTimeout(watchdog); });
-    // Fixed layout: mid 0 = microphone, mid 1 = camera (simulcast), both present even when off,
-    // so that turning a device on later needs no renegotiation.
-    this.tx.microphone = pc.addTransceiver(c.localTracks.microphone || 'audio', { direction: 'sendonly' });
+    this.tx = prepared ? prepared.tx : this._addSenders(pc);
     if (c.localTracks.microphone) c.localTracks.microphone.enabled = !c.muted.mic;
-    this.tx.camera = pc.addTransceiver(c.localTracks.camera || 'video', {
-      direction: 'sendonly',
-      sendEncodings: c.opts.simulcast ? SIMULCAST_LAYERS.map((l) => ({ ...l })) : undefined,
-    });
+    // Devices that opened after the prepared offer was made (no renegotiation: the m-lines are there).
+    for (const source of /** @type {const} */ (['microphone', 'camera'])) {
+      const track = c.localTracks[source];
+      if (track && this.tx[source]?.sender.track !== track) this.replaceTrack(source, track).catch((e) => this._failed(e));
+    }
+    const screen = !!(c.localTracks.screen || c.localTracks.screen_audio);
     if (c.localTracks.screen) this.attachSender('screen', c.localTracks.screen);
     if (c.localTracks.screen_audio) this.attachSender('screen_audio', c.localTracks.screen_audio);
     // The first offer starts now rather than in a later microtask: createOffer then runs off the main thread
-    // while the app renders what `joined` brought.
+    // while the app renders what `joined` brought. The prepared one lacks m-lines added since.
     this._needOffer = true;
-    this._chain = this._maybeOffer().catch((e) => this._failed(e));
+    this._chain = this._maybeOffer(screen ? undefined : prepared?.offer).catch((e) => this._failed(e));
+  }
+
+  /**
+   * Fixed layout: mid 0 = microphone, mid 1 = camera (simulcast), both present even when off, so that turning a
+   * device on later needs no renegotiation. @param {RTCPeerConnection} pc
+   */
+  _addSenders(pc) {
+    const c = this.c;
+    return {
+      microphone: pc.addTransceiver(c.localTracks.microphone || 'audio', { direction: 'sendonly' }),
+      camera: pc.addTransceiver(c.localTracks.camera || 'video', {
+        direction: 'sendonly',
+        sendEncodings: c.opts.simulcast ? SIMULCAST_LAYERS.map((l) => ({ ...l })) : undefined,
+      }),
+    };
   }
 
   /** @param {'screen'|'screen_audio'} source @param {MediaStreamTrack} track */
@@ -138,12 +176,13 @@ export class Peer {
     this._enqueue(() => this._maybeOffer());
   }
 
-  async _maybeOffer() {
+  /** @param {Promise<RTCSessionDescriptionInit>} [made] an offer made ahead (see `prepare`) */
+  async _maybeOffer(made) {
     const pc = this.pc;
     if (!pc || this._offerPending || !this._needOffer || pc.signalingState !== 'stable') return;
     if (!this.c._signaling.open) return;
     this._needOffer = false;
-    const offer = await pc.createOffer({ iceRestart: this._iceRestart });
+    const offer = await (made || pc.createOffer({ iceRestart: this._iceRestart }));
     this._iceRestart = false;
     await pc.setLocalDescription(offer);
     /** @type {{mid: string, source: Source}[]} */
