@@ -3,9 +3,9 @@
 //! Each video layer keeps its packets since its last keyframe for a short while. A subscriber that
 //! starts a layer and has been sent nothing of the track yet gets them at once, instead of waiting for
 //! the keyframe it would otherwise ask the publisher for (a PLI's round trip plus the encoder's next
-//! frame: 50-400 ms in the join benchmark, docs/benchmarks.md). And when the server offers a newcomer
-//! its subscriptions, it asks their publishers for a keyframe right away, so that by the time the
-//! newcomer is connected and has answered, a fresh one waits in the cache.
+//! frame: 50-400 ms in the join benchmark, docs/benchmarks.md). And the publishers are asked for a
+//! keyframe as soon as a newcomer joins (and whenever the server offers a subscriber a new video),
+//! so that by the time the newcomer is connected and has answered, a fresh one waits in the cache.
 
 use std::time::{Duration, Instant};
 
@@ -117,9 +117,10 @@ impl Sfu {
         from == layer
     }
 
-    /// The server is offering `key` to a subscriber: ask its publisher for a keyframe of every
-    /// layer it sends now (each rate-limited as usual), so that one is cached when the subscriber
-    /// is ready. Local publishers only: another core's layers reach this one only once wanted.
+    /// A subscriber will want `key` (it joined, or the server is offering it the track): ask its
+    /// publisher for a keyframe of every layer it sends now (each rate-limited as usual), so that
+    /// one is cached when the subscriber is ready. Local publishers only: another core's layers
+    /// reach this one only once wanted.
     pub(crate) fn prefetch_keyframes(&mut self, key: (PubRef, Mid), now: Instant) {
         if !matches!(key.0, PubRef::Local(_)) {
             return;

@@ -199,3 +199,19 @@ fn a_newcomer_starts_on_a_lower_layer_while_the_wanted_one_has_no_keyframe_yet()
     );
     assert_in_order(&video);
 }
+
+#[test]
+fn the_publishers_are_asked_for_keyframes_when_a_newcomer_joins_before_it_offers() {
+    // A browser makes its offer only after `joined` (its peer connection, its first offer): the
+    // request goes out at the join, so that the keyframe is on its way meanwhile.
+    let mut w = room_with_alice();
+    let before = w.client("alice").keyframe_requests;
+    let bob = convene_proto::ParticipantId::new("bob");
+    let (room, now) = (w.room.clone(), w.now);
+    w.sfu.add_participant(room, bob, now).expect("add");
+    w.run_for(Duration::from_millis(50));
+    assert!(
+        w.client("alice").keyframe_requests > before,
+        "alice is asked for a keyframe before bob's offer"
+    );
+}
