@@ -153,13 +153,15 @@ export class Convene extends EventTarget {
   async join() {
     this._left = false;
     joinMark('join');
-    const media = this._openInitialMedia();
-    // The peer connection and its first offer are made while the server admits us.
-    if (!this._peer.pc) this._peer.prepare();
     this._setState('connecting');
+    // The socket first: the server's admission is the longest wait. Meanwhile the devices open, and the
+    // peer connection and its first offer are made.
+    const connecting = this._signaling.connect(false);
+    const media = this._openInitialMedia();
+    if (!this._peer.pc) this._peer.prepare();
     let joined;
     try {
-      joined = await this._signaling.connect(false);
+      joined = await connecting;
     } catch (e) {
       const err = /** @type {JoinError} */ (e);
       // Coming back with a resume token (a reload) while the server restarts or the network is gone: wait
