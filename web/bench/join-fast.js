@@ -3,7 +3,8 @@
 // (empty cache, fake devices) opens `/r/<room>?name=...&autojoin=1`, and the page's own clock (performance.now(),
 // 0 = navigation start) times each phase, so the browser driver's overhead is in no figure. Prints p50/p90 per
 // phase and writes every run to artifacts/bench-join.json. Not a test: it asserts nothing about the figures.
-// BENCH_RUNS (20) joins; BENCH_BASELINE_BIN=<another convene binary> measures it too, alternating joins.
+// BENCH_RUNS (20) joins; BENCH_BASELINE_BIN=<another convene binary> measures it too, alternating joins;
+// BENCH_JOIN_QUERY is added to the joiners' link (`&cam=0&mic=0`: joiners that publish nothing).
 // Run through scripts/bench-join.sh (loopback-only network namespace, server built with this web/).
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { startServer, openBrowser, joinByLink, teardown, sleep, ARTIFACTS } from
 const RUNS = Number(process.env.BENCH_RUNS || 20);
 /** Pause between joins: the previous joiner's departure settles (renegotiation of the publisher). */
 const GAP_MS = Number(process.env.BENCH_GAP_MS || 1500);
+/** More query parameters for the joiners' link, e.g. `&cam=0&mic=0` for joiners that only receive. */
+const JOIN_QUERY = process.env.BENCH_JOIN_QUERY || '';
 
 /**
  * The phases, in join order: [label, where the time comes from]. `nav:` is a field of the navigation timing
@@ -101,7 +104,7 @@ async function oneJoin(browser, url, room, n) {
     await context.grantPermissions(['camera', 'microphone']);
     const page = await context.newPage();
     await page.addInitScript(INIT);
-    await page.goto(`${url}/r/${room}?name=Joiner${n}&autojoin=1`);
+    await page.goto(`${url}/r/${room}?name=Joiner${n}&autojoin=1${JOIN_QUERY}`);
     await page.waitForFunction(() => performance.getEntriesByName('bench:first-frame', 'mark').length > 0, null, { timeout: 20_000 });
     /** @type {Record<string, number | null>} */
     const times = await page.evaluate((phases) => {
