@@ -80,7 +80,6 @@ export class Peer {
     if (prepared && c.iceServers.length) pc.setConfiguration({ ...pc.getConfiguration(), iceServers: c.iceServers });
     this.pc = pc;
     joinMark('pc');
-    this._chain = Promise.resolve();
     pc.onicecandidate = (e) => {
       if (e.candidate && e.candidate.candidate) {
         c._send({ type: 'ice_candidate', candidate: e.candidate.candidate, sdp_mid: e.candidate.sdpMid ?? undefined });
