@@ -13,6 +13,7 @@ import { canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX } 
 import { onServerMessage } from './messages.js';
 import { REACTIONS, isReaction } from './reactions.js';
 import { QualityMonitor, QUALITY_THRESHOLDS, QUALITY_SAMPLE_MS } from './quality.js';
+import { joinMark } from './marks.js';
 
 export {
   SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
@@ -151,18 +152,24 @@ export class Convene extends EventTarget {
   // ───────────────────────────── joining and leaving ─────────────────────────────
 
   /**
-   * Opens the devices asked for (failures are kept in `mediaErrors` and reported as `error`
-   * events; the meeting goes on without them), connects and joins. Resolves with the `joined` message.
+   * Opens the devices asked for while it connects and joins (neither waits for the other), and resolves with the
+   * `joined` message once both are done. Device failures are kept in `mediaErrors` and reported as `error`
+   * events; the meeting goes on without them (the others are told the device is muted as soon as it fails).
    * Rejects with a {@link JoinError} when the server refuses (room_full, ...) or cannot be reached; the
    * state is then `disconnected` again and the local tracks are stopped.
    */
   async join() {
     this._left = false;
-    await this._openInitialMedia();
+    joinMark('join');
     this._setState('connecting');
+    // The socket first: the server's admission is the longest wait. Meanwhile the devices open, and the
+    // peer connection and its first offer are made.
+    const connecting = this._signaling.connect(false);
+    const media = this._openInitialMedia();
+    if (!this._peer.pc) this._peer.prepare();
     let joined;
     try {
-      joined = await this._signaling.connect(false);
+      joined = await connecting;
     } catch (e) {
       const err = /** @type {JoinError} */ (e);
       // Coming back with a resume token (a reload) while the server restarts or the network is gone: wait
@@ -172,11 +179,15 @@ export class Convene extends EventTarget {
         if (!joined) throw err; // it ended (and said why with `closed`)
       } else {
         // Refused or unreachable: give the devices back (the camera light goes out) and end up disconnected.
+        // A device still opening (a permission prompt may stay open) closes itself when it comes.
+        this._left = true;
+        this._peer.close();
         this._stopLocalTracks();
         this._setState('disconnected');
         throw e;
       }
     }
+    await media;
     this._signaling.startPings();
     return joined;
   }
@@ -188,24 +199,40 @@ export class Convene extends EventTarget {
     }
   }
 
+  /** The microphone and the camera of the join, both at once. */
   async _openInitialMedia() {
     const o = this.opts;
-    if (o.mic && !this.localTracks.microphone) {
-      try {
-        this.localTracks.microphone = o.audioTrack || await getTrack('microphone', o.audioDeviceId);
-      } catch (e) {
-        this._mediaFailed(/** @type {MediaAccessError} */ (e));
-        this.muted.mic = true;
-      }
+    await Promise.all([
+      o.mic && !this.localTracks.microphone ? this._openInitial('microphone', o.audioTrack, o.audioDeviceId) : null,
+      o.camera && !this.localTracks.camera ? this._openInitial('camera', o.videoTrack, o.videoDeviceId) : null,
+    ]);
+    joinMark('media');
+  }
+
+  /**
+   * One device of the join. The join message carries the mute state known when it goes out; a device that
+   * fails after that is announced muted, and one that opens after the peer connection exists is handed to it.
+   * @param {'microphone'|'camera'} source @param {MediaStreamTrack | undefined} given @param {string | undefined} deviceId
+   */
+  async _openInitial(source, given, deviceId) {
+    const key = source === 'microphone' ? 'mic' : 'camera';
+    /** @type {MediaStreamTrack} */
+    let track;
+    try {
+      track = given || await getTrack(source, deviceId);
+    } catch (e) {
+      this._mediaFailed(/** @type {MediaAccessError} */ (e));
+      this.muted[key] = true;
+      this._send({ type: 'set_muted', [key]: true });
+      if (this._peer.pc) this._emit('localtrackchanged', { source, track: null });
+      return;
     }
-    if (o.camera && !this.localTracks.camera) {
-      try {
-        this.localTracks.camera = o.videoTrack || await getTrack('camera', o.videoDeviceId);
-      } catch (e) {
-        this._mediaFailed(/** @type {MediaAccessError} */ (e));
-        this.muted.camera = true;
-      }
-    }
+    if (this._left) { track.stop(); return; } // left (or shut down) while the device opened
+    this.localTracks[source] = track;
+    if (!this._peer.pc) return; // the peer connection, when it starts, sends it
+    if (source === 'microphone') track.enabled = !this.muted.mic;
+    await this._peer.replaceTrack(source, track);
+    this._emit('localtrackchanged', { source, track });
   }
 
   /** @param {MediaAccessError} e */
@@ -242,13 +269,10 @@ export class Convene extends EventTarget {
     } else {
       this.chat = [...(msg.chat_history || [])];
     }
-    this._setState('connected');
-    this._quality.resetReport();
-    this._quality.start();
-    this._emit('joined', { participantId: msg.participant_id, resumed: !!msg.resumed, participants: [...this.participants.values()], chatHistory: this.chat });
     // `media_kept: false`: the server holds no media session for us (a fresh join, a restarted server, a
     // reload): a new peer connection and a first offer that republishes what we send now. A server that
-    // does not say (older) keeps the session exactly when it resumed the same participant.
+    // does not say (older) keeps the session exactly when it resumed the same participant. Before the
+    // events: the offer is made off the main thread while the app renders the meeting.
     const pc = this._peer.pc;
     const kept = msg.media_kept ?? sameParticipant;
     if (!pc || !kept || pc.connectionState === 'failed' || pc.connectionState === 'closed') {
@@ -256,6 +280,10 @@ export class Convene extends EventTarget {
     } else if (pc.iceConnectionState !== 'connected' && pc.iceConnectionState !== 'completed') {
       this._peer.restartIce();
     }
+    this._setState('connected');
+    this._quality.resetReport();
+    this._quality.start();
+    this._emit('joined', { participantId: msg.participant_id, resumed: !!msg.resumed, participants: [...this.participants.values()], chatHistory: this.chat });
   }
 
   /**

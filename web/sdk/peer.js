@@ -1,5 +1,6 @@
 // Convene browser SDK: the one RTCPeerConnection to the SFU — publishing (microphone, simulcast camera,
 // screen), offer/answer with glare handling, receiving m-lines, ICE restart / rebuild, and `layers_unused`.
+import { joinMark } from './marks.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
 /** @typedef {import('./types.js').Source} Source */
@@ -11,6 +12,8 @@ export const SIMULCAST_LAYERS = [
   { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
+
+const PC_CONFIG = /** @type {const} */ ({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
 
 export class Peer {
   /** @param {Convene} client */
@@ -30,6 +33,8 @@ export class Peer {
     this._connectedAt = 0;
     /** @type {Map<string, ServerTrack> | null} */
     this._pendingTracks = null;
+    /** @type {{ pc: RTCPeerConnection, tx: Partial<Record<Source, RTCRtpTransceiver>>, offer: Promise<RTCSessionDescriptionInit> } | null} */
+    this._prepared = null;
   }
 
   close() {
@@ -47,15 +52,34 @@ export class Peer {
     for (const mid of [...this.c.remoteTracks.keys()]) this.c._subs.remove(mid);
     this._offerPending = false;
     this._needOffer = false;
+    this._prepared?.pc.close();
+    this._prepared = null;
   }
 
-  /** Builds a fresh peer connection with our send m-lines, and makes the first offer. */
+  /**
+   * While the server admits us: a peer connection with our send m-lines and its first offer, made ahead.
+   * `start()` takes it over, with the ICE servers `joined` brings (given before any candidate is gathered).
+   */
+  prepare() {
+    if (this.pc || this._prepared) return;
+    const pc = new RTCPeerConnection(PC_CONFIG);
+    const tx = this._addSenders(pc);
+    const offer = pc.createOffer();
+    offer.catch(() => { /* start() reports it */ });
+    this._prepared = { pc, tx, offer };
+    joinMark('pc');
+  }
+
+  /** Builds a fresh peer connection with our send m-lines (or takes the prepared one), and makes the first offer. */
   start() {
     const c = this.c;
+    const prepared = this._prepared;
+    this._prepared = null;
     this.close();
-    const pc = new RTCPeerConnection({ iceServers: c.iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = prepared?.pc || new RTCPeerConnection({ ...PC_CONFIG, iceServers: c.iceServers });
+    if (prepared && c.iceServers.length) pc.setConfiguration({ ...pc.getConfiguration(), iceServers: c.iceServers });
     this.pc = pc;
-    this._chain = Promise.resolve();
+    joinMark('pc');
     pc.onicecandidate = (e) => {
       if (e.candidate && e.candidate.candidate) {
         c._send({ type: 'ice_candidate', candidate: e.candidate.candidate, sdp_mid: e.candidate.sdpMid ?? undefined });
@@ -66,7 +90,7 @@ export class Peer {
     this._connectedAt = 0;
     pc.onconnectionstatechange = () => {
       c._emit('mediastatechange', { state: pc.connectionState });
-      if (pc.connectionState === 'connected') { this._connectedAt = Date.now(); this._attempts = 0; }
+      if (pc.connectionState === 'connected') { joinMark('connected'); this._connectedAt = Date.now(); this._attempts = 0; }
     };
     // Watchdog: a peer connection that does not connect soon gets rebuilt (e.g. the server reset its
     // media session for this participant while our first offer was in flight).
@@ -74,17 +98,35 @@ export class Peer {
       if (this.pc === pc && !c._left && pc.connectionState !== 'connected') this.recover();
     }, 8000);
     pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'connected') clearTimeout(watchdog); });
-    // Fixed layout: mid 0 = microphone, mid 1 = camera (simulcast), both present even when off,
-    // so that turning a device on later needs no renegotiation.
-    this.tx.microphone = pc.addTransceiver(c.localTracks.microphone || 'audio', { direction: 'sendonly' });
+    this.tx = prepared ? prepared.tx : this._addSenders(pc);
     if (c.localTracks.microphone) c.localTracks.microphone.enabled = !c.muted.mic;
-    this.tx.camera = pc.addTransceiver(c.localTracks.camera || 'video', {
-      direction: 'sendonly',
-      sendEncodings: c.opts.simulcast ? SIMULCAST_LAYERS.map((l) => ({ ...l })) : undefined,
-    });
+    // Devices that opened after the prepared offer was made (no renegotiation: the m-lines are there).
+    for (const source of /** @type {const} */ (['microphone', 'camera'])) {
+      const track = c.localTracks[source];
+      if (track && this.tx[source]?.sender.track !== track) this.replaceTrack(source, track).catch((e) => this._failed(e));
+    }
+    const screen = !!(c.localTracks.screen || c.localTracks.screen_audio);
     if (c.localTracks.screen) this.attachSender('screen', c.localTracks.screen);
     if (c.localTracks.screen_audio) this.attachSender('screen_audio', c.localTracks.screen_audio);
-    this.negotiate();
+    // The first offer starts now rather than in a later microtask: createOffer then runs off the main thread
+    // while the app renders what `joined` brought. The prepared one lacks m-lines added since.
+    this._needOffer = true;
+    this._chain = this._maybeOffer(screen ? undefined : prepared?.offer).catch((e) => this._failed(e));
+  }
+
+  /**
+   * Fixed layout: mid 0 = microphone, mid 1 = camera (simulcast), both present even when off, so that turning a
+   * device on later needs no renegotiation. @param {RTCPeerConnection} pc
+   */
+  _addSenders(pc) {
+    const c = this.c;
+    return {
+      microphone: pc.addTransceiver(c.localTracks.microphone || 'audio', { direction: 'sendonly' }),
+      camera: pc.addTransceiver(c.localTracks.camera || 'video', {
+        direction: 'sendonly',
+        sendEncodings: c.opts.simulcast ? SIMULCAST_LAYERS.map((l) => ({ ...l })) : undefined,
+      }),
+    };
   }
 
   /** @param {'screen'|'screen_audio'} source @param {MediaStreamTrack} track */
@@ -118,10 +160,13 @@ export class Peer {
 
   /** @param {() => Promise<void>} fn */
   _enqueue(fn) {
-    this._chain = this._chain.then(fn).catch((e) => {
-      this.c._emit('error', { code: 'media_error', message: String(e && e.message || e), fatal: false });
-    });
+    this._chain = this._chain.then(fn).catch((e) => this._failed(e));
     return this._chain;
+  }
+
+  /** @param {any} e */
+  _failed(e) {
+    this.c._emit('error', { code: 'media_error', message: String(e && e.message || e), fatal: false });
   }
 
   /** Ask for a client offer (coalesced: one outstanding at a time). */
@@ -130,12 +175,13 @@ export class Peer {
     this._enqueue(() => this._maybeOffer());
   }
 
-  async _maybeOffer() {
+  /** @param {Promise<RTCSessionDescriptionInit>} [made] an offer made ahead (see `prepare`) */
+  async _maybeOffer(made) {
     const pc = this.pc;
     if (!pc || this._offerPending || !this._needOffer || pc.signalingState !== 'stable') return;
     if (!this.c._signaling.open) return;
     this._needOffer = false;
-    const offer = await pc.createOffer({ iceRestart: this._iceRestart });
+    const offer = await (made || pc.createOffer({ iceRestart: this._iceRestart }));
     this._iceRestart = false;
     await pc.setLocalDescription(offer);
     /** @type {{mid: string, source: Source}[]} */
@@ -144,6 +190,7 @@ export class Peer {
       if (tx && tx.mid && tx.direction === 'sendonly') tracks.push({ mid: tx.mid, source: /** @type {Source} */ (source) });
     }
     this._offerPending = true;
+    joinMark('offer');
     this.c._send({ type: 'sdp_offer', sdp: pc.localDescription?.sdp || offer.sdp, tracks });
   }
 
@@ -153,6 +200,7 @@ export class Peer {
       const pc = this.pc;
       if (!pc || pc.signalingState !== 'have-local-offer') return;
       await pc.setRemoteDescription({ type: 'answer', sdp });
+      joinMark('answer');
       this._offerPending = false;
       await this._maybeOffer();
     });
@@ -175,6 +223,7 @@ export class Peer {
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     c._send({ type: 'sdp_answer', sdp: pc.localDescription?.sdp || answer.sdp });
+    joinMark('server-offer');
     // m-lines that no longer carry a track (stopped) or now carry another one.
     for (const [mid, rt] of [...c.remoteTracks]) {
       const t = this._pendingTracks.get(mid);
@@ -211,6 +260,7 @@ export class Peer {
     const pc = this.pc;
     if (!pc) return;
     const s = pc.iceConnectionState;
+    if (s === 'connected') joinMark('ice-connected');
     if (this._iceTimer) { clearTimeout(this._iceTimer); this._iceTimer = null; }
     if (s === 'failed') {
       this.recover();

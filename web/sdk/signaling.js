@@ -1,6 +1,7 @@
 // Convene browser SDK: the signaling WebSocket — join / resume, reconnection with the resume token,
 // keepalive pings, sending messages. Server messages are handed to the client (convene.js).
 import { JoinError, sleep } from './util.js';
+import { joinMark } from './marks.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
 /** @typedef {import('./types.js').ReconnectReason} ReconnectReason */
@@ -94,6 +95,7 @@ export class Signaling {
         reject(new JoinError('unreachable', 'the server did not answer in time'));
       }, c.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
       ws.onopen = () => {
+        joinMark('ws-open');
         /** @type {Record<string, unknown>} */
         const join = {
           type: 'join', room: c.opts.room, display_name: c.opts.displayName, version: 1,
@@ -109,6 +111,7 @@ export class Signaling {
         try { msg = JSON.parse(ev.data); } catch { return; }
         if (!settled) {
           if (msg.type === 'joined') {
+            joinMark('joined');
             settled = true;
             clearTimeout(timer);
             if (c._left) {

@@ -15,10 +15,15 @@ export class Subscriptions {
     this._observed = new Map();
     /** @type {Set<Element>} elements currently intersecting the viewport */
     this._visible = new Set();
+    /** @type {WeakSet<Element>} elements the intersection observer has reported on at least once */
+    this._measured = new WeakSet();
     this._resizeObs = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(() => this.schedule()) : null;
     this._intersectObs = typeof IntersectionObserver !== 'undefined'
       ? new IntersectionObserver((entries) => {
-        for (const e of entries) { if (e.isIntersecting) this._visible.add(e.target); else this._visible.delete(e.target); }
+        for (const e of entries) {
+          this._measured.add(e.target);
+          if (e.isIntersecting) this._visible.add(e.target); else this._visible.delete(e.target);
+        }
         this.schedule();
       })
       : null;
@@ -92,8 +97,13 @@ export class Subscriptions {
   _send() {
     /** @type {Map<string, {w: number, h: number}>} */
     const sizes = new Map();
+    // Tracks whose elements the intersection observer has not reported on yet: whether they show is not known,
+    // and saying "hidden" meanwhile would hold back a newcomer's first picture until the next report.
+    /** @type {Set<string>} */
+    const unknown = new Set();
     const dpr = globalThis.devicePixelRatio || 1;
     for (const [el, trackId] of this._observed) {
+      if (this._intersectObs && !this._measured.has(el)) { unknown.add(trackId); continue; }
       const r = el.getBoundingClientRect();
       const shown = el.isConnected && r.width > 0 && r.height > 0 && (!this._intersectObs || this._visible.has(el))
         && getComputedStyle(el).visibility !== 'hidden';
@@ -103,7 +113,7 @@ export class Subscriptions {
     }
     // Remote videos nobody shows are hidden too.
     for (const rt of this.c.remoteTracks.values()) {
-      if (rt.kind === 'video' && !sizes.has(rt.trackId)) sizes.set(rt.trackId, { w: 0, h: 0 });
+      if (rt.kind === 'video' && !sizes.has(rt.trackId) && !unknown.has(rt.trackId)) sizes.set(rt.trackId, { w: 0, h: 0 });
     }
     for (const [trackId, s] of sizes) {
       const prev = this._constraints.get(trackId);

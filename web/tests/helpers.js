@@ -50,7 +50,8 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * process only (SIGTERM: a drain; SIGKILL: a crash) and `restart()` starts the same binary again on the
  * same port and database, as a supervisor restarting it would.
  * @param {string[]} [extra] more `--set key=value` arguments
- * @param {{ args?: string[] }} [o] more command-line arguments, e.g. `['--max-participants', '2']`
+ * @param {{ args?: string[], bin?: string }} [o] more command-line arguments, e.g. `['--max-participants', '2']`;
+ *   `bin`: another server binary than TEST_CONVENE_BIN's (the join benchmark compares two)
  */
 export async function startServer(extra = [], o = {}) {
   const port = await freePort();
@@ -59,7 +60,8 @@ export async function startServer(extra = [], o = {}) {
     '--set', 'media.udp_port=0', ...extra.flatMap((e) => ['--set', e]), ...(o.args || [])];
   const url = `http://127.0.0.1:${port}`;
   let log = '';
-  let proc = await launch(args, url, (d) => { log += d; });
+  const bin = o.bin || BINARY;
+  let proc = await launch(bin, args, url, (d) => { log += d; });
   return {
     url,
     log: () => log,
@@ -73,7 +75,7 @@ export async function startServer(extra = [], o = {}) {
     },
     async restart() {
       log += '\n==== restart ====\n';
-      proc = await launch(args, url, (d) => { log += d; });
+      proc = await launch(bin, args, url, (d) => { log += d; });
     },
     async stop() {
       proc.kill('SIGTERM');
@@ -86,12 +88,12 @@ export async function startServer(extra = [], o = {}) {
 
 /**
  * Spawns the server and waits until it serves the app.
- * @param {string[]} args @param {string} url @param {(d: string) => void} onLog
+ * @param {string} bin @param {string[]} args @param {string} url @param {(d: string) => void} onLog
  */
-async function launch(args, url, onLog) {
+async function launch(bin, args, url, onLog) {
   // The server refuses unknown CONVENE_* variables; pass none through.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVENE_')));
-  const proc = spawn(BINARY, args, { env: { ...env, RUST_LOG: process.env.RUST_LOG || 'info,str0m=warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(bin, args, { env: { ...env, RUST_LOG: process.env.RUST_LOG || 'info,str0m=warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   /** @param {Buffer} d */
   const take = (d) => { log += d; onLog(String(d)); };
@@ -110,7 +112,7 @@ async function launch(args, url, onLog) {
   const app = await fetch(`${url}/app/main.js`);
   if (!app.ok) {
     proc.kill('SIGKILL');
-    throw new Error(`${BINARY} does not serve /app/main.js: it embeds another web/ (rebuild: cargo build -p convene-server)`);
+    throw new Error(`${bin} does not serve /app/main.js: it embeds another web/ (rebuild: cargo build -p convene-server)`);
   }
   return proc;
 }

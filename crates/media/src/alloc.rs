@@ -239,7 +239,9 @@ impl Sfu {
             drain(sp, sub, &mut self.out);
         }
         for ((publisher, mid), layer) in keyframes {
-            self.request_keyframe(publisher, mid, layer, now);
+            if !self.start_from_cache(sub, (publisher, mid), layer, now) {
+                self.request_keyframe(publisher, mid, layer, now);
+            }
         }
     }
 
@@ -298,7 +300,7 @@ impl Sfu {
 }
 
 /// Offer layers that are flowing, plus ones we asked the publisher to stop.
-fn layer_available(l: &IngressLayer, t: &PublishedTrack, now: Instant) -> bool {
+pub(crate) fn layer_available(l: &IngressLayer, t: &PublishedTrack, now: Instant) -> bool {
     l.last_frame
         .is_some_and(|f| now.saturating_duration_since(f).as_millis() < LAYER_STALE_MS)
         || l.rid.is_some_and(|r| t.unused_reported.contains(&r))

@@ -10,9 +10,9 @@ use str0m::media::{KeyframeRequest, KeyframeRequestKind, Mid};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
 use crate::packet::{self, InPacket};
-use crate::participant::{ConnState, OutState, PeerIdx, PubRef};
+use crate::participant::{ConnState, OutState, Participant, PeerIdx, PubRef};
 use crate::relay::{Msg, RelayMessage};
-use crate::sfu::{drain, loudness, peer_in, Sfu};
+use crate::sfu::{drain, loudness, peer_in, Outbox, Sfu};
 use crate::simulcast::{Decision, LayerId};
 use crate::types::TrackKind;
 
@@ -70,6 +70,10 @@ impl Sfu {
         track.on_packet(&d, info.size, now);
         let kind = track.kind;
         if muted {
+            // What came before the mute must not reach a subscriber who starts during it.
+            for l in &mut track.layers {
+                l.cache.clear();
+            }
             self.out.stats.packets_muted += 1;
             return;
         }
@@ -87,12 +91,21 @@ impl Sfu {
         self.fan_out(PubRef::Local(publisher), &d, kind);
     }
 
-    /// Hand a packet of `publisher`'s track to every subscriber on this core that wants it.
+    /// Hand a packet of `publisher`'s track to every subscriber on this core that wants it (and keep
+    /// a video packet in its layer's keyframe cache).
     pub(crate) fn fan_out(&mut self, publisher: PubRef, d: &InPacket, kind: TrackKind) {
         let key = (publisher, d.mid);
+        let max_age = self.config.keyframe_request_interval;
         // Take the subscriber list so we can borrow subscribers mutably; restored below.
         let subs = match self.track_mut(key) {
-            Some(t) => std::mem::take(&mut t.subscribers),
+            Some(t) => {
+                if kind == TrackKind::Video {
+                    if let Some(layer) = t.layer_mut(d.rid) {
+                        layer.cache.on_packet(d, max_age);
+                    }
+                }
+                std::mem::take(&mut t.subscribers)
+            }
             None => return,
         };
         // Only audio carries extension values to pass on; video leaves the default.
@@ -106,57 +119,7 @@ impl Sfu {
             let Some(sp) = self.peers.get_mut(s.0 as usize).and_then(|p| p.as_mut()) else {
                 continue;
             };
-            if sp.conn != ConnState::Connected {
-                continue;
-            }
-            let Some(o) = sp.out.get_mut(&key) else {
-                continue;
-            };
-            let OutState::Open(out_mid) = o.state else {
-                continue;
-            };
-            let decision = match kind {
-                TrackKind::Audio => Decision::Forward { switched: false },
-                TrackKind::Video => o.layer.on_frame(d.rid, d.keyframe_start),
-            };
-            let Decision::Forward { switched } = decision else {
-                continue;
-            };
-            let pt = match o.pt {
-                Some((from, to)) if from == d.params.pt() => to,
-                _ => {
-                    let Some(to) = sp.rtc.codec_config().match_params(d.params).map(|p| p.pt())
-                    else {
-                        continue;
-                    };
-                    o.pt = Some((d.params.pt(), to));
-                    to
-                }
-            };
-            let Some(w) = o.rewrite.rewrite(d, switched) else {
-                continue;
-            };
-            if switched {
-                self.out.stats.layer_switches += 1;
-            }
-            let mut api = sp.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(out_mid, None) else {
-                continue;
-            };
-            // `payload` is an Arc: no copy here; str0m copies it once, into the SRTP packet.
-            let mut write = RtpWrite::new(pt, w.seq.into(), w.time, d.arrival, d.payload.clone())
-                .marker(d.marker)
-                .nackable(kind == TrackKind::Video);
-            if let Some(ext) = &ext {
-                write = write.ext_vals(ext.clone());
-            }
-            if let Some(patch) = w.vp8_patch {
-                write = write.vp8_patch(patch);
-            }
-            tx.write_rtp(write);
-            self.out.stats.packets_forwarded += 1;
-            self.out.stats.bytes_forwarded += d.payload.len() as u64;
-            drain(sp, s, &mut self.out);
+            forward_to(&mut self.out, sp, s, key, d, kind, ext.as_ref());
         }
         if let Some(t) = self.track_mut(key) {
             t.subscribers = subs;
@@ -230,4 +193,67 @@ impl Sfu {
         }
         drain(p, idx, &mut self.out);
     }
+}
+
+/// Hand one packet of track `key` to subscriber `sp` (index `s`), if its stream of the track is
+/// open and its layer state takes the packet, rewritten for that stream.
+pub(crate) fn forward_to(
+    out: &mut Outbox,
+    sp: &mut Participant,
+    s: PeerIdx,
+    key: (PubRef, Mid),
+    d: &InPacket,
+    kind: TrackKind,
+    ext: Option<&ExtensionValues>,
+) {
+    if sp.conn != ConnState::Connected {
+        return;
+    }
+    let Some(o) = sp.out.get_mut(&key) else {
+        return;
+    };
+    let OutState::Open(out_mid) = o.state else {
+        return;
+    };
+    let decision = match kind {
+        TrackKind::Audio => Decision::Forward { switched: false },
+        TrackKind::Video => o.layer.on_frame(d.rid, d.keyframe_start),
+    };
+    let Decision::Forward { switched } = decision else {
+        return;
+    };
+    let pt = match o.pt {
+        Some((from, to)) if from == d.params.pt() => to,
+        _ => {
+            let Some(to) = sp.rtc.codec_config().match_params(d.params).map(|p| p.pt()) else {
+                return;
+            };
+            o.pt = Some((d.params.pt(), to));
+            to
+        }
+    };
+    let Some(w) = o.rewrite.rewrite(d, switched) else {
+        return;
+    };
+    if switched {
+        out.stats.layer_switches += 1;
+    }
+    let mut api = sp.rtc.direct_api();
+    let Some(tx) = api.stream_tx_by_mid(out_mid, None) else {
+        return;
+    };
+    // `payload` is an Arc: no copy here; str0m copies it once, into the SRTP packet.
+    let mut write = RtpWrite::new(pt, w.seq.into(), w.time, d.arrival, d.payload.clone())
+        .marker(d.marker)
+        .nackable(kind == TrackKind::Video);
+    if let Some(ext) = ext {
+        write = write.ext_vals(ext.clone());
+    }
+    if let Some(patch) = w.vp8_patch {
+        write = write.vp8_patch(patch);
+    }
+    tx.write_rtp(write);
+    out.stats.packets_forwarded += 1;
+    out.stats.bytes_forwarded += d.payload.len() as u64;
+    drain(sp, s, out);
 }

@@ -10,6 +10,7 @@ mod demux;
 mod error;
 mod events;
 mod forward;
+mod keyframe_cache;
 mod negotiation;
 mod packet;
 mod participant;

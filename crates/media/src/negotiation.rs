@@ -137,8 +137,9 @@ impl Sfu {
         Ok(())
     }
 
-    /// Offer pending receive m-line changes if no exchange is in progress.
-    pub(crate) fn maybe_offer(&mut self, idx: PeerIdx) {
+    /// Offer pending receive m-line changes if no exchange is in progress; the publishers of the
+    /// videos it adds are asked for keyframes at once (`keyframe_cache.rs`).
+    pub(crate) fn maybe_offer(&mut self, idx: PeerIdx, now: Instant) {
         let Some(p) = peer_in(&mut self.peers, idx) else {
             return;
         };
@@ -147,6 +148,7 @@ impl Sfu {
         }
         let mut keys: Vec<(PubRef, Mid)> = p.out.keys().copied().collect();
         keys.sort();
+        let mut videos = Vec::new();
         let mut change = p.rtc.sdp_api();
         for key in &keys {
             let Some(o) = p.out.get_mut(key) else {
@@ -166,6 +168,9 @@ impl Sfu {
                         None,
                     );
                     o.state = OutState::Negotiating(mid);
+                    if o.kind == TrackKind::Video {
+                        videos.push(*key);
+                    }
                 }
                 OutState::ToStop(m) => {
                     change.stop_media(m);
@@ -183,34 +188,23 @@ impl Sfu {
         match offer {
             Some((offer, pending)) => {
                 p.sdp = SdpState::ServerOffered(pending);
-                let mut tracks: Vec<OfferedTrack> = p
-                    .out
-                    .values()
-                    .filter_map(|o| match o.state {
-                        OutState::Negotiating(m) | OutState::Open(m) => Some(OfferedTrack {
-                            mid: m.to_string(),
-                            publisher: o.publisher_id.clone(),
-                            track: o.track.clone(),
-                            kind: o.kind,
-                            source: o.source,
-                        }),
-                        _ => None,
-                    })
-                    .collect();
-                tracks.sort_by(|a, b| a.mid.cmp(&b.mid));
                 self.out.events.push_back(Event::SendOffer {
                     participant: p.id.clone(),
                     sdp: offer.to_sdp_string(),
-                    tracks,
+                    tracks: offered_tracks(p.out.values()),
                 });
             }
             None => {
                 // Nothing needed negotiation (e.g. the m-line was already stopped).
                 p.out
                     .retain(|_, o| !matches!(o.state, OutState::NegotiatingStop(_)));
+                videos.clear();
             }
         }
         drain(p, idx, &mut self.out);
+        for key in videos {
+            self.prefetch_keyframes(key, now);
+        }
     }
 
     pub(crate) fn publish(&mut self, idx: PeerIdx, mid: Mid, kind: TrackKind, rids: Vec<Rid>) {
@@ -330,6 +324,24 @@ impl Sfu {
             self.renegotiate.push(sub);
         }
     }
+}
+
+/// What a server offer's receive m-lines carry, by mid.
+fn offered_tracks<'a>(outs: impl Iterator<Item = &'a OutTrack>) -> Vec<OfferedTrack> {
+    let mut tracks: Vec<OfferedTrack> = outs
+        .filter_map(|o| match o.state {
+            OutState::Negotiating(m) | OutState::Open(m) => Some(OfferedTrack {
+                mid: m.to_string(),
+                publisher: o.publisher_id.clone(),
+                track: o.track.clone(),
+                kind: o.kind,
+                source: o.source,
+            }),
+            _ => None,
+        })
+        .collect();
+    tracks.sort_by(|a, b| a.mid.cmp(&b.mid));
+    tracks
 }
 
 /// The server's offer was abandoned: m-lines it was adding or stopping go back to "to do".

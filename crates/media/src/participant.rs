@@ -11,6 +11,7 @@ use str0m::media::{Mid, Pt, Rid};
 use str0m::net::Protocol;
 use str0m::Rtc;
 
+use crate::keyframe_cache::KeyframeCache;
 use crate::packet::InPacket;
 use crate::rewrite::Rewriter;
 use crate::simulcast::{LayerId, LayerState};
@@ -63,6 +64,8 @@ pub(crate) struct IngressLayer {
     /// is not told the layer is unused.
     pub first_frame: Option<Instant>,
     pub last_keyframe_request: Option<Instant>,
+    /// Its packets since its last keyframe, while recent (see `keyframe_cache.rs`).
+    pub cache: KeyframeCache,
 }
 
 impl IngressLayer {
@@ -76,6 +79,7 @@ impl IngressLayer {
             last_frame: None,
             first_frame: None,
             last_keyframe_request: None,
+            cache: KeyframeCache::default(),
         }
     }
 }

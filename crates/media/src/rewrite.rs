@@ -39,6 +39,11 @@ impl Rewriter {
             vp8_patch,
         })
     }
+
+    /// Nothing has been sent on this stream yet.
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.seq.last.is_none()
+    }
 }
 
 /// Extended sequence numbers: contiguous across splices, and starting below 2^16 so the

@@ -240,12 +240,14 @@ impl Sfu {
         let remotes = room.remotes.clone();
         room.members.push(idx);
         // Subscribe the newcomer to everything already published in the room, here and on the
-        // room's other cores.
+        // room's other cores. Keyframes are asked for now: they wait in the keyframe cache until
+        // the newcomer can receive them (`keyframe_cache.rs`).
         for other in existing {
             let Some(op) = self.peer(other) else { continue };
             let tracks: Vec<_> = op.published.iter().map(|t| t.mid).collect();
             for mid in tracks {
                 self.subscribe(idx, PubRef::Local(other), mid);
+                self.prefetch_keyframes((PubRef::Local(other), mid), now);
             }
         }
         for ri in remotes {
@@ -590,7 +592,7 @@ impl Sfu {
             list.sort();
             list.dedup();
             for idx in list {
-                self.maybe_offer(idx);
+                self.maybe_offer(idx, now);
             }
             self.process_work(now);
         }

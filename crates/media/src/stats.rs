@@ -28,6 +28,9 @@ pub struct Stats {
     pub keyframe_requests: u64,
     /// Keyframe requests suppressed by the per-track rate limit.
     pub keyframe_requests_throttled: u64,
+    /// Subscribers that started a video from the cached packets since its last keyframe, without
+    /// asking the publisher for a new one (`keyframe_cache.rs`).
+    pub keyframe_cache_starts: u64,
     /// Simulcast layer switches completed (at a keyframe of the new layer).
     pub layer_switches: u64,
     /// Packets relayed to / received from other cores hosting the same room.
@@ -69,6 +72,7 @@ impl Stats {
         self.plis_sent += other.plis_sent;
         self.keyframe_requests += other.keyframe_requests;
         self.keyframe_requests_throttled += other.keyframe_requests_throttled;
+        self.keyframe_cache_starts += other.keyframe_cache_starts;
         self.layer_switches += other.layer_switches;
         self.relay_packets_out += other.relay_packets_out;
         self.relay_packets_in += other.relay_packets_in;

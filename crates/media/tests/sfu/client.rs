@@ -134,6 +134,9 @@ pub struct TestClient {
     pub keyframe_requests: u32,
     /// Count keyframe requests but make no keyframe (a slow encoder, a lost request).
     pub ignore_keyframe_requests: bool,
+    /// Layers (by index in `RIDS`) whose keyframe requests are counted but not honoured (an encoder
+    /// slow on its large layers).
+    pub ignore_keyframe_layers: Vec<usize>,
     timeout: Instant,
     pub connected: bool,
     /// Publishing nothing, offer a data channel (`m=application`) rather than an inactive audio
@@ -176,6 +179,7 @@ impl TestClient {
             want_key: [true; 3],
             keyframe_requests: 0,
             ignore_keyframe_requests: false,
+            ignore_keyframe_layers: Vec::new(),
             timeout: now,
             connected: false,
             data_channel: false,
@@ -380,6 +384,7 @@ impl TestClient {
                     .rid
                     .and_then(|rid| RIDS.iter().position(|x| Rid::from(*x) == rid));
                 match layer {
+                    Some(l) if self.ignore_keyframe_layers.contains(&l) => {}
                     Some(l) => self.want_key[l] = true,
                     None => self.want_key = [true; 3],
                 }

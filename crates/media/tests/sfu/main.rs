@@ -10,5 +10,6 @@ mod cores;
 mod forwarding;
 mod garbage;
 mod glare;
+mod join;
 mod lifecycle;
 mod overload;

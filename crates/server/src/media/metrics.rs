@@ -40,7 +40,7 @@ pub(super) fn publish(
     }
     let stats = &stats;
     let mut out = String::with_capacity(2048);
-    let counters: [(&str, &str, u64); 13] = [
+    let counters: [(&str, &str, u64); 14] = [
         (
             "convene_media_packets_in_total",
             "Datagrams accepted from participants.",
@@ -85,6 +85,11 @@ pub(super) fn publish(
             "convene_media_plis_sent_total",
             "PLI/FIR sent to publishers.",
             stats.plis_sent,
+        ),
+        (
+            "convene_media_cached_keyframe_starts_total",
+            "Videos a subscriber started from the packets kept since the last keyframe, without a keyframe request.",
+            stats.keyframe_cache_starts,
         ),
         (
             "convene_media_layer_switches_total",

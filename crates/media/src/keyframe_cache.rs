@@ -1,0 +1,270 @@
+//! A new subscriber's first picture without a round trip to the publisher.
+//!
+//! Each video layer keeps its packets since its last keyframe for a short while. A subscriber that
+//! starts a layer and has been sent nothing of the track yet gets them at once, instead of waiting for
+//! the keyframe it would otherwise ask the publisher for (a PLI's round trip plus the encoder's next
+//! frame: 50-400 ms in the join benchmark, docs/benchmarks.md). And the publishers are asked for a
+//! keyframe as soon as a newcomer joins (and whenever the server offers a subscriber a new video),
+//! so that by the time the newcomer is connected and has answered, a fresh one waits in the cache.
+
+use std::time::{Duration, Instant};
+
+use str0m::media::Mid;
+
+use crate::packet::InPacket;
+use crate::participant::{IngressLayer, PeerIdx, PubRef, PublishedTrack};
+use crate::sfu::{peer_in, Sfu};
+use crate::simulcast::{LayerId, LayerState};
+use crate::types::TrackKind;
+
+/// Most packets one layer keeps (a 1080p keyframe is about 100 packets).
+pub(crate) const MAX_PACKETS: usize = 512;
+/// Most payload bytes one layer keeps.
+pub(crate) const MAX_BYTES: usize = 512 * 1024;
+
+/// The packets of one layer since its last keyframe, while that keyframe is recent.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyframeCache {
+    /// Arrival of the keyframe's first packet; `None`: nothing kept.
+    since: Option<Instant>,
+    packets: Vec<InPacket>,
+    bytes: usize,
+}
+
+impl KeyframeCache {
+    /// Ingress of one packet of the layer. A keyframe's first packet starts a new run; the packets
+    /// after it join the run until it is `max_age` old or too large, when it is dropped.
+    pub(crate) fn on_packet(&mut self, p: &InPacket, max_age: Duration) {
+        if p.keyframe_start {
+            self.clear();
+            self.since = Some(p.arrival);
+        }
+        let Some(since) = self.since else { return };
+        let bytes = self.bytes + p.payload.len();
+        if p.arrival.saturating_duration_since(since) > max_age
+            || self.packets.len() >= MAX_PACKETS
+            || bytes > MAX_BYTES
+        {
+            self.clear();
+            return;
+        }
+        self.bytes = bytes;
+        self.packets.push(p.clone());
+    }
+
+    /// The run, keyframe first, if its keyframe came no more than `max_age` before `now`.
+    pub(crate) fn fresh(&self, now: Instant, max_age: Duration) -> Option<&[InPacket]> {
+        let since = self.since?;
+        (now.saturating_duration_since(since) <= max_age && !self.packets.is_empty())
+            .then_some(self.packets.as_slice())
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.since = None;
+        self.packets.clear();
+        self.bytes = 0;
+    }
+}
+
+impl Sfu {
+    /// `sub` starts receiving `key` on `layer` with nothing of the track sent to it yet: send it the
+    /// cached run of that layer or, while the layer has none, of the largest layer below it that has
+    /// one (then it switches up at the layer's next keyframe). True when it now receives `layer`
+    /// itself (no keyframe request is needed). Only for a stream that has sent nothing: replaying
+    /// to one paused earlier could repeat pictures it has shown already.
+    pub(crate) fn start_from_cache(
+        &mut self,
+        sub: PeerIdx,
+        key: (PubRef, Mid),
+        layer: LayerId,
+        now: Instant,
+    ) -> bool {
+        let max_age = self.config.keyframe_request_interval;
+        let starting = self
+            .peer(sub)
+            .and_then(|p| p.out.get(&key))
+            .is_some_and(|o| {
+                o.layer == LayerState::Starting { target: layer } && o.rewrite.is_fresh()
+            });
+        let Some((from, run)) = starting
+            .then(|| self.track(key))
+            .flatten()
+            .and_then(|t| cached_run(t, layer, now, max_age))
+        else {
+            return false;
+        };
+        let Some(o) = peer_in(&mut self.peers, sub).and_then(|p| p.out.get_mut(&key)) else {
+            return false;
+        };
+        o.layer = LayerState::Starting { target: from };
+        let Some(sp) = peer_in(&mut self.peers, sub) else {
+            return false;
+        };
+        for d in &run {
+            crate::forward::forward_to(&mut self.out, sp, sub, key, d, TrackKind::Video, None);
+        }
+        let Some(o) = sp.out.get_mut(&key) else {
+            return false;
+        };
+        if o.layer != (LayerState::Forwarding { current: from }) {
+            // Not started (a subscriber that cannot take the codec): wait for a keyframe as before.
+            o.layer = LayerState::Starting { target: layer };
+            return false;
+        }
+        self.out.stats.keyframe_cache_starts += 1;
+        // Below the wanted layer: forward it until the wanted one's keyframe comes.
+        o.layer.set_target(Some(layer));
+        from == layer
+    }
+
+    /// A subscriber will want `key` (it joined, or the server is offering it the track): ask its
+    /// publisher for a keyframe of every layer it sends now (each rate-limited as usual), so that
+    /// one is cached when the subscriber is ready. Local publishers only: another core's layers
+    /// reach this one only once wanted.
+    pub(crate) fn prefetch_keyframes(&mut self, key: (PubRef, Mid), now: Instant) {
+        if !matches!(key.0, PubRef::Local(_)) {
+            return;
+        }
+        let layers: Vec<LayerId> = self
+            .track(key)
+            .filter(|t| t.kind == TrackKind::Video)
+            .map(|t| {
+                t.layers
+                    .iter()
+                    .filter(|l| crate::alloc::layer_available(l, t, now))
+                    .map(|l| l.rid)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for layer in layers {
+            self.request_keyframe(key.0, key.1, layer, now);
+        }
+    }
+}
+
+/// The cached run to start `track` with for a subscriber that wants `layer`: that layer's, else the
+/// largest layer below it (by resolution) that has a fresh one.
+fn cached_run(
+    track: &PublishedTrack,
+    layer: LayerId,
+    now: Instant,
+    max_age: Duration,
+) -> Option<(LayerId, Vec<InPacket>)> {
+    let fresh = |l: &IngressLayer| l.cache.fresh(now, max_age).map(<[InPacket]>::to_vec);
+    let wanted = track.layers.iter().find(|l| l.rid == layer)?;
+    if let Some(run) = fresh(wanted) {
+        return Some((layer, run));
+    }
+    let area = |l: &IngressLayer| l.size.map(|(w, h)| u64::from(w) * u64::from(h));
+    let limit = area(wanted)?;
+    let below = track
+        .layers
+        .iter()
+        .filter(|l| area(l).is_some_and(|a| a < limit) && l.cache.fresh(now, max_age).is_some())
+        .max_by_key(|l| area(l))?;
+    Some((below.rid, fresh(below)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use str0m::format::{Codec, CodecSpec, FormatParams, PayloadParams};
+    use str0m::media::{Frequency, MediaTime, Pt};
+
+    use super::*;
+
+    const AGE: Duration = Duration::from_millis(500);
+
+    fn packet(at: Instant, seq: u64, key: bool, len: usize) -> InPacket {
+        InPacket {
+            mid: Mid::from("1"),
+            rid: None,
+            params: PayloadParams::new(
+                Pt::from(96),
+                None,
+                CodecSpec {
+                    codec: Codec::Vp8,
+                    clock_rate: Frequency::NINETY_KHZ,
+                    channels: None,
+                    format: FormatParams::default(),
+                },
+            ),
+            seq: seq.into(),
+            time: MediaTime::new(seq * 3000, Frequency::NINETY_KHZ),
+            marker: false,
+            audio_level: None,
+            voice_activity: None,
+            arrival: at,
+            payload: Arc::from(vec![0u8; len]),
+            keyframe_start: key,
+            vp8: None,
+        }
+    }
+
+    fn seqs(run: Option<&[InPacket]>) -> Vec<u64> {
+        run.unwrap_or_default().iter().map(|p| *p.seq).collect()
+    }
+
+    #[test]
+    fn keeps_the_run_since_the_last_keyframe() {
+        let t0 = Instant::now();
+        let mut c = KeyframeCache::default();
+        // Nothing before the first keyframe.
+        c.on_packet(&packet(t0, 1, false, 100), AGE);
+        assert!(c.fresh(t0, AGE).is_none());
+        c.on_packet(&packet(t0, 2, true, 100), AGE);
+        c.on_packet(&packet(t0 + Duration::from_millis(33), 3, false, 100), AGE);
+        assert_eq!(
+            seqs(c.fresh(t0 + Duration::from_millis(40), AGE)),
+            vec![2, 3]
+        );
+        // A new keyframe starts a new run.
+        c.on_packet(&packet(t0 + Duration::from_millis(66), 4, true, 100), AGE);
+        assert_eq!(seqs(c.fresh(t0 + Duration::from_millis(70), AGE)), vec![4]);
+    }
+
+    #[test]
+    fn a_run_older_than_the_limit_is_neither_kept_nor_given() {
+        let t0 = Instant::now();
+        let mut c = KeyframeCache::default();
+        c.on_packet(&packet(t0, 1, true, 100), AGE);
+        // Given while young, not after.
+        assert!(c.fresh(t0 + AGE, AGE).is_some());
+        assert!(c.fresh(t0 + AGE + Duration::from_millis(1), AGE).is_none());
+        // A packet past the age ends the run: the later deltas are not kept either.
+        c.on_packet(
+            &packet(t0 + AGE + Duration::from_millis(1), 2, false, 100),
+            AGE,
+        );
+        c.on_packet(
+            &packet(t0 + AGE + Duration::from_millis(2), 3, false, 100),
+            AGE,
+        );
+        assert!(c.fresh(t0, AGE).is_none());
+    }
+
+    #[test]
+    fn a_run_past_the_packet_limit_is_dropped() {
+        let t0 = Instant::now();
+        let mut c = KeyframeCache::default();
+        c.on_packet(&packet(t0, 0, true, 10), AGE);
+        for seq in 1..MAX_PACKETS as u64 {
+            c.on_packet(&packet(t0, seq, false, 10), AGE);
+        }
+        assert_eq!(seqs(c.fresh(t0, AGE)).len(), MAX_PACKETS);
+        c.on_packet(&packet(t0, MAX_PACKETS as u64, false, 10), AGE);
+        assert!(c.fresh(t0, AGE).is_none());
+    }
+
+    #[test]
+    fn a_run_past_the_byte_limit_is_dropped() {
+        let t0 = Instant::now();
+        let mut c = KeyframeCache::default();
+        c.on_packet(&packet(t0, 0, true, MAX_BYTES - 100), AGE);
+        c.on_packet(&packet(t0, 1, false, 100), AGE);
+        assert_eq!(seqs(c.fresh(t0, AGE)), vec![0, 1]);
+        c.on_packet(&packet(t0, 2, false, 1), AGE);
+        assert!(c.fresh(t0, AGE).is_none());
+    }
+}
