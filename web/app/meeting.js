@@ -167,6 +167,9 @@ export class MeetingUI {
     this.listen(c, 'participantupdated', (e) => {
       const { participant: p, previous } = e.detail;
       if (p.hand_raised && !previous.hand_raised && p.id !== c.participantId) { const name = p.display_name; toast(() => t('meeting.raised_hand', { name })); }
+      // A new connection-quality report alone changes no tile, list or control: the indicator follows
+      // the SDK's `qualitychange` (it reads the report at its next sample).
+      if (sameButQuality(p, previous)) return;
       this.syncAll();
     });
     this.listen(c, 'trackadded', (e) => this.onTrack(e.detail, true));
@@ -356,4 +359,11 @@ export class MeetingUI {
     this.grid.layout();
     this.quality.paintAll();
   }
+}
+
+/** Whether two states of a participant differ at most in `connection_quality`. @param {any} a @param {any} b */
+function sameButQuality(a, b) {
+  const { connection_quality: _qa, ...restA } = a;
+  const { connection_quality: _qb, ...restB } = b;
+  return JSON.stringify(restA) === JSON.stringify(restB);
 }
