@@ -5,23 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestServer;
-use convene_client::Signaling;
+use common::{next_error, TestServer};
 use convene_proto::{ClientMessage, ErrorCode, ServerMessage};
-
-/// The next `error` on `c`: code, message, request.
-async fn next_error(c: &mut Signaling) -> (ErrorCode, String, Option<String>) {
-    c.recv_until(|m| match m {
-        ServerMessage::Error {
-            code,
-            message,
-            request,
-        } => Some((*code, message.clone(), request.clone())),
-        _ => None,
-    })
-    .await
-    .expect("an error message")
-}
 
 fn chat_with_id(text: &str, id: &str) -> ClientMessage {
     ClientMessage::ChatSend {

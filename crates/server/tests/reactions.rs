@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_quiet, TestServer};
+use common::{assert_quiet, next_error, TestServer};
 use convene_client::{join_msg, Signaling};
 use convene_proto::{ClientMessage, ErrorCode, ParticipantId, ServerMessage, REACTIONS};
 use convene_server::auth::tokens::{self, Grants};
@@ -28,20 +28,6 @@ async fn next_reaction(c: &mut Signaling) -> (ParticipantId, String, i64) {
     })
     .await
     .expect("a reaction")
-}
-
-/// The next error on `c`: its code, message and request.
-async fn next_error(c: &mut Signaling) -> (ErrorCode, String, Option<String>) {
-    c.recv_until(|m| match m {
-        ServerMessage::Error {
-            code,
-            message,
-            request,
-        } => Some((*code, message.clone(), request.clone())),
-        _ => None,
-    })
-    .await
-    .expect("an error")
 }
 
 /// Counts the reactions that reach `c` until none has come for `quiet`.

@@ -7,9 +7,9 @@ mod common;
 #[path = "support/http.rs"]
 mod http;
 
-use common::{base64_encode, chat, TestServer};
+use common::{base64_encode, chat, next_error, TestServer};
 use convene_client::{join_msg, ClientError, Signaling};
-use convene_proto::{ClientMessage, ErrorCode, Joined, ServerMessage, Source};
+use convene_proto::{ClientMessage, ErrorCode, Joined, Source};
 use convene_server::auth::tokens::{self, Grants, Publish};
 use convene_store::Store;
 
@@ -48,15 +48,6 @@ async fn join_with(
         Err(ClientError::Refused { code, .. }) => Err(code),
         Err(e) => panic!("{e}"),
     }
-}
-
-async fn next_error(c: &mut Signaling) -> ErrorCode {
-    c.recv_until(|m| match m {
-        ServerMessage::Error { code, .. } => Some(*code),
-        _ => None,
-    })
-    .await
-    .expect("an error")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,7 +120,7 @@ async fn grants_are_enforced() {
         .await
         .unwrap();
     c.send(&chat("may I?")).await.unwrap();
-    assert_eq!(next_error(&mut c).await, ErrorCode::Forbidden);
+    assert_eq!(next_error(&mut c).await.0, ErrorCode::Forbidden);
     let store = s.store().await;
     let m = store.meetings(Some("grants"), 1).await.unwrap().remove(0);
     assert!(
@@ -145,7 +136,7 @@ async fn grants_are_enforced() {
     })
     .await
     .unwrap();
-    assert_eq!(next_error(&mut c).await, ErrorCode::Forbidden);
+    assert_eq!(next_error(&mut c).await.0, ErrorCode::Forbidden);
     // A microphone alone passes the policy (and reaches the media plane, which takes this bare SDP
     // for what it is: not a usable offer).
     let mic = "v=0\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendonly\r\n";
@@ -155,7 +146,7 @@ async fn grants_are_enforced() {
     })
     .await
     .unwrap();
-    assert_eq!(next_error(&mut c).await, ErrorCode::MediaError);
+    assert_eq!(next_error(&mut c).await.0, ErrorCode::MediaError);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -265,6 +265,22 @@ pub async fn next_chat(c: &mut convene_client::Signaling) -> convene_proto::Chat
     .expect("a chat message")
 }
 
+/// The next `error` on `c`: code, message, request.
+pub async fn next_error(
+    c: &mut convene_client::Signaling,
+) -> (convene_proto::ErrorCode, String, Option<String>) {
+    c.recv_until(|m| match m {
+        ServerMessage::Error {
+            code,
+            message,
+            request,
+        } => Some((*code, message.clone(), request.clone())),
+        _ => None,
+    })
+    .await
+    .expect("an error message")
+}
+
 /// The next `participant_updated` on `c`.
 pub async fn next_update(c: &mut convene_client::Signaling) -> convene_proto::ParticipantInfo {
     c.recv_until(|m| match m {
