@@ -73,6 +73,16 @@ pub enum ErrorCode {
     TokenWrongRoom,
     /// This address has as many guests in the room as it may.
     TooManyFromAddress,
+    /// A host or co-host turned you away from the lobby.
+    Denied,
+    /// You were removed from this meeting and cannot come back to it.
+    Removed,
+    /// The meeting is locked: nobody new gets in.
+    MeetingLocked,
+    /// A host muted this source: ask to unmute (`ask_to_unmute`) and wait until allowed.
+    MutedByHost,
+    /// You are waiting in the lobby: nothing but `leave` until you are admitted.
+    InLobby,
 }
 
 impl ErrorCode {
@@ -115,6 +125,11 @@ impl ErrorCode {
         ErrorCode::TokenNotYetValid,
         ErrorCode::TokenWrongRoom,
         ErrorCode::TooManyFromAddress,
+        ErrorCode::Denied,
+        ErrorCode::Removed,
+        ErrorCode::MeetingLocked,
+        ErrorCode::MutedByHost,
+        ErrorCode::InLobby,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -157,6 +172,11 @@ impl ErrorCode {
             ErrorCode::TokenNotYetValid => "token_not_yet_valid",
             ErrorCode::TokenWrongRoom => "token_wrong_room",
             ErrorCode::TooManyFromAddress => "too_many_from_address",
+            ErrorCode::Denied => "denied",
+            ErrorCode::Removed => "removed",
+            ErrorCode::MeetingLocked => "meeting_locked",
+            ErrorCode::MutedByHost => "muted_by_host",
+            ErrorCode::InLobby => "in_lobby",
         }
     }
 }

@@ -119,7 +119,23 @@ impl ClientMessage {
             ClientMessage::SendReaction { emoji: _ } => Ok(()),
             // Numbers only, with ranges: `check_ranges` (quality.rs).
             ClientMessage::SetConnectionQuality { .. } => Ok(()),
-            ClientMessage::Leave
+            ClientMessage::MuteParticipant { participant_id, .. }
+            | ClientMessage::AllowUnmute { participant_id, .. }
+            | ClientMessage::RemoveParticipant { participant_id }
+            | ClientMessage::SetRole { participant_id, .. }
+            | ClientMessage::TransferHost { participant_id }
+            | ClientMessage::LowerHand { participant_id }
+            | ClientMessage::Admit { participant_id }
+            | ClientMessage::Deny { participant_id } => {
+                check("participant_id", participant_id.as_str(), MAX_ID_BYTES)
+            }
+            ClientMessage::MuteAll { .. }
+            | ClientMessage::AskToUnmute { .. }
+            | ClientMessage::EndMeeting
+            | ClientMessage::SetLocked { .. }
+            | ClientMessage::SetLobby { .. }
+            | ClientMessage::AdmitAll
+            | ClientMessage::Leave
             | ClientMessage::SetHand { .. }
             | ClientMessage::SetMuted { .. }
             | ClientMessage::Ping { .. } => Ok(()),

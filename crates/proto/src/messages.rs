@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorCode;
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::model::*;
+use crate::moderation::{LobbyEntry, MeetingSettings, ModerationAction};
 use crate::quality::QualityLevel;
 
 /// The protocol version this crate speaks. A client sends it in `join`; the server refuses versions it
@@ -48,7 +49,9 @@ pub enum ClientMessage {
         client_msg_id: Option<String>,
     },
     /// Raise or lower one's hand.
-    SetHand { raised: bool },
+    SetHand {
+        raised: bool,
+    },
     /// Announce one's own microphone / camera state. Absent fields are unchanged.
     SetMuted {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,7 +71,9 @@ pub enum ClientMessage {
         tracks: Vec<TrackSource>,
     },
     /// The client's answer to a server `sdp_offer`.
-    SdpAnswer { sdp: String },
+    SdpAnswer {
+        sdp: String,
+    },
     /// A trickled ICE candidate (`candidate:` line as in RTCIceCandidate.candidate); empty means end of
     /// candidates. Optional: the ICE-lite server learns the client's address from its checks.
     IceCandidate {
@@ -85,13 +90,71 @@ pub enum ClientMessage {
         height: Option<u32>,
     },
     /// A brief reaction shown on the sender's tile; `emoji` is one of [`crate::REACTIONS`].
-    SendReaction { emoji: String },
+    SendReaction {
+        emoji: String,
+    },
     /// How the client rates its own connection; shown to everyone as its `connection_quality`.
     SetConnectionQuality {
         level: QualityLevel,
         loss_pct: f64,
         rtt_ms: u32,
     },
+    // Host powers: each is refused with `forbidden` unless your role allows it (docs/protocol.md,
+    // *Roles and permissions*).
+    /// Stop forwarding one source of a participant; they cannot unmute it until allowed.
+    MuteParticipant {
+        participant_id: ParticipantId,
+        source: Source,
+    },
+    /// Mute one source (microphone or camera) of everyone but hosts and co-hosts.
+    MuteAll {
+        source: Source,
+    },
+    /// Let a host-muted participant unmute `source` again (they unmute themselves).
+    AllowUnmute {
+        participant_id: ParticipantId,
+        source: Source,
+    },
+    /// Ask the hosts to let you unmute a host-muted source.
+    AskToUnmute {
+        source: Source,
+    },
+    /// Disconnect a participant; they cannot come back to this meeting.
+    RemoveParticipant {
+        participant_id: ParticipantId,
+    },
+    /// End the meeting for everyone (host only).
+    EndMeeting,
+    /// Make someone a co-host, participant or viewer (host only).
+    SetRole {
+        participant_id: ParticipantId,
+        role: Role,
+    },
+    /// Hand the host role to someone else; you become a co-host (host only).
+    TransferHost {
+        participant_id: ParticipantId,
+    },
+    LowerHand {
+        participant_id: ParticipantId,
+    },
+    /// Lock or unlock the meeting: a locked meeting admits nobody new.
+    SetLocked {
+        locked: bool,
+    },
+    /// Turn the lobby on or off for newcomers (turning it off admits nobody already waiting).
+    SetLobby {
+        enabled: bool,
+    },
+    /// Let someone waiting in the lobby in.
+    Admit {
+        participant_id: ParticipantId,
+    },
+    /// Turn someone waiting in the lobby away.
+    Deny {
+        participant_id: ParticipantId,
+    },
+    /// Let everyone waiting in the lobby in.
+    AdmitAll,
 }
 
 /// Messages the server sends.
@@ -176,6 +239,32 @@ pub enum ServerMessage {
         track_id: TrackId,
         rids: Vec<String>,
     },
+    /// Instead of `joined`: you wait in the lobby until a host or co-host admits you (`joined`
+    /// follows) or turns you away (`error` `denied`, then `closing`).
+    WaitingInLobby {
+        participant_id: ParticipantId,
+        /// Whether a host or co-host is in the meeting now (else you wait until one comes).
+        host_present: bool,
+    },
+    /// To hosts and co-hosts: who waits in the lobby now, longest first.
+    LobbyUpdated {
+        waiting: Vec<LobbyEntry>,
+    },
+    /// To everyone: the meeting's lock or lobby changed.
+    MeetingUpdated {
+        settings: MeetingSettings,
+    },
+    /// To the participant a host or co-host acted on.
+    Moderated {
+        action: ModerationAction,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<Source>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<Role>,
+        /// The display name of who did it (absent for the REST API or the server).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by_name: Option<String>,
+    },
     /// A participant reacted; sent to everyone in the room, the sender included. Not stored.
     Reaction {
         participant_id: ParticipantId,
@@ -212,6 +301,11 @@ pub struct Joined {
     /// The meeting's last messages (at most 100), oldest first.
     pub chat_history: Vec<ChatMessage>,
     pub server_time: i64,
+    #[serde(default)]
+    pub settings: MeetingSettings,
+    /// Who waits in the lobby: filled for hosts and co-hosts only.
+    #[serde(default)]
+    pub waiting: Vec<LobbyEntry>,
 }
 
 impl ServerMessage {
@@ -236,6 +330,10 @@ impl ServerMessage {
             ServerMessage::MediaReset { .. } => "media_reset",
             ServerMessage::LayersUnused { .. } => "layers_unused",
             ServerMessage::Reaction { .. } => "reaction",
+            ServerMessage::WaitingInLobby { .. } => "waiting_in_lobby",
+            ServerMessage::LobbyUpdated { .. } => "lobby_updated",
+            ServerMessage::MeetingUpdated { .. } => "meeting_updated",
+            ServerMessage::Moderated { .. } => "moderated",
         }
     }
 }
@@ -255,6 +353,20 @@ impl ClientMessage {
         "set_video_constraint",
         "send_reaction",
         "set_connection_quality",
+        "mute_participant",
+        "mute_all",
+        "allow_unmute",
+        "ask_to_unmute",
+        "remove_participant",
+        "end_meeting",
+        "set_role",
+        "transfer_host",
+        "lower_hand",
+        "set_locked",
+        "set_lobby",
+        "admit",
+        "deny",
+        "admit_all",
     ];
 
     /// The wire name of the message type, for metrics and logs.
@@ -272,6 +384,20 @@ impl ClientMessage {
             ClientMessage::SetVideoConstraint { .. } => "set_video_constraint",
             ClientMessage::SendReaction { .. } => "send_reaction",
             ClientMessage::SetConnectionQuality { .. } => "set_connection_quality",
+            ClientMessage::MuteParticipant { .. } => "mute_participant",
+            ClientMessage::MuteAll { .. } => "mute_all",
+            ClientMessage::AllowUnmute { .. } => "allow_unmute",
+            ClientMessage::AskToUnmute { .. } => "ask_to_unmute",
+            ClientMessage::RemoveParticipant { .. } => "remove_participant",
+            ClientMessage::EndMeeting => "end_meeting",
+            ClientMessage::SetRole { .. } => "set_role",
+            ClientMessage::TransferHost { .. } => "transfer_host",
+            ClientMessage::LowerHand { .. } => "lower_hand",
+            ClientMessage::SetLocked { .. } => "set_locked",
+            ClientMessage::SetLobby { .. } => "set_lobby",
+            ClientMessage::Admit { .. } => "admit",
+            ClientMessage::Deny { .. } => "deny",
+            ClientMessage::AdmitAll => "admit_all",
         }
     }
 }

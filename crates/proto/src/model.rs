@@ -4,13 +4,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{ParticipantId, TrackId};
 
-/// What a participant may do. The first to join a room is its host.
+/// What a participant may do (docs/protocol.md, *Roles and permissions*). A room has at most one
+/// host at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Host,
-    Moderator,
+    /// Moderates like the host, but cannot end the meeting, change roles or act on the host.
+    CoHost,
     Participant,
+    /// Receives and chats; publishes nothing.
     Viewer,
 }
 
@@ -18,10 +21,25 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Host => "host",
-            Role::Moderator => "moderator",
+            Role::CoHost => "co_host",
             Role::Participant => "participant",
             Role::Viewer => "viewer",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "host" => Role::Host,
+            "co_host" => Role::CoHost,
+            "participant" => Role::Participant,
+            "viewer" => Role::Viewer,
+            _ => return None,
+        })
+    }
+
+    /// Host or co-host: may moderate.
+    pub fn moderates(self) -> bool {
+        matches!(self, Role::Host | Role::CoHost)
     }
 }
 
@@ -82,6 +100,13 @@ pub struct ParticipantInfo {
     /// What its own client last reported of its link; null until it reports.
     #[serde(default)]
     pub connection_quality: Option<crate::quality::ConnectionQuality>,
+    /// Sources a host or co-host muted: not forwarded, and the participant cannot unmute them until
+    /// one allows it (`allow_unmute`).
+    #[serde(default)]
+    pub host_muted: Vec<Source>,
+    /// Host-muted sources the participant asked to unmute (`ask_to_unmute`), not yet allowed.
+    #[serde(default)]
+    pub unmute_asked: Vec<Source>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

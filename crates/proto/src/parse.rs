@@ -78,8 +78,20 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, ParseError> {
 /// is listed when it is added.
 fn is_unit_type(ty: &str) -> bool {
     let unit = |m: &ClientMessage| match m {
-        ClientMessage::Leave => true,
-        ClientMessage::Join { .. }
+        ClientMessage::Leave | ClientMessage::EndMeeting | ClientMessage::AdmitAll => true,
+        ClientMessage::MuteParticipant { .. }
+        | ClientMessage::MuteAll { .. }
+        | ClientMessage::AllowUnmute { .. }
+        | ClientMessage::AskToUnmute { .. }
+        | ClientMessage::RemoveParticipant { .. }
+        | ClientMessage::SetRole { .. }
+        | ClientMessage::TransferHost { .. }
+        | ClientMessage::LowerHand { .. }
+        | ClientMessage::SetLocked { .. }
+        | ClientMessage::SetLobby { .. }
+        | ClientMessage::Admit { .. }
+        | ClientMessage::Deny { .. }
+        | ClientMessage::Join { .. }
         | ClientMessage::ChatSend { .. }
         | ClientMessage::SetHand { .. }
         | ClientMessage::SetMuted { .. }
@@ -163,6 +175,22 @@ mod tests {
             "send_reaction" => json!({"type": "send_reaction", "emoji": "\u{1F44D}"}),
             "set_connection_quality" => json!({"type": "set_connection_quality", "level": "poor",
                 "loss_pct": 3.5, "rtt_ms": 180}),
+            "mute_participant" => json!({"type": "mute_participant", "participant_id": "p_a",
+                "source": "microphone"}),
+            "mute_all" => json!({"type": "mute_all", "source": "camera"}),
+            "allow_unmute" => json!({"type": "allow_unmute", "participant_id": "p_a",
+                "source": "microphone"}),
+            "ask_to_unmute" => json!({"type": "ask_to_unmute", "source": "microphone"}),
+            "remove_participant" => json!({"type": "remove_participant", "participant_id": "p_a"}),
+            "end_meeting" => json!({"type": "end_meeting"}),
+            "set_role" => json!({"type": "set_role", "participant_id": "p_a", "role": "co_host"}),
+            "transfer_host" => json!({"type": "transfer_host", "participant_id": "p_a"}),
+            "lower_hand" => json!({"type": "lower_hand", "participant_id": "p_a"}),
+            "set_locked" => json!({"type": "set_locked", "locked": true}),
+            "set_lobby" => json!({"type": "set_lobby", "enabled": false}),
+            "admit" => json!({"type": "admit", "participant_id": "p_a"}),
+            "deny" => json!({"type": "deny", "participant_id": "p_a"}),
+            "admit_all" => json!({"type": "admit_all"}),
             other => panic!("no sample for client message type `{other}`: add one"),
         }
     }

@@ -135,6 +135,8 @@ impl Room {
             joined_at: now,
             tracks: Vec::new(),
             connection_quality: None,
+            host_muted: Vec::new(),
+            unmute_asked: Vec::new(),
         };
         // Committed: now the others may hear of it.
         self.broadcast(&ServerMessage::ParticipantJoined {
@@ -281,6 +283,8 @@ impl Room {
             ),
             chat_history: history_within(self.chat.iter(), JOINED_CHAT_BUDGET),
             server_time: now_ms(),
+            settings: Default::default(),
+            waiting: Vec::new(),
         }));
         if let Some(conn) = p.conn() {
             conn.send(&joined);

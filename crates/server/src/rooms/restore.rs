@@ -70,6 +70,8 @@ impl Room {
                     joined_at: a.first_joined_at,
                     tracks: Vec::new(),
                     connection_quality: None,
+                    host_muted: Vec::new(),
+                    unmute_asked: Vec::new(),
                 },
                 session: a.last.id,
                 resumable: Resumable::Restored,
@@ -134,12 +136,7 @@ fn interrupted(sessions: &[SessionRecord]) -> Vec<Awaited<'_>> {
 }
 
 fn role_from(text: &str) -> Role {
-    match text {
-        "host" => Role::Host,
-        "moderator" => Role::Moderator,
-        "viewer" => Role::Viewer,
-        _ => Role::Participant,
-    }
+    Role::parse(text).unwrap_or(Role::Participant)
 }
 
 #[cfg(test)]

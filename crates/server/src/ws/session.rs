@@ -382,6 +382,13 @@ impl Session {
                 media.send(&room, media_command(me, msg)?);
             }
             ClientMessage::Join { .. } | ClientMessage::Ping { .. } => {}
+            // Host powers go to the room, which asks the policy (rooms/moderation.rs).
+            other => {
+                return Err(ServerError::client(
+                    ErrorCode::Forbidden,
+                    format!("`{}` is not available yet", other.type_name()),
+                ))
+            }
         }
         Ok(Flow::Continue)
     }
