@@ -14,11 +14,14 @@ import { onServerMessage } from './messages.js';
 import { REACTIONS, isReaction } from './reactions.js';
 import { QualityMonitor, QUALITY_THRESHOLDS, QUALITY_SAMPLE_MS } from './quality.js';
 import { joinMark } from './marks.js';
+import { HostPowers, ModerationError, applyOwnState, publishRefusal, moderates, hostMuted } from './moderation.js';
+import { onJoinedLobby } from './lobby.js';
+import { openJoinMedia, announceMuted } from './join-media.js';
 
 export {
   SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
   canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX, backoffDelay, DEFAULT_BACKOFF_MAX_MS,
-  REACTIONS, isReaction, QUALITY_THRESHOLDS, QUALITY_SAMPLE_MS,
+  REACTIONS, isReaction, QUALITY_THRESHOLDS, QUALITY_SAMPLE_MS, ModerationError, moderates, hostMuted,
 };
 
 /** @typedef {import('./types.js').Source} Source */
@@ -33,6 +36,9 @@ export {
 /** @typedef {import('./types.js').ConveneOptions} ConveneOptions */
 /** @typedef {import('./types.js').Reaction} Reaction */
 /** @typedef {import('./types.js').QualityInfo} QualityInfo */
+/** @typedef {import('./types.js').LobbyEntry} LobbyEntry */
+/** @typedef {import('./types.js').MeetingSettings} MeetingSettings */
+/** @typedef {import('./types.js').ModerationAction} ModerationAction */
 /**
  * @template {keyof ConveneEventMap} K
  * @typedef {import('./types.js').ConveneEvent<K>} ConveneEvent
@@ -46,7 +52,7 @@ export {
  * c.addEventListener('trackadded', (e) => { ... e.detail.track ... });
  * await c.join();
  */
-export class Convene extends EventTarget {
+export class Convene extends HostPowers {
   /** @param {ConveneOptions} opts */
   constructor(opts) {
     super();
@@ -84,6 +90,15 @@ export class Convene extends EventTarget {
     this.mediaErrors = [];
     /** @type {Map<string, QualityInfo>} connection quality by participant id, you included (see `qualitychange`) */
     this.quality = new Map();
+    /** whether `join()` waits in the lobby now; `hostPresent`: whether someone who can admit us is here */
+    this.inLobby = false;
+    this.hostPresent = false;
+    /** @type {LobbyEntry[]} hosts and co-hosts: who waits in the lobby, longest first (see `lobbyupdated`) */
+    this.waiting = [];
+    /** @type {MeetingSettings} whether the meeting is locked and newcomers wait in the lobby */
+    this.settings = { locked: false, lobby: false };
+    /** @type {Set<Source>} host-muted sources a host allowed us to unmute (`moderated` `unmute_allowed`) */
+    this.unmuteAllowed = new Set();
 
     this._left = false;
     this._msgId = 0;
@@ -165,7 +180,7 @@ export class Convene extends EventTarget {
     // The socket first: the server's admission is the longest wait. Meanwhile the devices open, and the
     // peer connection and its first offer are made.
     const connecting = this._signaling.connect(false);
-    const media = this._openInitialMedia();
+    const media = openJoinMedia(this);
     if (!this._peer.pc) this._peer.prepare();
     let joined;
     try {
@@ -199,48 +214,6 @@ export class Convene extends EventTarget {
     }
   }
 
-  /** The microphone and the camera of the join, both at once. */
-  async _openInitialMedia() {
-    const o = this.opts;
-    await Promise.all([
-      o.mic && !this.localTracks.microphone ? this._openInitial('microphone', o.audioTrack, o.audioDeviceId) : null,
-      o.camera && !this.localTracks.camera ? this._openInitial('camera', o.videoTrack, o.videoDeviceId) : null,
-    ]);
-    joinMark('media');
-  }
-
-  /**
-   * One device of the join. The join message carries the mute state known when it goes out; a device that
-   * fails after that is announced muted, and one that opens after the peer connection exists is handed to it.
-   * @param {'microphone'|'camera'} source @param {MediaStreamTrack | undefined} given @param {string | undefined} deviceId
-   */
-  async _openInitial(source, given, deviceId) {
-    const key = source === 'microphone' ? 'mic' : 'camera';
-    /** @type {MediaStreamTrack} */
-    let track;
-    try {
-      track = given || await getTrack(source, deviceId);
-    } catch (e) {
-      this._mediaFailed(/** @type {MediaAccessError} */ (e));
-      this.muted[key] = true;
-      this._send({ type: 'set_muted', [key]: true });
-      if (this._peer.pc) this._emit('localtrackchanged', { source, track: null });
-      return;
-    }
-    if (this._left) { track.stop(); return; } // left (or shut down) while the device opened
-    this.localTracks[source] = track;
-    if (!this._peer.pc) return; // the peer connection, when it starts, sends it
-    if (source === 'microphone') track.enabled = !this.muted.mic;
-    await this._peer.replaceTrack(source, track);
-    this._emit('localtrackchanged', { source, track });
-  }
-
-  /** @param {MediaAccessError} e */
-  _mediaFailed(e) {
-    this.mediaErrors.push(e);
-    this._emit('error', { code: e.denied ? 'media_denied' : 'media_unavailable', message: e.message, request: e.source, fatal: false });
-  }
-
   /** Called by the signaling for each `joined` (the first and every resume). @param {any} msg @param {boolean} resuming */
   _onJoined(msg, resuming) {
     const sameParticipant = this.participantId === msg.participant_id;
@@ -255,6 +228,10 @@ export class Convene extends EventTarget {
     const before = new Map(this.participants);
     this.participants.clear();
     for (const p of msg.participants) this.participants.set(p.id, p);
+    onJoinedLobby(this, msg);
+    // Host mutes and the viewer role apply to what we send (before the peer connection's first offer).
+    applyOwnState(this, sameParticipant ? before.get(msg.participant_id) || null : null);
+    announceMuted(this);
     if (resuming && sameParticipant) {
       // Tell the app what changed while we were away.
       for (const [id, p] of before) {
@@ -370,6 +347,7 @@ export class Convene extends EventTarget {
    * @param {boolean} enabled
    */
   async setMicEnabled(enabled) {
+    if (enabled) this._mayPublish('microphone');
     if (enabled && !this.localTracks.microphone) {
       const t = await getTrack('microphone', this.opts.audioDeviceId);
       await this._setLocal('microphone', t);
@@ -385,6 +363,7 @@ export class Convene extends EventTarget {
    */
   async setCameraEnabled(enabled) {
     if (enabled) {
+      this._mayPublish('camera');
       if (!this.localTracks.camera) {
         const t = await getTrack('camera', this.opts.videoDeviceId);
         await this._setLocal('camera', t);
@@ -422,6 +401,7 @@ export class Convene extends EventTarget {
    */
   async startScreenShare(opts = {}) {
     if (this.localTracks.screen) return;
+    this._mayPublish('screen');
     /** @type {MediaStream} */
     let stream;
     try {
@@ -441,6 +421,15 @@ export class Convene extends EventTarget {
       if (audio) this._peer.attachSender('screen_audio', audio);
       this._peer.negotiate();
     }
+  }
+
+  /**
+   * Throws a {@link ModerationError} when this client may not send `source` now: `muted_by_host` (ask to
+   * unmute, see `askToUnmute`) or `forbidden` (a viewer). Nothing is sent then. @param {Source} source
+   */
+  _mayPublish(source) {
+    const refusal = publishRefusal(this, source);
+    if (refusal) throw refusal;
   }
 
   async stopScreenShare() {

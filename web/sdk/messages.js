@@ -2,6 +2,8 @@
 // others, chat, media negotiation, ...). The state lives on the client (convene.js).
 
 import { isReaction } from './reactions.js';
+import { applyOwnState, onModerated } from './moderation.js';
+import { onLobbyUpdated, onMeetingUpdated } from './lobby.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
 
@@ -15,6 +17,8 @@ export function onServerMessage(c, msg) {
     case 'participant_updated': {
       const prev = c.participants.get(msg.participant.id) || msg.participant;
       c.participants.set(msg.participant.id, msg.participant);
+      // A host mute or a new role applies to what we send before the app repaints.
+      if (msg.participant.id === c.participantId) applyOwnState(c, prev);
       c._emit('participantupdated', { participant: msg.participant, previous: prev });
       break;
     }
@@ -37,9 +41,19 @@ export function onServerMessage(c, msg) {
       c._emit('error', { code: msg.code, message: msg.message, request: msg.request, fatal: false });
       break;
     case 'closing':
+      // Every reason but a restart is final (left, removed, meeting_ended, denied): no reconnection.
       if (msg.reason !== 'server_shutdown') {
         c._shutdown(msg.reason);
       }
+      break;
+    case 'moderated':
+      onModerated(c, msg);
+      break;
+    case 'lobby_updated':
+      onLobbyUpdated(c, msg);
+      break;
+    case 'meeting_updated':
+      onMeetingUpdated(c, msg);
       break;
     case 'sdp_answer':
       c._peer.onAnswer(msg.sdp);

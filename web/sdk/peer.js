@@ -99,6 +99,9 @@ export class Peer {
     }, 8000);
     pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'connected') clearTimeout(watchdog); });
     this.tx = prepared ? prepared.tx : this._addSenders(pc);
+    // The prepared m-lines were made before `joined` told our role: a viewer's send nothing.
+    const viewer = this._direction() === 'inactive';
+    if (prepared && viewer) for (const tx of Object.values(this.tx)) if (tx) tx.direction = 'inactive';
     if (c.localTracks.microphone) c.localTracks.microphone.enabled = !c.muted.mic;
     // Devices that opened after the prepared offer was made (no renegotiation: the m-lines are there).
     for (const source of /** @type {const} */ (['microphone', 'camera'])) {
@@ -111,7 +114,7 @@ export class Peer {
     // The first offer starts now rather than in a later microtask: createOffer then runs off the main thread
     // while the app renders what `joined` brought. The prepared one lacks m-lines added since.
     this._needOffer = true;
-    this._chain = this._maybeOffer(screen ? undefined : prepared?.offer).catch((e) => this._failed(e));
+    this._chain = this._maybeOffer(screen || viewer ? undefined : prepared?.offer).catch((e) => this._failed(e));
   }
 
   /**
@@ -120,13 +123,39 @@ export class Peer {
    */
   _addSenders(pc) {
     const c = this.c;
+    const direction = this._direction();
     return {
-      microphone: pc.addTransceiver(c.localTracks.microphone || 'audio', { direction: 'sendonly' }),
+      microphone: pc.addTransceiver(c.localTracks.microphone || 'audio', { direction }),
       camera: pc.addTransceiver(c.localTracks.camera || 'video', {
-        direction: 'sendonly',
+        direction,
         sendEncodings: c.opts.simulcast ? SIMULCAST_LAYERS.map((l) => ({ ...l })) : undefined,
       }),
     };
+  }
+
+  /**
+   * What our microphone and camera m-lines do: send, or (a viewer: the server refuses an offer that sends
+   * with `forbidden`) nothing. They stay in place either way, so that a change of role only renegotiates.
+   * @returns {RTCRtpTransceiverDirection}
+   */
+  _direction() {
+    return this.c.me?.role === 'viewer' ? 'inactive' : 'sendonly';
+  }
+
+  /**
+   * After a change of role: a viewer's m-lines send nothing (the screen's too), and may send again when it
+   * is no longer one. Renegotiates when something changed. @param {boolean} publish
+   */
+  setPublishing(publish) {
+    let changed = false;
+    for (const [source, tx] of Object.entries(this.tx)) {
+      if (!tx || tx.currentDirection === 'stopped') continue;
+      const screen = source === 'screen' || source === 'screen_audio';
+      // The screen's m-lines come back with the next share, not with the role.
+      const want = publish ? (screen ? tx.direction : 'sendonly') : 'inactive';
+      if (tx.direction !== want) { tx.direction = want; changed = true; }
+    }
+    if (changed && this.pc) this.negotiate();
   }
 
   /** @param {'screen'|'screen_audio'} source @param {MediaStreamTrack} track */

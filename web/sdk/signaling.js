@@ -2,6 +2,7 @@
 // keepalive pings, sending messages. Server messages are handed to the client (convene.js).
 import { JoinError, sleep } from './util.js';
 import { joinMark } from './marks.js';
+import { onWaiting } from './lobby.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
 /** @typedef {import('./types.js').ReconnectReason} ReconnectReason */
@@ -13,6 +14,9 @@ const FATAL_JOIN_ERRORS = new Set([
   // Who may enter (docs/protocol.md, "Who may enter" and "Access tokens"): asking again changes nothing.
   'sign_in_required', 'not_invited', 'password_required', 'wrong_password', 'invalid_token',
   'token_expired', 'token_not_yet_valid', 'token_wrong_room', 'too_many_from_address',
+  // Host powers (docs/protocol.md, *Lobby*, *Locked meetings*, *Host mute, removal, end*): turned away from
+  // the lobby, removed from this meeting, or a locked meeting. None changes by asking again.
+  'denied', 'removed', 'meeting_locked',
 ]);
 
 /**
@@ -57,6 +61,10 @@ export class Signaling {
     this._serverClosing = false;
     /** @type {(() => void) | null} ends the current backoff wait early (reconnectNow) */
     this._wake = null;
+    /** @type {string | null} the reason of the last `closing` (a close with 4003 says removed or denied) */
+    this._closingReason = null;
+    /** Whether the current socket got `joined`: until then (in the lobby too) only `join` and `leave` go out. */
+    this._joined = false;
   }
 
   url() {
@@ -66,7 +74,7 @@ export class Signaling {
   }
 
   get open() {
-    return !!this.ws && this.ws.readyState === WebSocket.OPEN;
+    return !!this.ws && this._joined && this.ws.readyState === WebSocket.OPEN;
   }
 
   /**
@@ -86,6 +94,7 @@ export class Signaling {
         return;
       }
       this.ws = ws;
+      this._joined = false;
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
@@ -123,18 +132,25 @@ export class Signaling {
               return;
             }
             this._serverClosing = false;
+            this._joined = true;
             c._onJoined(msg, resuming);
             resolve(msg);
-          } else if (msg.type === 'error') {
+          } else if ((msg.type === 'error' && (!msg.request || msg.request === 'join')) || msg.type === 'closing') {
+            // Refused, or (waiting in the lobby) turned away, the meeting ended, or we left.
             settled = true;
             clearTimeout(timer);
             ws.onclose = null;
             ws.close();
             if (this.ws === ws) this.ws = null;
-            reject(new JoinError(msg.code, msg.message));
+            reject(msg.type === 'error' ? new JoinError(msg.code, msg.message) : new JoinError(msg.reason, `closed: ${msg.reason}`));
+          } else if (msg.type === 'waiting_in_lobby') {
+            // Held in the lobby: the join goes on until admitted (`joined`) or turned away, however long.
+            clearTimeout(timer);
+            onWaiting(c, msg);
           }
           return;
         }
+        if (msg.type === 'closing') this._closingReason = msg.reason;
         if (msg.type === 'closing' && msg.reason === 'server_shutdown') this._serverClosing = true;
         c._onMessage(msg);
       };
@@ -162,6 +178,11 @@ export class Signaling {
     if (code === 4001) {
       // Another connection (another tab, or a reload) took over this participant.
       c._shutdown('replaced');
+      return;
+    }
+    if (code === 4003) {
+      // Removed by a host (or turned away): final, even if the `closing` before it was not read.
+      c._shutdown(this._closingReason === 'denied' ? 'denied' : 'removed');
       return;
     }
     await this.retry(this._serverClosing ? 'server_restarting' : 'connection_lost');
@@ -226,7 +247,7 @@ export class Signaling {
 
   /** @param {Record<string, unknown>} msg @returns {boolean} whether it went out */
   send(msg) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+    if (this.ws && this._joined && this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify(msg));
       return true;
     }

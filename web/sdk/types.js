@@ -1,7 +1,11 @@
 // Convene browser SDK: the shared JSDoc types (no runtime code). The public entry, convene.js, re-exports them.
 
 /** @typedef {'microphone'|'camera'|'screen'|'screen_audio'} Source */
-/** @typedef {'host'|'moderator'|'participant'|'viewer'} Role */
+/**
+ * What a participant may do (docs/protocol.md, *Roles and permissions*): one `host`; `co_host`s moderate like
+ * the host but cannot end the meeting, change roles or act on the host; a `viewer` publishes nothing.
+ * @typedef {'host'|'co_host'|'participant'|'viewer'} Role
+ */
 /** @typedef {'connecting'|'connected'|'reconnecting'|'disconnected'} ConnectionState */
 /**
  * Why the client is reconnecting: the server said it is shutting down (`closing: server_shutdown`, or a
@@ -32,6 +36,30 @@
  * @property {number} joined_at
  * @property {TrackInfo[]} tracks
  * @property {ReportedQuality | null} [connection_quality]  what its own client last reported; null until then
+ * @property {Source[]} [host_muted]    sources a host or co-host muted: not forwarded, and it cannot unmute them until allowed
+ * @property {Source[]} [unmute_asked]  host-muted sources it asked to unmute (`askToUnmute`), not yet allowed
+ */
+
+/**
+ * Someone waiting in the lobby, as hosts and co-hosts see them (`client.waiting`, event `lobbyupdated`).
+ * @typedef {object} LobbyEntry
+ * @property {string} participant_id  the id they will have once admitted
+ * @property {string} display_name
+ * @property {boolean} signed_in      signed in to an account (or holding an access token), rather than a guest
+ * @property {number} since           when they started waiting, ms since the Unix epoch
+ */
+
+/**
+ * The meeting-wide settings a host changes while it runs (`client.settings`, event `meetingupdated`).
+ * @typedef {object} MeetingSettings
+ * @property {boolean} locked  nobody new gets in (hosts and co-hosts excepted)
+ * @property {boolean} lobby   newcomers wait in the lobby until a host or co-host admits them
+ */
+
+/**
+ * What a host or co-host did to you (event `moderated`): `muted` (`source`: you cannot unmute it until
+ * allowed), `unmute_allowed` (you may unmute `source` again yourself), `hand_lowered`, `role_changed` (`role`).
+ * @typedef {'muted'|'unmute_allowed'|'hand_lowered'|'role_changed'} ModerationAction
  */
 
 /** @typedef {'good'|'poor'|'bad'} QualityLevel */
@@ -116,6 +144,10 @@
  * @property {{ state: RTCPeerConnectionState }} mediastatechange
  * @property {{ participantId: string, emoji: Reaction, ts: number, own: boolean }} reaction  `ts`: server time (ms); `own`: yours, echoed by the server
  * @property {QualityInfo} qualitychange  a participant's level or figures changed (sampled every 2 s)
+ * @property {{ participantId: string, hostPresent: boolean }} waitinginlobby  `join()` waits in the lobby (`hostPresent`: someone who can admit you is here)
+ * @property {{ waiting: LobbyEntry[], added: LobbyEntry[] }} lobbyupdated  hosts and co-hosts: who waits now (`added`: who started waiting since the last update)
+ * @property {{ settings: MeetingSettings, previous: MeetingSettings }} meetingupdated  the meeting was locked or unlocked, or its lobby turned on or off
+ * @property {{ action: ModerationAction, source?: Source, role?: Role, byName?: string }} moderated  a host or co-host acted on you (`byName` absent: the REST API or the server)
  */
 
 /**
