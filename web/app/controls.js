@@ -1,4 +1,5 @@
 // Convene web app: the meeting's control bar (icons, labels, pressed state); its keys are in shortcuts.js.
+import { hostMuted } from '/sdk/convene.js';
 import { $, icon } from './dom.js';
 import { t } from './i18n.js';
 
@@ -21,9 +22,19 @@ export function paintControls(ui) {
   };
   const speakerView = ui.grid.speakerView;
   const n = ui.unread;
-  set('c-mic', !c.muted.mic, c.muted.mic ? 'micOff' : 'mic', c.muted.mic ? t('controls.unmute') : t('controls.mute'), c.muted.mic);
-  set('c-cam', !c.muted.camera, c.muted.camera ? 'camOff' : 'cam', c.muted.camera ? t('controls.cam_on') : t('controls.cam_off'), c.muted.camera);
-  set('c-screen', !!c.localTracks.screen, 'screen', c.localTracks.screen ? t('controls.stop_share') : t('controls.share'));
+  // What a host muted says so on its button (pressing it explains how to ask to unmute).
+  const micHeld = hostMuted(c, 'microphone');
+  const camHeld = hostMuted(c, 'camera');
+  const screenHeld = hostMuted(c, 'screen');
+  set('c-mic', !c.muted.mic, c.muted.mic ? 'micOff' : 'mic', micHeld ? t('hostmute.mic_button') : c.muted.mic ? t('controls.unmute') : t('controls.mute'), c.muted.mic);
+  set('c-cam', !c.muted.camera, c.muted.camera ? 'camOff' : 'cam', camHeld ? t('hostmute.cam_button') : c.muted.camera ? t('controls.cam_on') : t('controls.cam_off'), c.muted.camera);
+  set('c-screen', !!c.localTracks.screen, 'screen', screenHeld ? t('hostmute.screen_button') : c.localTracks.screen ? t('controls.stop_share') : t('controls.share'));
+  $('c-mic').classList.toggle('host-muted', micHeld);
+  $('c-cam').classList.toggle('host-muted', camHeld);
+  $('c-screen').classList.toggle('host-muted', screenHeld);
+  const w = c.waiting.length;
+  set('c-lobby', !$('lobby-panel').hidden, 'lobby', w ? t('lobby.button_count', { n: w }) : t('lobby.button'));
+  set('c-host', !$('host-menu').hidden, 'shield', t('host.menu'));
   set('c-hand', !!c.me?.hand_raised, 'hand', c.me?.hand_raised ? t('controls.lower') : t('controls.raise'));
   set('c-react', !$('reactions').hidden, 'smile', t('reaction.button'));
   set('c-layout', speakerView, speakerView ? 'grid' : 'speaker', speakerView ? t('controls.grid') : t('controls.speaker'));
@@ -31,5 +42,9 @@ export function paintControls(ui) {
   set('c-people', ui.panel === 'people', 'people', t('controls.people'));
   set('c-settings', false, 'gear', t('controls.settings'));
   set('c-leave', false, 'leave', t('controls.leave'));
-  if (!navigator.mediaDevices || !('getDisplayMedia' in navigator.mediaDevices)) $('c-screen').hidden = true;
+  // A viewer publishes nothing: no buttons that would.
+  const viewer = c.me?.role === 'viewer';
+  $('c-mic').hidden = viewer;
+  $('c-cam').hidden = viewer;
+  $('c-screen').hidden = viewer || !navigator.mediaDevices || !('getDisplayMedia' in navigator.mediaDevices);
 }

@@ -32,6 +32,8 @@ export const ICONS = {
   people: '<path d="M16 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm-8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm0 2c-2.3 0-7 1.2-7 3.5V19h14v-2.5C15 14.2 10.3 13 8 13zm8 0h-1a4 4 0 0 1 2 3.5V19h6v-2.5c0-2.3-4.7-3.5-7-3.5z"/>',
   gear: '<path d="M19.4 13a7.5 7.5 0 0 0 0-2l2.1-1.6-2-3.5-2.5 1a7 7 0 0 0-1.7-1L15 3h-4l-.4 2.7a7 7 0 0 0-1.7 1l-2.5-1-2 3.5L6.6 11a7.5 7.5 0 0 0 0 2l-2.1 1.6 2 3.5 2.5-1a7 7 0 0 0 1.7 1L11 21h4l.4-2.7a7 7 0 0 0 1.7-1l2.5 1 2-3.5zM13 15.5a3.5 3.5 0 1 1 0-7 3.5 3.5 0 0 1 0 7z"/>',
   smile: '<path d="M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm-3.5 6a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3zm7 0a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3zM12 18a6 6 0 0 1-5.2-3h10.4A6 6 0 0 1 12 18z"/>',
+  shield: '<path d="M12 2 4 5v6c0 5.2 3.4 9.8 8 11 4.6-1.2 8-5.8 8-11V5zm-1 14.2-3.7-3.7 1.4-1.4 2.3 2.3 5.3-5.3 1.4 1.4z"/>',
+  lobby: '<path fill-rule="evenodd" d="M4 22V3a1 1 0 0 1 1-1h10a1 1 0 0 1 1 1v1h3a1 1 0 0 1 1 1v17h2v2H2v-2zm2 0h8V4H6zm10 0h2V6h-2zm-4.5-11a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3z"/>',
   leave: '<path d="M12 9c-1.6 0-3.1.3-4.6.7v3.1c0 .4-.2.7-.6.9-1 .5-1.9 1.1-2.6 1.8a1 1 0 0 1-1.4 0L.3 13.1a1 1 0 0 1 0-1.4A16.3 16.3 0 0 1 12 7c4.6 0 8.7 1.8 11.7 4.7a1 1 0 0 1 0 1.4l-2.5 2.4a1 1 0 0 1-1.4 0c-.8-.7-1.6-1.3-2.6-1.8a1 1 0 0 1-.6-.9V9.7C15.1 9.3 13.6 9 12 9z"/>',
 };
 /** @param {keyof typeof ICONS} name */
@@ -58,7 +60,7 @@ export function toast(text, ms = 3500) {
 
 /** @param {string} id */
 export function show(id) {
-  for (const s of ['home', 'auth', 'passwd', 'mine', 'prejoin', 'meeting', 'ended']) $(s).hidden = s !== id;
+  for (const s of ['home', 'auth', 'passwd', 'mine', 'prejoin', 'waiting', 'meeting', 'ended']) $(s).hidden = s !== id;
   // In the meeting the language is chosen in Settings; the corner picker would cover its top bar.
   $('lang-corner').hidden = id === 'meeting';
 }

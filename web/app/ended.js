@@ -7,8 +7,9 @@ import { authHref } from './account.js';
 import { errorText, knownError } from './errors.js';
 
 /**
- * What the screen says; `signIn` labels a button to the sign-in form, which comes back to this meeting.
- * @typedef {{ title: () => string, text: () => string, signIn?: () => string }} EndText
+ * What the screen says; `signIn` labels a button to the sign-in form, which comes back to this meeting;
+ * `rejoin: false` leaves out Rejoin (there is no coming back).
+ * @typedef {{ title: () => string, text: () => string, signIn?: () => string, rejoin?: boolean }} EndText
  */
 
 const tokenInvalid = { title: () => t('refused.token_invalid'), text: () => t('refused.token_invalid_text') };
@@ -34,6 +35,10 @@ const REFUSED = {
   token_not_yet_valid: { title: () => t('refused.token_not_yet_valid'), text: () => t('refused.token_not_yet_valid_text') },
   token_wrong_room: tokenInvalid,
   invalid_token: tokenInvalid,
+  // Host powers: turned away from the lobby, removed (for this whole meeting), a locked meeting.
+  denied: { title: () => t('refused.denied'), text: () => t('refused.denied_text') },
+  removed: { title: () => t('ended.removed'), text: () => t('refused.removed_text'), rejoin: false },
+  meeting_locked: { title: () => t('refused.meeting_locked'), text: () => t('refused.meeting_locked_text') },
 };
 
 /**
@@ -60,14 +65,14 @@ export function closedScreen(reason, lastReason, windowMs, room) {
   const titles = {
     left: () => t('ended.left'),
     replaced: () => t('ended.replaced'),
-    removed: () => t('ended.removed'),
     meeting_ended: () => t('ended.meeting_ended'),
     disconnected: lastReason === 'server_restarting' ? () => t('ended.no_comeback') : () => t('ended.connection_lost'),
   };
   if (!Object.hasOwn(titles, reason) && Object.hasOwn(REFUSED, reason)) { endScreen(REFUSED[reason], room); return; }
   endScreen({
     title: Object.hasOwn(titles, reason) ? titles[reason] : () => t('ended.disconnected'),
-    text: reason === 'disconnected' ? () => t('ended.gave_up', { time: duration(windowMs) }) : () => '',
+    text: reason === 'disconnected' ? () => t('ended.gave_up', { time: duration(windowMs) })
+      : reason === 'meeting_ended' ? () => t('ended.meeting_ended_text') : () => '',
   }, room);
 }
 
@@ -86,6 +91,7 @@ function endScreen(end, room) {
   liveText($('ended-title'), end.title);
   liveText($('ended-text'), end.text);
   $('rejoin').onclick = () => { location.href = roomPath(room); };
+  $('rejoin').hidden = end.rejoin === false;
   const button = $('ended-signin');
   button.hidden = !end.signIn;
   liveText(button, end.signIn || null);

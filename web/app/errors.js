@@ -46,6 +46,11 @@ const ERROR_TEXT = {
   token_not_yet_valid: () => t('error.token_not_yet_valid'),
   token_wrong_room: () => t('error.token_wrong_room'),
   too_many_from_address: () => t('error.too_many_from_address'),
+  denied: () => t('error.denied'),
+  removed: () => t('error.removed'),
+  meeting_locked: () => t('error.meeting_locked'),
+  muted_by_host: () => t('error.muted_by_host'),
+  in_lobby: () => t('error.in_lobby'),
 };
 
 /**

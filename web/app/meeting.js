@@ -16,6 +16,8 @@ import { AudioOutput } from './audio-output.js';
 import { Reactions } from './reactions.js';
 import { QualityView } from './netquality.js';
 import { initHome, showHomeError, roomPath } from './home.js';
+import { Moderation } from './moderation.js';
+import { publishMessage } from './hostmute.js';
 
 /** @typedef {import('/sdk/convene.js').RemoteTrack} RemoteTrack */
 /** @typedef {import('/sdk/convene.js').JoinError} JoinError */
@@ -71,6 +73,7 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack, on
     ui.destroy();
     if (ended) return; // a reload that waited for the server and gave up: the end screen says so already
     const err = /** @type {JoinError} */ (e);
+    if (err.code === 'left') return; // left while waiting in the lobby: `closed` shows the end screen
     if (err.code === 'invalid_display_name') { onRefused('name', () => t('error.invalid_display_name')); return; }
     if (err.code === 'password_required' || err.code === 'wrong_password') {
       sessionStorage.removeItem(passwordKey);
@@ -129,10 +132,11 @@ export class MeetingUI {
     this.audioOut = new AudioOutput(() => this.audios.values());
     this.quality = new QualityView(this);
     this.reactions = new Reactions(this, REACTIONS);
+    this.mod = new Moderation(this, room);
     $('m-room').textContent = room;
     this.bind();
     this.cleanup.push(onLanguageChange(() => this.relabel()));
-    renderPeople(client);
+    this.renderPeople();
     this.paintControls();
     this.grid.layout();
   }
@@ -248,13 +252,13 @@ export class MeetingUI {
   }
 
   async toggleMic() {
-    try { await this.c.setMicEnabled(this.c.muted.mic); } catch (e) { toast(() => deviceMessage(/** @type {MediaAccessError} */ (e))); }
+    try { await this.c.setMicEnabled(this.c.muted.mic); } catch (e) { toast(publishMessage(e)); }
     this.paintControls();
     this.syncAll();
   }
 
   async toggleCam() {
-    try { await this.c.setCameraEnabled(this.c.muted.camera); } catch (e) { toast(() => deviceMessage(/** @type {MediaAccessError} */ (e))); }
+    try { await this.c.setCameraEnabled(this.c.muted.camera); } catch (e) { toast(publishMessage(e)); }
     this.paintControls();
     this.syncAll();
   }
@@ -265,7 +269,7 @@ export class MeetingUI {
       else await this.c.startScreenShare();
     } catch (e) {
       const err = /** @type {MediaAccessError} */ (e);
-      if (!err.denied) toast(() => deviceMessage(err));
+      if (!err.denied) toast(publishMessage(err));
     }
     this.paintControls();
   }
@@ -349,7 +353,7 @@ export class MeetingUI {
   syncAll() {
     const c = this.c;
     this.grid.sync();
-    renderPeople(c);
+    this.renderPeople();
     const n = c.participants.size;
     $('m-count').textContent = plural(n, { one: () => t('meeting.count_one', { n }), other: () => t('meeting.count_other', { n }) });
     this.paintControls();
@@ -358,6 +362,12 @@ export class MeetingUI {
     this.grid.paintSpeaker();
     this.grid.layout();
     this.quality.paintAll();
+    this.mod.paint();
+  }
+
+  /** The people list, with the host's menu on each row it applies to. */
+  renderPeople() {
+    renderPeople(this.c, (p) => this.mod.host.personExtras(p));
   }
 }
 

@@ -20,5 +20,5 @@ export async function initMine() {
     $('mine-error').hidden = false;
   };
   initPlan(() => { loadPlanned().catch(fail); });
-  await loadPlanned().then(loadPast).catch(fail);
+  await loadPlanned().then((titles) => loadPast(titles, user.is_admin)).catch(fail);
 }

@@ -1,11 +1,13 @@
 // Convene web app: "My meetings", the records part — the meetings the account attended or whose room it
-// planned, newest first; on demand, who attended one (from its detail) and its chat transcript.
+// planned, newest first; on demand, who attended one (from its detail), its chat transcript and, for the
+// rooms it planned, the log of what hosts did (audit.js).
 import { $, h } from './dom.js';
 import { api } from './api.js';
 import { roomPath } from './home.js';
 import { when } from './plan.js';
 import { t, formatTime, onLanguageChange } from './i18n.js';
 import { reasonOf } from './errors.js';
+import { auditView } from './audit.js';
 
 /**
  * @typedef {{ id: string, room: string, started_at: number | null, ended_at: number | null, created_at: number }} Meeting
@@ -20,12 +22,16 @@ const MAX_PAGES = 20;
 let painters = [];
 onLanguageChange(() => { for (const paint of painters) paint(); });
 
-/** Loads and shows the meetings. @param {Map<string, string>} titles the titles of the account's planned rooms */
-export async function loadPast(titles) {
+/**
+ * Loads and shows the meetings.
+ * @param {Map<string, string>} titles the titles ('' for none) of the account's planned rooms
+ * @param {boolean} [admin] an administrator reads every meeting's moderation log
+ */
+export async function loadPast(titles, admin = false) {
   const { meetings } = /** @type {{ meetings: Meeting[] }} */ (await api('GET', '/api/v1/meetings'));
   painters = [];
   $('past-empty').hidden = meetings.length > 0;
-  $('past-list').replaceChildren(...meetings.map((m) => pastItem(m, titles.get(m.room))));
+  $('past-list').replaceChildren(...meetings.map((m) => pastItem(m, titles.get(m.room), admin || titles.has(m.room))));
 }
 
 /** One meeting's sessions and chat, every page (up to MAX_PAGES). @param {string} id its public id */
@@ -46,8 +52,8 @@ async function detail(id) {
   return { sessions, chat };
 }
 
-/** @param {Meeting} m @param {string} [title] */
-function pastItem(m, title) {
+/** @param {Meeting} m @param {string} [title] @param {boolean} [owned] its moderation log is the account's to read */
+function pastItem(m, title, owned = false) {
   const start = m.started_at || m.created_at;
   const span = h('span', { class: 'muted' });
   const people = h('p', { class: 'attended muted' });
@@ -90,13 +96,16 @@ function pastItem(m, title) {
     if (!transcript.hidden) { transcript.hidden = true; paint(); return; }
     load().then((d) => { shown = d; failure = null; transcript.hidden = false; paint(); }, fail);
   };
+  const audit = owned ? auditView(m.id) : null;
   paint();
   painters.push(paint);
+  if (audit) painters.push(audit.paint);
   return h('li', { class: 'item past', 'data-meeting': String(m.id) }, [
     h('strong', { class: 'item-title', text: title ? `${title} (${m.room})` : m.room }),
     span,
-    h('span', { class: 'row left' }, [more, chatBtn, open]),
+    h('span', { class: 'row left' }, [more, chatBtn, ...(audit ? [audit.button] : []), open]),
     people,
     transcript,
+    ...(audit ? [audit.list] : []),
   ]);
 }

@@ -4,8 +4,21 @@ import { t, plural } from './i18n.js';
 
 /** @typedef {import('/sdk/convene.js').Convene} Convene */
 
-/** @param {Convene} c */
-export function renderPeople(c) {
+/** @typedef {import('/sdk/convene.js').Participant} Participant */
+
+/** The role as the list names it (a participant's goes unsaid). @param {Participant} p */
+function roleText(p) {
+  if (p.role === 'host') return t('people.host');
+  if (p.role === 'co_host') return t('people.co_host');
+  if (p.role === 'viewer') return t('people.viewer');
+  return '';
+}
+
+/**
+ * @param {Convene} c
+ * @param {(p: Participant) => Node[]} [extras] more at the end of a person's row (the host's menu button)
+ */
+export function renderPeople(c, extras) {
   const list = $('people-list');
   const people = [...c.participants.values()].sort((a, b) => Number(b.hand_raised) - Number(a.hand_raised) || a.joined_at - b.joined_at);
   list.replaceChildren(...people.map((p) => {
@@ -13,14 +26,16 @@ export function renderPeople(c) {
       avatar(p),
       h('span', { class: 'who' }, [
         h('span', { class: 'name', text: p.id === c.participantId ? t('people.you', { name: p.display_name }) : p.display_name }),
-        h('span', { class: 'muted role', text: p.role === 'host' ? t('people.host') : '' }),
+        h('span', { class: 'muted role', text: roleText(p) }),
       ]),
       h('span', { class: 'states' }, [
         ...(p.hand_raised ? [h('span', { class: 'hand', 'aria-label': t('state.hand_raised'), title: t('state.hand_raised') })] : []),
         h('span', { class: `st ${p.mic_muted ? 'off' : ''}`, 'aria-label': p.mic_muted ? t('state.mic_muted') : t('state.mic_on') }),
         h('span', { class: `st ${p.camera_muted ? 'off' : ''}`, 'aria-label': p.camera_muted ? t('state.cam_off') : t('state.cam_on') }),
       ]),
+      ...(extras ? extras(p) : []),
     ]);
+    li.dataset.role = p.role;
     const [mic, cam] = li.querySelectorAll('.st');
     const hand = li.querySelector('.hand');
     if (hand) hand.innerHTML = icon('hand');

@@ -1,5 +1,6 @@
 // Convene web app: "My meetings", the planning part — a form that plans a meeting (or edits a planned one:
-// access, invited emails, password, title, start, size) and the list of planned meetings with their links.
+// access, invited emails, password, title, start, size, lobby, co-hosts, how long it lasts empty) and the
+// list of planned meetings with their links.
 import { $, h, toast } from './dom.js';
 import { api, ApiError } from './api.js';
 import { roomPath } from './home.js';
@@ -9,8 +10,12 @@ import { reasonOf } from './errors.js';
 /**
  * A planned room as the server describes it.
  * @typedef {{ unique_name: string, title: string, access: 'link' | 'accounts' | 'invited', has_password: boolean,
- *   max_participants: number | null, starts_at: number | null, invited: string[] }} PlannedRoom
+ *   max_participants: number | null, starts_at: number | null, invited: string[], lobby?: boolean,
+ *   co_hosts?: string[], empty_room_timeout?: number | null }} PlannedRoom
  */
+
+/** The longest empty-room timeout a planned meeting may have, in minutes (a day; the server's bound). */
+const TIMEOUT_MAX = 1440;
 
 /** Who may enter a planned meeting, as its list item says. @type {Record<string, () => string>} */
 const ACCESS_TEXT = { link: () => t('plan.fact_link'), accounts: () => t('plan.fact_accounts'), invited: () => t('plan.fact_invited_only') };
@@ -53,6 +58,9 @@ function fillForm(room) {
   liveText($('p-password-label'), room?.has_password ? () => t('plan.new_password') : () => t('plan.password'));
   input('p-starts').value = room?.starts_at ? localInput(room.starts_at) : '';
   input('p-max').value = room?.max_participants ? String(room.max_participants) : '';
+  input('p-lobby').checked = !!room?.lobby;
+  /** @type {HTMLTextAreaElement} */ ($('p-cohosts')).value = (room?.co_hosts || []).join('\n');
+  input('p-timeout').value = room?.empty_room_timeout ? String(room.empty_room_timeout) : '';
   const name = room ? room.title || room.unique_name : '';
   liveText($('plan-submit'), room ? () => t('plan.save', { name }) : () => t('plan.submit'));
   $('plan-cancel').hidden = !room;
@@ -67,9 +75,9 @@ function showInvited() {
 /** What the form says, as the API's fields; throws a message when a value cannot be sent. */
 function formBody() {
   const access = /** @type {HTMLSelectElement} */ ($('p-access')).value;
-  const invited = /** @type {HTMLTextAreaElement} */ ($('p-invited')).value.split(/[\s,;]+/).filter(Boolean);
+  const invited = emails('p-invited');
   /** @type {Record<string, unknown>} */
-  const body = { title: input('p-title').value.trim(), access, invited };
+  const body = { title: input('p-title').value.trim(), access, invited, lobby: input('p-lobby').checked, co_hosts: emails('p-cohosts') };
   const pw = input('p-password').value;
   if (input('p-nopw').checked && editing) body.password = null;
   else if (pw) body.password = pw;
@@ -82,7 +90,19 @@ function formBody() {
   // A new meeting leaves out what is empty; an edit sends null, which clears it.
   if (startsAt !== null || editing) body.starts_at = startsAt;
   if (max !== null || editing) body.max_participants = max;
+  const timeoutText = input('p-timeout').value.trim();
+  const timeout = timeoutText ? Number(timeoutText) : null;
+  if (timeout !== null && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= TIMEOUT_MAX)) {
+    throw new FormError(() => t('plan.bad_timeout', { max: TIMEOUT_MAX }));
+  }
+  // Empty: the server's default (an edit sends null, which goes back to it).
+  if (timeout !== null || editing) body.empty_room_timeout = timeout;
   return body;
+}
+
+/** The emails of a list field (one a line, or separated by commas). @param {string} id */
+function emails(id) {
+  return /** @type {HTMLTextAreaElement} */ ($(id)).value.split(/[\s,;]+/).filter(Boolean);
 }
 
 /** Shows the link of a meeting just planned or saved, ready to copy. @param {string} name */
@@ -133,13 +153,14 @@ function refusal(x) {
 /** The planned meetings last shown (the list is remade from them after a language switch). @type {PlannedRoom[]} */
 let planned = [];
 
-/** Loads and shows the planned meetings; their titles by room name. @returns {Promise<Map<string, string>>} */
+/** Loads and shows the planned meetings; their titles ('' for none) by room name. @returns {Promise<Map<string, string>>} */
 export async function loadPlanned() {
   const { rooms } = /** @type {{ rooms: PlannedRoom[] }} */ (await api('GET', '/api/v1/rooms'));
   planned = rooms;
   $('planned-empty').hidden = rooms.length > 0;
   $('planned-list').replaceChildren(...rooms.map(plannedItem));
-  return new Map(rooms.filter((r) => r.title).map((r) => [r.unique_name, r.title]));
+  // Every planned room (its title, or ''): the records of these rooms' meetings are the account's own.
+  return new Map(rooms.map((r) => [r.unique_name, r.title || '']));
 }
 
 /** @param {PlannedRoom} r */
@@ -150,6 +171,9 @@ function plannedItem(r) {
   facts.push(r.has_password ? t('plan.fact_password') : t('plan.fact_no_password'));
   if (r.starts_at) facts.push(t('plan.fact_starts', { when: when(r.starts_at) }));
   if (r.max_participants) facts.push(t('plan.fact_max', { n: r.max_participants }));
+  if (r.lobby) facts.push(t('plan.fact_lobby'));
+  if (r.co_hosts?.length) facts.push(t('plan.fact_co_hosts', { emails: r.co_hosts.join(', ') }));
+  if (r.empty_room_timeout) facts.push(t('plan.fact_timeout', { n: r.empty_room_timeout }));
   const edit = h('button', { class: 'btn small', type: 'button', text: t('plan.edit') });
   edit.onclick = () => { fillForm(r); $('plan-form').scrollIntoView(); input('p-title').focus(); };
   return h('li', { class: 'item planned', 'data-room': r.unique_name }, [

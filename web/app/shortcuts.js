@@ -34,6 +34,7 @@ export function closeOverlays(ui) {
   $('settings').hidden = true;
   $('c-settings').setAttribute('aria-expanded', 'false');
   ui.reactions.close(false);
+  ui.mod.lobby.close(false);
 }
 
 /**
@@ -49,6 +50,7 @@ export function bindShortcuts(ui) {
     const k = ev.key.toLowerCase();
     const dialog = /** @type {HTMLDialogElement} */ ($('shortcuts'));
     if (dialog.open && k !== '?') return;
+    if (/** @type {HTMLDialogElement} */ ($('confirm')).open) return; // a question waits for its answer
     const s = SHORTCUTS.find((x) => x.key === k);
     if (!s) return;
     s.run(ui);

@@ -28,6 +28,8 @@ export class TileGrid {
     this.recent = [];
     /** @type {string | null} the dominant speaker last noted in `recent` */
     this.noted = null;
+    /** @type {((tile: HTMLElement, p: Participant, kind: 'camera'|'screen') => void) | null} adds to a painted tile (the host's menu) */
+    this.decorate = null;
   }
 
   destroy() {
@@ -146,6 +148,7 @@ export class TileGrid {
       else { c.detachVideo(video); video.srcObject = null; }
     }
     tile.classList.toggle('has-video', !!track);
+    this.decorate?.(tile, p, kind);
   }
 
   /** @param {Set<string>} loud participant ids speaking now */

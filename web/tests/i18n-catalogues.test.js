@@ -19,7 +19,7 @@ const SAME_AS_EN = {
   zh: ['app.name', 'past.span', 'shortcuts.keyEsc'],
   fr: ['app.name', 'common.separator', 'past.span', 'chat.label', 'device.microphone', 'device.microphone_n', 'controls.people',
     'ended.minutes_one', 'ended.minutes_other'],
-  ko: ['app.name', 'common.separator', 'past.chat_from', 'shortcuts.keyEsc'],
+  ko: ['app.name', 'common.separator', 'past.chat_from', 'shortcuts.keyEsc', 'audit.line', 'audit.line_target'],
 };
 
 /** @param {string} text */
