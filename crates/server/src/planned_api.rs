@@ -127,6 +127,9 @@ async fn create(
         created_at: now,
         updated_at: now,
         invited: Vec::new(),
+        lobby: false,
+        empty_room_timeout_secs: None,
+        co_hosts: Vec::new(),
     };
     apply(&state, &mut room, s).await?;
     if room.title.is_empty() {

@@ -185,6 +185,9 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             invited: invited.iter().map(|s| s.to_string()).collect(),
+            lobby: false,
+            empty_room_timeout_secs: None,
+            co_hosts: Vec::new(),
         }
     }
 
