@@ -246,6 +246,9 @@ impl Sfu {
 
     /// Create a (to be negotiated) receive m-line on `sub` for `publisher`'s track `mid`.
     pub(crate) fn subscribe(&mut self, sub: PeerIdx, publisher: PubRef, mid: Mid) {
+        if !self.peer(sub).is_some_and(|p| p.receives) {
+            return;
+        }
         let Some(publisher_id) = self.publisher(publisher).map(|p| p.0.clone()) else {
             return;
         };
@@ -277,6 +280,31 @@ impl Sfu {
         self.renegotiate.push(sub);
         if let PubRef::Remote(ri) = publisher {
             self.demand_dirty.push((ri, mid));
+        }
+    }
+
+    /// `sub` stops receiving the track `key`: its m-line is stopped (by renegotiation).
+    pub(crate) fn unsubscribe(&mut self, sub: PeerIdx, key: (PubRef, Mid)) {
+        if let Some(t) = self.track_mut(key) {
+            t.subscribers.retain(|s| *s != sub);
+        }
+        let Some(sp) = peer_in(&mut self.peers, sub) else {
+            return;
+        };
+        match sp.out.get(&key).map(|o| o.state) {
+            Some(OutState::ToOpen) => {
+                sp.out.remove(&key);
+            }
+            Some(OutState::Open(m)) => {
+                if let Some(o) = sp.out.get_mut(&key) {
+                    o.state = OutState::ToStop(m);
+                }
+            }
+            _ => {}
+        }
+        self.renegotiate.push(sub);
+        if let PubRef::Remote(ri) = key.0 {
+            self.demand_dirty.push((ri, key.1));
         }
     }
 

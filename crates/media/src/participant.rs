@@ -216,6 +216,8 @@ pub(crate) struct Participant {
     /// Sources declared by the client per mid (may arrive before the m-line is negotiated).
     pub declared_sources: HashMap<Mid, TrackSource>,
     pub muted: Vec<TrackSource>,
+    /// Whether it receives the others' tracks (false: an access token without `subscribe`).
+    pub receives: bool,
     pub bwe_bps: Option<u64>,
     /// Desired bitrate last given to str0m's BWE (to avoid re-setting it every tick).
     pub bwe_desired_bps: u64,

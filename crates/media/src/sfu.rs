@@ -217,6 +217,7 @@ impl Sfu {
             out: HashMap::new(),
             declared_sources: HashMap::new(),
             muted: Vec::new(),
+            receives: true,
             bwe_bps: None,
             bwe_desired_bps: 0,
             timeout: now,
@@ -236,13 +237,22 @@ impl Sfu {
             links: Vec::new(),
             remotes: Vec::new(),
         });
-        let existing = room.members.clone();
-        let remotes = room.remotes.clone();
         room.members.push(idx);
-        // Subscribe the newcomer to everything already published in the room, here and on the
-        // room's other cores. Keyframes are asked for now: they wait in the keyframe cache until
-        // the newcomer can receive them (`keyframe_cache.rs`).
-        for other in existing {
+        self.subscribe_to_room(idx, now);
+        self.finish(now);
+        Ok(())
+    }
+
+    /// Subscribes `idx` to everything already published in its room, here and on the room's other
+    /// cores. Keyframes are asked for now: they wait in the keyframe cache until the newcomer can
+    /// receive them (`keyframe_cache.rs`).
+    fn subscribe_to_room(&mut self, idx: PeerIdx, now: Instant) {
+        let Some(room) = self.peer(idx).and_then(|p| self.rooms.get(&p.room)) else {
+            return;
+        };
+        let members: Vec<PeerIdx> = room.members.iter().copied().filter(|m| *m != idx).collect();
+        let remotes = room.remotes.clone();
+        for other in members {
             let Some(op) = self.peer(other) else { continue };
             let tracks: Vec<_> = op.published.iter().map(|t| t.mid).collect();
             for mid in tracks {
@@ -257,8 +267,6 @@ impl Sfu {
                 self.subscribe(idx, PubRef::Remote(ri), mid);
             }
         }
-        self.finish(now);
-        Ok(())
     }
 
     pub fn remove_participant(
@@ -354,6 +362,34 @@ impl Sfu {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Whether the participant receives the others' tracks. Turning it off ends what it receives
+    /// now; turning it on subscribes it to what is published.
+    pub fn set_receives(
+        &mut self,
+        participant: &ParticipantId,
+        receives: bool,
+        now: Instant,
+    ) -> Result<(), MediaError> {
+        let idx = self.idx(participant)?;
+        let Some(p) = peer_in(&mut self.peers, idx) else {
+            return Err(MediaError::UnknownParticipant(participant.clone()));
+        };
+        if p.receives == receives {
+            return Ok(());
+        }
+        p.receives = receives;
+        if receives {
+            self.subscribe_to_room(idx, now);
+        } else {
+            let keys: Vec<_> = p.out.keys().copied().collect();
+            for key in keys {
+                self.unsubscribe(idx, key);
+            }
+        }
+        self.finish(now);
         Ok(())
     }
 

@@ -42,7 +42,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Print a token, e.g. `convene token create --room team --identity u42 --grant publish,chat`.
+    /// Print a token, e.g. `convene token create --room team --identity u42 --grant publish,subscribe,chat`.
     Create {
         #[arg(long)]
         room: String,
@@ -53,7 +53,8 @@ pub enum TokenCommand {
         #[arg(long)]
         name: Option<String>,
         /// What it grants, comma-separated: join is implied; `publish` (every source) or
-        /// `publish:microphone+camera`, and `chat`. [default: join only]
+        /// `publish:microphone+camera`, `subscribe`, `chat`, `room_admin`, `hidden`.
+        /// [default: join only]
         #[arg(long, value_delimiter = ',')]
         grant: Vec<String>,
         /// Lifetime: seconds, or with a unit (`90s`, `30m`, `1h`). [default: 1h]

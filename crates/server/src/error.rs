@@ -89,7 +89,9 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         InvalidCredentials | SignInRequired | PasswordRequired | WrongPassword | InvalidToken
         | TokenExpired | TokenNotYetValid => StatusCode::UNAUTHORIZED,
-        Forbidden | SignupClosed | NotInvited | TokenWrongRoom => StatusCode::FORBIDDEN,
+        Forbidden | SignupClosed | NotInvited | TokenWrongRoom | Denied | Removed | MutedByHost
+        | InLobby => StatusCode::FORBIDDEN,
+        MeetingLocked => StatusCode::CONFLICT,
         NotFound => StatusCode::NOT_FOUND,
         EmailTaken | RoomNameTaken => StatusCode::CONFLICT,
         RateLimited | TooManyFromAddress => StatusCode::TOO_MANY_REQUESTS,

@@ -54,6 +54,7 @@ pub fn records_routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(list_meetings))
         .routes(routes!(get_meeting))
+        .routes(routes!(crate::audit_api::audit))
 }
 
 /// Liveness: the process answers. Never touches the database, so a database outage does not get a

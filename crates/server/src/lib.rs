@@ -2,6 +2,7 @@
 //! `main.rs` parses the command line and calls [`run`].
 
 pub mod api;
+pub mod audit_api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -13,6 +14,7 @@ pub mod live_api;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod moderation_api;
 pub mod net;
 pub mod planned_api;
 pub mod policy;

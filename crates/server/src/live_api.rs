@@ -28,12 +28,16 @@ type Answer = Result<Response, ServerError>;
 pub struct RoomUpdate {
     /// `completed`: end the room's meeting for everyone in it.
     #[schema(example = "completed")]
-    status: String,
+    status: Option<String>,
+    /// Lock or unlock the meeting (a locked meeting admits nobody new).
+    locked: Option<bool>,
+    /// Turn the lobby on or off for newcomers.
+    lobby: Option<bool>,
 }
 
 /// The live room `name` if the caller may manage it; "not found" otherwise, so that callers learn
 /// nothing of rooms that are not theirs.
-async fn managed_room(
+pub(crate) async fn managed_room(
     state: &Arc<AppState>,
     who: &Caller,
     name: &str,
@@ -73,7 +77,7 @@ pub async fn participants(
         .await?
     {
         RoomAnswer::Participants { list } => list,
-        RoomAnswer::Done => Vec::new(),
+        _ => Vec::new(),
     };
     let participants = list.iter().map(LiveParticipant::from).collect();
     Ok(Json(ParticipantList {
@@ -99,23 +103,57 @@ pub async fn update(
     origin::guard(&state, &headers, conn.as_ref().map(|Extension(c)| c))?;
     let who = caller(&state, &headers).await?;
     let req: RoomUpdate = json_body(&body)?;
-    if req.status != "completed" {
+    let end = match req.status.as_deref() {
+        None => false,
+        Some("completed") => true,
+        Some(_) => {
+            return Err(ServerError::client(
+                ErrorCode::InvalidMessage,
+                "a live room's status can only become \"completed\" (ended for everyone)",
+            ))
+        }
+    };
+    if !end && req.locked.is_none() && req.lobby.is_none() {
         return Err(ServerError::client(
             ErrorCode::InvalidMessage,
-            "the one change of a live room is {\"status\": \"completed\"} (end it for everyone)",
+            "give status, locked or lobby",
         ));
     }
     let room = managed_room(&state, &who, &name).await?;
-    state.rooms.request(&room, actor(&who), RoomOp::End).await?;
+    let by = actor(&who);
+    if end {
+        state.rooms.request(&room, by, RoomOp::End).await?;
+        return Ok(Json(RoomEnded {
+            unique_name: room.0.clone(),
+            status: RoomStatus::Completed,
+            locked: None,
+            lobby: None,
+        })
+        .into_response());
+    }
+    let mut settings = None;
+    let ops = [
+        req.locked.map(|locked| RoomOp::SetLocked { locked }),
+        req.lobby.map(|enabled| RoomOp::SetLobby { enabled }),
+    ];
+    for op in ops.into_iter().flatten() {
+        if let RoomAnswer::Settings { settings: s } =
+            state.rooms.request(&room, by.clone(), op).await?
+        {
+            settings = Some(s);
+        }
+    }
     Ok(Json(RoomEnded {
         unique_name: room.0.clone(),
-        status: RoomStatus::Completed,
+        status: RoomStatus::InProgress,
+        locked: settings.map(|s| s.locked),
+        lobby: settings.map(|s| s.lobby),
     })
     .into_response())
 }
 
 /// The room plane's name for a REST caller.
-fn actor(who: &Caller) -> Actor {
+pub(crate) fn actor(who: &Caller) -> Actor {
     match who {
         Caller::User(u) => Actor::User { id: u.id.0 },
         Caller::ApiKey(id) => Actor::ApiKey { id: id.clone() },

@@ -26,12 +26,18 @@ use crate::state::AppState;
 const MAX_BODY: usize = 64 * 1024;
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_INVITED: usize = 500;
+/// A day: Twilio's `emptyRoomTimeout` is in minutes too.
+const MAX_EMPTY_MINUTES: u32 = 1440;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(show, update, crate::live_api::update))
         .routes(routes!(crate::live_api::participants))
+        .routes(routes!(crate::moderation_api::update_participant))
+        .routes(routes!(crate::moderation_api::mute_participant))
+        .routes(routes!(crate::moderation_api::lobby))
+        .routes(routes!(crate::moderation_api::decide))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
@@ -60,6 +66,15 @@ struct Settings {
     starts_at: Option<Option<i64>>,
     /// Emails of the people an `invited` room admits (besides its owner).
     invited: Option<Vec<String>>,
+    /// Emails of the co-hosts: they moderate with the owner, skip the lobby, and may enter an
+    /// `invited` room.
+    co_hosts: Option<Vec<String>>,
+    /// Newcomers wait in the lobby until a host or co-host admits them.
+    lobby: Option<bool>,
+    /// Minutes the room stays open once empty (1 to 1440); `null` for the server's default.
+    #[serde(default, deserialize_with = "some_or_null")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1440)]
+    empty_room_timeout: Option<Option<u32>>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -127,6 +142,9 @@ async fn create(
         created_at: now,
         updated_at: now,
         invited: Vec::new(),
+        lobby: false,
+        empty_room_timeout_secs: None,
+        co_hosts: Vec::new(),
     };
     apply(&state, &mut room, s).await?;
     if room.title.is_empty() {
@@ -267,17 +285,37 @@ async fn apply(state: &AppState, room: &mut PlannedRoom, s: Settings) -> Result<
         room.starts_at = t;
     }
     if let Some(list) = s.invited {
-        if list.len() > MAX_INVITED {
-            return Err(bad(format!("at most {MAX_INVITED} invited emails")));
-        }
-        room.invited = list
-            .iter()
-            .map(|e| {
-                normalize_email(e).ok_or_else(|| bad(format!("{e:?} is not an email address")))
-            })
-            .collect::<Result<_, _>>()?;
+        room.invited = emails("invited", &list)?;
+    }
+    if let Some(list) = s.co_hosts {
+        room.co_hosts = emails("co_hosts", &list)?;
+    }
+    if let Some(lobby) = s.lobby {
+        room.lobby = lobby;
+    }
+    if let Some(t) = s.empty_room_timeout {
+        room.empty_room_timeout_secs = match t {
+            None => None,
+            Some(m @ 1..=MAX_EMPTY_MINUTES) => Some(i64::from(m) * 60),
+            Some(m) => {
+                return Err(bad(format!(
+                    "empty_room_timeout is 1 to {MAX_EMPTY_MINUTES} minutes, not {m}"
+                )))
+            }
+        };
     }
     Ok(())
+}
+
+/// A list of emails, each normalised, at most [`MAX_INVITED`].
+fn emails(field: &str, list: &[String]) -> Result<Vec<String>, ServerError> {
+    let bad = |m: String| ServerError::client(ErrorCode::InvalidMessage, m);
+    if list.len() > MAX_INVITED {
+        return Err(bad(format!("at most {MAX_INVITED} emails in {field}")));
+    }
+    list.iter()
+        .map(|e| normalize_email(e).ok_or_else(|| bad(format!("{e:?} is not an email address"))))
+        .collect()
 }
 
 /// The signed-in user of the request (401 otherwise); for a change (`change` holds the

@@ -1,7 +1,8 @@
-//! The one place that decides who may enter a room. Everything else asks here and passes the answer
-//! on; nothing else in the server decides permissions. (Roles and host powers join it later.)
+//! The one place that decides who may enter a room, with which role, and what each role may do
+//! there (docs/protocol.md, *Roles and permissions*). Everything else asks here and passes the answer
+//! on; nothing else in the server decides permissions.
 
-use convene_proto::ErrorCode;
+use convene_proto::{ErrorCode, Role, Source};
 use convene_store::{Access, PlannedRoom, UserId};
 
 use crate::error::ServerError;
@@ -40,6 +41,10 @@ impl Identity {
 /// Whether the actor may send chat messages.
 pub fn may_chat(actor: &Identity) -> Result<(), ServerError> {
     match actor {
+        Identity::Token { grants, .. } if grants.hidden => Err(ServerError::client(
+            ErrorCode::Forbidden,
+            "a hidden participant does not chat",
+        )),
         Identity::Token { grants, .. } if !grants.chat => Err(ServerError::client(
             ErrorCode::Forbidden,
             "your access token does not grant chat",
@@ -51,18 +56,37 @@ pub fn may_chat(actor: &Identity) -> Result<(), ServerError> {
 /// Whether the actor may send reactions. A reaction is a short message to everyone, so it goes
 /// with chat: a token that does not grant chat does not grant reactions either.
 pub fn may_react(actor: &Identity) -> Result<(), ServerError> {
-    match actor {
-        Identity::Token { grants, .. } if !grants.chat => Err(ServerError::client(
+    may_chat(actor).map_err(|_| {
+        ServerError::client(
             ErrorCode::Forbidden,
             "your access token does not grant chat, which reactions are part of",
-        )),
-        _ => Ok(()),
-    }
+        )
+    })
 }
 
-/// Whether the actor may publish every one of `sources` (what an offer would send).
-pub fn may_publish(actor: &Identity, sources: &[convene_proto::Source]) -> Result<(), ServerError> {
-    let Identity::Token { grants, .. } = actor else {
+/// Whether a member of the room with `role` (and the token grants it joined with) may publish
+/// every one of `sources` (what an offer would send).
+pub fn may_publish(
+    role: Role,
+    grants: Option<&crate::auth::tokens::Grants>,
+    sources: &[Source],
+) -> Result<(), ServerError> {
+    if sources.is_empty() {
+        return Ok(());
+    }
+    if grants.is_some_and(|g| g.hidden) {
+        return Err(ServerError::client(
+            ErrorCode::Forbidden,
+            "a hidden participant publishes nothing",
+        ));
+    }
+    if role == Role::Viewer {
+        return Err(ServerError::client(
+            ErrorCode::Forbidden,
+            "viewers publish nothing; ask a host to make you a participant",
+        ));
+    }
+    let Some(grants) = grants else {
         return Ok(());
     };
     match sources.iter().find(|s| !grants.publish.allows(**s)) {
@@ -77,6 +101,72 @@ pub fn may_publish(actor: &Identity, sources: &[convene_proto::Source]) -> Resul
             ),
         )),
         None => Ok(()),
+    }
+}
+
+/// A host power (docs/protocol.md, *Roles and permissions*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Power {
+    /// Mute someone, allow them to unmute, lower their hand.
+    Mute,
+    MuteAll,
+    Remove,
+    /// Admit, deny, lock, lobby on or off.
+    Door,
+    SetRole,
+    TransferHost,
+    End,
+}
+
+/// Whether a participant of `role` may use `power` on someone of `target` role (None: on nobody
+/// in particular). Outsiders (the REST API) are decided by [`may_manage_room`] instead.
+pub fn may_use(role: Role, power: Power, target: Option<Role>) -> Result<(), ServerError> {
+    let refuse = |why: &str| Err(ServerError::client(ErrorCode::Forbidden, why));
+    match role {
+        Role::Host => Ok(()),
+        Role::CoHost => match power {
+            Power::SetRole | Power::TransferHost | Power::End => {
+                refuse("only the host may do that")
+            }
+            Power::Mute if target == Some(Role::Host) => refuse("a co-host cannot act on the host"),
+            Power::Remove if target.is_some_and(Role::moderates) => {
+                refuse("a co-host cannot remove the host or another co-host")
+            }
+            _ => Ok(()),
+        },
+        Role::Participant | Role::Viewer => refuse("only the host and co-hosts may do that"),
+    }
+}
+
+/// Which role someone gets on entering, before the room applies its own rules (the owner takes
+/// host back; the first of an ad-hoc room hosts it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryRole {
+    Owner,
+    CoHost,
+    Participant,
+    Viewer,
+}
+
+impl EntryRole {
+    /// Hosts and co-hosts skip the lobby and get into a locked meeting.
+    pub fn moderates(self) -> bool {
+        matches!(self, EntryRole::Owner | EntryRole::CoHost)
+    }
+}
+
+pub fn entry_role(actor: &Identity, planned: Option<&PlannedRoom>) -> EntryRole {
+    match actor {
+        Identity::User { id, email } => match planned {
+            Some(r) if r.owner == *id => EntryRole::Owner,
+            Some(r) if r.co_hosts.iter().any(|c| c == email) => EntryRole::CoHost,
+            _ => EntryRole::Participant,
+        },
+        Identity::Token { grants, .. } if grants.room_admin => EntryRole::CoHost,
+        Identity::Token { grants, .. } if grants.hidden || grants.publish.none() => {
+            EntryRole::Viewer
+        }
+        Identity::Token { .. } | Identity::Guest => EntryRole::Participant,
     }
 }
 
@@ -124,7 +214,12 @@ pub fn may_enter(
         }
         (Access::Accounts, Identity::User { .. }) => {}
         (Access::Invited, Identity::User { email, .. }) => {
-            if !room.invited.iter().any(|i| i == email) {
+            if !room
+                .invited
+                .iter()
+                .chain(&room.co_hosts)
+                .any(|i| i == email)
+            {
                 return refuse(
                     ErrorCode::NotInvited,
                     "this meeting is for invited people only; ask its host to invite you",
@@ -185,6 +280,9 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             invited: invited.iter().map(|s| s.to_string()).collect(),
+            lobby: false,
+            empty_room_timeout_secs: None,
+            co_hosts: Vec::new(),
         }
     }
 

@@ -1,4 +1,5 @@
-//! Convene's meeting records: meetings, participant sessions and chat, behind the [`Store`] trait.
+//! Convene's meeting records: meetings, participant sessions, chat and moderation, behind the
+//! [`Store`] trait.
 //!
 //! [`SqlStore`] is the one implementation. It runs over sqlx's `Any` driver, so the same SQL serves
 //! SQLite (the single-node default) and PostgreSQL (clusters); only the schema files differ per dialect.
@@ -15,6 +16,7 @@ mod accounts;
 mod apikeys;
 mod migrate;
 pub mod model;
+mod moderation;
 mod planned;
 mod sql;
 pub mod traits;

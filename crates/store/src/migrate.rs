@@ -57,6 +57,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_meeting_public_ids.sql"),
         postgres: include_str!("../migrations/postgres/0007_meeting_public_ids.sql"),
     },
+    Migration {
+        version: 8,
+        name: "moderation",
+        sqlite: include_str!("../migrations/sqlite/0008_moderation.sql"),
+        postgres: include_str!("../migrations/postgres/0008_moderation.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").

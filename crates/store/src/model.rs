@@ -232,6 +232,12 @@ pub struct PlannedRoom {
     pub updated_at: Millis,
     /// Normalised emails, sorted.
     pub invited: Vec<String>,
+    /// Whether people wait in a lobby until a host admits them.
+    pub lobby: bool,
+    /// How long the room stays open once empty; None: the server's default.
+    pub empty_room_timeout_secs: Option<i64>,
+    /// Who hosts the room beside its owner: normalised emails, sorted, once each.
+    pub co_hosts: Vec<String>,
 }
 
 /// A key a program uses for the REST API.
@@ -244,4 +250,62 @@ pub struct ApiKeyRecord {
     pub name: String,
     pub created_at: Millis,
     pub revoked_at: Option<Millis>,
+}
+
+/// Someone removed from a meeting, who may not come back to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewBan {
+    pub meeting: MeetingId,
+    /// The participant id they had when removed.
+    pub participant_id: String,
+    /// Their account, if they were signed in.
+    pub user: Option<UserId>,
+    /// The identity (`sub`) of the access token they joined with, if any.
+    pub identity: Option<String>,
+    pub display_name: String,
+    pub created_at: Millis,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BanRecord {
+    pub id: i64,
+    pub meeting: MeetingId,
+    pub participant_id: String,
+    pub user: Option<UserId>,
+    pub identity: Option<String>,
+    pub display_name: String,
+    pub created_at: Millis,
+}
+
+/// One moderation action (mute, remove, lock, ...), for the meeting's audit log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewAuditEntry {
+    pub meeting: MeetingId,
+    pub at: Millis,
+    /// `participant`, `user`, `api_key` or `system`.
+    pub actor_kind: String,
+    /// A participant id, a user id as text, or an API key id.
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    /// `mute`, `remove`, `lock`, ...
+    pub action: String,
+    /// The participant acted on, if any.
+    pub target_id: Option<String>,
+    pub target_name: Option<String>,
+    /// What else the action carries: the source muted, the new role, ...
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub meeting: MeetingId,
+    pub at: Millis,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub target_id: Option<String>,
+    pub target_name: Option<String>,
+    pub detail: Option<String>,
 }

@@ -1,4 +1,5 @@
-//! Planned rooms and their invitations: the SQL behind the planned-room methods of [`crate::Store`].
+//! Planned rooms with their invitations and co-hosts: the SQL behind the planned-room methods of
+//! [`crate::Store`].
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -9,7 +10,12 @@ use crate::traits::Result;
 use crate::StoreError;
 
 const COLUMNS: &str = "id, name, owner_id, title, access, password_hash, max_participants, \
-     starts_at, created_at, updated_at";
+     starts_at, created_at, updated_at, lobby, empty_room_timeout_secs";
+
+/// The tables that hold a room's email lists, each `(room_id, email)`. Only these names are ever
+/// spliced into SQL.
+const INVITES: &str = "planned_room_invites";
+const CO_HOSTS: &str = "planned_room_co_hosts";
 
 fn from_row(row: &AnyRow) -> Result<PlannedRoom> {
     let access: String = row.try_get("access")?;
@@ -26,23 +32,30 @@ fn from_row(row: &AnyRow) -> Result<PlannedRoom> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         invited: Vec::new(),
+        lobby: row.try_get::<i64, _>("lobby")? != 0,
+        empty_room_timeout_secs: row.try_get("empty_room_timeout_secs")?,
+        co_hosts: Vec::new(),
     })
 }
 
-async fn write_invites(
+/// Replaces the room's list in `table` (one of [`INVITES`], [`CO_HOSTS`]) with `emails`, sorted and
+/// deduplicated.
+async fn write_emails(
     tx: &mut Transaction<'static, Any>,
+    table: &'static str,
     room: i64,
     emails: &[String],
 ) -> Result<()> {
-    sqlx::query("DELETE FROM planned_room_invites WHERE room_id = $1")
+    sqlx::query(&format!("DELETE FROM {table} WHERE room_id = $1"))
         .bind(room)
         .execute(&mut **tx)
         .await?;
     let mut sorted: Vec<&String> = emails.iter().collect();
     sorted.sort();
     sorted.dedup();
+    let insert = format!("INSERT INTO {table} (room_id, email) VALUES ($1, $2)");
     for email in sorted {
-        sqlx::query("INSERT INTO planned_room_invites (room_id, email) VALUES ($1, $2)")
+        sqlx::query(&insert)
             .bind(room)
             .bind(email.as_str())
             .execute(&mut **tx)
@@ -56,8 +69,8 @@ impl SqlStore {
         let mut tx = begin_write(self.pool(), self.backend()).await?;
         let inserted: std::result::Result<i64, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO planned_rooms (name, owner_id, title, access, password_hash, \
-             max_participants, starts_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             max_participants, starts_at, created_at, updated_at, lobby, empty_room_timeout_secs) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(r.name.as_str())
         .bind(r.owner.0)
@@ -68,6 +81,8 @@ impl SqlStore {
         .bind(r.starts_at)
         .bind(r.created_at)
         .bind(r.updated_at)
+        .bind(i64::from(r.lobby))
+        .bind(r.empty_room_timeout_secs)
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -79,7 +94,8 @@ impl SqlStore {
             }
             Err(e) => return Err(e.into()),
         };
-        write_invites(&mut tx, id, &r.invited).await?;
+        write_emails(&mut tx, INVITES, id, &r.invited).await?;
+        write_emails(&mut tx, CO_HOSTS, id, &r.co_hosts).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -93,16 +109,15 @@ impl SqlStore {
         else {
             return Ok(None);
         };
-        let mut room = from_row(&row)?;
-        room.invited = self.invites(room.id).await?;
-        Ok(Some(room))
+        Ok(Some(self.with_emails(from_row(&row)?).await?))
     }
 
     pub(crate) async fn replace_planned_room(&self, r: &PlannedRoom) -> Result<()> {
         let mut tx = begin_write(self.pool(), self.backend()).await?;
         let n = sqlx::query(
             "UPDATE planned_rooms SET title = $2, access = $3, password_hash = $4, \
-             max_participants = $5, starts_at = $6, updated_at = $7 WHERE id = $1",
+             max_participants = $5, starts_at = $6, updated_at = $7, lobby = $8, \
+             empty_room_timeout_secs = $9 WHERE id = $1",
         )
         .bind(r.id)
         .bind(r.title.as_str())
@@ -111,13 +126,16 @@ impl SqlStore {
         .bind(r.max_participants)
         .bind(r.starts_at)
         .bind(r.updated_at)
+        .bind(i64::from(r.lobby))
+        .bind(r.empty_room_timeout_secs)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound("planned room"));
         }
-        write_invites(&mut tx, r.id, &r.invited).await?;
+        write_emails(&mut tx, INVITES, r.id, &r.invited).await?;
+        write_emails(&mut tx, CO_HOSTS, r.id, &r.co_hosts).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -132,17 +150,22 @@ impl SqlStore {
             .await?;
         let mut rooms = Vec::with_capacity(rows.len());
         for row in &rows {
-            let mut room = from_row(row)?;
-            room.invited = self.invites(room.id).await?;
-            rooms.push(room);
+            rooms.push(self.with_emails(from_row(row)?).await?);
         }
         Ok(rooms)
     }
 
-    async fn invites(&self, room: i64) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT email FROM planned_room_invites WHERE room_id = $1 ORDER BY email",
-        )
+    /// Fills in the room's invitations and co-hosts.
+    async fn with_emails(&self, mut room: PlannedRoom) -> Result<PlannedRoom> {
+        room.invited = self.emails(INVITES, room.id).await?;
+        room.co_hosts = self.emails(CO_HOSTS, room.id).await?;
+        Ok(room)
+    }
+
+    async fn emails(&self, table: &'static str, room: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT email FROM {table} WHERE room_id = $1 ORDER BY email"
+        ))
         .bind(room)
         .fetch_all(self.pool())
         .await?)

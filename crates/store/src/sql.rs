@@ -599,10 +599,32 @@ impl Store for SqlStore {
         self.revoke_key_row(id, now).await
     }
 
+    async fn add_ban(&self, b: &NewBan) -> Result<i64> {
+        self.insert_ban(b).await
+    }
+
+    async fn bans(&self, meeting: MeetingId) -> Result<Vec<BanRecord>> {
+        self.bans_of(meeting).await
+    }
+
+    async fn record_moderation(&self, e: &NewAuditEntry) -> Result<i64> {
+        self.insert_audit(e).await
+    }
+
+    async fn moderation_log(&self, meeting: MeetingId, limit: i64) -> Result<Vec<AuditRecord>> {
+        self.audit_of(meeting, limit).await
+    }
+
     async fn purge_meetings_ended_before(&self, before: Millis) -> Result<u64> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         let old = "SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < $1";
-        for table in ["chat_messages", "participant_sessions"] {
+        // Children first: each of these refers to the meeting (chat also to its sessions).
+        for table in [
+            "chat_messages",
+            "participant_sessions",
+            "meeting_bans",
+            "moderation_audit",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE meeting_id IN ({old})"))
                 .bind(before)
                 .execute(&mut *tx)

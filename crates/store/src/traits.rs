@@ -131,7 +131,18 @@ pub trait Store: Send + Sync + 'static {
     /// False if there is no live key of that id.
     async fn revoke_api_key(&self, id: &str, now: Millis) -> Result<bool>;
 
-    /// Deletes the meetings that ended before `before`, with their sessions and chat, in one
-    /// transaction. Returns how many meetings went.
+    /// Records that someone was removed from a meeting and may not come back. `StoreError::NotFound`
+    /// if the meeting does not exist. Returns the ban's id.
+    async fn add_ban(&self, b: &NewBan) -> Result<i64>;
+    /// The bans of a meeting, oldest first.
+    async fn bans(&self, meeting: MeetingId) -> Result<Vec<BanRecord>>;
+    /// Appends a moderation action to the meeting's audit log. `StoreError::NotFound` if the meeting
+    /// does not exist. Returns the entry's id.
+    async fn record_moderation(&self, e: &NewAuditEntry) -> Result<i64>;
+    /// The first `limit` entries of a meeting's audit log, oldest first.
+    async fn moderation_log(&self, meeting: MeetingId, limit: i64) -> Result<Vec<AuditRecord>>;
+
+    /// Deletes the meetings that ended before `before`, with their sessions, chat, bans and
+    /// moderation log, in one transaction. Returns how many meetings went.
     async fn purge_meetings_ended_before(&self, before: Millis) -> Result<u64>;
 }

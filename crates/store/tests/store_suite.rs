@@ -2,9 +2,11 @@
 //! `CONVENE_TEST_POSTGRES_URL` is set; each test gets its own schema so parallel runs never collide).
 
 mod common;
+mod moderation_cases;
 
 use common::*;
 use convene_store::*;
+use moderation_cases::*;
 
 /// Generates `sqlite::<test>` and `postgres::<test>` for each suite function.
 macro_rules! suite {
@@ -48,10 +50,14 @@ suite!(
     old_records_are_purged_whole,
     writes_survive_reopen,
     an_older_database_migrates_with_its_records,
+    planned_rooms_carry_lobby_timeout_and_co_hosts,
+    bans_belong_to_their_meeting,
+    moderation_log_in_order_with_limit,
+    purge_takes_bans_and_audit_along,
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 7;
+const LATEST: i64 = 8;
 
 // ---- the suite ----
 
@@ -786,6 +792,9 @@ async fn planned_rooms_with_invitations(db: Db) {
             "a@example.org".into(),
             "a@example.org".into(),
         ],
+        lobby: false,
+        empty_room_timeout_secs: None,
+        co_hosts: vec![],
     };
     room.id = store.create_planned_room(&room).await.expect("create");
     let got = store
@@ -885,6 +894,9 @@ async fn who_may_read_which_meetings(db: Db) {
         created_at: 0,
         updated_at: 0,
         invited: vec![],
+        lobby: false,
+        empty_room_timeout_secs: None,
+        co_hosts: vec![],
     };
     store.create_planned_room(&room).await.expect("plan");
     let ids = |v: Vec<MeetingRecord>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
@@ -1075,6 +1087,24 @@ async fn an_older_database_migrates_with_its_records(db: Db) {
         .await
         .expect("an old meeting");
     }
+    // And a planned room with an invitation, made before rooms had a lobby or co-hosts.
+    old.execute(
+        "INSERT INTO users (name, display_name, created_at) VALUES ('own@example.org', 'O', 0)",
+    )
+    .await
+    .expect("an old user");
+    old.execute(
+        "INSERT INTO planned_rooms (name, owner_id, title, access, created_at, updated_at) \
+         SELECT 'old-plan', id, 'Old', 'invited', 0, 0 FROM users",
+    )
+    .await
+    .expect("an old planned room");
+    old.execute(
+        "INSERT INTO planned_room_invites (room_id, email) \
+         SELECT id, 'i@example.org' FROM planned_rooms",
+    )
+    .await
+    .expect("an old invitation");
     old.close().await;
 
     // The new build migrates it: every old meeting gets its own unguessable public id.
@@ -1091,4 +1121,16 @@ async fn an_older_database_migrates_with_its_records(db: Db) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 3, "three meetings, three different ids");
+
+    // Old planned rooms read as "nothing set": no lobby, the default timeout, no co-hosts.
+    let plan = store
+        .planned_room("old-plan")
+        .await
+        .expect("get")
+        .expect("the old room");
+    assert_eq!(
+        (plan.lobby, plan.empty_room_timeout_secs, plan.co_hosts),
+        (false, None, vec![])
+    );
+    assert_eq!(plan.invited, vec!["i@example.org"]);
 }

@@ -129,6 +129,12 @@ pub struct Room {
     pub starts_at: Option<i64>,
     /// Emails invited to an `invited` room.
     pub invited: Vec<String>,
+    /// Emails of its co-hosts.
+    pub co_hosts: Vec<String>,
+    /// Newcomers wait in the lobby.
+    pub lobby: bool,
+    /// Minutes it stays open once empty; absent: the server's default.
+    pub empty_room_timeout: Option<i64>,
     /// Absent for a room opened by its link.
     pub created_at: Option<i64>,
     pub updated_at: Option<i64>,
@@ -145,6 +151,9 @@ impl Room {
             max_participants: r.max_participants,
             starts_at: r.starts_at,
             invited: r.invited.clone(),
+            co_hosts: r.co_hosts.clone(),
+            lobby: r.lobby,
+            empty_room_timeout: r.empty_room_timeout_secs.map(|s| s / 60),
             created_at: Some(r.created_at),
             updated_at: Some(r.updated_at),
         }
@@ -161,6 +170,9 @@ impl Room {
             max_participants: None,
             starts_at: None,
             invited: Vec::new(),
+            co_hosts: Vec::new(),
+            lobby: false,
+            empty_room_timeout: None,
             created_at: None,
             updated_at: None,
         }
@@ -172,10 +184,15 @@ pub struct RoomList {
     pub rooms: Vec<Room>,
 }
 
+/// A live room after a change: ended, or its lock and lobby now.
 #[derive(Serialize, ToSchema)]
 pub struct RoomEnded {
     pub unique_name: String,
     pub status: RoomStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lobby: Option<bool>,
 }
 
 /// Someone in a live room now.
@@ -190,6 +207,8 @@ pub struct LiveParticipant {
     pub hand_raised: bool,
     pub screen_sharing: bool,
     pub joined_at: i64,
+    /// Sources a host muted (`microphone`, `camera`, `screen`).
+    pub host_muted: Vec<String>,
 }
 
 impl From<&convene_proto::ParticipantInfo> for LiveParticipant {
@@ -203,6 +222,12 @@ impl From<&convene_proto::ParticipantInfo> for LiveParticipant {
             hand_raised: p.hand_raised,
             screen_sharing: p.screen_sharing,
             joined_at: p.joined_at,
+            host_muted: p
+                .host_muted
+                .iter()
+                .filter_map(|s| serde_json::to_value(s).ok())
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
         }
     }
 }

@@ -25,9 +25,18 @@ pub struct Grants {
     #[serde(default)]
     #[schema(schema_with = publish_schema)]
     pub publish: Publish,
-    /// Send chat messages.
+    /// Send chat messages (and reactions).
     #[serde(default = "yes")]
     pub chat: bool,
+    /// Receive the others' media.
+    #[serde(default = "yes")]
+    pub subscribe: bool,
+    /// Moderate the room: the holder is a co-host.
+    #[serde(default)]
+    pub room_admin: bool,
+    /// Be in nobody's participant list (recorders, monitors); publishes and chats nothing.
+    #[serde(default)]
+    pub hidden: bool,
 }
 
 fn yes() -> bool {
@@ -40,6 +49,9 @@ impl Default for Grants {
             join: true,
             publish: Publish::default(),
             chat: true,
+            subscribe: true,
+            room_admin: false,
+            hidden: false,
         }
     }
 }
@@ -73,6 +85,11 @@ impl Default for Publish {
 }
 
 impl Publish {
+    /// Whether no source at all may be published: the holder is a viewer.
+    pub fn none(&self) -> bool {
+        matches!(self, Publish::All(false)) || matches!(self, Publish::Sources(l) if l.is_empty())
+    }
+
     pub fn allows(&self, source: Source) -> bool {
         match self {
             Publish::All(all) => *all,
@@ -81,8 +98,8 @@ impl Publish {
     }
 }
 
-/// A token's claims. Unknown claims are refused: a grant this server does not know (say,
-/// `subscribe` or `room_admin`) must not look granted when it is not enforced.
+/// A token's claims. Unknown claims are refused: a grant this server does not know must not look
+/// granted when it is not enforced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Claims {
@@ -239,18 +256,24 @@ pub fn make(
     Ok((token, claims))
 }
 
-/// Grants from the command line's words: `publish`, `publish:microphone+camera`, `chat` (joining
-/// is implied; what is not named is not granted).
+/// Grants from the command line's words: `publish`, `publish:microphone+camera`, `subscribe`,
+/// `chat`, `room_admin`, `hidden` (joining is implied; what is not named is not granted).
 pub fn grants_from_words(words: &[String]) -> Result<Grants, ServerError> {
     let mut g = Grants {
         join: true,
         publish: Publish::All(false),
         chat: false,
+        subscribe: false,
+        room_admin: false,
+        hidden: false,
     };
     for w in words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
         match w.split_once(':') {
             None if w == "join" => {}
             None if w == "chat" => g.chat = true,
+            None if w == "subscribe" => g.subscribe = true,
+            None if w == "room_admin" => g.room_admin = true,
+            None if w == "hidden" => g.hidden = true,
             None if w == "publish" => g.publish = Publish::All(true),
             Some(("publish", list)) => {
                 let sources = list
@@ -265,12 +288,13 @@ pub fn grants_from_words(words: &[String]) -> Result<Grants, ServerError> {
                     })?;
                 g.publish = Publish::Sources(sources);
             }
-            _ => {
-                return Err(refuse(
-                    ErrorCode::InvalidMessage,
-                    &format!("unknown grant {w:?}: use join, chat, publish or publish:SOURCES"),
-                ))
-            }
+            _ => return Err(refuse(
+                ErrorCode::InvalidMessage,
+                &format!(
+                    "unknown grant {w:?}: use join, publish, publish:SOURCES, subscribe, chat, \
+                         room_admin or hidden"
+                ),
+            )),
         }
     }
     Ok(g)
@@ -445,7 +469,7 @@ mod tests {
         let mut h = Header::new(Algorithm::HS256);
         h.kid = Some("k1".into());
         let mut v = serde_json::to_value(claims()).unwrap();
-        v["grants"]["room_admin"] = serde_json::json!(true);
+        v["grants"]["can_update_metadata"] = serde_json::json!(true);
         let unknown_grant = jsonwebtoken::encode(
             &h,
             &v,
@@ -476,6 +500,10 @@ mod tests {
         assert!(g.chat && g.publish.allows(Source::Screen) && !g.publish.allows(Source::Camera));
         let none = grants_from_words(&[]).unwrap();
         assert!(none.join && !none.chat && !none.publish.allows(Source::Microphone));
+        assert!(!none.subscribe && !none.room_admin && !none.hidden);
+        let all = grants_from_words(&["subscribe".into(), "room_admin".into(), "hidden".into()]);
+        let all = all.unwrap();
+        assert!(all.subscribe && all.room_admin && all.hidden);
         assert!(grants_from_words(&["admin".into()]).is_err());
         assert!(grants_from_words(&["publish:lasers".into()]).is_err());
         assert_eq!(parse_ttl("1h").unwrap(), 3600);

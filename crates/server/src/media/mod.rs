@@ -8,6 +8,7 @@ mod busy;
 pub mod ice_servers;
 pub mod ice_tcp;
 mod metrics;
+pub mod offer_sources;
 mod placement;
 pub mod reuseport;
 pub mod router;
@@ -60,6 +61,11 @@ pub enum MediaCmd {
         participant: ParticipantId,
         source: TrackSource,
         muted: bool,
+    },
+    /// Whether the participant receives the others' tracks (an access token's `subscribe`).
+    SetReceives {
+        participant: ParticipantId,
+        receives: bool,
     },
     TcpOpen {
         peer: SocketAddr,
@@ -417,7 +423,8 @@ fn participant_of(cmd: &MediaCmd) -> Option<&ParticipantId> {
         | MediaCmd::Answer { participant, .. }
         | MediaCmd::Candidate { participant, .. }
         | MediaCmd::VideoConstraint { participant, .. }
-        | MediaCmd::ServerMute { participant, .. } => Some(participant),
+        | MediaCmd::ServerMute { participant, .. }
+        | MediaCmd::SetReceives { participant, .. } => Some(participant),
         _ => None,
     }
 }

@@ -271,6 +271,7 @@ impl Worker {
             | MediaCmd::Relay { .. }
             | MediaCmd::VideoConstraint { .. }
             | MediaCmd::ServerMute { .. }
+            | MediaCmd::SetReceives { .. }
             | MediaCmd::Stop => false,
             // Listed, not a wildcard, so that a new command is classified when it is added.
             MediaCmd::AddParticipant { .. }
@@ -350,6 +351,13 @@ impl Worker {
                 .sfu
                 .set_server_muted(&participant, source, muted)
                 .map_err(|e| (participant, "mute", e)),
+            MediaCmd::SetReceives {
+                participant,
+                receives,
+            } => self
+                .sfu
+                .set_receives(&participant, receives, now)
+                .map_err(|e| (participant, "receives", e)),
             MediaCmd::TcpOpen { peer, tx } => {
                 self.tcp.insert(peer, tx);
                 Ok(())

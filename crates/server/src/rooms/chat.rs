@@ -1,13 +1,13 @@
-//! Chat in a room: a message is checked here, written by the room's [`ChatWriter`] off the message
+//! Chat in a room: a message is checked here, written by the room's [`RoomWriter`] off the message
 //! loop, and broadcast and acknowledged when its write has committed.
 
 use convene_proto::{ChatMessage, ErrorCode, ParticipantId, ServerMessage};
 use convene_store::NewChatMessage;
 
-use super::chat_writer::{PendingChat, Stored};
 use super::command::AnswerTo;
 use super::plane::RoomAnswer;
 use super::room::Room;
+use super::writer::{PendingChat, Stored};
 use crate::clock::now_ms;
 use crate::error::ServerError;
 
@@ -38,7 +38,7 @@ impl Room {
             client_msg_id,
             reply,
         };
-        self.chat_writer.append(msg, pending);
+        self.writer.append(msg, pending);
     }
 
     /// A write has finished: broadcast the message and acknowledge it, or refuse it.

@@ -24,6 +24,28 @@ pub struct JoinRequest {
     pub seat_limit: Option<u32>,
     /// The address of a guest whose seats per address are limited (None: not limited).
     pub guest_addr: Option<std::net::IpAddr>,
+    /// The role the policy gives the joiner; the room applies its own rules on top (the first of
+    /// an ad-hoc room hosts it, a co-host hosts a meeting nobody hosts).
+    pub entry: crate::policy::EntryRole,
+    /// The grants of the access token it joined with.
+    pub grants: Option<crate::auth::tokens::Grants>,
+    /// The room's plan, when someone made it ahead of time: a meeting takes its settings from the
+    /// first join.
+    pub plan: Option<PlanSettings>,
+}
+
+impl JoinRequest {
+    pub fn hidden(&self) -> bool {
+        self.grants.as_ref().is_some_and(|g| g.hidden)
+    }
+}
+
+/// What a planned room sets for its meetings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanSettings {
+    pub lobby: bool,
+    /// How long the room stays open once empty (the server's `rooms.empty_grace_secs` if None).
+    pub empty_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug)]

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use convene_proto::{
-    ChatMessage, ErrorCode, Joined, ParticipantId, ParticipantInfo, Role, ServerMessage,
+    ChatMessage, ErrorCode, Joined, ParticipantId, ParticipantInfo, ServerMessage, Source,
     PROTOCOL_VERSION,
 };
 use convene_store::{NewMeeting, NewSession};
@@ -17,6 +17,7 @@ use super::room::{Lifecycle, Room};
 use crate::clock::now_ms;
 use crate::error::ServerError;
 use crate::media::MediaCmd;
+use crate::policy::EntryRole;
 
 /// Most octets of chat history one `joined` carries (texts, names and ids; the newest messages that
 /// fit). 100 messages of 4,000 four-octet characters would otherwise make a 1.6 MB `joined`.
@@ -30,10 +31,39 @@ impl Room {
             // A room that starts may be a meeting coming back after a restart of the server.
             self.restore().await.map_err(|e| self.storage_failed(e))?;
         }
-        if let Some(idx) = req.resume_token.as_deref().and_then(|t| self.resumable(t)) {
-            return self.resume(idx, conn, &req).await;
+        self.take_plan(&req);
+        if let Some(token) = req.resume_token.as_deref() {
+            if self.resume_is_banned(token) {
+                return Err(removed());
+            }
+            if let Some(idx) = self.resumable(token) {
+                return self.resume(idx, conn, &req).await;
+            }
         }
-        self.join_fresh(req, conn).await
+        if self.bans.refuses(req.user, req.identity.as_deref()) {
+            return Err(removed());
+        }
+        let id = new_participant_id();
+        let moderator = req.entry.moderates();
+        if self.settings.locked && !moderator {
+            return Err(JoinRefusal::Error(ServerError::client(
+                ErrorCode::MeetingLocked,
+                "the meeting is locked: nobody new gets in",
+            )));
+        }
+        if self.settings.lobby && !moderator && !req.hidden() {
+            return self.hold_in_lobby(id, req, conn);
+        }
+        let entry = req.entry;
+        self.join_fresh(id, req, conn, entry).await
+    }
+
+    /// Whether a resume token names someone removed from this meeting.
+    fn resume_is_banned(&self, token: &str) -> bool {
+        self.state
+            .resume_key
+            .verify(token)
+            .is_some_and(|c| Some(c.meeting) == self.meeting && self.bans.has(&c.participant))
     }
 
     /// The participant a resume token brings back, if it is valid here and now.
@@ -52,10 +82,18 @@ impl Room {
         })
     }
 
-    async fn join_fresh(&mut self, req: JoinRequest, conn: ConnHandle) -> JoinReply {
+    pub(super) async fn join_fresh(
+        &mut self,
+        id: ParticipantId,
+        req: JoinRequest,
+        conn: ConnHandle,
+        entry: EntryRole,
+    ) -> JoinReply {
         let server_max = self.state.config.rooms.max_participants;
         let max = req.seat_limit.map_or(server_max, |l| l.min(server_max)) as usize;
-        if self.participants.len() >= max {
+        // Hidden participants (recorders, monitors) take no seat.
+        let seated = self.participants.iter().filter(|p| !p.hidden()).count();
+        if !req.hidden() && seated >= max {
             return Err(JoinRefusal::Error(ServerError::client(
                 ErrorCode::RoomFull,
                 format!("the room is full ({max} participants)"),
@@ -102,13 +140,8 @@ impl Room {
                 m
             }
         };
-        // The first participant of a meeting hosts it; design for more roles (moderators, viewers).
-        let role = if self.participants.iter().any(|p| p.info.role == Role::Host) {
-            Role::Participant
-        } else {
-            Role::Host
-        };
-        let id = new_participant_id();
+        let hidden = req.hidden();
+        let role = self.role_on_entry(entry, hidden);
         let session = self
             .state
             .store
@@ -138,11 +171,17 @@ impl Room {
             host_muted: Vec::new(),
             unmute_asked: Vec::new(),
         };
-        // Committed: now the others may hear of it.
-        self.broadcast(&ServerMessage::ParticipantJoined {
-            participant: info.clone(),
-        });
+        // Committed: now the others may hear of it (of a hidden participant, nobody does).
+        if !hidden {
+            self.broadcast(&ServerMessage::ParticipantJoined {
+                participant: info.clone(),
+            });
+        }
+        let receives = req.grants.as_ref().is_none_or(|g| g.subscribe);
         self.participants.push(Participant {
+            user: req.user,
+            identity: req.identity.clone(),
+            grants: req.grants.clone(),
             info,
             session,
             // `send_joined` below issues the first token and its nonce. Until then no token can
@@ -156,7 +195,19 @@ impl Room {
             quality: Default::default(),
         });
         self.lifecycle = Lifecycle::Active;
-        self.add_to_media(&id, req.mic_muted, req.camera_muted);
+        self.add_to_media(&id, req.mic_muted, req.camera_muted, &[]);
+        if !receives {
+            if let Some(media) = &self.state.media {
+                let participant = id.clone();
+                media.send(
+                    &self.id,
+                    MediaCmd::SetReceives {
+                        participant,
+                        receives,
+                    },
+                );
+            }
+        }
         self.state
             .metrics
             .participants
@@ -164,7 +215,12 @@ impl Room {
         self.state.metrics.joins.fetch_add(1, Ordering::Relaxed);
         let idx = self.participants.len() - 1;
         self.send_joined(idx, false, false);
-        tracing::info!(room = %self.id, participant = %id, "joined");
+        if entry == EntryRole::Owner {
+            // The owner takes host back from whoever held it meanwhile.
+            self.demote_other_hosts(&id);
+        }
+        self.tell_waiters_about_hosts();
+        tracing::info!(room = %self.id, participant = %id, role = role.as_str(), "joined");
         Ok(id)
     }
 
@@ -199,11 +255,19 @@ impl Room {
             self.participants[idx].session = session;
         }
         let id = self.participants[idx].info.id.clone();
-        // The client says what its microphone and camera are now; the others hear of it before the
-        // participant is connected again, so that `joined` stays its first message.
+        if req.grants.is_some() {
+            // After a restart the record did not keep them; the token brought them again.
+            self.participants[idx].grants = req.grants.clone();
+        }
+        // The client says what its microphone and camera are now (a host's mute still holds); the
+        // others hear of it before the participant is connected again, so that `joined` stays its
+        // first message.
+        let held = self.participants[idx].info.host_muted.clone();
+        let mic_muted = req.mic_muted || held.contains(&Source::Microphone);
+        let camera_muted = req.camera_muted || held.contains(&Source::Camera);
         self.update(&id, |info| {
-            info.mic_muted = req.mic_muted;
-            info.camera_muted = req.camera_muted;
+            info.mic_muted = mic_muted;
+            info.camera_muted = camera_muted;
         });
         let p = &mut self.participants[idx];
         if let Presence::Connected(old) = &p.presence {
@@ -213,9 +277,9 @@ impl Room {
         p.presence = Presence::Connected(conn);
         self.lifecycle = Lifecycle::Active;
         if restored {
-            self.add_to_media(&id, req.mic_muted, req.camera_muted);
+            self.add_to_media(&id, mic_muted, camera_muted, &held);
         } else {
-            self.server_mute(&id, Some(req.mic_muted), Some(req.camera_muted));
+            self.server_mute(&id, Some(mic_muted), Some(camera_muted));
         }
         self.state.metrics.resumes.fetch_add(1, Ordering::Relaxed);
         self.send_joined(idx, true, !restored);
@@ -241,8 +305,15 @@ impl Room {
     }
 
     /// Gives the participant a media session (before `joined` goes out, so that it exists in the
-    /// core when the first offer arrives) and applies its mute state there.
-    fn add_to_media(&mut self, id: &ParticipantId, mic_muted: bool, camera_muted: bool) {
+    /// core when the first offer arrives) and applies its mute state there, with the sources a host
+    /// muted (`held`).
+    fn add_to_media(
+        &mut self,
+        id: &ParticipantId,
+        mic_muted: bool,
+        camera_muted: bool,
+        held: &[Source],
+    ) {
         let Some(media) = &self.state.media else {
             return;
         };
@@ -257,6 +328,9 @@ impl Room {
             self.state.set_media_route(id, Some(me));
         }
         self.server_mute(id, Some(mic_muted), Some(camera_muted));
+        for source in held {
+            self.media_mute(id, *source, true);
+        }
     }
 
     /// Sends `joined` to participant `idx`, with a new resume token (the previous one stops working).
@@ -275,7 +349,12 @@ impl Room {
             resume_window_secs: rooms.resume_window_secs,
             restart_window_secs: rooms.restart_window_secs,
             media_kept,
-            participants: self.participants.iter().map(|p| p.info.clone()).collect(),
+            participants: self
+                .participants
+                .iter()
+                .filter(|o| !o.hidden() || o.info.id == p.info.id)
+                .map(|p| p.info.clone())
+                .collect(),
             ice_servers: crate::media::ice_servers::for_participant(
                 &self.state.config.media,
                 p.info.id.as_str(),
@@ -283,14 +362,25 @@ impl Room {
             ),
             chat_history: history_within(self.chat.iter(), JOINED_CHAT_BUDGET),
             server_time: now_ms(),
-            settings: Default::default(),
-            waiting: Vec::new(),
+            settings: self.settings,
+            waiting: if p.info.role.moderates() {
+                self.lobby_entries()
+            } else {
+                Vec::new()
+            },
         }));
         if let Some(conn) = p.conn() {
             conn.send(&joined);
         }
         self.participants[idx].resumable = Resumable::Issued { nonce };
     }
+}
+
+fn removed() -> JoinRefusal {
+    JoinRefusal::Error(ServerError::client(
+        ErrorCode::Removed,
+        "you were removed from this meeting and cannot come back to it",
+    ))
 }
 
 /// The newest messages of `chat` (oldest first) whose strings fit in `budget` octets.

@@ -1,22 +1,27 @@
 //! Rooms and their participants.
 
+mod bans;
 mod chat;
-mod chat_writer;
 pub mod command;
 pub mod conn;
 mod join;
+pub mod lobby;
 pub mod media_events;
+mod moderation;
 pub mod participant;
 pub mod plane;
+mod publish;
 mod quality;
 mod reactions;
 pub mod registry;
 mod requests;
 mod restore;
 pub mod resume;
+mod roles;
 pub mod room;
+mod writer;
 
-pub use command::{JoinRequest, RoomCmd};
+pub use command::{JoinRequest, PlanSettings, RoomCmd};
 pub use conn::{ConnHandle, Outbound};
 pub use plane::{Actor, RoomAnswer, RoomOp, RoomPlane};
 pub use registry::{Registry, RoomHandle};

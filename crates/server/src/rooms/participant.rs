@@ -36,6 +36,12 @@ pub struct Participant {
     pub session: SessionId,
     pub resumable: Resumable,
     pub presence: Presence,
+    /// Its account, for the record and for a removal's ban.
+    pub user: Option<convene_store::UserId>,
+    /// Its access token's identity (`sub`), likewise.
+    pub identity: Option<String>,
+    /// Its access token's grants; None for an account or a guest.
+    pub grants: Option<crate::auth::tokens::Grants>,
     /// For a guest whose seats per address are limited: the address it joined from.
     pub guest_addr: Option<std::net::IpAddr>,
     /// Its reactions' rate limit: kept with the participant, so a reconnect does not refill it.
@@ -57,6 +63,11 @@ impl Participant {
             Presence::Connected(c) => Some(c),
             Presence::Away { .. } => None,
         }
+    }
+
+    /// In nobody's participant list (an access token's `hidden`).
+    pub fn hidden(&self) -> bool {
+        self.grants.as_ref().is_some_and(|g| g.hidden)
     }
 
     /// Whether its session row is open: false only for a restored participant not back yet.

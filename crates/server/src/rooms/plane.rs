@@ -5,7 +5,10 @@
 //! room checks only that the request fits the actor (a participant speaks for itself, an outsider
 //! cannot chat, ...).
 
-use convene_proto::{ConnectionQuality, ParticipantId, ParticipantInfo, RoomId};
+use convene_proto::{
+    ConnectionQuality, LobbyEntry, MeetingSettings, ParticipantId, ParticipantInfo, Role, RoomId,
+    Source, TrackSource,
+};
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +64,59 @@ pub enum RoomOp {
     ConnectionLost {
         conn_id: u64,
     },
+    /// A publish (or ICE restart) offer: the room checks what it would send before the media
+    /// plane sees it.
+    Offer {
+        sdp: String,
+        tracks: Vec<TrackSource>,
+    },
+    /// A host-muted participant asks to unmute `source`.
+    AskToUnmute {
+        source: Source,
+    },
+    /// Host powers (docs/protocol.md, *Host powers*), from a host or co-host, or from outside.
+    Mute {
+        target: ParticipantId,
+        source: Source,
+    },
+    MuteAll {
+        source: Source,
+    },
+    AllowUnmute {
+        target: ParticipantId,
+        source: Source,
+    },
+    LowerHand {
+        target: ParticipantId,
+    },
+    /// Disconnect `target`; it cannot come back to this meeting.
+    Remove {
+        target: ParticipantId,
+    },
+    SetRole {
+        target: ParticipantId,
+        role: Role,
+    },
+    TransferHost {
+        target: ParticipantId,
+    },
+    SetLocked {
+        locked: bool,
+    },
+    SetLobby {
+        enabled: bool,
+    },
+    Admit {
+        target: ParticipantId,
+    },
+    Deny {
+        target: ParticipantId,
+    },
+    AdmitAll,
     /// Who is in the room now (connected, or away within their window).
     Snapshot,
+    /// Who waits in the lobby.
+    LobbySnapshot,
     /// End the meeting for everyone.
     End,
     /// Server shutdown: tell everyone, close the records, end the room.
@@ -80,10 +134,48 @@ impl RoomOp {
             | RoomOp::React { .. }
             | RoomOp::SetMuted { .. }
             | RoomOp::Leave { .. }
-            | RoomOp::ConnectionLost { .. } => matches!(actor, Actor::Participant { .. }),
-            RoomOp::Snapshot | RoomOp::End => !matches!(actor, Actor::Participant { .. }),
+            | RoomOp::ConnectionLost { .. }
+            | RoomOp::Offer { .. }
+            | RoomOp::AskToUnmute { .. } => matches!(actor, Actor::Participant { .. }),
+            // Host powers come from inside (the policy then decides by role) or outside.
+            RoomOp::Mute { .. }
+            | RoomOp::MuteAll { .. }
+            | RoomOp::AllowUnmute { .. }
+            | RoomOp::LowerHand { .. }
+            | RoomOp::Remove { .. }
+            | RoomOp::SetRole { .. }
+            | RoomOp::TransferHost { .. }
+            | RoomOp::SetLocked { .. }
+            | RoomOp::SetLobby { .. }
+            | RoomOp::Admit { .. }
+            | RoomOp::Deny { .. }
+            | RoomOp::AdmitAll
+            | RoomOp::End => true,
+            RoomOp::Snapshot | RoomOp::LobbySnapshot => !matches!(actor, Actor::Participant { .. }),
             RoomOp::Drain => *actor == Actor::System,
         }
+    }
+}
+
+impl RoomOp {
+    /// Host powers: the policy decides them by the actor's role (rooms/moderation.rs).
+    pub fn is_host_power(&self) -> bool {
+        matches!(
+            self,
+            RoomOp::Mute { .. }
+                | RoomOp::MuteAll { .. }
+                | RoomOp::AllowUnmute { .. }
+                | RoomOp::LowerHand { .. }
+                | RoomOp::Remove { .. }
+                | RoomOp::SetRole { .. }
+                | RoomOp::TransferHost { .. }
+                | RoomOp::SetLocked { .. }
+                | RoomOp::SetLobby { .. }
+                | RoomOp::Admit { .. }
+                | RoomOp::Deny { .. }
+                | RoomOp::AdmitAll
+                | RoomOp::End
+        )
     }
 }
 
@@ -92,7 +184,16 @@ impl RoomOp {
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum RoomAnswer {
     Done,
-    Participants { list: Vec<ParticipantInfo> },
+    Participants {
+        list: Vec<ParticipantInfo>,
+    },
+    Lobby {
+        waiting: Vec<LobbyEntry>,
+    },
+    /// The meeting's lock and lobby, after a change of them.
+    Settings {
+        settings: MeetingSettings,
+    },
 }
 
 /// The room directory and its commands, wherever the rooms run.
@@ -213,9 +314,15 @@ mod tests {
         assert!(chat.fits(&me) && !chat.fits(&key) && !chat.fits(&Actor::System));
         assert!(RoomOp::End.fits(&key) && RoomOp::End.fits(&Actor::System));
         assert!(
-            !RoomOp::End.fits(&me),
-            "ending for all is a host power (moderation), not yet"
+            RoomOp::End.fits(&me),
+            "ending for all is a host power: the policy decides by the participant's role"
         );
+        let offer = RoomOp::Offer {
+            sdp: "v=0".into(),
+            tracks: vec![],
+        };
+        assert!(offer.fits(&me) && !offer.fits(&key));
+        assert!(!RoomOp::Snapshot.fits(&me) && RoomOp::Snapshot.fits(&key));
         assert!(RoomOp::Drain.fits(&Actor::System) && !RoomOp::Drain.fits(&key));
     }
 }

@@ -1,6 +1,6 @@
 //! What a room does with each request of the room plane.
 
-use convene_proto::{ErrorCode, ParticipantId};
+use convene_proto::{ErrorCode, ParticipantId, Source};
 use convene_store::LeaveReason;
 
 use super::command::AnswerTo;
@@ -28,8 +28,14 @@ impl Room {
         }
         let from = match &actor {
             Actor::Participant { id } => id.clone(),
-            _ => return self.outsider_request(op, reply).await,
+            _ => return self.outsider_request(actor, op, reply).await,
         };
+        if self.is_waiting(&from) {
+            return self.from_the_lobby(&from, op, reply);
+        }
+        if op.is_host_power() {
+            return self.moderate(actor, op, reply).await;
+        }
         match op {
             RoomOp::Chat {
                 text,
@@ -46,7 +52,25 @@ impl Room {
             }
             RoomOp::SetHand { raised } => self.update(&from, |info| info.hand_raised = raised),
             RoomOp::SetQuality { quality } => self.set_quality(&from, quality),
+            RoomOp::Offer { sdp, tracks } => {
+                answer(
+                    reply,
+                    self.offer(&from, sdp, tracks).map(|()| RoomAnswer::Done),
+                );
+                return Continue::Go;
+            }
+            RoomOp::AskToUnmute { source } => {
+                answer(
+                    reply,
+                    self.ask_to_unmute(&from, source).map(|()| RoomAnswer::Done),
+                );
+                return Continue::Go;
+            }
             RoomOp::SetMuted { mic, camera } => {
+                if let Err(e) = self.may_unmute(&from, mic, camera) {
+                    answer(reply, Err(e));
+                    return Continue::Go;
+                }
                 self.update(&from, |info| {
                     if let Some(m) = mic {
                         info.mic_muted = m;
@@ -63,27 +87,38 @@ impl Room {
                 }
             }
             RoomOp::ConnectionLost { conn_id } => self.connection_lost(&from, conn_id),
-            // `fits` keeps these from participants.
-            RoomOp::Snapshot | RoomOp::End | RoomOp::Drain => {}
+            // `fits` keeps these from participants; host powers went to `moderate`.
+            _ => {}
         }
         answer(reply, Ok(RoomAnswer::Done));
         Continue::Go
     }
 
     /// Requests from outside the meeting: an owner, an administrator, an API key, the server.
-    async fn outsider_request(&mut self, op: RoomOp, reply: Option<AnswerTo>) -> Continue {
+    async fn outsider_request(
+        &mut self,
+        actor: Actor,
+        op: RoomOp,
+        reply: Option<AnswerTo>,
+    ) -> Continue {
+        if op.is_host_power() {
+            return self.moderate(actor, op, reply).await;
+        }
         match op {
             RoomOp::Snapshot => {
-                let list = self.participants.iter().map(|p| p.info.clone()).collect();
+                let list = self
+                    .participants
+                    .iter()
+                    .filter(|p| !p.hidden())
+                    .map(|p| p.info.clone())
+                    .collect();
                 answer(reply, Ok(RoomAnswer::Participants { list }));
                 Continue::Go
             }
-            RoomOp::End => {
-                tracing::info!(room = %self.id, "meeting ended for everyone");
-                self.end_for_all("meeting_ended", 1000, LeaveReason::MeetingEnded)
-                    .await;
-                answer(reply, Ok(RoomAnswer::Done));
-                Continue::Stop
+            RoomOp::LobbySnapshot => {
+                let waiting = self.lobby_entries();
+                answer(reply, Ok(RoomAnswer::Lobby { waiting }));
+                Continue::Go
             }
             RoomOp::Drain => {
                 self.end_for_all("server_shutdown", 1001, LeaveReason::ServerShutdown)
@@ -97,6 +132,50 @@ impl Room {
                 Continue::Go
             }
         }
+    }
+
+    /// Someone waiting in the lobby may only leave it.
+    fn from_the_lobby(
+        &mut self,
+        from: &ParticipantId,
+        op: RoomOp,
+        reply: Option<AnswerTo>,
+    ) -> Continue {
+        match op {
+            RoomOp::Leave { conn_id } | RoomOp::ConnectionLost { conn_id } => {
+                self.leave_lobby(from, conn_id);
+                answer(reply, Ok(RoomAnswer::Done));
+            }
+            _ => answer(
+                reply,
+                Err(ServerError::client(
+                    ErrorCode::InLobby,
+                    "you are waiting in the lobby until a host lets you in",
+                )),
+            ),
+        }
+        Continue::Go
+    }
+
+    /// A participant may not unmute what a host muted until a host allows it.
+    fn may_unmute(
+        &self,
+        from: &ParticipantId,
+        mic: Option<bool>,
+        camera: Option<bool>,
+    ) -> Result<(), ServerError> {
+        let Some(p) = self.find(from) else {
+            return Ok(());
+        };
+        let held = &p.info.host_muted;
+        let unmutes = |asked: Option<bool>, s: Source| asked == Some(false) && held.contains(&s);
+        if unmutes(mic, Source::Microphone) || unmutes(camera, Source::Camera) {
+            return Err(ServerError::client(
+                ErrorCode::MutedByHost,
+                "a host muted you: ask to unmute, and unmute once allowed",
+            ));
+        }
+        Ok(())
     }
 
     fn connection_lost(&mut self, from: &ParticipantId, conn_id: u64) {

@@ -55,6 +55,7 @@ impl Room {
             })
             .collect();
         self.meeting = Some(meeting.id);
+        self.bans = super::bans::Bans::from_records(store.bans(meeting.id).await?);
         let until = Instant::now() + window;
         for a in &awaited {
             self.participants.push(Participant {
@@ -76,6 +77,10 @@ impl Room {
                 session: a.last.id,
                 resumable: Resumable::Restored,
                 presence: Presence::Away { until },
+                user: a.last.user,
+                identity: a.last.identity.clone(),
+                // Not in the record: the token brings them again on return.
+                grants: None,
                 guest_addr: None,
                 reactions: reaction_bucket(&self.state.config.limits, Instant::now()),
                 quality: Default::default(),

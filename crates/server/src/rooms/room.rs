@@ -6,15 +6,18 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use convene_proto::{ChatMessage, ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage};
+use convene_proto::{
+    ChatMessage, MeetingSettings, ParticipantId, ParticipantInfo, Role, RoomId, ServerMessage,
+    Source,
+};
 use convene_store::{LeaveReason, MeetingId};
 use tokio::sync::mpsc;
 
-use super::chat_writer::ChatWriter;
 use super::command::{JoinRefusal, RoomCmd};
 use super::conn::{encode, Delivery};
 use super::participant::{Participant, Presence};
 use super::plane::{RoomAnswer, RoomOp};
+use super::writer::RoomWriter;
 use crate::clock::now_ms;
 use crate::closing::PendingClose;
 use crate::error::ServerError;
@@ -30,6 +33,14 @@ pub(super) enum Lifecycle {
     },
 }
 
+/// Whether the meeting follows a plan someone made ahead of time (taken from its first join).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PlanState {
+    Unknown,
+    AdHoc,
+    Planned(super::command::PlanSettings),
+}
+
 pub struct Room {
     pub(super) id: RoomId,
     /// Distinguishes this room from a later one of the same name in the registry.
@@ -39,14 +50,26 @@ pub struct Room {
     pub(super) participants: Vec<Participant>,
     pub(super) chat: VecDeque<ChatMessage>,
     pub(super) lifecycle: Lifecycle,
-    pub(super) chat_writer: ChatWriter,
+    pub(super) writer: RoomWriter,
+    pub(super) plan: PlanState,
+    pub(super) settings: MeetingSettings,
+    /// People at the door (rooms/lobby.rs), longest first.
+    pub(super) lobby: Vec<super::lobby::Waiting>,
+    /// Whether the people waiting were last told that someone who can admit them is here.
+    pub(super) hosts_were_present: bool,
+    pub(super) bans: super::bans::Bans,
 }
 
 impl Room {
     pub fn new(id: RoomId, generation: u64, state: Arc<AppState>) -> Self {
-        let chat_writer = ChatWriter::spawn(state.store.clone());
+        let writer = RoomWriter::spawn(state.clone());
         Self {
-            chat_writer,
+            writer,
+            plan: PlanState::Unknown,
+            settings: MeetingSettings::default(),
+            lobby: Vec::new(),
+            hosts_were_present: false,
+            bans: Default::default(),
             id,
             generation,
             state,
@@ -65,7 +88,7 @@ impl Room {
             let deadline = self.next_deadline();
             let cmd = tokio::select! {
                 cmd = rx.recv() => cmd,
-                Some(stored) = self.chat_writer.results.recv() => {
+                Some(stored) = self.writer.results.recv() => {
                     self.chat_stored(stored);
                     continue;
                 }
@@ -82,8 +105,8 @@ impl Room {
             }
         }
         // Messages written before the end (the record closed after them) are kept: say so.
-        self.chat_writer.results.close();
-        while let Ok(stored) = self.chat_writer.results.try_recv() {
+        self.writer.results.close();
+        while let Ok(stored) = self.writer.results.try_recv() {
             stored.answer_directly();
         }
         // Refuse what is still queued: joins go to a new room, other requests are moot.
@@ -128,23 +151,38 @@ impl Room {
     /// What a participant says is muted is not forwarded either: a client that keeps sending after
     /// muting leaks nothing, and nobody spends bandwidth on it.
     pub(super) fn server_mute(&self, id: &ParticipantId, mic: Option<bool>, camera: Option<bool>) {
+        let held = self
+            .find(id)
+            .map(|p| p.info.host_muted.clone())
+            .unwrap_or_default();
+        let viewer = self.find(id).is_some_and(|p| p.info.role == Role::Viewer);
+        for (source, muted) in [(Source::Microphone, mic), (Source::Camera, camera)] {
+            if let Some(muted) = muted {
+                // A host's mute, or a viewer's role, holds whatever the participant says.
+                self.media_mute(id, source, muted || viewer || held.contains(&source));
+            }
+        }
+    }
+
+    /// Starts or stops forwarding one source of a participant (`screen` with its audio).
+    pub(super) fn media_mute(&self, id: &ParticipantId, source: Source, muted: bool) {
         let Some(media) = &self.state.media else {
             return;
         };
-        for (source, muted) in [
-            (convene_media::TrackSource::Microphone, mic),
-            (convene_media::TrackSource::Camera, camera),
-        ] {
-            if let Some(muted) = muted {
-                media.send(
-                    &self.id,
-                    MediaCmd::ServerMute {
-                        participant: id.clone(),
-                        source,
-                        muted,
-                    },
-                );
-            }
+        let sources: &[Source] = match source {
+            Source::Screen | Source::ScreenAudio => &[Source::Screen, Source::ScreenAudio],
+            Source::Microphone => &[Source::Microphone],
+            Source::Camera => &[Source::Camera],
+        };
+        for s in sources {
+            media.send(
+                &self.id,
+                MediaCmd::ServerMute {
+                    participant: id.clone(),
+                    source: crate::media::source_from_proto(*s),
+                    muted,
+                },
+            );
         }
     }
 
@@ -165,7 +203,14 @@ impl Room {
             let msg = ServerMessage::ParticipantUpdated {
                 participant: p.info.clone(),
             };
-            self.broadcast(&msg);
+            if p.hidden() {
+                // Nobody else knows of a hidden participant.
+                if let Some(conn) = p.conn() {
+                    conn.send(&msg);
+                }
+            } else {
+                self.broadcast(&msg);
+            }
         }
     }
 
@@ -187,61 +232,31 @@ impl Room {
             .metrics
             .participants
             .fetch_sub(1, Ordering::Relaxed);
-        let left_at = now_ms();
         if p.in_record() {
-            if let Err(e) = self
-                .state
-                .store
-                .close_session(p.session, left_at, reason)
-                .await
-            {
-                self.storage_failed(e);
-                self.state.pending_closes.push(PendingClose::Session {
-                    id: p.session,
-                    left_at,
-                    reason,
-                });
-            }
-        }
-        // The room announces the end of the leaver's publications itself: the media core reports
-        // them too, but after the participant is gone from the room, which drops that report.
-        for track in &p.info.tracks {
-            self.broadcast(&ServerMessage::TrackUnpublished {
-                participant_id: p.info.id.clone(),
-                track_id: track.id.clone(),
-            });
-        }
-        self.broadcast(&ServerMessage::ParticipantLeft {
-            participant_id: p.info.id.clone(),
-            reason: reason.as_str().into(),
-        });
-        if p.info.role == Role::Host {
-            self.hand_over_host();
+            self.writer.close_session(p.session, now_ms(), reason);
         }
         tracing::info!(room = %self.id, participant = %id, reason = reason.as_str(), "left");
-        if self.participants.is_empty() {
-            self.lifecycle = Lifecycle::Empty {
-                since: Instant::now(),
-            };
-        }
-    }
-
-    /// A meeting keeps a host: when the host leaves, the longest-present participant takes over.
-    fn hand_over_host(&mut self) {
-        if let Some(next) = self.participants.first_mut() {
-            next.info.role = Role::Host;
-            let msg = ServerMessage::ParticipantUpdated {
-                participant: next.info.clone(),
-            };
-            let (session, role) = (next.session, Role::Host);
-            self.broadcast(&msg);
-            let store = self.state.store.clone();
-            tokio::spawn(async move {
-                if let Err(e) = store.set_session_role(session, role.as_str()).await {
-                    tracing::warn!(error = %e, "could not record the new host");
-                }
+        if !p.hidden() {
+            // The room announces the end of the leaver's publications itself: the media core
+            // reports them too, but after the participant is gone from the room, which drops that
+            // report.
+            for track in &p.info.tracks {
+                self.broadcast(&ServerMessage::TrackUnpublished {
+                    participant_id: p.info.id.clone(),
+                    track_id: track.id.clone(),
+                });
+            }
+            self.broadcast(&ServerMessage::ParticipantLeft {
+                participant_id: p.info.id.clone(),
+                reason: reason.as_str().into(),
             });
         }
+        if p.info.role == Role::Host {
+            self.hand_over_host();
+        } else if p.info.role.moderates() {
+            self.tell_waiters_about_hosts();
+        }
+        self.settle_if_empty();
     }
 
     /// Tells everyone `closing` with `reason`, closes their connections with `code`, closes their
@@ -256,12 +271,16 @@ impl Room {
         } else {
             "meeting ended"
         };
-        for p in &self.participants {
-            if let Some(conn) = p.conn() {
-                conn.send(&closing);
-                conn.close(code, why);
-            }
+        for conn in self
+            .participants
+            .iter()
+            .filter_map(Participant::conn)
+            .chain(self.lobby.iter().map(|w| &w.conn))
+        {
+            conn.send(&closing);
+            conn.close(code, why);
         }
+        self.lobby.clear();
         let ids: Vec<ParticipantId> = self
             .participants
             .iter()
@@ -285,7 +304,7 @@ impl Room {
             self.remove(&id, LeaveReason::Disconnected).await;
         }
         self.flush_quality(now);
-        let grace = Duration::from_secs(self.state.config.rooms.empty_grace_secs);
+        let grace = self.empty_grace();
         if let Lifecycle::Empty { since } = self.lifecycle {
             if now >= since + grace {
                 self.end_meeting().await;
@@ -297,7 +316,7 @@ impl Room {
 
     async fn end_meeting(&mut self) {
         // Messages sent before the end are written before the record closes.
-        self.chat_writer.flush().await;
+        self.writer.flush().await;
         if let Some(m) = self.meeting.take() {
             let ended_at = now_ms();
             if let Err(e) = self.state.store.end_meeting(m, ended_at).await {
@@ -316,12 +335,21 @@ impl Room {
             Presence::Connected(_) => None,
         });
         let empty = match self.lifecycle {
-            Lifecycle::Empty { since } => {
-                Some(since + Duration::from_secs(self.state.config.rooms.empty_grace_secs))
-            }
+            Lifecycle::Empty { since } => Some(since + self.empty_grace()),
             Lifecycle::Active => None,
         };
         away.chain(empty).chain(self.quality_deadline()).min()
+    }
+
+    /// How long the room stays open once empty: its plan's `empty_room_timeout`, or the server's.
+    fn empty_grace(&self) -> Duration {
+        match self.plan {
+            PlanState::Planned(super::command::PlanSettings {
+                empty_timeout: Some(t),
+                ..
+            }) => t,
+            _ => Duration::from_secs(self.state.config.rooms.empty_grace_secs),
+        }
     }
 
     /// Sends a message to one participant, if connected.

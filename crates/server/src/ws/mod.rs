@@ -2,7 +2,7 @@
 //! writer that sends what the room queues.
 
 mod connection;
-mod offer_sources;
+mod powers;
 mod session;
 
 pub use connection::ws_handler;

@@ -15,7 +15,7 @@ use crate::error::ServerError;
 use crate::media::MediaCmd;
 use crate::policy::{self, Identity};
 use crate::ratelimit::{RateLimiter, Verdict};
-use crate::rooms::{Actor, ConnHandle, JoinRequest, RoomOp, RoomPlane};
+use crate::rooms::{Actor, ConnHandle, JoinRequest, PlanSettings, RoomOp, RoomPlane};
 use crate::state::AppState;
 use crate::validate;
 use convene_proto::RoomId;
@@ -235,6 +235,11 @@ impl Session {
             password,
             self.state.config.rooms.create_on_join,
         )?;
+        let entry = policy::entry_role(&actor, planned.as_ref());
+        let grants = match &actor {
+            Identity::Token { grants, .. } => Some(grants.clone()),
+            Identity::Guest | Identity::User { .. } => None,
+        };
         let req = JoinRequest {
             room,
             display_name,
@@ -250,6 +255,15 @@ impl Session {
                 .as_ref()
                 .and_then(|p| p.max_participants)
                 .and_then(|n| u32::try_from(n).ok()),
+            entry,
+            grants,
+            plan: planned.as_ref().map(|p| PlanSettings {
+                lobby: p.lobby,
+                empty_timeout: p
+                    .empty_room_timeout_secs
+                    .and_then(|s| u64::try_from(s).ok())
+                    .map(std::time::Duration::from_secs),
+            }),
         };
         let state = self.state.clone();
         let (room, me) = RoomPlane::join(&state.rooms, &state, req, self.conn.clone()).await?;
@@ -361,12 +375,27 @@ impl Session {
                 rooms.tell(&room, by, RoomOp::SetHand { raised }).await;
             }
             ClientMessage::SetMuted { mic, camera } => {
+                // Asked, not told: an unmute a host holds back is refused (`muted_by_host`).
                 rooms
-                    .tell(&room, by, RoomOp::SetMuted { mic, camera })
-                    .await;
+                    .request(&room, by, RoomOp::SetMuted { mic, camera })
+                    .await
+                    .map_err(ended_is_not_joined)?;
             }
-            ClientMessage::SdpOffer { .. }
-            | ClientMessage::SdpAnswer { .. }
+            ClientMessage::SdpOffer { sdp, tracks } => {
+                let op = RoomOp::Offer { sdp, tracks };
+                rooms
+                    .request(&room, by, op)
+                    .await
+                    .map_err(ended_is_not_joined)?;
+            }
+            ClientMessage::AskToUnmute { source } => {
+                let op = RoomOp::AskToUnmute { source };
+                rooms
+                    .request(&room, by, op)
+                    .await
+                    .map_err(ended_is_not_joined)?;
+            }
+            ClientMessage::SdpAnswer { .. }
             | ClientMessage::IceCandidate { .. }
             | ClientMessage::SetVideoConstraint { .. } => {
                 let Some(media) = &self.state.media else {
@@ -375,19 +404,16 @@ impl Session {
                         "media is not enabled on this server",
                     ));
                 };
-                if let ClientMessage::SdpOffer { sdp, tracks } = &msg {
-                    let sources = super::offer_sources::sending_sources(sdp, tracks);
-                    policy::may_publish(&self.actor, &sources)?;
-                }
                 media.send(&room, media_command(me, msg)?);
             }
             ClientMessage::Join { .. } | ClientMessage::Ping { .. } => {}
-            // Host powers go to the room, which asks the policy (rooms/moderation.rs).
             other => {
-                return Err(ServerError::client(
-                    ErrorCode::Forbidden,
-                    format!("`{}` is not available yet", other.type_name()),
-                ))
+                // Host powers go to the room, which asks the policy (rooms/moderation.rs).
+                let op = super::powers::host_power(other)?;
+                rooms
+                    .request(&room, by, op)
+                    .await
+                    .map_err(ended_is_not_joined)?;
             }
         }
         Ok(Flow::Continue)
@@ -415,14 +441,6 @@ impl Session {
 /// The media command for a media message; the participant is the session's, never the message's.
 fn media_command(me: ParticipantId, msg: ClientMessage) -> Result<MediaCmd, ServerError> {
     Ok(match msg {
-        ClientMessage::SdpOffer { sdp, tracks } => MediaCmd::Offer {
-            participant: me,
-            sdp,
-            sources: tracks
-                .into_iter()
-                .map(|t| (t.mid, crate::media::source_from_proto(t.source)))
-                .collect(),
-        },
         ClientMessage::SdpAnswer { sdp } => MediaCmd::Answer {
             participant: me,
             sdp,
