@@ -88,6 +88,7 @@ export class LobbyPanel {
     this.panel.hidden = false;
     this.button.setAttribute('aria-expanded', 'true');
     this.paint();
+    this.ui.paintControls();
     /** @type {HTMLElement | null} */ (this.panel.querySelector('button'))?.focus();
   }
 
@@ -96,6 +97,7 @@ export class LobbyPanel {
     if (this.panel.hidden) return;
     this.panel.hidden = true;
     this.button.setAttribute('aria-expanded', 'false');
+    this.ui.paintControls();
     if (refocus) this.button.focus();
   }
 

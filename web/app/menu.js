@@ -9,6 +9,7 @@ import { h } from './dom.js';
 export class PopupMenu {
   /** @param {MeetingUI} ui @param {HTMLElement} el the menu's element (hidden, `role="menu"`) */
   constructor(ui, el) {
+    this.ui = ui;
     this.el = el;
     /** @type {string | null} the `data-menu-key` of the button that opened it (that button may be redrawn meanwhile) */
     this.key = null;
@@ -52,6 +53,7 @@ export class PopupMenu {
     this.el.style.left = `${Math.round(left)}px`;
     this.el.style.top = `${Math.round(below ? r.bottom + 4 : Math.max(8, r.top - m.height - 4))}px`;
     /** @type {HTMLElement | null} */ (this.el.querySelector('button'))?.focus();
+    this.ui.paintControls();
   }
 
   /** @param {boolean} refocus give the focus back to the menu's button */
@@ -61,6 +63,7 @@ export class PopupMenu {
     const a = this.anchor();
     a?.setAttribute('aria-expanded', 'false');
     this.key = null;
+    this.ui.paintControls();
     if (refocus) a?.focus();
   }
 
