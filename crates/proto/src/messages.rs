@@ -309,6 +309,32 @@ pub struct Joined {
 }
 
 impl ServerMessage {
+    /// Every server message type (a test keeps it equal to `type_name`'s).
+    pub const TYPES: &'static [&'static str] = &[
+        "joined",
+        "participant_joined",
+        "participant_left",
+        "participant_updated",
+        "chat",
+        "pong",
+        "error",
+        "closing",
+        "sdp_offer",
+        "sdp_answer",
+        "ice_candidate",
+        "track_published",
+        "track_unpublished",
+        "dominant_speaker",
+        "audio_levels",
+        "media_reset",
+        "layers_unused",
+        "reaction",
+        "waiting_in_lobby",
+        "lobby_updated",
+        "meeting_updated",
+        "moderated",
+    ];
+
     /// The wire name of the message type, for metrics and logs.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -398,6 +424,111 @@ impl ClientMessage {
             ClientMessage::Admit { .. } => "admit",
             ClientMessage::Deny { .. } => "deny",
             ClientMessage::AdmitAll => "admit_all",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One message of every server type, with the least in it; `type_name`'s match is exhaustive,
+    /// so a new type is added here when it is added there.
+    fn one_of_each() -> Vec<ServerMessage> {
+        let p = || ParticipantId("p_a".into());
+        let t = || TrackId("t".into());
+        let s = || String::new();
+        vec![
+            ServerMessage::ParticipantLeft {
+                participant_id: p(),
+                reason: s(),
+            },
+            ServerMessage::Pong {
+                ts: None,
+                server_time: 0,
+            },
+            ServerMessage::Error {
+                code: ErrorCode::NotFound,
+                message: s(),
+                request: None,
+            },
+            ServerMessage::Closing { reason: s() },
+            ServerMessage::SdpOffer {
+                sdp: s(),
+                tracks: vec![],
+            },
+            ServerMessage::SdpAnswer { sdp: s() },
+            ServerMessage::IceCandidate {
+                candidate: s(),
+                sdp_mid: None,
+            },
+            ServerMessage::TrackUnpublished {
+                participant_id: p(),
+                track_id: t(),
+            },
+            ServerMessage::DominantSpeaker {
+                participant_id: None,
+            },
+            ServerMessage::AudioLevels { levels: vec![] },
+            ServerMessage::MediaReset { reason: s() },
+            ServerMessage::LayersUnused {
+                track_id: t(),
+                rids: vec![],
+            },
+            ServerMessage::Reaction {
+                participant_id: p(),
+                emoji: s(),
+                ts: 0,
+            },
+            ServerMessage::WaitingInLobby {
+                participant_id: p(),
+                host_present: false,
+            },
+            ServerMessage::LobbyUpdated { waiting: vec![] },
+            ServerMessage::MeetingUpdated {
+                settings: MeetingSettings::default(),
+            },
+            ServerMessage::Moderated {
+                action: ModerationAction::Muted,
+                source: None,
+                role: None,
+                by_name: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_server_type_is_listed_once() {
+        let mut listed: Vec<&str> = ServerMessage::TYPES.to_vec();
+        listed.sort();
+        listed.dedup();
+        assert_eq!(
+            listed.len(),
+            ServerMessage::TYPES.len(),
+            "a type listed twice"
+        );
+        for m in one_of_each() {
+            assert!(
+                ServerMessage::TYPES.contains(&m.type_name()),
+                "{}",
+                m.type_name()
+            );
+            let wire = serde_json::to_value(&m).unwrap();
+            assert_eq!(
+                wire["type"],
+                m.type_name(),
+                "the wire name is the listed one"
+            );
+        }
+        // Those not built above carry large bodies; their names are checked by the wire tests of
+        // the server. Each listed name still names a variant:
+        for name in [
+            "joined",
+            "participant_joined",
+            "participant_updated",
+            "chat",
+        ] {
+            assert!(ServerMessage::TYPES.contains(&name));
         }
     }
 }

@@ -276,6 +276,20 @@ mod tests {
             r#"{"type":"set_video_constraint","track":"t1","width":320,"height":180}"#,
             r#"{"type":"send_reaction","emoji":"🎉"}"#,
             r#"{"type":"set_connection_quality","level":"good","loss_pct":0,"rtt_ms":20}"#,
+            r#"{"type":"mute_participant","participant_id":"p_a","source":"camera"}"#,
+            r#"{"type":"mute_all","source":"microphone"}"#,
+            r#"{"type":"allow_unmute","participant_id":"p_a","source":"microphone"}"#,
+            r#"{"type":"ask_to_unmute","source":"microphone"}"#,
+            r#"{"type":"remove_participant","participant_id":"p_a"}"#,
+            r#"{"type":"end_meeting"}"#,
+            r#"{"type":"set_role","participant_id":"p_a","role":"viewer"}"#,
+            r#"{"type":"transfer_host","participant_id":"p_a"}"#,
+            r#"{"type":"lower_hand","participant_id":"p_a"}"#,
+            r#"{"type":"set_locked","locked":true}"#,
+            r#"{"type":"set_lobby","enabled":true}"#,
+            r#"{"type":"admit","participant_id":"p_a"}"#,
+            r#"{"type":"deny","participant_id":"p_a"}"#,
+            r#"{"type":"admit_all"}"#,
         ];
         assert_eq!(ok.len(), ClientMessage::TYPES.len());
         for (text, ty) in ok.iter().zip(ClientMessage::TYPES) {

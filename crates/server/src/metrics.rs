@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use convene_proto::{ClientMessage, ErrorCode};
+use convene_proto::{ClientMessage, ErrorCode, ServerMessage};
 
 /// A counter family keyed by one label value known in advance, so increments never allocate or lock.
 pub struct LabeledCounter {
@@ -56,42 +56,17 @@ impl LabeledCounter {
     }
 }
 
-const SERVER_TYPES: &[&str] = &[
-    "joined",
-    "participant_joined",
-    "participant_left",
-    "participant_updated",
-    "chat",
-    "pong",
-    "error",
-    "closing",
-    "sdp_offer",
-    "sdp_answer",
-    "ice_candidate",
-    "track_published",
-    "track_unpublished",
-    "dominant_speaker",
-    "audio_levels",
-    "media_reset",
-    "layers_unused",
-    "reaction",
-];
-
-const CLIENT_TYPES_AND_INVALID: &[&str] = &[
-    "join",
-    "leave",
-    "chat_send",
-    "set_hand",
-    "set_muted",
-    "ping",
-    "sdp_offer",
-    "sdp_answer",
-    "ice_candidate",
-    "set_video_constraint",
-    "send_reaction",
-    "set_connection_quality",
-    "invalid",
-];
+/// Client message types and `invalid`, from the protocol crate's one list.
+fn client_types_and_invalid() -> &'static [&'static str] {
+    static TYPES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    TYPES.get_or_init(|| {
+        ClientMessage::TYPES
+            .iter()
+            .copied()
+            .chain(["invalid"])
+            .collect()
+    })
+}
 
 fn error_codes() -> &'static [&'static str] {
     static CODES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
@@ -117,16 +92,12 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        debug_assert_eq!(
-            CLIENT_TYPES_AND_INVALID.len(),
-            ClientMessage::TYPES.len() + 1
-        );
         Self {
             rooms: AtomicI64::new(0),
             participants: AtomicI64::new(0),
             ws_connections: AtomicI64::new(0),
-            messages_in: LabeledCounter::new(CLIENT_TYPES_AND_INVALID),
-            messages_out: LabeledCounter::new(SERVER_TYPES),
+            messages_in: LabeledCounter::new(client_types_and_invalid()),
+            messages_out: LabeledCounter::new(ServerMessage::TYPES),
             errors: LabeledCounter::new(error_codes()),
             joins: AtomicU64::new(0),
             joins_refused_busy: AtomicU64::new(0),

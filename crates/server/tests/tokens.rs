@@ -115,6 +115,7 @@ async fn grants_are_enforced() {
         join: true,
         publish: Publish::Sources(vec![Source::Microphone]),
         chat: false,
+        ..Grants::default()
     };
     let (mut c, _) = join_with(&s, "grants", &token(&s, "grants", quiet))
         .await

@@ -267,7 +267,11 @@ async fn the_room_api_refuses_strangers_and_bad_settings() {
         serde_json::json!({ "access": "everyone" }),
         serde_json::json!({ "invited": ["not an email"] }),
         serde_json::json!({ "max_participants": 0 }),
-        serde_json::json!({ "lobby": true }),
+        serde_json::json!({ "co_hosts": ["not an email"] }),
+        serde_json::json!({ "empty_room_timeout": 0 }),
+        serde_json::json!({ "empty_room_timeout": 1441 }),
+        serde_json::json!({ "lobby": "yes" }),
+        serde_json::json!({ "breakout_rooms": true }),
     ] {
         let r = request(
             s.addr,

@@ -288,13 +288,15 @@ pub fn grants_from_words(words: &[String]) -> Result<Grants, ServerError> {
                     })?;
                 g.publish = Publish::Sources(sources);
             }
-            _ => return Err(refuse(
-                ErrorCode::InvalidMessage,
-                &format!(
+            _ => {
+                return Err(refuse(
+                    ErrorCode::InvalidMessage,
+                    &format!(
                     "unknown grant {w:?}: use join, publish, publish:SOURCES, subscribe, chat, \
                          room_admin or hidden"
                 ),
-            )),
+                ))
+            }
         }
     }
     Ok(g)

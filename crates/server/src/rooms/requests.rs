@@ -31,7 +31,7 @@ impl Room {
             _ => return self.outsider_request(actor, op, reply).await,
         };
         if self.is_waiting(&from) {
-            return self.from_the_lobby(&from, op, reply);
+            return self.waiting_request(&from, op, reply);
         }
         if op.is_host_power() {
             return self.moderate(actor, op, reply).await;
@@ -81,10 +81,8 @@ impl Room {
                 });
                 self.server_mute(&from, mic, camera);
             }
-            RoomOp::Leave { conn_id } => {
-                if self.is_current(&from, conn_id) {
-                    self.remove(&from, LeaveReason::Left).await;
-                }
+            RoomOp::Leave { conn_id } if self.is_current(&from, conn_id) => {
+                self.remove(&from, LeaveReason::Left).await;
             }
             RoomOp::ConnectionLost { conn_id } => self.connection_lost(&from, conn_id),
             // `fits` keeps these from participants; host powers went to `moderate`.
@@ -135,7 +133,7 @@ impl Room {
     }
 
     /// Someone waiting in the lobby may only leave it.
-    fn from_the_lobby(
+    fn waiting_request(
         &mut self,
         from: &ParticipantId,
         op: RoomOp,
