@@ -1,7 +1,9 @@
 // End-to-end: the lobby of a planned meeting. A guest who comes before the owner waits and is told that
 // nobody who can let them in is here yet, then that the host knows; the owner sees the waiting people with
 // a count on the lobby button (and a chime for each newcomer), admits one, who enters the meeting, and
-// turns the other away, who sees the "did not let you in" screen.
+// turns the other away, who sees the "did not let you in" screen. Then, in "My meetings", the owner plans a
+// meeting with a lobby, co-hosts and an empty-room timeout (out-of-range minutes refused), and reads the
+// first meeting's moderation log.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, openBrowser, teardown, screenshot } from './helpers.js';
@@ -101,5 +103,49 @@ describe('the lobby of a planned meeting', { timeout: 150_000 }, () => {
     // Mallory never was in the meeting.
     const names = await owner.page.evaluate(() => [.../** @type {any} */ (window).convene.participants.values()].map((p) => p.display_name).sort());
     assert.deepEqual(names, ['Eve', 'Owner']);
+  });
+
+  it('"My meetings": plans with lobby, co-hosts and a timeout (1 to 1440 minutes), and shows the moderation log', async () => {
+    const o = owner.page;
+    await o.goto(`${srv.url}/?view=mine`);
+    await o.waitForSelector('#mine:not([hidden])');
+    await o.fill('#p-title', 'Standup');
+    await o.check('#p-lobby');
+    await o.fill('#p-cohosts', 'kim@example.org, lee@example.org');
+    for (const bad of ['0', '1441', '2.5']) {
+      await o.fill('#p-timeout', bad);
+      await o.click('#plan-submit');
+      await o.waitForSelector('#plan-error:not([hidden])');
+      assert.match(await o.textContent('#plan-error') || '', /whole number of minutes from 1 to 1440/, `timeout ${bad}`);
+    }
+    await o.fill('#p-timeout', '30');
+    await o.click('#plan-submit');
+    await o.waitForSelector('#plan-result:not([hidden])');
+    const name = (await o.inputValue('#plan-link')).split('/r/')[1];
+    const item = `#planned-list li[data-room="${name}"]`;
+    await o.waitForSelector(item);
+    const facts = await o.textContent(`${item} .facts`) || '';
+    assert.match(facts, /lobby · co-hosts: kim@example.org, lee@example.org · ends after 30 min empty/);
+
+    // Editing shows what was planned; an emptied timeout goes back to the server's default.
+    await o.click(`${item} button`);
+    assert.equal(await o.isChecked('#p-lobby'), true);
+    assert.equal(await o.inputValue('#p-cohosts'), 'kim@example.org\nlee@example.org');
+    assert.equal(await o.inputValue('#p-timeout'), '30');
+    await o.fill('#p-timeout', '');
+    await o.click('#plan-submit');
+    await o.waitForFunction((sel) => !/ends after/.test(document.querySelector(`${sel} .facts`)?.textContent || 'ends after'), item);
+    const stored = await o.evaluate(async (n) => (await (await fetch(`/api/v1/rooms/${n}`)).json()), name);
+    assert.deepEqual([stored.lobby, stored.co_hosts, stored.empty_room_timeout ?? null], [true, ['kim@example.org', 'lee@example.org'], null]);
+
+    // The lobby meeting's log: who was admitted and who turned away, by whom.
+    const past = '#past-list li.past';
+    await o.waitForSelector(`${past} [data-action="audit"]`);
+    await o.click(`${past} [data-action="audit"]`);
+    await o.waitForSelector(`${past} .audit li`);
+    const lines = await o.$$eval(`${past} .audit li`, (lis) => lis.map((li) => li.textContent || ''));
+    assert.ok(lines.some((l) => /Owner: admitted — Eve$/.test(l)), `log: ${lines.join(' | ')}`);
+    assert.ok(lines.some((l) => /Owner: turned away — Mallory$/.test(l)), `log: ${lines.join(' | ')}`);
+    await screenshot(o, 'moderation-log');
   });
 });
