@@ -274,3 +274,30 @@ fn the_layer_a_subscriber_watches_stays_wanted_until_its_switch_completes() {
         "once switched, the lowest layer is unused: {after:?}"
     );
 }
+
+#[test]
+fn a_participant_that_does_not_receive_gets_nothing_until_it_does() {
+    let mut w = World::new(6);
+    w.join("alice", true, true);
+    w.join("bob", true, true);
+    let bob = w.clients[1].id.clone();
+    let now = w.now;
+    w.sfu.set_receives(&bob, false, now).unwrap();
+    w.join("carol", true, true);
+    w.run_for(Duration::from_secs(2));
+    assert_eq!(w.clients[1].audio_from(0).len(), 0, "bob receives nothing");
+    assert_eq!(w.clients[1].video_from(2).len(), 0);
+    assert!(
+        w.clients[2].audio_from(1).len() > 40,
+        "bob still publishes: carol hears him"
+    );
+    assert!(w.clients[2].audio_from(0).len() > 40);
+    let now = w.now;
+    w.sfu.set_receives(&bob, true, now).unwrap();
+    w.run_for(Duration::from_secs(2));
+    assert!(
+        w.clients[1].audio_from(0).len() > 40,
+        "receiving again, bob hears alice"
+    );
+    assert!(w.clients[1].audio_from(2).len() > 40);
+}

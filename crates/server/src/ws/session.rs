@@ -346,7 +346,7 @@ impl Session {
                 rooms
                     .request(&room, by, op)
                     .await
-                    .map_err(ended_is_not_joined)?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
             }
             ClientMessage::SendReaction { emoji } => {
                 policy::may_react(&self.actor)?;
@@ -355,7 +355,7 @@ impl Session {
                 rooms
                     .request(&room, by, op)
                     .await
-                    .map_err(ended_is_not_joined)?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
             }
             ClientMessage::SetConnectionQuality {
                 level,
@@ -379,21 +379,21 @@ impl Session {
                 rooms
                     .request(&room, by, RoomOp::SetMuted { mic, camera })
                     .await
-                    .map_err(ended_is_not_joined)?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
             }
             ClientMessage::SdpOffer { sdp, tracks } => {
                 let op = RoomOp::Offer { sdp, tracks };
                 rooms
                     .request(&room, by, op)
                     .await
-                    .map_err(ended_is_not_joined)?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
             }
             ClientMessage::AskToUnmute { source } => {
                 let op = RoomOp::AskToUnmute { source };
                 rooms
                     .request(&room, by, op)
                     .await
-                    .map_err(ended_is_not_joined)?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
             }
             ClientMessage::SdpAnswer { .. }
             | ClientMessage::IceCandidate { .. }
@@ -413,7 +413,7 @@ impl Session {
                 rooms
                     .request(&room, by, op)
                     .await
-                    .map_err(ended_is_not_joined)?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
             }
         }
         Ok(Flow::Continue)
@@ -472,8 +472,8 @@ fn media_command(me: ParticipantId, msg: ClientMessage) -> Result<MediaCmd, Serv
 }
 
 /// To a participant, a room that has ended means it is no longer in one.
-fn ended_is_not_joined(e: ServerError) -> ServerError {
-    if e.code() == ErrorCode::NotFound {
+fn ended_is_not_joined(e: ServerError, room_live: bool) -> ServerError {
+    if e.code() == ErrorCode::NotFound && !room_live {
         ServerError::client(ErrorCode::NotJoined, "the meeting has ended")
     } else {
         e
