@@ -74,6 +74,7 @@ export async function startMeeting(room, name, prefs, audioTrack, videoTrack, on
     if (ended) return; // a reload that waited for the server and gave up: the end screen says so already
     const err = /** @type {JoinError} */ (e);
     if (err.code === 'left') return; // left while waiting in the lobby: `closed` shows the end screen
+    if (err.code === 'meeting_ended') { closedScreen('meeting_ended', null, 0, room); return; } // ended while waiting
     if (err.code === 'invalid_display_name') { onRefused('name', () => t('error.invalid_display_name')); return; }
     if (err.code === 'password_required' || err.code === 'wrong_password') {
       sessionStorage.removeItem(passwordKey);

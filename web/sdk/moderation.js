@@ -180,6 +180,12 @@ async function stopAll(c) {
   const mic = c.localTracks.microphone;
   c.muted.mic = true;
   c.muted.camera = true;
+  // The others are told, so that nobody shows a viewer's microphone as on.
+  /** @type {Record<string, boolean>} */
+  const tell = {};
+  if (c.me && !c.me.mic_muted) tell.mic = true;
+  if (c.me && !c.me.camera_muted) tell.camera = true;
+  if (Object.keys(tell).length) c._send({ type: 'set_muted', ...tell });
   if (mic) await c._setLocal('microphone', null);
   if (c.localTracks.camera) await c._setLocal('camera', null);
   await stopSending(c, 'screen');

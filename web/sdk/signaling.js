@@ -17,6 +17,8 @@ const FATAL_JOIN_ERRORS = new Set([
   // Host powers (docs/protocol.md, *Lobby*, *Locked meetings*, *Host mute, removal, end*): turned away from
   // the lobby, removed from this meeting, or a locked meeting. None changes by asking again.
   'denied', 'removed', 'meeting_locked',
+  // Not an error code: the `closing` reason of a meeting ended while its join waited in the lobby.
+  'meeting_ended',
 ]);
 
 /**

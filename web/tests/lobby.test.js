@@ -1,7 +1,8 @@
 // End-to-end: the lobby of a planned meeting. A guest who comes before the owner waits and is told that
 // nobody who can let them in is here yet, then that the host knows; the owner sees the waiting people with
 // a count on the lobby button (and a chime for each newcomer), admits one, who enters the meeting, and
-// turns the other away, who sees the "did not let you in" screen. Then, in "My meetings", the owner plans a
+// turns the other away, who sees the "did not let you in" screen; ending the meeting ends a wait in the
+// lobby too. Then, in "My meetings", the owner plans a
 // meeting with a lobby, co-hosts and an empty-room timeout (out-of-range minutes refused), and reads the
 // first meeting's moderation log.
 import { describe, it, before, after } from 'node:test';
@@ -105,6 +106,20 @@ describe('the lobby of a planned meeting', { timeout: 150_000 }, () => {
     assert.deepEqual(names, ['Eve', 'Owner']);
   });
 
+  it('ending the meeting ends the wait of whoever is still in the lobby', async () => {
+    // Mallory, turned away, may knock again: a denial is no ban.
+    await mal.page.goto(`${srv.url}/r/${ROOM}?name=Mallory&autojoin=1&cam=0&mic=0`);
+    await mal.page.waitForSelector('#waiting:not([hidden])', { timeout: 20_000 });
+    await owner.page.waitForFunction(() => document.getElementById('lobby-count')?.textContent === '1', null, { timeout: 10_000 });
+    await owner.page.click('#c-host');
+    await owner.page.click('#host-menu [data-action="end"]');
+    await owner.page.click('#confirm-ok');
+    for (const b of [mal, eve, owner]) {
+      await b.page.waitForSelector('#ended:not([hidden])', { timeout: 10_000 });
+      assert.equal(await b.page.textContent('#ended-title'), 'The meeting has ended');
+    }
+  });
+
   it('"My meetings": plans with lobby, co-hosts and a timeout (1 to 1440 minutes), and shows the moderation log', async () => {
     const o = owner.page;
     await o.goto(`${srv.url}/?view=mine`);
@@ -146,6 +161,7 @@ describe('the lobby of a planned meeting', { timeout: 150_000 }, () => {
     const lines = await o.$$eval(`${past} .audit li`, (lis) => lis.map((li) => li.textContent || ''));
     assert.ok(lines.some((l) => /Owner: admitted — Eve$/.test(l)), `log: ${lines.join(' | ')}`);
     assert.ok(lines.some((l) => /Owner: turned away — Mallory$/.test(l)), `log: ${lines.join(' | ')}`);
+    assert.ok(/Owner: ended the meeting$/.test(lines.at(-1) || ''), `log: ${lines.join(' | ')}`);
     await screenshot(o, 'moderation-log');
   });
 });

@@ -108,6 +108,8 @@ describe('roles', { timeout: 300_000 }, () => {
     assert.equal(b.bytes, a.bytes, 'a viewer kept sending');
     assert.equal(await Q.page.evaluate(() => /** @type {any} */ (window).convene.localTracks.microphone), null);
     assert.ok(await Q.page.isHidden('#c-mic'));
+    // And the others are told: its microphone shows muted.
+    await P.page.waitForSelector(`#people-list li[data-participant-id="${id.Q}"][data-mic-muted="true"]`, { timeout: 10_000 });
     await heard(false);
 
     await P.page.click(`#people-list li[data-participant-id="${id.Q}"] .person-menu-btn`);
