@@ -153,7 +153,7 @@ impl Room {
         let Some(idx) = self
             .lobby
             .iter()
-            .position(|w| &w.id == id && w.conn.id == conn_id)
+            .position(|w| &w.id == id && w.conn.id() == conn_id)
         else {
             return false;
         };

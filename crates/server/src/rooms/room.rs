@@ -365,7 +365,7 @@ impl Room {
         let mut slow = Vec::new();
         for p in &self.participants {
             if let Some(conn) = p.conn() {
-                if conn.send_text(text.clone(), ty) == Delivery::Dropped {
+                if conn.send_frame(text.clone(), ty) == Delivery::Dropped {
                     slow.push(p.info.id.clone());
                 }
             }
@@ -391,7 +391,7 @@ impl Room {
     pub(super) fn is_current(&self, id: &ParticipantId, conn_id: u64) -> bool {
         self.find(id)
             .and_then(Participant::conn)
-            .is_some_and(|c| c.id == conn_id)
+            .is_some_and(|c| c.id() == conn_id)
     }
 
     pub(super) fn find(&self, id: &ParticipantId) -> Option<&Participant> {
