@@ -1,5 +1,6 @@
 //! Rooms and their participants.
 
+mod arrival;
 mod bans;
 mod chat;
 pub mod command;
