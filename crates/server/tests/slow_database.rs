@@ -1,5 +1,6 @@
-//! A slow database does not freeze a room: while a chat message waits for its write, the room goes on
-//! relaying everything else; the message itself is broadcast only once it is committed.
+//! A slow database does not freeze a room: while a chat message or a join waits for its write, the
+//! room goes on relaying everything else; the message (or the newcomer) is announced only once it
+//! is committed.
 
 mod common;
 
@@ -67,4 +68,66 @@ async fn a_held_chat_write_does_not_hold_up_the_room() {
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_join_write_does_not_hold_up_the_room() {
+    let s = TestServer::start().await;
+    let (_ada, _) = s.join("slow-join", "Ada").await;
+    let (mut bob, _) = s.join("slow-join", "Bob").await;
+    let (mut carol, _) = s.join("slow-join", "Carol").await;
+    let mut lock = sqlx::SqliteConnection::connect(&s.db_url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    // Dan's session row waits for the lock.
+    let mut dan = s.client().await;
+    dan.send(&convene_client::join_msg("slow-join", "Dan"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let asked = Instant::now();
+    bob.send(&ClientMessage::SetHand { raised: true })
+        .await
+        .unwrap();
+    let first = carol
+        .recv_until(|m| match m {
+            ServerMessage::ParticipantJoined { .. } => Some("join"),
+            ServerMessage::ParticipantUpdated { participant } if participant.hand_raised => {
+                Some("hand")
+            }
+            _ => None,
+        })
+        .await
+        .unwrap();
+    let took = asked.elapsed();
+    assert_eq!(
+        first, "hand",
+        "nobody hears of Dan before his row is written"
+    );
+    assert!(
+        took < Duration::from_millis(1500),
+        "the hand took {took:?}: the room waited for the database"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sqlx::query("COMMIT").execute(&mut lock).await.unwrap();
+    let joined = dan
+        .recv_until(|m| match m {
+            ServerMessage::Joined(j) => Some(j.participants.len()),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(joined, 4);
+    let name = carol
+        .recv_until(|m| match m {
+            ServerMessage::ParticipantJoined { participant } => {
+                Some(participant.display_name.clone())
+            }
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(name, "Dan");
 }

@@ -2,22 +2,21 @@
 //! of the server), and the `joined` message that answers both.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use convene_proto::{
-    ChatMessage, ErrorCode, Joined, ParticipantId, ParticipantInfo, ServerMessage, Source,
-    PROTOCOL_VERSION,
+    ChatMessage, ErrorCode, Joined, ParticipantId, ServerMessage, Source, PROTOCOL_VERSION,
 };
-use convene_store::{NewMeeting, NewSession};
+use convene_store::NewSession;
+use tokio::sync::oneshot;
 
+use super::arrival::{Answer, Entry};
 use super::command::{JoinRefusal, JoinReply, JoinRequest};
 use super::conn::ConnHandle;
-use super::participant::{new_participant_id, reaction_bucket, Participant, Presence, Resumable};
+use super::participant::{new_participant_id, Presence, Resumable};
 use super::room::{Lifecycle, Room};
 use crate::clock::now_ms;
 use crate::error::ServerError;
 use crate::media::MediaCmd;
-use crate::policy::EntryRole;
 
 /// Most octets of chat history one `joined` carries (texts, names and ids; the newest messages that
 /// fit). 100 messages of 4,000 four-octet characters would otherwise make a 1.6 MB `joined`.
@@ -26,7 +25,29 @@ pub const JOINED_CHAT_BUDGET: usize = 256 * 1024;
 const CHAT_ENTRY_OVERHEAD: usize = 96;
 
 impl Room {
-    pub(super) async fn join(&mut self, req: JoinRequest, conn: ConnHandle) -> JoinReply {
+    /// A join: answered on `reply` now (a resume, the lobby, a refusal) or once its session is
+    /// written (rooms/arrival.rs).
+    pub(super) async fn join(
+        &mut self,
+        req: JoinRequest,
+        conn: ConnHandle,
+        reply: oneshot::Sender<JoinReply>,
+    ) {
+        match self.enter(req, conn).await {
+            Ok(Entry::Now(id)) => {
+                let _ = reply.send(Ok(id));
+            }
+            Ok(Entry::Write(id, req, conn)) => {
+                let entry = req.entry;
+                self.queue_join(id, *req, conn, entry, Answer::Reply(reply));
+            }
+            Err(refusal) => {
+                let _ = reply.send(Err(refusal));
+            }
+        }
+    }
+
+    async fn enter(&mut self, req: JoinRequest, conn: ConnHandle) -> Result<Entry, JoinRefusal> {
         if self.meeting.is_none() {
             // A room that starts may be a meeting coming back after a restart of the server.
             self.restore().await.map_err(|e| self.storage_failed(e))?;
@@ -37,7 +58,7 @@ impl Room {
                 return Err(removed());
             }
             if let Some(idx) = self.resumable(token) {
-                return self.resume(idx, conn, &req).await;
+                return self.resume(idx, conn, &req).await.map(Entry::Now);
             }
         }
         if self.bans.refuses(req.user, req.identity.as_deref()) {
@@ -52,10 +73,10 @@ impl Room {
             )));
         }
         if self.settings.lobby && !moderator && !req.hidden() {
-            return self.hold_in_lobby(id, req, conn);
+            return self.hold_in_lobby(id, req, conn).map(Entry::Now);
         }
-        let entry = req.entry;
-        self.join_fresh(id, req, conn, entry).await
+        self.may_seat(&req)?;
+        Ok(Entry::Write(id, Box::new(req), conn))
     }
 
     /// Whether a resume token names someone removed from this meeting.
@@ -82,17 +103,14 @@ impl Room {
         })
     }
 
-    pub(super) async fn join_fresh(
-        &mut self,
-        id: ParticipantId,
-        req: JoinRequest,
-        conn: ConnHandle,
-        entry: EntryRole,
-    ) -> JoinReply {
+    /// Whether the room has a seat for this join (and its media a place): the checks before its
+    /// session is written.
+    pub(super) fn may_seat(&self, req: &JoinRequest) -> Result<(), JoinRefusal> {
         let server_max = self.state.config.rooms.max_participants;
         let max = req.seat_limit.map_or(server_max, |l| l.min(server_max)) as usize;
-        // Hidden participants (recorders, monitors) take no seat.
-        let seated = self.participants.iter().filter(|p| !p.hidden()).count();
+        // Hidden participants (recorders, monitors) take no seat; those arriving do.
+        let seated = self.participants.iter().filter(|p| !p.hidden()).count()
+            + self.arriving.iter().filter(|a| !a.hidden).count();
         if !req.hidden() && seated >= max {
             return Err(JoinRefusal::Error(ServerError::client(
                 ErrorCode::RoomFull,
@@ -104,7 +122,9 @@ impl Room {
             let taken = self
                 .participants
                 .iter()
-                .filter(|p| p.guest_addr == Some(addr))
+                .map(|p| p.guest_addr)
+                .chain(self.arriving.iter().map(|a| a.guest_addr))
+                .filter(|a| *a == Some(addr))
                 .count();
             if taken >= per_address {
                 return Err(JoinRefusal::Error(ServerError::client(
@@ -115,113 +135,7 @@ impl Room {
                 )));
             }
         }
-        self.admit_media()?;
-        let now = now_ms();
-        let meeting = match self.meeting {
-            Some(m) => m,
-            None => {
-                let m = self
-                    .state
-                    .store
-                    .create_meeting(&NewMeeting {
-                        room: self.id.0.clone(),
-                        creator: Some(req.display_name.clone()),
-                        created_at: now,
-                        max_participants: i64::from(self.state.config.rooms.max_participants),
-                        settings_json: "{}".into(),
-                        node_id: self.state.config.server.node_id.clone(),
-                        // The API names meetings by this, so that ids cannot be walked.
-                        public_id: crate::rooms::participant::new_token(),
-                    })
-                    .await
-                    .map_err(|e| self.storage_failed(e))?;
-                tracing::info!(room = %self.id, meeting = m.0, "meeting started");
-                self.meeting = Some(m);
-                m
-            }
-        };
-        let hidden = req.hidden();
-        let role = self.role_on_entry(entry, hidden);
-        let session = self
-            .state
-            .store
-            .open_session(&NewSession {
-                meeting,
-                participant_id: id.0.clone(),
-                display_name: req.display_name.clone(),
-                user: req.user,
-                role: role.as_str().into(),
-                joined_at: now,
-                node_id: self.state.config.server.node_id.clone(),
-                identity: req.identity.clone(),
-            })
-            .await
-            .map_err(|e| self.storage_failed(e))?;
-        let info = ParticipantInfo {
-            id: id.clone(),
-            display_name: req.display_name,
-            role,
-            mic_muted: req.mic_muted,
-            camera_muted: req.camera_muted,
-            hand_raised: false,
-            screen_sharing: false,
-            joined_at: now,
-            tracks: Vec::new(),
-            connection_quality: None,
-            host_muted: Vec::new(),
-            unmute_asked: Vec::new(),
-        };
-        // Committed: now the others may hear of it (of a hidden participant, nobody does).
-        if !hidden {
-            self.broadcast(&ServerMessage::ParticipantJoined {
-                participant: info.clone(),
-            });
-        }
-        let receives = req.grants.as_ref().is_none_or(|g| g.subscribe);
-        self.participants.push(Participant {
-            user: req.user,
-            identity: req.identity.clone(),
-            grants: req.grants.clone(),
-            info,
-            session,
-            // `send_joined` below issues the first token and its nonce. Until then no token can
-            // match: every issued nonce is 32 hex digits, never empty.
-            resumable: Resumable::Issued {
-                nonce: String::new(),
-            },
-            presence: Presence::Connected(conn),
-            guest_addr: req.guest_addr,
-            reactions: reaction_bucket(&self.state.config.limits, Instant::now()),
-            quality: Default::default(),
-        });
-        self.lifecycle = Lifecycle::Active;
-        self.add_to_media(&id, req.mic_muted, req.camera_muted, &[]);
-        if !receives {
-            if let Some(media) = &self.state.media {
-                let participant = id.clone();
-                media.send(
-                    &self.id,
-                    MediaCmd::SetReceives {
-                        participant,
-                        receives,
-                    },
-                );
-            }
-        }
-        self.state
-            .metrics
-            .participants
-            .fetch_add(1, Ordering::Relaxed);
-        self.state.metrics.joins.fetch_add(1, Ordering::Relaxed);
-        let idx = self.participants.len() - 1;
-        self.send_joined(idx, false, false);
-        if entry == EntryRole::Owner {
-            // The owner takes host back from whoever held it meanwhile.
-            self.demote_other_hosts(&id);
-        }
-        self.tell_waiters_about_hosts();
-        tracing::info!(room = %self.id, participant = %id, role = role.as_str(), "joined");
-        Ok(id)
+        self.admit_media()
     }
 
     /// Brings participant `idx` back on `conn`. One restored after a restart gets a new session row
@@ -287,7 +201,7 @@ impl Room {
         Ok(id)
     }
 
-    fn admit_media(&self) -> Result<(), JoinRefusal> {
+    pub(super) fn admit_media(&self) -> Result<(), JoinRefusal> {
         let Some(media) = &self.state.media else {
             return Ok(());
         };
@@ -307,7 +221,7 @@ impl Room {
     /// Gives the participant a media session (before `joined` goes out, so that it exists in the
     /// core when the first offer arrives) and applies its mute state there, with the sources a host
     /// muted (`held`).
-    fn add_to_media(
+    pub(super) fn add_to_media(
         &mut self,
         id: &ParticipantId,
         mic_muted: bool,
@@ -334,7 +248,7 @@ impl Room {
     }
 
     /// Sends `joined` to participant `idx`, with a new resume token (the previous one stops working).
-    fn send_joined(&mut self, idx: usize, resumed: bool, media_kept: bool) {
+    pub(super) fn send_joined(&mut self, idx: usize, resumed: bool, media_kept: bool) {
         let Some(meeting) = self.meeting else { return };
         let p = &self.participants[idx];
         let (token, nonce) = self.state.resume_key.issue(meeting, p.session, &p.info.id);

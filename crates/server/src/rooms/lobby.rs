@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use convene_proto::{ErrorCode, LobbyEntry, ParticipantId, ServerMessage};
 
+use super::arrival::Answer;
 use super::command::{JoinRefusal, JoinReply, JoinRequest};
 use super::conn::ConnHandle;
 use super::room::{Lifecycle, Room};
@@ -102,29 +103,31 @@ impl Room {
     }
 
     /// Lets `id` in: it joins as if it had just arrived (the room's other checks apply).
-    pub(super) async fn admit(&mut self, id: &ParticipantId) -> Result<(), ServerError> {
+    pub(super) fn admit(&mut self, id: &ParticipantId) -> Result<(), ServerError> {
         let Some(idx) = self.lobby.iter().position(|w| &w.id == id) else {
             return Err(not_waiting());
         };
-        let w = self.lobby.remove(idx);
-        let conn = w.conn.clone();
-        let entry = w.req.entry;
-        let result = self.join_fresh(w.id, w.req, conn.clone(), entry).await;
-        self.lobby_changed();
-        match result {
-            Ok(_) => Ok(()),
-            Err(JoinRefusal::Error(e)) => {
-                // They learn why, and leave: a full room does not keep them waiting forever.
-                conn.send(&e.to_message(Some("join")));
-                conn.send(&ServerMessage::Closing {
-                    reason: e.code().as_str().into(),
-                });
-                conn.close(CLOSE_REMOVED, "not admitted");
-                self.settle_if_empty();
-                Err(e)
-            }
-            Err(JoinRefusal::RoomEnded) => Err(ServerError::Internal("room ended".into())),
+        if let Err(refusal) = self.may_seat(&self.lobby[idx].req) {
+            let w = self.lobby.remove(idx);
+            let e = match refusal {
+                JoinRefusal::Error(e) => e,
+                JoinRefusal::RoomEnded => ServerError::Internal("room ended".into()),
+            };
+            // They learn why, and leave: a full room does not keep them waiting forever.
+            w.conn.send(&e.to_message(Some("join")));
+            w.conn.send(&ServerMessage::Closing {
+                reason: e.code().as_str().into(),
+            });
+            w.conn.close(CLOSE_REMOVED, "not admitted");
+            self.lobby_changed();
+            self.settle_if_empty();
+            return Err(e);
         }
+        let w = self.lobby.remove(idx);
+        let entry = w.req.entry;
+        self.queue_join(w.id, w.req, w.conn, entry, Answer::Admitted);
+        self.lobby_changed();
+        Ok(())
     }
 
     /// Turns `id` away: `denied`, then the connection closes.
@@ -153,7 +156,7 @@ impl Room {
         let Some(idx) = self
             .lobby
             .iter()
-            .position(|w| &w.id == id && w.conn.id == conn_id)
+            .position(|w| &w.id == id && w.conn.id() == conn_id)
         else {
             return false;
         };
@@ -169,7 +172,7 @@ impl Room {
 
     /// A room with nobody in it, nor at its door, starts its countdown to the end.
     pub(super) fn settle_if_empty(&mut self) {
-        if self.participants.is_empty() && self.lobby.is_empty() {
+        if self.participants.is_empty() && self.lobby.is_empty() && self.arriving.is_empty() {
             self.lifecycle = Lifecycle::Empty {
                 since: Instant::now(),
             };

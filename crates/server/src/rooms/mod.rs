@@ -1,5 +1,6 @@
 //! Rooms and their participants.
 
+mod arrival;
 mod bans;
 mod chat;
 pub mod command;
@@ -22,6 +23,6 @@ pub mod room;
 mod writer;
 
 pub use command::{JoinRequest, PlanSettings, RoomCmd};
-pub use conn::{ConnHandle, Outbound};
+pub use conn::{ConnHandle, Link, Outbound};
 pub use plane::{Actor, RoomAnswer, RoomOp, RoomPlane};
 pub use registry::{Registry, RoomHandle};

@@ -391,7 +391,7 @@ impl Room {
         target: &ParticipantId,
     ) -> Result<(), ServerError> {
         let name = self.waiting_name(target);
-        self.admit(target).await?;
+        self.admit(target)?;
         self.audit(actor, "admit", Some(target), name, None);
         Ok(())
     }

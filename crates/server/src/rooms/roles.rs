@@ -22,8 +22,10 @@ impl Room {
         };
     }
 
+    /// Whether someone hosts (or, arriving, is about to).
     fn has_host(&self) -> bool {
         self.participants.iter().any(|p| p.info.role == Role::Host)
+            || self.arriving.iter().any(|a| a.role == Role::Host)
     }
 
     /// The role a newcomer gets: an owner hosts; a co-host hosts a meeting nobody hosts; the first

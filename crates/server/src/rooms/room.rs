@@ -17,7 +17,7 @@ use super::command::{JoinRefusal, RoomCmd};
 use super::conn::{encode, Delivery};
 use super::participant::{Participant, Presence};
 use super::plane::{RoomAnswer, RoomOp};
-use super::writer::RoomWriter;
+use super::writer::{Done, RoomWriter};
 use crate::clock::now_ms;
 use crate::closing::PendingClose;
 use crate::error::ServerError;
@@ -58,6 +58,8 @@ pub struct Room {
     /// Whether the people waiting were last told that someone who can admit them is here.
     pub(super) hosts_were_present: bool,
     pub(super) bans: super::bans::Bans,
+    /// Joins whose rows are being written (rooms/arrival.rs): they hold their seats.
+    pub(super) arriving: Vec<super::arrival::Arrival>,
 }
 
 impl Room {
@@ -70,6 +72,7 @@ impl Room {
             lobby: Vec::new(),
             hosts_were_present: false,
             bans: Default::default(),
+            arriving: Vec::new(),
             id,
             generation,
             state,
@@ -88,8 +91,11 @@ impl Room {
             let deadline = self.next_deadline();
             let cmd = tokio::select! {
                 cmd = rx.recv() => cmd,
-                Some(stored) = self.writer.results.recv() => {
-                    self.chat_stored(stored);
+                Some(done) = self.writer.results.recv() => {
+                    match done {
+                        Done::Chat(stored) => self.chat_stored(stored),
+                        Done::Join(stored) => self.join_stored(*stored),
+                    }
                     continue;
                 }
                 _ = sleep_until(deadline) => {
@@ -106,8 +112,11 @@ impl Room {
         }
         // Messages written before the end (the record closed after them) are kept: say so.
         self.writer.results.close();
-        while let Ok(stored) = self.writer.results.try_recv() {
-            stored.answer_directly();
+        while let Ok(done) = self.writer.results.try_recv() {
+            match done {
+                Done::Chat(stored) => stored.answer_directly(),
+                Done::Join(stored) => stored.room_gone(&*self.state.store).await,
+            }
         }
         // Refuse what is still queued: joins go to a new room, other requests are moot.
         self.state.rooms.remove(&self.id, self.generation);
@@ -138,10 +147,7 @@ impl Room {
 
     async fn handle(&mut self, cmd: RoomCmd) -> Continue {
         match cmd {
-            RoomCmd::Join { req, conn, reply } => {
-                let result = self.join(req, conn).await;
-                let _ = reply.send(result);
-            }
+            RoomCmd::Join { req, conn, reply } => self.join(req, conn, reply).await,
             RoomCmd::Request { actor, op, reply } => return self.request(actor, op, reply).await,
             RoomCmd::Media(out) => self.on_media(out),
         }
@@ -365,7 +371,7 @@ impl Room {
         let mut slow = Vec::new();
         for p in &self.participants {
             if let Some(conn) = p.conn() {
-                if conn.send_text(text.clone(), ty) == Delivery::Dropped {
+                if conn.send_frame(text.clone(), ty) == Delivery::Dropped {
                     slow.push(p.info.id.clone());
                 }
             }
@@ -391,7 +397,7 @@ impl Room {
     pub(super) fn is_current(&self, id: &ParticipantId, conn_id: u64) -> bool {
         self.find(id)
             .and_then(Participant::conn)
-            .is_some_and(|c| c.id == conn_id)
+            .is_some_and(|c| c.id() == conn_id)
     }
 
     pub(super) fn find(&self, id: &ParticipantId) -> Option<&Participant> {

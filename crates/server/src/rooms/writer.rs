@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use convene_proto::ParticipantId;
 use convene_store::{
-    ChatRecord, LeaveReason, Millis, NewAuditEntry, NewBan, NewChatMessage, SessionId, Store,
-    StoreError,
+    ChatRecord, LeaveReason, MeetingId, Millis, NewAuditEntry, NewBan, NewChatMessage, NewMeeting,
+    NewSession, SessionId, Store, StoreError,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,8 +26,40 @@ pub struct PendingChat {
     pub reply: super::command::AnswerTo,
 }
 
+/// Which meeting a join's session belongs to.
+#[derive(Debug)]
+pub enum MeetingSlot {
+    Known(MeetingId),
+    /// The first join of a meeting makes it.
+    Create(NewMeeting),
+    /// An earlier join, queued before this one, makes it.
+    FromEarlier,
+}
+
+/// A join waiting for its session row (rooms/arrival.rs).
+#[derive(Debug)]
+pub struct JoinWrite {
+    pub meeting: MeetingSlot,
+    pub session: NewSession,
+}
+
+/// A finished join write: the meeting (made now or before) and the session.
+#[derive(Debug)]
+pub struct JoinStored {
+    pub pending: super::arrival::PendingJoin,
+    pub result: Result<(MeetingId, SessionId), StoreError>,
+}
+
+/// A finished write the room acts on.
+#[derive(Debug)]
+pub enum Done {
+    Chat(Stored),
+    Join(Box<JoinStored>),
+}
+
 enum Job {
     Append(NewChatMessage, PendingChat),
+    Join(JoinWrite, Box<super::arrival::PendingJoin>),
     /// A session ends; a failure is retried later by the server (`closing.rs`).
     CloseSession {
         id: SessionId,
@@ -56,9 +88,10 @@ pub struct RoomWriter {
     // Unbounded, yet bounded in practice: a connection waits for the answer to its message before it
     // sends the next one, so at most one message per participant is queued here.
     tx: mpsc::UnboundedSender<Job>,
-    /// Chat results, on their own queue rather than the room's bounded one: the writer never waits for
-    /// the room, so a room waiting for the writer (`flush`) cannot deadlock with it.
-    pub results: mpsc::UnboundedReceiver<Stored>,
+    /// Results of chat and join writes, on their own queue rather than the room's bounded one: the
+    /// writer never waits for the room, so a room waiting for the writer (`flush`) cannot deadlock
+    /// with it.
+    pub results: mpsc::UnboundedReceiver<Done>,
 }
 
 impl RoomWriter {
@@ -66,11 +99,31 @@ impl RoomWriter {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (done_tx, results) = mpsc::unbounded_channel();
         tokio::spawn(async move {
+            // The meeting the last `MeetingSlot::Create` made, for the joins queued behind it.
+            let mut made = None;
             while let Some(job) = rx.recv().await {
-                run(&*state.store, &state.pending_closes, &done_tx, job).await;
+                run(
+                    &*state.store,
+                    &state.pending_closes,
+                    &done_tx,
+                    &mut made,
+                    job,
+                )
+                .await;
             }
         });
         Self { tx, results }
+    }
+
+    /// Writes a join's meeting (if it is the first) and session; the result comes back on
+    /// `results`.
+    pub fn join(&self, write: JoinWrite, pending: super::arrival::PendingJoin) {
+        if let Err(mpsc::error::SendError(Job::Join(_, p))) =
+            self.tx.send(Job::Join(write, Box::new(pending)))
+        {
+            // Only if the writer task is gone (the runtime is shutting down).
+            p.refuse(ServerError::Internal("record writer stopped".into()));
+        }
     }
 
     pub fn close_session(&self, id: SessionId, left_at: Millis, reason: LeaveReason) {
@@ -116,16 +169,30 @@ impl RoomWriter {
 async fn run(
     store: &dyn Store,
     pending_closes: &PendingCloses,
-    done_tx: &mpsc::UnboundedSender<Stored>,
+    done_tx: &mpsc::UnboundedSender<Done>,
+    made: &mut Option<MeetingId>,
     job: Job,
 ) {
     match job {
         Job::Append(msg, pending) => {
             let result = store.append_chat(&msg).await;
-            if let Err(mpsc::error::SendError(s)) = done_tx.send(Stored { pending, result }) {
+            if let Err(mpsc::error::SendError(Done::Chat(s))) =
+                done_tx.send(Done::Chat(Stored { pending, result }))
+            {
                 // The room has ended: nobody to broadcast to, but the sender learns whether its
                 // message was kept.
                 s.answer_directly();
+            }
+        }
+        Job::Join(write, pending) => {
+            let result = write_join(store, made, write).await;
+            if let Err(mpsc::error::SendError(Done::Join(j))) =
+                done_tx.send(Done::Join(Box::new(JoinStored {
+                    pending: *pending,
+                    result,
+                })))
+            {
+                j.room_gone(store).await;
             }
         }
         Job::CloseSession {
@@ -169,6 +236,39 @@ async fn run(
         Job::Flush(done) => {
             let _ = done.send(());
         }
+    }
+}
+
+async fn write_join(
+    store: &dyn Store,
+    made: &mut Option<MeetingId>,
+    mut write: JoinWrite,
+) -> Result<(MeetingId, SessionId), StoreError> {
+    let meeting = match write.meeting {
+        MeetingSlot::Known(m) => m,
+        MeetingSlot::Create(new) => {
+            let m = store.create_meeting(&new).await?;
+            *made = Some(m);
+            m
+        }
+        MeetingSlot::FromEarlier => made.ok_or(StoreError::NotFound("meeting"))?,
+    };
+    write.session.meeting = meeting;
+    let session = store.open_session(&write.session).await?;
+    Ok((meeting, session))
+}
+
+impl JoinStored {
+    /// The room ended while the join was written: its session closes at once, and the joiner hears
+    /// that the room ended (the registry then tries a new one).
+    pub async fn room_gone(self, store: &dyn Store) {
+        if let Ok((_, session)) = self.result {
+            let now = crate::clock::now_ms();
+            if let Err(e) = store.close_session(session, now, LeaveReason::Left).await {
+                tracing::warn!(error = %e, "could not close the session of a join that came too late");
+            }
+        }
+        self.pending.room_ended();
     }
 }
 

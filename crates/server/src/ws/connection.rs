@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::net::{origin, ConnInfo};
 use crate::policy::Identity;
 use crate::rooms::conn::count_out;
-use crate::rooms::{ConnHandle, Outbound};
+use crate::rooms::conn::{ConnHandle, Outbound, QueueLink};
 use crate::state::AppState;
 
 /// WebSocket close codes used by the server.
@@ -104,7 +104,7 @@ fn check_origin(state: &AppState, headers: &HeaderMap, tls: bool) -> Result<(), 
 async fn serve(socket: WebSocket, state: Arc<AppState>, actor: Identity, peer: std::net::IpAddr) {
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
     let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
-    let (handle, out_rx, abort) = ConnHandle::new(conn_id);
+    let (handle, out_rx, abort) = QueueLink::open(conn_id);
     let (sink, mut stream) = socket.split();
     let state_for_writer = state.clone();
     let (writer_done_tx, mut writer_done) = tokio::sync::oneshot::channel::<()>();
@@ -294,7 +294,12 @@ async fn write_loop(
             }
         };
         match item {
-            Some(Outbound::Text(text, ty)) => {
+            Some(Outbound::Text(frame, ty)) => {
+                // A frame is UTF-8 by construction (made from a String); the check is a copy-free
+                // scan of a few hundred bytes.
+                let Ok(text) = axum::extract::ws::Utf8Bytes::try_from(frame.bytes().clone()) else {
+                    continue;
+                };
                 if sink.send(Message::Text(text)).await.is_err() {
                     return;
                 }

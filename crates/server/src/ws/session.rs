@@ -322,7 +322,7 @@ impl Session {
         match msg {
             ClientMessage::Leave => {
                 let op = RoomOp::Leave {
-                    conn_id: self.conn.id,
+                    conn_id: self.conn.id(),
                 };
                 rooms.tell(&room, by, op).await;
                 self.phase = Phase::Left;
@@ -423,7 +423,7 @@ impl Session {
         if let Phase::InRoom { room, me } = &self.phase {
             let by = Actor::Participant { id: me.clone() };
             let op = RoomOp::ConnectionLost {
-                conn_id: self.conn.id,
+                conn_id: self.conn.id(),
             };
             self.state.rooms.tell(room, by, op).await;
         }

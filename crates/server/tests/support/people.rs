@@ -1,5 +1,7 @@
 //! People in a meeting, for the moderation tests: joins as a guest, an account or a token holder,
 //! and the messages they expect.
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
 
 use convene_client::{join_msg, ClientError, Signaling};
 use convene_proto::{ClientMessage, ErrorCode, Joined, ParticipantId, ServerMessage};
