@@ -7,8 +7,12 @@ import { onLobbyUpdated, onMeetingUpdated } from './lobby.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
 
+/** The messages of the host powers and the lobby, handled in their own modules. @type {Record<string, (c: Convene, msg: any) => void>} */
+const MODERATION = { moderated: onModerated, lobby_updated: onLobbyUpdated, meeting_updated: onMeetingUpdated };
+
 /** @param {Convene} c @param {any} msg */
 export function onServerMessage(c, msg) {
+  if (Object.hasOwn(MODERATION, msg.type)) { MODERATION[msg.type](c, msg); return; }
   switch (msg.type) {
     case 'participant_joined':
       c.participants.set(msg.participant.id, msg.participant);
@@ -17,8 +21,7 @@ export function onServerMessage(c, msg) {
     case 'participant_updated': {
       const prev = c.participants.get(msg.participant.id) || msg.participant;
       c.participants.set(msg.participant.id, msg.participant);
-      // A host mute or a new role applies to what we send before the app repaints.
-      if (msg.participant.id === c.participantId) applyOwnState(c, prev);
+      if (msg.participant.id === c.participantId) applyOwnState(c, prev); // a host mute or role: before the app repaints
       c._emit('participantupdated', { participant: msg.participant, previous: prev });
       break;
     }
@@ -41,20 +44,9 @@ export function onServerMessage(c, msg) {
       c._emit('error', { code: msg.code, message: msg.message, request: msg.request, fatal: false });
       break;
     case 'closing':
-      // Every reason but a restart is final (left, removed, meeting_ended, denied): no reconnection.
-      if (msg.reason !== 'server_shutdown') {
-        c._shutdown(msg.reason);
-      }
+      if (msg.reason !== 'server_shutdown') c._shutdown(msg.reason); // final (left, removed, meeting_ended, denied)
       break;
-    case 'moderated':
-      onModerated(c, msg);
-      break;
-    case 'lobby_updated':
-      onLobbyUpdated(c, msg);
-      break;
-    case 'meeting_updated':
-      onMeetingUpdated(c, msg);
-      break;
+
     case 'sdp_answer':
       c._peer.onAnswer(msg.sdp);
       break;

@@ -107,15 +107,7 @@ export class Signaling {
       }, c.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
       ws.onopen = () => {
         joinMark('ws-open');
-        /** @type {Record<string, unknown>} */
-        const join = {
-          type: 'join', room: c.opts.room, display_name: c.opts.displayName, version: 1,
-          mic_muted: c.muted.mic, camera_muted: c.muted.camera,
-        };
-        if (c.opts.accessToken) join.access_token = c.opts.accessToken;
-        if (c.opts.password) join.password = c.opts.password;
-        if (c.resumeToken) join.resume_token = c.resumeToken;
-        ws.send(JSON.stringify(join));
+        ws.send(JSON.stringify(this._joinMessage()));
       };
       ws.onmessage = (ev) => {
         let msg;
@@ -134,6 +126,7 @@ export class Signaling {
               return;
             }
             this._serverClosing = false;
+            this._closingReason = null;
             this._joined = true;
             c._onJoined(msg, resuming);
             resolve(msg);
@@ -152,9 +145,7 @@ export class Signaling {
           }
           return;
         }
-        if (msg.type === 'closing') this._closingReason = msg.reason;
-        if (msg.type === 'closing' && msg.reason === 'server_shutdown') this._serverClosing = true;
-        c._onMessage(msg);
+        this._onEvent(msg);
       };
       ws.onclose = (ev) => {
         if (this.ws === ws) this.ws = null;
@@ -168,6 +159,27 @@ export class Signaling {
       };
       ws.onerror = () => { /* onclose follows */ };
     });
+  }
+
+  /** The `join` of an attempt: the mute state of now, and the resume token of the last `joined`. */
+  _joinMessage() {
+    const c = this.c;
+    /** @type {Record<string, unknown>} */
+    const join = {
+      type: 'join', room: c.opts.room, display_name: c.opts.displayName, version: 1,
+      mic_muted: c.muted.mic, camera_muted: c.muted.camera,
+    };
+    if (c.opts.accessToken) join.access_token = c.opts.accessToken;
+    if (c.opts.password) join.password = c.opts.password;
+    if (c.resumeToken) join.resume_token = c.resumeToken;
+    return join;
+  }
+
+  /** A message after `joined`; a `closing` says what the close that follows means. @param {any} msg */
+  _onEvent(msg) {
+    if (msg.type === 'closing') this._closingReason = msg.reason;
+    if (msg.type === 'closing' && msg.reason === 'server_shutdown') this._serverClosing = true;
+    this.c._onMessage(msg);
   }
 
   /**
