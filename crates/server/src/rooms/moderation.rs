@@ -165,15 +165,7 @@ impl Room {
             }
         });
         self.media_mute(target, source, true);
-        self.send_to(
-            target,
-            &ServerMessage::Moderated {
-                action: ModerationAction::Muted,
-                source: Some(source),
-                role: None,
-                by_name: by,
-            },
-        );
+        self.tell_moderated(target, ModerationAction::Muted, Some(source), by);
     }
 
     fn mute_all(
@@ -222,15 +214,7 @@ impl Room {
             // Nothing of the screen flows unless shared again; sharing is the participant's act.
             self.media_mute(target, source, false);
         }
-        self.send_to(
-            target,
-            &ServerMessage::Moderated {
-                action: ModerationAction::UnmuteAllowed,
-                source: Some(source),
-                role: None,
-                by_name: by,
-            },
-        );
+        self.tell_moderated(target, ModerationAction::UnmuteAllowed, Some(source), by);
         self.audit(
             actor,
             "allow_unmute",
@@ -277,15 +261,7 @@ impl Room {
     ) -> Result<(), ServerError> {
         self.target(target)?;
         self.update(target, |info| info.hand_raised = false);
-        self.send_to(
-            target,
-            &ServerMessage::Moderated {
-                action: ModerationAction::HandLowered,
-                source: None,
-                role: None,
-                by_name: by,
-            },
-        );
+        self.tell_moderated(target, ModerationAction::HandLowered, None, by);
         self.audit(actor, "lower_hand", Some(target), None, None);
         Ok(())
     }
@@ -401,6 +377,23 @@ impl Room {
             .iter()
             .find(|w| &w.id == id)
             .map(|w| w.req.display_name.clone())
+    }
+
+    /// Tells `target` what a host did to it.
+    fn tell_moderated(
+        &self,
+        target: &ParticipantId,
+        action: ModerationAction,
+        source: Option<Source>,
+        by_name: Option<String>,
+    ) {
+        let msg = ServerMessage::Moderated {
+            action,
+            source,
+            role: None,
+            by_name,
+        };
+        self.send_to(target, &msg);
     }
 
     /// The display name of a participant actor (what `moderated.by_name` shows).
