@@ -141,11 +141,7 @@ impl Room {
         by: Option<String>,
     ) -> Result<(), ServerError> {
         self.target(target)?;
-        let source = if source == Source::ScreenAudio {
-            Source::Screen
-        } else {
-            source
-        };
+        let source = screen_with_audio(source);
         self.hold_muted(target, source, by);
         self.audit(actor, "mute", Some(target), None, Some(source_name(source)));
         Ok(())
@@ -201,11 +197,7 @@ impl Room {
         by: Option<String>,
     ) -> Result<(), ServerError> {
         self.target(target)?;
-        let source = if source == Source::ScreenAudio {
-            Source::Screen
-        } else {
-            source
-        };
+        let source = screen_with_audio(source);
         self.update(target, |info| {
             info.host_muted.retain(|s| *s != source);
             info.unmute_asked.retain(|s| *s != source);
@@ -231,11 +223,7 @@ impl Room {
         from: &ParticipantId,
         source: Source,
     ) -> Result<(), ServerError> {
-        let source = if source == Source::ScreenAudio {
-            Source::Screen
-        } else {
-            source
-        };
+        let source = screen_with_audio(source);
         if !self
             .find(from)
             .is_some_and(|p| p.info.host_muted.contains(&source))
@@ -451,5 +439,13 @@ fn source_name(s: Source) -> &'static str {
 fn answer(reply: Option<AnswerTo>, result: Result<RoomAnswer, ServerError>) {
     if let Some(r) = reply {
         let _ = r.send(result);
+    }
+}
+
+/// A host mute of the screen's audio is a mute of the screen: they go together.
+fn screen_with_audio(s: Source) -> Source {
+    match s {
+        Source::ScreenAudio => Source::Screen,
+        other => other,
     }
 }
