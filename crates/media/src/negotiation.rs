@@ -288,21 +288,7 @@ impl Sfu {
         if let Some(t) = self.track_mut(key) {
             t.subscribers.retain(|s| *s != sub);
         }
-        let Some(sp) = peer_in(&mut self.peers, sub) else {
-            return;
-        };
-        match sp.out.get(&key).map(|o| o.state) {
-            Some(OutState::ToOpen) => {
-                sp.out.remove(&key);
-            }
-            Some(OutState::Open(m)) => {
-                if let Some(o) = sp.out.get_mut(&key) {
-                    o.state = OutState::ToStop(m);
-                }
-            }
-            _ => {}
-        }
-        self.renegotiate.push(sub);
+        self.stop_out(sub, key);
         if let PubRef::Remote(ri) = key.0 {
             self.demand_dirty.push((ri, key.1));
         }
@@ -333,24 +319,28 @@ impl Sfu {
             });
         }
         for sub in t.subscribers {
-            let Some(sp) = peer_in(&mut self.peers, sub) else {
-                continue;
-            };
-            let key = (publisher, mid);
-            match sp.out.get(&key).map(|o| o.state) {
-                Some(OutState::ToOpen) => {
-                    sp.out.remove(&key);
-                }
-                Some(OutState::Open(m)) => {
-                    if let Some(o) = sp.out.get_mut(&key) {
-                        o.state = OutState::ToStop(m);
-                    }
-                }
-                // Negotiating: handled when the answer arrives; stopping: already going.
-                _ => {}
-            }
-            self.renegotiate.push(sub);
+            self.stop_out(sub, (publisher, mid));
         }
+    }
+
+    /// Stops `sub`'s receive m-line for `key` (by renegotiation).
+    fn stop_out(&mut self, sub: PeerIdx, key: (PubRef, Mid)) {
+        let Some(sp) = peer_in(&mut self.peers, sub) else {
+            return;
+        };
+        match sp.out.get(&key).map(|o| o.state) {
+            Some(OutState::ToOpen) => {
+                sp.out.remove(&key);
+            }
+            Some(OutState::Open(m)) => {
+                if let Some(o) = sp.out.get_mut(&key) {
+                    o.state = OutState::ToStop(m);
+                }
+            }
+            // Negotiating: handled when the answer arrives; stopping: already going.
+            _ => {}
+        }
+        self.renegotiate.push(sub);
     }
 }
 

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use convene_proto::{ErrorCode, ParticipantId, Source};
+use convene_proto::{ParticipantId, Source};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -27,9 +27,14 @@ type Answer = Result<Response, ServerError>;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParticipantUpdate {
-    /// `disconnected`: remove the participant; they cannot come back to this meeting.
-    #[schema(example = "disconnected")]
-    status: String,
+    status: NewStatus,
+}
+
+/// `disconnected`: remove the participant; they cannot come back to this meeting.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NewStatus {
+    Disconnected,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -42,17 +47,29 @@ pub struct ParticipantRemoved {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MuteRequest {
-    /// `microphone`, `camera` or `screen`.
-    #[schema(example = "microphone")]
-    source: String,
+    source: MuteSource,
+}
+
+/// What a host mute silences (`screen` with its audio).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MuteSource {
+    Microphone,
+    Camera,
+    Screen,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LobbyDecision {
-    /// `admit` or `deny`.
-    #[schema(example = "admit")]
-    action: String,
+    action: Decision,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Admit,
+    Deny,
 }
 
 /// Someone waiting in a room's lobby.
@@ -97,13 +114,9 @@ pub async fn update_participant(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let req: ParticipantUpdate = json_body(&body)?;
-    if req.status != "disconnected" {
-        return Err(ServerError::client(
-            ErrorCode::InvalidMessage,
-            "a participant's status can only become \"disconnected\" (removed)",
-        ));
-    }
+    let ParticipantUpdate {
+        status: NewStatus::Disconnected,
+    } = json_body(&body)?;
     let target = ParticipantId(id.clone());
     ask(
         &state,
@@ -135,16 +148,10 @@ pub async fn mute_participant(
     body: Bytes,
 ) -> Answer {
     let req: MuteRequest = json_body(&body)?;
-    let source = match req.source.as_str() {
-        "microphone" => Source::Microphone,
-        "camera" => Source::Camera,
-        "screen" => Source::Screen,
-        _ => {
-            return Err(ServerError::client(
-                ErrorCode::InvalidMessage,
-                "source is microphone, camera or screen",
-            ))
-        }
+    let source = match req.source {
+        MuteSource::Microphone => Source::Microphone,
+        MuteSource::Camera => Source::Camera,
+        MuteSource::Screen => Source::Screen,
     };
     let target = ParticipantId(id);
     let op = RoomOp::Mute { target, source };
@@ -204,15 +211,9 @@ pub async fn decide(
 ) -> Answer {
     let req: LobbyDecision = json_body(&body)?;
     let target = ParticipantId(id);
-    let op = match req.action.as_str() {
-        "admit" => RoomOp::Admit { target },
-        "deny" => RoomOp::Deny { target },
-        _ => {
-            return Err(ServerError::client(
-                ErrorCode::InvalidMessage,
-                "action is admit or deny",
-            ))
-        }
+    let op = match req.action {
+        Decision::Admit => RoomOp::Admit { target },
+        Decision::Deny => RoomOp::Deny { target },
     };
     ask(&state, &headers, conn.as_ref(), &name, op).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

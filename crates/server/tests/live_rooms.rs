@@ -5,25 +5,16 @@ mod common;
 #[path = "support/http.rs"]
 mod http;
 
-use common::{base64_encode, expect_closing, TestServer};
+use common::{expect_closing, TestServer};
 use convene_store::{LeaveReason, Store};
 use http::request;
-
-async fn api_key(s: &TestServer) -> String {
-    let key = convene_server::auth::apikeys::generate("ops", 0).unwrap();
-    s.store().await.create_api_key(&key.record).await.unwrap();
-    format!(
-        "Basic {}",
-        base64_encode(format!("{}:{}", key.record.id, key.secret).as_bytes())
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_key_lists_who_is_in_a_room_and_ends_it_for_everyone() {
     let s = TestServer::start().await;
     let (mut ada, ja) = s.join("live", "Ada").await;
     let (mut bob, _) = s.join("live", "Bob").await;
-    let key = api_key(&s).await;
+    let key = s.api_auth().await;
     let auth = [("Authorization", key.as_str())];
 
     let r = request(
@@ -134,7 +125,7 @@ async fn only_owners_admins_and_keys_manage_live_rooms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_list_by_status_for_an_api_key_and_for_an_owner() {
     let s = TestServer::start().await;
-    let key = api_key(&s).await;
+    let key = s.api_auth().await;
     let auth = [("Authorization", key.as_str())];
     // An owner plans two rooms; a meeting runs in one of them, and another runs by link.
     let cookie = http::signed_up(s.addr, "owner@example.org").await;

@@ -8,25 +8,16 @@ mod http;
 #[path = "support/people.rs"]
 mod people;
 
-use common::{base64_encode, expect_closing, TestServer};
+use common::{expect_closing, TestServer};
 use convene_proto::{ServerMessage, Source};
 use convene_store::Store;
 use http::request;
 use people::{connect, join, join_message, notice, As};
 
-async fn api_key(s: &TestServer) -> String {
-    let key = convene_server::auth::apikeys::generate("ops", 0).unwrap();
-    s.store().await.create_api_key(&key.record).await.unwrap();
-    format!(
-        "Basic {}",
-        base64_encode(format!("{}:{}", key.record.id, key.secret).as_bytes())
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_key_removes_mutes_admits_and_locks() {
     let s = TestServer::start().await;
-    let key = api_key(&s).await;
+    let key = s.api_auth().await;
     let auth = [("Authorization", key.as_str())];
     let (mut ada, _) = join(&s, "ops", "Ada", As::Guest).await;
     let (mut bob, jb) = join(&s, "ops", "Bob", As::Guest).await;

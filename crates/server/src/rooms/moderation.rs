@@ -141,11 +141,7 @@ impl Room {
         by: Option<String>,
     ) -> Result<(), ServerError> {
         self.target(target)?;
-        let source = if source == Source::ScreenAudio {
-            Source::Screen
-        } else {
-            source
-        };
+        let source = screen_with_audio(source);
         self.hold_muted(target, source, by);
         self.audit(actor, "mute", Some(target), None, Some(source_name(source)));
         Ok(())
@@ -165,15 +161,7 @@ impl Room {
             }
         });
         self.media_mute(target, source, true);
-        self.send_to(
-            target,
-            &ServerMessage::Moderated {
-                action: ModerationAction::Muted,
-                source: Some(source),
-                role: None,
-                by_name: by,
-            },
-        );
+        self.tell_moderated(target, ModerationAction::Muted, Some(source), by);
     }
 
     fn mute_all(
@@ -209,11 +197,7 @@ impl Room {
         by: Option<String>,
     ) -> Result<(), ServerError> {
         self.target(target)?;
-        let source = if source == Source::ScreenAudio {
-            Source::Screen
-        } else {
-            source
-        };
+        let source = screen_with_audio(source);
         self.update(target, |info| {
             info.host_muted.retain(|s| *s != source);
             info.unmute_asked.retain(|s| *s != source);
@@ -222,15 +206,7 @@ impl Room {
             // Nothing of the screen flows unless shared again; sharing is the participant's act.
             self.media_mute(target, source, false);
         }
-        self.send_to(
-            target,
-            &ServerMessage::Moderated {
-                action: ModerationAction::UnmuteAllowed,
-                source: Some(source),
-                role: None,
-                by_name: by,
-            },
-        );
+        self.tell_moderated(target, ModerationAction::UnmuteAllowed, Some(source), by);
         self.audit(
             actor,
             "allow_unmute",
@@ -247,11 +223,7 @@ impl Room {
         from: &ParticipantId,
         source: Source,
     ) -> Result<(), ServerError> {
-        let source = if source == Source::ScreenAudio {
-            Source::Screen
-        } else {
-            source
-        };
+        let source = screen_with_audio(source);
         if !self
             .find(from)
             .is_some_and(|p| p.info.host_muted.contains(&source))
@@ -277,15 +249,7 @@ impl Room {
     ) -> Result<(), ServerError> {
         self.target(target)?;
         self.update(target, |info| info.hand_raised = false);
-        self.send_to(
-            target,
-            &ServerMessage::Moderated {
-                action: ModerationAction::HandLowered,
-                source: None,
-                role: None,
-                by_name: by,
-            },
-        );
+        self.tell_moderated(target, ModerationAction::HandLowered, None, by);
         self.audit(actor, "lower_hand", Some(target), None, None);
         Ok(())
     }
@@ -403,6 +367,23 @@ impl Room {
             .map(|w| w.req.display_name.clone())
     }
 
+    /// Tells `target` what a host did to it.
+    fn tell_moderated(
+        &self,
+        target: &ParticipantId,
+        action: ModerationAction,
+        source: Option<Source>,
+        by_name: Option<String>,
+    ) {
+        let msg = ServerMessage::Moderated {
+            action,
+            source,
+            role: None,
+            by_name,
+        };
+        self.send_to(target, &msg);
+    }
+
     /// The display name of a participant actor (what `moderated.by_name` shows).
     fn name_of(&self, actor: &Actor) -> Option<String> {
         match actor {
@@ -458,5 +439,13 @@ fn source_name(s: Source) -> &'static str {
 fn answer(reply: Option<AnswerTo>, result: Result<RoomAnswer, ServerError>) {
     if let Some(r) = reply {
         let _ = r.send(result);
+    }
+}
+
+/// A host mute of the screen's audio is a mute of the screen: they go together.
+fn screen_with_audio(s: Source) -> Source {
+    match s {
+        Source::ScreenAudio => Source::Screen,
+        other => other,
     }
 }

@@ -125,8 +125,24 @@ pub enum RoomOp {
 
 impl RoomOp {
     /// Whether `actor` is the kind that may send this: a participant's own acts come from that
-    /// participant, an end from outside (or the system), a drain from the system only.
+    /// participant, host powers from inside (the policy then decides by role) or outside, a look at
+    /// the room from outside, a drain from the system only.
     pub fn fits(&self, actor: &Actor) -> bool {
+        match self.kind() {
+            OpKind::Own => matches!(actor, Actor::Participant { .. }),
+            OpKind::Power => true,
+            OpKind::Look => !matches!(actor, Actor::Participant { .. }),
+            OpKind::Drain => *actor == Actor::System,
+        }
+    }
+
+    /// Host powers: the policy decides them by the actor's role (rooms/moderation.rs).
+    pub fn is_host_power(&self) -> bool {
+        self.kind() == OpKind::Power
+    }
+
+    /// Exhaustive, so that a new request is classified when it is added.
+    fn kind(&self) -> OpKind {
         match self {
             RoomOp::Chat { .. }
             | RoomOp::SetHand { .. }
@@ -136,8 +152,7 @@ impl RoomOp {
             | RoomOp::Leave { .. }
             | RoomOp::ConnectionLost { .. }
             | RoomOp::Offer { .. }
-            | RoomOp::AskToUnmute { .. } => matches!(actor, Actor::Participant { .. }),
-            // Host powers come from inside (the policy then decides by role) or outside.
+            | RoomOp::AskToUnmute { .. } => OpKind::Own,
             RoomOp::Mute { .. }
             | RoomOp::MuteAll { .. }
             | RoomOp::AllowUnmute { .. }
@@ -150,33 +165,21 @@ impl RoomOp {
             | RoomOp::Admit { .. }
             | RoomOp::Deny { .. }
             | RoomOp::AdmitAll
-            | RoomOp::End => true,
-            RoomOp::Snapshot | RoomOp::LobbySnapshot => !matches!(actor, Actor::Participant { .. }),
-            RoomOp::Drain => *actor == Actor::System,
+            | RoomOp::End => OpKind::Power,
+            RoomOp::Snapshot | RoomOp::LobbySnapshot => OpKind::Look,
+            RoomOp::Drain => OpKind::Drain,
         }
     }
 }
 
-impl RoomOp {
-    /// Host powers: the policy decides them by the actor's role (rooms/moderation.rs).
-    pub fn is_host_power(&self) -> bool {
-        matches!(
-            self,
-            RoomOp::Mute { .. }
-                | RoomOp::MuteAll { .. }
-                | RoomOp::AllowUnmute { .. }
-                | RoomOp::LowerHand { .. }
-                | RoomOp::Remove { .. }
-                | RoomOp::SetRole { .. }
-                | RoomOp::TransferHost { .. }
-                | RoomOp::SetLocked { .. }
-                | RoomOp::SetLobby { .. }
-                | RoomOp::Admit { .. }
-                | RoomOp::Deny { .. }
-                | RoomOp::AdmitAll
-                | RoomOp::End
-        )
-    }
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OpKind {
+    /// A participant's own act.
+    Own,
+    Power,
+    /// A look at the room from outside.
+    Look,
+    Drain,
 }
 
 /// What a room answers.

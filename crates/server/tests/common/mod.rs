@@ -120,10 +120,9 @@ impl TestServer {
         http_get(self.addr, path).await
     }
 
-    /// A GET with an API key (the records API needs one).
-    pub async fn get_api(&self, path: &str) -> (u16, String) {
-        let auth = self
-            .api_key
+    /// The `Authorization` header of an API key made for this server (one per server).
+    pub async fn api_auth(&self) -> String {
+        self.api_key
             .get_or_init(|| async {
                 let key = convene_server::auth::apikeys::generate("tests", 0).expect("key");
                 convene_store::Store::create_api_key(&self.store().await, &key.record)
@@ -132,8 +131,14 @@ impl TestServer {
                 let pair = format!("{}:{}", key.record.id, key.secret);
                 format!("Basic {}", base64_encode(pair.as_bytes()))
             })
-            .await;
-        http_get_with(self.addr, path, &[("Authorization", auth)]).await
+            .await
+            .clone()
+    }
+
+    /// A GET with an API key (the records API needs one).
+    pub async fn get_api(&self, path: &str) -> (u16, String) {
+        let auth = self.api_auth().await;
+        http_get_with(self.addr, path, &[("Authorization", &auth)]).await
     }
 
     /// The value of one metric line (`name{labels}` exactly as rendered).
