@@ -97,6 +97,11 @@ export class Convene extends HostPowers {
     this.waiting = [];
     /** @type {MeetingSettings} whether the meeting is locked and newcomers wait in the lobby */
     this.settings = { locked: false, lobby: false };
+    /**
+     * What our access token lets us publish (from `joined`); null until then.
+     * @type {import('./types.js').Source[] | null}
+     */
+    this.publishSources = null;
     /** @type {Set<Source>} host-muted sources a host allowed us to unmute (`moderated` `unmute_allowed`) */
     this.unmuteAllowed = new Set();
 
@@ -225,6 +230,7 @@ export class Convene extends HostPowers {
     // A server that predates restart windows honours the token only for the resume window.
     this.reconnectWindowMs = this.opts.reconnectWindowMs ?? Math.max(this.resumeWindowMs, (msg.restart_window_secs || 0) * 1000);
     this.iceServers = msg.ice_servers || [];
+    this.publishSources = msg.publish_sources || null;
     const before = new Map(this.participants);
     this.participants.clear();
     for (const p of msg.participants) this.participants.set(p.id, p);
@@ -405,7 +411,9 @@ export class Convene extends HostPowers {
     /** @type {MediaStream} */
     let stream;
     try {
-      stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 15 }, audio: opts.audio ?? true });
+      // The screen's audio only when our token grants it: an offer sending it would be refused.
+      const audio = (opts.audio ?? true) && !publishRefusal(this, 'screen_audio');
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 15 }, audio });
     } catch (e) {
       throw new MediaAccessError('screen', e);
     }

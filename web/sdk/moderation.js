@@ -115,9 +115,26 @@ export const moderates = (role) => role === 'host' || role === 'co_host';
 export function publishRefusal(c, source) {
   const me = c.me;
   if (me?.role === 'viewer') return new ModerationError('forbidden', source, 'a viewer publishes nothing');
+  if (!granted(c, source)) return new ModerationError('forbidden', source, `your access token does not grant publishing ${source}`);
   const by = source === 'screen_audio' ? 'screen' : source;
   if (hostMuted(c, by)) return new ModerationError('muted_by_host', source, `a host muted your ${by}: ask to unmute it`);
   return null;
+}
+
+/**
+ * Whether our access token lets us publish `source` (`joined.publish_sources`; a server that does not say
+ * grants everything). @param {Convene} c @param {Source} source
+ */
+export function granted(c, source) {
+  return !c.publishSources || c.publishSources.includes(source);
+}
+
+/**
+ * Whether this client's m-line for `source` may send: not a viewer, and granted. A host mute does not
+ * count here (the m-line stays, the track is what stops). @param {Convene} c @param {Source} source
+ */
+export function mayPublish(c, source) {
+  return c.me?.role !== 'viewer' && granted(c, source);
 }
 
 /**
@@ -160,6 +177,10 @@ export function applyOwnState(c, previous) {
   // What a host allowed back is ours again once the server no longer lists it.
   for (const s of [...c.unmuteAllowed]) if (!(me.host_muted || []).includes(s)) c.unmuteAllowed.delete(s);
   for (const source of me.host_muted || []) if (hostMuted(c, source) && sending(c, source)) stopSending(c, source).catch(failed);
+  // A source our token does not grant keeps no device open: its m-line sends nothing anyway.
+  for (const source of /** @type {const} */ (['microphone', 'camera'])) {
+    if (!granted(c, source) && (sending(c, source) || c.localTracks[source])) release(c, source).catch(failed);
+  }
   const wasViewer = previous?.role === 'viewer';
   if (me.role === 'viewer') {
     if (!wasViewer || sending(c, 'microphone') || sending(c, 'camera') || sending(c, 'screen')) stopAll(c).catch(failed);
@@ -173,6 +194,17 @@ export function applyOwnState(c, previous) {
     c.waiting = [];
     c._emit('lobbyupdated', { waiting: [], added: [] });
   }
+}
+
+/**
+ * Closes the device of `source`, announced muted (the others never see it as on).
+ * @param {Convene} c @param {'microphone' | 'camera'} source
+ */
+async function release(c, source) {
+  const key = source === 'microphone' ? 'mic' : 'camera';
+  c.muted[key] = true;
+  if (c.me && !c.me[source === 'microphone' ? 'mic_muted' : 'camera_muted']) c._send({ type: 'set_muted', [key]: true });
+  if (c.localTracks[source]) await c._setLocal(source, null);
 }
 
 /** A viewer keeps no device open: nothing of it would be sent. @param {Convene} c */

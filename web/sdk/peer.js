@@ -1,6 +1,7 @@
 // Convene browser SDK: the one RTCPeerConnection to the SFU — publishing (microphone, simulcast camera,
 // screen), offer/answer with glare handling, receiving m-lines, ICE restart / rebuild, and `layers_unused`.
 import { joinMark } from './marks.js';
+import { mayPublish } from './moderation.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
 /** @typedef {import('./types.js').Source} Source */
@@ -99,9 +100,15 @@ export class Peer {
     }, 8000);
     pc.addEventListener('connectionstatechange', () => { if (pc.connectionState === 'connected') clearTimeout(watchdog); });
     this.tx = prepared ? prepared.tx : this._addSenders(pc);
-    // The prepared m-lines were made before `joined` told our role: a viewer's send nothing.
-    const viewer = this._direction() === 'inactive';
-    if (prepared && viewer) for (const tx of Object.values(this.tx)) if (tx) tx.direction = 'inactive';
+    // The prepared m-lines were made before `joined` told our role and grants: a viewer's send nothing,
+    // nor does a source our token does not grant.
+    let narrowed = false;
+    if (prepared) {
+      for (const source of /** @type {const} */ (['microphone', 'camera'])) {
+        const tx = this.tx[source];
+        if (tx && this._direction(source) === 'inactive') { tx.direction = 'inactive'; narrowed = true; }
+      }
+    }
     if (c.localTracks.microphone) c.localTracks.microphone.enabled = !c.muted.mic;
     // Devices that opened after the prepared offer was made (no renegotiation: the m-lines are there).
     for (const source of /** @type {const} */ (['microphone', 'camera'])) {
@@ -114,7 +121,7 @@ export class Peer {
     // The first offer starts now rather than in a later microtask: createOffer then runs off the main thread
     // while the app renders what `joined` brought. The prepared one lacks m-lines added since.
     this._needOffer = true;
-    this._chain = this._maybeOffer(screen || viewer ? undefined : prepared?.offer).catch((e) => this._failed(e));
+    this._chain = this._maybeOffer(screen || narrowed ? undefined : prepared?.offer).catch((e) => this._failed(e));
   }
 
   /**
@@ -123,23 +130,23 @@ export class Peer {
    */
   _addSenders(pc) {
     const c = this.c;
-    const direction = this._direction();
     return {
-      microphone: pc.addTransceiver(c.localTracks.microphone || 'audio', { direction }),
+      microphone: pc.addTransceiver(c.localTracks.microphone || 'audio', { direction: this._direction('microphone') }),
       camera: pc.addTransceiver(c.localTracks.camera || 'video', {
-        direction,
+        direction: this._direction('camera'),
         sendEncodings: c.opts.simulcast ? SIMULCAST_LAYERS.map((l) => ({ ...l })) : undefined,
       }),
     };
   }
 
   /**
-   * What our microphone and camera m-lines do: send, or (a viewer: the server refuses an offer that sends
-   * with `forbidden`) nothing. They stay in place either way, so that a change of role only renegotiates.
-   * @returns {RTCRtpTransceiverDirection}
+   * What our m-line for `source` does: send, or nothing (a viewer, or a source our access token does not
+   * grant: the server refuses an offer that would send it with `forbidden`). The microphone's and camera's
+   * stay in place either way, so that a change of role only renegotiates.
+   * @param {Source} source @returns {RTCRtpTransceiverDirection}
    */
-  _direction() {
-    return this.c.me?.role === 'viewer' ? 'inactive' : 'sendonly';
+  _direction(source) {
+    return mayPublish(this.c, source) ? 'sendonly' : 'inactive';
   }
 
   /**
@@ -152,7 +159,7 @@ export class Peer {
       if (!tx || tx.currentDirection === 'stopped') continue;
       const screen = source === 'screen' || source === 'screen_audio';
       // The screen's m-lines come back with the next share, not with the role.
-      const want = publish ? (screen ? tx.direction : 'sendonly') : 'inactive';
+      const want = publish ? (screen ? tx.direction : this._direction(/** @type {Source} */ (source))) : 'inactive';
       if (tx.direction !== want) { tx.direction = want; changed = true; }
     }
     if (changed && this.pc) this.negotiate();

@@ -84,6 +84,35 @@ describe('roles', { timeout: 300_000 }, () => {
     assert.deepEqual(await V.page.evaluate(() => /** @type {any} */ (window).__errors), []);
   });
 
+  it('1b. a token that grants only the microphone sends it and no camera, and is refused nothing', async () => {
+    const W = await openBrowser();
+    try {
+      const token = accessToken({ sub: 'mic-only', name: 'Mo', room: ROOM, exp: Math.floor(Date.now() / 1000) + 3600, grants: { publish: ['microphone'] } });
+      await W.page.goto(`${srv.url}/r/${ROOM}?name=Someone&autojoin=1#token=${token}`);
+      await W.page.waitForFunction(() => /** @type {any} */ (window).convene?.state === 'connected', null, { timeout: 20_000 });
+      await keepErrors(W);
+      const mo = await W.page.evaluate(() => /** @type {any} */ (window).convene.participantId);
+      const heard = await waitMedia(P.page, (x, y) => (y[`${mo}:microphone`]?.audioBytes ?? 0) > (x[`${mo}:microphone`]?.audioBytes ?? 0), { timeoutMs: 30_000 });
+      assert.ok(heard, `Pat does not hear Mo: ${JSON.stringify(await mediaFrom(P.page))}`);
+      const state = await W.page.evaluate(() => {
+        const c = /** @type {any} */ (window).convene;
+        const sending = c.peerConnection.getTransceivers()
+          .filter((/** @type {RTCRtpTransceiver} */ t) => t.currentDirection?.includes('send'))
+          .map((/** @type {RTCRtpTransceiver} */ t) => t.sender.track?.kind);
+        return { sending, camera: !!c.localTracks.camera, sources: c.publishSources };
+      });
+      assert.deepEqual(state, { sending: ['audio'], camera: false, sources: ['microphone'] });
+      const refusal = await W.page.evaluate(async () => {
+        try { await /** @type {any} */ (window).convene.startScreenShare(); return null; } catch (e) { return /** @type {any} */ (e).code; }
+      });
+      assert.equal(refusal, 'forbidden', 'a screen share the token does not grant is refused before anything is sent');
+      await sleep(500);
+      assert.deepEqual(await W.page.evaluate(() => /** @type {any} */ (window).__errors), [], 'no offer was refused');
+    } finally {
+      await W.close();
+    }
+  });
+
   it('2. made a viewer, a participant stops sending; made a participant again, it may unmute and is heard', async () => {
     await keepErrors(Q);
     const heard = async (/** @type {boolean} */ flowing) => {

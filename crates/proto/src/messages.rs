@@ -306,6 +306,10 @@ pub struct Joined {
     /// Who waits in the lobby: filled for hosts and co-hosts only.
     #[serde(default)]
     pub waiting: Vec<LobbyEntry>,
+    /// The sources your access token lets you publish (all four without a token). A viewer
+    /// publishes nothing, whatever this says; an offer that sends another source is refused.
+    #[serde(default)]
+    pub publish_sources: Vec<Source>,
 }
 
 impl ServerMessage {

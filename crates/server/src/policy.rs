@@ -104,6 +104,20 @@ pub fn may_publish(
     }
 }
 
+/// The sources a participant's token grants publishing (every one without a token); its role may
+/// still forbid them all (a viewer).
+pub fn granted_sources(grants: Option<&crate::auth::tokens::Grants>) -> Vec<Source> {
+    [
+        Source::Microphone,
+        Source::Camera,
+        Source::Screen,
+        Source::ScreenAudio,
+    ]
+    .into_iter()
+    .filter(|s| grants.is_none_or(|g| !g.hidden && g.publish.allows(*s)))
+    .collect()
+}
+
 /// A host power (docs/protocol.md, *Roles and permissions*).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Power {
@@ -348,5 +362,92 @@ mod tests {
             "a password does not replace an invitation"
         );
         assert_eq!(code(may_enter(&owner, Some(&inv), Missing, true)), None);
+    }
+
+    #[test]
+    fn what_each_role_may_do_to_whom() {
+        use Power::*;
+        let ok = |r, p, t| may_use(r, p, t).is_ok();
+        for p in [Mute, MuteAll, Remove, Door, SetRole, TransferHost, End] {
+            assert!(ok(Role::Host, p, Some(Role::CoHost)), "{p:?}");
+            assert!(!ok(Role::Participant, p, None), "{p:?}");
+            assert!(!ok(Role::Viewer, p, None), "{p:?}");
+        }
+        assert!(ok(Role::CoHost, Mute, Some(Role::Participant)));
+        assert!(ok(Role::CoHost, Door, None) && ok(Role::CoHost, MuteAll, None));
+        assert!(!ok(Role::CoHost, Mute, Some(Role::Host)));
+        assert!(ok(Role::CoHost, Remove, Some(Role::Viewer)));
+        assert!(!ok(Role::CoHost, Remove, Some(Role::CoHost)));
+        assert!(!ok(Role::CoHost, Remove, Some(Role::Host)));
+        for p in [SetRole, TransferHost, End] {
+            assert!(!ok(Role::CoHost, p, None), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn publishing_follows_the_role_and_the_grants() {
+        use crate::auth::tokens::{Grants, Publish};
+        let mic = [Source::Microphone];
+        assert!(may_publish(Role::Participant, None, &mic).is_ok());
+        assert!(may_publish(Role::Viewer, None, &mic).is_err());
+        assert!(
+            may_publish(Role::Viewer, None, &[]).is_ok(),
+            "an offer that only receives"
+        );
+        let some = Grants {
+            publish: Publish::Sources(vec![Source::Microphone]),
+            ..Grants::default()
+        };
+        assert!(may_publish(Role::Host, Some(&some), &mic).is_ok());
+        assert!(may_publish(Role::Host, Some(&some), &[Source::Camera]).is_err());
+        assert_eq!(granted_sources(Some(&some)), mic);
+        assert_eq!(granted_sources(None).len(), 4);
+        let hidden = Grants {
+            hidden: true,
+            ..Grants::default()
+        };
+        assert!(granted_sources(Some(&hidden)).is_empty());
+        assert!(may_publish(Role::Participant, Some(&hidden), &mic).is_err());
+    }
+
+    #[test]
+    fn who_enters_with_which_role() {
+        use crate::auth::tokens::{Grants, Publish};
+        let mut r = room(Access::Link, &[]);
+        r.co_hosts = vec!["co@x.org".into()];
+        assert_eq!(
+            entry_role(&user(1, "own@x.org"), Some(&r)),
+            EntryRole::Owner
+        );
+        assert_eq!(
+            entry_role(&user(2, "co@x.org"), Some(&r)),
+            EntryRole::CoHost
+        );
+        assert_eq!(
+            entry_role(&user(1, "own@x.org"), None),
+            EntryRole::Participant
+        );
+        assert_eq!(
+            entry_role(&Identity::Guest, Some(&r)),
+            EntryRole::Participant
+        );
+        let token = |grants| Identity::Token {
+            identity: "t".into(),
+            grants,
+        };
+        let admin = Grants {
+            room_admin: true,
+            ..Grants::default()
+        };
+        assert_eq!(entry_role(&token(admin), None), EntryRole::CoHost);
+        let viewer = Grants {
+            publish: Publish::All(false),
+            ..Grants::default()
+        };
+        assert_eq!(entry_role(&token(viewer), None), EntryRole::Viewer);
+        // A co-host may enter an invited room without being on its invitation list.
+        let mut inv = room(Access::Invited, &[]);
+        inv.co_hosts = vec!["co@x.org".into()];
+        assert!(may_enter(&user(2, "co@x.org"), Some(&inv), Password::NotAsked, true).is_ok());
     }
 }

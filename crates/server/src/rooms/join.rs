@@ -282,6 +282,7 @@ impl Room {
             } else {
                 Vec::new()
             },
+            publish_sources: crate::policy::granted_sources(p.grants.as_ref()),
         }));
         if let Some(conn) = p.conn() {
             conn.send(&joined);
