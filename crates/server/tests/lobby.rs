@@ -197,3 +197,22 @@ async fn with_nobody_to_admit_the_lobby_holds_people_until_the_owner_comes() {
     .await;
     assert_eq!(joined(&mut gus).await.role, Role::Participant);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lobby_holds_no_more_people_than_the_room_seats() {
+    let s = TestServer::with(|c| c.rooms.max_participants = 2).await;
+    let (mut ada, _) = join(&s, "small-door", "Ada", As::Guest).await;
+    accepted(&mut ada, M::SetLobby { enabled: true }).await;
+    let _b = wait_in_lobby(&s, "small-door", "Bob", As::Guest).await;
+    let _c = wait_in_lobby(&s, "small-door", "Cy", As::Guest).await;
+    let mut dee = connect(&s, As::Guest).await;
+    dee.send(&join_message("small-door", "Dee", As::Guest, None))
+        .await
+        .unwrap();
+    let (code, _, _) = common::next_error(&mut dee).await;
+    assert_eq!(
+        code,
+        ErrorCode::RoomFull,
+        "a full lobby turns newcomers away"
+    );
+}
