@@ -17,10 +17,12 @@ mod apikeys;
 mod migrate;
 pub mod model;
 mod moderation;
+mod outbox;
 mod planned;
 mod sql;
 pub mod traits;
 mod url;
+mod webhooks;
 
 pub use model::*;
 pub use sql::{connect, Backend, SqlStore};

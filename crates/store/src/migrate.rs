@@ -63,6 +63,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_moderation.sql"),
         postgres: include_str!("../migrations/postgres/0008_moderation.sql"),
     },
+    Migration {
+        version: 10,
+        name: "webhooks",
+        sqlite: include_str!("../migrations/sqlite/0010_webhooks.sql"),
+        postgres: include_str!("../migrations/postgres/0010_webhooks.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").

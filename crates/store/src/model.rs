@@ -309,3 +309,68 @@ pub struct AuditRecord {
     pub target_name: Option<String>,
     pub detail: Option<String>,
 }
+
+/// One event of the webhook outbox, with its meeting's names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRecord {
+    /// Its place in the outbox (endpoints' cursors count in these).
+    pub row: i64,
+    /// Public and unique: receivers deduplicate by it.
+    pub event_id: String,
+    pub meeting: MeetingId,
+    pub meeting_public_id: String,
+    pub room: String,
+    /// 1, 2, 3, ... within the meeting.
+    pub seq: i64,
+    pub kind: String,
+    /// The event's `data`, JSON.
+    pub payload: String,
+    pub created_at: Millis,
+}
+
+/// Where events go.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookRecord {
+    /// `wh_...` (made through the API) or `cfg_...` (from the configuration file).
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+    /// Event kinds it wants; empty: every kind.
+    pub events: Vec<String>,
+    pub from_config: bool,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+    pub progress: WebhookProgress,
+}
+
+/// An endpoint's place in the outbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WebhookProgress {
+    /// The last event row it is done with (delivered, or given up on).
+    pub cursor: i64,
+    /// Failed attempts at the next event.
+    pub attempts: i64,
+    pub next_attempt_at: Millis,
+    /// When the next event first failed (the retry window counts from there).
+    pub first_failed_at: Option<Millis>,
+}
+
+/// One attempt to deliver an event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewDelivery {
+    pub endpoint: String,
+    pub event_row: i64,
+    pub at: Millis,
+    pub attempt: i64,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub ok: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub event_id: String,
+    pub kind: String,
+    pub delivery: NewDelivery,
+}

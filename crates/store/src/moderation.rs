@@ -66,6 +66,20 @@ impl SqlStore {
         .bind(b.created_at)
         .fetch_one(&mut *tx)
         .await?;
+        let data = serde_json::json!({
+            "participant_id": b.participant_id,
+            "display_name": b.display_name,
+            "user_id": b.user.map(|u| u.0),
+            "identity": b.identity,
+        });
+        crate::outbox::append(
+            &mut tx,
+            b.meeting,
+            "participant_removed",
+            data,
+            b.created_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }

@@ -245,45 +245,15 @@ impl Store for SqlStore {
     }
 
     async fn create_meeting(&self, m: &NewMeeting) -> Result<MeetingId> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO meetings (room, creator, created_at, started_at, max_participants, \
-             settings_json, node_id, last_seen_at, public_id) \
-             VALUES ($1, $2, $3, $3, $4, $5, $6, $3, $7) RETURNING id",
-        )
-        .bind(m.room.as_str())
-        .bind(m.creator.as_deref())
-        .bind(m.created_at)
-        .bind(m.max_participants)
-        .bind(m.settings_json.as_str())
-        .bind(m.node_id.as_str())
-        .bind(m.public_id.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(MeetingId(id))
+        self.insert_meeting(m).await
     }
 
     async fn end_meeting(&self, id: MeetingId, ended_at: Millis) -> Result<()> {
-        sqlx::query("UPDATE meetings SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL")
-            .bind(id.0)
-            .bind(ended_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.finish_meeting(id, ended_at).await
     }
 
     async fn reopen_meeting(&self, id: MeetingId, node_id: &str, now: Millis) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE meetings SET ended_at = NULL, node_id = $2, \
-             last_seen_at = CASE WHEN last_seen_at > $3 THEN last_seen_at ELSE $3 END \
-             WHERE id = $1 AND ended_at IS NOT NULL",
-        )
-        .bind(id.0)
-        .bind(node_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(n > 0)
+        self.reopen_meeting_row(id, node_id, now).await
     }
 
     async fn meeting_by_public_id(&self, public_id: &str) -> Result<Option<MeetingRecord>> {
@@ -330,22 +300,7 @@ impl Store for SqlStore {
     }
 
     async fn open_session(&self, s: &NewSession) -> Result<SessionId> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO participant_sessions (meeting_id, participant_id, display_name, user_id, \
-             role, joined_at, node_id, last_seen_at, identity) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8) RETURNING id",
-        )
-        .bind(s.meeting.0)
-        .bind(s.participant_id.as_str())
-        .bind(s.display_name.as_str())
-        .bind(s.user.map(|u| u.0))
-        .bind(s.role.as_str())
-        .bind(s.joined_at)
-        .bind(s.node_id.as_str())
-        .bind(s.identity.as_deref())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(SessionId(id))
+        self.insert_session(s).await
     }
 
     async fn close_session(
@@ -354,16 +309,7 @@ impl Store for SqlStore {
         left_at: Millis,
         reason: LeaveReason,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE participant_sessions SET left_at = $2, leave_reason = $3 \
-             WHERE id = $1 AND left_at IS NULL",
-        )
-        .bind(id.0)
-        .bind(left_at)
-        .bind(reason.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.finish_session(id, left_at, reason).await
     }
 
     async fn set_session_role(&self, id: SessionId, role: &str) -> Result<()> {
@@ -615,15 +561,78 @@ impl Store for SqlStore {
         self.audit_of(meeting, limit).await
     }
 
+    async fn append_event(
+        &self,
+        meeting: MeetingId,
+        kind: &str,
+        data: serde_json::Value,
+        at: Millis,
+    ) -> Result<()> {
+        self.append_event_row(meeting, kind, data, at).await
+    }
+
+    async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRecord>> {
+        self.events_after_row(after, limit).await
+    }
+
+    async fn event(&self, row: i64) -> Result<Option<EventRecord>> {
+        self.event_row(row).await
+    }
+
+    async fn last_event(&self) -> Result<i64> {
+        self.last_event_row().await
+    }
+
+    async fn put_webhook(&self, w: &WebhookRecord) -> Result<()> {
+        self.put_webhook_row(w).await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>> {
+        self.webhook_rows().await
+    }
+
+    async fn webhook(&self, id: &str) -> Result<Option<WebhookRecord>> {
+        self.webhook_row(id).await
+    }
+
+    async fn revoke_webhook(&self, id: &str, now: Millis) -> Result<bool> {
+        self.revoke_webhook_row(id, now).await
+    }
+
+    async fn set_webhook_progress(&self, id: &str, p: &WebhookProgress) -> Result<()> {
+        self.set_webhook_progress_row(id, p).await
+    }
+
+    async fn record_delivery(&self, d: &NewDelivery) -> Result<i64> {
+        self.insert_delivery(d).await
+    }
+
+    async fn deliveries(&self, endpoint: &str, limit: i64) -> Result<Vec<DeliveryRecord>> {
+        self.delivery_rows(endpoint, limit).await
+    }
+
+    async fn delivery(&self, id: i64) -> Result<Option<DeliveryRecord>> {
+        self.delivery_row(id).await
+    }
+
     async fn purge_meetings_ended_before(&self, before: Millis) -> Result<u64> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         let old = "SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < $1";
         // Children first: each of these refers to the meeting (chat also to its sessions).
+        // An outbox event's deliveries go with it.
+        sqlx::query(&format!(
+            "DELETE FROM webhook_deliveries WHERE event_row IN \
+             (SELECT id FROM webhook_events WHERE meeting_id IN ({old}))"
+        ))
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
         for table in [
             "chat_messages",
             "participant_sessions",
             "meeting_bans",
             "moderation_audit",
+            "webhook_events",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE meeting_id IN ({old})"))
                 .bind(before)
@@ -668,6 +677,18 @@ impl Store for SqlStore {
 
     async fn recover(&self, node_id: &str) -> Result<Recovery> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
+        // Which rows this closes, to write their events after.
+        let open_sessions: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM participant_sessions WHERE node_id = $1 AND left_at IS NULL",
+        )
+        .bind(node_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let open_meetings: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM meetings WHERE node_id = $1 AND ended_at IS NULL")
+                .bind(node_id)
+                .fetch_all(&mut *tx)
+                .await?;
         let sessions_closed = sqlx::query(
             "UPDATE participant_sessions SET left_at = COALESCE(\
                  (SELECT MAX(c.sent_at) FROM chat_messages c \
@@ -694,6 +715,7 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        crate::outbox::recovered_events(&mut tx, &open_sessions, &open_meetings).await?;
         tx.commit().await?;
         if sessions_closed + meetings_closed > 0 {
             tracing::info!(

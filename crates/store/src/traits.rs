@@ -15,6 +15,7 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
 
     /// Creates a meeting; `started_at` is set to `created_at` (a room comes into being at its first join).
+    /// With its `room_started` event.
     async fn create_meeting(&self, m: &NewMeeting) -> Result<MeetingId>;
     /// Sets `ended_at` (no-op if already ended).
     async fn end_meeting(&self, id: MeetingId, ended_at: Millis) -> Result<()>;
@@ -141,6 +142,36 @@ pub trait Store: Send + Sync + 'static {
     async fn record_moderation(&self, e: &NewAuditEntry) -> Result<i64>;
     /// The first `limit` entries of a meeting's audit log, oldest first.
     async fn moderation_log(&self, meeting: MeetingId, limit: i64) -> Result<Vec<AuditRecord>>;
+
+    /// Appends an event of `meeting` to the webhook outbox (events of records — a meeting started
+    /// or ended, a session opened or closed, a ban — are appended by the methods that write the
+    /// record, in their transaction). `data` is the event's `data` object.
+    async fn append_event(
+        &self,
+        meeting: MeetingId,
+        kind: &str,
+        data: serde_json::Value,
+        at: Millis,
+    ) -> Result<()>;
+    /// Up to `limit` outbox events after row `after`, in order.
+    async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<EventRecord>>;
+    async fn event(&self, row: i64) -> Result<Option<EventRecord>>;
+    /// The outbox's last row (0 when empty): where a new endpoint starts.
+    async fn last_event(&self) -> Result<i64>;
+
+    /// Stores a webhook endpoint; one of the same id takes the new url, secret, events and
+    /// `revoked_at`, and keeps its place in the outbox.
+    async fn put_webhook(&self, w: &WebhookRecord) -> Result<()>;
+    /// Every endpoint, revoked ones too, oldest first.
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>>;
+    async fn webhook(&self, id: &str) -> Result<Option<WebhookRecord>>;
+    /// False if there is no live endpoint of that id.
+    async fn revoke_webhook(&self, id: &str, now: Millis) -> Result<bool>;
+    async fn set_webhook_progress(&self, id: &str, p: &WebhookProgress) -> Result<()>;
+    async fn record_delivery(&self, d: &NewDelivery) -> Result<i64>;
+    /// An endpoint's last `limit` deliveries, newest first.
+    async fn deliveries(&self, endpoint: &str, limit: i64) -> Result<Vec<DeliveryRecord>>;
+    async fn delivery(&self, id: i64) -> Result<Option<DeliveryRecord>>;
 
     /// Deletes the meetings that ended before `before`, with their sessions, chat, bans and
     /// moderation log, in one transaction. Returns how many meetings went.
