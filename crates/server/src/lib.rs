@@ -27,6 +27,7 @@ pub mod tls;
 pub mod users;
 pub mod validate;
 pub mod web;
+pub mod webhooks;
 pub mod ws;
 
 use std::future::Future;
@@ -135,6 +136,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat_loop(state.clone(), stop_rx.clone()));
     let retention = tokio::spawn(records::retention_loop(state.clone(), stop_rx.clone()));
+    let webhooks = tokio::spawn(webhooks::run(state.clone(), stop_rx.clone()));
     let app = http::router(state.clone());
     let plane = media.clone();
     let ice_tcp = media.filter(|m| m.ice_tcp);
@@ -164,6 +166,7 @@ pub async fn run(
     let _ = acceptor.await;
     let _ = heartbeat.await;
     let _ = retention.await;
+    let _ = webhooks.await;
     if !state.pending_closes.is_empty() {
         let left = state.pending_closes.retry(state.store.as_ref()).await;
         if left > 0 {

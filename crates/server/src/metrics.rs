@@ -86,6 +86,10 @@ pub struct Metrics {
     pub resumes: AtomicU64,
     pub storage_failures: AtomicU64,
     pub connections_closed_for_rate: AtomicU64,
+    /// Webhook deliveries answered 2xx, not (failed or no answer), and events given up on.
+    pub webhook_delivered: AtomicU64,
+    pub webhook_failed: AtomicU64,
+    pub webhook_given_up: AtomicU64,
     /// Extra families other parts of the server add (name -> rendered text), e.g. the media plane.
     extra: Mutex<BTreeMap<&'static str, String>>,
 }
@@ -104,6 +108,9 @@ impl Default for Metrics {
             resumes: AtomicU64::new(0),
             storage_failures: AtomicU64::new(0),
             connections_closed_for_rate: AtomicU64::new(0),
+            webhook_delivered: AtomicU64::new(0),
+            webhook_failed: AtomicU64::new(0),
+            webhook_given_up: AtomicU64::new(0),
             extra: Mutex::new(BTreeMap::new()),
         }
     }
@@ -177,6 +184,24 @@ impl Metrics {
             "convene_connections_closed_rate_limit_total",
             "Connections closed for flooding.",
             loadu(&self.connections_closed_for_rate),
+        );
+        counter(
+            &mut out,
+            "convene_webhook_deliveries_total",
+            "Webhook deliveries answered with a 2xx status.",
+            loadu(&self.webhook_delivered),
+        );
+        counter(
+            &mut out,
+            "convene_webhook_failures_total",
+            "Webhook deliveries that failed (another status, or no answer); they are retried.",
+            loadu(&self.webhook_failed),
+        );
+        counter(
+            &mut out,
+            "convene_webhook_given_up_total",
+            "Webhook events given up on after webhooks.retry_hours of failures.",
+            loadu(&self.webhook_given_up),
         );
         self.messages_in.render(
             &mut out,

@@ -3,9 +3,11 @@
 
 mod load;
 mod template;
+mod webhooks;
 
 pub use load::{load, ConfigError, Sources};
 pub use template::DEFAULT_TEMPLATE;
+pub use webhooks::{WebhookEndpointConfig, WebhooksConfig};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,7 @@ pub struct Config {
     pub tls: TlsConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    pub webhooks: WebhooksConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -359,6 +362,7 @@ impl Config {
             return bad("rooms.quality_figures_interval_secs", "must be at least 1");
         }
         self.limits.validate()?;
+        self.webhooks.validate()?;
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
         {

@@ -176,4 +176,23 @@ signin_window_secs = 900
 token_keys = []
 # Longest lifetime of a token this server makes (`convene token create`, POST /api/v1/tokens).
 token_max_ttl_secs = 86400
+
+[webhooks]
+# Where events go (docs/webhooks.md); the REST API adds more. Each:
+#   [[webhooks.endpoints]]
+#   url = "https://hooks.example.org/convene"
+#   secret = "at least 16 characters"
+#   events = ["participant_joined", "participant_left"]   # absent: every event
+endpoints = []
+# Deliver to loopback, link-local and private addresses too (off: refused, so that a webhook cannot
+# reach the server's own network).
+allow_private = false
+# How long an event is retried before it is given up on, in hours.
+retry_hours = 24
+# The first retry waits this long (ms), doubling up to retry_max_secs.
+retry_initial_ms = 1000
+retry_max_secs = 300
+# One delivery's time limit, in seconds, and the most of an answer that is read.
+timeout_secs = 10
+max_response_bytes = 65536
 "#;

@@ -45,6 +45,14 @@ impl Room {
             host_present: self.host_present(),
         });
         tracing::info!(room = %self.id, participant = %id, "waiting in the lobby");
+        self.event(
+            "lobby_waiting",
+            serde_json::json!({
+                "participant_id": id,
+                "display_name": req.display_name,
+                "signed_in": req.user.is_some() || req.identity.is_some(),
+            }),
+        );
         self.lobby.push(Waiting {
             id: id.clone(),
             req,

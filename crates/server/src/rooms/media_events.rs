@@ -67,6 +67,7 @@ impl Room {
                     mid: Some(mid),
                 };
                 let track_id = info.id.clone();
+                self.track_event("track_published", &participant, &info);
                 let msg = ServerMessage::TrackPublished {
                     participant_id: participant.clone(),
                     track: info.clone(),
@@ -77,6 +78,13 @@ impl Room {
                 });
             }
             Event::TrackUnpublished { participant, track } => {
+                if let Some(info) = self
+                    .find(&participant)
+                    .and_then(|p| p.info.tracks.iter().find(|t| t.id == track))
+                    .cloned()
+                {
+                    self.track_event("track_unpublished", &participant, &info);
+                }
                 let msg = ServerMessage::TrackUnpublished {
                     participant_id: participant.clone(),
                     track_id: track.clone(),

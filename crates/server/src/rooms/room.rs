@@ -247,6 +247,7 @@ impl Room {
             // reports them too, but after the participant is gone from the room, which drops that
             // report.
             for track in &p.info.tracks {
+                self.track_event("track_unpublished", &p.info.id, track);
                 self.broadcast(&ServerMessage::TrackUnpublished {
                     participant_id: p.info.id.clone(),
                     track_id: track.id.clone(),
@@ -345,6 +346,30 @@ impl Room {
             Lifecycle::Active => None,
         };
         away.chain(empty).chain(self.quality_deadline()).min()
+    }
+
+    /// Queues a webhook event of this meeting that has no record of its own (none before the
+    /// meeting exists).
+    pub(super) fn event(&self, kind: &'static str, data: serde_json::Value) {
+        if let Some(m) = self.meeting {
+            self.writer.event(m, kind, data, now_ms());
+        }
+    }
+
+    pub(super) fn track_event(
+        &self,
+        kind: &'static str,
+        participant: &ParticipantId,
+        t: &convene_proto::TrackInfo,
+    ) {
+        // A hidden participant publishes nothing; tracks of others are public to the meeting.
+        let data = serde_json::json!({
+            "participant_id": participant,
+            "track_id": t.id,
+            "kind": t.kind,
+            "source": t.source,
+        });
+        self.event(kind, data);
     }
 
     /// How long the room stays open once empty: its plan's `empty_room_timeout`, or the server's.

@@ -73,6 +73,13 @@ enum Job {
     /// A removal's ban, acknowledged on `reply` once committed.
     Ban(NewBan, Option<super::command::AnswerTo>),
     Audit(NewAuditEntry),
+    /// A webhook event without a record of its own (a track published, someone waiting).
+    Event {
+        meeting: MeetingId,
+        kind: &'static str,
+        data: serde_json::Value,
+        at: Millis,
+    },
     /// Answered once every earlier job is done.
     Flush(oneshot::Sender<()>),
 }
@@ -140,6 +147,21 @@ impl RoomWriter {
 
     pub fn ban(&self, ban: NewBan, reply: Option<super::command::AnswerTo>) {
         let _ = self.tx.send(Job::Ban(ban, reply));
+    }
+
+    pub fn event(
+        &self,
+        meeting: MeetingId,
+        kind: &'static str,
+        data: serde_json::Value,
+        at: Millis,
+    ) {
+        let _ = self.tx.send(Job::Event {
+            meeting,
+            kind,
+            data,
+            at,
+        });
     }
 
     pub fn audit(&self, entry: NewAuditEntry) {
@@ -231,6 +253,16 @@ async fn run(
         Job::Audit(entry) => {
             if let Err(e) = store.record_moderation(&entry).await {
                 tracing::error!(error = %e, action = %entry.action, "could not write the audit log");
+            }
+        }
+        Job::Event {
+            meeting,
+            kind,
+            data,
+            at,
+        } => {
+            if let Err(e) = store.append_event(meeting, kind, data, at).await {
+                tracing::error!(error = %e, kind, "could not write a webhook event");
             }
         }
         Job::Flush(done) => {
