@@ -264,13 +264,13 @@ async fn deliveries(
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver",
     tag = "webhooks",
     params(("id" = String, Path, description = "the endpoint's id"),
-        ("delivery" = i64, Path, description = "a delivery's id")),
+        ("delivery" = String, Path, description = "a delivery's id")),
     security(("api_key" = []), ("session" = [])),
     responses((status = 200, body = Delivery), Refusals))]
 async fn redeliver(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
-    Path((id, delivery)): Path<(String, i64)>,
+    Path((id, delivery)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Answer {
     origin::guard(&state, &headers, conn.as_ref().map(|Extension(c)| c))?;
@@ -278,6 +278,8 @@ async fn redeliver(
     let w = live_endpoint(&state, &id).await?;
     let not_found =
         || ServerError::client(ErrorCode::NotFound, "no such delivery of this endpoint");
+    // Taken as text: an id that is not a number names no delivery (and gets the JSON refusal).
+    let delivery: i64 = delivery.parse().map_err(|_| not_found())?;
     let old = state
         .store
         .delivery(delivery)
