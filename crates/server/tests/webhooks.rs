@@ -140,6 +140,27 @@ async fn events_arrive_signed_in_order_and_gapless() {
     assert!(events.iter().all(|e| e["room"] == "hooked"));
     assert_eq!(events[1]["data"]["display_name"], "Ada");
     assert_eq!(events[3]["data"]["reason"], "left");
+    // An endpoint of the configuration file is not the API's to stop.
+    let key = s.api_auth().await;
+    let id = convene_server::webhooks::config_endpoint_id(&format!("http://{addr}/hook"));
+    let path = format!("/api/v1/webhooks/{id}");
+    let r = http::request(s.addr, "DELETE", &path, &[("Authorization", &key)], None).await;
+    assert_eq!((r.status, r.code()), (403, "forbidden"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_a_hundred_live_endpoints() {
+    let s = TestServer::start().await;
+    let key = s.api_auth().await;
+    let auth = [("Authorization", key.as_str())];
+    // A public address; nothing is delivered to it, since no meeting runs.
+    let body = || serde_json::json!({ "url": "https://93.184.215.14/hook" });
+    for i in 0..100 {
+        let r = http::request(s.addr, "POST", "/api/v1/webhooks", &auth, Some(body())).await;
+        assert_eq!(r.status, 201, "endpoint {i}: {:?}", r.body);
+    }
+    let r = http::request(s.addr, "POST", "/api/v1/webhooks", &auth, Some(body())).await;
+    assert_eq!((r.status, r.code()), (400, "invalid_message"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
