@@ -322,3 +322,54 @@ async fn endpoints_deliveries_and_redelivery_over_rest() {
     .await;
     assert_eq!(r.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_is_bounded_in_time_and_in_what_it_reads() {
+    use convene_server::webhooks::client::{post, Post};
+    use convene_server::webhooks::target::parse_url;
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::post(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/big",
+            axum::routing::post(|| async {
+                // An endless answer: only `max_response_bytes` of it are read.
+                let chunks = futures_util::stream::repeat_with(|| {
+                    Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 64 * 1024]))
+                });
+                axum::body::Body::from_stream(chunks)
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let send = |path: &'static str| async move {
+        let target = parse_url(&format!("http://{addr}{path}")).unwrap();
+        let started = Instant::now();
+        let outcome = post(Post {
+            target: &target,
+            addrs: &[addr],
+            body: Bytes::from_static(b"{}"),
+            headers: vec![],
+            timeout: Duration::from_secs(1),
+            max_response_bytes: 4096,
+        })
+        .await;
+        (outcome, started.elapsed())
+    };
+    let (slow, took) = send("/slow").await;
+    assert!(
+        slow.is_err() && took < Duration::from_secs(3),
+        "{slow:?} after {took:?}"
+    );
+    let (big, took) = send("/big").await;
+    assert_eq!(big, Ok(200), "answered; the rest of the body is not read");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+}
