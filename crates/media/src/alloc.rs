@@ -8,11 +8,11 @@ use str0m::bwe::Bitrate;
 use str0m::media::Rid;
 
 use crate::error::MediaError;
-use crate::participant::{
-    ConnState, IngressLayer, OutState, PeerIdx, PubRef, PublishedTrack, Visibility,
-};
+use crate::ids::{PeerIdx, TrackOrigin};
+use crate::participant::{ConnState, OutState, Visibility};
 use crate::sfu::{drain, peer_in, Sfu};
 use crate::simulcast::{allocate, Demand, LayerId, LayerOption};
+use crate::track::IngressLayer;
 use crate::types::{Event, TrackKind};
 
 /// A layer is not reported unused in its first 2 s. A new publisher's subscribers want no layer
@@ -92,7 +92,7 @@ impl Sfu {
             };
             let dominant = room.speaker.tick();
             let levels = room.speaker.loudest(AUDIO_LEVELS_TOP);
-            if let Some((id, _)) = dominant.and_then(|d| self.publisher(d)) {
+            if let Some(id) = dominant.and_then(|d| self.publisher_id(d)) {
                 self.out.events.push_back(Event::DominantSpeaker {
                     room: room_id.clone(),
                     participant: id.clone(),
@@ -101,7 +101,7 @@ impl Sfu {
             if let Some(levels) = levels {
                 let levels = levels
                     .into_iter()
-                    .filter_map(|(i, l)| self.publisher(i).map(|p| (p.0.clone(), l)))
+                    .filter_map(|(i, l)| self.publisher_id(i).map(|p| (p.clone(), l)))
                     .collect();
                 self.out.events.push_back(Event::AudioLevels {
                     room: room_id,
@@ -114,7 +114,7 @@ impl Sfu {
             self.allocate(PeerIdx(i as u32), now);
         }
         self.report_unused_layers(now);
-        self.relay_layers(|l, t| layer_available(l, t, now));
+        self.relay_layers(|l, t| layer_available(l, &t.unused_reported, now));
         self.send_demands(true);
     }
 
@@ -143,6 +143,7 @@ impl Sfu {
             let Some(t) = self.track(key) else {
                 continue;
             };
+            let unused = self.unused_reported(key);
             let display = match o.visibility {
                 Visibility::Hidden => {
                     plan.push((key, None, Vec::new()));
@@ -155,7 +156,7 @@ impl Sfu {
                 .layers
                 .iter()
                 .enumerate()
-                .filter(|(_, l)| layer_available(l, t, now))
+                .filter(|(_, l)| layer_available(l, unused, now))
                 .map(|(pos, l)| {
                     let default = DEFAULT_LAYER_BPS[pos.min(DEFAULT_LAYER_BPS.len() - 1)];
                     let bps = if l.bitrate_bps > 0 {
@@ -219,7 +220,7 @@ impl Sfu {
             if demand.is_some() && target.is_none() {
                 continue;
             }
-            if let (PubRef::Remote(ri), mid) = key {
+            if let (TrackOrigin::Remote(ri), mid) = key {
                 self.demand_dirty.push((ri, mid));
             }
             if let Some(layer) = o.layer.set_target(target) {
@@ -255,15 +256,14 @@ impl Sfu {
                 if t.kind != TrackKind::Video || t.layers.len() < 2 {
                     continue;
                 }
-                let key = (PubRef::Local(PeerIdx(pi as u32)), t.mid);
+                let key = (TrackOrigin::Local(PeerIdx(pi as u32)), t.mid);
                 // Wanted by a subscriber here, or by one on another core of the room.
                 let wanted: Vec<LayerId> = t
-                    .subscribers
-                    .iter()
-                    .filter_map(|s| self.peer(*s))
+                    .peer_subscribers()
+                    .filter_map(|s| self.peer(s))
                     .filter_map(|sp| sp.out.get(&key))
                     .flat_map(|o| o.layer.needed())
-                    .chain(t.link_demand.iter().flat_map(|(_, l)| l.iter().copied()))
+                    .chain(t.link_layers())
                     .collect();
                 let mut unused: Vec<Rid> = t
                     .layers
@@ -299,9 +299,10 @@ impl Sfu {
     }
 }
 
-/// Offer layers that are flowing, plus ones we asked the publisher to stop.
-pub(crate) fn layer_available(l: &IngressLayer, t: &PublishedTrack, now: Instant) -> bool {
+/// Offer layers that are flowing, plus ones we asked the publisher to stop (`unused_reported`, of
+/// a local track; a remote track's core reports those as available in its layer figures).
+pub(crate) fn layer_available(l: &IngressLayer, unused_reported: &[Rid], now: Instant) -> bool {
     l.last_frame
         .is_some_and(|f| now.saturating_duration_since(f).as_millis() < LAYER_STALE_MS)
-        || l.rid.is_some_and(|r| t.unused_reported.contains(&r))
+        || l.rid.is_some_and(|r| unused_reported.contains(&r))
 }

@@ -6,7 +6,8 @@ use str0m::bwe::BweKind;
 use str0m::media::MediaKind;
 use str0m::IceConnectionState;
 
-use crate::participant::{ConnState, Participant, PeerIdx, PubRef};
+use crate::ids::{PeerIdx, TrackOrigin};
+use crate::participant::{ConnState, Participant};
 use crate::sfu::{mark_disconnected, peer_in, Sfu};
 use crate::types::{Event, TrackKind};
 
@@ -47,7 +48,7 @@ impl Sfu {
             str0m::Event::MediaChanged(e) => {
                 let published = p.published.iter().any(|t| t.mid == e.mid);
                 if published && !e.direction.is_receiving() {
-                    self.unpublish(PubRef::Local(idx), e.mid);
+                    self.unpublish(TrackOrigin::Local(idx), e.mid);
                 } else if !published && e.direction.is_receiving() {
                     if let Some(kind) = p.rtc.media(e.mid).map(|m| kind_of(m.kind())) {
                         self.publish(idx, e.mid, kind, Vec::new());

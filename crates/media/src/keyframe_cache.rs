@@ -9,12 +9,11 @@
 
 use std::time::{Duration, Instant};
 
-use str0m::media::Mid;
-
+use crate::ids::{PeerIdx, TrackKey, TrackOrigin};
 use crate::packet::InPacket;
-use crate::participant::{IngressLayer, PeerIdx, PubRef, PublishedTrack};
 use crate::sfu::{peer_in, Sfu};
 use crate::simulcast::{LayerId, LayerState};
+use crate::track::{IngressLayer, Track};
 use crate::types::TrackKind;
 
 /// Most packets one layer keeps (a 1080p keyframe is about 100 packets).
@@ -75,7 +74,7 @@ impl Sfu {
     pub(crate) fn start_from_cache(
         &mut self,
         sub: PeerIdx,
-        key: (PubRef, Mid),
+        key: TrackKey,
         layer: LayerId,
         now: Instant,
     ) -> bool {
@@ -121,8 +120,8 @@ impl Sfu {
     /// publisher for a keyframe of every layer it sends now (each rate-limited as usual), so that
     /// one is cached when the subscriber is ready. Local publishers only: another core's layers
     /// reach this one only once wanted.
-    pub(crate) fn prefetch_keyframes(&mut self, key: (PubRef, Mid), now: Instant) {
-        if !matches!(key.0, PubRef::Local(_)) {
+    pub(crate) fn prefetch_keyframes(&mut self, key: TrackKey, now: Instant) {
+        if !matches!(key.0, TrackOrigin::Local(_)) {
             return;
         }
         let layers: Vec<LayerId> = self
@@ -131,7 +130,7 @@ impl Sfu {
             .map(|t| {
                 t.layers
                     .iter()
-                    .filter(|l| crate::alloc::layer_available(l, t, now))
+                    .filter(|l| crate::alloc::layer_available(l, self.unused_reported(key), now))
                     .map(|l| l.rid)
                     .collect()
             })
@@ -145,7 +144,7 @@ impl Sfu {
 /// The cached run to start `track` with for a subscriber that wants `layer`: that layer's, else the
 /// largest layer below it (by resolution) that has a fresh one.
 fn cached_run(
-    track: &PublishedTrack,
+    track: &Track,
     layer: LayerId,
     now: Instant,
     max_age: Duration,
@@ -170,7 +169,7 @@ mod tests {
     use std::sync::Arc;
 
     use str0m::format::{Codec, CodecSpec, FormatParams, PayloadParams};
-    use str0m::media::{Frequency, MediaTime, Pt};
+    use str0m::media::{Frequency, MediaTime, Mid, Pt};
 
     use super::*;
 

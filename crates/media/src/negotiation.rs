@@ -8,13 +8,13 @@ use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{Direction, MediaKind, Mid, Rid};
 
 use crate::error::MediaError;
-use crate::participant::{
-    OutState, OutTrack, PeerIdx, PubRef, PublishedTrack, SdpState, Visibility,
-};
+use crate::ids::{PeerIdx, Subscriber, TrackKey, TrackOrigin};
+use crate::participant::{OutState, OutTrack, SdpState, Visibility};
 use crate::relay::Msg;
 use crate::rewrite::Rewriter;
 use crate::sfu::{drain, peer_in, Sfu};
 use crate::simulcast::LayerState;
+use crate::track::{LocalTrack, Track};
 use crate::types::{Event, OfferedTrack, TrackKind, TrackSource};
 
 impl Sfu {
@@ -119,9 +119,7 @@ impl Sfu {
         });
         // A track unpublished while its m-line was being negotiated: stop it right away.
         for (key, track) in opened {
-            let alive = self
-                .publisher(key.0)
-                .is_some_and(|(_, published)| published.iter().any(|t| t.id == track));
+            let alive = self.track(key).is_some_and(|t| t.id == track);
             if !alive {
                 if let Some(o) = peer_in(&mut self.peers, idx).and_then(|p| p.out.get_mut(&key)) {
                     if let OutState::Open(m) = o.state {
@@ -146,7 +144,7 @@ impl Sfu {
         if !matches!(p.sdp, SdpState::Stable) {
             return;
         }
-        let mut keys: Vec<(PubRef, Mid)> = p.out.keys().copied().collect();
+        let mut keys: Vec<TrackKey> = p.out.keys().copied().collect();
         keys.sort();
         let mut videos = Vec::new();
         let mut change = p.rtc.sdp_api();
@@ -221,8 +219,13 @@ impl Sfu {
             .filter(|s| s.kind() == kind)
             .unwrap_or(TrackSource::default_for(kind));
         let id = TrackId::new(format!("{}-{}", p.id, mid));
-        p.published
-            .push(PublishedTrack::new(id.clone(), mid, kind, source, &rids));
+        p.published.push(LocalTrack::new(Track::new(
+            id.clone(),
+            mid,
+            kind,
+            source,
+            &rids,
+        )));
         self.out.events.push_back(Event::TrackPublished {
             participant: p.id.clone(),
             track: id,
@@ -238,26 +241,24 @@ impl Sfu {
             .unwrap_or_default();
         for sub in members {
             if sub != idx {
-                self.subscribe(sub, PubRef::Local(idx), mid);
+                self.subscribe(sub, TrackOrigin::Local(idx), mid);
             }
         }
         self.relay_publish(idx, mid);
     }
 
     /// Create a (to be negotiated) receive m-line on `sub` for `publisher`'s track `mid`.
-    pub(crate) fn subscribe(&mut self, sub: PeerIdx, publisher: PubRef, mid: Mid) {
+    pub(crate) fn subscribe(&mut self, sub: PeerIdx, publisher: TrackOrigin, mid: Mid) {
         if !self.peer(sub).is_some_and(|p| p.receives) {
             return;
         }
-        let Some(publisher_id) = self.publisher(publisher).map(|p| p.0.clone()) else {
+        let Some(publisher_id) = self.publisher_id(publisher).cloned() else {
             return;
         };
         let Some(t) = self.track_mut((publisher, mid)) else {
             return;
         };
-        if !t.subscribers.contains(&sub) {
-            t.subscribers.push(sub);
-        }
+        t.add_peer(sub);
         let (track, kind, source) = (t.id.clone(), t.kind, t.source);
         let Some(sp) = peer_in(&mut self.peers, sub) else {
             return;
@@ -278,35 +279,37 @@ impl Sfu {
             pt: None,
         });
         self.renegotiate.push(sub);
-        if let PubRef::Remote(ri) = publisher {
+        if let TrackOrigin::Remote(ri) = publisher {
             self.demand_dirty.push((ri, mid));
         }
     }
 
     /// `sub` stops receiving the track `key`: its m-line is stopped (by renegotiation).
-    pub(crate) fn unsubscribe(&mut self, sub: PeerIdx, key: (PubRef, Mid)) {
+    pub(crate) fn unsubscribe(&mut self, sub: PeerIdx, key: TrackKey) {
         if let Some(t) = self.track_mut(key) {
-            t.subscribers.retain(|s| *s != sub);
+            t.remove(Subscriber::Peer(sub));
         }
         self.stop_out(sub, key);
-        if let PubRef::Remote(ri) = key.0 {
+        if let TrackOrigin::Remote(ri) = key.0 {
             self.demand_dirty.push((ri, key.1));
         }
     }
 
     /// A track ended: its subscribers' m-lines are stopped (by renegotiation); a local track's
     /// end is announced, and told to the room's other cores.
-    pub(crate) fn unpublish(&mut self, publisher: PubRef, mid: Mid) {
-        let tracks = match publisher {
-            PubRef::Local(idx) => peer_in(&mut self.peers, idx).map(|p| &mut p.published),
-            PubRef::Remote(ri) => self.remote_mut(ri).map(|p| &mut p.published),
+    pub(crate) fn unpublish(&mut self, publisher: TrackOrigin, mid: Mid) {
+        let t = match publisher {
+            TrackOrigin::Local(idx) => peer_in(&mut self.peers, idx).and_then(|p| {
+                let pos = p.published.iter().position(|t| t.mid == mid)?;
+                Some(p.published.remove(pos).track)
+            }),
+            TrackOrigin::Remote(ri) => self.remote_mut(ri).and_then(|p| {
+                let pos = p.published.iter().position(|t| t.mid == mid)?;
+                Some(p.published.remove(pos).track)
+            }),
         };
-        let Some(tracks) = tracks else { return };
-        let Some(pos) = tracks.iter().position(|t| t.mid == mid) else {
-            return;
-        };
-        let t = tracks.remove(pos);
-        if let PubRef::Local(idx) = publisher {
+        let Some(t) = t else { return };
+        if let TrackOrigin::Local(idx) = publisher {
             if let Some(p) = self.peer(idx) {
                 self.out.events.push_back(Event::TrackUnpublished {
                     participant: p.id.clone(),
@@ -318,13 +321,14 @@ impl Sfu {
                 mid,
             });
         }
-        for sub in t.subscribers {
+        // A link hears of a local track's end by the `Unpublish` above.
+        for sub in t.peer_subscribers() {
             self.stop_out(sub, (publisher, mid));
         }
     }
 
     /// Stops `sub`'s receive m-line for `key` (by renegotiation).
-    fn stop_out(&mut self, sub: PeerIdx, key: (PubRef, Mid)) {
+    fn stop_out(&mut self, sub: PeerIdx, key: TrackKey) {
         let Some(sp) = peer_in(&mut self.peers, sub) else {
             return;
         };

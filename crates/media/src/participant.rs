@@ -6,28 +6,15 @@ use std::time::Instant;
 
 use convene_proto::{ParticipantId, RoomId, TrackId};
 use str0m::change::SdpPendingOffer;
-use str0m::format::PayloadParams;
 use str0m::media::{Mid, Pt, Rid};
 use str0m::net::Protocol;
 use str0m::Rtc;
 
-use crate::keyframe_cache::KeyframeCache;
-use crate::packet::InPacket;
+use crate::ids::TrackKey;
 use crate::rewrite::Rewriter;
-use crate::simulcast::{LayerId, LayerState};
+use crate::simulcast::LayerState;
+use crate::track::LocalTrack;
 use crate::types::{TrackKind, TrackSource};
-
-/// Index of a participant in the SFU's slab; cheaper than hashing the string id per packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct PeerIdx(pub u32);
-
-/// Whose track a subscriber receives: a participant of this core, or one of another core whose
-/// frames arrive over a link (see `relay.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum PubRef {
-    Local(PeerIdx),
-    Remote(u32),
-}
 
 /// Where the SDP offer/answer exchange with this participant stands.
 #[derive(Debug)]
@@ -44,115 +31,6 @@ pub(crate) enum ConnState {
     New,
     Connected,
     Disconnected,
-}
-
-/// A simulcast layer (or the single stream) of a published video, as measured on ingress.
-#[derive(Debug, Clone)]
-pub(crate) struct IngressLayer {
-    pub rid: LayerId,
-    /// Bytes received since the last tick.
-    pub bytes: u64,
-    /// Smoothed bitrate, bits/s (0 until measured).
-    pub bitrate_bps: u64,
-    /// Highest smoothed bitrate seen: it orders the layers. The current bitrate cannot, because a
-    /// layer the publisher paused keeps an old figure and one it resumes ramps up from low, which
-    /// would swap the order back and forth and make the choice of layer flap.
-    pub peak_bps: u64,
-    pub size: Option<(u32, u32)>,
-    pub last_frame: Option<Instant>,
-    /// When its first frame came: until [`crate::alloc::STARTUP_GRACE`] after it, the publisher
-    /// is not told the layer is unused.
-    pub first_frame: Option<Instant>,
-    pub last_keyframe_request: Option<Instant>,
-    /// Its packets since its last keyframe, while recent (see `keyframe_cache.rs`).
-    pub cache: KeyframeCache,
-}
-
-impl IngressLayer {
-    pub(crate) fn new(rid: LayerId) -> Self {
-        IngressLayer {
-            rid,
-            bytes: 0,
-            bitrate_bps: 0,
-            peak_bps: 0,
-            size: None,
-            last_frame: None,
-            first_frame: None,
-            last_keyframe_request: None,
-            cache: KeyframeCache::default(),
-        }
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct PublishedTrack {
-    pub id: TrackId,
-    pub mid: Mid,
-    pub kind: TrackKind,
-    pub source: TrackSource,
-    /// Layers in offer order; lowest-first ordering is derived from measured bitrates.
-    pub layers: Vec<IngressLayer>,
-    pub subscribers: Vec<PeerIdx>,
-    /// Last `LayersUnused` we reported, to report only changes.
-    pub unused_reported: Vec<Rid>,
-    /// The codec of the last payload type seen (looked up again when the PT changes).
-    pub params: Option<PayloadParams>,
-    /// For a local track: the layers each other core hosting the room wants relayed to it.
-    pub link_demand: Vec<(crate::relay::LinkId, Vec<LayerId>)>,
-    /// For a remote track: the layers last asked of its core (`None` before the first ask).
-    pub demand_sent: Option<Vec<LayerId>>,
-}
-
-impl PublishedTrack {
-    pub(crate) fn new(
-        id: TrackId,
-        mid: Mid,
-        kind: TrackKind,
-        source: TrackSource,
-        rids: &[Rid],
-    ) -> Self {
-        let layers = if rids.is_empty() {
-            vec![IngressLayer::new(None)]
-        } else {
-            rids.iter().map(|r| IngressLayer::new(Some(*r))).collect()
-        };
-        PublishedTrack {
-            id,
-            mid,
-            kind,
-            source,
-            layers,
-            subscribers: Vec::new(),
-            unused_reported: Vec::new(),
-            params: None,
-            link_demand: Vec::new(),
-            demand_sent: None,
-        }
-    }
-
-    /// Ingress bookkeeping for one packet of this track (bitrate, liveness, resolution).
-    pub(crate) fn on_packet(&mut self, p: &InPacket, size: Option<(u32, u32)>, now: Instant) {
-        if self.kind != TrackKind::Video {
-            return;
-        }
-        if self.layer_mut(p.rid).is_none() {
-            // A rid the offer did not list (str0m only lets declared rids through, but be
-            // robust): treat it as one more layer.
-            self.layers.push(IngressLayer::new(p.rid));
-        }
-        if let Some(layer) = self.layer_mut(p.rid) {
-            layer.bytes += p.payload.len() as u64;
-            layer.last_frame = Some(now);
-            layer.first_frame.get_or_insert(now);
-            if size.is_some() {
-                layer.size = size;
-            }
-        }
-    }
-
-    pub(crate) fn layer_mut(&mut self, rid: LayerId) -> Option<&mut IngressLayer> {
-        self.layers.iter_mut().find(|l| l.rid == rid)
-    }
 }
 
 /// Negotiation state of a receive m-line the server adds for someone else's track.
@@ -210,9 +88,9 @@ pub(crate) struct Participant {
     pub ice_pwd: String,
     pub sdp: SdpState,
     pub conn: ConnState,
-    pub published: Vec<PublishedTrack>,
+    pub published: Vec<LocalTrack>,
     /// Receive m-lines keyed by the source track (publisher, publisher's mid).
-    pub out: HashMap<(PubRef, Mid), OutTrack>,
+    pub out: HashMap<TrackKey, OutTrack>,
     /// Sources declared by the client per mid (may arrive before the m-line is negotiated).
     pub declared_sources: HashMap<Mid, TrackSource>,
     pub muted: Vec<TrackSource>,
@@ -234,11 +112,11 @@ pub(crate) struct Participant {
 }
 
 impl Participant {
-    pub(crate) fn published_mut(&mut self, mid: Mid) -> Option<&mut PublishedTrack> {
+    pub(crate) fn published_mut(&mut self, mid: Mid) -> Option<&mut LocalTrack> {
         self.published.iter_mut().find(|t| t.mid == mid)
     }
 
-    pub(crate) fn out_by_mid(&self, mid: Mid) -> Option<(PubRef, Mid)> {
+    pub(crate) fn out_by_mid(&self, mid: Mid) -> Option<TrackKey> {
         self.out
             .iter()
             .find(|(_, o)| o.state.mid() == Some(mid))

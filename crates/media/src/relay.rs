@@ -18,15 +18,12 @@ use std::time::Instant;
 use convene_proto::{ParticipantId, RoomId, TrackId};
 use str0m::media::{Mid, Rid};
 
+use crate::ids::{LinkId, PeerIdx, RemoteIdx, Subscriber, TrackOrigin};
 use crate::packet::InPacket;
-use crate::participant::{IngressLayer, PeerIdx, PubRef, PublishedTrack};
 use crate::sfu::{loudness, Sfu};
 use crate::simulcast::LayerId;
+use crate::track::{IngressLayer, LocalTrack, RemoteTrack, Track};
 use crate::types::{TrackKind, TrackSource};
-
-/// Another core hosting participants of a room. The server chooses the numbers (its worker index).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LinkId(pub u32);
 
 /// A message for another core, from [`Sfu::poll_relay`] to that core's [`Sfu::handle_relay`].
 pub struct RelayMessage(pub(crate) Msg);
@@ -115,7 +112,7 @@ pub(crate) struct RemotePublisher {
     pub slot: u32,
     pub id: ParticipantId,
     pub room: RoomId,
-    pub published: Vec<PublishedTrack>,
+    pub published: Vec<RemoteTrack>,
 }
 
 impl Sfu {
@@ -148,7 +145,7 @@ impl Sfu {
         r.links.retain(|l| *l != link);
         let members = r.members.clone();
         let remotes = r.remotes.clone();
-        let gone: Vec<u32> = remotes
+        let gone: Vec<RemoteIdx> = remotes
             .into_iter()
             .filter(|ri| self.remote(*ri).is_some_and(|rp| rp.link == link))
             .collect();
@@ -158,7 +155,7 @@ impl Sfu {
         for m in members {
             if let Some(p) = self.peers.get_mut(m.0 as usize).and_then(|p| p.as_mut()) {
                 for t in &mut p.published {
-                    t.link_demand.retain(|(l, _)| *l != link);
+                    t.remove(Subscriber::Link(link));
                 }
             }
         }
@@ -203,15 +200,16 @@ impl Sfu {
                     return;
                 }
                 let room = rp.room.clone();
-                rp.published
-                    .push(PublishedTrack::new(track, mid, kind, source, &rids));
+                rp.published.push(RemoteTrack::new(Track::new(
+                    track, mid, kind, source, &rids,
+                )));
                 let members = self
                     .rooms
                     .get(&room)
                     .map(|r| r.members.clone())
                     .unwrap_or_default();
                 for m in members {
-                    self.subscribe(m, PubRef::Remote(ri), mid);
+                    self.subscribe(m, TrackOrigin::Remote(ri), mid);
                 }
             }
             Msg::Layers {
@@ -244,7 +242,7 @@ impl Sfu {
             }
             Msg::Unpublish { publisher, mid } => {
                 if let Some(ri) = self.remote_by_key.get(&(link, publisher)).copied() {
-                    self.unpublish(PubRef::Remote(ri), mid);
+                    self.unpublish(TrackOrigin::Remote(ri), mid);
                 }
             }
             Msg::Left { publisher } => {
@@ -268,10 +266,7 @@ impl Sfu {
                 else {
                     return;
                 };
-                t.link_demand.retain(|(l, _)| *l != link);
-                if !layers.is_empty() {
-                    t.link_demand.push((link, layers));
-                }
+                t.set_link_layers(link, layers);
             }
             Msg::KeyframeRequest {
                 publisher,
@@ -279,7 +274,7 @@ impl Sfu {
                 layer,
             } => {
                 if self.linked(PeerIdx(publisher), link) {
-                    self.request_keyframe(PubRef::Local(PeerIdx(publisher)), mid, layer, now);
+                    self.request_keyframe(TrackOrigin::Local(PeerIdx(publisher)), mid, layer, now);
                 }
             }
         }
@@ -299,34 +294,40 @@ impl Sfu {
             .is_some_and(|r| r.links.contains(&link))
     }
 
-    pub(crate) fn remote(&self, ri: u32) -> Option<&RemotePublisher> {
-        self.remotes.get(ri as usize).and_then(|r| r.as_ref())
+    pub(crate) fn remote(&self, ri: RemoteIdx) -> Option<&RemotePublisher> {
+        self.remotes.get(ri.0 as usize).and_then(|r| r.as_ref())
     }
 
-    pub(crate) fn remote_mut(&mut self, ri: u32) -> Option<&mut RemotePublisher> {
-        self.remotes.get_mut(ri as usize).and_then(|r| r.as_mut())
+    pub(crate) fn remote_mut(&mut self, ri: RemoteIdx) -> Option<&mut RemotePublisher> {
+        self.remotes.get_mut(ri.0 as usize).and_then(|r| r.as_mut())
     }
 
-    fn new_remote(&mut self, link: LinkId, slot: u32, id: ParticipantId, room: RoomId) -> u32 {
+    fn new_remote(
+        &mut self,
+        link: LinkId,
+        slot: u32,
+        id: ParticipantId,
+        room: RoomId,
+    ) -> RemoteIdx {
         // As for local slots: not one a subscriber's receive m-line still names.
         let reusable = self.remote_free.iter().position(|&i| {
             !self
                 .peers
                 .iter()
                 .flatten()
-                .any(|p| p.out.keys().any(|(r, _)| *r == PubRef::Remote(i)))
+                .any(|p| p.out.keys().any(|(r, _)| *r == TrackOrigin::Remote(i)))
         });
         let ri = match reusable {
             Some(pos) => self.remote_free.swap_remove(pos),
             None => {
                 self.remotes.push(None);
-                (self.remotes.len() - 1) as u32
+                RemoteIdx((self.remotes.len() - 1) as u32)
             }
         };
         if let Some(r) = self.rooms.get_mut(&room) {
             r.remotes.push(ri);
         }
-        self.remotes[ri as usize] = Some(RemotePublisher {
+        self.remotes[ri.0 as usize] = Some(RemotePublisher {
             link,
             slot,
             id,
@@ -338,45 +339,23 @@ impl Sfu {
     }
 
     /// A remote publisher left (or its link went): its tracks end for our subscribers.
-    pub(crate) fn drop_remote(&mut self, ri: u32) {
+    pub(crate) fn drop_remote(&mut self, ri: RemoteIdx) {
         let mids: Vec<Mid> = self
             .remote(ri)
             .map(|rp| rp.published.iter().map(|t| t.mid).collect())
             .unwrap_or_default();
         for mid in mids {
-            self.unpublish(PubRef::Remote(ri), mid);
+            self.unpublish(TrackOrigin::Remote(ri), mid);
         }
-        let Some(rp) = self.remotes.get_mut(ri as usize).and_then(|r| r.take()) else {
+        let Some(rp) = self.remotes.get_mut(ri.0 as usize).and_then(|r| r.take()) else {
             return;
         };
         self.remote_by_key.remove(&(rp.link, rp.slot));
         if let Some(r) = self.rooms.get_mut(&rp.room) {
             r.remotes.retain(|x| *x != ri);
-            r.speaker.remove(PubRef::Remote(ri));
+            r.speaker.remove(TrackOrigin::Remote(ri));
         }
         self.remote_free.push(ri);
-    }
-
-    /// Relay a local publisher's packet to the cores that want its layer.
-    pub(crate) fn relay_packet(&mut self, publisher: PeerIdx, d: &InPacket) {
-        let Some(t) = self
-            .peers
-            .get(publisher.0 as usize)
-            .and_then(|p| p.as_ref())
-            .and_then(|p| p.published.iter().find(|t| t.mid == d.mid))
-        else {
-            return;
-        };
-        for (link, layers) in &t.link_demand {
-            if layers.contains(&d.rid) {
-                let msg = Msg::Packet {
-                    publisher: publisher.0,
-                    packet: Box::new(d.clone()),
-                };
-                self.out.relays.push_back((*link, RelayMessage(msg)));
-                self.out.stats.relay_packets_out += 1;
-            }
-        }
     }
 
     /// Tell every link about a local track that appeared.
@@ -411,10 +390,7 @@ impl Sfu {
     }
 
     /// Each tick: tell the room's other cores how the layers of local videos are doing.
-    pub(crate) fn relay_layers(
-        &mut self,
-        available: impl Fn(&IngressLayer, &PublishedTrack) -> bool,
-    ) {
+    pub(crate) fn relay_layers(&mut self, available: impl Fn(&IngressLayer, &LocalTrack) -> bool) {
         for (i, p) in self.peers.iter().enumerate() {
             let Some(p) = p else { continue };
             let Some(room) = self.rooms.get(&p.room) else {
@@ -451,7 +427,7 @@ impl Sfu {
         let Some(ri) = self.remote_by_key.get(&(link, publisher)).copied() else {
             return;
         };
-        let Some(rp) = self.remotes.get_mut(ri as usize).and_then(|r| r.as_mut()) else {
+        let Some(rp) = self.remotes.get_mut(ri.0 as usize).and_then(|r| r.as_mut()) else {
             return;
         };
         let Some(t) = rp.published.iter_mut().find(|t| t.mid == data.mid) else {
@@ -462,10 +438,10 @@ impl Sfu {
         self.out.stats.relay_packets_in += 1;
         if kind == TrackKind::Audio {
             if let (Some(level), Some(r)) = (data.audio_level, self.rooms.get_mut(&rp.room)) {
-                r.speaker.on_level(PubRef::Remote(ri), loudness(level));
+                r.speaker.on_level(TrackOrigin::Remote(ri), loudness(level));
             }
         }
-        self.fan_out(PubRef::Remote(ri), &data, kind);
+        self.fan_out(TrackOrigin::Remote(ri), &data, kind);
     }
 
     /// Ask the cores of remote tracks for the layers our subscribers now want (changes only):
@@ -476,7 +452,7 @@ impl Sfu {
             self.remotes
                 .iter()
                 .enumerate()
-                .filter_map(|(i, r)| r.as_ref().map(|r| (i as u32, r)))
+                .filter_map(|(i, r)| r.as_ref().map(|r| (RemoteIdx(i as u32), r)))
                 .flat_map(|(i, r)| r.published.iter().map(move |t| (i, t.mid)))
                 .collect()
         } else {
@@ -489,18 +465,17 @@ impl Sfu {
         }
     }
 
-    pub(crate) fn send_demand(&mut self, ri: u32, mid: Mid) {
-        let Some(rp) = self.remotes.get_mut(ri as usize).and_then(|r| r.as_mut()) else {
+    pub(crate) fn send_demand(&mut self, ri: RemoteIdx, mid: Mid) {
+        let Some(rp) = self.remotes.get_mut(ri.0 as usize).and_then(|r| r.as_mut()) else {
             return;
         };
         let Some(t) = rp.published.iter_mut().find(|t| t.mid == mid) else {
             return;
         };
         let mut wanted: Vec<LayerId> = t
-            .subscribers
-            .iter()
+            .peer_subscribers()
             .filter_map(|s| self.peers.get(s.0 as usize).and_then(|p| p.as_ref()))
-            .filter_map(|sp| sp.out.get(&(PubRef::Remote(ri), mid)))
+            .filter_map(|sp| sp.out.get(&(TrackOrigin::Remote(ri), mid)))
             .flat_map(|o| o.layer.needed())
             .collect();
         wanted.sort_by_key(|l| l.map(|r| r.to_string()));
@@ -518,7 +493,7 @@ impl Sfu {
     }
 }
 
-fn publish_msg(p: &crate::participant::Participant, idx: PeerIdx, t: &PublishedTrack) -> Msg {
+fn publish_msg(p: &crate::participant::Participant, idx: PeerIdx, t: &Track) -> Msg {
     Msg::Publish {
         room: p.room.clone(),
         publisher: idx.0,

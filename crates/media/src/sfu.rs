@@ -13,17 +13,19 @@ use str0m::bwe::Bitrate;
 use str0m::crypto::Sha1HmacProvider;
 use str0m::format::{Codec, FormatParams};
 use str0m::ice::StunMessage;
-use str0m::media::{Frequency, Mid, Pt};
+use str0m::media::{Frequency, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive, TcpType, Transmit};
 use str0m::{Candidate, IceCreds, Input, Output, Rtc};
 
 use crate::config::SfuConfig;
 use crate::demux::{self, Kind};
 use crate::error::{DropReason, MediaError};
-use crate::participant::{ConnState, Participant, PeerIdx, PubRef, PublishedTrack, SdpState};
-use crate::relay::{LinkId, Msg, RelayMessage, RemotePublisher};
+use crate::ids::{LinkId, PeerIdx, RemoteIdx, Subscriber, TrackKey, TrackOrigin};
+use crate::participant::{ConnState, Participant, SdpState};
+use crate::relay::{Msg, RelayMessage, RemotePublisher};
 use crate::speaker::SpeakerDetector;
 use crate::stats::Stats;
+use crate::track::Track;
 use crate::types::{Event, TrackSource};
 
 /// Addresses remembered per participant (ICE may try several before settling).
@@ -37,11 +39,11 @@ const CATCH_UP_SLACK: std::time::Duration = std::time::Duration::from_millis(1);
 
 pub(crate) struct Room {
     pub members: Vec<PeerIdx>,
-    pub speaker: SpeakerDetector<PubRef>,
+    pub speaker: SpeakerDetector<TrackOrigin>,
     /// Other cores hosting participants of this room.
     pub links: Vec<LinkId>,
-    /// Their publishers (indexes into `Sfu::remotes`).
-    pub remotes: Vec<u32>,
+    /// Their publishers.
+    pub remotes: Vec<RemoteIdx>,
 }
 
 /// Queues filled while draining `Rtc`s; a separate struct so it can be borrowed next to a peer.
@@ -66,10 +68,11 @@ pub struct Sfu {
     pub(crate) rooms: HashMap<RoomId, Room>,
     /// Publishers of other cores that share rooms with this one (see `relay.rs`).
     pub(crate) remotes: Vec<Option<RemotePublisher>>,
-    pub(crate) remote_free: Vec<u32>,
-    pub(crate) remote_by_key: HashMap<(LinkId, u32), u32>,
+    pub(crate) remote_free: Vec<RemoteIdx>,
+    /// By link and the publisher's slot on its own core.
+    pub(crate) remote_by_key: HashMap<(LinkId, u32), RemoteIdx>,
     /// Remote tracks whose wanted layers may have changed since we last told their core.
-    pub(crate) demand_dirty: Vec<(u32, Mid)>,
+    pub(crate) demand_dirty: Vec<(RemoteIdx, Mid)>,
     pub(crate) out: Outbox,
     /// Participants whose receive m-lines changed and may need a server offer.
     pub(crate) renegotiate: Vec<PeerIdx>,
@@ -138,7 +141,7 @@ impl Sfu {
             !self.peers.iter().flatten().any(|p| {
                 p.out
                     .keys()
-                    .any(|(publisher, _)| *publisher == PubRef::Local(PeerIdx(i)))
+                    .any(|(publisher, _)| *publisher == TrackOrigin::Local(PeerIdx(i)))
             })
         })?;
         Some(self.free.swap_remove(pos))
@@ -256,15 +259,15 @@ impl Sfu {
             let Some(op) = self.peer(other) else { continue };
             let tracks: Vec<_> = op.published.iter().map(|t| t.mid).collect();
             for mid in tracks {
-                self.subscribe(idx, PubRef::Local(other), mid);
-                self.prefetch_keyframes((PubRef::Local(other), mid), now);
+                self.subscribe(idx, TrackOrigin::Local(other), mid);
+                self.prefetch_keyframes((TrackOrigin::Local(other), mid), now);
             }
         }
         for ri in remotes {
             let Some(rp) = self.remote(ri) else { continue };
             let tracks: Vec<_> = rp.published.iter().map(|t| t.mid).collect();
             for mid in tracks {
-                self.subscribe(idx, PubRef::Remote(ri), mid);
+                self.subscribe(idx, TrackOrigin::Remote(ri), mid);
             }
         }
     }
@@ -280,7 +283,7 @@ impl Sfu {
             .map(|p| p.published.iter().map(|t| t.mid).collect())
             .unwrap_or_default();
         for mid in mids {
-            self.unpublish(PubRef::Local(idx), mid);
+            self.unpublish(TrackOrigin::Local(idx), mid);
         }
         self.relay_to_links(idx, || Msg::Left { publisher: idx.0 });
         let Some(mut p) = self.peers[idx.0 as usize].take() else {
@@ -288,15 +291,15 @@ impl Sfu {
         };
         for key in p.out.keys() {
             if let Some(t) = self.track_mut(*key) {
-                t.subscribers.retain(|s| *s != idx);
+                t.remove(Subscriber::Peer(idx));
             }
-            if let (PubRef::Remote(ri), mid) = *key {
+            if let (TrackOrigin::Remote(ri), mid) = *key {
                 self.demand_dirty.push((ri, mid));
             }
         }
         if let Some(room) = self.rooms.get_mut(&p.room) {
             room.members.retain(|m| *m != idx);
-            room.speaker.remove(PubRef::Local(idx));
+            room.speaker.remove(TrackOrigin::Local(idx));
             if room.members.is_empty() {
                 // Nobody here receives the other cores' tracks any more.
                 for ri in room.remotes.clone() {
@@ -637,24 +640,53 @@ impl Sfu {
         }
     }
 
-    /// The tracks of a publisher, local or remote, and its id.
-    pub(crate) fn publisher(&self, r: PubRef) -> Option<(&ParticipantId, &[PublishedTrack])> {
+    /// The id of a publisher, local or remote.
+    pub(crate) fn publisher_id(&self, r: TrackOrigin) -> Option<&ParticipantId> {
         match r {
-            PubRef::Local(i) => self.peer(i).map(|p| (&p.id, p.published.as_slice())),
-            PubRef::Remote(i) => self.remote(i).map(|p| (&p.id, p.published.as_slice())),
+            TrackOrigin::Local(i) => self.peer(i).map(|p| &p.id),
+            TrackOrigin::Remote(i) => self.remote(i).map(|p| &p.id),
         }
     }
 
-    pub(crate) fn track(&self, (r, mid): (PubRef, Mid)) -> Option<&PublishedTrack> {
-        self.publisher(r)?.1.iter().find(|t| t.mid == mid)
+    pub(crate) fn track(&self, (r, mid): TrackKey) -> Option<&Track> {
+        match r {
+            TrackOrigin::Local(i) => self
+                .peer(i)?
+                .published
+                .iter()
+                .find(|t| t.mid == mid)
+                .map(|t| &t.track),
+            TrackOrigin::Remote(i) => self
+                .remote(i)?
+                .published
+                .iter()
+                .find(|t| t.mid == mid)
+                .map(|t| &t.track),
+        }
     }
 
-    pub(crate) fn track_mut(&mut self, (r, mid): (PubRef, Mid)) -> Option<&mut PublishedTrack> {
-        let tracks = match r {
-            PubRef::Local(i) => &mut peer_in(&mut self.peers, i)?.published,
-            PubRef::Remote(i) => &mut self.remote_mut(i)?.published,
+    pub(crate) fn track_mut(&mut self, (r, mid): TrackKey) -> Option<&mut Track> {
+        match r {
+            TrackOrigin::Local(i) => peer_in(&mut self.peers, i)?
+                .published_mut(mid)
+                .map(|t| &mut t.track),
+            TrackOrigin::Remote(i) => self
+                .remote_mut(i)?
+                .published
+                .iter_mut()
+                .find(|t| t.mid == mid)
+                .map(|t| &mut t.track),
+        }
+    }
+
+    /// The layers this core told a local track's publisher nobody wants (none for a remote track).
+    pub(crate) fn unused_reported(&self, (r, mid): TrackKey) -> &[Rid] {
+        let TrackOrigin::Local(i) = r else {
+            return &[];
         };
-        tracks.iter_mut().find(|t| t.mid == mid)
+        self.peer(i)
+            .and_then(|p| p.published.iter().find(|t| t.mid == mid))
+            .map_or(&[], |t| t.unused_reported.as_slice())
     }
 }
 
