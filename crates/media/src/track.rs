@@ -28,7 +28,7 @@ pub(crate) struct IngressLayer {
     pub peak_bps: u64,
     pub size: Option<(u32, u32)>,
     pub last_frame: Option<Instant>,
-    /// When its first frame came: until [`crate::alloc::STARTUP_GRACE`] after it, the publisher
+    /// When its first frame came: until the startup grace (`sfu/alloc.rs`) after it, the publisher
     /// is not told the layer is unused.
     pub first_frame: Option<Instant>,
     pub last_keyframe_request: Option<Instant>,
@@ -36,7 +36,19 @@ pub(crate) struct IngressLayer {
     pub cache: KeyframeCache,
 }
 
+/// A layer not seen for this long is not offered to subscribers (publisher stopped it).
+const LAYER_STALE_MS: u128 = 1500;
+
 impl IngressLayer {
+    /// Whether subscribers may be given it: it is flowing, or we asked the publisher to stop it
+    /// (`unused_reported`, of a local track; a remote track's core reports those as available in
+    /// its layer figures).
+    pub(crate) fn available(&self, unused_reported: &[Rid], now: Instant) -> bool {
+        self.last_frame
+            .is_some_and(|f| now.saturating_duration_since(f).as_millis() < LAYER_STALE_MS)
+            || self.rid.is_some_and(|r| unused_reported.contains(&r))
+    }
+
     pub(crate) fn new(rid: LayerId) -> Self {
         IngressLayer {
             rid,

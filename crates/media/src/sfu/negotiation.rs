@@ -7,12 +7,13 @@ use convene_proto::{ParticipantId, TrackId};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{Direction, MediaKind, Mid, Rid};
 
+use super::Sfu;
 use crate::error::MediaError;
 use crate::ids::{PeerIdx, Subscriber, TrackKey, TrackOrigin};
-use crate::participant::{OutState, OutTrack, SdpState, Visibility};
-use crate::relay::Msg;
+use crate::link::Msg;
+use crate::outbox::drain;
+use crate::peer::{OutState, OutTrack, SdpState, Visibility};
 use crate::rewrite::Rewriter;
-use crate::sfu::{drain, peer_in, Sfu};
 use crate::simulcast::LayerState;
 use crate::track::{LocalTrack, Track};
 use crate::types::{Event, OfferedTrack, TrackKind, TrackSource};
@@ -44,7 +45,7 @@ impl Sfu {
             self.reset_participant(participant, now);
         }
         let idx = self.idx(participant)?;
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return Err(MediaError::UnknownParticipant(participant.clone()));
         };
         for (mid, source) in sources {
@@ -66,14 +67,10 @@ impl Sfu {
         // credentials too, and STUN must find this participant by the new ufrag.
         let creds = p.rtc.direct_api().local_ice_credentials();
         if creds.ufrag != p.ufrag {
-            let ufrag = creds.ufrag;
-            p.ice_pwd = creds.pass;
-            let old = std::mem::replace(&mut p.ufrag, ufrag.clone());
-            self.by_ufrag.remove(&old);
-            self.by_ufrag.insert(ufrag, idx);
+            self.peers.set_ice_credentials(idx, creds.ufrag, creds.pass);
         }
         let answer = answer?;
-        if let Some(p) = peer_in(&mut self.peers, idx) {
+        if let Some(p) = self.peers.get_mut(idx) {
             p.remote_fingerprint = fingerprint;
         }
         self.process_work(now);
@@ -92,7 +89,7 @@ impl Sfu {
         let idx = self.idx(participant)?;
         let answer =
             SdpAnswer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return Err(MediaError::UnknownParticipant(participant.clone()));
         };
         let SdpState::ServerOffered(pending) = std::mem::replace(&mut p.sdp, SdpState::Stable)
@@ -121,7 +118,7 @@ impl Sfu {
         for (key, track) in opened {
             let alive = self.track(key).is_some_and(|t| t.id == track);
             if !alive {
-                if let Some(o) = peer_in(&mut self.peers, idx).and_then(|p| p.out.get_mut(&key)) {
+                if let Some(o) = self.peers.get_mut(idx).and_then(|p| p.out.get_mut(&key)) {
                     if let OutState::Open(m) = o.state {
                         o.state = OutState::ToStop(m);
                     }
@@ -138,7 +135,7 @@ impl Sfu {
     /// Offer pending receive m-line changes if no exchange is in progress; the publishers of the
     /// videos it adds are asked for keyframes at once (`keyframe_cache.rs`).
     pub(crate) fn maybe_offer(&mut self, idx: PeerIdx, now: Instant) {
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return;
         };
         if !matches!(p.sdp, SdpState::Stable) {
@@ -206,7 +203,7 @@ impl Sfu {
     }
 
     pub(crate) fn publish(&mut self, idx: PeerIdx, mid: Mid, kind: TrackKind, rids: Vec<Rid>) {
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return;
         };
         if p.published.iter().any(|t| t.mid == mid) {
@@ -260,7 +257,7 @@ impl Sfu {
         };
         t.add_peer(sub);
         let (track, kind, source) = (t.id.clone(), t.kind, t.source);
-        let Some(sp) = peer_in(&mut self.peers, sub) else {
+        let Some(sp) = self.peers.get_mut(sub) else {
             return;
         };
         sp.out.entry((publisher, mid)).or_insert(OutTrack {
@@ -280,7 +277,7 @@ impl Sfu {
         });
         self.renegotiate.push(sub);
         if let TrackOrigin::Remote(ri) = publisher {
-            self.demand_dirty.push((ri, mid));
+            self.links.mark_dirty(ri, mid);
         }
     }
 
@@ -291,7 +288,7 @@ impl Sfu {
         }
         self.stop_out(sub, key);
         if let TrackOrigin::Remote(ri) = key.0 {
-            self.demand_dirty.push((ri, key.1));
+            self.links.mark_dirty(ri, key.1);
         }
     }
 
@@ -299,11 +296,11 @@ impl Sfu {
     /// end is announced, and told to the room's other cores.
     pub(crate) fn unpublish(&mut self, publisher: TrackOrigin, mid: Mid) {
         let t = match publisher {
-            TrackOrigin::Local(idx) => peer_in(&mut self.peers, idx).and_then(|p| {
+            TrackOrigin::Local(idx) => self.peers.get_mut(idx).and_then(|p| {
                 let pos = p.published.iter().position(|t| t.mid == mid)?;
                 Some(p.published.remove(pos).track)
             }),
-            TrackOrigin::Remote(ri) => self.remote_mut(ri).and_then(|p| {
+            TrackOrigin::Remote(ri) => self.links.get_mut(ri).and_then(|p| {
                 let pos = p.published.iter().position(|t| t.mid == mid)?;
                 Some(p.published.remove(pos).track)
             }),
@@ -329,7 +326,7 @@ impl Sfu {
 
     /// Stops `sub`'s receive m-line for `key` (by renegotiation).
     fn stop_out(&mut self, sub: PeerIdx, key: TrackKey) {
-        let Some(sp) = peer_in(&mut self.peers, sub) else {
+        let Some(sp) = self.peers.get_mut(sub) else {
             return;
         };
         match sp.out.get(&key).map(|o| o.state) {

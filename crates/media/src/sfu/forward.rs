@@ -9,11 +9,12 @@ use std::time::Instant;
 use str0m::media::{KeyframeRequest, KeyframeRequestKind, Mid};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
+use super::Sfu;
 use crate::ids::{PeerIdx, TrackKey, TrackOrigin};
+use crate::link::Msg;
+use crate::outbox::{drain, Outbox};
 use crate::packet::{self, InPacket};
-use crate::participant::{ConnState, OutState, Participant};
-use crate::relay::{Msg, RelayMessage};
-use crate::sfu::{drain, loudness, peer_in, Outbox, Sfu};
+use crate::peer::{ConnState, OutState, Participant};
 use crate::simulcast::{Decision, LayerId};
 use crate::track::Subscription;
 use crate::types::TrackKind;
@@ -26,7 +27,7 @@ impl Sfu {
             // Padding (bandwidth probes): nothing to forward.
             return;
         }
-        let Some(p) = peer_in(&mut self.peers, publisher) else {
+        let Some(p) = self.peers.get_mut(publisher) else {
             return;
         };
         let Some((mid, rid)) = p
@@ -81,9 +82,9 @@ impl Sfu {
         }
         if kind == TrackKind::Audio {
             if let Some(level) = d.audio_level {
-                if let Some(r) = self.rooms.get_mut(&p.room) {
-                    r.speaker
-                        .on_level(TrackOrigin::Local(publisher), loudness(level));
+                if self.rooms.contains_key(&p.room) {
+                    self.speakers
+                        .on_level(&p.room, TrackOrigin::Local(publisher), level);
                 }
             }
         }
@@ -119,7 +120,7 @@ impl Sfu {
         for sub in &subs {
             match sub {
                 Subscription::Peer(s) => {
-                    let Some(sp) = self.peers.get_mut(s.0 as usize).and_then(|p| p.as_mut()) else {
+                    let Some(sp) = self.peers.get_mut(*s) else {
                         continue;
                     };
                     forward_to(&mut self.out, sp, *s, key, d, kind, ext.as_ref());
@@ -134,7 +135,7 @@ impl Sfu {
                             publisher: slot.0,
                             packet: Box::new(d.clone()),
                         };
-                        self.out.relays.push_back((*link, RelayMessage(msg)));
+                        self.links.send(*link, msg);
                         self.out.stats.relay_packets_out += 1;
                     }
                 }
@@ -192,18 +193,18 @@ impl Sfu {
             TrackOrigin::Remote(ri) => {
                 // The layer must be among those relayed to us before its keyframe is sent.
                 self.send_demand(ri, mid);
-                if let Some(rp) = self.remote(ri) {
+                if let Some(rp) = self.links.get(ri) {
                     let msg = Msg::KeyframeRequest {
                         publisher: rp.slot,
                         mid,
                         layer: rid,
                     };
-                    self.out.relays.push_back((rp.link, RelayMessage(msg)));
+                    self.links.send(rp.link, msg);
                 }
                 return;
             }
         };
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return;
         };
         if let Some(rx) = p.rtc.direct_api().stream_rx_by_mid(mid, rid) {

@@ -1,15 +1,19 @@
-//! Per-participant state: its str0m `Rtc`, what it publishes and what it receives.
+//! One participant's session: its str0m `Rtc`, what it publishes and what it receives.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use convene_proto::{ParticipantId, RoomId, TrackId};
+use str0m::bwe::Bitrate;
 use str0m::change::SdpPendingOffer;
+use str0m::format::{Codec, FormatParams};
+use str0m::media::Frequency;
 use str0m::media::{Mid, Pt, Rid};
 use str0m::net::Protocol;
-use str0m::Rtc;
+use str0m::{Candidate, IceCreds, Rtc};
 
+use crate::config::SfuConfig;
 use crate::ids::TrackKey;
 use crate::rewrite::Rewriter;
 use crate::simulcast::LayerState;
@@ -111,7 +115,75 @@ pub(crate) struct Participant {
     pub remote_fingerprint: Option<String>,
 }
 
+/// Payload type browsers use for Opus.
+const OPUS_PT: u8 = 111;
+
 impl Participant {
+    /// A fresh session, awaiting the client's first offer.
+    pub(crate) fn new(
+        id: ParticipantId,
+        room: RoomId,
+        config: &SfuConfig,
+        dtls_cert: &str0m::config::DtlsCert,
+        candidates: &[Candidate],
+        now: Instant,
+    ) -> Self {
+        let creds = IceCreds::new();
+        let mut cfg = Rtc::builder()
+            .set_ice_lite(true)
+            .set_local_ice_credentials(creds.clone())
+            .set_dtls_cert(dtls_cert.clone())
+            // Forward RTP packets as they come, not frames (see sfu/forward.rs).
+            .set_rtp_mode(true)
+            .clear_codecs();
+        // Opus with in-band FEC and DTX; str0m's default Opus config has FEC but not DTX.
+        cfg.codec_config().add_config(
+            Pt::from(OPUS_PT),
+            None,
+            Codec::Opus,
+            Frequency::FORTY_EIGHT_KHZ,
+            Some(2),
+            FormatParams {
+                min_p_time: Some(10),
+                use_inband_fec: Some(true),
+                use_dtx: Some(true),
+                ..Default::default()
+            },
+        );
+        let mut rtc = cfg
+            .enable_vp8(true)
+            .enable_h264(true)
+            .enable_vp9(true)
+            .enable_av1(true)
+            .enable_bwe(Some(Bitrate::bps(config.initial_bitrate_bps)))
+            .set_stats_interval(Some(config.rtc_stats_interval))
+            .build(now);
+        for c in candidates {
+            rtc.add_local_candidate(c.clone());
+        }
+        Participant {
+            id,
+            room,
+            rtc,
+            ufrag: creds.ufrag,
+            ice_pwd: creds.pass,
+            sdp: SdpState::AwaitingFirstOffer,
+            conn: ConnState::New,
+            published: Vec::new(),
+            out: HashMap::new(),
+            declared_sources: HashMap::new(),
+            muted: Vec::new(),
+            receives: true,
+            bwe_bps: None,
+            bwe_desired_bps: 0,
+            timeout: now,
+            addrs: Vec::new(),
+            rtcp_counters: HashMap::new(),
+            disconnected_since: None,
+            remote_fingerprint: None,
+        }
+    }
+
     pub(crate) fn published_mut(&mut self, mid: Mid) -> Option<&mut LocalTrack> {
         self.published.iter_mut().find(|t| t.mid == mid)
     }

@@ -6,14 +6,15 @@ use str0m::bwe::BweKind;
 use str0m::media::MediaKind;
 use str0m::IceConnectionState;
 
+use super::Sfu;
 use crate::ids::{PeerIdx, TrackOrigin};
-use crate::participant::{ConnState, Participant};
-use crate::sfu::{mark_disconnected, peer_in, Sfu};
+use crate::outbox::mark_disconnected;
+use crate::peer::{ConnState, Participant};
 use crate::types::{Event, TrackKind};
 
 impl Sfu {
     pub(crate) fn on_rtc_event(&mut self, idx: PeerIdx, ev: str0m::Event, now: Instant) {
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return;
         };
         match ev {
