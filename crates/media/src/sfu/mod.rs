@@ -153,7 +153,7 @@ impl Sfu {
 
     /// Subscribes `idx` to everything already published in its room, here and on the room's other
     /// cores. Keyframes are asked for now: they wait in the keyframe cache until the newcomer can
-    /// receive them (`keyframe_cache.rs`).
+    /// receive them (`keyframes.rs`).
     fn subscribe_to_room(&mut self, idx: PeerIdx, now: Instant) {
         let Some(room) = self.peer(idx).and_then(|p| self.rooms.get(&p.room)) else {
             return;

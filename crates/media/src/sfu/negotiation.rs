@@ -133,7 +133,7 @@ impl Sfu {
     }
 
     /// Offer pending receive m-line changes if no exchange is in progress; the publishers of the
-    /// videos it adds are asked for keyframes at once (`keyframe_cache.rs`).
+    /// videos it adds are asked for keyframes at once (`keyframes.rs`).
     pub(crate) fn maybe_offer(&mut self, idx: PeerIdx, now: Instant) {
         let Some(p) = self.peers.get_mut(idx) else {
             return;
