@@ -4,28 +4,29 @@
 //! (`Sfu::handle_timeout`) and signaling (`Sfu::handle_offer` ...) in, and drains
 //! `Sfu::poll_transmit`, `Sfu::poll_event` and `Sfu::poll_timeout`.
 
-mod alloc;
 mod config;
 mod demux;
 mod error;
-mod events;
-mod forward;
+mod ids;
 mod keyframe_cache;
-mod negotiation;
+mod link;
+mod outbox;
 mod packet;
-mod participant;
-mod relay;
+mod peer;
+mod peers;
 mod rewrite;
 mod sfu;
 mod simulcast;
 mod speaker;
 mod stats;
+mod track;
 mod types;
 
 pub use config::SfuConfig;
 pub use demux::{local_ufrag, stun_username};
 pub use error::{DropReason, MediaError};
-pub use relay::{LinkId, RelayMessage};
+pub use ids::LinkId;
+pub use link::RelayMessage;
 pub use sfu::Sfu;
 pub use stats::Stats;
 pub use types::{Event, OfferedTrack, TrackKind, TrackSource};

@@ -8,6 +8,10 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use convene_proto::RoomId;
+
+use crate::ids::TrackOrigin;
+
 /// Loudness (127 - dBov) above which a participant counts as speaking (~ -50 dBov).
 pub(crate) const SPEAKING_THRESHOLD: f32 = 77.0;
 /// How much louder (dB) a challenger must be than the dominant speaker.
@@ -145,6 +149,65 @@ impl<K: Copy + Eq + Hash + Ord> SpeakerDetector<K> {
         self.last_reported_nonempty = nonempty;
         Some(v)
     }
+}
+
+/// Number of entries in `AudioLevels`.
+const AUDIO_LEVELS_TOP: usize = 3;
+
+/// Speaker detection of every room of this core, by track origin (local or remote publisher).
+#[derive(Default)]
+pub(crate) struct Speakers {
+    rooms: HashMap<RoomId, SpeakerDetector<TrackOrigin>>,
+}
+
+/// What a tick found in one room.
+pub(crate) struct RoomSpeech {
+    pub room: RoomId,
+    /// The new dominant speaker, if it changed.
+    pub dominant: Option<TrackOrigin>,
+    /// The loudest few, if they need reporting.
+    pub levels: Option<Vec<(TrackOrigin, u8)>>,
+}
+
+impl Speakers {
+    /// One audio packet's RFC 6464 level from `who`.
+    pub(crate) fn on_level(&mut self, room: &RoomId, who: TrackOrigin, level: i8) {
+        if !self.rooms.contains_key(room) {
+            self.rooms.insert(room.clone(), SpeakerDetector::new());
+        }
+        if let Some(d) = self.rooms.get_mut(room) {
+            d.on_level(who, loudness(level));
+        }
+    }
+
+    pub(crate) fn remove(&mut self, room: &RoomId, who: TrackOrigin) {
+        if let Some(d) = self.rooms.get_mut(room) {
+            d.remove(who);
+        }
+    }
+
+    pub(crate) fn remove_room(&mut self, room: &RoomId) {
+        self.rooms.remove(room);
+    }
+
+    /// Each room's tick, rooms in order.
+    pub(crate) fn tick(&mut self) -> Vec<RoomSpeech> {
+        let mut rooms: Vec<_> = self.rooms.iter_mut().collect();
+        rooms.sort_by(|a, b| a.0.cmp(b.0));
+        rooms
+            .into_iter()
+            .map(|(room, d)| RoomSpeech {
+                room: room.clone(),
+                dominant: d.tick(),
+                levels: d.loudest(AUDIO_LEVELS_TOP),
+            })
+            .collect()
+    }
+}
+
+/// RFC 6464 level is -dBov (str0m gives it negative): 0 is loudest. As loudness 0..=127.
+fn loudness(level: i8) -> u8 {
+    127u8.saturating_sub(level.unsigned_abs().min(127))
 }
 
 #[cfg(test)]

@@ -7,14 +7,15 @@ use convene_proto::{ParticipantId, TrackId};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{Direction, MediaKind, Mid, Rid};
 
+use super::Sfu;
 use crate::error::MediaError;
-use crate::participant::{
-    OutState, OutTrack, PeerIdx, PubRef, PublishedTrack, SdpState, Visibility,
-};
-use crate::relay::Msg;
+use crate::ids::{PeerIdx, Subscriber, TrackKey, TrackOrigin};
+use crate::link::Msg;
+use crate::outbox::drain;
+use crate::peer::{OutState, OutTrack, SdpState, Visibility};
 use crate::rewrite::Rewriter;
-use crate::sfu::{drain, peer_in, Sfu};
 use crate::simulcast::LayerState;
+use crate::track::{LocalTrack, Track};
 use crate::types::{Event, OfferedTrack, TrackKind, TrackSource};
 
 impl Sfu {
@@ -44,7 +45,7 @@ impl Sfu {
             self.reset_participant(participant, now);
         }
         let idx = self.idx(participant)?;
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return Err(MediaError::UnknownParticipant(participant.clone()));
         };
         for (mid, source) in sources {
@@ -66,14 +67,10 @@ impl Sfu {
         // credentials too, and STUN must find this participant by the new ufrag.
         let creds = p.rtc.direct_api().local_ice_credentials();
         if creds.ufrag != p.ufrag {
-            let ufrag = creds.ufrag;
-            p.ice_pwd = creds.pass;
-            let old = std::mem::replace(&mut p.ufrag, ufrag.clone());
-            self.by_ufrag.remove(&old);
-            self.by_ufrag.insert(ufrag, idx);
+            self.peers.set_ice_credentials(idx, creds.ufrag, creds.pass);
         }
         let answer = answer?;
-        if let Some(p) = peer_in(&mut self.peers, idx) {
+        if let Some(p) = self.peers.get_mut(idx) {
             p.remote_fingerprint = fingerprint;
         }
         self.process_work(now);
@@ -92,7 +89,7 @@ impl Sfu {
         let idx = self.idx(participant)?;
         let answer =
             SdpAnswer::from_sdp_string(sdp).map_err(|e| MediaError::BadSdp(e.to_string()))?;
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return Err(MediaError::UnknownParticipant(participant.clone()));
         };
         let SdpState::ServerOffered(pending) = std::mem::replace(&mut p.sdp, SdpState::Stable)
@@ -119,11 +116,9 @@ impl Sfu {
         });
         // A track unpublished while its m-line was being negotiated: stop it right away.
         for (key, track) in opened {
-            let alive = self
-                .publisher(key.0)
-                .is_some_and(|(_, published)| published.iter().any(|t| t.id == track));
+            let alive = self.track(key).is_some_and(|t| t.id == track);
             if !alive {
-                if let Some(o) = peer_in(&mut self.peers, idx).and_then(|p| p.out.get_mut(&key)) {
+                if let Some(o) = self.peers.get_mut(idx).and_then(|p| p.out.get_mut(&key)) {
                     if let OutState::Open(m) = o.state {
                         o.state = OutState::ToStop(m);
                     }
@@ -138,15 +133,15 @@ impl Sfu {
     }
 
     /// Offer pending receive m-line changes if no exchange is in progress; the publishers of the
-    /// videos it adds are asked for keyframes at once (`keyframe_cache.rs`).
+    /// videos it adds are asked for keyframes at once (`keyframes.rs`).
     pub(crate) fn maybe_offer(&mut self, idx: PeerIdx, now: Instant) {
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return;
         };
         if !matches!(p.sdp, SdpState::Stable) {
             return;
         }
-        let mut keys: Vec<(PubRef, Mid)> = p.out.keys().copied().collect();
+        let mut keys: Vec<TrackKey> = p.out.keys().copied().collect();
         keys.sort();
         let mut videos = Vec::new();
         let mut change = p.rtc.sdp_api();
@@ -208,7 +203,7 @@ impl Sfu {
     }
 
     pub(crate) fn publish(&mut self, idx: PeerIdx, mid: Mid, kind: TrackKind, rids: Vec<Rid>) {
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return;
         };
         if p.published.iter().any(|t| t.mid == mid) {
@@ -221,8 +216,13 @@ impl Sfu {
             .filter(|s| s.kind() == kind)
             .unwrap_or(TrackSource::default_for(kind));
         let id = TrackId::new(format!("{}-{}", p.id, mid));
-        p.published
-            .push(PublishedTrack::new(id.clone(), mid, kind, source, &rids));
+        p.published.push(LocalTrack::new(Track::new(
+            id.clone(),
+            mid,
+            kind,
+            source,
+            &rids,
+        )));
         self.out.events.push_back(Event::TrackPublished {
             participant: p.id.clone(),
             track: id,
@@ -238,28 +238,26 @@ impl Sfu {
             .unwrap_or_default();
         for sub in members {
             if sub != idx {
-                self.subscribe(sub, PubRef::Local(idx), mid);
+                self.subscribe(sub, TrackOrigin::Local(idx), mid);
             }
         }
         self.relay_publish(idx, mid);
     }
 
     /// Create a (to be negotiated) receive m-line on `sub` for `publisher`'s track `mid`.
-    pub(crate) fn subscribe(&mut self, sub: PeerIdx, publisher: PubRef, mid: Mid) {
+    pub(crate) fn subscribe(&mut self, sub: PeerIdx, publisher: TrackOrigin, mid: Mid) {
         if !self.peer(sub).is_some_and(|p| p.receives) {
             return;
         }
-        let Some(publisher_id) = self.publisher(publisher).map(|p| p.0.clone()) else {
+        let Some(publisher_id) = self.publisher_id(publisher).cloned() else {
             return;
         };
         let Some(t) = self.track_mut((publisher, mid)) else {
             return;
         };
-        if !t.subscribers.contains(&sub) {
-            t.subscribers.push(sub);
-        }
+        t.add_peer(sub);
         let (track, kind, source) = (t.id.clone(), t.kind, t.source);
-        let Some(sp) = peer_in(&mut self.peers, sub) else {
+        let Some(sp) = self.peers.get_mut(sub) else {
             return;
         };
         sp.out.entry((publisher, mid)).or_insert(OutTrack {
@@ -278,35 +276,37 @@ impl Sfu {
             pt: None,
         });
         self.renegotiate.push(sub);
-        if let PubRef::Remote(ri) = publisher {
-            self.demand_dirty.push((ri, mid));
+        if let TrackOrigin::Remote(ri) = publisher {
+            self.links.mark_dirty(ri, mid);
         }
     }
 
     /// `sub` stops receiving the track `key`: its m-line is stopped (by renegotiation).
-    pub(crate) fn unsubscribe(&mut self, sub: PeerIdx, key: (PubRef, Mid)) {
+    pub(crate) fn unsubscribe(&mut self, sub: PeerIdx, key: TrackKey) {
         if let Some(t) = self.track_mut(key) {
-            t.subscribers.retain(|s| *s != sub);
+            t.remove(Subscriber::Peer(sub));
         }
         self.stop_out(sub, key);
-        if let PubRef::Remote(ri) = key.0 {
-            self.demand_dirty.push((ri, key.1));
+        if let TrackOrigin::Remote(ri) = key.0 {
+            self.links.mark_dirty(ri, key.1);
         }
     }
 
     /// A track ended: its subscribers' m-lines are stopped (by renegotiation); a local track's
     /// end is announced, and told to the room's other cores.
-    pub(crate) fn unpublish(&mut self, publisher: PubRef, mid: Mid) {
-        let tracks = match publisher {
-            PubRef::Local(idx) => peer_in(&mut self.peers, idx).map(|p| &mut p.published),
-            PubRef::Remote(ri) => self.remote_mut(ri).map(|p| &mut p.published),
+    pub(crate) fn unpublish(&mut self, publisher: TrackOrigin, mid: Mid) {
+        let t = match publisher {
+            TrackOrigin::Local(idx) => self.peers.get_mut(idx).and_then(|p| {
+                let pos = p.published.iter().position(|t| t.mid == mid)?;
+                Some(p.published.remove(pos).track)
+            }),
+            TrackOrigin::Remote(ri) => self.links.get_mut(ri).and_then(|p| {
+                let pos = p.published.iter().position(|t| t.mid == mid)?;
+                Some(p.published.remove(pos).track)
+            }),
         };
-        let Some(tracks) = tracks else { return };
-        let Some(pos) = tracks.iter().position(|t| t.mid == mid) else {
-            return;
-        };
-        let t = tracks.remove(pos);
-        if let PubRef::Local(idx) = publisher {
+        let Some(t) = t else { return };
+        if let TrackOrigin::Local(idx) = publisher {
             if let Some(p) = self.peer(idx) {
                 self.out.events.push_back(Event::TrackUnpublished {
                     participant: p.id.clone(),
@@ -318,14 +318,15 @@ impl Sfu {
                 mid,
             });
         }
-        for sub in t.subscribers {
+        // A link hears of a local track's end by the `Unpublish` above.
+        for sub in t.peer_subscribers() {
             self.stop_out(sub, (publisher, mid));
         }
     }
 
     /// Stops `sub`'s receive m-line for `key` (by renegotiation).
-    fn stop_out(&mut self, sub: PeerIdx, key: (PubRef, Mid)) {
-        let Some(sp) = peer_in(&mut self.peers, sub) else {
+    fn stop_out(&mut self, sub: PeerIdx, key: TrackKey) {
+        let Some(sp) = self.peers.get_mut(sub) else {
             return;
         };
         match sp.out.get(&key).map(|o| o.state) {

@@ -9,11 +9,14 @@ use std::time::Instant;
 use str0m::media::{KeyframeRequest, KeyframeRequestKind, Mid};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
+use super::Sfu;
+use crate::ids::{PeerIdx, TrackKey, TrackOrigin};
+use crate::link::Msg;
+use crate::outbox::{drain, Outbox};
 use crate::packet::{self, InPacket};
-use crate::participant::{ConnState, OutState, Participant, PeerIdx, PubRef};
-use crate::relay::{Msg, RelayMessage};
-use crate::sfu::{drain, loudness, peer_in, Outbox, Sfu};
+use crate::peer::{ConnState, OutState, Participant};
 use crate::simulcast::{Decision, LayerId};
+use crate::track::Subscription;
 use crate::types::TrackKind;
 
 impl Sfu {
@@ -24,7 +27,7 @@ impl Sfu {
             // Padding (bandwidth probes): nothing to forward.
             return;
         }
-        let Some(p) = peer_in(&mut self.peers, publisher) else {
+        let Some(p) = self.peers.get_mut(publisher) else {
             return;
         };
         let Some((mid, rid)) = p
@@ -79,21 +82,20 @@ impl Sfu {
         }
         if kind == TrackKind::Audio {
             if let Some(level) = d.audio_level {
-                if let Some(r) = self.rooms.get_mut(&p.room) {
-                    r.speaker
-                        .on_level(PubRef::Local(publisher), loudness(level));
+                if self.rooms.contains_key(&p.room) {
+                    self.speakers
+                        .on_level(&p.room, TrackOrigin::Local(publisher), level);
                 }
             }
         }
         // Losses upstream are left to NACK and to the subscribers' own keyframe requests:
         // each packet is forwarded as it comes, so a retransmission still reaches them.
-        self.relay_packet(publisher, &d);
-        self.fan_out(PubRef::Local(publisher), &d, kind);
+        self.fan_out(TrackOrigin::Local(publisher), &d, kind);
     }
 
     /// Hand a packet of `publisher`'s track to every subscriber on this core that wants it (and keep
     /// a video packet in its layer's keyframe cache).
-    pub(crate) fn fan_out(&mut self, publisher: PubRef, d: &InPacket, kind: TrackKind) {
+    pub(crate) fn fan_out(&mut self, publisher: TrackOrigin, d: &InPacket, kind: TrackKind) {
         let key = (publisher, d.mid);
         let max_age = self.config.keyframe_request_interval;
         // Take the subscriber list so we can borrow subscribers mutably; restored below.
@@ -115,11 +117,29 @@ impl Sfu {
                 voice_activity: d.voice_activity,
                 ..Default::default()
             });
-        for &s in &subs {
-            let Some(sp) = self.peers.get_mut(s.0 as usize).and_then(|p| p.as_mut()) else {
-                continue;
-            };
-            forward_to(&mut self.out, sp, s, key, d, kind, ext.as_ref());
+        for sub in &subs {
+            match sub {
+                Subscription::Peer(s) => {
+                    let Some(sp) = self.peers.get_mut(*s) else {
+                        continue;
+                    };
+                    forward_to(&mut self.out, sp, *s, key, d, kind, ext.as_ref());
+                }
+                Subscription::Link(link, layers) => {
+                    // Only a local track has link subscribers: its slot names it on the link.
+                    let TrackOrigin::Local(slot) = publisher else {
+                        continue;
+                    };
+                    if layers.contains(&d.rid) {
+                        let msg = Msg::Packet {
+                            publisher: slot.0,
+                            packet: Box::new(d.clone()),
+                        };
+                        self.links.send(*link, msg);
+                        self.out.stats.relay_packets_out += 1;
+                    }
+                }
+            }
         }
         if let Some(t) = self.track_mut(key) {
             t.subscribers = subs;
@@ -148,7 +168,7 @@ impl Sfu {
     /// remote publisher the request goes to its core (which rate-limits again).
     pub(crate) fn request_keyframe(
         &mut self,
-        publisher: PubRef,
+        publisher: TrackOrigin,
         mid: Mid,
         rid: LayerId,
         now: Instant,
@@ -169,22 +189,22 @@ impl Sfu {
         }
         layer.last_keyframe_request = Some(now);
         let idx = match publisher {
-            PubRef::Local(idx) => idx,
-            PubRef::Remote(ri) => {
+            TrackOrigin::Local(idx) => idx,
+            TrackOrigin::Remote(ri) => {
                 // The layer must be among those relayed to us before its keyframe is sent.
                 self.send_demand(ri, mid);
-                if let Some(rp) = self.remote(ri) {
+                if let Some(rp) = self.links.get(ri) {
                     let msg = Msg::KeyframeRequest {
                         publisher: rp.slot,
                         mid,
                         layer: rid,
                     };
-                    self.out.relays.push_back((rp.link, RelayMessage(msg)));
+                    self.links.send(rp.link, msg);
                 }
                 return;
             }
         };
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return;
         };
         if let Some(rx) = p.rtc.direct_api().stream_rx_by_mid(mid, rid) {
@@ -201,7 +221,7 @@ pub(crate) fn forward_to(
     out: &mut Outbox,
     sp: &mut Participant,
     s: PeerIdx,
-    key: (PubRef, Mid),
+    key: TrackKey,
     d: &InPacket,
     kind: TrackKind,
     ext: Option<&ExtensionValues>,

@@ -6,13 +6,15 @@ use str0m::bwe::BweKind;
 use str0m::media::MediaKind;
 use str0m::IceConnectionState;
 
-use crate::participant::{ConnState, Participant, PeerIdx, PubRef};
-use crate::sfu::{mark_disconnected, peer_in, Sfu};
+use super::Sfu;
+use crate::ids::{PeerIdx, TrackOrigin};
+use crate::outbox::mark_disconnected;
+use crate::peer::{ConnState, Participant};
 use crate::types::{Event, TrackKind};
 
 impl Sfu {
     pub(crate) fn on_rtc_event(&mut self, idx: PeerIdx, ev: str0m::Event, now: Instant) {
-        let Some(p) = peer_in(&mut self.peers, idx) else {
+        let Some(p) = self.peers.get_mut(idx) else {
             return;
         };
         match ev {
@@ -47,7 +49,7 @@ impl Sfu {
             str0m::Event::MediaChanged(e) => {
                 let published = p.published.iter().any(|t| t.mid == e.mid);
                 if published && !e.direction.is_receiving() {
-                    self.unpublish(PubRef::Local(idx), e.mid);
+                    self.unpublish(TrackOrigin::Local(idx), e.mid);
                 } else if !published && e.direction.is_receiving() {
                     if let Some(kind) = p.rtc.media(e.mid).map(|m| kind_of(m.kind())) {
                         self.publish(idx, e.mid, kind, Vec::new());

@@ -7,12 +7,13 @@ use convene_proto::{ParticipantId, TrackId};
 use str0m::bwe::Bitrate;
 use str0m::media::Rid;
 
+use super::Sfu;
 use crate::error::MediaError;
-use crate::participant::{
-    ConnState, IngressLayer, OutState, PeerIdx, PubRef, PublishedTrack, Visibility,
-};
-use crate::sfu::{drain, peer_in, Sfu};
+use crate::ids::{PeerIdx, TrackOrigin};
+use crate::outbox::{drain, Outbox};
+use crate::peer::{ConnState, OutState, Participant, Visibility};
 use crate::simulcast::{allocate, Demand, LayerId, LayerOption};
+use crate::track::Track;
 use crate::types::{Event, TrackKind};
 
 /// A layer is not reported unused in its first 2 s. A new publisher's subscribers want no layer
@@ -27,10 +28,6 @@ const AUDIO_BPS: u64 = 40_000;
 const DEFAULT_LAYER_BPS: [u64; 4] = [150_000, 500_000, 1_500_000, 3_000_000];
 /// Lowest bitrate we let BWE go for (below this video is unusable anyway).
 const MIN_BWE_BPS: u64 = 100_000;
-/// A layer not seen for this long is not offered to subscribers (publisher stopped it).
-const LAYER_STALE_MS: u128 = 1500;
-/// Number of entries in `AudioLevels`.
-const AUDIO_LEVELS_TOP: usize = 3;
 
 impl Sfu {
     /// How `subscriber` shows `track`: `Some((w, h))` visible at that size in CSS pixels times
@@ -43,7 +40,9 @@ impl Sfu {
         now: Instant,
     ) -> Result<(), MediaError> {
         let idx = self.idx(subscriber)?;
-        if let Some(o) = peer_in(&mut self.peers, idx)
+        if let Some(o) = self
+            .peers
+            .get_mut(idx)
             .and_then(|p| p.out.values_mut().find(|o| &o.track == track))
         {
             o.visibility = match size {
@@ -64,7 +63,7 @@ impl Sfu {
             .max(1) as u64;
         self.last_tick = now;
         // Remote tracks' figures come from their own core (`relay.rs`).
-        for p in self.peers.iter_mut().flatten() {
+        for p in self.peers.iter_mut() {
             for t in &mut p.published {
                 for l in &mut t.layers {
                     let inst = l.bytes * 8 * 1_000_000 / elapsed_us;
@@ -84,38 +83,35 @@ impl Sfu {
             }
         }
 
-        let mut rooms: Vec<_> = self.rooms.keys().cloned().collect();
-        rooms.sort();
-        for room_id in rooms {
-            let Some(room) = self.rooms.get_mut(&room_id) else {
-                continue;
-            };
-            let dominant = room.speaker.tick();
-            let levels = room.speaker.loudest(AUDIO_LEVELS_TOP);
-            if let Some((id, _)) = dominant.and_then(|d| self.publisher(d)) {
+        self.report_speakers();
+        for i in self.peers.indexes().collect::<Vec<_>>() {
+            self.allocate(i, now);
+        }
+        self.report_unused_layers(now);
+        self.relay_layers(|l, t| l.available(&t.unused_reported, now));
+        self.send_demands(true);
+    }
+
+    /// Each room's dominant speaker (when it changed) and loudest few (when they need saying).
+    fn report_speakers(&mut self) {
+        for speech in self.speakers.tick() {
+            let room = speech.room;
+            if let Some(id) = speech.dominant.and_then(|d| self.publisher_id(d)) {
                 self.out.events.push_back(Event::DominantSpeaker {
-                    room: room_id.clone(),
+                    room: room.clone(),
                     participant: id.clone(),
                 });
             }
-            if let Some(levels) = levels {
+            if let Some(levels) = speech.levels {
                 let levels = levels
                     .into_iter()
-                    .filter_map(|(i, l)| self.publisher(i).map(|p| (p.0.clone(), l)))
+                    .filter_map(|(i, l)| self.publisher_id(i).map(|p| (p.clone(), l)))
                     .collect();
-                self.out.events.push_back(Event::AudioLevels {
-                    room: room_id,
-                    levels,
-                });
+                self.out
+                    .events
+                    .push_back(Event::AudioLevels { room, levels });
             }
         }
-
-        for i in 0..self.peers.len() {
-            self.allocate(PeerIdx(i as u32), now);
-        }
-        self.report_unused_layers(now);
-        self.relay_layers(|l, t| layer_available(l, t, now));
-        self.send_demands(true);
     }
 
     /// Choose the layer of every video `sub` receives, from its bandwidth estimate and the
@@ -143,6 +139,7 @@ impl Sfu {
             let Some(t) = self.track(key) else {
                 continue;
             };
+            let unused = self.unused_reported(key);
             let display = match o.visibility {
                 Visibility::Hidden => {
                     plan.push((key, None, Vec::new()));
@@ -151,48 +148,10 @@ impl Sfu {
                 Visibility::Visible(w, h) => Some((w, h)),
                 Visibility::Unconstrained => None,
             };
-            let mut layers: Vec<_> = t
-                .layers
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| layer_available(l, t, now))
-                .map(|(pos, l)| {
-                    let default = DEFAULT_LAYER_BPS[pos.min(DEFAULT_LAYER_BPS.len() - 1)];
-                    let bps = if l.bitrate_bps > 0 {
-                        l.bitrate_bps
-                    } else {
-                        default
-                    };
-                    let peak = if l.peak_bps > 0 { l.peak_bps } else { default };
-                    (l.rid, bps, l.size, peak)
-                })
-                .collect();
-            if layers.is_empty() {
+            let Some((demand, ids)) = video_demand(t, unused, o.layer.target(), display, now)
+            else {
                 continue;
-            }
-            // Lowest first: by resolution when every layer's is known (it does not change while
-            // layers pause and resume), else by the highest bitrate each has shown.
-            if layers.iter().all(|l| l.2.is_some()) {
-                layers.sort_by_key(|l| (l.2.map(|(w, h)| u64::from(w) * u64::from(h)), l.3));
-            } else {
-                layers.sort_by_key(|l| l.3);
-            }
-            let current = o
-                .layer
-                .target()
-                .and_then(|cur| layers.iter().position(|l| l.0 == cur));
-            let demand = Demand {
-                layers: layers
-                    .iter()
-                    .map(|l| LayerOption {
-                        bitrate_bps: l.1,
-                        size: l.2,
-                    })
-                    .collect(),
-                display,
-                current,
             };
-            let ids: Vec<LayerId> = layers.iter().map(|l| l.0).collect();
             plan.push((key, Some(demand), ids));
         }
         let demands: Vec<Demand> = plan.iter().filter_map(|p| p.1.clone()).collect();
@@ -204,7 +163,7 @@ impl Sfu {
         let chosen = allocate(budget.saturating_sub(audio), &demands);
 
         let mut keyframes = Vec::new();
-        let Some(sp) = peer_in(&mut self.peers, sub) else {
+        let Some(sp) = self.peers.get_mut(sub) else {
             return;
         };
         let mut chosen = chosen.into_iter();
@@ -219,8 +178,8 @@ impl Sfu {
             if demand.is_some() && target.is_none() {
                 continue;
             }
-            if let (PubRef::Remote(ri), mid) = key {
-                self.demand_dirty.push((ri, mid));
+            if let (TrackOrigin::Remote(ri), mid) = key {
+                self.links.mark_dirty(ri, mid);
             }
             if let Some(layer) = o.layer.set_target(target) {
                 keyframes.push((key, layer));
@@ -229,15 +188,7 @@ impl Sfu {
                 keyframes.push((key, layer));
             }
         }
-        // Tell BWE what we could use so it probes up to it (and no further).
-        if desired.abs_diff(sp.bwe_desired_bps) > sp.bwe_desired_bps / 10 {
-            sp.bwe_desired_bps = desired;
-            sp.rtc.bwe().set_bitrate(
-                Bitrate::bps(MIN_BWE_BPS),
-                Bitrate::bps(desired.max(MIN_BWE_BPS)),
-            );
-            drain(sp, sub, &mut self.out);
-        }
+        tell_bwe(sp, sub, desired, &mut self.out);
         for ((publisher, mid), layer) in keyframes {
             if !self.start_from_cache(sub, (publisher, mid), layer, now) {
                 self.request_keyframe(publisher, mid, layer, now);
@@ -246,24 +197,22 @@ impl Sfu {
     }
 
     /// Tell publishers which simulcast layers nobody currently wants (past a layer's
-    /// [`STARTUP_GRACE`]).
+    /// `STARTUP_GRACE`).
     fn report_unused_layers(&mut self, now: Instant) {
         let mut reports = Vec::new();
-        for (pi, p) in self.peers.iter().enumerate() {
-            let Some(p) = p else { continue };
+        for (pi, p) in self.peers.iter() {
             for t in &p.published {
                 if t.kind != TrackKind::Video || t.layers.len() < 2 {
                     continue;
                 }
-                let key = (PubRef::Local(PeerIdx(pi as u32)), t.mid);
+                let key = (TrackOrigin::Local(pi), t.mid);
                 // Wanted by a subscriber here, or by one on another core of the room.
                 let wanted: Vec<LayerId> = t
-                    .subscribers
-                    .iter()
-                    .filter_map(|s| self.peer(*s))
+                    .peer_subscribers()
+                    .filter_map(|s| self.peer(s))
                     .filter_map(|sp| sp.out.get(&key))
                     .flat_map(|o| o.layer.needed())
-                    .chain(t.link_demand.iter().flat_map(|(_, l)| l.iter().copied()))
+                    .chain(t.link_layers())
                     .collect();
                 let mut unused: Vec<Rid> = t
                     .layers
@@ -277,12 +226,12 @@ impl Sfu {
                     .collect();
                 unused.sort_by_key(|r| r.to_string());
                 if unused != t.unused_reported {
-                    reports.push((PeerIdx(pi as u32), t.mid, unused));
+                    reports.push((pi, t.mid, unused));
                 }
             }
         }
         for (pi, mid, unused) in reports {
-            let Some(p) = peer_in(&mut self.peers, pi) else {
+            let Some(p) = self.peers.get_mut(pi) else {
                 continue;
             };
             let participant = p.id.clone();
@@ -299,9 +248,66 @@ impl Sfu {
     }
 }
 
-/// Offer layers that are flowing, plus ones we asked the publisher to stop.
-pub(crate) fn layer_available(l: &IngressLayer, t: &PublishedTrack, now: Instant) -> bool {
-    l.last_frame
-        .is_some_and(|f| now.saturating_duration_since(f).as_millis() < LAYER_STALE_MS)
-        || l.rid.is_some_and(|r| t.unused_reported.contains(&r))
+/// What one subscriber's video asks of the allocator: its available layers, lowest first, with
+/// their bitrates and sizes, the size it is shown at, and the layer it wants now; and the layers'
+/// ids in the same order. `None` when no layer is available.
+fn video_demand(
+    t: &Track,
+    unused: &[Rid],
+    target: Option<LayerId>,
+    display: Option<(u32, u32)>,
+    now: Instant,
+) -> Option<(Demand, Vec<LayerId>)> {
+    let mut layers: Vec<_> = t
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.available(unused, now))
+        .map(|(pos, l)| {
+            let default = DEFAULT_LAYER_BPS[pos.min(DEFAULT_LAYER_BPS.len() - 1)];
+            let bps = if l.bitrate_bps > 0 {
+                l.bitrate_bps
+            } else {
+                default
+            };
+            let peak = if l.peak_bps > 0 { l.peak_bps } else { default };
+            (l.rid, bps, l.size, peak)
+        })
+        .collect();
+    if layers.is_empty() {
+        return None;
+    }
+    // Lowest first: by resolution when every layer's is known (it does not change while
+    // layers pause and resume), else by the highest bitrate each has shown.
+    if layers.iter().all(|l| l.2.is_some()) {
+        layers.sort_by_key(|l| (l.2.map(|(w, h)| u64::from(w) * u64::from(h)), l.3));
+    } else {
+        layers.sort_by_key(|l| l.3);
+    }
+    let current = target.and_then(|cur| layers.iter().position(|l| l.0 == cur));
+    let demand = Demand {
+        layers: layers
+            .iter()
+            .map(|l| LayerOption {
+                bitrate_bps: l.1,
+                size: l.2,
+            })
+            .collect(),
+        display,
+        current,
+    };
+    let ids: Vec<LayerId> = layers.iter().map(|l| l.0).collect();
+    Some((demand, ids))
+}
+
+/// Tell BWE what the subscriber could use so it probes up to it (and no further).
+fn tell_bwe(sp: &mut Participant, sub: PeerIdx, desired: u64, out: &mut Outbox) {
+    if desired.abs_diff(sp.bwe_desired_bps) > sp.bwe_desired_bps / 10 {
+        sp.bwe_desired_bps = desired;
+        sp.rtc.bwe().set_bitrate(
+            Bitrate::bps(MIN_BWE_BPS),
+            Bitrate::bps(desired.max(MIN_BWE_BPS)),
+        );
+        drain(sp, sub, out);
+    }
 }
