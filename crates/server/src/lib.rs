@@ -125,6 +125,7 @@ pub async fn run(
     if let Some(out) = media_out {
         tokio::spawn(media::router::route(state.clone(), out));
     }
+    webhooks::sync_config_endpoints(&state).await?;
     let tls = tls::acceptor(&config.tls)?;
 
     let addr = listeners.http.local_addr().ok();

@@ -4,7 +4,7 @@
 //! frames never leave one thread. Once a room has `spread_after` participants, each newcomer goes to
 //! the least-loaded worker instead (preferring one the room is already on, when loads tie): a
 //! large room then uses every core, its workers relaying frames to each other (see the media core's
-//! `relay.rs`). The workers a room is on must be linked; [`Join`] and [`Leave`] say when.
+//! `link/mod.rs`). The workers a room is on must be linked; [`Join`] and [`Leave`] say when.
 
 use std::collections::HashMap;
 

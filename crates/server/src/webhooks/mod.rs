@@ -12,7 +12,7 @@ pub mod sign;
 pub mod target;
 mod worker;
 
-pub use worker::{deliver, run};
+pub use worker::{deliver, run, sync_config_endpoints};
 
 /// Every event kind the server sends.
 pub const EVENT_KINDS: &[&str] = &[

@@ -21,9 +21,6 @@ const TICK: Duration = Duration::from_millis(200);
 const BATCH: i64 = 50;
 
 pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    if let Err(e) = sync_config_endpoints(&state).await {
-        tracing::error!(error = %e, "could not store the configured webhook endpoints");
-    }
     loop {
         tokio::select! {
             _ = tokio::time::sleep(TICK) => {}
@@ -45,8 +42,9 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
     }
 }
 
-/// The configuration's endpoints, stored under stable ids; those no longer configured stop.
-async fn sync_config_endpoints(state: &AppState) -> Result<(), convene_store::StoreError> {
+/// The configuration's endpoints, stored under stable ids; those no longer configured stop. Runs
+/// at start, before anything can happen: a newly configured endpoint gets every event from then.
+pub async fn sync_config_endpoints(state: &AppState) -> Result<(), convene_store::StoreError> {
     let store = &state.store;
     let existing = store.webhooks().await?;
     let start = store.last_event().await?;
