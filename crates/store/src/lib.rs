@@ -14,6 +14,7 @@
 
 mod accounts;
 mod apikeys;
+mod files;
 mod migrate;
 pub mod model;
 mod moderation;
@@ -22,6 +23,7 @@ mod sql;
 pub mod traits;
 mod url;
 
+pub use files::{FileInsert, FileRecord, NewFile};
 pub use model::*;
 pub use sql::{connect, Backend, SqlStore};
 pub use traits::{Result, Store};

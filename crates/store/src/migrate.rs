@@ -63,6 +63,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_moderation.sql"),
         postgres: include_str!("../migrations/postgres/0008_moderation.sql"),
     },
+    Migration {
+        version: 9,
+        name: "meeting_files",
+        sqlite: include_str!("../migrations/sqlite/0009_meeting_files.sql"),
+        postgres: include_str!("../migrations/postgres/0009_meeting_files.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").

@@ -2,10 +2,12 @@
 //! `CONVENE_TEST_POSTGRES_URL` is set; each test gets its own schema so parallel runs never collide).
 
 mod common;
+mod files_cases;
 mod moderation_cases;
 
 use common::*;
 use convene_store::*;
+use files_cases::*;
 use moderation_cases::*;
 
 /// Generates `sqlite::<test>` and `postgres::<test>` for each suite function.
@@ -54,10 +56,15 @@ suite!(
     bans_belong_to_their_meeting,
     moderation_log_in_order_with_limit,
     purge_takes_bans_and_audit_along,
+    files_are_recorded_with_their_sharer,
+    a_meeting_over_its_quota_refuses_the_next_file,
+    concurrent_files_cannot_both_pass_the_quota,
+    a_file_is_deleted_from_its_meeting_only,
+    files_expire_by_age_and_with_their_meeting,
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 8;
+const LATEST: i64 = 9;
 
 // ---- the suite ----
 

@@ -18,5 +18,6 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .merge(crate::http::records_routes())
         .merge(crate::auth::routes())
         .merge(crate::planned_api::routes())
+        .merge(crate::files::routes())
         .split_for_parts()
 }

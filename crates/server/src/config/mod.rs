@@ -1,8 +1,11 @@
 //! Configuration: a TOML file, then `CONVENE_<SECTION>_<KEY>` environment variables, then flags; each
 //! later source wins. Every key has a default, so `convene` with nothing set runs a complete server.
 
+mod files;
 mod load;
 mod template;
+
+pub use files::FilesConfig;
 
 pub use load::{load, ConfigError, Sources};
 pub use template::DEFAULT_TEMPLATE;
@@ -21,6 +24,7 @@ pub struct Config {
     pub tls: TlsConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    pub files: FilesConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -359,6 +363,7 @@ impl Config {
             return bad("rooms.quality_figures_interval_secs", "must be at least 1");
         }
         self.limits.validate()?;
+        self.files.validate()?;
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
         {

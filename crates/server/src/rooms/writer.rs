@@ -55,6 +55,7 @@ pub struct JoinStored {
 pub enum Done {
     Chat(Stored),
     Join(Box<JoinStored>),
+    File(super::files::FileDone),
 }
 
 enum Job {
@@ -73,6 +74,8 @@ enum Job {
     /// A removal's ban, acknowledged on `reply` once committed.
     Ban(NewBan, Option<super::command::AnswerTo>),
     Audit(NewAuditEntry),
+    /// A shared file's row (rooms/files.rs).
+    File(super::files::FileJob),
     /// Answered once every earlier job is done.
     Flush(oneshot::Sender<()>),
 }
@@ -157,6 +160,17 @@ impl RoomWriter {
         }
     }
 
+    pub fn file(&self, job: super::files::FileJob) {
+        if let Err(mpsc::error::SendError(Job::File(job))) = self.tx.send(Job::File(job)) {
+            // Only if the writer task is gone (the runtime is shutting down).
+            let reply = match job {
+                super::files::FileJob::Add { reply, .. }
+                | super::files::FileJob::Delete { reply, .. } => reply,
+            };
+            let _ = reply.send(Err(ServerError::Internal("record writer stopped".into())));
+        }
+    }
+
     /// Waits until every message queued so far is written: before the meeting's record is closed.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
@@ -231,6 +245,13 @@ async fn run(
         Job::Audit(entry) => {
             if let Err(e) = store.record_moderation(&entry).await {
                 tracing::error!(error = %e, action = %entry.action, "could not write the audit log");
+            }
+        }
+        Job::File(job) => {
+            if let Err(mpsc::error::SendError(Done::File(d))) =
+                done_tx.send(Done::File(job.run(store).await))
+            {
+                d.answer_directly();
             }
         }
         Job::Flush(done) => {
