@@ -203,10 +203,11 @@ async fn receive(
         })?;
         size = size.saturating_add(chunk.len() as u64);
         if size > allowed {
-            return Err(if size > files.max_file_bytes {
-                too_large(files.max_file_bytes)
-            } else {
+            // Whichever limit was the nearer one is the one passed.
+            return Err(if allowed < files.max_file_bytes {
                 quota_exceeded(files.max_meeting_bytes)
+            } else {
+                too_large(files.max_file_bytes)
             });
         }
         if head.len() < HEAD_BYTES {
