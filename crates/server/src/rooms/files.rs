@@ -244,3 +244,45 @@ impl Room {
 fn no_such_file() -> ServerError {
     ServerError::client(ErrorCode::NotFound, "this meeting has no such file")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(i: i64) -> FileRecord {
+        FileRecord {
+            id: i,
+            public_id: format!("f_{i}"),
+            meeting: MeetingId(1),
+            session: convene_store::SessionId(1),
+            participant_id: "p_a".into(),
+            display_name: "Ada".into(),
+            name: "a.txt".into(),
+            content_type: "text/plain".into(),
+            size: 1,
+            sha256: String::new(),
+            blob_key: String::new(),
+            preview_key: None,
+            width: None,
+            height: None,
+            created_at: i,
+        }
+    }
+
+    #[test]
+    fn joined_lists_the_newest_files_up_to_its_bound() {
+        let all: Vec<FileRecord> = (1..=FILES_IN_HISTORY as i64 + 5).map(record).collect();
+        let kept = history(&all);
+        assert_eq!(kept.len(), FILES_IN_HISTORY);
+        assert_eq!(
+            kept.front().map(|f| f.id.as_str()),
+            Some("f_6"),
+            "the oldest go"
+        );
+        assert_eq!(
+            kept.back().map(|f| f.id.as_str()),
+            Some(format!("f_{}", FILES_IN_HISTORY + 5).as_str())
+        );
+        assert_eq!(history(&all[..3]).len(), 3);
+    }
+}
