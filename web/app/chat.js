@@ -1,14 +1,19 @@
 // Convene web app: the chat panel's message list.
 import { $, h } from './dom.js';
 import { t, formatTime } from './i18n.js';
+import { appendFile } from './files.js';
 
 /** @typedef {import('/sdk/convene.js').Convene} Convene */
 /** @typedef {import('/sdk/convene.js').ChatMessage} ChatMessage */
 
-/** Redraw the list from the client's history. @param {Convene} c */
+/** Redraw the list from the client's history: messages and shared files, in the order they came. @param {Convene} c */
 export function renderChat(c) {
   $('chat-list').replaceChildren();
-  for (const m of c.chat) appendChat(c, m);
+  const items = [
+    ...c.chat.map((m) => ({ at: m.sent_at, show: () => appendChat(c, m) })),
+    ...c.files.map((f) => ({ at: f.shared_at, show: () => appendFile(c, f) })),
+  ].sort((a, b) => a.at - b.at);
+  for (const item of items) item.show();
 }
 
 /** Add one message (once: a message already shown is skipped). @param {Convene} c @param {ChatMessage} m */

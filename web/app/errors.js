@@ -51,6 +51,9 @@ const ERROR_TEXT = {
   meeting_locked: () => t('error.meeting_locked'),
   muted_by_host: () => t('error.muted_by_host'),
   in_lobby: () => t('error.in_lobby'),
+  file_too_large: () => t('error.file_too_large'),
+  file_quota_exceeded: () => t('error.file_quota_exceeded'),
+  image_too_large: () => t('error.image_too_large'),
 };
 
 /**

@@ -18,6 +18,7 @@ import { QualityView } from './netquality.js';
 import { initHome, showHomeError, roomPath } from './home.js';
 import { Moderation } from './moderation.js';
 import { publishMessage } from './hostmute.js';
+import { FilesUI } from './files.js';
 
 /** @typedef {import('/sdk/convene.js').RemoteTrack} RemoteTrack */
 /** @typedef {import('/sdk/convene.js').JoinError} JoinError */
@@ -122,7 +123,7 @@ export class MeetingUI {
     /** @type {Map<string, HTMLAudioElement>} */
     this.audios = new Map();
     this.unread = 0;
-    /** @type {'chat'|'people'|null} */
+    /** @type {'chat'|'people'|'files'|null} */
     this.panel = null;
     this.grid = new TileGrid(client, $('stage'), () => this.paintControls());
     /** @type {(() => void)[]} */
@@ -134,6 +135,7 @@ export class MeetingUI {
     this.quality = new QualityView(this);
     this.reactions = new Reactions(this, REACTIONS);
     this.mod = new Moderation(this, room);
+    this.files = new FilesUI(this);
     $('m-room').textContent = room;
     this.bind();
     this.cleanup.push(onLanguageChange(() => this.relabel()));
@@ -166,6 +168,7 @@ export class MeetingUI {
       document.title = `${c.room} · ${t('app.name')}`;
       this.syncAll();
       renderChat(c);
+      this.files.renderList();
     });
     this.listen(c, 'participantjoined', (e) => { const name = e.detail.participant.display_name; this.syncAll(); toast(() => t('meeting.joined', { name })); });
     this.listen(c, 'participantleft', (e) => { const name = e.detail.participant.display_name; this.syncAll(); toast(() => t('meeting.left', { name })); });
@@ -220,6 +223,7 @@ export class MeetingUI {
     this.listen($('c-people'), 'click', () => this.openPanel(this.panel === 'people' ? null : 'people'));
     this.listen($('tab-chat'), 'click', () => this.openPanel('chat'));
     this.listen($('tab-people'), 'click', () => this.openPanel('people'));
+    this.listen($('tab-files'), 'click', () => this.openPanel('files'));
     this.listen($('side-close'), 'click', () => this.openPanel(null));
     this.listen($('c-settings'), 'click', () => this.toggleSettings());
     this.listen($('c-leave'), 'click', () => c.leave());
@@ -296,6 +300,7 @@ export class MeetingUI {
     const top = list.scrollTop;
     renderChat(this.c);
     list.scrollTop = top;
+    this.files.renderList();
     this.syncAll();
     if (!$('settings').hidden) this.fillDevices();
   }
@@ -311,12 +316,14 @@ export class MeetingUI {
     this.paintControls();
   }
 
-  /** @param {'chat'|'people'|null} which */
+  /** @param {'chat'|'people'|'files'|null} which */
   openPanel(which) {
     this.panel = which;
     $('side').hidden = !which;
     $('chat-panel').hidden = which !== 'chat';
     $('people-panel').hidden = which !== 'people';
+    $('files-panel').hidden = which !== 'files';
+    $('tab-files').setAttribute('aria-selected', String(which === 'files'));
     $('tab-chat').setAttribute('aria-selected', String(which === 'chat'));
     $('tab-people').setAttribute('aria-selected', String(which === 'people'));
     if (which === 'chat') {

@@ -17,11 +17,12 @@ import { joinMark } from './marks.js';
 import { HostPowers, ModerationError, applyOwnState, publishRefusal, moderates, hostMuted } from './moderation.js';
 import { onJoinedLobby } from './lobby.js';
 import { openJoinMedia, announceMuted } from './join-media.js';
+import { FileError, onJoinedFiles, upload, fileUrl } from './files.js';
 
 export {
   SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
   canonicalRoomName, checkDisplayName, DISPLAY_NAME_MAX, ROOM_NAME_MAX, backoffDelay, DEFAULT_BACKOFF_MAX_MS,
-  REACTIONS, isReaction, QUALITY_THRESHOLDS, QUALITY_SAMPLE_MS, ModerationError, moderates, hostMuted,
+  REACTIONS, isReaction, QUALITY_THRESHOLDS, QUALITY_SAMPLE_MS, ModerationError, moderates, hostMuted, FileError,
 };
 
 /** @typedef {import('./types.js').Source} Source */
@@ -39,6 +40,7 @@ export {
 /** @typedef {import('./types.js').LobbyEntry} LobbyEntry */
 /** @typedef {import('./types.js').MeetingSettings} MeetingSettings */
 /** @typedef {import('./types.js').ModerationAction} ModerationAction */
+/** @typedef {import('./types.js').SharedFile} SharedFile */
 /**
  * @template {keyof ConveneEventMap} K
  * @typedef {import('./types.js').ConveneEvent<K>} ConveneEvent
@@ -102,6 +104,10 @@ export class Convene extends HostPowers {
      * @type {import('./types.js').Source[] | null}
      */
     this.publishSources = null;
+    /** @type {SharedFile[]} the meeting's shared files, oldest first (see `fileshared`, `filedeleted`) */
+    this.files = [];
+    /** @type {{ token: string, max_file_bytes: number, max_meeting_bytes: number } | null} from `joined`; null when the server takes no files */
+    this.fileAccess = null;
     /** @type {Set<Source>} host-muted sources a host allowed us to unmute (`moderated` `unmute_allowed`) */
     this.unmuteAllowed = new Set();
 
@@ -235,6 +241,7 @@ export class Convene extends HostPowers {
     this.participants.clear();
     for (const p of msg.participants) this.participants.set(p.id, p);
     onJoinedLobby(this, msg);
+    onJoinedFiles(this, msg);
     // Host mutes and the viewer role apply to what we send (before the peer connection's first offer).
     applyOwnState(this, sameParticipant ? before.get(msg.participant_id) || null : null);
     announceMuted(this);
@@ -327,6 +334,28 @@ export class Convene extends HostPowers {
       const done = () => { offChat(); offErr(); clearTimeout(timer); };
       if (!this._send({ type: 'chat_send', text, client_msg_id: id })) { done(); reject(new Error('not connected')); }
     });
+  }
+
+  /**
+   * Share a file with everyone: uploaded over HTTP, then announced (`fileshared`, to you too). Resolves with
+   * the file once the server has recorded it; rejects with a `FileError` (its `code`: the server's, e.g.
+   * `file_too_large`, `file_quota_exceeded`, `image_too_large`, `forbidden`; or `aborted`, `network`).
+   * @param {Blob & { name?: string }} file
+   * @param {(sent: number, total: number) => void} [onProgress]
+   * @returns {{ done: Promise<SharedFile>, cancel: () => void }}
+   */
+  shareFile(file, onProgress) {
+    return upload(this, file, onProgress);
+  }
+
+  /** Hosts and co-hosts: delete a shared file for everyone. @param {string} fileId @returns {boolean} whether it went out */
+  deleteFile(fileId) {
+    return this._send({ type: 'delete_file', file_id: fileId });
+  }
+
+  /** Where to download a shared file (or its preview), with this participant's file token. @param {string} fileId @param {boolean} [preview] */
+  fileUrl(fileId, preview = false) {
+    return fileUrl(this, fileId, preview);
   }
 
   /** @param {boolean} raised */

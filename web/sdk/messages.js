@@ -4,11 +4,15 @@
 import { isReaction } from './reactions.js';
 import { applyOwnState, onModerated } from './moderation.js';
 import { onLobbyUpdated, onMeetingUpdated } from './lobby.js';
+import { onFileShared, onFileDeleted } from './files.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
 
-/** The messages of the host powers and the lobby, handled in their own modules. @type {Record<string, (c: Convene, msg: any) => void>} */
-const MODERATION = { moderated: onModerated, lobby_updated: onLobbyUpdated, meeting_updated: onMeetingUpdated };
+/** The messages of the host powers, the lobby and shared files, handled in their own modules. @type {Record<string, (c: Convene, msg: any) => void>} */
+const MODERATION = {
+  moderated: onModerated, lobby_updated: onLobbyUpdated, meeting_updated: onMeetingUpdated,
+  file_shared: onFileShared, file_deleted: onFileDeleted,
+};
 
 /** @param {Convene} c @param {any} msg */
 export function onServerMessage(c, msg) {

@@ -104,6 +104,21 @@
  */
 
 /**
+ * A file shared in the meeting (`client.files`, events `fileshared`, `filedeleted`).
+ * @typedef {object} SharedFile
+ * @property {string} id
+ * @property {string} name          sanitised by the server
+ * @property {number} size          bytes
+ * @property {string} content_type  sniffed by the server from the bytes
+ * @property {string} from          the participant who shared it
+ * @property {string} from_name
+ * @property {number} shared_at     ms since the Unix epoch
+ * @property {boolean} preview      whether `fileUrl(id, true)` has a small image of it
+ * @property {number} [width]       an image's size in pixels
+ * @property {number} [height]
+ */
+
+/**
  * A remote track that arrived over the peer connection.
  * @typedef {object} RemoteTrack
  * @property {string} participantId
@@ -147,6 +162,8 @@
  * @property {{ participantId: string, hostPresent: boolean }} waitinginlobby  `join()` waits in the lobby (`hostPresent`: someone who can admit you is here)
  * @property {{ waiting: LobbyEntry[], added: LobbyEntry[] }} lobbyupdated  hosts and co-hosts: who waits now (`added`: who started waiting since the last update)
  * @property {{ settings: MeetingSettings, previous: MeetingSettings }} meetingupdated  the meeting was locked or unlocked, or its lobby turned on or off
+ * @property {{ file: SharedFile, own: boolean }} fileshared  a file was shared (recorded by the server first)
+ * @property {{ file: SharedFile }} filedeleted  a host or co-host deleted a file for everyone
  * @property {{ action: ModerationAction, source?: Source, role?: Role, byName?: string }} moderated  a host or co-host acted on you (`byName` absent: the REST API or the server)
  */
 

@@ -57,7 +57,7 @@ export async function startServer(extra = [], o = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'convene-web-'));
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', `sqlite://${join(dir, 'db.sqlite')}`,
-    '--set', 'media.udp_port=0', ...extra.flatMap((e) => ['--set', e]), ...(o.args || [])];
+    '--set', 'media.udp_port=0', '--set', `files.dir=${join(dir, 'files')}`, ...extra.flatMap((e) => ['--set', e]), ...(o.args || [])];
   const url = `http://127.0.0.1:${port}`;
   let log = '';
   const bin = o.bin || BINARY;

@@ -83,6 +83,13 @@ pub enum ErrorCode {
     MutedByHost,
     /// You are waiting in the lobby: nothing but `leave` until you are admitted.
     InLobby,
+    /// A file over the server's limit per file (`files.max_file_bytes`).
+    FileTooLarge,
+    /// The meeting's files would hold more than its quota (`files.max_meeting_bytes`).
+    FileQuotaExceeded,
+    /// An image larger in pixels than the server decodes (`files.image_max_pixels`): refused as a
+    /// possible decompression bomb.
+    ImageTooLarge,
 }
 
 impl ErrorCode {
@@ -130,6 +137,9 @@ impl ErrorCode {
         ErrorCode::MeetingLocked,
         ErrorCode::MutedByHost,
         ErrorCode::InLobby,
+        ErrorCode::FileTooLarge,
+        ErrorCode::FileQuotaExceeded,
+        ErrorCode::ImageTooLarge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -177,6 +187,9 @@ impl ErrorCode {
             ErrorCode::MeetingLocked => "meeting_locked",
             ErrorCode::MutedByHost => "muted_by_host",
             ErrorCode::InLobby => "in_lobby",
+            ErrorCode::FileTooLarge => "file_too_large",
+            ErrorCode::FileQuotaExceeded => "file_quota_exceeded",
+            ErrorCode::ImageTooLarge => "image_too_large",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Serde only: no I/O, so that the server, the Rust client and tests share one definition.
 
 pub mod error;
+pub mod files;
 pub mod ids;
 pub mod limits;
 pub mod messages;
@@ -12,6 +13,7 @@ pub mod quality;
 pub mod reactions;
 
 pub use error::ErrorCode;
+pub use files::{FileAccess, SharedFile};
 pub use ids::{ParticipantId, RoomId, TrackId};
 pub use messages::{ClientMessage, Joined, ServerMessage, PROTOCOL_VERSION};
 pub use model::*;

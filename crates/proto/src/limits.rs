@@ -129,6 +129,7 @@ impl ClientMessage {
             | ClientMessage::Deny { participant_id } => {
                 check("participant_id", participant_id.as_str(), MAX_ID_BYTES)
             }
+            ClientMessage::DeleteFile { file_id } => check("file_id", file_id, MAX_ID_BYTES),
             ClientMessage::MuteAll { .. }
             | ClientMessage::AskToUnmute { .. }
             | ClientMessage::EndMeeting
@@ -176,6 +177,7 @@ mod tests {
             "candidate" => format!(r#"{{"type":"ice_candidate","candidate":"{x}"}}"#),
             "sdp_mid" => format!(r#"{{"type":"ice_candidate","candidate":"c","sdp_mid":"{x}"}}"#),
             "track" => format!(r#"{{"type":"set_video_constraint","track":"{x}"}}"#),
+            "file_id" => format!(r#"{{"type":"delete_file","file_id":"{x}"}}"#),
             other => panic!("no case for {other}"),
         }
     }
@@ -196,6 +198,7 @@ mod tests {
             ("candidate", "candidate", MAX_CANDIDATE_BYTES),
             ("sdp_mid", "sdp_mid", MAX_ID_BYTES),
             ("track", "track", MAX_ID_BYTES),
+            ("file_id", "file_id", MAX_ID_BYTES),
         ];
         for (field, name, limit) in cases {
             let at = with_field(field, limit);
@@ -239,6 +242,7 @@ mod tests {
             ("`sdp_offer.tracks[].mid`", MAX_ID_BYTES, "bytes"),
             ("`ice_candidate.sdp_mid`", MAX_ID_BYTES, "bytes"),
             ("`set_video_constraint.track`", MAX_ID_BYTES, "bytes"),
+            ("`delete_file.file_id`", MAX_ID_BYTES, "bytes"),
             ("`sdp_offer.sdp`", MAX_SDP_BYTES, "bytes"),
             ("`sdp_answer.sdp`", MAX_SDP_BYTES, "bytes"),
             ("`ice_candidate.candidate`", MAX_CANDIDATE_BYTES, "bytes"),

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
+use crate::files::{FileAccess, SharedFile};
 use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::model::*;
 use crate::moderation::{LobbyEntry, MeetingSettings, ModerationAction};
@@ -155,6 +156,10 @@ pub enum ClientMessage {
     },
     /// Let everyone waiting in the lobby in.
     AdmitAll,
+    /// Delete a shared file for everyone (hosts and co-hosts).
+    DeleteFile {
+        file_id: String,
+    },
 }
 
 /// Messages the server sends.
@@ -265,6 +270,14 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by_name: Option<String>,
     },
+    /// A file was shared: committed to the meeting record before it is sent, to everyone.
+    FileShared {
+        file: SharedFile,
+    },
+    /// A host or co-host deleted a shared file for everyone.
+    FileDeleted {
+        file_id: String,
+    },
     /// A participant reacted; sent to everyone in the room, the sender included. Not stored.
     Reaction {
         participant_id: ParticipantId,
@@ -310,6 +323,12 @@ pub struct Joined {
     /// publishes nothing, whatever this says; an offer that sends another source is refused.
     #[serde(default)]
     pub publish_sources: Vec<Source>,
+    /// The meeting's shared files (at most 100, the oldest first), as the chat history.
+    #[serde(default)]
+    pub files: Vec<SharedFile>,
+    /// How to share and fetch files; absent when the server does not take files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_access: Option<FileAccess>,
 }
 
 impl ServerMessage {
@@ -337,6 +356,8 @@ impl ServerMessage {
         "lobby_updated",
         "meeting_updated",
         "moderated",
+        "file_shared",
+        "file_deleted",
     ];
 
     /// The wire name of the message type, for metrics and logs.
@@ -364,6 +385,8 @@ impl ServerMessage {
             ServerMessage::LobbyUpdated { .. } => "lobby_updated",
             ServerMessage::MeetingUpdated { .. } => "meeting_updated",
             ServerMessage::Moderated { .. } => "moderated",
+            ServerMessage::FileShared { .. } => "file_shared",
+            ServerMessage::FileDeleted { .. } => "file_deleted",
         }
     }
 }
@@ -397,6 +420,7 @@ impl ClientMessage {
         "admit",
         "deny",
         "admit_all",
+        "delete_file",
     ];
 
     /// The wire name of the message type, for metrics and logs.
@@ -428,6 +452,7 @@ impl ClientMessage {
             ClientMessage::Admit { .. } => "admit",
             ClientMessage::Deny { .. } => "deny",
             ClientMessage::AdmitAll => "admit_all",
+            ClientMessage::DeleteFile { .. } => "delete_file",
         }
     }
 }
@@ -498,6 +523,21 @@ mod tests {
                 role: None,
                 by_name: None,
             },
+            ServerMessage::FileShared {
+                file: SharedFile {
+                    id: s(),
+                    name: s(),
+                    size: 0,
+                    content_type: s(),
+                    from: p(),
+                    from_name: s(),
+                    shared_at: 0,
+                    preview: false,
+                    width: None,
+                    height: None,
+                },
+            },
+            ServerMessage::FileDeleted { file_id: s() },
         ]
     }
 

@@ -91,6 +91,7 @@ fn is_unit_type(ty: &str) -> bool {
         | ClientMessage::SetLobby { .. }
         | ClientMessage::Admit { .. }
         | ClientMessage::Deny { .. }
+        | ClientMessage::DeleteFile { .. }
         | ClientMessage::Join { .. }
         | ClientMessage::ChatSend { .. }
         | ClientMessage::SetHand { .. }
@@ -191,6 +192,7 @@ mod tests {
             "admit" => json!({"type": "admit", "participant_id": "p_a"}),
             "deny" => json!({"type": "deny", "participant_id": "p_a"}),
             "admit_all" => json!({"type": "admit_all"}),
+            "delete_file" => json!({"type": "delete_file", "file_id": "f_a"}),
             other => panic!("no sample for client message type `{other}`: add one"),
         }
     }
@@ -290,6 +292,7 @@ mod tests {
             r#"{"type":"admit","participant_id":"p_a"}"#,
             r#"{"type":"deny","participant_id":"p_a"}"#,
             r#"{"type":"admit_all"}"#,
+            r#"{"type":"delete_file","file_id":"f_a"}"#,
         ];
         assert_eq!(ok.len(), ClientMessage::TYPES.len());
         for (text, ty) in ok.iter().zip(ClientMessage::TYPES) {

@@ -86,7 +86,9 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ChatTooLong | ChatEmpty | InvalidReaction | MediaError | UnsupportedVersion
         | NotJoined | AlreadyJoined => StatusCode::BAD_REQUEST,
         InvalidEmail | WeakPassword => StatusCode::BAD_REQUEST,
-        MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        MessageTooLarge | FileTooLarge | FileQuotaExceeded | ImageTooLarge => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
         InvalidCredentials | SignInRequired | PasswordRequired | WrongPassword | InvalidToken
         | TokenExpired | TokenNotYetValid => StatusCode::UNAUTHORIZED,
         Forbidden | SignupClosed | NotInvited | TokenWrongRoom | Denied | Removed | MutedByHost
@@ -151,6 +153,12 @@ impl ApiError {
             ApiError::MethodNotAllowed => "this path does not take that method".into(),
             ApiError::Server(e) => e.public_message(),
         }
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(e: ServerError) -> Self {
+        ApiError::Server(e)
     }
 }
 

@@ -251,10 +251,15 @@ async fn get_meeting(
         .chat_page(id, q.chat_after.unwrap_or(0), chat_limit + 1)
         .await?;
     let chat_next = more(&mut chat, chat_limit).map(|c| c.seq);
+    let files = state
+        .store
+        .files(id, crate::files::FILES_LISTED_MAX)
+        .await?;
     let body = MeetingDetail {
         meeting: (&meeting).into(),
         sessions: sessions.iter().map(Into::into).collect(),
         chat: chat.iter().map(Into::into).collect(),
+        files: files.iter().map(Into::into).collect(),
         next: NextPage {
             sessions_after: sessions_next,
             chat_after: chat_next,

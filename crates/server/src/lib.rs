@@ -9,6 +9,7 @@ pub mod clock;
 pub mod closing;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod live_api;
 pub mod logging;
@@ -95,6 +96,13 @@ pub async fn run(
             meetings = recovered.meetings_closed,
             "closed records left open by an earlier process (reason server_restart)"
         );
+    }
+    // Uploads a crash cut off: nobody refers to them.
+    if let Err(e) = files::blob::DirBlobStore::new(&config.files.dir)
+        .clear_temporary()
+        .await
+    {
+        tracing::warn!(error = %e, "could not clear unfinished uploads");
     }
     let resume_secret = store
         .secret(

@@ -104,6 +104,27 @@ pub fn may_publish(
     }
 }
 
+/// Whether a member of the meeting with `role` (and the token grants it joined with) may share a
+/// file. Viewers may not: a file goes to everyone, like a publication, and a webinar's audience
+/// publishes nothing (they still chat and download). A token that does not grant chat does not
+/// grant files either, since a file appears in the chat; nor does a hidden participant share.
+pub fn may_share_file(
+    role: Role,
+    grants: Option<&crate::auth::tokens::Grants>,
+) -> Result<(), ServerError> {
+    let refuse = |why: &str| Err(ServerError::client(ErrorCode::Forbidden, why));
+    if grants.is_some_and(|g| g.hidden) {
+        return refuse("a hidden participant shares nothing");
+    }
+    if grants.is_some_and(|g| !g.chat) {
+        return refuse("your access token does not grant chat, which files are part of");
+    }
+    if role == Role::Viewer {
+        return refuse("viewers do not share files; ask a host to make you a participant");
+    }
+    Ok(())
+}
+
 /// The sources a participant's token grants publishing (every one without a token); its role may
 /// still forbid them all (a viewer).
 pub fn granted_sources(grants: Option<&crate::auth::tokens::Grants>) -> Vec<Source> {
@@ -130,6 +151,8 @@ pub enum Power {
     SetRole,
     TransferHost,
     End,
+    /// Delete a shared file for everyone.
+    DeleteFile,
 }
 
 /// Whether a participant of `role` may use `power` on someone of `target` role (None: on nobody
@@ -408,6 +431,31 @@ mod tests {
         };
         assert!(granted_sources(Some(&hidden)).is_empty());
         assert!(may_publish(Role::Participant, Some(&hidden), &mic).is_err());
+    }
+
+    #[test]
+    fn who_may_share_and_delete_files() {
+        use crate::auth::tokens::Grants;
+        assert!(may_share_file(Role::Participant, None).is_ok());
+        assert!(may_share_file(Role::Host, None).is_ok());
+        assert!(
+            may_share_file(Role::Viewer, None).is_err(),
+            "viewers publish nothing"
+        );
+        let no_chat = Grants {
+            chat: false,
+            ..Grants::default()
+        };
+        assert!(may_share_file(Role::Participant, Some(&no_chat)).is_err());
+        let hidden = Grants {
+            hidden: true,
+            ..Grants::default()
+        };
+        assert!(may_share_file(Role::CoHost, Some(&hidden)).is_err());
+        assert!(may_use(Role::Host, Power::DeleteFile, None).is_ok());
+        assert!(may_use(Role::CoHost, Power::DeleteFile, None).is_ok());
+        assert!(may_use(Role::Participant, Power::DeleteFile, None).is_err());
+        assert!(may_use(Role::Viewer, Power::DeleteFile, None).is_err());
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct AppState {
     pub pending_closes: crate::closing::PendingCloses,
     /// None when `media.enabled` is false.
     pub media: Option<MediaPlane>,
+    /// The bytes of shared files (files/blob.rs).
+    pub blobs: Arc<dyn crate::files::blob::BlobStore>,
     /// Which room each participant with a media session is in, for routing media events.
     media_routes: Mutex<HashMap<ParticipantId, RoomHandle>>,
     draining: AtomicBool,
@@ -57,7 +59,9 @@ impl AppState {
             crate::auth::limits::PlanLimiter::new(config.limits.rooms_per_hour_per_account);
         let join_limiter =
             crate::auth::limits::JoinLimiter::new(config.limits.joins_per_minute_per_address);
+        let blobs = Arc::new(crate::files::blob::DirBlobStore::new(&config.files.dir));
         Self {
+            blobs,
             config,
             store,
             metrics,

@@ -14,6 +14,7 @@
 
 mod accounts;
 mod apikeys;
+mod files;
 mod migrate;
 pub mod model;
 mod moderation;
@@ -24,6 +25,7 @@ pub mod traits;
 mod url;
 mod webhooks;
 
+pub use files::{FileInsert, FileRecord, NewFile};
 pub use model::*;
 pub use sql::{connect, Backend, SqlStore};
 pub use traits::{Result, Store};

@@ -64,6 +64,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_moderation.sql"),
     },
     Migration {
+        version: 9,
+        name: "meeting_files",
+        sqlite: include_str!("../migrations/sqlite/0009_meeting_files.sql"),
+        postgres: include_str!("../migrations/postgres/0009_meeting_files.sql"),
+    },
+    Migration {
         version: 10,
         name: "webhooks",
         sqlite: include_str!("../migrations/sqlite/0010_webhooks.sql"),

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
+use crate::files::{FileInsert, FileRecord, NewFile};
 use crate::model::*;
 use crate::traits::{Result, Store};
 use crate::url::Target;
@@ -615,6 +616,35 @@ impl Store for SqlStore {
         self.delivery_row(id).await
     }
 
+    async fn add_file(&self, f: &NewFile, quota: i64) -> Result<FileInsert> {
+        self.insert_file(f, quota).await
+    }
+
+    async fn file(&self, public_id: &str) -> Result<Option<FileRecord>> {
+        self.file_by_public_id(public_id).await
+    }
+
+    async fn files(&self, meeting: MeetingId, limit: i64) -> Result<Vec<FileRecord>> {
+        self.files_of(meeting, limit).await
+    }
+
+    async fn file_bytes(&self, meeting: MeetingId) -> Result<i64> {
+        self.bytes_of(meeting).await
+    }
+
+    async fn delete_file(&self, meeting: MeetingId, public_id: &str) -> Result<Option<FileRecord>> {
+        self.remove_file(meeting, public_id).await
+    }
+
+    async fn expire_files(
+        &self,
+        meetings_ended_before: Millis,
+        shared_before: Millis,
+    ) -> Result<Vec<FileRecord>> {
+        self.expire_files_before(meetings_ended_before, shared_before)
+            .await
+    }
+
     async fn purge_meetings_ended_before(&self, before: Millis) -> Result<u64> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         let old = "SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < $1";
@@ -628,6 +658,7 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await?;
         for table in [
+            "meeting_files",
             "chat_messages",
             "participant_sessions",
             "meeting_bans",

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use crate::files::{FileInsert, FileRecord, NewFile};
 use crate::model::*;
 use crate::StoreError;
 
@@ -173,7 +174,29 @@ pub trait Store: Send + Sync + 'static {
     async fn deliveries(&self, endpoint: &str, limit: i64) -> Result<Vec<DeliveryRecord>>;
     async fn delivery(&self, id: i64) -> Result<Option<DeliveryRecord>>;
 
-    /// Deletes the meetings that ended before `before`, with their sessions, chat, bans and
-    /// moderation log, in one transaction. Returns how many meetings went.
+    /// Records a shared file whose bytes are stored, unless the meeting's files would then hold
+    /// more than `quota` bytes (checked in the same transaction, so concurrent uploads cannot
+    /// both pass). `StoreError::NotFound` if the meeting does not exist or the session is not one
+    /// of its sessions.
+    async fn add_file(&self, f: &NewFile, quota: i64) -> Result<FileInsert>;
+    /// By the id the API and the protocol show.
+    async fn file(&self, public_id: &str) -> Result<Option<FileRecord>>;
+    /// The first `limit` files of a meeting, in the order they were shared.
+    async fn files(&self, meeting: MeetingId, limit: i64) -> Result<Vec<FileRecord>>;
+    /// The bytes a meeting's files hold.
+    async fn file_bytes(&self, meeting: MeetingId) -> Result<i64>;
+    /// Deletes one file of a meeting; returns it (so its blobs can go too), or None if the
+    /// meeting has no such file.
+    async fn delete_file(&self, meeting: MeetingId, public_id: &str) -> Result<Option<FileRecord>>;
+    /// Deletes the files of meetings that ended before `meetings_ended_before` and the files shared
+    /// before `shared_before`; returns them, so that their blobs can be deleted too.
+    async fn expire_files(
+        &self,
+        meetings_ended_before: Millis,
+        shared_before: Millis,
+    ) -> Result<Vec<FileRecord>>;
+
+    /// Deletes the meetings that ended before `before`, with their sessions, chat, bans,
+    /// moderation log and file rows, in one transaction. Returns how many meetings went.
     async fn purge_meetings_ended_before(&self, before: Millis) -> Result<u64>;
 }

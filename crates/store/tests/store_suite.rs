@@ -2,11 +2,13 @@
 //! `CONVENE_TEST_POSTGRES_URL` is set; each test gets its own schema so parallel runs never collide).
 
 mod common;
+mod files_cases;
 mod moderation_cases;
 mod webhook_cases;
 
 use common::*;
 use convene_store::*;
+use files_cases::*;
 use moderation_cases::*;
 use webhook_cases::*;
 
@@ -56,6 +58,11 @@ suite!(
     bans_belong_to_their_meeting,
     moderation_log_in_order_with_limit,
     purge_takes_bans_and_audit_along,
+    files_are_recorded_with_their_sharer,
+    a_meeting_over_its_quota_refuses_the_next_file,
+    concurrent_files_cannot_both_pass_the_quota,
+    a_file_is_deleted_from_its_meeting_only,
+    files_expire_by_age_and_with_their_meeting,
     events_are_written_with_their_records,
     concurrent_events_are_gapless_per_meeting,
     a_recovery_writes_the_events_of_what_it_closed,

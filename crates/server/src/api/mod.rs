@@ -19,5 +19,6 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .merge(crate::auth::routes())
         .merge(crate::planned_api::routes())
         .merge(crate::webhooks::api::routes())
+        .merge(crate::files::routes())
         .split_for_parts()
 }

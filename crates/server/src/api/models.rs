@@ -338,6 +338,8 @@ pub struct MeetingDetail {
     pub meeting: Meeting,
     pub sessions: Vec<Session>,
     pub chat: Vec<ChatLine>,
+    /// Its shared files, in the order shared (at most 1000).
+    pub files: Vec<crate::files::models::FileView>,
     pub next: NextPage,
 }
 

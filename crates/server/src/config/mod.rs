@@ -1,9 +1,12 @@
 //! Configuration: a TOML file, then `CONVENE_<SECTION>_<KEY>` environment variables, then flags; each
 //! later source wins. Every key has a default, so `convene` with nothing set runs a complete server.
 
+mod files;
 mod load;
 mod template;
 mod webhooks;
+
+pub use files::FilesConfig;
 
 pub use load::{load, ConfigError, Sources};
 pub use template::DEFAULT_TEMPLATE;
@@ -24,6 +27,7 @@ pub struct Config {
     pub log: LogConfig,
     pub auth: AuthConfig,
     pub webhooks: WebhooksConfig,
+    pub files: FilesConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -363,6 +367,7 @@ impl Config {
         }
         self.limits.validate()?;
         self.webhooks.validate()?;
+        self.files.validate()?;
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
         {

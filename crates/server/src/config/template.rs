@@ -195,4 +195,19 @@ retry_max_secs = 300
 # One delivery's time limit, in seconds, and the most of an answer that is read.
 timeout_secs = 10
 max_response_bytes = 65536
+[files]
+# Participants share files in meetings (uploaded over HTTP, kept with the meeting's record).
+enabled = true
+# The directory that holds the files' bytes and image previews.
+dir = "./data/files"
+# The largest file, in bytes (100 MiB); a larger one is refused with `file_too_large`.
+max_file_bytes = 104857600
+# The most one meeting's files may hold together, in bytes (1 GiB); the next upload past it is
+# refused with `file_quota_exceeded`.
+max_meeting_bytes = 1073741824
+# Days a file is kept after it was shared; 0: as long as its meeting's record (database.retention_days).
+retention_days = 0
+# The most pixels (width x height) of an image the server decodes to make its preview; a larger
+# image is refused with `image_too_large`, as a decompression bomb would be.
+image_max_pixels = 50000000
 "#;

@@ -41,10 +41,13 @@ pub async fn layer(request: Request, next: Next) -> Response {
     };
     let h = response.headers_mut();
     let csp = if example { EXAMPLE_CSP } else { APP_CSP };
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(csp),
-    );
+    // A handler may set a stricter policy of its own (a shared file's: files/download.rs).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        );
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -283,6 +283,8 @@ impl Room {
                 Vec::new()
             },
             publish_sources: crate::policy::granted_sources(p.grants.as_ref()),
+            files: self.files.iter().cloned().collect(),
+            file_access: self.file_access(meeting, &p.info.id),
         }));
         if let Some(conn) = p.conn() {
             conn.send(&joined);

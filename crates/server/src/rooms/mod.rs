@@ -5,6 +5,7 @@ mod bans;
 mod chat;
 pub mod command;
 pub mod conn;
+pub mod files;
 mod join;
 pub mod lobby;
 pub mod media_events;

@@ -37,6 +37,12 @@ impl Room {
             }
             RoomOp::LowerHand { target } => self.lower_hand(&actor, &target, by),
             RoomOp::Remove { target } => return self.remove_for_good(&actor, &target, reply).await,
+            RoomOp::DeleteFile { file_id } => {
+                // Answered once the row is deleted (files.rs).
+                let reply = reply.unwrap_or_else(|| tokio::sync::oneshot::channel().0);
+                self.delete_file(&actor, file_id, reply);
+                return Continue::Go;
+            }
             RoomOp::SetRole { target, role } => self.set_role(&actor, &target, role, by),
             RoomOp::TransferHost { target } => self.transfer_host(&actor, &target),
             RoomOp::SetLocked { locked } => self.set_settings(
@@ -110,6 +116,7 @@ impl Room {
             RoomOp::SetRole { target, .. } => (Power::SetRole, Some(target)),
             RoomOp::TransferHost { target } => (Power::TransferHost, Some(target)),
             RoomOp::End => (Power::End, None),
+            RoomOp::DeleteFile { .. } => (Power::DeleteFile, None),
             _ => (Power::Door, None),
         };
         let target_role = target.and_then(|t| self.find(t)).map(|p| p.info.role);
@@ -385,7 +392,7 @@ impl Room {
     }
 
     /// The display name of a participant actor (what `moderated.by_name` shows).
-    fn name_of(&self, actor: &Actor) -> Option<String> {
+    pub(super) fn name_of(&self, actor: &Actor) -> Option<String> {
         match actor {
             Actor::Participant { id } => self.find(id).map(|p| p.info.display_name.clone()),
             _ => None,
@@ -393,7 +400,7 @@ impl Room {
     }
 
     /// Writes a moderation action to the meeting's audit log (off the room's loop, in order).
-    fn audit(
+    pub(super) fn audit(
         &self,
         actor: &Actor,
         action: &str,

@@ -113,6 +113,19 @@ pub enum RoomOp {
         target: ParticipantId,
     },
     AdmitAll,
+    /// Whether the participant may share a file in `meeting` now (asked before its bytes are read).
+    MayShareFile {
+        meeting: i64,
+    },
+    /// A file whose bytes are stored: recorded, then announced (`file_shared`).
+    ShareFile {
+        meeting: i64,
+        file: crate::files::StoredFile,
+    },
+    /// Delete a shared file for everyone (a host power).
+    DeleteFile {
+        file_id: String,
+    },
     /// Who is in the room now (connected, or away within their window).
     Snapshot,
     /// Who waits in the lobby.
@@ -152,7 +165,9 @@ impl RoomOp {
             | RoomOp::Leave { .. }
             | RoomOp::ConnectionLost { .. }
             | RoomOp::Offer { .. }
-            | RoomOp::AskToUnmute { .. } => OpKind::Own,
+            | RoomOp::AskToUnmute { .. }
+            | RoomOp::MayShareFile { .. }
+            | RoomOp::ShareFile { .. } => OpKind::Own,
             RoomOp::Mute { .. }
             | RoomOp::MuteAll { .. }
             | RoomOp::AllowUnmute { .. }
@@ -165,6 +180,7 @@ impl RoomOp {
             | RoomOp::Admit { .. }
             | RoomOp::Deny { .. }
             | RoomOp::AdmitAll
+            | RoomOp::DeleteFile { .. }
             | RoomOp::End => OpKind::Power,
             RoomOp::Snapshot | RoomOp::LobbySnapshot => OpKind::Look,
             RoomOp::Drain => OpKind::Drain,
@@ -196,6 +212,10 @@ pub enum RoomAnswer {
     /// The meeting's lock and lobby, after a change of them.
     Settings {
         settings: MeetingSettings,
+    },
+    /// A file shared, as everyone was told.
+    File {
+        file: convene_proto::SharedFile,
     },
 }
 

@@ -46,6 +46,20 @@ impl Room {
                 self.chat(from, text, client_msg_id, reply);
                 return Continue::Go;
             }
+            RoomOp::MayShareFile { meeting } => {
+                answer(
+                    reply,
+                    self.may_share_file(&from, meeting)
+                        .map(|()| RoomAnswer::Done),
+                );
+                return Continue::Go;
+            }
+            RoomOp::ShareFile { meeting, file } => {
+                // The answer comes when the file's row is written (files.rs).
+                let reply = reply.unwrap_or_else(|| tokio::sync::oneshot::channel().0);
+                self.share_file(from, meeting, file, reply);
+                return Continue::Go;
+            }
             RoomOp::React { emoji } => {
                 answer(reply, self.react(&from, emoji).map(|()| RoomAnswer::Done));
                 return Continue::Go;

@@ -54,6 +54,11 @@ impl Room {
                 client_msg_id: None,
             })
             .collect();
+        self.files = super::files::history(
+            &store
+                .files(meeting.id, crate::files::FILES_LISTED_MAX)
+                .await?,
+        );
         self.meeting = Some(meeting.id);
         self.bans = super::bans::Bans::from_records(store.bans(meeting.id).await?);
         let until = Instant::now() + window;

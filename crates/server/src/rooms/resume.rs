@@ -108,6 +108,11 @@ impl ResumeKey {
         })
     }
 
+    /// The key, for other tokens signed under it with their own context (files/token.rs).
+    pub(crate) fn key_bytes(&self) -> &[u8] {
+        &self.key
+    }
+
     fn mac(&self, body: &str) -> HmacSha256 {
         // HMAC takes keys of any length, so this cannot fail.
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC accepts any key length");

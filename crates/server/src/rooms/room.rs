@@ -49,6 +49,8 @@ pub struct Room {
     pub(super) meeting: Option<MeetingId>,
     pub(super) participants: Vec<Participant>,
     pub(super) chat: VecDeque<ChatMessage>,
+    /// The meeting's newest shared files (rooms/files.rs).
+    pub(super) files: VecDeque<convene_proto::SharedFile>,
     pub(super) lifecycle: Lifecycle,
     pub(super) writer: RoomWriter,
     pub(super) plan: PlanState,
@@ -79,6 +81,7 @@ impl Room {
             meeting: None,
             participants: Vec::new(),
             chat: VecDeque::new(),
+            files: VecDeque::new(),
             lifecycle: Lifecycle::Empty {
                 since: Instant::now(),
             },
@@ -95,6 +98,7 @@ impl Room {
                     match done {
                         Done::Chat(stored) => self.chat_stored(stored),
                         Done::Join(stored) => self.join_stored(*stored),
+                        Done::File(done) => self.file_done(done),
                     }
                     continue;
                 }
@@ -116,6 +120,7 @@ impl Room {
             match done {
                 Done::Chat(stored) => stored.answer_directly(),
                 Done::Join(stored) => stored.room_gone(&*self.state.store).await,
+                Done::File(done) => done.answer_directly(),
             }
         }
         // Refuse what is still queued: joins go to a new room, other requests are moot.

@@ -55,6 +55,7 @@ pub struct JoinStored {
 pub enum Done {
     Chat(Stored),
     Join(Box<JoinStored>),
+    File(super::files::FileDone),
 }
 
 enum Job {
@@ -80,6 +81,8 @@ enum Job {
         data: serde_json::Value,
         at: Millis,
     },
+    /// A shared file's row (rooms/files.rs).
+    File(super::files::FileJob),
     /// Answered once every earlier job is done.
     Flush(oneshot::Sender<()>),
 }
@@ -179,6 +182,17 @@ impl RoomWriter {
         }
     }
 
+    pub fn file(&self, job: super::files::FileJob) {
+        if let Err(mpsc::error::SendError(Job::File(job))) = self.tx.send(Job::File(job)) {
+            // Only if the writer task is gone (the runtime is shutting down).
+            let reply = match job {
+                super::files::FileJob::Add { reply, .. }
+                | super::files::FileJob::Delete { reply, .. } => reply,
+            };
+            let _ = reply.send(Err(ServerError::Internal("record writer stopped".into())));
+        }
+    }
+
     /// Waits until every message queued so far is written: before the meeting's record is closed.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
@@ -263,6 +277,13 @@ async fn run(
         } => {
             if let Err(e) = store.append_event(meeting, kind, data, at).await {
                 tracing::error!(error = %e, kind, "could not write a webhook event");
+            }
+        }
+        Job::File(job) => {
+            if let Err(mpsc::error::SendError(Done::File(d))) =
+                done_tx.send(Done::File(job.run(store).await))
+            {
+                d.answer_directly();
             }
         }
         Job::Flush(done) => {

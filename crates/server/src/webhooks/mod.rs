@@ -24,6 +24,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "track_published",
     "track_unpublished",
     "lobby_waiting",
+    "file_shared",
 ];
 
 pub fn is_event_kind(k: &str) -> bool {

@@ -50,6 +50,7 @@ pub fn host_power(msg: ClientMessage) -> Result<RoomOp, ServerError> {
             target: participant_id,
         },
         ClientMessage::AdmitAll => RoomOp::AdmitAll,
+        ClientMessage::DeleteFile { file_id } => RoomOp::DeleteFile { file_id },
         other => {
             return Err(ServerError::Internal(format!(
                 "`{}` is not a host power",
