@@ -1,6 +1,7 @@
 //! The signaling protocol of Convene. `docs/protocol.md` is the contract; this crate is its code.
 //! Serde only: no I/O, so that the server, the Rust client and tests share one definition.
 
+pub mod close;
 pub mod error;
 pub mod files;
 pub mod ids;

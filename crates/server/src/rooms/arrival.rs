@@ -13,7 +13,6 @@ use tokio::sync::oneshot;
 
 use super::command::{JoinRefusal, JoinReply, JoinRequest};
 use super::conn::ConnHandle;
-use super::lobby::CLOSE_REMOVED;
 use super::participant::{reaction_bucket, Participant, Presence, Resumable};
 use super::room::{Lifecycle, Room};
 use super::writer::{JoinStored, JoinWrite, MeetingSlot};
@@ -72,7 +71,8 @@ impl PendingJoin {
                 self.conn.send(&ServerMessage::Closing {
                     reason: e.code().as_str().into(),
                 });
-                self.conn.close(CLOSE_REMOVED, "not admitted");
+                self.conn
+                    .close(convene_proto::close::REMOVED, "not admitted");
             }
         }
     }
@@ -87,7 +87,8 @@ impl PendingJoin {
                 self.conn.send(&ServerMessage::Closing {
                     reason: "meeting_ended".into(),
                 });
-                self.conn.close(1000, "meeting ended");
+                self.conn
+                    .close(convene_proto::close::NORMAL, "meeting ended");
             }
         }
     }

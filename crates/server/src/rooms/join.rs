@@ -186,7 +186,10 @@ impl Room {
         let p = &mut self.participants[idx];
         if let Presence::Connected(old) = &p.presence {
             // A reload can beat the server to noticing the old socket is gone.
-            old.close(4001, "replaced by a resumed connection");
+            old.close(
+                convene_proto::close::REPLACED,
+                "replaced by a resumed connection",
+            );
         }
         p.presence = Presence::Connected(conn);
         self.lifecycle = Lifecycle::Active;

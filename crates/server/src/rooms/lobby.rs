@@ -22,9 +22,6 @@ pub struct Waiting {
     pub since: i64,
 }
 
-/// WebSocket close code for a removal or a refusal at the lobby (docs/protocol.md).
-pub const CLOSE_REMOVED: u16 = 4003;
-
 impl Room {
     /// Holds a join in the lobby and tells the hosts.
     pub(super) fn hold_in_lobby(
@@ -126,7 +123,7 @@ impl Room {
             w.conn.send(&ServerMessage::Closing {
                 reason: e.code().as_str().into(),
             });
-            w.conn.close(CLOSE_REMOVED, "not admitted");
+            w.conn.close(convene_proto::close::REMOVED, "not admitted");
             self.lobby_changed();
             self.settle_if_empty();
             return Err(e);
@@ -152,7 +149,7 @@ impl Room {
         w.conn.send(&ServerMessage::Closing {
             reason: "denied".into(),
         });
-        w.conn.close(CLOSE_REMOVED, "denied");
+        w.conn.close(convene_proto::close::REMOVED, "denied");
         tracing::info!(room = %self.id, participant = %id, "denied at the lobby");
         self.lobby_changed();
         self.settle_if_empty();

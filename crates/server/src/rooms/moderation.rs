@@ -7,9 +7,8 @@ use convene_proto::{
 use convene_store::{LeaveReason, NewAuditEntry, NewBan};
 
 use super::command::AnswerTo;
-use super::lobby::CLOSE_REMOVED;
 use super::plane::{Actor, RoomAnswer, RoomOp};
-use super::room::{Continue, Room};
+use super::room::{Continue, Ending, Room};
 use crate::clock::now_ms;
 use crate::error::ServerError;
 use crate::policy::{self, Power};
@@ -77,8 +76,7 @@ impl Room {
             RoomOp::End => {
                 tracing::info!(room = %self.id, "meeting ended for everyone");
                 self.audit(&actor, "end", None, None, None);
-                self.end_for_all("meeting_ended", 1000, LeaveReason::MeetingEnded)
-                    .await;
+                self.end_for_all(Ending::ForAll).await;
                 answer(reply, Ok(RoomAnswer::Done));
                 return Continue::Stop;
             }
@@ -293,7 +291,7 @@ impl Room {
             conn.send(&ServerMessage::Closing {
                 reason: "removed".into(),
             });
-            conn.close(CLOSE_REMOVED, "removed");
+            conn.close(convene_proto::close::REMOVED, "removed");
         }
         self.bans
             .add(target.clone(), ban.user, ban.identity.clone());

@@ -6,7 +6,7 @@ use convene_store::LeaveReason;
 use super::command::AnswerTo;
 use super::participant::Presence;
 use super::plane::{Actor, RoomAnswer, RoomOp};
-use super::room::{Continue, Room};
+use super::room::{Continue, Ending, Room};
 use crate::error::ServerError;
 
 impl Room {
@@ -133,8 +133,7 @@ impl Room {
                 Continue::Go
             }
             RoomOp::Drain => {
-                self.end_for_all("server_shutdown", 1001, LeaveReason::ServerShutdown)
-                    .await;
+                self.end_for_all(Ending::Drain).await;
                 answer(reply, Ok(RoomAnswer::Done));
                 Continue::Stop
             }

@@ -271,17 +271,25 @@ impl Room {
         self.settle_if_empty();
     }
 
-    /// Tells everyone `closing` with `reason`, closes their connections with `code`, closes their
-    /// sessions with `leave` and the meeting: a drain (a restart, which people come back from) or a
-    /// meeting ended for everyone.
-    pub(super) async fn end_for_all(&mut self, reason: &str, code: u16, leave: LeaveReason) {
+    /// Tells everyone `closing`, closes their connections and their sessions, and the meeting: a
+    /// drain (a restart, which people come back from) or a meeting ended for everyone.
+    pub(super) async fn end_for_all(&mut self, ending: Ending) {
+        let (reason, code, why, leave) = match ending {
+            Ending::Drain => (
+                "server_shutdown",
+                convene_proto::close::GOING_AWAY,
+                "server shutting down",
+                LeaveReason::ServerShutdown,
+            ),
+            Ending::ForAll => (
+                "meeting_ended",
+                convene_proto::close::NORMAL,
+                "meeting ended",
+                LeaveReason::MeetingEnded,
+            ),
+        };
         let closing = ServerMessage::Closing {
             reason: reason.into(),
-        };
-        let why = if code == 1001 {
-            "server shutting down"
-        } else {
-            "meeting ended"
         };
         for conn in self
             .participants
@@ -452,6 +460,15 @@ impl From<JoinRefusalOr> for ServerError {
     fn from(e: JoinRefusalOr) -> Self {
         e.0
     }
+}
+
+/// How a meeting ends for everyone in it at once.
+#[derive(Clone, Copy)]
+pub(super) enum Ending {
+    /// The server drains (a restart): people come back.
+    Drain,
+    /// A host or an operator ended it.
+    ForAll,
 }
 
 #[derive(PartialEq, Eq)]

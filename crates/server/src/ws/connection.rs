@@ -22,14 +22,7 @@ use crate::rooms::conn::{ConnHandle, Outbound, QueueLink};
 use crate::state::AppState;
 
 /// WebSocket close codes used by the server.
-pub mod close_code {
-    pub const NORMAL: u16 = 1000;
-    pub const GOING_AWAY: u16 = 1001;
-    pub const PROTOCOL: u16 = 1002;
-    pub const INVALID_DATA: u16 = 1007;
-    pub const POLICY: u16 = 1008;
-    pub const TOO_BIG: u16 = 1009;
-}
+pub use convene_proto::close as close_code;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
