@@ -118,3 +118,24 @@ export function joinDevicesMessage(errs) {
   if (errs.length > 1 && errs.every((e) => e.denied)) return t('device.denied_both');
   return errs.map(deviceMessage).join(' ');
 }
+
+/**
+ * Keyboard in a menu of buttons: arrows move (wrapping), Home and End jump, Escape closes and
+ * gives focus back (`close(true)`), Tab closes and lets focus move on (`close(false)`). Escape
+ * closes only this menu, not a panel around it.
+ * @param {KeyboardEvent} e @param {Element} menu @param {(refocus: boolean) => void} close
+ */
+export function menuKeys(e, menu, close) {
+  const items = /** @type {HTMLElement[]} */ ([...menu.querySelectorAll('button')]);
+  const i = items.indexOf(/** @type {HTMLElement} */ (document.activeElement));
+  const go = (/** @type {number} */ j) => items[(j + items.length) % items.length]?.focus();
+  if (e.key === 'ArrowDown' || e.key === 'ArrowRight') go(i + 1);
+  else if (e.key === 'ArrowUp' || e.key === 'ArrowLeft') go(i - 1);
+  else if (e.key === 'Home') go(0);
+  else if (e.key === 'End') go(items.length - 1);
+  else if (e.key === 'Escape') close(true);
+  else if (e.key === 'Tab') { close(false); return; }
+  else return;
+  e.preventDefault();
+  e.stopPropagation();
+}

@@ -1,7 +1,7 @@
 // Convene web app: a popup menu (role="menu") opened from a button — the host's menus for a person and for
 // the meeting. The arrow keys move along it, Enter runs an item, Escape closes it and gives the focus back
 // to its button; Tab or a click elsewhere closes it.
-import { h } from './dom.js';
+import { h, menuKeys } from './dom.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
 /** @typedef {{ label: string, run: () => unknown, id: string, danger?: boolean }} MenuItem */
@@ -69,17 +69,6 @@ export class PopupMenu {
 
   /** @param {KeyboardEvent} e */
   onKey(e) {
-    const items = /** @type {HTMLElement[]} */ ([...this.el.querySelectorAll('button')]);
-    const i = items.indexOf(/** @type {HTMLElement} */ (document.activeElement));
-    const go = (/** @type {number} */ j) => items[(j + items.length) % items.length]?.focus();
-    if (e.key === 'ArrowDown' || e.key === 'ArrowRight') go(i + 1);
-    else if (e.key === 'ArrowUp' || e.key === 'ArrowLeft') go(i - 1);
-    else if (e.key === 'Home') go(0);
-    else if (e.key === 'End') go(items.length - 1);
-    else if (e.key === 'Escape') this.close(true);
-    else if (e.key === 'Tab') { this.close(false); return; }
-    else return;
-    e.preventDefault();
-    e.stopPropagation(); // Escape closes only this menu, not the side panel too
+    menuKeys(e, this.el, (refocus) => this.close(refocus));
   }
 }

@@ -1,7 +1,7 @@
 // Convene web app: reactions. The control bar's button opens a row of emoji; choosing one sends it
 // through the server, which passes it to everyone; each shows on the sender's tile for a few seconds
 // (several stack). Keyboard: the arrow keys move along the row, Enter sends, Escape closes.
-import { $, h, toast } from './dom.js';
+import { $, h, menuKeys, toast } from './dom.js';
 import { t, onLanguageChange, liveText } from './i18n.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
@@ -75,18 +75,7 @@ export class Reactions {
 
   /** @param {KeyboardEvent} e */
   onKey(e) {
-    const items = /** @type {HTMLElement[]} */ ([...this.menu.querySelectorAll('button')]);
-    const i = items.indexOf(/** @type {HTMLElement} */ (document.activeElement));
-    const go = (/** @type {number} */ j) => items[(j + items.length) % items.length]?.focus();
-    if (e.key === 'ArrowRight' || e.key === 'ArrowDown') go(i + 1);
-    else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') go(i - 1);
-    else if (e.key === 'Home') go(0);
-    else if (e.key === 'End') go(items.length - 1);
-    else if (e.key === 'Escape') this.close(true);
-    else if (e.key === 'Tab') { this.close(false); return; }
-    else return;
-    e.preventDefault();
-    e.stopPropagation(); // Escape here closes only this menu, not the side panel too
+    menuKeys(e, this.menu, (refocus) => this.close(refocus));
   }
 
   /** @param {Reaction} emoji */
