@@ -3,14 +3,18 @@
 use std::time::{Duration, Instant};
 
 use convene_client::{
-    ClientError, MediaConfig, MediaEvent, MediaSession, PublishOptions, ReceiveMode, SharedUdp,
-    Signaling, Transport,
+    ClientError, MediaConfig, MediaEvent, MediaSession, PublishOptions, ReceiveMode, Signaling,
+    Transport,
 };
 use convene_proto::{ClientMessage, PROTOCOL_VERSION};
+use convene_sim::SharedUdp;
 
 use crate::options::{Options, Receive};
 use crate::pacing::Slot;
 use crate::session::{shared_dtls_cert, Failure, Snap};
+
+/// Events queued per participant (the tool reads only a few kinds).
+const EVENT_CAPACITY: usize = 64;
 
 pub struct ConveneSession {
     media: MediaSession,
@@ -85,24 +89,27 @@ impl ConveneSession {
             .await
             .map_err(join_failure)?;
         let join_time = t0.elapsed();
-        let config = MediaConfig {
-            transport: if o.tcp {
-                Transport::Tcp
-            } else {
-                Transport::Udp
-            },
-            publish: publish_options(o, slot.publisher),
-            local_ip: o.local_ip,
-            keep_last_payload: false,
-            event_capacity: 64,
-            receive: receive_mode(o, slot.publisher),
-            dtls_cert: shared_dtls_cert(),
-            shared: shared_sockets(o, slot.publisher),
-            ..MediaConfig::default()
+        let started = match shared_sockets(o, slot.publisher) {
+            Some(shards) => shards.start(sig, shared_dtls_cert(), EVENT_CAPACITY).await,
+            None => {
+                let config = MediaConfig {
+                    transport: if o.tcp {
+                        Transport::Tcp
+                    } else {
+                        Transport::Udp
+                    },
+                    publish: publish_options(o, slot.publisher),
+                    local_ip: o.local_ip,
+                    keep_last_payload: false,
+                    event_capacity: EVENT_CAPACITY,
+                    receive: receive_mode(o, slot.publisher),
+                    dtls_cert: shared_dtls_cert(),
+                    ..MediaConfig::default()
+                };
+                MediaSession::start(sig, joined.participant_id, config).await
+            }
         };
-        let mut media = MediaSession::start(sig, joined.participant_id, config)
-            .await
-            .map_err(|e| Failure::new("media_start", e))?;
+        let mut media = started.map_err(|e| Failure::new("media_start", e))?;
         loop {
             match media.next_event().await {
                 Some(MediaEvent::Connected) => break,

@@ -6,16 +6,12 @@
 //! out as a [`MediaEvent::Signaling`]. [`MediaSession::stop`] gives the connection back.
 
 mod driver;
-mod lean;
 mod link;
-mod mux;
 mod net;
 mod packets;
-mod prefetch;
+pub mod parts;
 mod publish;
 mod receive;
-mod shard;
-mod shared;
 pub mod stamped;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -26,12 +22,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::signaling::{ClientError, Signaling};
+use parts::Command;
 
-pub use lean::LeanStats;
 pub use net::{NetCounters, Transport};
+pub use parts::LeanStats;
 pub use publish::{catch_up, PublishOptions, SendStats, MAX_LAG, RIDS};
 pub use receive::TrackStats;
-pub use shared::SharedUdp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
@@ -58,14 +54,9 @@ pub enum MediaError {
     /// connection is still good: a new `MediaSession` on it starts over.
     #[error("the server reset the media session: {0}")]
     ResetByServer(String),
-    /// The shard running this session's peer ended it.
+    /// Whatever ran this session's peer (a tool's own runner, see [`parts`]) ended it.
     #[error("media failed: {0}")]
     Failed(String),
-    /// [`MediaConfig::shared`] is for receive-only UDP sessions in packet mode.
-    #[error("a shared-socket session must receive only, in packet mode, over UDP")]
-    SharedNeedsPacketReceive,
-    #[error("no loopback address left for another shared-socket session")]
-    AddressesExhausted,
 }
 
 /// How to run a session.
@@ -87,9 +78,6 @@ pub struct MediaConfig {
     /// Our DTLS certificate; None makes one for this session (an ECDSA key generation each).
     /// A load generator shares one ([`new_dtls_cert`]) across all its sessions.
     pub dtls_cert: Option<DtlsCert>,
-    /// Run the peer in one of these shards (many sessions per task and socket, each on its own
-    /// loopback address) instead of a task and socket of its own. `local_ip` is then unused.
-    pub shared: Option<SharedUdp>,
 }
 
 /// How a session takes in media. Both modes measure the same things per frame (loss and
@@ -104,19 +92,6 @@ pub enum ReceiveMode {
     /// sequence number, without a jitter buffer or a copy of the frame (cheaper, for load
     /// generation). Receive only: publishing in this mode is refused.
     Packets,
-}
-
-/// How a shared-socket session ([`SharedUdp`]) takes in RTP once ICE and DTLS are up.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RtpPath {
-    /// str0m decrypts every packet and sends its own RTCP feedback.
-    Str0m,
-    /// The session decrypts SRTP itself and sends the feedback a browser would (transport-wide
-    /// congestion control, receiver reports, NACKs); str0m keeps ICE and DTLS. 40-47 % less
-    /// CPU per packet than [`RtpPath::Str0m`] (docs/benchmarks.md). Needs an AES-GCM SRTP
-    /// profile (str0m and browsers pick one); otherwise the session stays with str0m.
-    #[default]
-    Lean,
 }
 
 /// A DTLS certificate to share between sessions ([`MediaConfig::dtls_cert`]).
@@ -138,7 +113,6 @@ impl Default for MediaConfig {
             event_capacity: 1024,
             receive: ReceiveMode::Frames,
             dtls_cert: None,
-            shared: None,
         }
     }
 }
@@ -186,7 +160,8 @@ pub struct MediaStats {
     pub events_dropped: u64,
     /// The last error the server sent about media (`media_error`), or a local media failure.
     pub last_error: Option<String>,
-    /// What the lean receive path counted, once the session took it ([`RtpPath::Lean`]).
+    /// What a tool's own receive path counted (the load tool's lean SRTP path), once the
+    /// session took it; always None for sessions this crate runs.
     pub lean: Option<LeanStats>,
 }
 
@@ -210,15 +185,6 @@ pub(crate) fn publishes(o: &PublishOptions) -> bool {
     o.audio || o.video
 }
 
-pub(crate) enum Command {
-    Send(ClientMessage),
-    Publish(PublishOptions),
-    RestartIce,
-    Stats(oneshot::Sender<MediaStats>),
-    Counters(oneshot::Sender<NetCounters>),
-    Stop,
-}
-
 /// Handle to a running media session. Dropping it stops the task (and drops the connection).
 pub struct MediaSession {
     cmd: mpsc::Sender<Command>,
@@ -236,27 +202,23 @@ impl MediaSession {
     ) -> Result<MediaSession, MediaError> {
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (ev_tx, ev_rx) = mpsc::channel(config.event_capacity.max(1));
-        let task = match &config.shared {
-            Some(pool) => {
-                if config.receive != ReceiveMode::Packets
-                    || config.transport != Transport::Udp
-                    || publishes(&config.publish)
-                {
-                    return Err(MediaError::SharedNeedsPacketReceive);
-                }
-                let d = shared::SharedDriver::new(signaling, pool, config.dtls_cert, ev_tx).await?;
-                tokio::spawn(d.run(cmd_rx))
-            }
-            None => {
-                let d = driver::Driver::new(signaling, me, config, ev_tx).await?;
-                tokio::spawn(d.run(cmd_rx))
-            }
-        };
+        let d = driver::Driver::new(signaling, me, config, ev_tx).await?;
+        let task = tokio::spawn(d.run(cmd_rx));
         Ok(MediaSession {
             cmd: cmd_tx,
             events: ev_rx,
             task,
         })
+    }
+
+    /// A handle on a session another runner drives (see [`parts`]): it takes `cmd`'s commands
+    /// and reports on `events` until `task` ends.
+    pub fn from_parts(
+        cmd: mpsc::Sender<Command>,
+        events: mpsc::Receiver<MediaEvent>,
+        task: JoinHandle<Result<Signaling, MediaError>>,
+    ) -> MediaSession {
+        MediaSession { cmd, events, task }
     }
 
     async fn command(&self, c: Command) -> Result<(), MediaError> {
