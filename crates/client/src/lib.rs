@@ -8,6 +8,6 @@ pub mod signaling;
 pub use media::parts;
 pub use media::{
     new_dtls_cert, LeanStats, MediaConfig, MediaError, MediaEvent, MediaSession, MediaStats,
-    NetCounters, PublishOptions, ReceiveMode, TrackStats, Transport,
+    NetCounters, PacketConfig, PublishOptions, Publishing, ReceiveOnly, TrackStats, Transport,
 };
 pub use signaling::{join_msg, ClientError, Closed, Signaling};

@@ -12,7 +12,7 @@ use crate::shard::{AddressPool, Key, Shard, ShardCmd};
 use crate::RtpPath;
 use convene_client::parts::Command;
 use convene_client::Signaling;
-use convene_client::{MediaError, MediaEvent, MediaSession};
+use convene_client::{MediaError, MediaEvent, MediaSession, ReceiveOnly};
 use str0m::config::DtlsCert;
 
 /// Shards for receive-only sessions: each one task, one UDP socket on the loopback device, and
@@ -80,7 +80,7 @@ impl SharedUdp {
         signaling: Signaling,
         cert: Option<DtlsCert>,
         event_capacity: usize,
-    ) -> Result<MediaSession, MediaError> {
+    ) -> Result<MediaSession<ReceiveOnly>, MediaError> {
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (ev_tx, ev_rx) = mpsc::channel(event_capacity.max(1));
         let d = SharedDriver::new(signaling, self, cert, ev_tx).await?;
@@ -191,15 +191,8 @@ impl SharedDriver {
         let key = self.key;
         match c {
             Command::Send(m) => self.sig.send(&m).await?,
-            Command::Publish(opts) => {
-                if opts.audio || opts.video {
-                    // Not fatal: the session goes on receiving.
-                    self.tell(ShardCmd::Note {
-                        key,
-                        error: "a session in packet mode cannot publish".into(),
-                    });
-                }
-            }
+            // A `ReceiveOnly` handle has no `publish` to send this.
+            Command::Publish(_) => {}
             Command::RestartIce => {
                 if let Some(sdp) = self
                     .ask(|reply| ShardCmd::RestartIce { key, reply })
