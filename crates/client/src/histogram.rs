@@ -79,7 +79,7 @@ impl DelayHistogram {
     }
 
     /// Where the next sample is likely to be counted: the last one's bucket.
-    pub(crate) fn hot(&self) -> *const u64 {
+    pub fn hot(&self) -> *const u64 {
         self.counts.as_ptr().wrapping_add(self.last)
     }
 

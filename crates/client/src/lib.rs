@@ -5,8 +5,9 @@ pub mod histogram;
 pub mod media;
 pub mod signaling;
 
+pub use media::parts;
 pub use media::{
-    new_dtls_cert, MediaConfig, MediaError, MediaEvent, MediaSession, MediaStats, PublishOptions,
-    ReceiveMode, RtpPath, SharedUdp, TrackStats, Transport,
+    new_dtls_cert, LeanStats, MediaConfig, MediaError, MediaEvent, MediaSession, MediaStats,
+    NetCounters, PacketConfig, PublishOptions, Publishing, ReceiveOnly, TrackStats, Transport,
 };
 pub use signaling::{join_msg, ClientError, Closed, Signaling};

@@ -103,7 +103,7 @@ impl Signaling {
     }
 
     /// The next protocol message, however long it takes. Cancel-safe (the media task selects on it).
-    pub(crate) async fn recv_untimed(&mut self) -> Result<ServerMessage, ClientError> {
+    pub async fn recv_untimed(&mut self) -> Result<ServerMessage, ClientError> {
         self.recv_inner().await
     }
 

@@ -3,17 +3,58 @@
 use std::time::{Duration, Instant};
 
 use convene_client::{
-    ClientError, MediaConfig, MediaEvent, MediaSession, PublishOptions, ReceiveMode, SharedUdp,
-    Signaling, Transport,
+    ClientError, MediaConfig, MediaError, MediaEvent, MediaSession, NetCounters, PacketConfig,
+    PublishOptions, ReceiveOnly, Signaling, Transport,
 };
 use convene_proto::{ClientMessage, PROTOCOL_VERSION};
+use convene_sim::SharedUdp;
 
 use crate::options::{Options, Receive};
 use crate::pacing::Slot;
 use crate::session::{shared_dtls_cert, Failure, Snap};
 
+/// Events queued per participant (the tool reads only a few kinds).
+const EVENT_CAPACITY: usize = 64;
+
 pub struct ConveneSession {
-    media: MediaSession,
+    media: Media,
+}
+
+/// A publisher's session, or a subscriber's (receive-only in packet mode, which has no
+/// `publish`).
+enum Media {
+    Publishing(MediaSession),
+    Receiving(MediaSession<ReceiveOnly>),
+}
+
+impl Media {
+    async fn stats(&self) -> Result<convene_client::MediaStats, MediaError> {
+        match self {
+            Media::Publishing(m) => m.stats().await,
+            Media::Receiving(m) => m.stats().await,
+        }
+    }
+
+    async fn counters(&self) -> Result<NetCounters, MediaError> {
+        match self {
+            Media::Publishing(m) => m.counters().await,
+            Media::Receiving(m) => m.counters().await,
+        }
+    }
+
+    async fn next_event(&mut self) -> Option<MediaEvent> {
+        match self {
+            Media::Publishing(m) => m.next_event().await,
+            Media::Receiving(m) => m.next_event().await,
+        }
+    }
+
+    async fn stop(self) -> Result<Signaling, MediaError> {
+        match self {
+            Media::Publishing(m) => m.stop().await,
+            Media::Receiving(m) => m.stop().await,
+        }
+    }
 }
 
 /// What a publisher sends, from the options; subscribers publish nothing (an inactive audio m-line only).
@@ -32,16 +73,13 @@ pub fn publish_options(o: &Options, publisher: bool) -> PublishOptions {
 }
 
 /// Packet mode for those that only receive; publishers need str0m's frame writer.
-pub fn receive_mode(o: &Options, publisher: bool) -> ReceiveMode {
-    match o.receive {
-        Receive::Packets if !publisher => ReceiveMode::Packets,
-        _ => ReceiveMode::Frames,
-    }
+pub fn packet_mode(o: &Options, publisher: bool) -> bool {
+    o.receive == Receive::Packets && !publisher
 }
 
 /// The run's shards, for a participant that receives only in packet mode over UDP.
 pub fn shared_sockets(o: &Options, publisher: bool) -> Option<SharedUdp> {
-    let packets = receive_mode(o, publisher) == ReceiveMode::Packets;
+    let packets = packet_mode(o, publisher);
     o.shared.clone().filter(|_| packets && !o.tcp)
 }
 
@@ -85,24 +123,45 @@ impl ConveneSession {
             .await
             .map_err(join_failure)?;
         let join_time = t0.elapsed();
-        let config = MediaConfig {
-            transport: if o.tcp {
-                Transport::Tcp
-            } else {
-                Transport::Udp
-            },
-            publish: publish_options(o, slot.publisher),
-            local_ip: o.local_ip,
-            keep_last_payload: false,
-            event_capacity: 64,
-            receive: receive_mode(o, slot.publisher),
-            dtls_cert: shared_dtls_cert(),
-            shared: shared_sockets(o, slot.publisher),
-            ..MediaConfig::default()
+        let transport = if o.tcp {
+            Transport::Tcp
+        } else {
+            Transport::Udp
         };
-        let mut media = MediaSession::start(sig, joined.participant_id, config)
-            .await
-            .map_err(|e| Failure::new("media_start", e))?;
+        let me = joined.participant_id;
+        let started = match shared_sockets(o, slot.publisher) {
+            Some(shards) => shards
+                .start(sig, shared_dtls_cert(), EVENT_CAPACITY)
+                .await
+                .map(Media::Receiving),
+            None if packet_mode(o, slot.publisher) => {
+                let config = PacketConfig {
+                    transport,
+                    local_ip: o.local_ip,
+                    keep_last_payload: false,
+                    event_capacity: EVENT_CAPACITY,
+                    dtls_cert: shared_dtls_cert(),
+                };
+                MediaSession::receive_packets(sig, me, config)
+                    .await
+                    .map(Media::Receiving)
+            }
+            None => {
+                let config = MediaConfig {
+                    transport,
+                    publish: publish_options(o, slot.publisher),
+                    local_ip: o.local_ip,
+                    keep_last_payload: false,
+                    event_capacity: EVENT_CAPACITY,
+                    dtls_cert: shared_dtls_cert(),
+                    ..MediaConfig::default()
+                };
+                MediaSession::start(sig, me, config)
+                    .await
+                    .map(Media::Publishing)
+            }
+        };
+        let mut media = started.map_err(|e| Failure::new("media_start", e))?;
         loop {
             match media.next_event().await {
                 Some(MediaEvent::Connected) => break,
@@ -133,7 +192,9 @@ impl ConveneSession {
 
     /// Stops generating frames (no renegotiation: the m-lines stay).
     pub async fn stop_publishing(&mut self) {
-        let _ = self.media.publish(PublishOptions::none()).await;
+        if let Media::Publishing(m) = &self.media {
+            let _ = m.publish(PublishOptions::none()).await;
+        }
     }
 
     /// Resolves when the session ends by itself (drains and drops other events meanwhile).

@@ -120,7 +120,7 @@ pub struct Options {
     pub rtp_path: RtpPath,
     /// The shards of `--sockets shared`, made by the run.
     #[arg(skip)]
-    pub shared: Option<convene_client::SharedUdp>,
+    pub shared: Option<convene_sim::SharedUdp>,
     /// Print the report as JSON on stdout (the table goes to stderr).
     #[arg(long)]
     pub json: bool,

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::convene::ConveneSession;
 use crate::janus::JanusSession;
 use crate::metrics;
-use convene_client::SharedUdp;
+use convene_sim::SharedUdp;
 
 use crate::options::{Options, Receive, RtpPath, Sockets, Target};
 use crate::pacing::{self, Slot};
@@ -323,8 +323,8 @@ pub async fn run(o: Options) -> Result<Report, RunError> {
             ));
         }
         let path = match o.rtp_path {
-            RtpPath::Lean => convene_client::RtpPath::Lean,
-            RtpPath::Str0m => convene_client::RtpPath::Str0m,
+            RtpPath::Lean => convene_sim::RtpPath::Lean,
+            RtpPath::Str0m => convene_sim::RtpPath::Str0m,
         };
         let shared = SharedUdp::new(o.threads.max(1), path)
             .map_err(|e| RunError::SharedSockets(format!("{e} (or run with --sockets own)")))?;

@@ -18,9 +18,10 @@ use tokio::sync::mpsc;
 
 use super::link::{add_receive_only_line, packet_mid, Link};
 use super::net::{self, Net};
+use super::parts::Command;
 use super::publish::Publisher;
 use super::receive::Receiver;
-use super::{publishes, Command, MediaConfig, MediaError, MediaEvent, MediaStats, ReceiveMode};
+use super::{MediaConfig, MediaError, MediaEvent, MediaStats};
 use crate::frame::{sender_id, unix_micros};
 use crate::signaling::Signaling;
 
@@ -60,13 +61,12 @@ impl Driver {
         sig: Signaling,
         me: ParticipantId,
         config: MediaConfig,
+        // Only for receive-only handles, whose config publishes nothing and which cannot send
+        // `Command::Publish`: str0m's RTP mode has no frame writer.
+        packet_mode: bool,
         events: mpsc::Sender<MediaEvent>,
     ) -> Result<Driver, MediaError> {
         let now = Instant::now();
-        let packet_mode = config.receive == ReceiveMode::Packets;
-        if packet_mode && publishes(&config.publish) {
-            return Err(MediaError::PacketModePublish);
-        }
         let net = Net::bind(config.transport, config.local_ip).await?;
         let mut builder = Rtc::builder().set_rtp_mode(packet_mode);
         if let Some(cert) = &config.dtls_cert {
@@ -274,11 +274,6 @@ impl Driver {
         match c {
             Command::Send(m) => self.sig.send(&m).await?,
             Command::Publish(opts) => {
-                if self.receiver.packet_mode && publishes(&opts) {
-                    // Not fatal: the session goes on receiving.
-                    self.stats.last_error = Some(MediaError::PacketModePublish.to_string());
-                    return Ok(());
-                }
                 self.publisher.update(opts);
                 if self.pending.is_none() && self.needs_media() {
                     self.offer(false).await?;

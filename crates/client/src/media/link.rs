@@ -11,13 +11,20 @@ use super::{MediaEvent, MediaStats};
 /// What a participant that publishes nothing offers first, so that ICE and DTLS have an m-line to
 /// come up on: an inactive audio m-line, as a browser offers its unused transceivers. (A data
 /// channel would do too, but it costs an SCTP association on both ends for nothing.)
-pub(crate) fn add_receive_only_line(api: &mut SdpApi) {
+pub fn add_receive_only_line(api: &mut SdpApi) {
     api.add_media(MediaKind::Audio, Direction::Inactive, None, None, None);
 }
 
-pub(crate) struct Link {
+/// Whether ICE and DTLS are up, from str0m's events.
+pub struct Link {
     dtls_up: bool,
     ice: IceConnectionState,
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link::new()
+    }
 }
 
 impl Link {
@@ -55,7 +62,7 @@ impl Link {
 
 /// The m-line of a received RTP packet: from its mid extension, or else (str0m omits it after
 /// the first packets, and RTX is undone to the main SSRC) from the stream str0m mapped.
-pub(crate) fn packet_mid(rtc: &mut Rtc, p: &RtpPacket) -> Option<Mid> {
+pub fn packet_mid(rtc: &mut Rtc, p: &RtpPacket) -> Option<Mid> {
     p.header
         .ext_vals
         .mid

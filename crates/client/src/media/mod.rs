@@ -6,32 +6,27 @@
 //! out as a [`MediaEvent::Signaling`]. [`MediaSession::stop`] gives the connection back.
 
 mod driver;
-mod lean;
 mod link;
-mod mux;
 mod net;
 mod packets;
-mod prefetch;
+pub mod parts;
 mod publish;
 mod receive;
-mod shard;
-mod shared;
+mod session;
 pub mod stamped;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use convene_proto::{ClientMessage, ParticipantId, ServerMessage, TrackId};
+use convene_proto::{ParticipantId, ServerMessage, TrackId};
 use str0m::config::DtlsCert;
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
-use crate::signaling::{ClientError, Signaling};
+use crate::signaling::ClientError;
 
-pub use lean::LeanStats;
 pub use net::{NetCounters, Transport};
+pub use parts::LeanStats;
 pub use publish::{catch_up, PublishOptions, SendStats, MAX_LAG, RIDS};
 pub use receive::TrackStats;
-pub use shared::SharedUdp;
+pub use session::{MediaSession, Publishing, ReceiveOnly};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
@@ -49,23 +44,15 @@ pub enum MediaError {
     Sdp(String),
     #[error("the media session has ended")]
     Ended,
-    /// [`ReceiveMode::Packets`] receives only: str0m's RTP mode has no frame writer.
-    #[error("a session in packet mode cannot publish")]
-    PacketModePublish,
     #[error("could not make a DTLS certificate")]
     DtlsCertificate,
     /// The server reset this client's media session (it heard nothing for too long). The signaling
     /// connection is still good: a new `MediaSession` on it starts over.
     #[error("the server reset the media session: {0}")]
     ResetByServer(String),
-    /// The shard running this session's peer ended it.
+    /// Whatever ran this session's peer (a tool's own runner, see [`parts`]) ended it.
     #[error("media failed: {0}")]
     Failed(String),
-    /// [`MediaConfig::shared`] is for receive-only UDP sessions in packet mode.
-    #[error("a shared-socket session must receive only, in packet mode, over UDP")]
-    SharedNeedsPacketReceive,
-    #[error("no loopback address left for another shared-socket session")]
-    AddressesExhausted,
 }
 
 /// How to run a session.
@@ -82,41 +69,56 @@ pub struct MediaConfig {
     pub honor_layers_unused: bool,
     /// Capacity of the event queue; events beyond it are dropped and counted.
     pub event_capacity: usize,
-    /// How received media is taken in and checked.
-    pub receive: ReceiveMode,
     /// Our DTLS certificate; None makes one for this session (an ECDSA key generation each).
     /// A load generator shares one ([`new_dtls_cert`]) across all its sessions.
     pub dtls_cert: Option<DtlsCert>,
-    /// Run the peer in one of these shards (many sessions per task and socket, each on its own
-    /// loopback address) instead of a task and socket of its own. `local_ip` is then unused.
-    pub shared: Option<SharedUdp>,
 }
 
-/// How a session takes in media. Both modes measure the same things per frame (loss and
-/// reordering by our header's sequence number, delay, corruption, foreign frames).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ReceiveMode {
-    /// str0m's depacketizer and jitter buffer reassemble each frame, which is then checked
-    /// whole. Needed to publish.
-    #[default]
-    Frames,
-    /// str0m's RTP mode: each packet is checked as it arrives and frames are completed by
-    /// sequence number, without a jitter buffer or a copy of the frame (cheaper, for load
-    /// generation). Receive only: publishing in this mode is refused.
-    Packets,
+/// How to run a receive-only session in packet mode ([`MediaSession::receive_packets`]): str0m's
+/// RTP mode, each packet checked as it arrives and frames completed by sequence number, without
+/// a jitter buffer or a copy of the frame (cheaper, for load generation). It measures the same
+/// things per frame as a [`MediaConfig`] session (loss and reordering by our header's sequence
+/// number, delay, corruption, foreign frames). str0m's RTP mode has no frame writer, so such a
+/// session has nothing to publish with, and its handle no [`MediaSession::publish`].
+#[derive(Clone, Debug)]
+pub struct PacketConfig {
+    /// The IP to bind and announce as our host candidate.
+    pub local_ip: IpAddr,
+    pub transport: Transport,
+    /// Keep each track's last frame in [`TrackStats::last_payload`] (a copy per frame).
+    pub keep_last_payload: bool,
+    /// Capacity of the event queue; events beyond it are dropped and counted.
+    pub event_capacity: usize,
+    /// As [`MediaConfig::dtls_cert`].
+    pub dtls_cert: Option<DtlsCert>,
 }
 
-/// How a shared-socket session ([`SharedUdp`]) takes in RTP once ICE and DTLS are up.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RtpPath {
-    /// str0m decrypts every packet and sends its own RTCP feedback.
-    Str0m,
-    /// The session decrypts SRTP itself and sends the feedback a browser would (transport-wide
-    /// congestion control, receiver reports, NACKs); str0m keeps ICE and DTLS. 40-47 % less
-    /// CPU per packet than [`RtpPath::Str0m`] (docs/benchmarks.md). Needs an AES-GCM SRTP
-    /// profile (str0m and browsers pick one); otherwise the session stays with str0m.
-    #[default]
-    Lean,
+impl Default for PacketConfig {
+    fn default() -> Self {
+        let c = MediaConfig::default();
+        PacketConfig {
+            local_ip: c.local_ip,
+            transport: c.transport,
+            keep_last_payload: c.keep_last_payload,
+            event_capacity: c.event_capacity,
+            dtls_cert: None,
+        }
+    }
+}
+
+impl From<PacketConfig> for MediaConfig {
+    /// The same session, publishing nothing (an inactive audio m-line only).
+    fn from(c: PacketConfig) -> Self {
+        MediaConfig {
+            local_ip: c.local_ip,
+            transport: c.transport,
+            publish: PublishOptions::none(),
+            keep_last_payload: c.keep_last_payload,
+            honor_layers_unused: false,
+            event_capacity: c.event_capacity,
+            dtls_cert: c.dtls_cert,
+        }
+    }
 }
 
 /// A DTLS certificate to share between sessions ([`MediaConfig::dtls_cert`]).
@@ -136,9 +138,7 @@ impl Default for MediaConfig {
             keep_last_payload: true,
             honor_layers_unused: true,
             event_capacity: 1024,
-            receive: ReceiveMode::Frames,
             dtls_cert: None,
-            shared: None,
         }
     }
 }
@@ -186,7 +186,8 @@ pub struct MediaStats {
     pub events_dropped: u64,
     /// The last error the server sent about media (`media_error`), or a local media failure.
     pub last_error: Option<String>,
-    /// What the lean receive path counted, once the session took it ([`RtpPath::Lean`]).
+    /// What a tool's own receive path counted (the load tool's lean SRTP path), once the
+    /// session took it; always None for sessions this crate runs.
     pub lean: Option<LeanStats>,
 }
 
@@ -203,146 +204,5 @@ impl MediaStats {
         self.tracks
             .iter()
             .filter(move |t| t.active && &t.participant_id == participant)
-    }
-}
-
-pub(crate) fn publishes(o: &PublishOptions) -> bool {
-    o.audio || o.video
-}
-
-pub(crate) enum Command {
-    Send(ClientMessage),
-    Publish(PublishOptions),
-    RestartIce,
-    Stats(oneshot::Sender<MediaStats>),
-    Counters(oneshot::Sender<NetCounters>),
-    Stop,
-}
-
-/// Handle to a running media session. Dropping it stops the task (and drops the connection).
-pub struct MediaSession {
-    cmd: mpsc::Sender<Command>,
-    events: mpsc::Receiver<MediaEvent>,
-    task: JoinHandle<Result<Signaling, MediaError>>,
-}
-
-impl MediaSession {
-    /// Starts media on a joined connection: binds the transport and sends the first offer.
-    /// `me` is our participant id (from `joined`); it identifies our frames to receivers.
-    pub async fn start(
-        signaling: Signaling,
-        me: ParticipantId,
-        config: MediaConfig,
-    ) -> Result<MediaSession, MediaError> {
-        let (cmd_tx, cmd_rx) = mpsc::channel(64);
-        let (ev_tx, ev_rx) = mpsc::channel(config.event_capacity.max(1));
-        let task = match &config.shared {
-            Some(pool) => {
-                if config.receive != ReceiveMode::Packets
-                    || config.transport != Transport::Udp
-                    || publishes(&config.publish)
-                {
-                    return Err(MediaError::SharedNeedsPacketReceive);
-                }
-                let d = shared::SharedDriver::new(signaling, pool, config.dtls_cert, ev_tx).await?;
-                tokio::spawn(d.run(cmd_rx))
-            }
-            None => {
-                let d = driver::Driver::new(signaling, me, config, ev_tx).await?;
-                tokio::spawn(d.run(cmd_rx))
-            }
-        };
-        Ok(MediaSession {
-            cmd: cmd_tx,
-            events: ev_rx,
-            task,
-        })
-    }
-
-    async fn command(&self, c: Command) -> Result<(), MediaError> {
-        self.cmd.send(c).await.map_err(|_| MediaError::Ended)
-    }
-
-    /// Sends any signaling message (chat, mute ...) on the session's connection.
-    pub async fn send(&self, msg: ClientMessage) -> Result<(), MediaError> {
-        self.command(Command::Send(msg)).await
-    }
-
-    /// How large we show a remote video; `None` hides it (the server then sends nothing).
-    pub async fn set_video_constraint(
-        &self,
-        track: TrackId,
-        size: Option<(u32, u32)>,
-    ) -> Result<(), MediaError> {
-        self.send(ClientMessage::SetVideoConstraint {
-            track,
-            width: size.map(|s| s.0),
-            height: size.map(|s| s.1),
-        })
-        .await
-    }
-
-    /// Changes what is published. Adding audio or video that has no m-line yet renegotiates;
-    /// turning one off only stops its frames; rates apply at once. The layer count of an
-    /// existing video m-line stays.
-    pub async fn publish(&self, opts: PublishOptions) -> Result<(), MediaError> {
-        self.command(Command::Publish(opts)).await
-    }
-
-    /// Offers new ICE credentials (after a network change); tracks and subscriptions stay.
-    pub async fn restart_ice(&self) -> Result<(), MediaError> {
-        self.command(Command::RestartIce).await
-    }
-
-    pub async fn stats(&self) -> Result<MediaStats, MediaError> {
-        let (tx, rx) = oneshot::channel();
-        self.command(Command::Stats(tx)).await?;
-        rx.await.map_err(|_| MediaError::Ended)
-    }
-
-    /// Only the packet and byte counters of [`MediaSession::stats`]: cheap enough to ask for
-    /// every second (the full stats copy every track's figures and delay histogram).
-    pub async fn counters(&self) -> Result<NetCounters, MediaError> {
-        let (tx, rx) = oneshot::channel();
-        self.command(Command::Counters(tx)).await?;
-        rx.await.map_err(|_| MediaError::Ended)
-    }
-
-    /// The next event; None once the task has stopped and the queue is empty.
-    pub async fn next_event(&mut self) -> Option<MediaEvent> {
-        self.events.recv().await
-    }
-
-    /// An event if one is queued.
-    pub fn try_next_event(&mut self) -> Option<MediaEvent> {
-        self.events.try_recv().ok()
-    }
-
-    /// Waits for a server message `pick` accepts, skipping (and dropping) other events.
-    pub async fn recv_until<T>(
-        &mut self,
-        mut pick: impl FnMut(&ServerMessage) -> Option<T>,
-    ) -> Result<T, MediaError> {
-        loop {
-            match self.events.recv().await {
-                Some(MediaEvent::Signaling(m)) => {
-                    if let Some(t) = pick(&m) {
-                        return Ok(t);
-                    }
-                }
-                Some(_) => {}
-                None => return Err(MediaError::Ended),
-            }
-        }
-    }
-
-    /// Stops media and returns the signaling connection (still joined), or the error that
-    /// ended the task earlier.
-    pub async fn stop(self) -> Result<Signaling, MediaError> {
-        let _ = self.cmd.send(Command::Stop).await;
-        match self.task.await {
-            Ok(r) => r,
-            Err(e) => Err(MediaError::Io(std::io::Error::other(e))),
-        }
     }
 }

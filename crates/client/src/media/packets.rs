@@ -51,7 +51,8 @@ struct Held {
 }
 
 /// Packet-mode receive state of one track.
-pub(crate) struct Assembler {
+/// Packet mode: one track's reassembly of frames from RTP packets (opaque outside the crate).
+pub struct Assembler {
     kind: FrameKind,
     hold: usize,
     /// The RTP stream (SSRC) the sequence numbers belong to; another one starts afresh.
@@ -68,7 +69,7 @@ pub(crate) struct Assembler {
 }
 
 impl Assembler {
-    pub fn new(kind: FrameKind, keep_payload: bool) -> Self {
+    pub(crate) fn new(kind: FrameKind, keep_payload: bool) -> Self {
         Assembler {
             kind,
             hold: match kind {
@@ -87,7 +88,7 @@ impl Assembler {
 
     /// Takes one RTP packet of stream `ssrc` (`seq` extended, `payload` without the RTP header,
     /// after SRTP) and calls `done` for every frame it completes, with the payload if kept.
-    pub fn push(
+    pub(crate) fn push(
         &mut self,
         ssrc: u32,
         seq: u64,

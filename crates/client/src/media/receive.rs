@@ -9,7 +9,6 @@ use str0m::media::{MediaData, Mid};
 use str0m::rtp::RtpPacket;
 
 use super::packets::{Assembler, Frame};
-use super::prefetch::{prefetch, prefetch_slice};
 use crate::frame::{parse_frame, FrameHeader, FrameKind, ParsedFrame};
 use crate::histogram::DelayHistogram;
 
@@ -174,12 +173,9 @@ impl TrackStats {
     }
 }
 
-/// Tracks whose state is prefetched: a subscriber of one publisher has two; with more, which
-/// one a packet is for is not known before it is decrypted, and all of them would be too many.
-const PREFETCH_TRACKS: usize = 2;
-
+/// What arrived on the server's m-lines, per remote track ([`TrackStats`]).
 #[derive(Default)]
-pub(crate) struct Receiver {
+pub struct Receiver {
     /// Every track ever offered, in offer order (ended ones stay, marked inactive).
     pub tracks: Vec<TrackStats>,
     by_mid: HashMap<Mid, usize>,
@@ -215,20 +211,14 @@ impl Receiver {
         }
     }
 
-    /// Brings the state a packet of the first [`PREFETCH_TRACKS`] tracks updates towards the
-    /// cache (see `prefetch.rs`): only addresses, as reading a track here would wait for the
-    /// load being hinted.
-    pub fn prefetch(&self) {
-        let n = self.tracks.len().min(PREFETCH_TRACKS);
-        prefetch_slice(&self.tracks[..n]);
-        prefetch_slice(&self.assemblers[..n.min(self.assemblers.len())]);
-    }
-
-    /// After [`Receiver::prefetch`]: the delay histogram buckets those tracks counted last.
-    pub fn prefetch_histograms(&self) {
-        for t in self.tracks.iter().take(PREFETCH_TRACKS) {
-            prefetch(t.delay_hist.hot());
-        }
+    /// The first `n` tracks and their reassembly state (packet mode), the memory a packet for
+    /// one of them updates: for a runner that prefetches it before the packet is handled.
+    pub fn hot(&self, n: usize) -> (&[TrackStats], &[Assembler]) {
+        let n = n.min(self.tracks.len());
+        (
+            &self.tracks[..n],
+            &self.assemblers[..n.min(self.assemblers.len())],
+        )
     }
 
     pub fn set_inactive_mid(&mut self, mid: Mid) {

@@ -263,7 +263,7 @@ pub(crate) fn derive(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::lean::hex;
+    use crate::lean::hex;
 
     /// RFC 3711 Appendix B.3: the key derivation test vectors (AES-128, 112-bit salt).
     #[test]

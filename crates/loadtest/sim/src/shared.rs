@@ -8,9 +8,12 @@ use convene_proto::{ClientMessage, ErrorCode, ServerMessage};
 use str0m::Candidate;
 use tokio::sync::{mpsc, oneshot};
 
-use super::shard::{AddressPool, Key, Shard, ShardCmd};
-use super::{publishes, Command, MediaError, MediaEvent, RtpPath};
-use crate::signaling::Signaling;
+use crate::shard::{AddressPool, Key, Shard, ShardCmd};
+use crate::RtpPath;
+use convene_client::parts::Command;
+use convene_client::Signaling;
+use convene_client::{MediaError, MediaEvent, MediaSession, ReceiveOnly};
+use str0m::config::DtlsCert;
 
 /// Shards for receive-only sessions: each one task, one UDP socket on the loopback device, and
 /// the str0m peers of every session placed on it (round robin). Linux only; binding the
@@ -67,6 +70,27 @@ impl SharedUdp {
             .sum()
     }
 
+    /// Starts a receive-only session on a joined connection, its peer on one of the shards
+    /// (round robin): it sends the first offer (an inactive audio m-line) and from then on takes
+    /// in what the server offers, as [`MediaSession::start`] does. `cert` as
+    /// [`convene_client::MediaConfig::dtls_cert`]; events beyond `event_capacity` are dropped
+    /// and counted.
+    pub async fn start(
+        &self,
+        signaling: Signaling,
+        cert: Option<DtlsCert>,
+        event_capacity: usize,
+    ) -> Result<MediaSession<ReceiveOnly>, MediaError> {
+        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let (ev_tx, ev_rx) = mpsc::channel(event_capacity.max(1));
+        let d = SharedDriver::new(signaling, self, cert, ev_tx).await?;
+        Ok(MediaSession::from_parts(
+            cmd_tx,
+            ev_rx,
+            tokio::spawn(d.run(cmd_rx)),
+        ))
+    }
+
     fn pick(&self) -> mpsc::UnboundedSender<ShardCmd> {
         let n = self.inner.next.fetch_add(1, Ordering::Relaxed);
         self.inner.shards[n % self.inner.shards.len()].clone()
@@ -74,7 +98,7 @@ impl SharedUdp {
 }
 
 /// The signaling side of one shared session.
-pub(crate) struct SharedDriver {
+struct SharedDriver {
     sig: Signaling,
     shard: mpsc::UnboundedSender<ShardCmd>,
     key: Key,
@@ -87,7 +111,7 @@ impl SharedDriver {
     pub async fn new(
         mut sig: Signaling,
         pool: &SharedUdp,
-        cert: Option<str0m::config::DtlsCert>,
+        cert: Option<DtlsCert>,
         events: mpsc::Sender<MediaEvent>,
     ) -> Result<SharedDriver, MediaError> {
         let shard = pool.pick();
@@ -167,15 +191,8 @@ impl SharedDriver {
         let key = self.key;
         match c {
             Command::Send(m) => self.sig.send(&m).await?,
-            Command::Publish(opts) => {
-                if publishes(&opts) {
-                    // Not fatal: the session goes on receiving.
-                    self.tell(ShardCmd::Note {
-                        key,
-                        error: MediaError::PacketModePublish.to_string(),
-                    });
-                }
-            }
+            // A `ReceiveOnly` handle has no `publish` to send this.
+            Command::Publish(_) => {}
             Command::RestartIce => {
                 if let Some(sdp) = self
                     .ask(|reply| ShardCmd::RestartIce { key, reply })

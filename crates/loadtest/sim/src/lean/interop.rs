@@ -17,8 +17,8 @@ use str0m::stats::MediaEgressStats;
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
 use super::{build_capturing, is_srtp, rtp, twcc_extension_id, KeySlot, Lean, Scratch};
-use crate::frame::{sender_id, write_vp8, FrameHeader, FrameKind};
-use crate::media::receive::Receiver;
+use convene_client::frame::{sender_id, write_vp8, FrameHeader, FrameKind};
+use convene_client::parts::Receiver;
 
 const INITIAL_BWE: u64 = 300_000;
 

@@ -11,11 +11,11 @@ use str0m::media::Direction;
 use str0m::{Event, Rtc};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::media::lean::{twcc_extension_id, KeySlot, Lean, Scratch};
-use crate::media::link::{packet_mid, Link};
-use crate::media::mux::Outgoing;
-use crate::media::receive::Receiver;
-use crate::media::{MediaError, MediaEvent, MediaStats, NetCounters};
+use crate::lean::{twcc_extension_id, KeySlot, Lean, Scratch};
+use crate::mux::Outgoing;
+use crate::prefetch::{prefetch_histograms, prefetch_receiver};
+use convene_client::parts::{packet_mid, Link, Receiver};
+use convene_client::{MediaError, MediaEvent, MediaStats, NetCounters};
 
 /// How late a session's str0m timeout may fire once its media flows. str0m runs every due timeout
 /// whenever a packet is handed to it, and a subscriber gets one every ~10 ms, so most timeouts
@@ -68,7 +68,7 @@ pub(super) struct Session {
     /// Media has arrived: timeouts may wait [`TIMER_SLACK`] for a packet to run them. Before,
     /// ICE and DTLS run on time, so that connecting takes as long as it would.
     pub(super) flowing: bool,
-    /// [`crate::media::RtpPath::Lean`]: where the DTLS handshake leaves its keys, and the lean path once it
+    /// [`crate::RtpPath::Lean`]: where the DTLS handshake leaves its keys, and the lean path once it
     /// has them.
     pub(super) keys: Option<Arc<KeySlot>>,
     pub(super) lean: Option<Lean>,
@@ -112,12 +112,12 @@ impl Session {
         if let Some(lean) = &self.lean {
             lean.prefetch();
         }
-        self.receiver.prefetch();
+        prefetch_receiver(&self.receiver);
     }
 
     /// After [`Session::prefetch_blocks`], some datagrams before: the histogram buckets.
     pub(super) fn prefetch_buckets(&self) {
-        self.receiver.prefetch_histograms();
+        prefetch_histograms(&self.receiver);
     }
 
     /// DTLS is up: with the keys it exported, the session's RTP takes the lean path.

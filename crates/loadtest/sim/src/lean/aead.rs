@@ -14,7 +14,7 @@ use aws_lc_sys::{
     EVP_aead_aes_128_gcm, EVP_aead_aes_256_gcm, EVP_AEAD_CTX,
 };
 
-use crate::media::prefetch::prefetch;
+use crate::prefetch::prefetch;
 
 /// The authentication tag that follows every AES-GCM ciphertext.
 pub(crate) const TAG_LEN: usize = 16;
@@ -139,7 +139,7 @@ impl Drop for Aead {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::lean::hex;
+    use crate::lean::hex;
 
     /// NIST's GCM test case 16 (AES-256, 60-octet plaintext, 20 octets of AAD), with its
     /// 96-bit IV: the known ciphertext and tag.

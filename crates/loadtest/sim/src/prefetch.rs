@@ -6,6 +6,8 @@
 //! sessions they are out of the cache, and each packet waited for one load after another. Issued
 //! a few datagrams ahead, the loads overlap with the work on the packets before.
 
+use convene_client::parts::Receiver;
+
 /// Hints the CPU to bring the cache line at `p` in; a no-op where there is no such hint.
 #[inline(always)]
 pub(crate) fn prefetch<T: ?Sized>(p: *const T) {
@@ -33,5 +35,24 @@ pub(crate) fn prefetch_slice<T>(items: &[T]) {
     while at < std::mem::size_of_val(items) {
         prefetch(p.wrapping_add(at));
         at += 64;
+    }
+}
+
+/// Tracks whose state is prefetched: a subscriber of one publisher has two; with more, which
+/// one a packet is for is not known before it is decrypted, and all of them would be too many.
+const PREFETCH_TRACKS: usize = 2;
+
+/// Brings the state a packet of the receiver's first [`PREFETCH_TRACKS`] tracks updates towards
+/// the cache: only addresses, as reading a track here would wait for the load being hinted.
+pub(crate) fn prefetch_receiver(r: &Receiver) {
+    let (tracks, assemblers) = r.hot(PREFETCH_TRACKS);
+    prefetch_slice(tracks);
+    prefetch_slice(assemblers);
+}
+
+/// After [`prefetch_receiver`]: the delay histogram buckets those tracks counted last.
+pub(crate) fn prefetch_histograms(r: &Receiver) {
+    for t in r.hot(PREFETCH_TRACKS).0 {
+        prefetch(t.delay_hist.hot());
     }
 }

@@ -393,7 +393,7 @@ mod tests {
             .unwrap();
         let a = Ipv4Addr::new(127, 1, 0, 1);
         let b = Ipv4Addr::new(127, 1, 0, 2);
-        let sent_at = crate::frame::unix_micros();
+        let sent_at = convene_client::frame::unix_micros();
         peer.send_to(b"to a", (a, mux.port)).unwrap();
         peer.send_to(b"to b", (b, mux.port)).unwrap();
         let mut batch = RecvBatch::new();
@@ -417,7 +417,7 @@ mod tests {
         assert_eq!((got[1].0, got[1].1.as_slice()), (b, &b"to b"[..]));
         assert_eq!(got[0].2.source, peer.local_addr().unwrap());
         // Kernel arrival times: present, and between our sending and reading (wall clock).
-        let read_at = crate::frame::unix_micros();
+        let read_at = convene_client::frame::unix_micros();
         for (_, _, m) in &got {
             let at = m
                 .arrival_us

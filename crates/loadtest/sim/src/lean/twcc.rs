@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::rtp::SeqExt;
-use crate::media::prefetch::prefetch;
+use crate::prefetch::prefetch;
 
 /// Received packets one feedback packet reports at most (about 1,100 octets when all arrived).
 const MAX_RECEIVED_PER_PACKET: usize = 500;

@@ -160,7 +160,7 @@ fn xor(a: &mut [u8; 12], b: &[u8; 12]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::lean::hex;
+    use crate::lean::hex;
 
     /// The session key and salt of RFC 7714's test vectors (section 16).
     fn key(len: usize) -> SessionKey {

@@ -22,8 +22,9 @@ use str0m::Rtc;
 
 pub(crate) use keys::{build_capturing, KeySlot};
 
-use super::prefetch::prefetch_slice;
-use super::receive::Receiver;
+use crate::prefetch::prefetch_slice;
+use convene_client::parts::Receiver;
+pub use convene_client::LeanStats;
 use keys::{base, Captured, SessionKeys};
 use rtcp::ReportBlock;
 use stream::{Arrival, RxStream};
@@ -45,24 +46,6 @@ const MAX_COMPOUND: usize = 1100;
 const PREFETCH_STREAMS: usize = 4;
 /// Largest datagram decrypted (the receive buffers are this size).
 const MAX_DATAGRAM: usize = 2048;
-
-/// What the lean path counted for one session.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LeanStats {
-    /// RTP and RTCP that did not authenticate (or could not be parsed).
-    pub srtp_failures: u64,
-    /// Packets on SSRCs no m-line declared.
-    pub unknown_ssrc: u64,
-    /// Padding-only packets (bandwidth probes).
-    pub padding: u64,
-    /// Repeated or too late packets, not handed on.
-    pub duplicates: u64,
-    pub nacks_sent: u64,
-    pub twcc_feedback_sent: u64,
-    pub receiver_reports_sent: u64,
-    /// RTCP str0m wanted to send for streams it never saw, dropped.
-    pub str0m_rtcp_dropped: u64,
-}
 
 /// The transport-wide-cc extension's id in an SDP, if it has one.
 pub(crate) fn twcc_extension_id(sdp: &str) -> Option<u8> {

@@ -26,13 +26,13 @@ mod session;
 
 use session::{lean_poll, Depth, Session};
 
-use super::lean::{build_capturing, is_srtp, Lean, Scratch};
-use super::link::{add_receive_only_line, Link};
-use super::mux::{MuxSocket, Outgoing, RecvBatch, BATCH};
-use super::prefetch::prefetch_all;
-use super::receive::Receiver;
-use super::{MediaError, MediaEvent, MediaStats, NetCounters, RtpPath, Transport};
-use crate::frame::unix_micros;
+use crate::lean::{build_capturing, is_srtp, Lean, Scratch};
+use crate::mux::{MuxSocket, Outgoing, RecvBatch, BATCH};
+use crate::prefetch::prefetch_all;
+use crate::RtpPath;
+use convene_client::frame::unix_micros;
+use convene_client::parts::{add_receive_only_line, Link, Receiver};
+use convene_client::{MediaError, MediaEvent, MediaStats, NetCounters, Transport};
 
 /// `recvmmsg` batches per turn before commands and timers get theirs.
 const MAX_BATCHES: usize = 8;
@@ -555,10 +555,12 @@ impl Shard {
         cert: Option<DtlsCert>,
         ended: oneshot::Sender<String>,
     ) -> Result<(Key, String), MediaError> {
-        let ip = self
-            .addresses
-            .take()
-            .ok_or(MediaError::AddressesExhausted)?;
+        let ip = self.addresses.take().ok_or_else(|| {
+            MediaError::Io(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "no loopback address left for another shared-socket session",
+            ))
+        })?;
         let local = SocketAddrV4::new(ip, self.port);
         let now = Instant::now();
         let mut builder = Rtc::builder().set_rtp_mode(true);
