@@ -173,7 +173,7 @@ pub enum ServerMessage {
     },
     ParticipantLeft {
         participant_id: ParticipantId,
-        reason: String,
+        reason: LeaveReason,
     },
     /// A participant's state changed (mute, hand, screen share, tracks, role, name, connection quality).
     ParticipantUpdated {
@@ -470,7 +470,7 @@ mod tests {
         vec![
             ServerMessage::ParticipantLeft {
                 participant_id: p(),
-                reason: s(),
+                reason: LeaveReason::Left,
             },
             ServerMessage::Pong {
                 ts: None,
@@ -573,6 +573,28 @@ mod tests {
             "chat",
         ] {
             assert!(ServerMessage::TYPES.contains(&name));
+        }
+    }
+
+    #[test]
+    fn leave_reasons_are_the_documented_words() {
+        let doc = include_str!("../../../docs/protocol.md");
+        // From "Leave reasons:" to the end of its paragraph.
+        let list = doc
+            .split("Leave reasons:")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .expect("the leave reasons in docs/protocol.md");
+        for r in [
+            LeaveReason::Left,
+            LeaveReason::Disconnected,
+            LeaveReason::ServerShutdown,
+            LeaveReason::Removed,
+            LeaveReason::MeetingEnded,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            let listed = list.contains(&format!("`{}`", r.as_str()));
+            assert!(listed, "{} is not documented", r.as_str());
         }
     }
 }

@@ -43,6 +43,35 @@ impl Role {
     }
 }
 
+/// Why a participant left the meeting (`participant_left.reason`). The protocol's own words: the
+/// records keep their own, which the server maps to these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// On purpose (`leave`).
+    Left,
+    /// The connection dropped and was not resumed within the window.
+    Disconnected,
+    /// The server shut down (a drain).
+    ServerShutdown,
+    /// A host removed them.
+    Removed,
+    /// The meeting was ended for everyone.
+    MeetingEnded,
+}
+
+impl LeaveReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaveReason::Left => "left",
+            LeaveReason::Disconnected => "disconnected",
+            LeaveReason::ServerShutdown => "server_shutdown",
+            LeaveReason::Removed => "removed",
+            LeaveReason::MeetingEnded => "meeting_ended",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {

@@ -63,7 +63,7 @@ async fn unpublished_then_left(
                 participant_id,
                 reason,
             } if &participant_id == who => {
-                return (ended, reason);
+                return (ended, reason.as_str().to_owned());
             }
             _ => {}
         }

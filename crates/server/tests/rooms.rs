@@ -243,7 +243,7 @@ async fn a_dead_connection_is_noticed() {
     let started = std::time::Instant::now();
     let reason = a
         .recv_until(|m| match m {
-            ServerMessage::ParticipantLeft { reason, .. } => Some(reason.clone()),
+            ServerMessage::ParticipantLeft { reason, .. } => Some(reason.as_str()),
             _ => None,
         })
         .await

@@ -260,7 +260,7 @@ impl Room {
             }
             self.broadcast(&ServerMessage::ParticipantLeft {
                 participant_id: p.info.id.clone(),
-                reason: reason.as_str().into(),
+                reason: wire_reason(reason),
             });
         }
         if p.info.role == Role::Host {
@@ -459,6 +459,20 @@ impl From<JoinRefusalOr> for JoinRefusal {
 impl From<JoinRefusalOr> for ServerError {
     fn from(e: JoinRefusalOr) -> Self {
         e.0
+    }
+}
+
+/// The protocol's word for why someone left; the one place the records' reasons are mapped.
+fn wire_reason(r: LeaveReason) -> convene_proto::LeaveReason {
+    use convene_proto::LeaveReason as Wire;
+    match r {
+        LeaveReason::Left => Wire::Left,
+        LeaveReason::Disconnected => Wire::Disconnected,
+        LeaveReason::ServerShutdown => Wire::ServerShutdown,
+        LeaveReason::Removed => Wire::Removed,
+        LeaveReason::MeetingEnded => Wire::MeetingEnded,
+        // Written by the start-up recovery only, for people no running room announces.
+        LeaveReason::ServerRestart => Wire::Disconnected,
     }
 }
 

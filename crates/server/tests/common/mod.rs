@@ -305,7 +305,7 @@ pub async fn next_left(
         ServerMessage::ParticipantLeft {
             participant_id,
             reason,
-        } => Some((participant_id.clone(), reason.clone())),
+        } => Some((participant_id.clone(), reason.as_str().to_owned())),
         _ => None,
     })
     .await
