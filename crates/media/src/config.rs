@@ -28,6 +28,9 @@ pub struct SfuConfig {
     /// the call returns (the rest stay due) so the caller reads its sockets in between and new
     /// participants' handshakes are not starved.
     pub timeout_rounds_per_call: usize,
+    /// How long a recording waits for a lost video packet's retransmission before it skips to the
+    /// next keyframe. Chrome answers a NACK within a round trip; 400 ms covers a slow one.
+    pub recording_loss_wait: Duration,
 }
 
 impl Default for SfuConfig {
@@ -42,6 +45,7 @@ impl Default for SfuConfig {
             rtc_stats_interval: Duration::from_secs(1),
             disconnect_grace: Duration::from_secs(30),
             timeout_rounds_per_call: 4096,
+            recording_loss_wait: Duration::from_millis(400),
         }
     }
 }

@@ -11,6 +11,10 @@ pub(crate) struct PeerIdx(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct RemoteIdx(pub u32);
 
+/// Index of a recording sink in the core's slab of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct SinkIdx(pub u32);
+
 /// Another core hosting participants of a room. The server chooses the numbers (its worker index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkId(pub u32);
@@ -26,10 +30,11 @@ pub(crate) enum TrackOrigin {
 /// A published track: its origin and the publisher's mid.
 pub(crate) type TrackKey = (TrackOrigin, Mid);
 
-/// Who receives a track: a participant of this core (through a receive m-line of its own), or
-/// another core (which forwards it to its participants).
+/// Who receives a track: a participant of this core (through a receive m-line of its own),
+/// another core (which forwards it to its participants), or a recording sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Subscriber {
     Peer(PeerIdx),
     Link(LinkId),
+    Sink(SinkIdx),
 }

@@ -2,7 +2,7 @@
 //!
 //! No sockets, threads or clocks: the server feeds datagrams (`Sfu::handle_input`), time
 //! (`Sfu::handle_timeout`) and signaling (`Sfu::handle_offer` ...) in, and drains
-//! `Sfu::poll_transmit`, `Sfu::poll_event` and `Sfu::poll_timeout`.
+//! `Sfu::poll_transmit`, `Sfu::poll_event`, `Sfu::poll_recorded` and `Sfu::poll_timeout`.
 
 mod config;
 mod demux;
@@ -17,6 +17,7 @@ mod peers;
 mod rewrite;
 mod sfu;
 mod simulcast;
+mod sink;
 mod speaker;
 mod stats;
 mod track;
@@ -28,6 +29,7 @@ pub use error::{DropReason, MediaError};
 pub use ids::LinkId;
 pub use link::RelayMessage;
 pub use sfu::Sfu;
+pub use sink::output::{GapReason, Recorded, RecordedCodec, RecordingId};
 pub use stats::Stats;
 pub use types::{Event, OfferedTrack, TrackKind, TrackSource};
 

@@ -14,6 +14,8 @@ use crate::packet::InPacket;
 pub(crate) struct Rewritten {
     pub seq: u64,
     pub time: u32,
+    /// The same time without the wrap to 32 bits (for the recorder's clock).
+    pub time_ext: u64,
     pub vp8_patch: Option<Vp8Patch>,
 }
 
@@ -36,6 +38,7 @@ impl Rewriter {
         Some(Rewritten {
             seq,
             time: time.numer() as u32,
+            time_ext: time.numer(),
             vp8_patch,
         })
     }

@@ -8,7 +8,7 @@ use convene_proto::TrackId;
 use str0m::format::PayloadParams;
 use str0m::media::{Mid, Rid};
 
-use crate::ids::{LinkId, PeerIdx, Subscriber};
+use crate::ids::{LinkId, PeerIdx, SinkIdx, Subscriber};
 use crate::keyframe_cache::KeyframeCache;
 use crate::packet::InPacket;
 use crate::simulcast::LayerId;
@@ -71,6 +71,8 @@ pub(crate) enum Subscription {
     Peer(PeerIdx),
     /// Another core, with the layers it asked for (its `Demand`): only those are relayed to it.
     Link(LinkId, Vec<LayerId>),
+    /// A recording sink (of a local track only: each core records its own participants).
+    Sink(SinkIdx),
 }
 
 impl Subscription {
@@ -78,6 +80,7 @@ impl Subscription {
         match self {
             Subscription::Peer(p) => Subscriber::Peer(*p),
             Subscription::Link(l, _) => Subscriber::Link(*l),
+            Subscription::Sink(s) => Subscriber::Sink(*s),
         }
     }
 }
@@ -127,8 +130,20 @@ impl Track {
     pub(crate) fn peer_subscribers(&self) -> impl Iterator<Item = PeerIdx> + '_ {
         self.subscribers.iter().filter_map(|s| match s {
             Subscription::Peer(p) => Some(*p),
-            Subscription::Link(..) => None,
+            Subscription::Link(..) | Subscription::Sink(_) => None,
         })
+    }
+
+    /// Its recording sink, if it is being recorded.
+    pub(crate) fn sink(&self) -> Option<SinkIdx> {
+        self.subscribers.iter().find_map(|s| match s {
+            Subscription::Sink(i) => Some(*i),
+            Subscription::Peer(_) | Subscription::Link(..) => None,
+        })
+    }
+
+    pub(crate) fn add_sink(&mut self, sink: SinkIdx) {
+        self.subscribers.push(Subscription::Sink(sink));
     }
 
     pub(crate) fn add_peer(&mut self, sub: PeerIdx) {
@@ -155,7 +170,7 @@ impl Track {
             .iter()
             .flat_map(|s| match s {
                 Subscription::Link(_, layers) => layers.as_slice(),
-                Subscription::Peer(_) => &[],
+                Subscription::Peer(_) | Subscription::Sink(_) => &[],
             })
             .copied()
     }

@@ -87,6 +87,7 @@ impl Sfu {
         for i in self.peers.indexes().collect::<Vec<_>>() {
             self.allocate(i, now);
         }
+        self.tick_sinks(now);
         self.report_unused_layers(now);
         self.relay_layers(|l, t| l.available(&t.unused_reported, now));
         self.send_demands(true);
@@ -213,6 +214,7 @@ impl Sfu {
                     .filter_map(|sp| sp.out.get(&key))
                     .flat_map(|o| o.layer.needed())
                     .chain(t.link_layers())
+                    .chain(t.sink().map(|s| self.sinks.needed(s)).unwrap_or_default())
                     .collect();
                 let mut unused: Vec<Rid> = t
                     .layers
@@ -251,7 +253,7 @@ impl Sfu {
 /// What one subscriber's video asks of the allocator: its available layers, lowest first, with
 /// their bitrates and sizes, the size it is shown at, and the layer it wants now; and the layers'
 /// ids in the same order. `None` when no layer is available.
-fn video_demand(
+pub(super) fn video_demand(
     t: &Track,
     unused: &[Rid],
     target: Option<LayerId>,

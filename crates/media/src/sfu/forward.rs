@@ -117,8 +117,12 @@ impl Sfu {
                 voice_activity: d.voice_activity,
                 ..Default::default()
             });
+        let mut keyframes = Vec::new();
         for sub in &subs {
             match sub {
+                Subscription::Sink(s) => {
+                    keyframes.extend(self.sinks.on_packet(*s, d));
+                }
                 Subscription::Peer(s) => {
                     let Some(sp) = self.peers.get_mut(*s) else {
                         continue;
@@ -143,6 +147,9 @@ impl Sfu {
         }
         if let Some(t) = self.track_mut(key) {
             t.subscribers = subs;
+        }
+        for layer in keyframes {
+            self.request_keyframe(publisher, d.mid, layer, d.arrival);
         }
     }
 

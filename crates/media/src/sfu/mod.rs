@@ -6,7 +6,8 @@
 //! other cores share it), and its methods, spread over the files of this module, route between
 //! them: a datagram to a session, a session's packet to its subscribers (`forward.rs`), str0m's
 //! events to actions (`events.rs`), offers and answers (`negotiation.rs`), the tick
-//! (`alloc.rs`), other cores' messages (`relay.rs`).
+//! (`alloc.rs`), other cores' messages (`relay.rs`), recording sinks (`record.rs`, the `Sinks`
+//! part, which queues its own output for `poll_recorded`).
 
 mod alloc;
 mod events;
@@ -14,6 +15,7 @@ mod forward;
 mod input;
 mod keyframes;
 mod negotiation;
+mod record;
 mod relay;
 
 use std::collections::HashMap;
@@ -33,6 +35,7 @@ use crate::link::{Links, Msg};
 use crate::outbox::{drain, Outbox};
 use crate::peer::Participant;
 use crate::peers::Peers;
+use crate::sink::Sinks;
 use crate::speaker::Speakers;
 use crate::stats::Stats;
 use crate::track::Track;
@@ -54,6 +57,7 @@ pub struct Sfu {
     rooms: HashMap<RoomId, Room>,
     links: Links,
     speakers: Speakers,
+    sinks: Sinks,
     out: Outbox,
     /// Participants whose receive m-lines changed and may need a server offer.
     renegotiate: Vec<PeerIdx>,
@@ -69,6 +73,7 @@ pub struct Sfu {
 
 impl Sfu {
     pub fn new(config: SfuConfig, now: Instant) -> Result<Self, MediaError> {
+        let loss_wait = config.recording_loss_wait;
         let mut candidates = Vec::new();
         for ip in &config.public_ips {
             let addr = SocketAddr::new(*ip, config.udp_port);
@@ -101,6 +106,7 @@ impl Sfu {
             rooms: HashMap::new(),
             links: Links::default(),
             speakers: Speakers::default(),
+            sinks: Sinks::new(loss_wait),
             out: Outbox::default(),
             renegotiate: Vec::new(),
             hmac: crypto.sha1_hmac_provider,

@@ -241,6 +241,7 @@ impl Sfu {
                 self.subscribe(sub, TrackOrigin::Local(idx), mid);
             }
         }
+        self.add_sink(idx, mid);
         self.relay_publish(idx, mid);
     }
 
@@ -306,6 +307,9 @@ impl Sfu {
             }),
         };
         let Some(t) = t else { return };
+        if let Some(sink) = t.sink() {
+            self.sinks.end(sink);
+        }
         if let TrackOrigin::Local(idx) = publisher {
             if let Some(p) = self.peer(idx) {
                 self.out.events.push_back(Event::TrackUnpublished {

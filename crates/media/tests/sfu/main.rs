@@ -13,3 +13,4 @@ mod glare;
 mod join;
 mod lifecycle;
 mod overload;
+mod record;

@@ -6,7 +6,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use convene_media::{Event, LinkId, Protocol, Sfu, SfuConfig, Transmit};
+use convene_media::{Event, LinkId, Protocol, Recorded, Sfu, SfuConfig, Transmit};
 use convene_proto::{ParticipantId, RoomId};
 
 use super::client::TestClient;
@@ -189,6 +189,8 @@ pub struct World {
     config: SfuConfig,
     pub net: Net,
     pub events: Vec<(Instant, Event)>,
+    /// What the cores' recording sinks handed out, in order.
+    pub recorded: Vec<Recorded>,
     pub room: RoomId,
     pub input_errors: u64,
     /// The server's ICE ufrag per client, from the SDP answer.
@@ -227,6 +229,7 @@ impl World {
             joined: 0,
             net: Net::new(seed),
             events: Vec::new(),
+            recorded: Vec::new(),
             room: RoomId::new("room"),
             input_errors: 0,
             server_ufrags: Vec::new(),
@@ -411,6 +414,9 @@ impl World {
             for core in 0..self.cores() {
                 while let Some(e) = self.core(core).poll_event() {
                     events.push(e);
+                }
+                while let Some(r) = self.core(core).poll_recorded() {
+                    self.recorded.push(r);
                 }
             }
             for e in events {
