@@ -31,7 +31,7 @@ pub use link::RelayMessage;
 pub use sfu::Sfu;
 pub use sink::output::{GapReason, Recorded, RecordedCodec, RecordingId};
 pub use stats::Stats;
-pub use types::{Event, OfferedTrack, TrackKind, TrackSource};
+pub use types::{Event, OfferedTrack, Output, TrackKind, TrackSource};
 
 /// Re-exported so the server can build inputs and send outputs without depending on str0m.
 pub use str0m::net::{Protocol, Transmit};

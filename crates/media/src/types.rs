@@ -2,6 +2,10 @@
 
 use convene_proto::{ParticipantId, RoomId, TrackId};
 
+use crate::ids::LinkId;
+use crate::link::RelayMessage;
+use crate::sink::output::Recorded;
+
 /// Audio or video. Mirrors str0m's `MediaKind` but is ours so the public API does not leak it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TrackKind {
@@ -94,4 +98,15 @@ pub enum Event {
         room: RoomId,
         levels: Vec<(ParticipantId, u8)>,
     },
+}
+
+/// What [`crate::Sfu::poll_output`] yields.
+#[derive(Debug)]
+pub enum Output {
+    /// A datagram to send.
+    Transmit(str0m::net::Transmit),
+    /// A message for another core sharing a room (the server's worker `LinkId`).
+    Relay(LinkId, RelayMessage),
+    Event(Event),
+    Recorded(Recorded),
 }

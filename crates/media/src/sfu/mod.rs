@@ -39,7 +39,7 @@ use crate::sink::Sinks;
 use crate::speaker::Speakers;
 use crate::stats::Stats;
 use crate::track::Track;
-use crate::types::{Event, TrackSource};
+use crate::types::{Event, Output, TrackSource};
 
 /// Who is in a room here, and which other cores share it.
 pub(crate) struct Room {
@@ -330,6 +330,23 @@ impl Sfu {
                 p.muted = muted;
             }
         }
+    }
+
+    /// Everything the parts have queued, one item at a time: datagrams (the sessions' outbox),
+    /// messages for other cores (the links), events for the server, recorded media (the sinks).
+    /// `None` when all are drained; then [`Sfu::poll_timeout`] says when to come back. The
+    /// `poll_*` methods below drain one part's queue each, for callers that want only that.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(t) = self.out.transmits.pop_front() {
+            return Some(Output::Transmit(t));
+        }
+        if let Some((link, msg)) = self.links.poll() {
+            return Some(Output::Relay(link, msg));
+        }
+        if let Some(e) = self.out.events.pop_front() {
+            return Some(Output::Event(e));
+        }
+        self.sinks.poll().map(Output::Recorded)
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {

@@ -10,7 +10,7 @@ use super::alloc::video_demand;
 use super::Sfu;
 use crate::ids::{PeerIdx, SinkIdx, TrackOrigin};
 use crate::simulcast::LayerId;
-use crate::sink::output::Recorded;
+use crate::sink::output::{Recorded, RecordingId};
 use crate::sink::TrackLabel;
 use crate::types::TrackKind;
 
@@ -42,6 +42,20 @@ impl Sfu {
             for idx in self.sinks.of_room(room) {
                 self.end_sink(idx);
             }
+        }
+    }
+
+    /// Frames of recording `id` were lost after `poll_recorded` handed them out (a full queue to
+    /// the writer): its video goes on from a new keyframe, asked for now, so that the file never
+    /// holds a frame whose reference is missing. The caller marks the gap itself.
+    pub fn resync_recording(&mut self, id: RecordingId, now: Instant) {
+        let Some((_, r)) = self.sinks.find(id) else {
+            return;
+        };
+        r.resync();
+        let (key, layer) = (r.key, r.keyframe_wanted());
+        if let Some(layer) = layer {
+            self.request_keyframe(key.0, key.1, layer, now);
         }
     }
 

@@ -121,6 +121,15 @@ impl Sinks {
         r.drain(now, &mut self.out).or_else(|| r.keyframe_wanted())
     }
 
+    /// The sink recording `id` and its recorder, if it still runs.
+    pub(crate) fn find(&mut self, id: RecordingId) -> Option<(SinkIdx, &mut Recorder)> {
+        self.slots.iter_mut().enumerate().find_map(|(i, r)| {
+            r.as_mut()
+                .filter(|r| r.id == id)
+                .map(|r| (SinkIdx(i as u32), r))
+        })
+    }
+
     /// The layers sink `idx` needs its publisher to keep sending.
     pub(crate) fn needed(&self, idx: SinkIdx) -> Vec<LayerId> {
         self.slots

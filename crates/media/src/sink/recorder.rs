@@ -221,6 +221,14 @@ impl Recorder {
         true
     }
 
+    /// Frames handed out were lost downstream (the server's queue to its writer was full): go on
+    /// from the next keyframe, and report the packets skipped until then as a gap.
+    pub(crate) fn resync(&mut self) {
+        if self.label.kind == TrackKind::Video {
+            self.asm.resume_at_keyframe();
+        }
+    }
+
     /// The track ended (or its recording stopped): whole frames behind a hole are handed out
     /// (nothing more will fill it), what is not whole is dropped. `at` of the end is the last
     /// frame's time.

@@ -250,3 +250,37 @@ fn recording_follows_the_room_tracks_that_come_and_a_server_mute_is_a_gap() {
     let t = tracks(&w.recorded);
     assert!(t.values().all(|t| t.ended.is_some()));
 }
+
+#[test]
+fn a_resync_resumes_the_video_at_a_new_keyframe() {
+    let mut w = World::new(34);
+    let a = w.join("alice", false, true);
+    let num = w.clients[a].num;
+    w.run_for(Duration::from_secs(1));
+    record(&mut w, true);
+    w.run_for(Duration::from_secs(2));
+    let id = match w.recorded.first() {
+        Some(Recorded::Started { id, .. }) => *id,
+        other => panic!("{other:?}"),
+    };
+    let before = w.recorded.len();
+    let requests = w.clients[a].keyframe_requests;
+    let now = w.now;
+    w.sfu.resync_recording(id, now);
+    w.run_for(Duration::from_secs(1));
+    assert!(
+        w.clients[a].keyframe_requests > requests,
+        "a keyframe was asked for"
+    );
+    let t = tracks(&w.recorded[..]);
+    let frames = video_frames(&t[&id], num);
+    let next = w.recorded[before..]
+        .iter()
+        .position(|r| matches!(r, Recorded::Frame { .. }))
+        .expect("frames after the resync");
+    let Recorded::Frame { keyframe, .. } = &w.recorded[before + next] else {
+        unreachable!()
+    };
+    assert!(*keyframe, "the first frame after a resync is a keyframe");
+    assert!(frames.iter().all(|f| f.0 == 2));
+}

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use convene_media::{Event, LinkId, Protocol, Sfu, SfuConfig};
+use convene_media::{Event, LinkId, Output, Protocol, Sfu, SfuConfig, Transmit};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -397,54 +397,67 @@ impl Worker {
         }
     }
 
-    /// Sends what the core wants sent and hands its events to the router.
+    /// Sends what the core wants sent, passes other cores' messages on and hands its events to the
+    /// router.
     fn flush(&mut self) {
-        while let Some(t) = self.sfu.poll_transmit() {
-            match t.proto {
-                Protocol::Udp if self.batch_send => self.batch.push(t.destination, &t.contents),
-                // A full socket buffer drops the packet, as the network would; NACK/RTX recover.
-                // Counted: /metrics shows it (dropped packets, reason "send_failed").
-                Protocol::Udp => self.batch.send_one(&self.udp, t.destination, &t.contents),
-                _ => {
-                    if let Some(tx) = self.tcp.get(&t.destination) {
-                        let _ = tx.try_send(t.contents.to_vec());
-                    }
-                }
+        while let Some(o) = self.sfu.poll_output() {
+            match o {
+                Output::Transmit(t) => self.transmit(t),
+                Output::Relay(link, msg) => self.relay(link, msg),
+                Output::Event(e) => self.event(e),
+                // Nothing asks the core to record yet (`Sfu::set_recording` is not called).
+                Output::Recorded(_) => {}
             }
         }
         if !self.batch.is_empty() {
             use std::os::fd::AsRawFd;
             self.batch.send(self.udp.as_raw_fd());
         }
-        while let Some((link, msg)) = self.sfu.poll_relay() {
-            let to = link.0 as usize;
-            let Some(worker) = self.peers.get(to) else {
-                continue;
-            };
-            // Frames for an overloaded worker are dropped like datagrams; control always goes.
-            let queued = &self.shared.handoff_queued[to];
-            if msg.is_media() && queued.load(Ordering::Relaxed) >= HANDOFF_LIMIT {
-                self.shared.handoff_dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            queued.fetch_add(1, Ordering::Relaxed);
-            let _ = worker.send(MediaCmd::Relay {
-                from: self.index,
-                msg,
-            });
-        }
-        while let Some(e) = self.sfu.poll_event() {
-            if let Event::Connected { participant } = &e {
-                self.shared.connected(self.index, participant);
-            }
-            // Every worker a room spans sees its audio; one of them speaks for the room.
-            if let Event::DominantSpeaker { room, .. } | Event::AudioLevels { room, .. } = &e {
-                if self.peers.len() > 1 && !self.shared.is_home(room, self.index) {
-                    continue;
+    }
+
+    fn transmit(&mut self, t: Transmit) {
+        match t.proto {
+            Protocol::Udp if self.batch_send => self.batch.push(t.destination, &t.contents),
+            // A full socket buffer drops the packet, as the network would; NACK/RTX recover.
+            // Counted: /metrics shows it (dropped packets, reason "send_failed").
+            Protocol::Udp => self.batch.send_one(&self.udp, t.destination, &t.contents),
+            _ => {
+                if let Some(tx) = self.tcp.get(&t.destination) {
+                    let _ = tx.try_send(t.contents.to_vec());
                 }
             }
-            let _ = self.out.send(MediaOut::Event(e));
         }
+    }
+
+    fn relay(&mut self, link: LinkId, msg: convene_media::RelayMessage) {
+        let to = link.0 as usize;
+        let Some(worker) = self.peers.get(to) else {
+            return;
+        };
+        // Frames for an overloaded worker are dropped like datagrams; control always goes.
+        let queued = &self.shared.handoff_queued[to];
+        if msg.is_media() && queued.load(Ordering::Relaxed) >= HANDOFF_LIMIT {
+            self.shared.handoff_dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        queued.fetch_add(1, Ordering::Relaxed);
+        let _ = worker.send(MediaCmd::Relay {
+            from: self.index,
+            msg,
+        });
+    }
+
+    fn event(&mut self, e: Event) {
+        if let Event::Connected { participant } = &e {
+            self.shared.connected(self.index, participant);
+        }
+        // Every worker a room spans sees its audio; one of them speaks for the room.
+        if let Event::DominantSpeaker { room, .. } | Event::AudioLevels { room, .. } = &e {
+            if self.peers.len() > 1 && !self.shared.is_home(room, self.index) {
+                return;
+            }
+        }
+        let _ = self.out.send(MediaOut::Event(e));
     }
 }
 
