@@ -10,6 +10,7 @@ mod error;
 mod h264;
 mod opus;
 mod readback;
+mod seek_fix;
 mod sink;
 mod spec;
 mod stats;
@@ -21,7 +22,7 @@ mod writer;
 
 pub use codec::{Codec, Container, MediaKind};
 pub use error::RecordError;
-pub use readback::{read_file, summarize, FileSummary, ReadFrame, ReadTrack};
+pub use readback::{read_file, summarize, Ending, FileSummary, ReadFrame, ReadTrack};
 pub use sink::TrackOutput;
 pub use spec::{AudioCodec, Frame, FrameSize, TrackSpec, VideoCodec};
 pub use stats::{SizeChange, TrackStats};

@@ -31,6 +31,16 @@ pub struct ReadTrack {
     pub audio: Option<(f64, u64)>,
     /// The Segment's Duration in milliseconds, when the file was finalised.
     pub duration_ms: Option<f64>,
+    pub ending: Ending,
+}
+
+/// How the frames of a file ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// At the end of the bytes, between two blocks.
+    Clean,
+    /// At a damaged or cut block (what a crash mid-write leaves); the frames before it were read.
+    Damaged(String),
 }
 
 /// What a file holds, without keeping the frames.
@@ -40,6 +50,8 @@ pub struct FileSummary {
     pub last: Option<MeetingTime>,
     pub frames: u64,
     pub bytes: u64,
+    /// The frames ended at a damaged or cut block rather than between blocks.
+    pub damaged: bool,
 }
 
 /// The header and every frame of a file (a test and tool helper: it holds all frames in memory).
@@ -63,13 +75,14 @@ pub fn summarize(path: &Path) -> Result<FileSummary, RecordError> {
     if len == 0 {
         return Ok(s);
     }
-    for_each_frame(open(path)?, |f| {
+    let track = for_each_frame(open(path)?, |f| {
         let at = MeetingTime(f.timestamp);
         s.first.get_or_insert(at);
         s.last = Some(at);
         s.frames += 1;
         s.bytes += f.data.len() as u64;
     })?;
+    s.damaged = matches!(track.ending, Ending::Damaged(_));
     Ok(s)
 }
 
@@ -77,20 +90,24 @@ fn open(path: &Path) -> Result<BufReader<File>, RecordError> {
     Ok(BufReader::new(File::open(path).map_err(RecordError::io(path))?))
 }
 
-/// Walks the frames of a file's only track; stops quietly at a cut (the demuxer reports the end of
-/// the bytes as the end of the stream).
+/// Walks the frames of a file's only track, up to the end or to the first block it cannot read
+/// (a file cut mid-block by a crash): the frames before that are what the file holds.
 fn for_each_frame<R: Read + Seek>(
     reader: R,
     mut f: impl FnMut(&mut DemuxFrame),
 ) -> Result<ReadTrack, RecordError> {
     let mut mkv = MatroskaFile::open(reader).map_err(|e| RecordError::Demuxer(e.to_string()))?;
-    let track = describe(&mkv)?;
+    let mut track = describe(&mkv)?;
     let mut frame = DemuxFrame::default();
-    while mkv
-        .next_frame(&mut frame)
-        .map_err(|e| RecordError::Demuxer(e.to_string()))?
-    {
-        f(&mut frame);
+    loop {
+        match mkv.next_frame(&mut frame) {
+            Ok(true) => f(&mut frame),
+            Ok(false) => break,
+            Err(e) => {
+                track.ending = Ending::Damaged(e.to_string());
+                break;
+            }
+        }
     }
     Ok(track)
 }
@@ -113,5 +130,6 @@ fn describe<R: Read + Seek>(mkv: &MatroskaFile<R>) -> Result<ReadTrack, RecordEr
             .audio()
             .map(|a| (a.sampling_frequency(), a.channels().get())),
         duration_ms: mkv.info().duration(),
+        ending: Ending::Clean,
     })
 }

@@ -19,6 +19,8 @@ struct Inner {
     len: u64,
     /// A handle to fsync, when the output is a file.
     file: Option<File>,
+    /// A copy of the bytes written since `start_capture` (the file's header).
+    capture: Option<Vec<u8>>,
 }
 
 /// One end of the shared sink. Cloning gives another end to the same bytes.
@@ -35,6 +37,7 @@ impl SharedSink {
             pos: 0,
             len: 0,
             file,
+            capture: None,
         })))
     }
 
@@ -61,6 +64,27 @@ impl SharedSink {
         }
     }
 
+    /// Starts keeping a copy of what is written, from the current position on.
+    pub(crate) fn start_capture(&self) -> io::Result<()> {
+        self.lock()?.capture = Some(Vec::new());
+        Ok(())
+    }
+
+    /// Stops the copy and returns it.
+    pub(crate) fn take_capture(&self) -> io::Result<Vec<u8>> {
+        Ok(self.lock()?.capture.take().unwrap_or_default())
+    }
+
+    /// Writes `bytes` at `at` and returns to where writing was.
+    pub(crate) fn patch(&self, at: u64, bytes: &[u8]) -> io::Result<()> {
+        let mut this = self.clone();
+        let resume = this.stream_position()?;
+        this.seek(SeekFrom::Start(at))?;
+        this.write_all(bytes)?;
+        this.seek(SeekFrom::Start(resume))?;
+        Ok(())
+    }
+
     /// The file's length so far (written, whether or not flushed yet).
     pub(crate) fn len(&self) -> u64 {
         self.lock().map(|i| i.len).unwrap_or(0)
@@ -71,6 +95,9 @@ impl Write for SharedSink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut inner = self.lock()?;
         let n = inner.out.write(buf)?;
+        if let Some(copy) = &mut inner.capture {
+            copy.extend_from_slice(&buf[..n]);
+        }
         inner.pos += n as u64;
         inner.len = inner.len.max(inner.pos);
         Ok(n)

@@ -13,6 +13,12 @@
 //! this machine does not have. The risk taken: oxideav-mkv is young (0.0.x), so the tests read every
 //! file back with a different demuxer (`matroska-demuxer`) rather than the library's own.
 //!
+//! One gap in the library, worked around here: until `finish`, its SeekHead's Cues entry holds a
+//! placeholder position 0 (the SeekHead itself), which strict readers follow and fail on, so an
+//! unfinished (crashed) file would not open for them. The writer turns that one entry into a Void of
+//! the same length right after the header (what the library itself writes when a file has no Cues)
+//! and puts it back just before `finish` lets the library fill it in. See `seek_fix`.
+//!
 //! What the library does not allow: rewriting a track's PixelWidth/Height mid-file or cutting a
 //! cluster on demand. A resolution change therefore travels in the bitstream (the keyframe's own
 //! header, as in every WebM a browser records) while the track header keeps the first size; each
@@ -27,6 +33,7 @@ use oxideav_mkv::mux::MkvMuxer;
 
 use crate::codec::{Codec, Container, MediaKind};
 use crate::error::RecordError;
+use crate::seek_fix::SeekEntryFix;
 use crate::sink::{SharedSink, TrackOutput};
 use crate::spec::{Frame, FrameSize, TrackSpec};
 use crate::stats::{SizeChange, TrackStats};
@@ -59,7 +66,11 @@ enum State {
     /// Nothing written yet: the header needs the first frame (for video the first keyframe, whose
     /// size and, for H.264, parameter sets it declares).
     AwaitingFirstFrame,
-    Open(Box<MkvMuxer>),
+    Open {
+        muxer: Box<MkvMuxer>,
+        /// Where the voided Cues Seek entry is, to restore before the trailer.
+        cues_entry: Option<SeekEntryFix>,
+    },
     Finished,
     /// An earlier write failed; the file holds what was written before it.
     Broken,
@@ -130,7 +141,7 @@ impl TrackWriter {
         match self.state {
             State::Finished => return Err(RecordError::NotWritable("finished")),
             State::Broken => return Err(RecordError::NotWritable("broken by an earlier error")),
-            State::AwaitingFirstFrame | State::Open(_) => {}
+            State::AwaitingFirstFrame | State::Open { .. } => {}
         }
         if let Some(last) = self.stats.last {
             if MeetingTime::from_duration(frame.pts) < last {
@@ -206,13 +217,13 @@ impl TrackWriter {
                 p
             }
             TrackSpec::Video { initial_size, .. } => {
-                let size = size.or(initial_size).ok_or(RecordError::SizeUnknown)?;
                 let mut p = CodecParameters::video(id);
-                p.width = Some(size.width);
-                p.height = Some(size.height);
                 if codec == Codec::H264 {
                     p.extradata = avc_config(nals)?;
                 }
+                let size = size.or(initial_size).ok_or(RecordError::SizeUnknown)?;
+                p.width = Some(size.width);
+                p.height = Some(size.height);
                 p
             }
         };
@@ -233,18 +244,25 @@ impl TrackWriter {
             .with_cluster_limits(CLUSTER_MS, CLUSTER_BYTES)
             .and_then(|m| m.with_duration_finalization())
             .map_err(RecordError::muxer)?;
-        if let Err(e) = muxer.write_header() {
+        self.sink.start_capture()?;
+        let written = muxer.write_header();
+        let header = self.sink.take_capture()?;
+        if let Err(e) = written {
             self.state = State::Broken;
             return Err(RecordError::muxer(e));
         }
-        self.state = State::Open(Box::new(muxer));
+        let cues_entry = SeekEntryFix::apply(&self.sink, &header)?;
+        self.state = State::Open {
+            muxer: Box::new(muxer),
+            cues_entry,
+        };
         Ok(())
     }
 
     fn write_packet(&mut self, at: MeetingTime, key: bool, data: Vec<u8>) -> Result<(), RecordError> {
         // Every audio frame decodes on its own: mark it so, as Matroska players expect.
         let key = key || self.codec().kind() == MediaKind::Audio;
-        let State::Open(muxer) = &mut self.state else {
+        let State::Open { muxer, .. } = &mut self.state else {
             return Err(RecordError::NotWritable("not open"));
         };
         let mut packet = Packet::new(0, TimeBase::new(1, 1000), data);
@@ -285,7 +303,13 @@ impl TrackWriter {
     /// empty file. Further writes are refused.
     pub fn finish(&mut self) -> Result<TrackStats, RecordError> {
         match std::mem::replace(&mut self.state, State::Finished) {
-            State::Open(mut muxer) => {
+            State::Open {
+                mut muxer,
+                cues_entry,
+            } => {
+                if let Some(fix) = cues_entry {
+                    fix.restore(&self.sink)?;
+                }
                 if let Err(e) = muxer.write_trailer() {
                     self.state = State::Broken;
                     return Err(RecordError::muxer(e));
@@ -307,7 +331,7 @@ impl TrackWriter {
 impl Drop for TrackWriter {
     fn drop(&mut self) {
         // Dropped unfinished: leave the file as a crash would, with everything handed to the OS.
-        if matches!(self.state, State::Open(_)) {
+        if matches!(self.state, State::Open { .. }) {
             let _ = self.sink.flush_to_os();
         }
     }
