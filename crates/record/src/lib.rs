@@ -8,8 +8,11 @@ mod bits;
 mod codec;
 mod error;
 mod h264;
+mod manifest;
 mod opus;
 mod readback;
+mod recording;
+mod recover;
 mod seek_fix;
 mod sink;
 mod spec;
@@ -22,7 +25,13 @@ mod writer;
 
 pub use codec::{Codec, Container, MediaKind};
 pub use error::RecordError;
+pub use manifest::{
+    Gap, GapReason, Manifest, MeetingId, RecordingState, TrackEntry, TrackState, MANIFEST_FILE,
+    MANIFEST_VERSION,
+};
 pub use readback::{read_file, summarize, Ending, FileSummary, ReadFrame, ReadTrack};
+pub use recording::{MeetingRecording, TrackMeta};
+pub use recover::{recover_all, Recovered, Recovery};
 pub use sink::TrackOutput;
 pub use spec::{AudioCodec, Frame, FrameSize, TrackSpec, VideoCodec};
 pub use stats::{SizeChange, TrackStats};

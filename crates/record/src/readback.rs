@@ -71,7 +71,9 @@ pub fn read_file(path: &Path) -> Result<(ReadTrack, Vec<ReadFrame>), RecordError
 /// never got a frame) holds nothing.
 pub fn summarize(path: &Path) -> Result<FileSummary, RecordError> {
     let mut s = FileSummary::default();
-    let len = std::fs::metadata(path).map_err(RecordError::io(path))?.len();
+    let len = std::fs::metadata(path)
+        .map_err(RecordError::io(path))?
+        .len();
     if len == 0 {
         return Ok(s);
     }
@@ -87,7 +89,9 @@ pub fn summarize(path: &Path) -> Result<FileSummary, RecordError> {
 }
 
 fn open(path: &Path) -> Result<BufReader<File>, RecordError> {
-    Ok(BufReader::new(File::open(path).map_err(RecordError::io(path))?))
+    Ok(BufReader::new(
+        File::open(path).map_err(RecordError::io(path))?,
+    ))
 }
 
 /// Walks the frames of a file's only track, up to the end or to the first block it cannot read

@@ -67,7 +67,7 @@ impl BitWriter {
     }
 
     fn into_bytes(mut self) -> Vec<u8> {
-        while self.bits.len() % 8 != 0 {
+        while !self.bits.len().is_multiple_of(8) {
             self.bits.push(0);
         }
         self.bits

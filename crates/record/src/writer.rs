@@ -109,7 +109,9 @@ impl TrackWriter {
         } = spec
         {
             if sample_rate == 0 || !(1..=2).contains(&channels) {
-                return Err(RecordError::BadSpec("audio needs a rate and 1 or 2 channels"));
+                return Err(RecordError::BadSpec(
+                    "audio needs a rate and 1 or 2 channels",
+                ));
             }
         }
         Ok(Self {
@@ -129,6 +131,11 @@ impl TrackWriter {
 
     pub fn codec(&self) -> Codec {
         self.spec.codec()
+    }
+
+    /// An earlier write or finish failed: the file holds what came before, and nothing more goes in.
+    pub fn is_broken(&self) -> bool {
+        matches!(self.state, State::Broken)
     }
 
     pub fn stats(&self) -> &TrackStats {
@@ -259,7 +266,12 @@ impl TrackWriter {
         Ok(())
     }
 
-    fn write_packet(&mut self, at: MeetingTime, key: bool, data: Vec<u8>) -> Result<(), RecordError> {
+    fn write_packet(
+        &mut self,
+        at: MeetingTime,
+        key: bool,
+        data: Vec<u8>,
+    ) -> Result<(), RecordError> {
         // Every audio frame decodes on its own: mark it so, as Matroska players expect.
         let key = key || self.codec().kind() == MediaKind::Audio;
         let State::Open { muxer, .. } = &mut self.state else {
@@ -339,7 +351,8 @@ impl Drop for TrackWriter {
 
 fn avc_config(nals: &[&[u8]]) -> Result<Vec<u8>, RecordError> {
     let (sps_nal, pps_nal) = h264::parameter_sets(nals).ok_or(RecordError::MissingParameterSets)?;
-    let sps = h264::Sps::parse(sps_nal).ok_or(RecordError::BadKeyframe("h264 sps not understood"))?;
+    let sps =
+        h264::Sps::parse(sps_nal).ok_or(RecordError::BadKeyframe("h264 sps not understood"))?;
     if sps_nal.len() < 4 {
         return Err(RecordError::BadKeyframe("h264 sps too short"));
     }

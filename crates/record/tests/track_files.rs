@@ -42,7 +42,7 @@ fn vp8(pts: u64, keyframe: bool, size: FrameSize, seq: u32) -> Sent {
     } else {
         vec![0x11, 0x02, 0x00] // frame tag, bit 0 set: inter frame
     };
-    data.extend((0..200 + seq % 50).map(|i| (i as u32 ^ seq) as u8));
+    data.extend((0..200 + seq % 50).map(|i| (i ^ seq) as u8));
     Sent {
         pts: ms(pts),
         keyframe,
@@ -53,7 +53,7 @@ fn vp8(pts: u64, keyframe: bool, size: FrameSize, seq: u32) -> Sent {
 /// An Opus packet: TOC byte 0xfc (CELT fullband 20 ms, one frame), then filler.
 fn opus(pts: u64, seq: u32) -> Sent {
     let mut data = vec![0xfc];
-    data.extend((0..60 + seq % 20).map(|i| (i as u32).wrapping_mul(seq + 7) as u8));
+    data.extend((0..60 + seq % 20).map(|i| i.wrapping_mul(seq + 7) as u8));
     Sent {
         pts: ms(pts),
         keyframe: false,
@@ -73,7 +73,11 @@ fn assert_same(read: &[ReadFrame], sent: &[Sent], audio: bool) {
     assert_eq!(read.len(), sent.len(), "frame count");
     for (i, (r, s)) in read.iter().zip(sent).enumerate() {
         assert_eq!(r.pts, s.pts, "pts of frame {i}");
-        assert_eq!(r.keyframe, s.keyframe || audio, "keyframe flag of frame {i}");
+        assert_eq!(
+            r.keyframe,
+            s.keyframe || audio,
+            "keyframe flag of frame {i}"
+        );
         assert_eq!(r.data, s.data, "bytes of frame {i}");
     }
 }
@@ -103,7 +107,11 @@ fn vp8_frames_read_back_as_sent_on_the_meeting_clock() {
     assert_eq!(track.codec_id, "V_VP8");
     assert_eq!(track.pixel_size, Some((1280, 720)));
     assert_same(&read, &sent, false);
-    assert_eq!(read[0].pts, ms(5_000), "the file starts where the track started on the meeting clock");
+    assert_eq!(
+        read[0].pts,
+        ms(5_000),
+        "the file starts where the track started on the meeting clock"
+    );
     assert!(track.duration_ms.is_some(), "finish writes the duration");
 }
 
@@ -134,7 +142,11 @@ fn opus_frames_read_back_and_a_mute_stays_a_gap() {
         .map(|p| p[1].pts - p[0].pts)
         .max()
         .expect("frames");
-    assert_eq!(gap, ms(8_000 - 2_980), "the mute is a jump in time, nothing fills it");
+    assert_eq!(
+        gap,
+        ms(8_000 - 2_980),
+        "the mute is a jump in time, nothing fills it"
+    );
 }
 
 #[test]
@@ -145,7 +157,9 @@ fn a_resolution_change_is_carried_by_the_keyframe_that_makes_it() {
         width: 640,
         height: 360,
     };
-    let mut sent: Vec<Sent> = (0..60).map(|i| vp8(i * 33, i % 30 == 0, HD, i as u32)).collect();
+    let mut sent: Vec<Sent> = (0..60)
+        .map(|i| vp8(i * 33, i % 30 == 0, HD, i as u32))
+        .collect();
     sent.extend((60..120).map(|i| vp8(i * 33, i % 30 == 0, small, i as u32)));
     let mut w = TrackWriter::create(&path, TrackSpec::video(VideoCodec::Vp8)).expect("create");
     let changes: Vec<_> = sent
@@ -153,13 +167,21 @@ fn a_resolution_change_is_carried_by_the_keyframe_that_makes_it() {
         .filter_map(|f| w.write_frame(f.frame()).expect("write"))
         .collect();
     let stats = w.finish().expect("finish");
-    assert_eq!(changes.len(), 2, "the first size and the change: {changes:?}");
+    assert_eq!(
+        changes.len(),
+        2,
+        "the first size and the change: {changes:?}"
+    );
     assert_eq!(changes[1].size, small);
     assert_eq!(changes[1].at.as_duration(), ms(60 * 33));
     assert_eq!(stats.sizes, changes);
     let (track, read) = read_file(&path).expect("read back");
     assert_same(&read, &sent, false);
-    assert_eq!(track.pixel_size, Some((1280, 720)), "the header keeps the first size");
+    assert_eq!(
+        track.pixel_size,
+        Some((1280, 720)),
+        "the header keeps the first size"
+    );
     let sizes: Vec<(u16, u16)> = read
         .iter()
         .filter(|f| f.keyframe)
@@ -169,7 +191,10 @@ fn a_resolution_change_is_carried_by_the_keyframe_that_makes_it() {
             (w, h)
         })
         .collect();
-    assert_eq!(sizes, vec![(1280, 720), (1280, 720), (640, 360), (640, 360)]);
+    assert_eq!(
+        sizes,
+        vec![(1280, 720), (1280, 720), (640, 360), (640, 360)]
+    );
 }
 
 #[test]
@@ -254,21 +279,37 @@ fn a_file_cut_like_a_kill_reads_up_to_the_cut() {
     w.flush_cluster().expect("flush");
     let bytes = std::fs::read(&path).expect("read");
     let clusters = cluster_offsets(&bytes);
-    assert!(clusters.len() >= 9, "a cluster per second: {}", clusters.len());
+    assert!(
+        clusters.len() >= 9,
+        "a cluster per second: {}",
+        clusters.len()
+    );
     for (n, extra) in [(3usize, 0usize), (5, 40), (8, 700)] {
         let cut = dir.path().join(format!("cut-{n}-{extra}.webm"));
         std::fs::write(&cut, &bytes[..clusters[n] + extra]).expect("write cut");
         let (track, read) = read_file(&cut).expect("a cut file still demuxes");
-        assert_eq!(track.ending == Ending::Clean, extra == 0, "cut {n}+{extra}: {:?}", track.ending);
+        assert_eq!(
+            track.ending == Ending::Clean,
+            extra == 0,
+            "cut {n}+{extra}: {:?}",
+            track.ending
+        );
         // Every frame of the clusters before the cut survives, and whole blocks after it.
         let start = cluster_start(&bytes, clusters[n]);
         let before = sent.iter().take_while(|f| f.pts < start).count();
-        assert!(read.len() >= before, "cut {n}+{extra}: {} < {before}", read.len());
+        assert!(
+            read.len() >= before,
+            "cut {n}+{extra}: {} < {before}",
+            read.len()
+        );
         assert!(read.len() < sent.len());
         assert_same(&read, &sent[..read.len()], false);
         let summary = summarize(&cut).expect("summary");
         assert_eq!(summary.frames, read.len() as u64);
-        assert_eq!(summary.last.map(|t| t.as_duration()), read.last().map(|f| f.pts));
+        assert_eq!(
+            summary.last.map(|t| t.as_duration()),
+            read.last().map(|f| f.pts)
+        );
     }
     drop(w);
 }
@@ -299,7 +340,10 @@ fn an_unfinished_file_holds_what_reached_the_os() {
     assert_eq!(track.duration_ms, None, "never finalised");
     // Every keyframe and every second of media reaches the OS: only the last second may be missing.
     let last = read.last().expect("frames").pts;
-    assert!(last >= sent.last().expect("sent").pts - ms(1_000), "last read {last:?}");
+    assert!(
+        last >= sent.last().expect("sent").pts - ms(1_000),
+        "last read {last:?}"
+    );
     assert_same(&read, &sent[..read.len()], false);
     drop(w);
 }
@@ -327,7 +371,11 @@ fn h264_goes_in_matroska_length_prefixed_with_its_avcc() {
         nals.push(slice);
         for (k, nal) in nals.iter().enumerate() {
             // Mix 4- and 3-byte start codes, as encoders do.
-            au.extend_from_slice(if k == 0 { &[0, 0, 0, 1][..] } else { &[0, 0, 1][..] });
+            au.extend_from_slice(if k == 0 {
+                &[0, 0, 0, 1][..]
+            } else {
+                &[0, 0, 1][..]
+            });
             au.extend_from_slice(nal);
             stored.extend_from_slice(&(nal.len() as u32).to_be_bytes());
             stored.extend_from_slice(nal);
@@ -363,8 +411,11 @@ fn h264_goes_in_matroska_length_prefixed_with_its_avcc() {
 #[test]
 fn an_h264_file_needs_parameter_sets_in_its_first_keyframe() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut w = TrackWriter::create(&dir.path().join("x.mkv"), TrackSpec::video(VideoCodec::H264))
-        .expect("create");
+    let mut w = TrackWriter::create(
+        &dir.path().join("x.mkv"),
+        TrackSpec::video(VideoCodec::H264),
+    )
+    .expect("create");
     let idr_only = [0, 0, 0, 1, 0x65, 1, 2, 3];
     let frame = Frame {
         pts: ms(0),
@@ -414,5 +465,9 @@ fn the_seekhead_points_at_the_cues_only_once_they_exist() {
     let p = entries[0] + CUES_ENTRY.len();
     let pos = u64::from_be_bytes(done[p..p + 8].try_into().expect("8 bytes")) as usize;
     let cues = segment_data_start(&done) + pos;
-    assert_eq!(&done[cues..cues + 4], &[0x1c, 0x53, 0xbb, 0x6b], "the entry leads to the Cues");
+    assert_eq!(
+        &done[cues..cues + 4],
+        &[0x1c, 0x53, 0xbb, 0x6b],
+        "the entry leads to the Cues"
+    );
 }

@@ -20,7 +20,11 @@ pub fn split_annex_b(data: &[u8]) -> Vec<&[u8]> {
     while i + 2 < data.len() {
         if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
             // A 4-byte start code's leading zero belongs to the start code, not the previous NAL.
-            let end = if i > start && data[i - 1] == 0 { i - 1 } else { i };
+            let end = if i > start && data[i - 1] == 0 {
+                i - 1
+            } else {
+                i
+            };
             if end > start {
                 nals.push(&data[start..end]);
             }
@@ -69,12 +73,12 @@ pub(crate) fn first_sps(nals: &[&[u8]]) -> Option<Sps> {
 /// AVCDecoderConfigurationRecord with one SPS and one PPS and 4-byte NAL lengths.
 pub(crate) fn avc_config(sps_nal: &[u8], pps_nal: &[u8], sps: &Sps) -> Vec<u8> {
     let mut out = vec![
-        1,              // configurationVersion
-        sps_nal[1],     // AVCProfileIndication
-        sps_nal[2],     // profile_compatibility
-        sps_nal[3],     // AVCLevelIndication
-        0xfc | 3,       // reserved bits + lengthSizeMinusOne = 3
-        0xe0 | 1,       // reserved bits + numOfSequenceParameterSets = 1
+        1,          // configurationVersion
+        sps_nal[1], // AVCProfileIndication
+        sps_nal[2], // profile_compatibility
+        sps_nal[3], // AVCLevelIndication
+        0xfc | 3,   // reserved bits + lengthSizeMinusOne = 3
+        0xe0 | 1,   // reserved bits + numOfSequenceParameterSets = 1
     ];
     push_with_u16_len(&mut out, sps_nal);
     out.push(1); // numOfPictureParameterSets
@@ -102,13 +106,12 @@ mod tests {
 
     #[test]
     fn splits_three_and_four_byte_start_codes() {
-        let au = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5];
+        let au = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5,
+        ];
         let nals = split_annex_b(&au);
         assert_eq!(nals, vec![&[0x67, 1, 2][..], &[0x68, 3], &[0x65, 4, 5]]);
-        assert_eq!(
-            to_length_prefixed(&nals[1..2]),
-            vec![0, 0, 0, 2, 0x68, 3]
-        );
+        assert_eq!(to_length_prefixed(&nals[1..2]), vec![0, 0, 0, 2, 0x68, 3]);
         assert!(parameter_sets(&nals).is_some());
         assert!(parameter_sets(&nals[2..]).is_none());
     }
