@@ -28,12 +28,10 @@ pub enum RecordError {
     /// A frame flagged as a keyframe whose header is not a keyframe's (so its picture size is unknown).
     #[error("keyframe header not understood: {0}")]
     BadKeyframe(&'static str),
-    /// An H.264 keyframe that opens a file must carry its SPS and PPS (they become the file's avcC).
-    #[error("the first H.264 keyframe has no SPS and PPS")]
-    MissingParameterSets,
-    /// A video track whose picture size is neither given nor parsed from its first keyframe.
-    #[error("video size unknown: give an initial size for this codec")]
-    SizeUnknown,
+    /// The keyframe that opens an H.264 or AV1 file must carry the codec's configuration (SPS and
+    /// PPS; the sequence header), which becomes the file's CodecPrivate.
+    #[error("the first keyframe has no {0}")]
+    MissingCodecConfig(&'static str),
     #[error("the track writer is {0}")]
     NotWritable(&'static str),
     #[error("unknown track {0}")]

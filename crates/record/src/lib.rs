@@ -4,6 +4,7 @@
 //! Plain synchronous std IO: the server runs a [`MeetingRecording`] on a blocking thread fed by a
 //! bounded queue of complete, ordered frames from the media core's recording sink.
 
+mod av1;
 mod bits;
 mod codec;
 mod error;

@@ -6,7 +6,7 @@ use crate::codec::Codec;
 use serde::{Deserialize, Serialize};
 
 /// A picture size in pixels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameSize {
     pub width: u32,
     pub height: u32,
@@ -38,12 +38,8 @@ pub enum TrackSpec {
         sample_rate: u32,
         channels: u8,
     },
-    Video {
-        codec: VideoCodec,
-        /// The size the file declares when it cannot be read from the first keyframe (AV1 always,
-        /// other codecs only as a fallback). VP8, VP9 and H.264 take it from the first keyframe.
-        initial_size: Option<FrameSize>,
-    },
+    /// The picture size and any codec configuration come from the first keyframe.
+    Video { codec: VideoCodec },
 }
 
 impl TrackSpec {
@@ -57,10 +53,7 @@ impl TrackSpec {
     }
 
     pub fn video(codec: VideoCodec) -> Self {
-        TrackSpec::Video {
-            codec,
-            initial_size: None,
-        }
+        TrackSpec::Video { codec }
     }
 
     pub fn codec(&self) -> Codec {
@@ -69,7 +62,7 @@ impl TrackSpec {
                 codec: AudioCodec::Opus,
                 ..
             } => Codec::Opus,
-            TrackSpec::Video { codec, .. } => match codec {
+            TrackSpec::Video { codec } => match codec {
                 VideoCodec::Vp8 => Codec::Vp8,
                 VideoCodec::Vp9 => Codec::Vp9,
                 VideoCodec::Av1 => Codec::Av1,

@@ -4,6 +4,7 @@
 
 use crate::spec::FrameSize;
 
+pub use crate::av1::keyframe_unit as av1_keyframe_unit;
 pub use crate::vp8::keyframe_header as vp8_keyframe_header;
 pub use crate::vp9::keyframe_header as vp9_keyframe_header;
 
@@ -47,26 +48,27 @@ pub fn h264_baseline_size(width_mbs: u32, height_mbs: u32, crop: Option<[u32; 4]
     }
 }
 
+/// Most-significant-bit-first bit writer for the synthetic headers.
 #[derive(Default)]
-struct BitWriter {
+pub(crate) struct BitWriter {
     bits: Vec<u8>,
 }
 
 impl BitWriter {
-    fn put(&mut self, v: u32, n: u32) {
+    pub(crate) fn put(&mut self, v: u32, n: u32) {
         for i in (0..n).rev() {
             self.bits.push(((v >> i) & 1) as u8);
         }
     }
 
-    fn ue(&mut self, v: u32) {
+    pub(crate) fn ue(&mut self, v: u32) {
         let x = v + 1;
         let len = 32 - x.leading_zeros();
         self.put(0, len - 1);
         self.put(x, len);
     }
 
-    fn into_bytes(mut self) -> Vec<u8> {
+    pub(crate) fn into_bytes(mut self) -> Vec<u8> {
         while !self.bits.len().is_multiple_of(8) {
             self.bits.push(0);
         }

@@ -19,6 +19,8 @@
 //! the same length right after the header (what the library itself writes when a file has no Cues)
 //! and puts it back just before `finish` lets the library fill it in. See `seek_fix`.
 //!
+//! AV1's av1C and size come from the sequence header (see `av1`).
+//!
 //! What the library does not allow: rewriting a track's PixelWidth/Height mid-file or cutting a
 //! cluster on demand. A resolution change therefore travels in the bitstream (the keyframe's own
 //! header, as in every WebM a browser records) while the track header keeps the first size; each
@@ -38,7 +40,7 @@ use crate::sink::{SharedSink, TrackOutput};
 use crate::spec::{Frame, FrameSize, TrackSpec};
 use crate::stats::{SizeChange, TrackStats};
 use crate::time::MeetingTime;
-use crate::{h264, opus, vp8, vp9};
+use crate::{av1, h264, opus, vp8, vp9};
 
 /// Longest cluster, in milliseconds of media: the crash guarantee's step.
 const CLUSTER_MS: u32 = 1_000;
@@ -168,7 +170,7 @@ impl TrackWriter {
             if codec.kind() == MediaKind::Video && !frame.keyframe {
                 return Err(RecordError::AwaitingKeyframe);
             }
-            self.open(size, &nals)?;
+            self.open(size, &frame, &nals)?;
         }
         let payload = match codec {
             Codec::H264 => h264::to_length_prefixed(&nals),
@@ -182,7 +184,8 @@ impl TrackWriter {
         Ok(change)
     }
 
-    /// The picture size a keyframe declares, when the codec's header says it.
+    /// The picture size a keyframe declares, when the codec's header says it (an H.264 keyframe
+    /// without an SPS, or an AV1 one without a sequence header, keeps the size it had).
     fn keyframe_size(
         &self,
         codec: Codec,
@@ -199,16 +202,21 @@ impl TrackWriter {
             Codec::Vp9 => vp9::keyframe_size(frame.data)
                 .map(Some)
                 .map_err(RecordError::BadKeyframe),
-            // A keyframe without an SPS keeps the size it had.
             Codec::H264 => Ok(h264::first_sps(nals).map(|s| s.size)),
-            // AV1's size sits in the sequence header OBU behind several variable fields; it is not
-            // parsed here: the spec's initial size goes in the header and decoders read the stream's.
-            Codec::Av1 | Codec::Opus => Ok(None),
+            Codec::Av1 => av1::sequence_header(frame.data)
+                .map(|s| s.map(|s| s.max_size))
+                .map_err(RecordError::BadKeyframe),
+            Codec::Opus => Ok(None),
         }
     }
 
     /// Builds the muxer and writes the file's header.
-    fn open(&mut self, size: Option<FrameSize>, nals: &[&[u8]]) -> Result<(), RecordError> {
+    fn open(
+        &mut self,
+        size: Option<FrameSize>,
+        frame: &Frame<'_>,
+        nals: &[&[u8]],
+    ) -> Result<(), RecordError> {
         let codec = self.codec();
         let id = CodecId::new(codec.library_id());
         let params = match self.spec {
@@ -223,12 +231,20 @@ impl TrackWriter {
                 p.extradata = opus::opus_head(channels, sample_rate);
                 p
             }
-            TrackSpec::Video { initial_size, .. } => {
+            TrackSpec::Video { .. } => {
                 let mut p = CodecParameters::video(id);
-                if codec == Codec::H264 {
-                    p.extradata = avc_config(nals)?;
-                }
-                let size = size.or(initial_size).ok_or(RecordError::SizeUnknown)?;
+                p.extradata = match codec {
+                    Codec::H264 => avc_config(nals)?,
+                    Codec::Av1 => {
+                        av1::sequence_header(frame.data)
+                            .map_err(RecordError::BadKeyframe)?
+                            .ok_or(RecordError::MissingCodecConfig("AV1 sequence header"))?
+                            .config
+                    }
+                    Codec::Vp8 | Codec::Vp9 | Codec::Opus => Vec::new(),
+                };
+                // Every video codec's opening keyframe declares its size (or was refused above).
+                let size = size.ok_or(RecordError::BadKeyframe("no picture size"))?;
                 p.width = Some(size.width);
                 p.height = Some(size.height);
                 p
@@ -350,7 +366,8 @@ impl Drop for TrackWriter {
 }
 
 fn avc_config(nals: &[&[u8]]) -> Result<Vec<u8>, RecordError> {
-    let (sps_nal, pps_nal) = h264::parameter_sets(nals).ok_or(RecordError::MissingParameterSets)?;
+    let (sps_nal, pps_nal) =
+        h264::parameter_sets(nals).ok_or(RecordError::MissingCodecConfig("H.264 SPS and PPS"))?;
     let sps =
         h264::Sps::parse(sps_nal).ok_or(RecordError::BadKeyframe("h264 sps not understood"))?;
     if sps_nal.len() < 4 {

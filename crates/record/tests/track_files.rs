@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use convene_record::synth::{
-    h264_baseline_size, h264_baseline_sps, vp8_keyframe_header, vp9_keyframe_header,
+    av1_keyframe_unit, h264_baseline_size, h264_baseline_sps, vp8_keyframe_header,
+    vp9_keyframe_header,
 };
 use convene_record::{
     read_file, summarize, Ending, Frame, FrameSize, ReadFrame, RecordError, TrackSpec, TrackWriter,
@@ -424,7 +425,7 @@ fn an_h264_file_needs_parameter_sets_in_its_first_keyframe() {
     };
     assert!(matches!(
         w.write_frame(frame),
-        Err(RecordError::MissingParameterSets)
+        Err(RecordError::MissingCodecConfig(_))
     ));
 }
 
@@ -470,4 +471,56 @@ fn the_seekhead_points_at_the_cues_only_once_they_exist() {
         &[0x1c, 0x53, 0xbb, 0x6b],
         "the entry leads to the Cues"
     );
+}
+
+#[test]
+fn av1_takes_its_av1c_and_size_from_the_sequence_header() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cam.webm");
+    let small = FrameSize {
+        width: 320,
+        height: 180,
+    };
+    let sent: Vec<Sent> = (0..60u64)
+        .map(|i| {
+            let payload: Vec<u8> = (0..120).map(|j| (j + i) as u8).collect();
+            let key = i % 20 == 0;
+            let data = if key {
+                av1_keyframe_unit(if i < 40 { HD } else { small }, &payload)
+            } else {
+                let mut d = vec![0x32, payload.len() as u8]; // OBU_FRAME with a size field
+                d.extend(payload);
+                d
+            };
+            Sent {
+                pts: ms(i * 33),
+                keyframe: key,
+                data,
+            }
+        })
+        .collect();
+    let mut w = TrackWriter::create(&path, TrackSpec::video(VideoCodec::Av1)).expect("create");
+    let bare = Sent {
+        pts: ms(0),
+        keyframe: true,
+        data: vec![0x32, 1, 0],
+    };
+    assert!(matches!(
+        w.write_frame(bare.frame()),
+        Err(RecordError::MissingCodecConfig(_))
+    ));
+    for f in &sent {
+        w.write_frame(f.frame()).expect("write");
+    }
+    let stats = w.finish().expect("finish");
+    let sizes: Vec<FrameSize> = stats.sizes.iter().map(|c| c.size).collect();
+    assert_eq!(sizes, vec![HD, small]);
+    let (track, read) = read_file(&path).expect("read back");
+    assert_eq!(track.codec_id, "V_AV1");
+    assert_eq!(track.pixel_size, Some((1280, 720)));
+    let seq_obu = &sent[0].data[..sent[0].data.len() - 122];
+    let mut av1c = vec![0x81, 0x08, 0x0c, 0x00];
+    av1c.extend_from_slice(seq_obu);
+    assert_eq!(track.codec_private, Some(av1c));
+    assert_same(&read, &sent, false);
 }
