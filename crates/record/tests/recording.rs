@@ -285,3 +285,18 @@ fn a_half_written_manifest_update_leaves_the_last_good_one() {
     std::fs::write(dir.join(".manifest.json.tmp"), b"{\"version\": 1, \"mee").expect("tmp");
     assert_eq!(&Manifest::load(&dir).expect("load"), rec.manifest());
 }
+
+#[test]
+fn a_recording_can_move_to_its_own_thread() {
+    fn send<T: Send>() {}
+    send::<MeetingRecording>();
+    send::<convene_record::TrackWriter>();
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root.path().join("m");
+    let rec = start(&dir);
+    let done = std::thread::spawn(move || rec.finish(stamp(10)))
+        .join()
+        .expect("thread")
+        .expect("finish");
+    assert_eq!(done.state, RecordingState::Complete);
+}
