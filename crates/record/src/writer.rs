@@ -65,8 +65,8 @@ impl Default for FlushPolicy {
 }
 
 enum State {
-    /// Nothing written yet: the header needs the first frame (for video the first keyframe, whose
-    /// size and, for H.264, parameter sets it declares).
+    /// Nothing written yet: the header needs the first frame (for video the first keyframe, which
+    /// gives the size and H.264's parameter sets or AV1's sequence header).
     AwaitingFirstFrame,
     Open {
         muxer: Box<MkvMuxer>,
@@ -374,4 +374,72 @@ fn avc_config(nals: &[&[u8]]) -> Result<Vec<u8>, RecordError> {
         return Err(RecordError::BadKeyframe("h264 sps too short"));
     }
     Ok(h264::avc_config(sps_nal, pps_nal, &sps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::AudioCodec;
+    use std::io::Cursor;
+    use std::sync::{Arc, Mutex};
+
+    /// An in-memory output whose bytes stay readable after the writer took it.
+    #[derive(Clone, Default)]
+    struct Memory(Arc<Mutex<Cursor<Vec<u8>>>>);
+    impl std::io::Write for Memory {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("test lock").write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl std::io::Seek for Memory {
+        fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+            self.0.lock().expect("test lock").seek(to)
+        }
+    }
+
+    #[test]
+    fn audio_needs_a_rate_and_one_or_two_channels() {
+        for (sample_rate, channels) in [(0, 2), (48_000, 0), (48_000, 3)] {
+            let spec = TrackSpec::Audio {
+                codec: AudioCodec::Opus,
+                sample_rate,
+                channels,
+            };
+            assert!(matches!(
+                TrackWriter::new(Memory::default(), spec),
+                Err(RecordError::BadSpec(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn writes_to_any_seekable_output() {
+        let out = Memory::default();
+        let mut w = TrackWriter::new(out.clone(), TrackSpec::opus()).expect("writer");
+        for i in 0..100u64 {
+            let frame = Frame {
+                pts: Duration::from_millis(i * 20),
+                keyframe: false,
+                data: &[0xfc, 1, 2, 3],
+            };
+            w.write_frame(frame).expect("frame");
+        }
+        let stats = w.finish().expect("finish");
+        let bytes = out.0.lock().expect("lock").get_ref().clone();
+        assert_eq!(&bytes[..4], &[0x1a, 0x45, 0xdf, 0xa3], "an EBML file");
+        assert_eq!(stats.file_bytes, bytes.len() as u64);
+        assert_eq!(stats.frames, 100);
+        assert!(
+            w.write_frame(Frame {
+                pts: Duration::from_secs(9),
+                keyframe: false,
+                data: &[0xfc],
+            })
+            .is_err(),
+            "a finished writer takes no more frames"
+        );
+    }
 }
