@@ -83,7 +83,7 @@ pub struct TrackEntry {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sizes: Vec<SizeChange>,
     pub frames: u64,
-    /// Frame bytes written.
+    /// Frame bytes as the file stores them.
     pub bytes: u64,
 }
 

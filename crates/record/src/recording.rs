@@ -117,7 +117,7 @@ impl MeetingRecording {
                 entry.start = stats.first;
                 entry.end = stats.last;
                 entry.frames = stats.frames;
-                entry.bytes = stats.payload_bytes;
+                entry.bytes = stats.frame_bytes;
                 entry.sizes = stats.sizes;
                 if change.is_some() {
                     self.save()?;
@@ -157,7 +157,7 @@ impl MeetingRecording {
         entry.state = match &finished {
             Ok(stats) => {
                 entry.frames = stats.frames;
-                entry.bytes = stats.payload_bytes;
+                entry.bytes = stats.frame_bytes;
                 TrackState::Ended
             }
             Err(_) => TrackState::Failed,

@@ -19,8 +19,8 @@ pub struct TrackStats {
     pub first: Option<MeetingTime>,
     pub last: Option<MeetingTime>,
     pub frames: u64,
-    /// Frame bytes as received (before any repackaging).
-    pub payload_bytes: u64,
+    /// Frame bytes as the file stores them (H.264's length prefixes included), as a read-back counts.
+    pub frame_bytes: u64,
     /// The file's length.
     pub file_bytes: u64,
     /// The picture size from the first keyframe on, and each change after.
@@ -38,7 +38,7 @@ impl TrackStats {
         self.first.get_or_insert(at);
         self.last = Some(at);
         self.frames += 1;
-        self.payload_bytes += len as u64;
+        self.frame_bytes += len as u64;
         let size = size?;
         if self.sizes.last().is_some_and(|c| c.size == size) {
             return None;

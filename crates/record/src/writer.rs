@@ -177,8 +177,9 @@ impl TrackWriter {
             _ => frame.data.to_vec(),
         };
         let at = MeetingTime::from_duration(frame.pts);
+        let stored = payload.len();
         self.write_packet(at, frame.keyframe, payload)?;
-        let change = self.stats.record(at, frame.data.len(), size);
+        let change = self.stats.record(at, stored, size);
         self.stats.file_bytes = self.sink.len();
         self.after_write(frame.pts, frame.keyframe)?;
         Ok(change)

@@ -87,6 +87,11 @@ fn h264_goes_in_matroska_length_prefixed_with_its_avcc() {
     let mut w = write_all(&path, TrackSpec::video(VideoCodec::H264), &sent);
     let stats = w.finish().expect("finish");
     assert_eq!(stats.sizes[0].size, h264_baseline_size(40, 30, None));
+    let stored: usize = expected.iter().map(|f| f.data.len()).sum();
+    assert_eq!(
+        stats.frame_bytes, stored as u64,
+        "bytes as the file stores them"
+    );
     let (track, read) = read_file(&path).expect("read back");
     assert_eq!(track.doc_type, "matroska");
     assert_eq!(track.codec_id, "V_MPEG4/ISO/AVC");

@@ -149,6 +149,8 @@ fn a_recording_keeps_files_and_manifest_in_step_and_the_manifest_round_trips() {
     for entry in &done.tracks {
         let (_, frames) = read_file(&dir.join(&entry.file)).expect("read back");
         assert_eq!(frames.len() as u64, entry.frames, "{}", entry.file);
+        let bytes: usize = frames.iter().map(|f| f.data.len()).sum();
+        assert_eq!(bytes as u64, entry.bytes, "{}", entry.file);
         assert_eq!(
             frames.last().map(|f| MeetingTime::from_duration(f.pts)),
             entry.end
