@@ -19,8 +19,9 @@ pub enum RecordError {
     Muxer(String),
     #[error("demuxer: {0}")]
     Demuxer(String),
-    /// A video file must start with a keyframe; this frame came before the first one and was not written.
-    #[error("frame before the first keyframe (not written)")]
+    /// A video file must start with a keyframe, and after lost frames go on from one; this frame
+    /// came before it and was not written.
+    #[error("frame before a keyframe the file needs (not written)")]
     AwaitingKeyframe,
     /// Frames of a track must come in order of their timestamps.
     #[error("frame at {pts:?} is older than the last written frame at {last:?}")]

@@ -10,7 +10,7 @@ use convene_proto::{ParticipantId, RoomId, Source, TrackId};
 
 use crate::error::RecordError;
 use crate::manifest::{
-    Gap, Manifest, MeetingId, RecordingState, TrackEntry, TrackState, MANIFEST_FILE,
+    Gap, GapReason, Manifest, MeetingId, RecordingState, TrackEntry, TrackState, MANIFEST_FILE,
 };
 use crate::spec::{Frame, TrackSpec};
 use crate::time::Stamp;
@@ -134,8 +134,14 @@ impl MeetingRecording {
         }
     }
 
-    /// Marks a time without media on a track (a mute, a pause, frames dropped).
+    /// Marks a time without media on a track (a mute, a pause, frames dropped). After dropped
+    /// frames a video track waits for its next keyframe (see `TrackWriter::frames_lost`).
     pub fn gap(&mut self, track: &TrackId, gap: Gap) -> Result<(), RecordError> {
+        if gap.reason == GapReason::Dropped {
+            if let Some(w) = self.writers.get_mut(track) {
+                w.frames_lost();
+            }
+        }
         self.manifest
             .track_mut(track)
             .ok_or_else(|| RecordError::UnknownTrack(track.to_string()))?

@@ -78,11 +78,20 @@ enum State {
     Broken,
 }
 
+/// Whether a video track's next frame can be decoded from what the file already holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Decodable {
+    Yes,
+    /// Frames were lost: inter frames would reference pictures the file does not have.
+    FromNextKeyframe,
+}
+
 /// Writes one track's frames into one file.
 pub struct TrackWriter {
     spec: TrackSpec,
     sink: SharedSink,
     state: State,
+    decodable: Decodable,
     stats: TrackStats,
     policy: FlushPolicy,
     last_to_os: Option<Duration>,
@@ -120,6 +129,7 @@ impl TrackWriter {
             spec,
             sink,
             state: State::AwaitingFirstFrame,
+            decodable: Decodable::Yes,
             stats: TrackStats::default(),
             policy: FlushPolicy::default(),
             last_to_os: None,
@@ -144,6 +154,15 @@ impl TrackWriter {
         &self.stats
     }
 
+    /// Says frames of this track were lost before reaching the writer (a full queue): a video track
+    /// then refuses frames until the next keyframe, so the file never holds frames that reference
+    /// pictures it lacks. Audio frames decode on their own, so audio goes on.
+    pub fn frames_lost(&mut self) {
+        if self.codec().kind() == MediaKind::Video {
+            self.decodable = Decodable::FromNextKeyframe;
+        }
+    }
+
     /// Writes one frame. Returns the new picture size when this keyframe changed it. A refused frame
     /// (`AwaitingKeyframe`, `OutOfOrder`, `BadKeyframe`) leaves the file and the writer as they were.
     pub fn write_frame(&mut self, frame: Frame<'_>) -> Result<Option<SizeChange>, RecordError> {
@@ -166,12 +185,15 @@ impl TrackWriter {
             _ => Vec::new(),
         };
         let size = self.keyframe_size(codec, &frame, &nals)?;
-        if matches!(self.state, State::AwaitingFirstFrame) {
-            if codec.kind() == MediaKind::Video && !frame.keyframe {
-                return Err(RecordError::AwaitingKeyframe);
-            }
+        let first = matches!(self.state, State::AwaitingFirstFrame);
+        let waiting = first || self.decodable == Decodable::FromNextKeyframe;
+        if waiting && codec.kind() == MediaKind::Video && !frame.keyframe {
+            return Err(RecordError::AwaitingKeyframe);
+        }
+        if first {
             self.open(size, &frame, &nals)?;
         }
+        self.decodable = Decodable::Yes;
         let payload = match codec {
             Codec::H264 => h264::to_length_prefixed(&nals),
             _ => frame.data.to_vec(),

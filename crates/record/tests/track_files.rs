@@ -136,3 +136,35 @@ fn frames_before_the_first_keyframe_are_refused_not_written() {
     let (_, read) = read_file(&path).expect("read back");
     assert_same(&read, &sent, false);
 }
+
+#[test]
+fn after_lost_frames_video_waits_for_a_keyframe_and_audio_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cam.webm");
+    let mut w = TrackWriter::create(&path, TrackSpec::video(VideoCodec::Vp8)).expect("create");
+    let mut kept = vec![vp8(0, true, HD, 0), vp8(33, false, HD, 1)];
+    for f in &kept {
+        w.write_frame(f.frame()).expect("write");
+    }
+    // Frames 66..200 were dropped on the way; what comes next references them.
+    w.frames_lost();
+    assert!(matches!(
+        w.write_frame(vp8(231, false, HD, 7).frame()),
+        Err(RecordError::AwaitingKeyframe)
+    ));
+    let resumed = [vp8(264, true, HD, 8), vp8(297, false, HD, 9)];
+    for f in &resumed {
+        w.write_frame(f.frame()).expect("write after the keyframe");
+    }
+    kept.extend(resumed);
+    w.finish().expect("finish");
+    assert_same(&read_file(&path).expect("read back").1, &kept, false);
+
+    let mut mic =
+        TrackWriter::create(&dir.path().join("mic.webm"), TrackSpec::opus()).expect("create");
+    mic.write_frame(opus_run(0, 20, 0)[0].frame())
+        .expect("first");
+    mic.frames_lost();
+    mic.write_frame(opus_run(500, 520, 1)[0].frame())
+        .expect("audio frames decode on their own");
+}
