@@ -106,32 +106,34 @@ impl MeetingRecording {
             .get_mut(track)
             .ok_or_else(|| RecordError::UnknownTrack(track.to_string()))?;
         let written = writer.write_frame(frame);
-        let broken = writer.is_broken();
-        let stats = writer.stats().clone();
+        let stats = writer.stats();
         let entry = self
             .manifest
             .track_mut(track)
             .ok_or_else(|| RecordError::UnknownTrack(track.to_string()))?;
-        match written {
+        let material = match &written {
             Ok(change) => {
                 entry.start = stats.first;
                 entry.end = stats.last;
                 entry.frames = stats.frames;
                 entry.bytes = stats.frame_bytes;
-                entry.sizes = stats.sizes;
                 if change.is_some() {
-                    self.save()?;
+                    entry.sizes.clone_from(&stats.sizes);
                 }
-                Ok(())
+                change.is_some()
             }
-            Err(e) => {
-                if broken && entry.state != TrackState::Failed {
+            Err(_) => {
+                let newly_failed = writer.is_broken() && entry.state != TrackState::Failed;
+                if newly_failed {
                     entry.state = TrackState::Failed;
-                    self.save()?;
                 }
-                Err(e)
+                newly_failed
             }
+        };
+        if material {
+            self.save()?;
         }
+        written.map(|_| ())
     }
 
     /// Marks a time without media on a track (a mute, a pause, frames dropped). After dropped

@@ -191,7 +191,14 @@ impl TrackWriter {
             return Err(RecordError::AwaitingKeyframe);
         }
         if first {
-            self.open(size, &frame, &nals)?;
+            if let Err(e) = self.open(size, &frame, &nals) {
+                // Refused before a byte was written, the writer can still take a good keyframe;
+                // after, the file's start is unknown.
+                if self.sink.len() > 0 {
+                    self.state = State::Broken;
+                }
+                return Err(e);
+            }
         }
         self.decodable = Decodable::Yes;
         let payload = match codec {
@@ -203,7 +210,11 @@ impl TrackWriter {
         self.write_packet(at, frame.keyframe, payload)?;
         let change = self.stats.record(at, stored, size);
         self.stats.file_bytes = self.sink.len();
-        self.after_write(frame.pts, frame.keyframe)?;
+        if let Err(e) = self.after_write(frame.pts, frame.keyframe) {
+            // The disk refused bytes: stop here rather than guess which reached it.
+            self.state = State::Broken;
+            return Err(e);
+        }
         Ok(change)
     }
 
@@ -293,10 +304,7 @@ impl TrackWriter {
         self.sink.start_capture()?;
         let written = muxer.write_header();
         let header = self.sink.take_capture()?;
-        if let Err(e) = written {
-            self.state = State::Broken;
-            return Err(RecordError::muxer(e));
-        }
+        written.map_err(RecordError::muxer)?;
         let cues_entry = SeekEntryFix::apply(&self.sink, &header)?;
         self.state = State::Open {
             muxer: Box::new(muxer),

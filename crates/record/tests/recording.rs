@@ -343,3 +343,58 @@ fn a_dropped_gap_makes_the_camera_wait_for_its_next_keyframe() {
     assert_eq!(entry.gaps, vec![dropped]);
     assert_eq!(entry.end, Some(MeetingTime(759)));
 }
+
+#[test]
+fn a_track_whose_disk_refuses_bytes_is_marked_failed_and_the_others_go_on() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root.path().join("m");
+    let mut rec = start(&dir);
+    let (mic, cam) = (TrackId::new("t-mic"), TrackId::new("t-cam"));
+    rec.add_track(meta("t-mic", "p1", Source::Microphone), TrackSpec::opus())
+        .expect("mic");
+    // The camera's file is a full disk.
+    std::os::unix::fs::symlink("/dev/full", dir.join("002-p1-camera.webm")).expect("symlink");
+    rec.add_track(
+        meta("t-cam", "p1", Source::Camera),
+        TrackSpec::video(VideoCodec::Vp8),
+    )
+    .expect("cam");
+    let key = vp8_frame(0, true);
+    let frame = Frame {
+        pts: Duration::from_millis(0),
+        keyframe: true,
+        data: &key,
+    };
+    assert!(
+        rec.write(&cam, frame).is_err(),
+        "the keyframe's flush fails"
+    );
+    assert_eq!(
+        Manifest::load(&dir)
+            .expect("load")
+            .track(&cam)
+            .expect("cam")
+            .state,
+        TrackState::Failed,
+        "saved at once"
+    );
+    assert!(matches!(
+        rec.write(&cam, frame),
+        Err(RecordError::NotWritable(_))
+    ));
+    let data = opus_packet(1);
+    let audio = Frame {
+        pts: Duration::from_millis(20),
+        keyframe: false,
+        data: &data,
+    };
+    rec.write(&mic, audio).expect("the microphone goes on");
+    assert!(
+        rec.finish(stamp(100)).is_err(),
+        "finish reports the failed track"
+    );
+    let m = Manifest::load(&dir).expect("load");
+    assert_eq!(m.state, RecordingState::Complete);
+    assert_eq!(m.track(&mic).expect("mic").state, TrackState::Ended);
+    assert_eq!(m.track(&cam).expect("cam").state, TrackState::Failed);
+}
