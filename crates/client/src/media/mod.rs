@@ -24,9 +24,9 @@ use crate::signaling::ClientError;
 
 pub use net::{NetCounters, Transport};
 pub use parts::LeanStats;
-pub use publish::{catch_up, PublishOptions, SendStats, MAX_LAG, RIDS};
+pub use publish::{catch_up, PublishOptions, SendStats, Synthesizer, MAX_LAG, RIDS};
 pub use receive::TrackStats;
-pub use session::{MediaSession, Publishing, ReceiveOnly};
+pub use session::{MediaSession, Outcome, Publishing, ReceiveOnly};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {

@@ -1,5 +1,7 @@
-//! The synthetic publisher: Opus every 20 ms with the audio-level extension, and VP8 (simulcast
-//! or not) at a frame rate, with keyframes on request and periodically.
+//! The frame synthesiser: Opus every 20 ms with the audio-level extension, and VP8 (simulcast
+//! or not) at a frame rate, with keyframes on request and periodically, written into a str0m
+//! `Rtc`. The client's sessions publish with it, and so does any other driver of a str0m peer
+//! (the load tool's Janus participant), so that every sender makes the same frames.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -101,11 +103,14 @@ pub struct SendStats {
     pub paused_layers: Vec<String>,
 }
 
-pub(crate) struct Publisher {
-    pub opts: PublishOptions,
+/// Writes the frames [`PublishOptions`] ask for, on the m-lines it is given, when they are due.
+/// Its owner runs the peer: it says when media can flow ([`Synthesizer::set_flowing`]), passes
+/// keyframe requests on, and calls [`Synthesizer::tick`] at [`Synthesizer::next_wakeup`].
+pub struct Synthesizer {
+    pub(crate) opts: PublishOptions,
     sender: u32,
-    pub audio_mid: Option<Mid>,
-    pub video_mid: Option<Mid>,
+    pub(crate) audio_mid: Option<Mid>,
+    pub(crate) video_mid: Option<Mid>,
     /// The video m-line's rids, as negotiated (empty: no simulcast).
     rids: Vec<Rid>,
     audio_pt: Option<Pt>,
@@ -119,12 +124,13 @@ pub(crate) struct Publisher {
     want_key: [bool; 3],
     paused: [bool; 3],
     scratch: Vec<u8>,
-    pub stats: SendStats,
+    pub(crate) stats: SendStats,
 }
 
-impl Publisher {
+impl Synthesizer {
+    /// `sender` goes into every frame's header ([`crate::frame::sender_id`] of the publisher).
     pub fn new(opts: PublishOptions, sender: u32) -> Self {
-        Publisher {
+        Synthesizer {
             opts,
             sender,
             audio_mid: None,
@@ -144,7 +150,21 @@ impl Publisher {
         }
     }
 
-    /// The rids to offer for a new video m-line.
+    pub fn options(&self) -> &PublishOptions {
+        &self.opts
+    }
+
+    /// What was written so far.
+    pub fn stats(&self) -> &SendStats {
+        &self.stats
+    }
+
+    /// The audio m-line to write Opus on (None: no audio).
+    pub fn set_audio_mid(&mut self, mid: Option<Mid>) {
+        self.audio_mid = mid;
+    }
+
+    /// The rids to offer for a new video m-line, lowest layer first.
     pub fn offer_rids(&self) -> Vec<&'static str> {
         match self.opts.layer_count() {
             1 => Vec::new(),
@@ -152,6 +172,7 @@ impl Publisher {
         }
     }
 
+    /// The video m-line to write VP8 on, and its rids, lowest layer first (empty: no simulcast).
     pub fn set_video_mid(&mut self, mid: Mid, rids: &[&str]) {
         self.video_mid = Some(mid);
         self.rids = rids.iter().map(|r| Rid::from(*r)).collect();
@@ -176,6 +197,8 @@ impl Publisher {
             .get_or_insert(now + self.opts.keyframe_interval);
     }
 
+    /// New options: a kind can be turned off and on, rates change at once; the layer count of
+    /// an existing video m-line stays.
     pub fn update(&mut self, opts: PublishOptions) {
         // A kind turned back on restarts its clock: the pause is not "behind schedule".
         let now = Instant::now();
@@ -207,6 +230,7 @@ impl Publisher {
         self.stats.paused_layers = rids.to_vec();
     }
 
+    /// A PLI/FIR from the peer: the next frame of that layer (or all) is a keyframe.
     pub fn keyframe_request(&mut self, r: &KeyframeRequest) {
         if Some(r.mid) != self.video_mid {
             return;
@@ -221,6 +245,7 @@ impl Publisher {
         }
     }
 
+    /// When the next frame is due; None when nothing is (not flowing, or nothing to publish).
     pub fn next_wakeup(&self) -> Option<Instant> {
         let audio = self
             .next_audio
@@ -234,7 +259,7 @@ impl Publisher {
         }
     }
 
-    /// Writes every frame that is due.
+    /// Writes every frame that is due; `unix_us` is the send time written in their headers.
     pub fn tick(&mut self, rtc: &mut Rtc, now: Instant, unix_us: u64) {
         if let (Some(mid), Some(at), true) = (self.audio_mid, self.next_audio, self.opts.audio) {
             if at <= now {

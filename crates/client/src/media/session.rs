@@ -30,11 +30,33 @@ pub struct Publishing;
 #[derive(Debug)]
 pub struct ReceiveOnly;
 
+/// How a session's task ended ([`MediaSession::finish`]).
+pub enum Outcome {
+    /// Stopped by its handle: the connection is still joined.
+    Stopped(Signaling),
+    /// The server reset the media session (`media_reset`: it heard nothing from us for too
+    /// long). The connection is still joined; a new session on it starts over.
+    Reset { signaling: Signaling, reason: String },
+    /// The session failed; the connection went with it (or was the cause).
+    Failed(MediaError),
+}
+
+impl Outcome {
+    /// The connection back, or the error; a reset is [`MediaError::ResetByServer`].
+    pub fn into_result(self) -> Result<Signaling, MediaError> {
+        match self {
+            Outcome::Stopped(s) => Ok(s),
+            Outcome::Reset { reason, .. } => Err(MediaError::ResetByServer(reason)),
+            Outcome::Failed(e) => Err(e),
+        }
+    }
+}
+
 /// Handle to a running media session. Dropping it stops the task (and drops the connection).
 pub struct MediaSession<Role = Publishing> {
     cmd: mpsc::Sender<Command>,
     events: mpsc::Receiver<MediaEvent>,
-    task: JoinHandle<Result<Signaling, MediaError>>,
+    task: JoinHandle<Outcome>,
     role: PhantomData<Role>,
 }
 
@@ -72,7 +94,7 @@ impl MediaSession<ReceiveOnly> {
     pub fn from_parts(
         cmd: mpsc::Sender<Command>,
         events: mpsc::Receiver<MediaEvent>,
-        task: JoinHandle<Result<Signaling, MediaError>>,
+        task: JoinHandle<Outcome>,
     ) -> MediaSession<ReceiveOnly> {
         MediaSession {
             cmd,
@@ -174,10 +196,16 @@ impl<R> MediaSession<R> {
     /// Stops media and returns the signaling connection (still joined), or the error that
     /// ended the task earlier.
     pub async fn stop(self) -> Result<Signaling, MediaError> {
+        self.finish().await.into_result()
+    }
+
+    /// Stops media (unless it ended already) and says how it ended: after a reset the
+    /// connection comes back too, for a new session.
+    pub async fn finish(self) -> Outcome {
         let _ = self.cmd.send(Command::Stop).await;
         match self.task.await {
-            Ok(r) => r,
-            Err(e) => Err(MediaError::Io(std::io::Error::other(e))),
+            Ok(o) => o,
+            Err(e) => Outcome::Failed(MediaError::Io(std::io::Error::other(e))),
         }
     }
 }
