@@ -18,10 +18,13 @@ use tokio::sync::mpsc;
 
 use super::link::{add_receive_only_line, packet_mid, Link};
 use super::net::{self, Net};
-use super::parts::Command;
+use super::command::Command;
 use super::publish::Synthesizer;
 use super::receive::Receiver;
-use super::{MediaConfig, MediaError, MediaEvent, MediaStats, Outcome};
+use super::config::MediaConfig;
+use super::error::MediaError;
+use super::outcome::Outcome;
+use super::stats::{MediaEvent, MediaStats};
 use crate::frame::{sender_id, unix_micros};
 use crate::signaling::Signaling;
 

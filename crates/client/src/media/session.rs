@@ -8,11 +8,14 @@ use convene_proto::{ClientMessage, ParticipantId, ServerMessage, TrackId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::parts::Command;
-use super::{
-    driver, MediaConfig, MediaError, MediaEvent, MediaStats, NetCounters, PacketConfig,
-    PublishOptions,
-};
+use super::command::Command;
+use super::config::{MediaConfig, PacketConfig};
+use super::driver;
+use super::error::MediaError;
+use super::outcome::Outcome;
+use super::net::NetCounters;
+use super::publish::PublishOptions;
+use super::stats::{MediaEvent, MediaStats};
 use crate::signaling::Signaling;
 
 /// A session that publishes (or may start to): [`MediaSession::start`].
@@ -29,28 +32,6 @@ pub struct Publishing;
 /// ```
 #[derive(Debug)]
 pub struct ReceiveOnly;
-
-/// How a session's task ended ([`MediaSession::finish`]).
-pub enum Outcome {
-    /// Stopped by its handle: the connection is still joined.
-    Stopped(Signaling),
-    /// The server reset the media session (`media_reset`: it heard nothing from us for too
-    /// long). The connection is still joined; a new session on it starts over.
-    Reset { signaling: Signaling, reason: String },
-    /// The session failed; the connection went with it (or was the cause).
-    Failed(MediaError),
-}
-
-impl Outcome {
-    /// The connection back, or the error; a reset is [`MediaError::ResetByServer`].
-    pub fn into_result(self) -> Result<Signaling, MediaError> {
-        match self {
-            Outcome::Stopped(s) => Ok(s),
-            Outcome::Reset { reason, .. } => Err(MediaError::ResetByServer(reason)),
-            Outcome::Failed(e) => Err(e),
-        }
-    }
-}
 
 /// Handle to a running media session. Dropping it stops the task (and drops the connection).
 pub struct MediaSession<Role = Publishing> {
