@@ -8,6 +8,8 @@ mod offer;
 mod pc;
 mod receive;
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -15,10 +17,12 @@ use tokio::sync::oneshot;
 
 use crate::options::Options;
 use crate::pacing::Slot;
-use crate::run::PublisherIds;
 use crate::session::{Failure, Snap};
 use api::{jsep, jsep_sdp, videoroom, JanusWs};
 use pc::{Pc, PcCmd, PcHandle};
+
+/// Janus subscribers must name the feeds they subscribe to: the publishers record theirs here.
+pub type PublisherIds = Arc<Mutex<BTreeMap<usize, Vec<u64>>>>;
 
 const KEEPALIVE: Duration = Duration::from_secs(20);
 
