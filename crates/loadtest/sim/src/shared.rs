@@ -9,7 +9,7 @@ use str0m::Candidate;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::shard::{AddressPool, Key, Shard, ShardCmd};
-use crate::RtpPath;
+use crate::path::RtpPath;
 use convene_client::parts::Command;
 use convene_client::Signaling;
 use convene_client::{MediaError, MediaEvent, MediaSession, Outcome, ReceiveOnly};
