@@ -93,7 +93,6 @@ async fn start_session(
     }
 }
 
-
 async fn participant(
     o: Arc<Options>,
     slot: Slot,

@@ -160,7 +160,6 @@ pub struct Outcome {
     pub last: Option<Snap>,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

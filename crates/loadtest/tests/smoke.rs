@@ -81,7 +81,7 @@ async fn meeting(
         ..Options::default()
     };
     let r = run(o).await.expect("run");
-    eprintln!("{}", convene_loadtest::report::table(&r));
+    eprintln!("{}", convene_loadtest::table::table(&r));
 
     assert_eq!(r.participants.connected, 5, "{:?}", r.failure_examples);
     assert!(r.failures.is_empty(), "{:?}", r.failure_examples);

@@ -150,13 +150,21 @@ async fn video_from(m: &Meeting, from: &ParticipantId, old: &[TrackId], n: u64) 
 async fn after_a_dropped_connection_the_client_comes_back_as_the_same_participant() {
     let s = TestServer::start().await;
     let proxy = Proxy::start(s.ws_url()).await;
-    let mut a = Meeting::join(&proxy.url(), JoinRequest::new("rc", "Ada"), options(light()))
-        .await
-        .expect("join");
+    let mut a = Meeting::join(
+        &proxy.url(),
+        JoinRequest::new("rc", "Ada"),
+        options(light()),
+    )
+    .await
+    .expect("join");
     let me = a.joined().participant_id.clone();
-    let mut b = Meeting::join(&s.ws_url(), JoinRequest::new("rc", "Bob"), options(PublishOptions::none()))
-        .await
-        .expect("join");
+    let mut b = Meeting::join(
+        &s.ws_url(),
+        JoinRequest::new("rc", "Bob"),
+        options(PublishOptions::none()),
+    )
+    .await
+    .expect("join");
     let first = video_from(&b, &me, &[], 10).await;
 
     proxy.send(Ctl::Cut);
@@ -176,16 +184,24 @@ async fn after_a_dropped_connection_the_client_comes_back_as_the_same_participan
     .await;
     assert_eq!((id, resumed), (me.clone(), true), "the same participant");
     assert!(
-        before.iter().any(|e| matches!(e, MeetingEvent::Message(ServerMessage::Joined(j)) if j.resumed)),
+        before
+            .iter()
+            .any(|e| matches!(e, MeetingEvent::Message(ServerMessage::Joined(j)) if j.resumed)),
         "the new joined is passed on: {before:#?}"
     );
     // Its new peer connection publishes again, and the other side receives it.
-    until(&mut a, |e| (*e == MeetingEvent::MediaConnected).then_some(())).await;
+    until(&mut a, |e| {
+        (*e == MeetingEvent::MediaConnected).then_some(())
+    })
+    .await;
     video_from(&b, &me, &[first], 10).await;
     // Nobody saw it leave.
     while let Some(e) = b.try_next_event() {
         assert!(
-            !matches!(e, MeetingEvent::Message(ServerMessage::ParticipantLeft { .. })),
+            !matches!(
+                e,
+                MeetingEvent::Message(ServerMessage::ParticipantLeft { .. })
+            ),
             "{e:?}"
         );
     }
@@ -202,15 +218,26 @@ async fn after_a_dropped_connection_the_client_comes_back_as_the_same_participan
 async fn after_media_reset_the_client_rebuilds_its_media_by_itself() {
     let s = TestServer::start().await;
     let proxy = Proxy::start(s.ws_url()).await;
-    let mut a = Meeting::join(&proxy.url(), JoinRequest::new("mr", "Ada"), options(light()))
-        .await
-        .expect("join");
+    let mut a = Meeting::join(
+        &proxy.url(),
+        JoinRequest::new("mr", "Ada"),
+        options(light()),
+    )
+    .await
+    .expect("join");
     let me = a.joined().participant_id.clone();
-    let b = Meeting::join(&s.ws_url(), JoinRequest::new("mr", "Bob"), options(PublishOptions::none()))
-        .await
-        .expect("join");
+    let b = Meeting::join(
+        &s.ws_url(),
+        JoinRequest::new("mr", "Bob"),
+        options(PublishOptions::none()),
+    )
+    .await
+    .expect("join");
     let first = video_from(&b, &me, &[], 10).await;
-    until(&mut a, |e| (*e == MeetingEvent::MediaConnected).then_some(())).await;
+    until(&mut a, |e| {
+        (*e == MeetingEvent::MediaConnected).then_some(())
+    })
+    .await;
 
     proxy.send(Ctl::Inject(
         r#"{"type": "media_reset", "reason": "no_media_from_client"}"#.into(),
@@ -222,32 +249,47 @@ async fn after_media_reset_the_client_rebuilds_its_media_by_itself() {
     .await;
     assert_eq!(reason, "no_media_from_client");
     assert!(
-        !seen.iter().any(|e| matches!(e, MeetingEvent::Reconnecting { .. } | MeetingEvent::Ended(_))),
+        !seen.iter().any(|e| matches!(
+            e,
+            MeetingEvent::Reconnecting { .. } | MeetingEvent::Ended(_)
+        )),
         "the connection stayed: {seen:#?}"
     );
-    until(&mut a, |e| (*e == MeetingEvent::MediaConnected).then_some(())).await;
+    until(&mut a, |e| {
+        (*e == MeetingEvent::MediaConnected).then_some(())
+    })
+    .await;
     // A new peer connection: the server publishes new tracks, and frames flow on them.
-    let second = video_from(&b, &me, &[first.clone()], 10).await;
+    let second = video_from(&b, &me, std::slice::from_ref(&first), 10).await;
     assert_ne!(second, first);
     let sent = a.stats().await.expect("stats").sent;
-    assert!(sent.video_frames[0] > 0 && sent.audio_frames > 0, "{sent:?}");
+    assert!(
+        sent.video_frames[0] > 0 && sent.audio_frames > 0,
+        "{sent:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_terminal_close_is_not_retried() {
     let s = TestServer::start().await;
-    let host = Meeting::join(&s.ws_url(), JoinRequest::new("tc", "Host"), options(PublishOptions::none()))
-        .await
-        .expect("join");
-    let mut a = Meeting::join(&s.ws_url(), JoinRequest::new("tc", "Ada"), options(PublishOptions::none()))
-        .await
-        .expect("join");
-    let me = a.joined().participant_id.clone();
-    host.send(ClientMessage::RemoveParticipant {
-        participant_id: me,
-    })
+    let host = Meeting::join(
+        &s.ws_url(),
+        JoinRequest::new("tc", "Host"),
+        options(PublishOptions::none()),
+    )
     .await
-    .expect("send");
+    .expect("join");
+    let mut a = Meeting::join(
+        &s.ws_url(),
+        JoinRequest::new("tc", "Ada"),
+        options(PublishOptions::none()),
+    )
+    .await
+    .expect("join");
+    let me = a.joined().participant_id.clone();
+    host.send(ClientMessage::RemoveParticipant { participant_id: me })
+        .await
+        .expect("send");
     let (end, seen) = until(&mut a, |e| match e {
         MeetingEvent::Ended(end) => Some(end.clone()),
         _ => None,
@@ -255,7 +297,9 @@ async fn a_terminal_close_is_not_retried() {
     .await;
     assert_eq!(end, EndReason::Removed);
     assert!(
-        !seen.iter().any(|e| matches!(e, MeetingEvent::Reconnecting { .. })),
+        !seen
+            .iter()
+            .any(|e| matches!(e, MeetingEvent::Reconnecting { .. })),
         "no attempt to come back: {seen:#?}"
     );
     // Nothing follows the end; the handle says so.

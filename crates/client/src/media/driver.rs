@@ -16,14 +16,14 @@ use str0m::net::{Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
-use super::link::{add_receive_only_line, packet_mid, Link};
-use super::net::{self, Net};
 use super::command::Command;
-use super::publish::Synthesizer;
-use super::receive::Receiver;
 use super::config::MediaConfig;
 use super::error::MediaError;
+use super::link::{add_receive_only_line, packet_mid, Link};
+use super::net::{self, Net};
 use super::outcome::Outcome;
+use super::publish::Synthesizer;
+use super::receive::Receiver;
 use super::stats::{MediaEvent, MediaStats};
 use crate::frame::{sender_id, unix_micros};
 use crate::signaling::Signaling;
@@ -165,7 +165,9 @@ impl Driver {
                 Outcome::Stopped(self.sig)
             }
             Err(MediaError::ResetByServer(reason)) => {
-                self.emit(MediaEvent::Ended(format!("the server reset the media session: {reason}")));
+                self.emit(MediaEvent::Ended(format!(
+                    "the server reset the media session: {reason}"
+                )));
                 // Only the media session is gone: the connection is still joined.
                 Outcome::Reset {
                     signaling: self.sig,

@@ -9,7 +9,10 @@ pub enum Outcome {
     Stopped(Signaling),
     /// The server reset the media session (`media_reset`: it heard nothing from us for too
     /// long). The connection is still joined; a new session on it starts over.
-    Reset { signaling: Signaling, reason: String },
+    Reset {
+        signaling: Signaling,
+        reason: String,
+    },
     /// The session failed; the connection went with it (or was the cause).
     Failed(MediaError),
 }

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use convene_proto::{ClientMessage, Joined, ParticipantId, ServerMessage, TrackId};
 use tokio::sync::{mpsc, oneshot};
 
+use super::attempt;
 use super::backoff;
 use super::types::{EndReason, JoinRequest, MeetingError, MeetingEvent, MeetingOptions};
 use super::verdict::{after_error, retryable, Verdict};
-use super::attempt;
 use crate::media::{
     MediaConfig, MediaError, MediaEvent, MediaSession, MediaStats, Outcome, PublishOptions,
 };
@@ -334,11 +334,17 @@ impl Supervisor {
         }
     }
 
-    async fn rejoined(&mut self, sig: Signaling, joined: Joined) -> Result<MediaSession, MediaError> {
+    async fn rejoined(
+        &mut self,
+        sig: Signaling,
+        joined: Joined,
+    ) -> Result<MediaSession, MediaError> {
         let resumed = joined.resumed && joined.participant_id == self.me;
         self.on_joined(&joined);
         let participant_id = joined.participant_id.clone();
-        self.emit(MeetingEvent::Message(ServerMessage::Joined(Box::new(joined))));
+        self.emit(MeetingEvent::Message(ServerMessage::Joined(Box::new(
+            joined,
+        ))));
         // The old peer connection went with the old task, whatever `media_kept` says: a new one.
         let session = self.start_media(sig).await?;
         self.emit(MeetingEvent::Reconnected {

@@ -8,8 +8,8 @@ use convene_proto::{ClientMessage, ErrorCode, ServerMessage};
 use str0m::Candidate;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::shard::{AddressPool, Key, Shard, ShardCmd};
 use crate::path::RtpPath;
+use crate::shard::{AddressPool, Key, Shard, ShardCmd};
 use convene_client::parts::Command;
 use convene_client::Signaling;
 use convene_client::{MediaError, MediaEvent, MediaSession, Outcome, ReceiveOnly};

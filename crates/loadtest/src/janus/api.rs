@@ -217,7 +217,10 @@ mod tests {
 
     #[test]
     fn replies_are_matched_by_transaction() {
-        assert_eq!(reply_to(&json!({"janus": "ack", "transaction": "t1"}), "t1"), Reply::Ack);
+        assert_eq!(
+            reply_to(&json!({"janus": "ack", "transaction": "t1"}), "t1"),
+            Reply::Ack
+        );
         assert_eq!(
             reply_to(&json!({"janus": "success", "transaction": "t1"}), "t1"),
             Reply::Done
@@ -235,10 +238,16 @@ mod tests {
         let m = plugin_message(5, videoroom::start(), Some(jsep("answer", "v=0")));
         assert_eq!(m["handle_id"], 5);
         assert_eq!(m["body"]["request"], "start");
-        assert_eq!(m["jsep"], json!({"type": "answer", "sdp": "v=0", "trickle": false}));
-        assert!(plugin_message(5, videoroom::start(), None).get("jsep").is_none());
+        assert_eq!(
+            m["jsep"],
+            json!({"type": "answer", "sdp": "v=0", "trickle": false})
+        );
+        assert!(plugin_message(5, videoroom::start(), None)
+            .get("jsep")
+            .is_none());
 
-        let ok = json!({"plugindata": {"data": {"id": 9}}, "jsep": {"type": "offer", "sdp": "v=0"}});
+        let ok =
+            json!({"plugindata": {"data": {"id": 9}}, "jsep": {"type": "offer", "sdp": "v=0"}});
         let (data, j) = plugin_result(&ok).expect("ok");
         assert_eq!(data["id"], 9);
         assert_eq!(jsep_sdp(&j), Ok("v=0".into()));
@@ -254,7 +263,10 @@ mod tests {
         assert_eq!(s["streams"], json!([{"feed": 3}, {"feed": 4}]));
         assert_eq!(s["ptype"], "subscriber");
         assert_eq!(videoroom::join_publisher(12, "pub0")["display"], "pub0");
-        assert_eq!(videoroom::configure(true, false), json!({"request": "configure", "audio": true, "video": false}));
+        assert_eq!(
+            videoroom::configure(true, false),
+            json!({"request": "configure", "audio": true, "video": false})
+        );
         assert_eq!(videoroom::create(12, 11)["publishers"], 11);
     }
 }

@@ -231,4 +231,3 @@ async fn keep_alive(mut j: JanusWs, mut stop: oneshot::Receiver<()>) -> String {
         }
     }
 }
-

@@ -85,9 +85,14 @@ mod tests {
             assert!(sdp.contains(&format!("a=rid:{rid} send")), "{sdp}");
         }
         assert!(sdp.contains("m=audio") && sdp.contains("m=video"));
-        // The synthesiser writes on the offered m-lines.
-        assert!(synth.options().video);
-        assert_eq!(janus_simulcast(&[]).is_none(), true);
+        // The synthesiser has m-lines to write on: once media flows, frames are due.
+        let mut synth = synth;
+        synth.set_flowing(true, Instant::now());
+        assert!(synth.next_wakeup().is_some());
+        let mut idle = Synthesizer::new(PublishOptions::default(), 1);
+        idle.set_flowing(true, Instant::now());
+        assert_eq!(idle.next_wakeup(), None, "no m-line, nothing due");
+        assert!(janus_simulcast(&[]).is_none());
     }
 
     #[test]
@@ -101,7 +106,10 @@ mod tests {
             video: false,
             ..PublishOptions::default()
         });
-        assert!(!audio.contains("m=video") && audio.contains("m=audio"), "{audio}");
+        assert!(
+            !audio.contains("m=video") && audio.contains("m=audio"),
+            "{audio}"
+        );
         let mut nothing = Synthesizer::new(PublishOptions::none(), 1);
         assert!(publisher_offer(&mut rtc(), &mut nothing).is_err());
     }
@@ -118,6 +126,9 @@ mod tests {
         };
         let mut s = Snap::default();
         add_sent(&mut s, &sent);
-        assert_eq!((s.frames_out, s.media_bytes_out, s.frames_skipped), (140, 6100, 2));
+        assert_eq!(
+            (s.frames_out, s.media_bytes_out, s.frames_skipped),
+            (140, 6100, 2)
+        );
     }
 }

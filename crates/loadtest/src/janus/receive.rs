@@ -23,7 +23,14 @@ pub(super) struct Tracks {
 
 impl Tracks {
     /// One received frame of `kind` on `mid`, arrived at `arrived_us` (wall clock), into `s`.
-    pub fn record(&mut self, mid: Mid, kind: FrameKind, data: &[u8], arrived_us: u64, s: &mut Snap) {
+    pub fn record(
+        &mut self,
+        mid: Mid,
+        kind: FrameKind,
+        data: &[u8],
+        arrived_us: u64,
+        s: &mut Snap,
+    ) {
         s.frames_in += 1;
         s.media_bytes_in += data.len() as u64;
         let Some(p) = parse_frame(kind, data) else {
@@ -88,11 +95,29 @@ mod tests {
         let (mut t, mut s) = (Tracks::default(), Snap::default());
         let (a, v) = (Mid::from("a"), Mid::from("v"));
         for seq in [0, 1, 3] {
-            t.record(a, FrameKind::Audio, &frame(FrameKind::Audio, seq), 1_020_000, &mut s);
+            t.record(
+                a,
+                FrameKind::Audio,
+                &frame(FrameKind::Audio, seq),
+                1_020_000,
+                &mut s,
+            );
         }
-        t.record(v, FrameKind::Video, &frame(FrameKind::Video, 10), 1_030_000, &mut s);
+        t.record(
+            v,
+            FrameKind::Video,
+            &frame(FrameKind::Video, 10),
+            1_030_000,
+            &mut s,
+        );
         // A late frame is not counted as received in order: 2 stays lost.
-        t.record(a, FrameKind::Audio, &frame(FrameKind::Audio, 2), 1_040_000, &mut s);
+        t.record(
+            a,
+            FrameKind::Audio,
+            &frame(FrameKind::Audio, 2),
+            1_040_000,
+            &mut s,
+        );
         assert_eq!((s.frames_in, s.expected, s.lost), (5, 5, 1));
         assert_eq!(s.delay.count(), 5);
         t.record(v, FrameKind::Video, b"not one of ours", 1_050_000, &mut s);

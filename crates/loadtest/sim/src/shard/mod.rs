@@ -31,8 +31,8 @@ use session::{lean_poll, Depth, Session};
 
 use crate::lean::{is_srtp, Lean, Scratch};
 use crate::mux::{MuxSocket, Outgoing, RecvBatch, BATCH};
-use crate::prefetch::prefetch_all;
 use crate::path::RtpPath;
+use crate::prefetch::prefetch_all;
 use convene_client::frame::unix_micros;
 use convene_client::MediaEvent;
 
