@@ -31,6 +31,8 @@ enum Ctl {
     Cut,
     /// Send this text to the client as if the server had.
     Inject(String),
+    /// Stop passing anything on, keeping both sockets open (a peer that vanished).
+    Freeze,
 }
 
 /// A WebSocket proxy on loopback that relays messages both ways.
@@ -69,7 +71,13 @@ async fn relay(tcp: tokio::net::TcpStream, upstream: String, mut ctl: broadcast:
     let Ok((mut server, _)) = tokio_tungstenite::connect_async(upstream.as_str()).await else {
         return;
     };
+    let mut frozen = false;
     loop {
+        if frozen {
+            // Hold the sockets, reading and dropping, until the client gives up on them.
+            while let Some(Ok(_)) = client.next().await {}
+            return;
+        }
         tokio::select! {
             m = client.next() => match m {
                 Some(Ok(m)) => if server.send(m).await.is_err() { return },
@@ -81,6 +89,7 @@ async fn relay(tcp: tokio::net::TcpStream, upstream: String, mut ctl: broadcast:
             },
             c = ctl.recv() => match c {
                 Ok(Ctl::Cut) | Err(_) => return,
+                Ok(Ctl::Freeze) => frozen = true,
                 Ok(Ctl::Inject(text)) => {
                     if client.send(Message::text(text)).await.is_err() {
                         return;
@@ -308,4 +317,97 @@ async fn a_terminal_close_is_not_retried() {
         Ok(None)
     );
     assert!(a.send(ClientMessage::Leave).await.is_err());
+}
+
+#[tokio::test]
+async fn a_server_that_answers_nothing_is_left_for_a_new_connection() {
+    let s = TestServer::start().await;
+    let proxy = Proxy::start(s.ws_url()).await;
+    let mut opts = options(PublishOptions::none());
+    opts.ping_interval = Duration::from_millis(200);
+    let mut a = Meeting::join(&proxy.url(), JoinRequest::new("fz", "Ada"), opts)
+        .await
+        .expect("join");
+    let me = a.joined().participant_id.clone();
+    let t0 = tokio::time::Instant::now();
+    proxy.send(Ctl::Freeze);
+    let (reason, _) = until(&mut a, |e| match e {
+        MeetingEvent::Reconnecting { reason, .. } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reason, "no answer from the server");
+    // Three ping intervals of silence, not the socket's own (much longer) timeouts.
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    let (id, _) = until(&mut a, |e| match e {
+        MeetingEvent::Reconnected { participant_id, .. } => Some(participant_id.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(id, me);
+}
+
+#[tokio::test]
+async fn reconnection_gives_up_when_its_window_passes() {
+    let mut s = TestServer::start().await;
+    let mut opts = options(PublishOptions::none());
+    opts.reconnect = Some(Reconnect {
+        max_delay: Duration::from_millis(200),
+        attempt_timeout: Duration::from_millis(500),
+        window: Some(Duration::from_millis(1500)),
+    });
+    let mut a = Meeting::join(&s.ws_url(), JoinRequest::new("gu", "Ada"), opts)
+        .await
+        .expect("join");
+    // A drain says `server_shutdown`: worth coming back, but nothing answers any more.
+    s.stop().await.expect("stop");
+    let t0 = tokio::time::Instant::now();
+    let (end, seen) = until(&mut a, |e| match e {
+        MeetingEvent::Ended(end) => Some(end.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(matches!(end, EndReason::Disconnected { .. }), "{end:?}");
+    let attempts: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            MeetingEvent::Reconnecting { attempt, reason } => Some((*attempt, reason.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(attempts.len() >= 2, "{seen:#?}");
+    assert_eq!(attempts[0], (1, "server_restarting".to_string()));
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_secs(5),
+        "gave up after {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn leaving_while_reconnecting_ends_at_once() {
+    let mut s = TestServer::start().await;
+    let mut opts = options(PublishOptions::none());
+    opts.reconnect = Some(Reconnect {
+        max_delay: Duration::from_secs(30),
+        ..Reconnect::default()
+    });
+    let mut a = Meeting::join(&s.ws_url(), JoinRequest::new("lr", "Ada"), opts)
+        .await
+        .expect("join");
+    s.stop().await.expect("stop");
+    until(&mut a, |e| {
+        matches!(e, MeetingEvent::Reconnecting { .. }).then_some(())
+    })
+    .await;
+    // Publishing is kept for later; what needs the server says it is away.
+    a.publish(PublishOptions::none()).await.expect("kept");
+    assert!(matches!(
+        a.send(ClientMessage::Ping { ts: None }).await,
+        Err(convene_client::MeetingError::Reconnecting)
+    ));
+    tokio::time::timeout(Duration::from_secs(1), a.leave())
+        .await
+        .expect("no waiting for the backoff")
+        .expect("leave");
 }
