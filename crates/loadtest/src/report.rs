@@ -194,6 +194,70 @@ pub fn build(
     end: &WindowSample,
 ) -> Report {
     let secs = end.at.duration_since(start.at).as_secs_f64();
+    let (window, whole, failures, examples) = tally(outcomes, planned);
+    let connected = outcomes
+        .iter()
+        .filter(|o| o.connect.is_some() && o.failure.is_none())
+        .count();
+    let hist: &DelayHistogram = &window.delay;
+    let received_pps = per_sec(window.packets_in, secs);
+
+    let server = server_figures(o, before, start, end, &window, connected);
+    Report {
+        label: o.label.clone(),
+        target: o.target,
+        load: load(o),
+        participants: Participants {
+            planned,
+            connected,
+            failed: planned - connected,
+        },
+        failures,
+        failure_examples: examples,
+        ramp_secs,
+        join_ms: Spread::of_durations_ms(outcomes.iter().filter_map(|o| o.join)),
+        connect_ms: Spread::of_durations_ms(outcomes.iter().filter_map(|o| o.connect)),
+        window_secs: secs,
+        sent: Flow {
+            packets_per_sec: per_sec(window.packets_out, secs),
+            bytes_per_sec: per_sec(window.bytes_out, secs),
+            frames_per_sec: per_sec(window.frames_out, secs),
+        },
+        received: Flow {
+            packets_per_sec: received_pps,
+            bytes_per_sec: per_sec(window.bytes_in, secs),
+            frames_per_sec: per_sec(window.frames_in, secs),
+        },
+        totals: Totals {
+            packets_sent: whole.packets_out,
+            packets_received: whole.packets_in,
+            frames_sent: whole.frames_out,
+            frames_received: whole.frames_in,
+        },
+        loss: Loss {
+            frames_expected: whole.expected,
+            frames_lost: whole.lost,
+            ratio: ratio(whole.lost as f64, whole.expected as f64),
+            corrupt: whole.corrupt,
+            foreign: whole.foreign,
+        },
+        delay: Delay {
+            samples: hist.count(),
+            p50_us: hist.quantile(0.5),
+            p99_us: hist.quantile(0.99),
+            max_us: hist.quantile(1.0),
+        },
+        server,
+        tool: tool_figures(o, before, start, end, &window, &whole, connected),
+    }
+}
+
+/// What every participant's figures add up to (over the window, and over the whole run), and
+/// the failures by cause, with an example of each.
+fn tally(
+    outcomes: &[Outcome],
+    planned: usize,
+) -> (Snap, Snap, BTreeMap<String, u64>, BTreeMap<String, String>) {
     let mut window = Snap::default();
     let mut whole = Snap::default();
     let mut failures = BTreeMap::new();
@@ -217,13 +281,19 @@ pub fn build(
     if unstarted > 0 {
         failures.insert("not_started".into(), unstarted as u64);
     }
-    let connected = outcomes
-        .iter()
-        .filter(|o| o.connect.is_some() && o.failure.is_none())
-        .count();
-    let hist: &DelayHistogram = &window.delay;
-    let received_pps = per_sec(window.packets_in, secs);
+    (window, whole, failures, examples)
+}
 
+/// The server's figures over the window.
+fn server_figures(
+    o: &Options,
+    before: &Baseline,
+    start: &WindowSample,
+    end: &WindowSample,
+    window: &Snap,
+    connected: usize,
+) -> Server {
+    let secs = end.at.duration_since(start.at).as_secs_f64();
     let (s0, s1) = (start.server, end.server);
     let cpu = s0.zip(s1).map(|(a, b)| b.cpu_secs - a.cpu_secs);
     let pkts_out = delta(
@@ -231,7 +301,7 @@ pub fn build(
         &end.metrics,
         "convene_media_packets_out_total",
     );
-    let server = Server {
+    Server {
         pid: o.server_pid,
         cpu_secs: cpu,
         cpu_percent: cpu.map(|c| ratio(c, secs) * 100.0),
@@ -277,88 +347,60 @@ pub fn build(
             &end.metrics,
             "convene_media_nacks_received_total",
         ),
-    };
+    }
+}
+
+/// The tool's own figures: what it cost, and what it dropped itself.
+fn tool_figures(
+    o: &Options,
+    before: &Baseline,
+    start: &WindowSample,
+    end: &WindowSample,
+    window: &Snap,
+    whole: &Snap,
+    connected: usize,
+) -> Tool {
+    let secs = end.at.duration_since(start.at).as_secs_f64();
     let tool_cpu = start
         .tool
         .zip(end.tool)
         .map(|(a, b)| b.cpu_secs - a.cpu_secs);
-    Report {
-        label: o.label.clone(),
-        target: o.target,
-        load: Load {
-            rooms: o.rooms,
-            publishers_per_room: o.publishers,
-            subscribers_per_room: o.subscribers,
-            audio: !o.no_audio,
-            video: !o.no_video,
-            layers: o.layers,
-            video_bitrate_bps: o.video_bitrate,
-            fps: o.fps,
-            transport: if o.tcp { "ice-tcp" } else { "udp" },
-            receive: o.receive,
-            sockets: if o.shared.is_some() { "shared" } else { "own" },
-            rtp_path: o.shared.is_some().then_some(o.rtp_path),
-        },
-        participants: Participants {
-            planned,
-            connected,
-            failed: planned - connected,
-        },
-        failures,
-        failure_examples: examples,
-        ramp_secs,
-        join_ms: Spread::of_durations_ms(outcomes.iter().filter_map(|o| o.join)),
-        connect_ms: Spread::of_durations_ms(outcomes.iter().filter_map(|o| o.connect)),
-        window_secs: secs,
-        sent: Flow {
-            packets_per_sec: per_sec(window.packets_out, secs),
-            bytes_per_sec: per_sec(window.bytes_out, secs),
-            frames_per_sec: per_sec(window.frames_out, secs),
-        },
-        received: Flow {
-            packets_per_sec: received_pps,
-            bytes_per_sec: per_sec(window.bytes_in, secs),
-            frames_per_sec: per_sec(window.frames_in, secs),
-        },
-        totals: Totals {
-            packets_sent: whole.packets_out,
-            packets_received: whole.packets_in,
-            frames_sent: whole.frames_out,
-            frames_received: whole.frames_in,
-        },
-        loss: Loss {
-            frames_expected: whole.expected,
-            frames_lost: whole.lost,
-            ratio: ratio(whole.lost as f64, whole.expected as f64),
-            corrupt: whole.corrupt,
-            foreign: whole.foreign,
-        },
-        delay: Delay {
-            samples: hist.count(),
-            p50_us: hist.quantile(0.5),
-            p99_us: hist.quantile(0.99),
-            max_us: hist.quantile(1.0),
-        },
-        server,
-        tool: Tool {
-            cpu_secs: tool_cpu,
-            cpu_percent: tool_cpu.map(|c| ratio(c, secs) * 100.0),
-            cpu_us_per_packet: tool_cpu
-                .map(|c| ratio(c * 1e6, (window.packets_in + window.packets_out) as f64)),
-            peak_rss_kib: end.tool.map(|t| t.peak_rss_kib),
-            mem_per_participant_kib: before
-                .tool
-                .zip(end.tool)
-                .map(|(a, b)| ratio(b.rss_kib as f64 - a.rss_kib as f64, connected as f64)),
-            frames_skipped: whole.frames_skipped,
-            send_dropped: whole.send_dropped,
-            host_udp_rcvbuf_drops: udp_drops(start.udp, end.udp, |u| u.rcvbuf_errors),
-            host_udp_sndbuf_drops: udp_drops(start.udp, end.udp, |u| u.sndbuf_errors),
-            host_udp_rcvbuf_drops_since_start: udp_drops(before.udp, end.udp, |u| u.rcvbuf_errors),
-            host_udp_sndbuf_drops_since_start: udp_drops(before.udp, end.udp, |u| u.sndbuf_errors),
-            shared_socket_drops: o.shared.as_ref().map(|s| s.receive_overflow()),
-            lean: (o.shared.is_some() && o.rtp_path == RtpPath::Lean).then_some(whole.lean),
-        },
+    Tool {
+        cpu_secs: tool_cpu,
+        cpu_percent: tool_cpu.map(|c| ratio(c, secs) * 100.0),
+        cpu_us_per_packet: tool_cpu
+            .map(|c| ratio(c * 1e6, (window.packets_in + window.packets_out) as f64)),
+        peak_rss_kib: end.tool.map(|t| t.peak_rss_kib),
+        mem_per_participant_kib: before
+            .tool
+            .zip(end.tool)
+            .map(|(a, b)| ratio(b.rss_kib as f64 - a.rss_kib as f64, connected as f64)),
+        frames_skipped: whole.frames_skipped,
+        send_dropped: whole.send_dropped,
+        host_udp_rcvbuf_drops: udp_drops(start.udp, end.udp, |u| u.rcvbuf_errors),
+        host_udp_sndbuf_drops: udp_drops(start.udp, end.udp, |u| u.sndbuf_errors),
+        host_udp_rcvbuf_drops_since_start: udp_drops(before.udp, end.udp, |u| u.rcvbuf_errors),
+        host_udp_sndbuf_drops_since_start: udp_drops(before.udp, end.udp, |u| u.sndbuf_errors),
+        shared_socket_drops: o.shared.as_ref().map(|s| s.receive_overflow()),
+        lean: (o.shared.is_some() && o.rtp_path == RtpPath::Lean).then_some(whole.lean),
+    }
+}
+
+/// The load the options asked for.
+fn load(o: &Options) -> Load {
+    Load {
+        rooms: o.rooms,
+        publishers_per_room: o.publishers,
+        subscribers_per_room: o.subscribers,
+        audio: !o.no_audio,
+        video: !o.no_video,
+        layers: o.layers,
+        video_bitrate_bps: o.video_bitrate,
+        fps: o.fps,
+        transport: if o.tcp { "ice-tcp" } else { "udp" },
+        receive: o.receive,
+        sockets: if o.shared.is_some() { "shared" } else { "own" },
+        rtp_path: o.shared.is_some().then_some(o.rtp_path),
     }
 }
 

@@ -34,12 +34,13 @@ pub fn table(r: &Report) -> String {
         l.receive
     );
     participant_rows(&mut s, r);
+    flow_rows(&mut s, r);
     server_rows(&mut s, r);
     tool_rows(&mut s, r);
     s
 }
 
-/// Who took part, what flowed, what was lost and how late.
+/// Who took part, and how long joining took.
 fn participant_rows(s: &mut String, r: &Report) {
     let mut row = |k: &str, v: String| {
         let _ = writeln!(s, "  {k:<30} {v}");
@@ -85,6 +86,13 @@ fn participant_rows(s: &mut String, r: &Report) {
         "ramp / window s",
         format!("{:.1} / {:.1}", r.ramp_secs, r.window_secs),
     );
+}
+
+/// What flowed, what was lost and how late.
+fn flow_rows(s: &mut String, r: &Report) {
+    let mut row = |k: &str, v: String| {
+        let _ = writeln!(s, "  {k:<30} {v}");
+    };
     row(
         "sent pkt/s, kB/s, frames/s",
         format!(
