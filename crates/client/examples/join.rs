@@ -6,7 +6,7 @@
 //! Then open the room in a browser to see (and hear) the synthetic participant, or drop the
 //! network for a moment to watch it reconnect.
 
-use convene_client::{JoinRequest, Meeting, MeetingEvent, MeetingOptions, PublishOptions};
+use convene_client::{JoinRequest, Layers, Meeting, MeetingEvent, MeetingOptions, PublishOptions};
 use convene_proto::ServerMessage;
 
 #[tokio::main]
@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let options = MeetingOptions {
         publish: PublishOptions {
-            layers: 2,
+            layers: Layers::Two,
             ..PublishOptions::default()
         },
         ..MeetingOptions::default()

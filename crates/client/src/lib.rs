@@ -51,9 +51,9 @@ pub mod signaling;
 
 pub use media::parts;
 pub use media::{
-    new_dtls_cert, LeanStats, MediaConfig, MediaError, MediaEvent, MediaSession, MediaStats,
-    NetCounters, Outcome, PacketConfig, PublishOptions, Publishing, ReceiveOnly, Synthesizer,
-    TrackStats, Transport,
+    new_dtls_cert, Layers, LeanStats, MediaConfig, MediaError, MediaEvent, MediaSession,
+    MediaStats, NetCounters, Outcome, PacketConfig, PublishOptions, Publishing, ReceiveOnly,
+    Synthesizer, TrackStats, Transport,
 };
 pub use meeting::{
     EndReason, JoinRequest, Meeting, MeetingError, MeetingEvent, MeetingOptions, Reconnect,

@@ -394,7 +394,7 @@ fn load(o: &Options) -> Load {
         subscribers_per_room: o.subscribers,
         audio: !o.no_audio,
         video: !o.no_video,
-        layers: o.layers,
+        layers: o.layers.count() as u8,
         video_bitrate_bps: o.video_bitrate,
         fps: o.fps,
         transport: if o.tcp { "ice-tcp" } else { "udp" },

@@ -66,7 +66,7 @@ async fn meeting(
         publishers: 3,
         subscribers: 2,
         // One layer, so each receiver gets every frame a publisher writes.
-        layers: 1,
+        layers: convene_client::Layers::One,
         video_bitrate: 200_000,
         fps: 15,
         ramp: 0.0,

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use common::TestServer;
 use convene_client::{
-    EndReason, JoinRequest, Meeting, MeetingEvent, MeetingOptions, PublishOptions, Reconnect,
+    EndReason, JoinRequest, Layers, Meeting, MeetingEvent, MeetingOptions, PublishOptions,
+    Reconnect,
 };
 use convene_proto::{ClientMessage, LeaveReason, ParticipantId, ServerMessage, TrackId};
 use futures_util::{SinkExt, StreamExt};
@@ -114,7 +115,7 @@ fn options(publish: PublishOptions) -> MeetingOptions {
 /// Audio and a single video layer: enough to see frames flow, cheap on a shared machine.
 fn light() -> PublishOptions {
     PublishOptions {
-        layers: 1,
+        layers: Layers::One,
         video_bitrate_bps: 200_000,
         frame_rate: 15,
         ..PublishOptions::default()

@@ -27,7 +27,9 @@ pub use config::{new_dtls_cert, MediaConfig, PacketConfig};
 pub use error::MediaError;
 pub use net::{NetCounters, Transport};
 pub use outcome::Outcome;
-pub use publish::{catch_up, PublishOptions, SendStats, Synthesizer, MAX_LAG, RIDS};
+pub use publish::{
+    catch_up, BadLayers, Layers, PublishOptions, SendStats, Synthesizer, MAX_LAG, RIDS,
+};
 pub use receive::TrackStats;
 pub use session::{MediaSession, Publishing, ReceiveOnly};
 pub use stats::{LeanStats, MediaEvent, MediaStats};

@@ -19,13 +19,65 @@ const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
 /// bursting them all out at once.
 pub const MAX_LAG: Duration = Duration::from_millis(200);
 
+/// How many simulcast layers a video track sends: one (plain video, without rids) to three, as
+/// the protocol allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Layers {
+    One,
+    Two,
+    #[default]
+    Three,
+}
+
+impl Layers {
+    pub fn count(self) -> usize {
+        match self {
+            Layers::One => 1,
+            Layers::Two => 2,
+            Layers::Three => 3,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("simulcast layers are 1, 2 or 3, not {0}")]
+pub struct BadLayers(pub String);
+
+impl TryFrom<u8> for Layers {
+    type Error = BadLayers;
+
+    fn try_from(n: u8) -> Result<Self, BadLayers> {
+        match n {
+            1 => Ok(Layers::One),
+            2 => Ok(Layers::Two),
+            3 => Ok(Layers::Three),
+            _ => Err(BadLayers(n.to_string())),
+        }
+    }
+}
+
+impl std::str::FromStr for Layers {
+    type Err = BadLayers;
+
+    fn from_str(s: &str) -> Result<Self, BadLayers> {
+        let n: u8 = s.trim().parse().map_err(|_| BadLayers(s.to_owned()))?;
+        Layers::try_from(n)
+    }
+}
+
+impl std::fmt::Display for Layers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.count())
+    }
+}
+
 /// What to publish and how.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PublishOptions {
     pub audio: bool,
     pub video: bool,
-    /// Simulcast layers, 1..=3 (1 = plain video without rids). Fixed once the video m-line exists.
-    pub layers: u8,
+    /// Simulcast layers. Fixed once the video m-line exists.
+    pub layers: Layers,
     /// Bitrate of the top layer; each lower layer gets a quarter of the one above.
     pub video_bitrate_bps: u32,
     pub frame_rate: u32,
@@ -46,7 +98,7 @@ impl Default for PublishOptions {
         PublishOptions {
             audio: true,
             video: true,
-            layers: 3,
+            layers: Layers::Three,
             video_bitrate_bps: 1_000_000,
             frame_rate: 30,
             width: 1280,
@@ -68,9 +120,8 @@ impl PublishOptions {
         }
     }
 
-    /// Layers clamped to what the protocol allows.
     pub(crate) fn layer_count(&self) -> usize {
-        usize::from(self.layers.clamp(1, 3))
+        self.layers.count()
     }
 
     /// (width, height, delta frame bytes) of `layer` (0 = lowest) when `n` layers are sent.
@@ -417,6 +468,16 @@ mod tests {
         assert_eq!(o.layer_shape(1, 3), (640, 360, 1000));
         assert_eq!(o.layer_shape(0, 3), (320, 180, 250));
         assert_eq!(o.layer_shape(0, 1), (1280, 720, 4000));
+    }
+
+    #[test]
+    fn layers_are_one_to_three() {
+        assert_eq!("2".parse(), Ok(Layers::Two));
+        assert_eq!(Layers::try_from(3), Ok(Layers::Three));
+        assert!(Layers::try_from(0).is_err());
+        assert!("4".parse::<Layers>().is_err());
+        assert!("two".parse::<Layers>().is_err());
+        assert_eq!(Layers::One.to_string(), "1");
     }
 
     #[test]

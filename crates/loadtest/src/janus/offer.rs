@@ -98,7 +98,7 @@ mod tests {
     #[test]
     fn one_layer_and_no_video_offer_what_is_asked() {
         let (one, _) = sdp(PublishOptions {
-            layers: 1,
+            layers: convene_client::Layers::One,
             ..PublishOptions::default()
         });
         assert!(!one.contains("a=simulcast"), "{one}");
