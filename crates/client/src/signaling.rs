@@ -44,6 +44,9 @@ pub struct Signaling {
 }
 
 impl Signaling {
+    /// What [`Signaling::timeout`] starts as.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
     /// Connects to `ws://host:port/ws` (or `wss://`).
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
         Self::connect_with_headers(url, &[]).await
@@ -74,7 +77,7 @@ impl Signaling {
             tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
         Ok(Self {
             ws,
-            timeout: Duration::from_secs(10),
+            timeout: Self::DEFAULT_TIMEOUT,
         })
     }
 

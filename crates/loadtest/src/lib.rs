@@ -13,6 +13,7 @@ pub mod report;
 pub mod run;
 pub mod session;
 pub mod stats;
+pub mod table;
 
 pub use options::{Options, Receive, RtpPath, Sockets, Target};
 pub use report::Report;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use convene_loadtest::{metrics, procstat, report, run, Options, Target};
+use convene_loadtest::{metrics, procstat, run, table, Options, Target};
 use tokio::process::{Child, Command};
 
 fn main() -> anyhow::Result<()> {
@@ -85,7 +85,7 @@ async fn main_async(mut opts: Options) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&s.dir);
     }
     let r = result?;
-    eprint!("{}", report::table(&r));
+    eprint!("{}", table::table(&r));
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use convene_client::Layers;
 
 /// How receive-only participants take in media (publishers always use frames: they send).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
@@ -73,8 +74,8 @@ pub struct Options {
     #[arg(long, default_value_t = 500_000)]
     pub video_bitrate: u32,
     /// Simulcast layers, 1..=3 (1: plain VP8).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
-    pub layers: u8,
+    #[arg(long, default_value_t = Layers::Three)]
+    pub layers: Layers,
     #[arg(long, default_value_t = 30)]
     pub fps: u32,
     /// Publish no video.
@@ -177,7 +178,7 @@ mod tests {
         let o = Options::default();
         assert_eq!(
             (o.rooms, o.publishers, o.subscribers, o.layers),
-            (1, 2, 0, 3)
+            (1, 2, 0, Layers::Three)
         );
         let o = Options::parse_from([
             "x",

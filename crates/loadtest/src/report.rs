@@ -1,7 +1,6 @@
 //! The summary: a table for people and JSON for scripts.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Instant;
 
 use convene_client::histogram::DelayHistogram;
@@ -9,9 +8,9 @@ use serde::Serialize;
 
 use crate::options::{Options, Receive, RtpPath, Target};
 use crate::procstat::{ProcSample, UdpCounters};
-use crate::run::Outcome;
+use crate::session::Outcome;
 use crate::session::{LeanCounts, Snap};
-use crate::stats::{opt, per_sec, ratio, thousands, Spread};
+use crate::stats::{per_sec, ratio, Spread};
 
 /// Readings before the first participant joined.
 #[derive(Clone, Copy, Debug, Default)]
@@ -195,6 +194,70 @@ pub fn build(
     end: &WindowSample,
 ) -> Report {
     let secs = end.at.duration_since(start.at).as_secs_f64();
+    let (window, whole, failures, examples) = tally(outcomes, planned);
+    let connected = outcomes
+        .iter()
+        .filter(|o| o.connect.is_some() && o.failure.is_none())
+        .count();
+    let hist: &DelayHistogram = &window.delay;
+    let received_pps = per_sec(window.packets_in, secs);
+
+    let server = server_figures(o, before, start, end, &window, connected);
+    Report {
+        label: o.label.clone(),
+        target: o.target,
+        load: load(o),
+        participants: Participants {
+            planned,
+            connected,
+            failed: planned - connected,
+        },
+        failures,
+        failure_examples: examples,
+        ramp_secs,
+        join_ms: Spread::of_durations_ms(outcomes.iter().filter_map(|o| o.join)),
+        connect_ms: Spread::of_durations_ms(outcomes.iter().filter_map(|o| o.connect)),
+        window_secs: secs,
+        sent: Flow {
+            packets_per_sec: per_sec(window.packets_out, secs),
+            bytes_per_sec: per_sec(window.bytes_out, secs),
+            frames_per_sec: per_sec(window.frames_out, secs),
+        },
+        received: Flow {
+            packets_per_sec: received_pps,
+            bytes_per_sec: per_sec(window.bytes_in, secs),
+            frames_per_sec: per_sec(window.frames_in, secs),
+        },
+        totals: Totals {
+            packets_sent: whole.packets_out,
+            packets_received: whole.packets_in,
+            frames_sent: whole.frames_out,
+            frames_received: whole.frames_in,
+        },
+        loss: Loss {
+            frames_expected: whole.expected,
+            frames_lost: whole.lost,
+            ratio: ratio(whole.lost as f64, whole.expected as f64),
+            corrupt: whole.corrupt,
+            foreign: whole.foreign,
+        },
+        delay: Delay {
+            samples: hist.count(),
+            p50_us: hist.quantile(0.5),
+            p99_us: hist.quantile(0.99),
+            max_us: hist.quantile(1.0),
+        },
+        server,
+        tool: tool_figures(o, before, start, end, &window, &whole, connected),
+    }
+}
+
+/// What every participant's figures add up to (over the window, and over the whole run), and
+/// the failures by cause, with an example of each.
+fn tally(
+    outcomes: &[Outcome],
+    planned: usize,
+) -> (Snap, Snap, BTreeMap<String, u64>, BTreeMap<String, String>) {
     let mut window = Snap::default();
     let mut whole = Snap::default();
     let mut failures = BTreeMap::new();
@@ -218,13 +281,19 @@ pub fn build(
     if unstarted > 0 {
         failures.insert("not_started".into(), unstarted as u64);
     }
-    let connected = outcomes
-        .iter()
-        .filter(|o| o.connect.is_some() && o.failure.is_none())
-        .count();
-    let hist: &DelayHistogram = &window.delay;
-    let received_pps = per_sec(window.packets_in, secs);
+    (window, whole, failures, examples)
+}
 
+/// The server's figures over the window.
+fn server_figures(
+    o: &Options,
+    before: &Baseline,
+    start: &WindowSample,
+    end: &WindowSample,
+    window: &Snap,
+    connected: usize,
+) -> Server {
+    let secs = end.at.duration_since(start.at).as_secs_f64();
     let (s0, s1) = (start.server, end.server);
     let cpu = s0.zip(s1).map(|(a, b)| b.cpu_secs - a.cpu_secs);
     let pkts_out = delta(
@@ -232,7 +301,7 @@ pub fn build(
         &end.metrics,
         "convene_media_packets_out_total",
     );
-    let server = Server {
+    Server {
         pid: o.server_pid,
         cpu_secs: cpu,
         cpu_percent: cpu.map(|c| ratio(c, secs) * 100.0),
@@ -278,88 +347,60 @@ pub fn build(
             &end.metrics,
             "convene_media_nacks_received_total",
         ),
-    };
+    }
+}
+
+/// The tool's own figures: what it cost, and what it dropped itself.
+fn tool_figures(
+    o: &Options,
+    before: &Baseline,
+    start: &WindowSample,
+    end: &WindowSample,
+    window: &Snap,
+    whole: &Snap,
+    connected: usize,
+) -> Tool {
+    let secs = end.at.duration_since(start.at).as_secs_f64();
     let tool_cpu = start
         .tool
         .zip(end.tool)
         .map(|(a, b)| b.cpu_secs - a.cpu_secs);
-    Report {
-        label: o.label.clone(),
-        target: o.target,
-        load: Load {
-            rooms: o.rooms,
-            publishers_per_room: o.publishers,
-            subscribers_per_room: o.subscribers,
-            audio: !o.no_audio,
-            video: !o.no_video,
-            layers: o.layers,
-            video_bitrate_bps: o.video_bitrate,
-            fps: o.fps,
-            transport: if o.tcp { "ice-tcp" } else { "udp" },
-            receive: o.receive,
-            sockets: if o.shared.is_some() { "shared" } else { "own" },
-            rtp_path: o.shared.is_some().then_some(o.rtp_path),
-        },
-        participants: Participants {
-            planned,
-            connected,
-            failed: planned - connected,
-        },
-        failures,
-        failure_examples: examples,
-        ramp_secs,
-        join_ms: Spread::of_durations_ms(outcomes.iter().filter_map(|o| o.join)),
-        connect_ms: Spread::of_durations_ms(outcomes.iter().filter_map(|o| o.connect)),
-        window_secs: secs,
-        sent: Flow {
-            packets_per_sec: per_sec(window.packets_out, secs),
-            bytes_per_sec: per_sec(window.bytes_out, secs),
-            frames_per_sec: per_sec(window.frames_out, secs),
-        },
-        received: Flow {
-            packets_per_sec: received_pps,
-            bytes_per_sec: per_sec(window.bytes_in, secs),
-            frames_per_sec: per_sec(window.frames_in, secs),
-        },
-        totals: Totals {
-            packets_sent: whole.packets_out,
-            packets_received: whole.packets_in,
-            frames_sent: whole.frames_out,
-            frames_received: whole.frames_in,
-        },
-        loss: Loss {
-            frames_expected: whole.expected,
-            frames_lost: whole.lost,
-            ratio: ratio(whole.lost as f64, whole.expected as f64),
-            corrupt: whole.corrupt,
-            foreign: whole.foreign,
-        },
-        delay: Delay {
-            samples: hist.count(),
-            p50_us: hist.quantile(0.5),
-            p99_us: hist.quantile(0.99),
-            max_us: hist.quantile(1.0),
-        },
-        server,
-        tool: Tool {
-            cpu_secs: tool_cpu,
-            cpu_percent: tool_cpu.map(|c| ratio(c, secs) * 100.0),
-            cpu_us_per_packet: tool_cpu
-                .map(|c| ratio(c * 1e6, (window.packets_in + window.packets_out) as f64)),
-            peak_rss_kib: end.tool.map(|t| t.peak_rss_kib),
-            mem_per_participant_kib: before
-                .tool
-                .zip(end.tool)
-                .map(|(a, b)| ratio(b.rss_kib as f64 - a.rss_kib as f64, connected as f64)),
-            frames_skipped: whole.frames_skipped,
-            send_dropped: whole.send_dropped,
-            host_udp_rcvbuf_drops: udp_drops(start.udp, end.udp, |u| u.rcvbuf_errors),
-            host_udp_sndbuf_drops: udp_drops(start.udp, end.udp, |u| u.sndbuf_errors),
-            host_udp_rcvbuf_drops_since_start: udp_drops(before.udp, end.udp, |u| u.rcvbuf_errors),
-            host_udp_sndbuf_drops_since_start: udp_drops(before.udp, end.udp, |u| u.sndbuf_errors),
-            shared_socket_drops: o.shared.as_ref().map(|s| s.receive_overflow()),
-            lean: (o.shared.is_some() && o.rtp_path == RtpPath::Lean).then_some(whole.lean),
-        },
+    Tool {
+        cpu_secs: tool_cpu,
+        cpu_percent: tool_cpu.map(|c| ratio(c, secs) * 100.0),
+        cpu_us_per_packet: tool_cpu
+            .map(|c| ratio(c * 1e6, (window.packets_in + window.packets_out) as f64)),
+        peak_rss_kib: end.tool.map(|t| t.peak_rss_kib),
+        mem_per_participant_kib: before
+            .tool
+            .zip(end.tool)
+            .map(|(a, b)| ratio(b.rss_kib as f64 - a.rss_kib as f64, connected as f64)),
+        frames_skipped: whole.frames_skipped,
+        send_dropped: whole.send_dropped,
+        host_udp_rcvbuf_drops: udp_drops(start.udp, end.udp, |u| u.rcvbuf_errors),
+        host_udp_sndbuf_drops: udp_drops(start.udp, end.udp, |u| u.sndbuf_errors),
+        host_udp_rcvbuf_drops_since_start: udp_drops(before.udp, end.udp, |u| u.rcvbuf_errors),
+        host_udp_sndbuf_drops_since_start: udp_drops(before.udp, end.udp, |u| u.sndbuf_errors),
+        shared_socket_drops: o.shared.as_ref().map(|s| s.receive_overflow()),
+        lean: (o.shared.is_some() && o.rtp_path == RtpPath::Lean).then_some(whole.lean),
+    }
+}
+
+/// The load the options asked for.
+fn load(o: &Options) -> Load {
+    Load {
+        rooms: o.rooms,
+        publishers_per_room: o.publishers,
+        subscribers_per_room: o.subscribers,
+        audio: !o.no_audio,
+        video: !o.no_video,
+        layers: o.layers.count() as u8,
+        video_bitrate_bps: o.video_bitrate,
+        fps: o.fps,
+        transport: if o.tcp { "ice-tcp" } else { "udp" },
+        receive: o.receive,
+        sockets: if o.shared.is_some() { "shared" } else { "own" },
+        rtp_path: o.shared.is_some().then_some(o.rtp_path),
     }
 }
 
@@ -371,222 +412,4 @@ fn udp_drops(
 ) -> Option<u64> {
     from.zip(to)
         .map(|(a, b)| counter(&b).saturating_sub(counter(&a)))
-}
-
-fn o0(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".into(), thousands)
-}
-
-fn ms(v: Option<u64>) -> String {
-    opt(v.map(|u| u as f64 / 1e3), 2)
-}
-
-/// The human-readable summary.
-pub fn table(r: &Report) -> String {
-    let mut s = String::new();
-    let l = &r.load;
-    let _ = writeln!(
-        s,
-        "== {} {:?}: {} room(s) x ({} pub + {} sub), audio {}, video {} ({} layer(s), {} kbit/s, {} fps), {}, subscribers receive {:?}",
-        if r.label.is_empty() { "run" } else { &r.label },
-        r.target,
-        l.rooms,
-        l.publishers_per_room,
-        l.subscribers_per_room,
-        l.audio,
-        l.video,
-        l.layers,
-        l.video_bitrate_bps / 1000,
-        l.fps,
-        l.transport,
-        l.receive
-    );
-    let mut row = |k: &str, v: String| {
-        let _ = writeln!(s, "  {k:<30} {v}");
-    };
-    let p = &r.participants;
-    row(
-        "participants",
-        format!(
-            "{} connected of {} ({} failed)",
-            p.connected, p.planned, p.failed
-        ),
-    );
-    if !r.failures.is_empty() {
-        let f: Vec<String> = r
-            .failures
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect();
-        row("failures", f.join(", "));
-        for (k, v) in &r.failure_examples {
-            row(&format!("  e.g. {k}"), v.chars().take(120).collect());
-        }
-    }
-    row(
-        "join ms p50 / p99 / max",
-        format!(
-            "{} / {} / {}",
-            opt(r.join_ms.p50, 1),
-            opt(r.join_ms.p99, 1),
-            opt(r.join_ms.max, 1)
-        ),
-    );
-    row(
-        "media up ms p50 / p99 / max",
-        format!(
-            "{} / {} / {}",
-            opt(r.connect_ms.p50, 1),
-            opt(r.connect_ms.p99, 1),
-            opt(r.connect_ms.max, 1)
-        ),
-    );
-    row(
-        "ramp / window s",
-        format!("{:.1} / {:.1}", r.ramp_secs, r.window_secs),
-    );
-    row(
-        "sent pkt/s, kB/s, frames/s",
-        format!(
-            "{}, {}, {}",
-            thousands(r.sent.packets_per_sec),
-            thousands(r.sent.bytes_per_sec / 1e3),
-            thousands(r.sent.frames_per_sec)
-        ),
-    );
-    row(
-        "received pkt/s, kB/s, frames/s",
-        format!(
-            "{}, {}, {}",
-            thousands(r.received.packets_per_sec),
-            thousands(r.received.bytes_per_sec / 1e3),
-            thousands(r.received.frames_per_sec)
-        ),
-    );
-    row(
-        "frames lost / expected",
-        format!(
-            "{} / {} ({:.4}%), corrupt {}, foreign {}",
-            r.loss.frames_lost,
-            r.loss.frames_expected,
-            r.loss.ratio * 100.0,
-            r.loss.corrupt,
-            r.loss.foreign
-        ),
-    );
-    row(
-        "delay ms p50 / p99 / max",
-        format!(
-            "{} / {} / {} ({} frames)",
-            ms(r.delay.p50_us),
-            ms(r.delay.p99_us),
-            ms(r.delay.max_us),
-            r.delay.samples
-        ),
-    );
-    let sv = &r.server;
-    row(
-        "server cpu s (% of a core)",
-        format!("{} ({})", opt(sv.cpu_secs, 2), opt(sv.cpu_percent, 0)),
-    );
-    row(
-        "server rss before/end/peak MiB",
-        format!(
-            "{} / {} / {}",
-            opt(sv.rss_before_kib.map(|k| k as f64 / 1024.0), 1),
-            opt(sv.rss_end_kib.map(|k| k as f64 / 1024.0), 1),
-            opt(sv.peak_rss_kib.map(|k| k as f64 / 1024.0), 1)
-        ),
-    );
-    row(
-        "server KiB per participant",
-        opt(sv.mem_per_participant_kib, 0),
-    );
-    row(
-        "server pkt/s out / in",
-        format!(
-            "{} / {}",
-            o0(sv.packets_out_per_sec),
-            o0(sv.packets_in_per_sec)
-        ),
-    );
-    row(
-        "server forwarded packets/s",
-        o0(sv.forwarded_packets_per_sec),
-    );
-    row(
-        "server cpu us/pkt out, /rcvd",
-        format!(
-            "{} / {}",
-            opt(sv.cpu_us_per_packet_out, 2),
-            opt(sv.cpu_us_per_received_packet, 2)
-        ),
-    );
-    row(
-        "received pkts per server cpu-s",
-        o0(sv.received_packets_per_cpu_sec),
-    );
-    row("server dropped packets", o0(sv.dropped_packets));
-    let t = &r.tool;
-    row(
-        "tool cpu s (% of a core)",
-        format!("{} ({})", opt(t.cpu_secs, 2), opt(t.cpu_percent, 0)),
-    );
-    row("tool cpu us/pkt (sent + rcvd)", opt(t.cpu_us_per_packet, 2));
-    row(
-        "tool peak rss MiB, KiB each",
-        format!(
-            "{}, {}",
-            opt(t.peak_rss_kib.map(|k| k as f64 / 1024.0), 1),
-            opt(t.mem_per_participant_kib, 0)
-        ),
-    );
-    let drops = |rcv: Option<u64>, snd: Option<u64>| {
-        format!(
-            "{} / {}",
-            o0(rcv.map(|v| v as f64)),
-            o0(snd.map(|v| v as f64))
-        )
-    };
-    row(
-        "host UDP rcvbuf / sndbuf drops",
-        drops(t.host_udp_rcvbuf_drops, t.host_udp_sndbuf_drops),
-    );
-    row(
-        "  since the first join",
-        drops(
-            t.host_udp_rcvbuf_drops_since_start,
-            t.host_udp_sndbuf_drops_since_start,
-        ),
-    );
-    if let Some(d) = t.shared_socket_drops {
-        row("tool shared-socket drops (run)", o0(Some(d as f64)));
-    }
-    if let Some(l) = &t.lean {
-        row(
-            "lean path: sessions, SRTP fails",
-            format!("{}, {}", l.sessions, l.srtp_failures),
-        );
-        row(
-            "lean: TWCC, RR, NACKed (run)",
-            format!(
-                "{} / {} / {}",
-                l.twcc_feedback_sent, l.receiver_reports_sent, l.nacks_sent
-            ),
-        );
-    }
-    row(
-        "tool frames skipped / send drops",
-        format!(
-            "{} / {}{}",
-            t.frames_skipped,
-            t.send_dropped,
-            if t.frames_skipped > 0 {
-                "  (the tool fell behind: it was a bottleneck)"
-            } else {
-                ""
-            }
-        ),
-    );
-    s
 }

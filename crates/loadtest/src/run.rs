@@ -1,6 +1,5 @@
 //! The run: ramp participants up, let them settle, measure a window, drain, and collect.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::convene::ConveneSession;
-use crate::janus::JanusSession;
+use crate::janus::{JanusSession, PublisherIds};
 use crate::metrics;
 use convene_sim::SharedUdp;
 
@@ -18,7 +17,7 @@ use crate::pacing::{self, Slot};
 use crate::procstat;
 use crate::progress::{Line, Progress};
 use crate::report::{self, Report, WindowSample};
-use crate::session::{Failure, Snap};
+use crate::session::{Failure, Outcome, Snap};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -35,19 +34,6 @@ pub struct Live {
     pub failed: AtomicU64,
     pub packets_in: AtomicU64,
     pub packets_out: AtomicU64,
-}
-
-/// What one participant reports at the end.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    pub slot: Slot,
-    pub join: Option<Duration>,
-    pub connect: Option<Duration>,
-    pub failure: Option<Failure>,
-    /// Taken when the measured window starts and ends, and at the very end.
-    pub at_measure: Option<Snap>,
-    pub at_drain: Option<Snap>,
-    pub last: Option<Snap>,
 }
 
 enum AnySession {
@@ -106,9 +92,6 @@ async fn start_session(
             .map(|(s, j, c)| (AnySession::Janus(s), j, c)),
     }
 }
-
-/// Janus subscribers must name the feeds they subscribe to: the publishers record theirs here.
-pub type PublisherIds = Arc<std::sync::Mutex<BTreeMap<usize, Vec<u64>>>>;
 
 async fn participant(
     o: Arc<Options>,

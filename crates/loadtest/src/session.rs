@@ -1,10 +1,13 @@
 //! One simulated participant: what it measured (a [`Snap`]) and how it failed (a [`Failure`]).
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use convene_client::histogram::DelayHistogram;
 use convene_client::{new_dtls_cert, MediaStats};
 use str0m::config::DtlsCert;
+
+use crate::pacing::Slot;
 
 /// One DTLS certificate for every participant of the process (Convene's and Janus's): a key
 /// generation per participant was a large part of the tool's cost of a join. None if it could
@@ -142,6 +145,19 @@ impl Failure {
             detail: detail.to_string(),
         }
     }
+}
+
+/// What one participant reports at the end.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub slot: Slot,
+    pub join: Option<Duration>,
+    pub connect: Option<Duration>,
+    pub failure: Option<Failure>,
+    /// Taken when the measured window starts and ends, and at the very end.
+    pub at_measure: Option<Snap>,
+    pub at_drain: Option<Snap>,
+    pub last: Option<Snap>,
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ async fn meeting(
         publishers: 3,
         subscribers: 2,
         // One layer, so each receiver gets every frame a publisher writes.
-        layers: 1,
+        layers: convene_client::Layers::One,
         video_bitrate: 200_000,
         fps: 15,
         ramp: 0.0,
@@ -81,7 +81,7 @@ async fn meeting(
         ..Options::default()
     };
     let r = run(o).await.expect("run");
-    eprintln!("{}", convene_loadtest::report::table(&r));
+    eprintln!("{}", convene_loadtest::table::table(&r));
 
     assert_eq!(r.participants.connected, 5, "{:?}", r.failure_examples);
     assert!(r.failures.is_empty(), "{:?}", r.failure_examples);

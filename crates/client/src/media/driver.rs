@@ -16,12 +16,15 @@ use str0m::net::{Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::mpsc;
 
+use super::command::Command;
+use super::config::MediaConfig;
+use super::error::MediaError;
 use super::link::{add_receive_only_line, packet_mid, Link};
 use super::net::{self, Net};
-use super::parts::Command;
-use super::publish::Publisher;
+use super::outcome::Outcome;
+use super::publish::Synthesizer;
 use super::receive::Receiver;
-use super::{MediaConfig, MediaError, MediaEvent, MediaStats};
+use super::stats::{MediaEvent, MediaStats};
 use crate::frame::{sender_id, unix_micros};
 use crate::signaling::Signaling;
 
@@ -36,7 +39,7 @@ pub(crate) struct Driver {
     /// and the caller's while it starts one) would otherwise carry that much inline.
     rtc: Box<Rtc>,
     net: Net,
-    publisher: Publisher,
+    publisher: Synthesizer,
     receiver: Receiver,
     events: mpsc::Sender<MediaEvent>,
     config: MediaConfig,
@@ -87,7 +90,7 @@ impl Driver {
             sig,
             rtc,
             net,
-            publisher: Publisher::new(config.publish.clone(), sender_id(me.as_str())),
+            publisher: Synthesizer::new(config.publish.clone(), sender_id(me.as_str())),
             receiver,
             events,
             config,
@@ -105,10 +108,7 @@ impl Driver {
         Ok(d)
     }
 
-    pub async fn run(
-        mut self,
-        mut commands: mpsc::Receiver<Command>,
-    ) -> Result<Signaling, MediaError> {
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) -> Outcome {
         let mut armed = self.rtc_timeout;
         let mut net_streak = 0;
         let sleep = tokio::time::sleep_until(armed.into());
@@ -162,11 +162,21 @@ impl Driver {
         match result {
             Ok(()) => {
                 self.emit(MediaEvent::Ended("stopped".into()));
-                Ok(self.sig)
+                Outcome::Stopped(self.sig)
+            }
+            Err(MediaError::ResetByServer(reason)) => {
+                self.emit(MediaEvent::Ended(format!(
+                    "the server reset the media session: {reason}"
+                )));
+                // Only the media session is gone: the connection is still joined.
+                Outcome::Reset {
+                    signaling: self.sig,
+                    reason,
+                }
             }
             Err(e) => {
                 self.emit(MediaEvent::Ended(e.to_string()));
-                Err(e)
+                Outcome::Failed(e)
             }
         }
     }

@@ -6,7 +6,7 @@ use str0m::media::{Direction, MediaKind, Mid};
 use str0m::rtp::RtpPacket;
 use str0m::{Event, IceConnectionState, Rtc};
 
-use super::{MediaEvent, MediaStats};
+use super::stats::{MediaEvent, MediaStats};
 
 /// What a participant that publishes nothing offers first, so that ICE and DTLS have an m-line to
 /// come up on: an inactive audio m-line, as a browser offers its unused transceivers. (A data

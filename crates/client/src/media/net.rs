@@ -10,7 +10,8 @@ use str0m::Candidate;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
-use super::{stamped, MediaError};
+use super::error::MediaError;
+use super::stamped;
 
 /// How media reaches the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

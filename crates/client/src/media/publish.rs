@@ -1,5 +1,7 @@
-//! The synthetic publisher: Opus every 20 ms with the audio-level extension, and VP8 (simulcast
-//! or not) at a frame rate, with keyframes on request and periodically.
+//! The frame synthesiser: Opus every 20 ms with the audio-level extension, and VP8 (simulcast
+//! or not) at a frame rate, with keyframes on request and periodically, written into a str0m
+//! `Rtc`. The client's sessions publish with it, and so does any other driver of a str0m peer
+//! (the load tool's Janus participant), so that every sender makes the same frames.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,13 +19,65 @@ const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
 /// bursting them all out at once.
 pub const MAX_LAG: Duration = Duration::from_millis(200);
 
+/// How many simulcast layers a video track sends: one (plain video, without rids) to three, as
+/// the protocol allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Layers {
+    One,
+    Two,
+    #[default]
+    Three,
+}
+
+impl Layers {
+    pub fn count(self) -> usize {
+        match self {
+            Layers::One => 1,
+            Layers::Two => 2,
+            Layers::Three => 3,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("simulcast layers are 1, 2 or 3, not {0}")]
+pub struct BadLayers(pub String);
+
+impl TryFrom<u8> for Layers {
+    type Error = BadLayers;
+
+    fn try_from(n: u8) -> Result<Self, BadLayers> {
+        match n {
+            1 => Ok(Layers::One),
+            2 => Ok(Layers::Two),
+            3 => Ok(Layers::Three),
+            _ => Err(BadLayers(n.to_string())),
+        }
+    }
+}
+
+impl std::str::FromStr for Layers {
+    type Err = BadLayers;
+
+    fn from_str(s: &str) -> Result<Self, BadLayers> {
+        let n: u8 = s.trim().parse().map_err(|_| BadLayers(s.to_owned()))?;
+        Layers::try_from(n)
+    }
+}
+
+impl std::fmt::Display for Layers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.count())
+    }
+}
+
 /// What to publish and how.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PublishOptions {
     pub audio: bool,
     pub video: bool,
-    /// Simulcast layers, 1..=3 (1 = plain video without rids). Fixed once the video m-line exists.
-    pub layers: u8,
+    /// Simulcast layers. Fixed once the video m-line exists.
+    pub layers: Layers,
     /// Bitrate of the top layer; each lower layer gets a quarter of the one above.
     pub video_bitrate_bps: u32,
     pub frame_rate: u32,
@@ -44,7 +98,7 @@ impl Default for PublishOptions {
         PublishOptions {
             audio: true,
             video: true,
-            layers: 3,
+            layers: Layers::Three,
             video_bitrate_bps: 1_000_000,
             frame_rate: 30,
             width: 1280,
@@ -66,9 +120,8 @@ impl PublishOptions {
         }
     }
 
-    /// Layers clamped to what the protocol allows.
     pub(crate) fn layer_count(&self) -> usize {
-        usize::from(self.layers.clamp(1, 3))
+        self.layers.count()
     }
 
     /// (width, height, delta frame bytes) of `layer` (0 = lowest) when `n` layers are sent.
@@ -101,11 +154,14 @@ pub struct SendStats {
     pub paused_layers: Vec<String>,
 }
 
-pub(crate) struct Publisher {
-    pub opts: PublishOptions,
+/// Writes the frames [`PublishOptions`] ask for, on the m-lines it is given, when they are due.
+/// Its owner runs the peer: it says when media can flow ([`Synthesizer::set_flowing`]), passes
+/// keyframe requests on, and calls [`Synthesizer::tick`] at [`Synthesizer::next_wakeup`].
+pub struct Synthesizer {
+    pub(crate) opts: PublishOptions,
     sender: u32,
-    pub audio_mid: Option<Mid>,
-    pub video_mid: Option<Mid>,
+    pub(crate) audio_mid: Option<Mid>,
+    pub(crate) video_mid: Option<Mid>,
     /// The video m-line's rids, as negotiated (empty: no simulcast).
     rids: Vec<Rid>,
     audio_pt: Option<Pt>,
@@ -119,12 +175,13 @@ pub(crate) struct Publisher {
     want_key: [bool; 3],
     paused: [bool; 3],
     scratch: Vec<u8>,
-    pub stats: SendStats,
+    pub(crate) stats: SendStats,
 }
 
-impl Publisher {
+impl Synthesizer {
+    /// `sender` goes into every frame's header ([`crate::frame::sender_id`] of the publisher).
     pub fn new(opts: PublishOptions, sender: u32) -> Self {
-        Publisher {
+        Synthesizer {
             opts,
             sender,
             audio_mid: None,
@@ -144,7 +201,21 @@ impl Publisher {
         }
     }
 
-    /// The rids to offer for a new video m-line.
+    pub fn options(&self) -> &PublishOptions {
+        &self.opts
+    }
+
+    /// What was written so far.
+    pub fn stats(&self) -> &SendStats {
+        &self.stats
+    }
+
+    /// The audio m-line to write Opus on (None: no audio).
+    pub fn set_audio_mid(&mut self, mid: Option<Mid>) {
+        self.audio_mid = mid;
+    }
+
+    /// The rids to offer for a new video m-line, lowest layer first.
     pub fn offer_rids(&self) -> Vec<&'static str> {
         match self.opts.layer_count() {
             1 => Vec::new(),
@@ -152,6 +223,7 @@ impl Publisher {
         }
     }
 
+    /// The video m-line to write VP8 on, and its rids, lowest layer first (empty: no simulcast).
     pub fn set_video_mid(&mut self, mid: Mid, rids: &[&str]) {
         self.video_mid = Some(mid);
         self.rids = rids.iter().map(|r| Rid::from(*r)).collect();
@@ -176,6 +248,8 @@ impl Publisher {
             .get_or_insert(now + self.opts.keyframe_interval);
     }
 
+    /// New options: a kind can be turned off and on, rates change at once; the layer count of
+    /// an existing video m-line stays.
     pub fn update(&mut self, opts: PublishOptions) {
         // A kind turned back on restarts its clock: the pause is not "behind schedule".
         let now = Instant::now();
@@ -207,6 +281,7 @@ impl Publisher {
         self.stats.paused_layers = rids.to_vec();
     }
 
+    /// A PLI/FIR from the peer: the next frame of that layer (or all) is a keyframe.
     pub fn keyframe_request(&mut self, r: &KeyframeRequest) {
         if Some(r.mid) != self.video_mid {
             return;
@@ -221,6 +296,7 @@ impl Publisher {
         }
     }
 
+    /// When the next frame is due; None when nothing is (not flowing, or nothing to publish).
     pub fn next_wakeup(&self) -> Option<Instant> {
         let audio = self
             .next_audio
@@ -234,7 +310,7 @@ impl Publisher {
         }
     }
 
-    /// Writes every frame that is due.
+    /// Writes every frame that is due; `unix_us` is the send time written in their headers.
     pub fn tick(&mut self, rtc: &mut Rtc, now: Instant, unix_us: u64) {
         if let (Some(mid), Some(at), true) = (self.audio_mid, self.next_audio, self.opts.audio) {
             if at <= now {
@@ -392,6 +468,16 @@ mod tests {
         assert_eq!(o.layer_shape(1, 3), (640, 360, 1000));
         assert_eq!(o.layer_shape(0, 3), (320, 180, 250));
         assert_eq!(o.layer_shape(0, 1), (1280, 720, 4000));
+    }
+
+    #[test]
+    fn layers_are_one_to_three() {
+        assert_eq!("2".parse(), Ok(Layers::Two));
+        assert_eq!(Layers::try_from(3), Ok(Layers::Three));
+        assert!(Layers::try_from(0).is_err());
+        assert!("4".parse::<Layers>().is_err());
+        assert!("two".parse::<Layers>().is_err());
+        assert_eq!(Layers::One.to_string(), "1");
     }
 
     #[test]

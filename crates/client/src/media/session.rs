@@ -8,11 +8,14 @@ use convene_proto::{ClientMessage, ParticipantId, ServerMessage, TrackId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::parts::Command;
-use super::{
-    driver, MediaConfig, MediaError, MediaEvent, MediaStats, NetCounters, PacketConfig,
-    PublishOptions,
-};
+use super::command::Command;
+use super::config::{MediaConfig, PacketConfig};
+use super::driver;
+use super::error::MediaError;
+use super::net::NetCounters;
+use super::outcome::Outcome;
+use super::publish::PublishOptions;
+use super::stats::{MediaEvent, MediaStats};
 use crate::signaling::Signaling;
 
 /// A session that publishes (or may start to): [`MediaSession::start`].
@@ -34,7 +37,7 @@ pub struct ReceiveOnly;
 pub struct MediaSession<Role = Publishing> {
     cmd: mpsc::Sender<Command>,
     events: mpsc::Receiver<MediaEvent>,
-    task: JoinHandle<Result<Signaling, MediaError>>,
+    task: JoinHandle<Outcome>,
     role: PhantomData<Role>,
 }
 
@@ -72,7 +75,7 @@ impl MediaSession<ReceiveOnly> {
     pub fn from_parts(
         cmd: mpsc::Sender<Command>,
         events: mpsc::Receiver<MediaEvent>,
-        task: JoinHandle<Result<Signaling, MediaError>>,
+        task: JoinHandle<Outcome>,
     ) -> MediaSession<ReceiveOnly> {
         MediaSession {
             cmd,
@@ -174,10 +177,16 @@ impl<R> MediaSession<R> {
     /// Stops media and returns the signaling connection (still joined), or the error that
     /// ended the task earlier.
     pub async fn stop(self) -> Result<Signaling, MediaError> {
+        self.finish().await.into_result()
+    }
+
+    /// Stops media (unless it ended already) and says how it ended: after a reset the
+    /// connection comes back too, for a new session.
+    pub async fn finish(self) -> Outcome {
         let _ = self.cmd.send(Command::Stop).await;
         match self.task.await {
-            Ok(r) => r,
-            Err(e) => Err(MediaError::Io(std::io::Error::other(e))),
+            Ok(o) => o,
+            Err(e) => Outcome::Failed(MediaError::Io(std::io::Error::other(e))),
         }
     }
 }

@@ -8,11 +8,11 @@ use convene_proto::{ClientMessage, ErrorCode, ServerMessage};
 use str0m::Candidate;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::path::RtpPath;
 use crate::shard::{AddressPool, Key, Shard, ShardCmd};
-use crate::RtpPath;
 use convene_client::parts::Command;
 use convene_client::Signaling;
-use convene_client::{MediaError, MediaEvent, MediaSession, ReceiveOnly};
+use convene_client::{MediaError, MediaEvent, MediaSession, Outcome, ReceiveOnly};
 use str0m::config::DtlsCert;
 
 /// Shards for receive-only sessions: each one task, one UDP socket on the loopback device, and
@@ -154,10 +154,7 @@ impl SharedDriver {
         let _ = self.shard.send(c);
     }
 
-    pub async fn run(
-        mut self,
-        mut commands: mpsc::Receiver<Command>,
-    ) -> Result<Signaling, MediaError> {
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) -> Outcome {
         let result = loop {
             let step = tokio::select! {
                 c = commands.recv() => match c {
@@ -171,7 +168,7 @@ impl SharedDriver {
                 why = &mut self.ended => {
                     // The shard already reported `Ended` to the caller.
                     let why = why.unwrap_or_else(|_| "shard stopped".into());
-                    return Err(MediaError::Failed(why));
+                    return Outcome::Failed(MediaError::Failed(why));
                 }
             };
             if let Err(e) = step {
@@ -184,7 +181,15 @@ impl SharedDriver {
             Err(e) => e.to_string(),
         };
         let _ = self.events.try_send(MediaEvent::Ended(why));
-        result.map(|()| self.sig)
+        match result {
+            Ok(()) => Outcome::Stopped(self.sig),
+            // Only the media session is gone: the connection is still joined.
+            Err(MediaError::ResetByServer(reason)) => Outcome::Reset {
+                signaling: self.sig,
+                reason,
+            },
+            Err(e) => Outcome::Failed(e),
+        }
     }
 
     async fn on_command(&mut self, c: Command) -> Result<(), MediaError> {

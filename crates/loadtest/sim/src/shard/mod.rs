@@ -11,28 +11,30 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use convene_proto::{OfferedTrack, TrackId};
-use str0m::config::DtlsCert;
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, IceConnectionState, Input, Output, Rtc};
-use tokio::sync::{mpsc, oneshot};
+use str0m::{Input, Output};
+use tokio::sync::mpsc;
 
+mod addresses;
+mod command;
+mod control;
 mod session;
 
+pub(crate) use addresses::AddressPool;
+pub(crate) use command::{Key, ShardCmd};
 use session::{lean_poll, Depth, Session};
 
-use crate::lean::{build_capturing, is_srtp, Lean, Scratch};
+use crate::lean::{is_srtp, Lean, Scratch};
 use crate::mux::{MuxSocket, Outgoing, RecvBatch, BATCH};
+use crate::path::RtpPath;
 use crate::prefetch::prefetch_all;
-use crate::RtpPath;
 use convene_client::frame::unix_micros;
-use convene_client::parts::{add_receive_only_line, Link, Receiver};
-use convene_client::{MediaError, MediaEvent, MediaStats, NetCounters, Transport};
+use convene_client::MediaEvent;
 
 /// `recvmmsg` batches per turn before commands and timers get theirs.
 const MAX_BATCHES: usize = 8;
@@ -49,93 +51,6 @@ const MAX_COMMANDS_PER_TURN: usize = 64;
 /// `prefetch.rs`); each further level of pointers, [`PREFETCH_STEP`] fewer.
 const PREFETCH_AHEAD: usize = 6;
 const PREFETCH_STEP: usize = 2;
-
-/// Which session of a shard: its slot, and the slot's generation (slots are reused).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Key {
-    slot: usize,
-    gen: u32,
-}
-
-type Reply<T> = oneshot::Sender<Result<T, MediaError>>;
-
-/// What a session's signaling task asks of its shard.
-pub(crate) enum ShardCmd {
-    /// A new session; replies with its key and first offer (an inactive audio m-line only).
-    Open {
-        events: mpsc::Sender<MediaEvent>,
-        cert: Option<DtlsCert>,
-        ended: oneshot::Sender<String>,
-        reply: Reply<(Key, String)>,
-    },
-    /// The server's answer; replies with a new offer if one is due (an ICE restart asked for
-    /// while the answered offer was pending).
-    Answer {
-        key: Key,
-        sdp: String,
-        reply: Reply<Option<String>>,
-    },
-    /// The server's offer; replies with our answer, or None if ignored (our offer is pending).
-    Offer {
-        key: Key,
-        sdp: String,
-        tracks: Vec<OfferedTrack>,
-        reply: Reply<Option<String>>,
-    },
-    RestartIce {
-        key: Key,
-        reply: Reply<Option<String>>,
-    },
-    Candidate {
-        key: Key,
-        candidate: Candidate,
-    },
-    TrackEnded {
-        key: Key,
-        track: TrackId,
-    },
-    Note {
-        key: Key,
-        error: String,
-    },
-    /// The signaling task could not queue an event for the caller.
-    EventDropped {
-        key: Key,
-    },
-    Stats {
-        key: Key,
-        reply: oneshot::Sender<MediaStats>,
-    },
-    Counters {
-        key: Key,
-        reply: oneshot::Sender<NetCounters>,
-    },
-    Close {
-        key: Key,
-    },
-}
-
-/// Addresses for sessions: 127.1.0.1, 127.1.0.2 ... (all of 127.0.0.0/8 is loopback).
-pub(crate) struct AddressPool {
-    next: AtomicU32,
-}
-
-impl AddressPool {
-    const FIRST: u32 = u32::from_be_bytes([127, 1, 0, 1]);
-    const LAST: u32 = u32::from_be_bytes([127, 255, 255, 254]);
-
-    pub fn new() -> Self {
-        AddressPool {
-            next: AtomicU32::new(0),
-        }
-    }
-
-    fn take(&self) -> Option<Ipv4Addr> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let ip = Self::FIRST.checked_add(n).filter(|ip| *ip <= Self::LAST)?;
-        Some(Ipv4Addr::from(ip))
-    }
-}
 
 /// The shard's state apart from its socket (which the read guard borrows).
 pub(crate) struct Shard {
@@ -459,188 +374,5 @@ impl Shard {
         for o in self.out.drain(..) {
             self.scratch.recycle(o.data);
         }
-    }
-
-    fn session(&mut self, key: Key) -> Result<&mut Session, MediaError> {
-        self.sessions
-            .get_mut(key.slot)
-            .and_then(Option::as_mut)
-            .filter(|s| s.gen == key.gen)
-            .ok_or(MediaError::Ended)
-    }
-
-    fn command(&mut self, c: ShardCmd) {
-        let unix = unix_micros();
-        match c {
-            ShardCmd::Open {
-                events,
-                cert,
-                ended,
-                reply,
-            } => {
-                let _ = reply.send(self.open(events, cert, ended));
-            }
-            ShardCmd::Answer { key, sdp, reply } => {
-                let r = self.answer(key, &sdp);
-                self.after(key, unix);
-                let _ = reply.send(r);
-            }
-            ShardCmd::Offer {
-                key,
-                sdp,
-                tracks,
-                reply,
-            } => {
-                let r = self.accept_offer(key, &sdp, &tracks);
-                self.after(key, unix);
-                let _ = reply.send(r);
-            }
-            ShardCmd::RestartIce { key, reply } => {
-                let r = self.session(key).map(|s| {
-                    s.want_restart = true;
-                    s.offer()
-                });
-                self.after(key, unix);
-                let _ = reply.send(r);
-            }
-            ShardCmd::Candidate { key, candidate } => {
-                if let Ok(s) = self.session(key) {
-                    s.rtc.add_remote_candidate(candidate);
-                }
-                self.after(key, unix);
-            }
-            ShardCmd::TrackEnded { key, track } => {
-                if let Ok(s) = self.session(key) {
-                    s.receiver.set_inactive_track(&track);
-                }
-            }
-            ShardCmd::Note { key, error } => {
-                if let Ok(s) = self.session(key) {
-                    s.stats.last_error = Some(error);
-                }
-            }
-            ShardCmd::EventDropped { key } => {
-                if let Ok(s) = self.session(key) {
-                    s.stats.events_dropped += 1;
-                }
-            }
-            ShardCmd::Stats { key, reply } => {
-                if let Ok(s) = self.session(key) {
-                    let _ = reply.send(s.snapshot());
-                }
-            }
-            ShardCmd::Counters { key, reply } => {
-                if let Ok(s) = self.session(key) {
-                    let _ = reply.send(s.net);
-                }
-            }
-            ShardCmd::Close { key } => {
-                if self.session(key).is_ok() {
-                    self.remove(key.slot);
-                }
-            }
-        }
-    }
-
-    /// After str0m was changed from outside: what it wants to send or schedule now.
-    fn after(&mut self, key: Key, unix: u64) {
-        if self.session(key).is_ok() {
-            self.drain(key.slot, unix);
-        }
-    }
-
-    fn open(
-        &mut self,
-        events: mpsc::Sender<MediaEvent>,
-        cert: Option<DtlsCert>,
-        ended: oneshot::Sender<String>,
-    ) -> Result<(Key, String), MediaError> {
-        let ip = self.addresses.take().ok_or_else(|| {
-            MediaError::Io(io::Error::new(
-                io::ErrorKind::AddrNotAvailable,
-                "no loopback address left for another shared-socket session",
-            ))
-        })?;
-        let local = SocketAddrV4::new(ip, self.port);
-        let now = Instant::now();
-        let mut builder = Rtc::builder().set_rtp_mode(true);
-        if let Some(cert) = cert {
-            builder = builder.set_dtls_cert(cert);
-        }
-        let (rtc, keys) = match self.path {
-            RtpPath::Lean => {
-                let (rtc, keys) = build_capturing(builder, now);
-                (rtc, Some(keys))
-            }
-            RtpPath::Str0m => (builder.build(now), None),
-        };
-        let mut rtc = Box::new(rtc);
-        let candidate = Candidate::host(SocketAddr::V4(local), "udp")
-            .map_err(|e| MediaError::Candidate(e.to_string()))?;
-        rtc.add_local_candidate(candidate);
-        let mut api = rtc.sdp_api();
-        add_receive_only_line(&mut api);
-        let (offer, pending) = api.apply().ok_or(MediaError::Ended)?;
-        let mut receiver = Receiver::default();
-        receiver.packet_mode = true;
-        let stats = Box::new(MediaStats {
-            transport: Transport::Udp,
-            local_addr: Some(SocketAddr::V4(local)),
-            ice_state: format!("{:?}", IceConnectionState::New),
-            offers_sent: 1,
-            ..MediaStats::default()
-        });
-        self.next_gen = self.next_gen.wrapping_add(1);
-        let session = Session {
-            gen: self.next_gen,
-            rtc,
-            local,
-            receiver,
-            net: NetCounters::default(),
-            remote: None,
-            stats,
-            events,
-            ended: Some(ended),
-            pending: Some(pending),
-            want_restart: false,
-            link: Link::new(),
-            timeout: now,
-            str0m_ran: now,
-            scheduled: None,
-            flowing: false,
-            keys,
-            lean: None,
-            twcc_id: None,
-        };
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.sessions[slot] = Some(session);
-                slot
-            }
-            None => {
-                self.sessions.push(Some(session));
-                self.sessions.len() - 1
-            }
-        };
-        self.route.insert(ip, slot);
-        let key = Key {
-            slot,
-            gen: self.next_gen,
-        };
-        self.drain(slot, unix_micros());
-        Ok((key, offer.to_sdp_string()))
-    }
-
-    fn answer(&mut self, key: Key, sdp: &str) -> Result<Option<String>, MediaError> {
-        self.session(key)?.answer(sdp)
-    }
-
-    fn accept_offer(
-        &mut self,
-        key: Key,
-        sdp: &str,
-        tracks: &[OfferedTrack],
-    ) -> Result<Option<String>, MediaError> {
-        self.session(key)?.accept_offer(sdp, tracks)
     }
 }
