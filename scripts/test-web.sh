@@ -42,22 +42,13 @@ echo "== npm ci (web/)"
 echo "== tsc --checkJs (web/)"
 (cd web && npx --no-install tsc -p .)
 
-# The binary embeds web/ at build time, so it is rebuilt (incrementally) after every web change.
+# The binary embeds web/ at build time, so it is rebuilt (incrementally) after every web change: cargo
+# re-runs build.rs when anything under web/app, web/sdk or web/example changes in this checkout.
 # TEST_CONVENE_BIN=/path/to/convene uses that binary instead (it must have been built with this web/).
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 if [ -z "${TEST_CONVENE_BIN:-}" ]; then
   echo "== cargo build -p convene-server"
   cargo build -p convene-server
-  # build.rs embeds web/ and is re-run only when a file it listed changes. If this target directory was last
-  # used by another checkout (e.g. a CI clone sharing it), that list names the other checkout's files and
-  # the binary would embed stale web files: force build.rs to run again (touch changes no content).
-  # The newest table is the one the binary was built with (an older build folder may remain).
-  newest=$(ls -t "$TARGET_DIR"/debug/build/convene-server-*/out/web_files.rs 2>/dev/null | head -n1)
-  if [ -z "$newest" ] || ! grep -qsF "\"$ROOT/web/app/main.js\"" "$newest"; then
-    echo "== web files embedded from another checkout; re-running build.rs"
-    touch crates/server/build.rs
-    cargo build -p convene-server
-  fi
 fi
 BIN=${TEST_CONVENE_BIN:-$TARGET_DIR/debug/convene}
 [ -x "$BIN" ] || { echo "no server binary at $BIN"; exit 1; }

@@ -38,13 +38,10 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 
-    /// An embedded schema migration failed; the database is left at the previous version.
-    #[error("database migration {version} failed: {source}")]
-    Migration {
-        version: i64,
-        #[source]
-        source: sqlx::Error,
-    },
+    /// Bringing the schema up to date failed (a script, or a shipped script that was changed); a
+    /// failed script leaves the database at the previous version.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
 
     /// The URL names a database this build cannot use. Holds only the scheme, so a password in the URL
     /// never reaches the logs.

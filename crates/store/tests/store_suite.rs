@@ -3,12 +3,14 @@
 
 mod common;
 mod files_cases;
+mod migration_cases;
 mod moderation_cases;
 mod webhook_cases;
 
 use common::*;
 use convene_store::*;
 use files_cases::*;
+use migration_cases::*;
 use moderation_cases::*;
 use webhook_cases::*;
 
@@ -37,6 +39,8 @@ macro_rules! suite {
 suite!(
     migrations_are_idempotent,
     concurrent_migrations,
+    an_old_runners_database_is_adopted_without_running_anything,
+    a_new_database_runs_every_script,
     meetings_create_get_list_end,
     sessions_open_close,
     chat_append_and_history,
@@ -92,10 +96,11 @@ async fn migrations_are_idempotent(db: Db) {
     // A restart runs the migrator again: nothing re-applied, nothing lost.
     let second = db.connect().await;
     assert_eq!(second.schema_version().await.expect("version"), LATEST);
-    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
-        .fetch_one(second.pool())
-        .await
-        .expect("count");
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(second.pool())
+            .await
+            .expect("count");
     assert_eq!(applied, migration_count());
     assert!(second.meeting(id).await.expect("get").is_some());
     second.ping().await.expect("ping");
@@ -107,10 +112,11 @@ async fn concurrent_migrations(db: Db) {
     for store in [&a, &b, &c] {
         assert_eq!(store.schema_version().await.expect("version"), LATEST);
     }
-    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
-        .fetch_one(a.pool())
-        .await
-        .expect("count");
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(a.pool())
+            .await
+            .expect("count");
     assert_eq!(applied, migration_count());
 }
 

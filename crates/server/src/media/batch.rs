@@ -227,10 +227,7 @@ fn sendmmsg(
 }
 
 #[cfg(target_os = "linux")]
-pub(super) fn write_sockaddr(
-    addr: &SocketAddr,
-    out: &mut libc::sockaddr_storage,
-) -> libc::socklen_t {
+fn write_sockaddr(addr: &SocketAddr, out: &mut libc::sockaddr_storage) -> libc::socklen_t {
     match addr {
         SocketAddr::V4(a) => {
             let sin = libc::sockaddr_in {

@@ -10,33 +10,21 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-#[cfg(target_os = "linux")]
-use std::{
-    mem::size_of,
-    os::fd::{FromRawFd, OwnedFd},
-};
 
 /// A UDP socket bound to `addr` that other sockets of this process may bind too (port 0: a free
 /// port, which the others then bind).
 #[cfg(target_os = "linux")]
 pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
-    let family = match addr {
-        SocketAddr::V4(_) => libc::AF_INET,
-        SocketAddr::V6(_) => libc::AF_INET6,
-    };
-    // SAFETY: a plain socket(2) call; the result is checked before use.
-    let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a new descriptor that nothing else owns; OwnedFd closes it on error paths.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    set_reuseport(&fd)?;
-    bind_fd(&fd, addr)?;
-    Ok(UdpSocket::from(fd))
+    use socket2::{Domain, Socket, Type};
+    // socket2 opens it close-on-exec, as std does.
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, None)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
-/// Elsewhere: a plain socket, which the workers share.
+/// Elsewhere: a plain socket, which the workers share (other systems' `SO_REUSEPORT` does not
+/// spread datagrams over the group by sender, or is named differently).
 #[cfg(not(target_os = "linux"))]
 pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
     UdpSocket::bind(addr)
@@ -51,60 +39,7 @@ pub fn is_reuseport(_socket: &UdpSocket) -> bool {
 /// Whether `socket` was bound with `SO_REUSEPORT` (a socket made elsewhere may not have been).
 #[cfg(target_os = "linux")]
 pub fn is_reuseport(socket: &UdpSocket) -> bool {
-    use std::os::fd::AsRawFd;
-    let mut on: libc::c_int = 0;
-    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `on`, which is that large.
-    let r = unsafe {
-        libc::getsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_REUSEPORT,
-            (&mut on as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    r == 0 && on != 0
-}
-
-#[cfg(target_os = "linux")]
-fn set_reuseport(fd: &OwnedFd) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from `on`.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_REUSEPORT,
-            (&on as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-#[cfg(target_os = "linux")]
-fn bind_fd(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: sockaddr_storage is plain data, valid when zeroed.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = super::batch::write_sockaddr(&addr, &mut storage);
-    // SAFETY: `storage` holds a valid address of `len` bytes for the socket's family.
-    let r = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&storage as *const libc::sockaddr_storage).cast(),
-            len,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    socket2::SockRef::from(socket).reuse_port().unwrap_or(false)
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -11,57 +11,18 @@ use std::io;
 use std::net::UdpSocket;
 
 /// Asks for `bytes` of receive and of send buffer on `socket`; returns what the kernel granted
-/// (receive, send). It caps the request at `net.core.rmem_max` / `wmem_max` and reports twice
+/// (receive, send). Linux caps the request at `net.core.rmem_max` / `wmem_max` and reports twice
 /// what it grants for data (its bookkeeping is counted too).
-#[cfg(unix)]
 pub fn set_buffers(socket: &UdpSocket, bytes: u32) -> io::Result<(usize, usize)> {
-    use std::os::fd::AsRawFd;
-    let fd = socket.as_raw_fd();
-    let want = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    let mut granted = [0usize; 2];
-    for (i, opt) in [libc::SO_RCVBUF, libc::SO_SNDBUF].into_iter().enumerate() {
-        // SAFETY: setsockopt reads size_of::<c_int>() bytes from `want`.
-        let r = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&want as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut got: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: getsockopt writes at most `len` bytes into `got`, which is that large.
-        let r = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&mut got as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        granted[i] = usize::try_from(got).unwrap_or(0);
-    }
-    Ok((granted[0], granted[1]))
+    let socket = socket2::SockRef::from(socket);
+    // The option is a C int: a larger request would wrap to a negative size.
+    let want = usize::try_from(bytes.min(i32::MAX as u32)).unwrap_or(usize::MAX);
+    socket.set_recv_buffer_size(want)?;
+    socket.set_send_buffer_size(want)?;
+    Ok((socket.recv_buffer_size()?, socket.send_buffer_size()?))
 }
 
-#[cfg(not(unix))]
-pub fn set_buffers(_socket: &UdpSocket, _bytes: u32) -> io::Result<(usize, usize)> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "socket buffer sizes are set on Unix only",
-    ))
-}
-
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
