@@ -75,6 +75,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_webhooks.sql"),
         postgres: include_str!("../migrations/postgres/0010_webhooks.sql"),
     },
+    Migration {
+        version: 11,
+        name: "recordings",
+        sqlite: include_str!("../migrations/sqlite/0011_recordings.sql"),
+        postgres: include_str!("../migrations/postgres/0011_recordings.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").
