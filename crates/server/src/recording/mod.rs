@@ -8,6 +8,7 @@
 //! seek in (Matroska's header and index are rewritten when a file is finished), which a blob
 //! store that takes whole objects does not offer.
 
+pub mod api;
 pub mod clock;
 pub mod disk;
 pub mod queue;
@@ -215,6 +216,18 @@ impl Recorder {
         // The writer only ends at shutdown; a command after that has nothing to do.
         let _ = lock(&self.control).send(c);
     }
+}
+
+/// The REST routes of recordings (api.rs).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<Arc<crate::state::AppState>> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(api::list))
+        .routes(routes!(api::manifest))
+        .routes(routes!(api::file))
+        .routes(routes!(api::delete))
+        .routes(routes!(api::start, api::stop))
+        .routes(routes!(api::room_recording))
 }
 
 /// Poisoning is ignored: the maps hold plain values a panicking holder cannot leave half-made.
