@@ -21,8 +21,8 @@ pub mod planned_api;
 pub mod policy;
 pub mod process;
 pub mod ratelimit;
-pub mod records;
 pub mod recording;
+pub mod records;
 pub mod rooms;
 pub mod state;
 pub mod tls;
@@ -123,7 +123,9 @@ pub async fn run(
     let tcp_port = listeners.http.local_addr().map(|a| a.port()).unwrap_or(0);
     let (reports_tx, reports_rx) = tokio::sync::mpsc::unbounded_channel();
     let recorder = match listeners.udp.is_some() && config.recording.enabled {
-        true => Some(Arc::new(start_recorder(&config, store.as_ref(), reports_tx).await?)),
+        true => Some(Arc::new(
+            start_recorder(&config, store.as_ref(), reports_tx).await?,
+        )),
         false => None,
     };
     let (media, media_out) = match listeners.udp {

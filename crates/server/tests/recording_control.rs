@@ -64,7 +64,10 @@ async fn rows_when(
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("recording rows never matched: {:?}", store.recordings(m.id).await);
+    panic!(
+        "recording rows never matched: {:?}",
+        store.recordings(m.id).await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,7 +75,12 @@ async fn a_host_records_everyone_hears_and_a_participant_may_not() {
     let s = TestServer::start().await;
     let (mut host, _) = join(&s, "rec-ctl", "Ada", As::Guest).await;
     let (mut guest, _) = join(&s, "rec-ctl", "Bob", As::Guest).await;
-    refused(&mut guest, ClientMessage::StartRecording, ErrorCode::Forbidden).await;
+    refused(
+        &mut guest,
+        ClientMessage::StartRecording,
+        ErrorCode::Forbidden,
+    )
+    .await;
 
     let to_host = ask(&mut host, ClientMessage::StartRecording).await;
     let status = started(&mut guest).await;
@@ -92,7 +100,12 @@ async fn a_host_records_everyone_hears_and_a_participant_may_not() {
     let (_late, joined) = join(&s, "rec-ctl", "Cy", As::Guest).await;
     assert_eq!(joined.recording, Some(status));
 
-    refused(&mut guest, ClientMessage::StopRecording, ErrorCode::Forbidden).await;
+    refused(
+        &mut guest,
+        ClientMessage::StopRecording,
+        ErrorCode::Forbidden,
+    )
+    .await;
     accepted(&mut host, ClientMessage::StopRecording).await;
     assert_eq!(stopped(&mut guest).await, RecordingStopReason::Stopped);
     let (_later, joined) = join(&s, "rec-ctl", "Di", As::Guest).await;
@@ -119,8 +132,14 @@ async fn a_host_records_everyone_hears_and_a_participant_may_not() {
         .into_iter()
         .map(|e| e.action)
         .collect();
-    assert!(actions.contains(&"start_recording".to_owned()), "{actions:?}");
-    assert!(actions.contains(&"stop_recording".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"start_recording".to_owned()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"stop_recording".to_owned()),
+        "{actions:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,7 +157,12 @@ async fn a_token_with_the_record_grant_may_record() {
     };
     let (with, without) = (make(true), make(false));
     let (mut plain, _) = join(&s, "rec-tok", "Plain", As::Token(&without)).await;
-    refused(&mut plain, ClientMessage::StartRecording, ErrorCode::Forbidden).await;
+    refused(
+        &mut plain,
+        ClientMessage::StartRecording,
+        ErrorCode::Forbidden,
+    )
+    .await;
     let (mut recorder, _) = join(&s, "rec-tok", "Rec", As::Token(&with)).await;
     accepted(&mut recorder, ClientMessage::StartRecording).await;
     assert_eq!(
@@ -193,7 +217,12 @@ async fn a_disk_under_the_threshold_refuses_to_start() {
     // A threshold no disk meets: nothing may start, with a clear error.
     let s = TestServer::with(|c| c.recording.min_free_mb = u64::MAX / (1024 * 1024)).await;
     let (mut host, _) = join(&s, "rec-full", "Ada", As::Guest).await;
-    refused(&mut host, ClientMessage::StartRecording, ErrorCode::ServerBusy).await;
+    refused(
+        &mut host,
+        ClientMessage::StartRecording,
+        ErrorCode::ServerBusy,
+    )
+    .await;
     let (_late, joined) = join(&s, "rec-full", "Bo", As::Guest).await;
     assert_eq!(joined.recording, None);
 }
@@ -249,7 +278,10 @@ async fn recordings_past_their_retention_are_deleted_files_and_rows() {
         .await
         .expect("meeting");
     let root = std::path::PathBuf::from(&s.config.recording.dir);
-    for (id, at) in [("rec_old", 1_000), ("rec_new", convene_server::clock::now_ms())] {
+    for (id, at) in [
+        ("rec_old", 1_000),
+        ("rec_new", convene_server::clock::now_ms()),
+    ] {
         store
             .add_recording(&convene_store::NewRecording {
                 public_id: id.into(),

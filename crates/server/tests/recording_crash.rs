@@ -58,7 +58,9 @@ fn start(dir: &Path) -> (Child, String) {
 async fn a_recording_cut_by_kill_9_reads_back_to_near_the_kill_and_is_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr) = start(dir.path());
-    let mut sig = Signaling::connect(&format!("ws://{addr}/ws")).await.unwrap();
+    let mut sig = Signaling::connect(&format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
     let joined = sig.join(join_msg("cut", "Ada")).await.unwrap();
     let config = MediaConfig {
         publish: PublishOptions {
@@ -106,7 +108,11 @@ async fn a_recording_cut_by_kill_9_reads_back_to_near_the_kill_and_is_interrupte
     for t in &m.tracks {
         assert_eq!(t.state, TrackState::Cut, "{}", t.file);
         let (_, frames) = read_file(&folder.join(&t.file)).expect("the cut file reads");
-        assert_eq!(frames.len() as u64, t.frames, "the manifest says what it holds");
+        assert_eq!(
+            frames.len() as u64,
+            t.frames,
+            "the manifest says what it holds"
+        );
         let last = frames.last().expect("frames before the kill");
         let last_at = meeting_start + last.pts.as_millis() as i64;
         // Written to the OS at least every second of media: at most that (and a frame) is lost.

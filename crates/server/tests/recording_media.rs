@@ -28,7 +28,10 @@ async fn publisher(s: &TestServer, name: &str) -> (MediaSession, ParticipantId) 
         ..MediaConfig::default()
     };
     let me = joined.participant_id.clone();
-    (MediaSession::start(sig, me.clone(), config).await.unwrap(), me)
+    (
+        MediaSession::start(sig, me.clone(), config).await.unwrap(),
+        me,
+    )
 }
 
 /// Waits until each session receives the other's audio and video.
@@ -138,7 +141,10 @@ async fn ten_seconds_of_two_publishers_are_recorded_as_they_were_sent() {
     let mut row = None;
     for _ in 0..100 {
         let rows = store.recordings(meeting.id).await.unwrap();
-        if rows.first().is_some_and(|r| r.state != RecordingRowState::Recording) {
+        if rows
+            .first()
+            .is_some_and(|r| r.state != RecordingRowState::Recording)
+        {
             row = rows.into_iter().next();
             break;
         }
@@ -152,7 +158,10 @@ async fn ten_seconds_of_two_publishers_are_recorded_as_they_were_sent() {
     assert_eq!(m.tracks.len(), 4, "two tracks each: {:?}", m.tracks);
     let meeting_start_ms = m.started_at.wall.0 as i64 - m.started_at.meeting.0 as i64;
     let duration = row.duration_ms.expect("duration");
-    assert!((9_500..=11_500).contains(&duration), "duration {duration} ms");
+    assert!(
+        (9_500..=11_500).contains(&duration),
+        "duration {duration} ms"
+    );
     let mut total_bytes = 0;
     for who in [&a_id, &b_id] {
         for codec in [Codec::Opus, Codec::Vp8] {

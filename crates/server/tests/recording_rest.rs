@@ -131,7 +131,10 @@ async fn owners_admins_and_keys_list_download_and_delete_others_may_not() {
 
     // The page before joining learns it is not recorded now (it stopped).
     let r = request(s.addr, "GET", "/api/v1/rooms/vault/recording", &[], None).await;
-    assert_eq!((r.status, &r.body["recording"]), (200, &serde_json::json!(false)));
+    assert_eq!(
+        (r.status, &r.body["recording"]),
+        (200, &serde_json::json!(false))
+    );
 
     let key = s.api_auth().await;
     let list = complete_list(&s, ("Cookie", &owner), &meeting).await;
@@ -168,8 +171,12 @@ async fn owners_admins_and_keys_list_download_and_delete_others_may_not() {
     assert_eq!(whole.len() as u64, size);
     assert_eq!(header(&hs, "accept-ranges"), Some("bytes"));
     assert_eq!(header(&hs, "content-type"), Some("video/webm"));
-    let (status, hs, part) =
-        get_bytes(s.addr, &url, &[("Authorization", &key), ("Range", "bytes=100-199")]).await;
+    let (status, hs, part) = get_bytes(
+        s.addr,
+        &url,
+        &[("Authorization", &key), ("Range", "bytes=100-199")],
+    )
+    .await;
     assert_eq!(status, 206);
     assert_eq!(part, whole[100..200]);
     assert_eq!(
@@ -177,8 +184,7 @@ async fn owners_admins_and_keys_list_download_and_delete_others_may_not() {
         Some(format!("bytes 100-199/{size}").as_str())
     );
     let far = format!("bytes={size}-");
-    let (status, _, _) =
-        get_bytes(s.addr, &url, &[("Authorization", &key), ("Range", &far)]).await;
+    let (status, _, _) = get_bytes(s.addr, &url, &[("Authorization", &key), ("Range", &far)]).await;
     assert_eq!(status, 416);
     // A name the manifest does not list is not served, whatever it is.
     let bad = url.replace("/files/", "/files/..%2Fmanifest.json");
@@ -216,7 +222,14 @@ async fn owners_admins_and_keys_list_download_and_delete_others_may_not() {
 async fn the_page_before_joining_learns_a_meeting_is_recorded() {
     let s = TestServer::start().await;
     let (mut host, _) = s.join("Live-Tape", "Ada").await;
-    let r = request(s.addr, "GET", "/api/v1/rooms/live-tape/recording", &[], None).await;
+    let r = request(
+        s.addr,
+        "GET",
+        "/api/v1/rooms/live-tape/recording",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.body["recording"], false);
     host.send(&convene_proto::ClientMessage::StartRecording)
         .await
@@ -224,11 +237,25 @@ async fn the_page_before_joining_learns_a_meeting_is_recorded() {
     host.recv_until(|m| matches!(m, ServerMessage::RecordingStarted { .. }).then_some(()))
         .await
         .unwrap();
-    let r = request(s.addr, "GET", "/api/v1/rooms/Live-Tape/recording", &[], None).await;
-    assert_eq!((r.status, &r.body["recording"]), (200, &serde_json::json!(true)));
+    let r = request(
+        s.addr,
+        "GET",
+        "/api/v1/rooms/Live-Tape/recording",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (r.status, &r.body["recording"]),
+        (200, &serde_json::json!(true))
+    );
     // The REST start of a meeting nobody may manage from outside is refused (401 without a key).
     let store = s.store().await;
-    let m = store.meetings(Some("live-tape"), 1).await.unwrap().remove(0);
+    let m = store
+        .meetings(Some("live-tape"), 1)
+        .await
+        .unwrap()
+        .remove(0);
     let path = format!("/api/v1/meetings/{}/recording", m.public_id);
     let r = request(s.addr, "POST", &path, &[], None).await;
     assert_eq!(r.status, 401);

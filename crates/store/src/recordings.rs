@@ -131,7 +131,11 @@ impl SqlStore {
         Ok(id)
     }
 
-    pub(crate) async fn end_recording_row(&self, public_id: &str, end: &RecordingEnd) -> Result<()> {
+    pub(crate) async fn end_recording_row(
+        &self,
+        public_id: &str,
+        end: &RecordingEnd,
+    ) -> Result<()> {
         let mut tx = begin_write(self.pool(), self.backend()).await?;
         let n = sqlx::query(
             "UPDATE recordings SET state = $2, ended_at = $3, bytes = $4, duration_ms = $5 \

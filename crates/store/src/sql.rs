@@ -11,8 +11,8 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::files::{FileInsert, FileRecord, NewFile};
-use crate::recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
 use crate::model::*;
+use crate::recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
 use crate::traits::{Result, Store};
 use crate::url::Target;
 use crate::{migrate, StoreError};

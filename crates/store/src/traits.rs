@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use crate::files::{FileInsert, FileRecord, NewFile};
-use crate::recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
 use crate::model::*;
+use crate::recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
 use crate::StoreError;
 
 pub type Result<T> = std::result::Result<T, StoreError>;

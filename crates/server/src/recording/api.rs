@@ -127,7 +127,10 @@ pub async fn manifest(
         .map_err(|_| ApiError::NotFound("the recording's manifest is gone".into()))?;
     tracing::debug!(recording = %rec.public_id, "manifest read");
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         bytes,
     )
         .into_response())

@@ -81,6 +81,9 @@ mod tests {
         assert!(free > 0);
         assert!(has_room(dir.path(), 0));
         assert!(!has_room(dir.path(), u64::MAX));
-        assert!(!has_room(&dir.path().join("missing"), 0), "unreadable: no room");
+        assert!(
+            !has_room(&dir.path().join("missing"), 0),
+            "unreadable: no room"
+        );
     }
 }

@@ -65,7 +65,9 @@ pub enum Report {
     Insert(NewRecording),
     Finished(Finished),
     /// The writer could not go on with the room's recording: the room stops it (`failed`).
-    Failed { room: RoomId },
+    Failed {
+        room: RoomId,
+    },
     /// Answered once every report before it is handled.
     Done(tokio::sync::oneshot::Sender<()>),
 }

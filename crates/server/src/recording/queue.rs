@@ -71,7 +71,9 @@ impl RecordQueue {
     pub fn push(&mut self, r: Recorded, resync: &mut dyn FnMut(RecordingId)) {
         self.flush_held();
         match r {
-            Recorded::Frame { id, at, keyframe, .. } => self.frame(id, at, keyframe, r, resync),
+            Recorded::Frame {
+                id, at, keyframe, ..
+            } => self.frame(id, at, keyframe, r, resync),
             Recorded::Ended { id, .. } => {
                 // Nothing follows: the frames dropped at its end need no gap.
                 self.dropping.remove(&id);
@@ -231,14 +233,21 @@ mod tests {
                 from,
                 to,
                 frames,
-            } => assert_eq!((*id, *from, *to, *frames), (RecordingId(7), ms(66), ms(165), 3)),
+            } => assert_eq!(
+                (*id, *from, *to, *frames),
+                (RecordingId(7), ms(66), ms(165), 3)
+            ),
             other => panic!("expected the gap first, got {other:?}"),
         }
         assert!(matches!(
             &got[1],
             What::Core(Recorded::Frame { keyframe: true, .. })
         ));
-        assert_eq!(resyncs, vec![RecordingId(7)], "one request per run of drops");
+        assert_eq!(
+            resyncs,
+            vec![RecordingId(7)],
+            "one request per run of drops"
+        );
     }
 
     #[test]

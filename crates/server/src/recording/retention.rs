@@ -44,7 +44,10 @@ pub async fn recover(store: &dyn Store, root: &Path) {
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot look for cut recordings"),
         Err(e) => tracing::error!(error = %e, "recording recovery panicked"),
     }
-    let open = match store.recordings_in_state(RecordingRowState::Recording).await {
+    let open = match store
+        .recordings_in_state(RecordingRowState::Recording)
+        .await
+    {
         Ok(open) => open,
         Err(e) => {
             tracing::error!(error = %e, "cannot read the recordings left open");
@@ -105,7 +108,11 @@ pub async fn sweep_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Rece
         let cut = crate::clock::now_ms().saturating_sub(age);
         match sweep(state.store.as_ref(), recorder.root(), cut).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(recordings = n, days, "deleted recordings past their retention"),
+            Ok(n) => tracing::info!(
+                recordings = n,
+                days,
+                "deleted recordings past their retention"
+            ),
             Err(e) => tracing::warn!(error = %e, "could not delete old recordings; will retry"),
         }
         tokio::select! {

@@ -188,7 +188,16 @@ impl Writer {
                 codec,
                 channels,
                 ..
-            }) => self.track_started(worker, id, room, participant, track, source, codec, channels),
+            }) => self.track_started(
+                worker,
+                id,
+                room,
+                participant,
+                track,
+                source,
+                codec,
+                channels,
+            ),
             What::Core(Recorded::Frame {
                 id,
                 at,

@@ -43,8 +43,7 @@ impl Room {
         if matches!(self.recording, Recording::On { .. }) {
             return Ok(());
         }
-        let (Some(recorder), Some(media)) = (self.state.recorder.clone(), &self.state.media)
-        else {
+        let (Some(recorder), Some(media)) = (self.state.recorder.clone(), &self.state.media) else {
             return Err(ServerError::client(
                 ErrorCode::Forbidden,
                 "recording is disabled on this server",

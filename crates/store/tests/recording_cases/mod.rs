@@ -43,7 +43,9 @@ pub async fn recordings_start_end_and_list(db: Db) {
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.add_recording(&recording(MeetingId(999_999), 1, None)).await,
+        store
+            .add_recording(&recording(MeetingId(999_999), 1, None))
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
@@ -144,7 +146,10 @@ pub async fn recordings_are_deleted_expired_and_purged(db: Db) {
 
     let expired = store.expire_recordings(5_000).await.expect("expire");
     assert_eq!(
-        expired.iter().map(|r| r.public_id.clone()).collect::<Vec<_>>(),
+        expired
+            .iter()
+            .map(|r| r.public_id.clone())
+            .collect::<Vec<_>>(),
         vec![b.public_id.clone()],
         "old and ended only: the running one stays"
     );
@@ -155,11 +160,17 @@ pub async fn recordings_are_deleted_expired_and_purged(db: Db) {
         .into_iter()
         .map(|r| r.public_id)
         .collect();
-    assert_eq!(left, vec![running.public_id.clone(), young.public_id.clone()]);
+    assert_eq!(
+        left,
+        vec![running.public_id.clone(), young.public_id.clone()]
+    );
 
     store.end_meeting(m, 10_000).await.expect("end meeting");
     assert_eq!(
-        store.purge_meetings_ended_before(20_000).await.expect("purge"),
+        store
+            .purge_meetings_ended_before(20_000)
+            .await
+            .expect("purge"),
         1
     );
     assert!(store.recordings(m).await.expect("list").is_empty());
@@ -174,10 +185,18 @@ pub async fn planned_rooms_carry_record_on_connect(db: Db) {
     let mut room = crate::moderation_cases::planned(owner, "recorded", 1_000);
     room.record_on_connect = true;
     room.id = store.create_planned_room(&room).await.expect("create");
-    let got = store.planned_room("recorded").await.expect("get").expect("found");
+    let got = store
+        .planned_room("recorded")
+        .await
+        .expect("get")
+        .expect("found");
     assert!(got.record_on_connect);
     room.record_on_connect = false;
     store.update_planned_room(&room).await.expect("update");
-    let got = store.planned_room("recorded").await.expect("get").expect("found");
+    let got = store
+        .planned_room("recorded")
+        .await
+        .expect("get")
+        .expect("found");
     assert!(!got.record_on_connect);
 }
