@@ -240,7 +240,8 @@ async fn a_disk_filling_up_stops_the_recording_with_disk_full() {
     .await;
     let (mut host, _) = join(&s, "rec-fill", "Ada", As::Guest).await;
     ask(&mut host, ClientMessage::StartRecording).await;
-    let filler = std::path::Path::new(&s.config.recording.dir).join("filler.bin");
+    // Beside the recordings (the same file system).
+    let filler = std::path::Path::new(&s.config.recording.dir).with_file_name("filler.bin");
     {
         use std::io::Write;
         let mut f = std::fs::File::create(&filler).expect("filler");

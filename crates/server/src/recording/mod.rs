@@ -129,9 +129,8 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the writer thread on `root` (created if missing). Reports go to `reports`.
+    /// Starts the writer thread on `root` (made by the first recording). Reports go to `reports`.
     pub fn start(root: &Path, reports: UnboundedSender<Report>) -> std::io::Result<Self> {
-        std::fs::create_dir_all(root)?;
         let (media_tx, media_rx) = mpsc::sync_channel(QUEUE_CAPACITY);
         let (control_tx, control_rx) = mpsc::channel();
         let metrics = Arc::new(RecorderMetrics::default());
