@@ -317,3 +317,25 @@ async fn recordings_past_their_retention_are_deleted_files_and_rows() {
     assert!(root.join("rec_new").exists());
     assert!(store.recording("rec_new").await.unwrap().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_finishes_the_recording_and_everyone_is_told() {
+    let mut s = TestServer::start().await;
+    let (mut host, _) = join(&s, "rec-drain", "Ada", As::Guest).await;
+    ask(&mut host, ClientMessage::StartRecording).await;
+    let store = s.store().await;
+    let meeting = store
+        .meetings(Some("rec-drain"), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    s.stop().await.expect("stop");
+    assert_eq!(stopped(&mut host).await, RecordingStopReason::Stopped);
+    // Its row is written before the server returns.
+    let rows = store.recordings(meeting.id).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, RecordingRowState::Complete, "{:?}", rows[0]);
+    let dir = std::path::Path::new(&s.config.recording.dir).join(&rows[0].dir);
+    let m = convene_record::Manifest::load(&dir).expect("manifest");
+    assert_eq!(m.state, convene_record::RecordingState::Complete);
+}

@@ -132,6 +132,11 @@ impl Room {
         self.audit(actor, "stop_recording", None, None, Some(why));
     }
 
+    /// The meeting ends (or the server drains): its recording stops with it, files finished.
+    pub(super) fn recording_ends(&mut self) {
+        self.stop_recording(&Actor::System, RecordingStopReason::Stopped);
+    }
+
     /// A planned room with `record_on_connect` records its meeting from its start (once: a
     /// recording a host stopped is not started again by the next join).
     pub(super) fn record_on_connect(&mut self) {

@@ -293,6 +293,7 @@ impl Room {
                 LeaveReason::MeetingEnded,
             ),
         };
+        self.recording_ends(); // Told before `closing`, while everyone is connected.
         let closing = ServerMessage::Closing {
             reason: reason.into(),
         };
@@ -340,11 +341,7 @@ impl Room {
     }
 
     async fn end_meeting(&mut self) {
-        // A recording ends with its meeting (its files are finished; nobody is left to tell).
-        self.stop_recording(
-            &super::plane::Actor::System,
-            convene_proto::RecordingStopReason::Stopped,
-        );
+        self.recording_ends();
         // Messages sent before the end are written before the record closes.
         self.writer.flush().await;
         if let Some(m) = self.meeting.take() {
