@@ -225,3 +225,47 @@ async fn ten_seconds_of_two_publishers_are_recorded_as_they_were_sent() {
     assert!(events.iter().any(|e| e.kind == "recording_stopped"));
     drop(b);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_spread_over_two_workers_is_recorded_whole() {
+    // Each worker's core numbers its recorded tracks from 1: the writer tells them apart.
+    let s = TestServer::with(|c| {
+        c.media.workers = 2;
+        c.media.room_spread_threshold = 1;
+    })
+    .await;
+    let (mut a, a_id) = publisher(&s, "Ada").await;
+    let (b, b_id) = publisher(&s, "Bob").await;
+    until_media_flows(&a, &b).await;
+    a.send(ClientMessage::StartRecording).await.unwrap();
+    recording_event(&mut a).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    a.send(ClientMessage::StopRecording).await.unwrap();
+    recording_event(&mut a).await;
+    let store = s.store().await;
+    let meeting = store.meetings(Some("taping"), 1).await.unwrap().remove(0);
+    let mut done = None;
+    for _ in 0..100 {
+        let rows = store.recordings(meeting.id).await.unwrap();
+        if rows
+            .first()
+            .is_some_and(|r| r.state == RecordingRowState::Complete)
+        {
+            done = rows.into_iter().next();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let row = done.expect("the recording completed");
+    let dir = Path::new(&s.config.recording.dir).join(&row.dir);
+    let m = Manifest::load(&dir).expect("manifest");
+    assert_eq!(m.tracks.len(), 4, "{:?}", m.tracks);
+    let start = m.started_at.wall.0 as i64 - m.started_at.meeting.0 as i64;
+    for who in [&a_id, &b_id] {
+        for t in m.tracks.iter().filter(|t| &t.participant == who) {
+            let c = check_track(&dir, t, start);
+            assert!(c.frames > 50, "{}: {} frames", t.file, c.frames);
+        }
+    }
+    drop(b);
+}
