@@ -12,6 +12,7 @@ pub mod moderation;
 pub mod parse;
 pub mod quality;
 pub mod reactions;
+pub mod recording;
 
 pub use error::ErrorCode;
 pub use files::{FileAccess, SharedFile};
@@ -22,3 +23,4 @@ pub use moderation::{LobbyEntry, MeetingSettings, ModerationAction};
 pub use parse::{parse_client_message, ParseError};
 pub use quality::{ConnectionQuality, QualityLevel};
 pub use reactions::{is_reaction, REACTIONS};
+pub use recording::{RecordingStatus, RecordingStopReason};

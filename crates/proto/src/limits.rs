@@ -136,6 +136,8 @@ impl ClientMessage {
             | ClientMessage::SetLocked { .. }
             | ClientMessage::SetLobby { .. }
             | ClientMessage::AdmitAll
+            | ClientMessage::StartRecording
+            | ClientMessage::StopRecording
             | ClientMessage::Leave
             | ClientMessage::SetHand { .. }
             | ClientMessage::SetMuted { .. }

@@ -9,6 +9,7 @@ use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::model::*;
 use crate::moderation::{LobbyEntry, MeetingSettings, ModerationAction};
 use crate::quality::QualityLevel;
+use crate::recording::{RecordingStatus, RecordingStopReason};
 
 /// The protocol version this crate speaks. A client sends it in `join`; the server refuses versions it
 /// does not speak with `unsupported_version`.
@@ -160,6 +161,10 @@ pub enum ClientMessage {
     DeleteFile {
         file_id: String,
     },
+    /// Start recording the meeting (hosts, co-hosts and holders of a `record` grant).
+    StartRecording,
+    /// Stop recording the meeting (the same people).
+    StopRecording,
 }
 
 /// Messages the server sends.
@@ -278,6 +283,14 @@ pub enum ServerMessage {
     FileDeleted {
         file_id: String,
     },
+    /// To everyone: the meeting is being recorded from now on.
+    RecordingStarted {
+        recording: RecordingStatus,
+    },
+    /// To everyone: the recording stopped.
+    RecordingStopped {
+        reason: RecordingStopReason,
+    },
     /// A participant reacted; sent to everyone in the room, the sender included. Not stored.
     Reaction {
         participant_id: ParticipantId,
@@ -329,6 +342,9 @@ pub struct Joined {
     /// How to share and fetch files; absent when the server does not take files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_access: Option<FileAccess>,
+    /// Present while the meeting is being recorded: a joiner learns it before any media flows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<RecordingStatus>,
 }
 
 impl ServerMessage {
@@ -358,6 +374,8 @@ impl ServerMessage {
         "moderated",
         "file_shared",
         "file_deleted",
+        "recording_started",
+        "recording_stopped",
     ];
 
     /// The wire name of the message type, for metrics and logs.
@@ -387,6 +405,8 @@ impl ServerMessage {
             ServerMessage::Moderated { .. } => "moderated",
             ServerMessage::FileShared { .. } => "file_shared",
             ServerMessage::FileDeleted { .. } => "file_deleted",
+            ServerMessage::RecordingStarted { .. } => "recording_started",
+            ServerMessage::RecordingStopped { .. } => "recording_stopped",
         }
     }
 }
@@ -421,6 +441,8 @@ impl ClientMessage {
         "deny",
         "admit_all",
         "delete_file",
+        "start_recording",
+        "stop_recording",
     ];
 
     /// The wire name of the message type, for metrics and logs.
@@ -453,6 +475,8 @@ impl ClientMessage {
             ClientMessage::Deny { .. } => "deny",
             ClientMessage::AdmitAll => "admit_all",
             ClientMessage::DeleteFile { .. } => "delete_file",
+            ClientMessage::StartRecording => "start_recording",
+            ClientMessage::StopRecording => "stop_recording",
         }
     }
 }
@@ -538,6 +562,15 @@ mod tests {
                 },
             },
             ServerMessage::FileDeleted { file_id: s() },
+            ServerMessage::RecordingStarted {
+                recording: RecordingStatus {
+                    since: 0,
+                    by_name: None,
+                },
+            },
+            ServerMessage::RecordingStopped {
+                reason: RecordingStopReason::Stopped,
+            },
         ]
     }
 

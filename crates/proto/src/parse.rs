@@ -78,7 +78,11 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, ParseError> {
 /// is listed when it is added.
 fn is_unit_type(ty: &str) -> bool {
     let unit = |m: &ClientMessage| match m {
-        ClientMessage::Leave | ClientMessage::EndMeeting | ClientMessage::AdmitAll => true,
+        ClientMessage::Leave
+        | ClientMessage::EndMeeting
+        | ClientMessage::AdmitAll
+        | ClientMessage::StartRecording
+        | ClientMessage::StopRecording => true,
         ClientMessage::MuteParticipant { .. }
         | ClientMessage::MuteAll { .. }
         | ClientMessage::AllowUnmute { .. }

@@ -31,7 +31,8 @@ pub struct AuditEntry {
     pub actor_id: Option<String>,
     pub actor_name: Option<String>,
     /// `mute`, `mute_all`, `allow_unmute`, `lower_hand`, `remove`, `set_role`, `transfer_host`,
-    /// `lock`, `unlock`, `lobby_on`, `lobby_off`, `admit`, `deny` or `end`.
+    /// `lock`, `unlock`, `lobby_on`, `lobby_off`, `admit`, `deny`, `end`, `start_recording` or
+    /// `stop_recording`.
     pub action: String,
     pub target_id: Option<String>,
     pub target_name: Option<String>,

@@ -140,35 +140,53 @@ fn apikey(cmd: ApiKeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves at the first SIGTERM or Ctrl-C; a second one exits at once.
-async fn shutdown_signal() {
-    wait_for_signal().await;
-    tokio::spawn(async {
-        wait_for_signal().await;
-        eprintln!("second signal: exiting now");
-        std::process::exit(1);
-    });
+/// Resolves at the first SIGTERM or Ctrl-C; a second one exits at once. The handlers are installed
+/// now, not when the future is first awaited: a SIGTERM that comes while the server starts (after
+/// it printed its address) would otherwise meet the default action and kill it without a drain.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let first = Signals::install();
+    async move {
+        first.wait().await;
+        let second = Signals::install();
+        tokio::spawn(async move {
+            second.wait().await;
+            eprintln!("second signal: exiting now");
+            std::process::exit(1);
+        });
+    }
 }
 
-async fn wait_for_signal() {
+/// SIGTERM (where there is one) and Ctrl-C, listened for from creation on.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let term = signal(SignalKind::terminate())
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                })
+                .ok();
+            Self { term }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some(mut term) = self.term {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

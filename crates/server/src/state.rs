@@ -35,6 +35,8 @@ pub struct AppState {
     pub media: Option<MediaPlane>,
     /// The bytes of shared files (files/blob.rs).
     pub blobs: Arc<dyn crate::files::blob::BlobStore>,
+    /// Writes recordings; None when `recording.enabled` is off or media is disabled.
+    pub recorder: Option<Arc<crate::recording::Recorder>>,
     /// Which room each participant with a media session is in, for routing media events.
     media_routes: Mutex<HashMap<ParticipantId, RoomHandle>>,
     draining: AtomicBool,
@@ -73,6 +75,7 @@ impl AppState {
             api_keys: Default::default(),
             pending_closes: Default::default(),
             media,
+            recorder: None,
             media_routes: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
             close_all: tokio::sync::watch::channel(false).0,

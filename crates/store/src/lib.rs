@@ -20,6 +20,7 @@ pub mod model;
 mod moderation;
 mod outbox;
 mod planned;
+mod recordings;
 mod sql;
 pub mod traits;
 mod url;
@@ -27,6 +28,7 @@ mod webhooks;
 
 pub use files::{FileInsert, FileRecord, NewFile};
 pub use model::*;
+pub use recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
 pub use sql::{connect, Backend, SqlStore};
 pub use traits::{Result, Store};
 

@@ -59,6 +59,7 @@ const SCRIPTS: &[Script] = &[
     script!("0008_moderation.sql"),
     script!("0009_meeting_files.sql"),
     script!("0010_webhooks.sql"),
+    script!("0011_recordings.sql"),
 ];
 
 /// The embedded scripts of one database, as sqlx's migrator takes them.

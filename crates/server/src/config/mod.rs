@@ -3,10 +3,12 @@
 
 mod files;
 mod load;
+mod recording;
 mod template;
 mod webhooks;
 
 pub use files::FilesConfig;
+pub use recording::RecordingConfig;
 
 pub use load::{load, ConfigError, Sources};
 pub use template::DEFAULT_TEMPLATE;
@@ -28,6 +30,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub webhooks: WebhooksConfig,
     pub files: FilesConfig,
+    pub recording: RecordingConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -368,6 +371,7 @@ impl Config {
         self.limits.validate()?;
         self.webhooks.validate()?;
         self.files.validate()?;
+        self.recording.validate()?;
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
         {

@@ -210,4 +210,16 @@ retention_days = 0
 # The most pixels (width x height) of an image the server decodes to make its preview; a larger
 # image is refused with `image_too_large`, as a decompression bomb would be.
 image_max_pixels = 50000000
+
+[recording]
+# Hosts (and access tokens with the `record` grant) may record meetings: each track to a file.
+enabled = true
+# The directory that holds the recordings, one folder per recording.
+dir = "./data/recordings"
+# Free disk space, in MiB, under which no recording starts and running ones stop (`disk_full`).
+min_free_mb = 1024
+# Seconds between checks of the free space while a meeting is recorded.
+disk_check_secs = 5
+# Days a recording (its files and its row) is kept after it started; 0 keeps every recording.
+retention_days = 0
 "#;

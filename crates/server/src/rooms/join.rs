@@ -288,6 +288,7 @@ impl Room {
             publish_sources: crate::policy::granted_sources(p.grants.as_ref()),
             files: self.files.iter().cloned().collect(),
             file_access: self.file_access(meeting, &p.info.id),
+            recording: self.recording_status(),
         }));
         if let Some(conn) = p.conn() {
             conn.send(&joined);
