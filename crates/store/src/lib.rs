@@ -14,6 +14,7 @@
 
 mod accounts;
 mod apikeys;
+mod compositions;
 mod files;
 mod migrate;
 pub mod model;
@@ -25,6 +26,10 @@ pub mod traits;
 mod url;
 mod webhooks;
 
+pub use compositions::{
+    ComposedFile, CompositionId, CompositionOutcome, CompositionRecord, CompositionState,
+    NewComposition,
+};
 pub use files::{FileInsert, FileRecord, NewFile};
 pub use model::*;
 pub use sql::{connect, Backend, SqlStore};

@@ -75,6 +75,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_webhooks.sql"),
         postgres: include_str!("../migrations/postgres/0010_webhooks.sql"),
     },
+    // 11 is `recordings` (branch wip-rec-server); versions need not be contiguous.
+    Migration {
+        version: 12,
+        name: "compositions",
+        sqlite: include_str!("../migrations/sqlite/0012_compositions.sql"),
+        postgres: include_str!("../migrations/postgres/0012_compositions.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations across processes ("convmigr").

@@ -2,11 +2,13 @@
 //! `CONVENE_TEST_POSTGRES_URL` is set; each test gets its own schema so parallel runs never collide).
 
 mod common;
+mod composition_cases;
 mod files_cases;
 mod moderation_cases;
 mod webhook_cases;
 
 use common::*;
+use composition_cases::*;
 use convene_store::*;
 use files_cases::*;
 use moderation_cases::*;
@@ -67,10 +69,14 @@ suite!(
     concurrent_events_are_gapless_per_meeting,
     a_recovery_writes_the_events_of_what_it_closed,
     webhook_endpoints_progress_and_deliveries,
+    compositions_queue_run_and_finish_once,
+    a_composition_is_deleted_from_its_meeting_only,
+    a_restart_fails_its_own_unfinished_compositions,
+    compositions_are_purged_with_their_meeting,
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 10;
+const LATEST: i64 = 12;
 
 /// How many migrations this build has (one script per version and database).
 fn migration_count() -> i64 {
