@@ -266,6 +266,8 @@ impl Room {
             resume_window_secs: rooms.resume_window_secs,
             restart_window_secs: rooms.restart_window_secs,
             media_kept,
+            // Filled by the recording side (branch wip-rec-server); here only so this branch builds.
+            recording: None,
             participants: self
                 .participants
                 .iter()
