@@ -1,11 +1,13 @@
 //! Configuration: a TOML file, then `CONVENE_<SECTION>_<KEY>` environment variables, then flags; each
 //! later source wins. Every key has a default, so `convene` with nothing set runs a complete server.
 
+mod compose;
 mod files;
 mod load;
 mod template;
 mod webhooks;
 
+pub use compose::ComposeConfig;
 pub use files::FilesConfig;
 
 pub use load::{load, ConfigError, Sources};
@@ -28,6 +30,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub webhooks: WebhooksConfig,
     pub files: FilesConfig,
+    pub compose: ComposeConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -368,6 +371,7 @@ impl Config {
         self.limits.validate()?;
         self.webhooks.validate()?;
         self.files.validate()?;
+        self.compose.validate()?;
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
         {

@@ -210,4 +210,22 @@ retention_days = 0
 # The most pixels (width x height) of an image the server decodes to make its preview; a larger
 # image is refused with `image_too_large`, as a decompression bomb would be.
 image_max_pixels = 50000000
+
+[compose]
+# Compositions: one video (MP4, H.264 and AAC) made from a meeting's recording, on request
+# (`POST /api/v1/meetings/{id}/compositions` or `convene compose MEETING`), one at a time per node.
+# The ffmpeg program: a name looked up in PATH, or a path. Without it, requests get a clear 503.
+ffmpeg = "ffmpeg"
+# ffmpeg's CPU priority (nice, 0-19): 19 leaves the CPU to the meetings in progress first.
+niceness = 19
+# Compositions that may wait behind the running one; more are refused with `server_busy`.
+max_queued = 16
+# Where recordings are: a folder per meeting (named by its public id) holding manifest.json.
+recordings_dir = "./data/recordings"
+# The composition's picture (even numbers of pixels) and frames per second.
+width = 1280
+height = 720
+fps = 25
+# libx264's speed preset (ultrafast ... veryslow): faster presets make larger files.
+preset = "veryfast"
 "#;

@@ -124,7 +124,7 @@ async fn readable_file(
 }
 
 /// `attachment` with the name: an ASCII fallback and the exact name in UTF-8 (RFC 6266).
-fn attachment(name: &str) -> HeaderValue {
+pub(crate) fn attachment(name: &str) -> HeaderValue {
     let ascii: String = name
         .chars()
         .map(|c| match c {
@@ -148,7 +148,7 @@ fn attachment(name: &str) -> HeaderValue {
 }
 
 /// Streams blob `key`, whole or the one range asked for.
-async fn serve(
+pub(crate) async fn serve(
     state: &AppState,
     key: &str,
     content_type: &str,

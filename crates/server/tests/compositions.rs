@@ -1,0 +1,403 @@
+//! Compositions end to end: a real recording written by convene-record (VP8 and Opus frames that
+//! ffmpeg encoded), composed through REST by the server's ffmpeg, checked with ffprobe; progress,
+//! ranges, deletion, access, and a missing ffmpeg. ffmpeg and ffprobe must be installed
+//! (scripts/test.sh installs them): without them these tests fail, they do not skip.
+
+mod common;
+#[path = "support/http.rs"]
+mod http;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use convene_proto::{ParticipantId, RoomId, Source, TrackId};
+use convene_record::{
+    Gap, GapReason, MeetingId, MeetingRecording, MeetingTime, ReadFrame, Stamp, TrackMeta,
+    TrackSpec, VideoCodec, WallTime,
+};
+use convene_store::{NewMeeting, Store};
+use http::request;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const MEETING_MS: u64 = 8_000;
+
+fn tool(name: &str, args: &[&str]) -> std::process::Output {
+    let out = Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} must be installed (scripts/test.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{name} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Real frames: ffmpeg encodes 8 s of a test picture (VP8, a keyframe a second) and a tone (Opus).
+fn encoded_frames(dir: &Path) -> (Vec<ReadFrame>, Vec<ReadFrame>) {
+    let video = dir.join("src-video.webm");
+    let audio = dir.join("src-audio.webm");
+    let secs = (MEETING_MS / 1000).to_string();
+    tool(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25",
+            "-t",
+            &secs,
+            "-c:v",
+            "libvpx",
+            "-g",
+            "25",
+            "-b:v",
+            "300k",
+            "-deadline",
+            "realtime",
+            video.to_str().unwrap(),
+        ],
+    );
+    tool(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            &secs,
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "48k",
+            audio.to_str().unwrap(),
+        ],
+    );
+    let (_, v) = convene_record::read_file(&video).expect("read the VP8 file");
+    let (_, a) = convene_record::read_file(&audio).expect("read the Opus file");
+    (v, a)
+}
+
+fn stamp(ms: u64) -> Stamp {
+    Stamp {
+        meeting: MeetingTime(ms),
+        wall: WallTime(1_700_000_000_000 + ms),
+    }
+}
+
+fn meta(who: &str, source: Source) -> TrackMeta {
+    TrackMeta {
+        track: TrackId::new(format!("{who}-{source:?}")),
+        participant: ParticipantId::new(who),
+        participant_name: who.to_uppercase(),
+        source,
+    }
+}
+
+/// Writes `frames` as a track from `from` (ms) on, without those in `hole` (a camera turned off,
+/// resumed at a keyframe), up to the meeting's end.
+fn write_track(
+    rec: &mut MeetingRecording,
+    meta: TrackMeta,
+    spec: TrackSpec,
+    frames: &[ReadFrame],
+    from: u64,
+    hole: Option<(u64, u64)>,
+) {
+    let id = meta.track.clone();
+    rec.add_track(meta, spec).expect("add track");
+    let mut waiting_for_key = false;
+    for f in frames {
+        let at = from + f.pts.as_millis() as u64;
+        if at >= MEETING_MS {
+            break;
+        }
+        if let Some((a, b)) = hole {
+            if at >= a && at < b {
+                waiting_for_key = true;
+                continue;
+            }
+        }
+        if waiting_for_key && !f.keyframe {
+            continue;
+        }
+        waiting_for_key = false;
+        let frame = convene_record::Frame {
+            pts: Duration::from_millis(at),
+            keyframe: f.keyframe,
+            data: &f.data,
+        };
+        rec.write(&id, frame).expect("write");
+    }
+    if let Some((a, b)) = hole {
+        let gap = Gap {
+            start: MeetingTime(a),
+            end: MeetingTime(b),
+            reason: GapReason::Paused,
+        };
+        rec.gap(&id, gap).expect("gap");
+    }
+}
+
+/// A meeting of two: Ada from the start; Bo joins at 3 s and turns the camera off from 5 to 6 s.
+async fn recorded_meeting(s: &TestServer, scratch: &Path) -> String {
+    let store = s.store().await;
+    let public_id = "m0123456789abcdefghijklm".to_owned();
+    let id = store
+        .create_meeting(&NewMeeting {
+            room: "standup".into(),
+            creator: Some("Ada".into()),
+            created_at: 1_700_000_000_000,
+            max_participants: 10,
+            settings_json: "{}".into(),
+            node_id: s.config.server.node_id.clone(),
+            public_id: public_id.clone(),
+        })
+        .await
+        .expect("meeting");
+    let (video, audio) = encoded_frames(scratch);
+    let dir = PathBuf::from(&s.config.compose.recordings_dir).join(&public_id);
+    let mut rec = MeetingRecording::start(&dir, MeetingId(id.0), RoomId::new("standup"), stamp(0))
+        .expect("start");
+    let vp8 = TrackSpec::video(VideoCodec::Vp8);
+    write_track(&mut rec, meta("ada", Source::Camera), vp8, &video, 0, None);
+    write_track(
+        &mut rec,
+        meta("ada", Source::Microphone),
+        TrackSpec::opus(),
+        &audio,
+        0,
+        None,
+    );
+    write_track(
+        &mut rec,
+        meta("bo", Source::Camera),
+        vp8,
+        &video,
+        3_000,
+        Some((5_000, 6_000)),
+    );
+    write_track(
+        &mut rec,
+        meta("bo", Source::Microphone),
+        TrackSpec::opus(),
+        &audio,
+        3_000,
+        None,
+    );
+    rec.finish(stamp(MEETING_MS)).expect("finish");
+    public_id
+}
+
+async fn api(s: &TestServer, method: &str, path: &str) -> http::Reply {
+    let auth = s.api_auth().await;
+    request(s.addr, method, path, &[("Authorization", &auth)], None).await
+}
+
+/// A GET whose body is bytes: status, headers, body.
+async fn get_bytes(s: &TestServer, path: &str, range: Option<&str>) -> (u16, String, Vec<u8>) {
+    let auth = s.api_auth().await;
+    let mut c = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let range = range.map(|r| format!("Range: {r}\r\n")).unwrap_or_default();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {auth}\r\n{range}Connection: close\r\n\r\n",
+        s.addr
+    );
+    c.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).await.unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head, raw[split + 4..].to_vec())
+}
+
+fn ffprobe(file: &Path) -> serde_json::Value {
+    let out = tool(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_format",
+            "-show_streams",
+            "-of",
+            "json",
+            file.to_str().unwrap(),
+        ],
+    );
+    serde_json::from_slice(&out.stdout).expect("ffprobe json")
+}
+
+async fn with_recordings() -> TestServer {
+    TestServer::with(|c| c.compose.recordings_dir = format!("{}/recordings", c.files.dir)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_is_composed_into_one_video_of_its_length() {
+    let s = with_recordings().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let meeting = recorded_meeting(&s, scratch.path()).await;
+    let base = format!("/api/v1/meetings/{meeting}/compositions");
+
+    let asked = Instant::now();
+    let r = api(&s, "POST", &base).await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    assert_eq!(r.body["state"], "queued");
+    let cid = r.body["id"].as_str().expect("an id").to_owned();
+    let one = format!("{base}/{cid}");
+    let mut states = Vec::new();
+    let done = loop {
+        let r = api(&s, "GET", &one).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let state = r.body["state"].as_str().unwrap_or("").to_owned();
+        if states.last() != Some(&state) {
+            states.push(state.clone());
+        }
+        match state.as_str() {
+            "done" => break r.body,
+            "failed" => panic!("the composition failed: {:?}", r.body),
+            _ => {}
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(120),
+            "not done in 2 minutes: {states:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let took = asked.elapsed();
+    eprintln!(
+        "composed {MEETING_MS} ms of meeting in {took:?}: {:.1} s of meeting per second",
+        MEETING_MS as f64 / 1000.0 / took.as_secs_f64()
+    );
+    assert_eq!(done["progress"], 100);
+    assert_eq!(done["duration_ms"], MEETING_MS);
+    let bytes = done["bytes"].as_i64().expect("its size");
+    assert!(bytes > 10_000, "{done:?}");
+    let listed = api(&s, "GET", &base).await;
+    assert_eq!(listed.body["compositions"][0]["id"], cid.as_str());
+    assert_eq!(listed.body["compositions"][0]["bytes"], bytes);
+
+    let download = done["download"]
+        .as_str()
+        .expect("a download link")
+        .to_owned();
+    let (status, head, body) = get_bytes(&s, &download, None).await;
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(body.len() as i64, bytes);
+    assert!(
+        head.to_lowercase().contains("content-type: video/mp4"),
+        "{head}"
+    );
+    let (status, head, part) = get_bytes(&s, &download, Some("bytes=100-199")).await;
+    assert_eq!(status, 206, "{head}");
+    assert_eq!(part, body[100..200]);
+
+    let file = scratch.path().join("composed.mp4");
+    std::fs::write(&file, &body).unwrap();
+    let probe = ffprobe(&file);
+    let streams = probe["streams"].as_array().expect("streams");
+    let kinds: Vec<&str> = streams
+        .iter()
+        .filter_map(|s| s["codec_type"].as_str())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "video").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "audio").count(),
+        1,
+        "{kinds:?}"
+    );
+    let duration: f64 = probe["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap();
+    assert!((duration - 8.0).abs() <= 0.5, "duration {duration}");
+    // It decodes without an error from start to end.
+    let check = tool(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-i",
+            file.to_str().unwrap(),
+            "-f",
+            "null",
+            "-",
+        ],
+    );
+    assert!(
+        check.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let r = api(&s, "DELETE", &one).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(get_bytes(&s, &download, None).await.0, 404);
+    assert_eq!(api(&s, "GET", &one).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_ffmpeg_is_a_clear_503_at_the_request() {
+    let s = TestServer::with(|c| {
+        c.compose.recordings_dir = format!("{}/recordings", c.files.dir);
+        c.compose.ffmpeg = "/nonexistent/ffmpeg".into();
+    })
+    .await;
+    let scratch = tempfile::tempdir().unwrap();
+    let meeting = recorded_meeting(&s, scratch.path()).await;
+    let r = api(
+        &s,
+        "POST",
+        &format!("/api/v1/meetings/{meeting}/compositions"),
+    )
+    .await;
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("ffmpeg is not installed"), "{message}");
+    let list = api(
+        &s,
+        "GET",
+        &format!("/api/v1/meetings/{meeting}/compositions"),
+    )
+    .await;
+    assert_eq!(list.body["compositions"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_owner_admins_and_api_keys_compose() {
+    let s = with_recordings().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let meeting = recorded_meeting(&s, scratch.path()).await;
+    let base = format!("/api/v1/meetings/{meeting}/compositions");
+    // Nobody: 401. A signed-in stranger: the meeting is not theirs to know of.
+    assert_eq!(request(s.addr, "POST", &base, &[], None).await.status, 401);
+    let cookie = http::signed_up(s.addr, "eve@example.org").await;
+    let r = request(s.addr, "POST", &base, &[("Cookie", &cookie)], None).await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    let r = request(s.addr, "GET", &base, &[("Cookie", &cookie)], None).await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    // A meeting without a recording has nothing to compose.
+    let r = api(&s, "POST", "/api/v1/meetings/nosuchmeeting/compositions").await;
+    assert_eq!(r.status, 404);
+}
