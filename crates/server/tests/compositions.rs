@@ -401,3 +401,53 @@ async fn only_the_owner_admins_and_api_keys_compose() {
     let r = api(&s, "POST", "/api/v1/meetings/nosuchmeeting/compositions").await;
     assert_eq!(r.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_composes_shows_progress_and_saves_the_video() {
+    let s = with_recordings().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let meeting = recorded_meeting(&s, scratch.path()).await;
+    let key = convene_server::auth::apikeys::generate("cli", 0).expect("key");
+    s.store()
+        .await
+        .create_api_key(&key.record)
+        .await
+        .expect("store the key");
+    let api_key = format!("{}:{}", key.record.id, key.secret);
+    let server = format!("http://{}", s.addr);
+    let out = scratch.path().join("meeting.mp4");
+    let run = |meeting: String, out: PathBuf| {
+        let (server, api_key) = (server.clone(), api_key.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_convene"))
+                .args(["compose", &meeting, "--server", &server, "-o"])
+                .arg(&out)
+                .env("CONVENE_API_KEY", &api_key)
+                .output()
+                .expect("run convene compose")
+        })
+    };
+    let done = run(meeting.clone(), out.clone()).await.unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("100% done"),
+        "the progress line ends full: {stderr:?}"
+    );
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(stdout.contains("duration_ms: 8000"), "{stdout}");
+    let probe = ffprobe(&out);
+    assert_eq!(
+        probe["streams"].as_array().map(Vec::len),
+        Some(2),
+        "{probe}"
+    );
+
+    // A failure is an exit status, with the server's reason.
+    let failed = run("nosuchmeeting".into(), scratch.path().join("x.mp4"))
+        .await
+        .unwrap();
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("404"), "{stderr}");
+}

@@ -12,8 +12,10 @@ fn rect(x: u32, y: u32, w: u32, h: u32) -> Rect {
     Rect { x, y, w, h }
 }
 
-/// Each segment as (start, end, [(track, rect)]).
-fn shape(t: &Timeline) -> Vec<(u64, u64, Vec<(usize, Rect)>)> {
+/// A segment as (start, end, [(track, rect)]).
+type Shape = (u64, u64, Vec<(usize, Rect)>);
+
+fn shape(t: &Timeline) -> Vec<Shape> {
     t.segments
         .iter()
         .map(|s| {

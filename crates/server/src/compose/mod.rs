@@ -4,7 +4,8 @@
 //!
 //! `layout` cuts the meeting into segments and places tiles; `graph` turns that into ffmpeg's
 //! arguments (both pure); `runner` runs ffmpeg and reads its progress (`progress`); `queue` works
-//! through the node's compositions; `source` finds a meeting's recording; `api` is the REST side.
+//! through the node's compositions; `source` finds a meeting's recording; `api` is the REST side;
+//! `remote` is `convene compose`, a client of that REST side.
 
 mod api;
 #[cfg(test)]
@@ -13,6 +14,7 @@ pub mod graph;
 pub mod layout;
 pub mod progress;
 pub mod queue;
+pub mod remote;
 pub mod runner;
 pub mod source;
 

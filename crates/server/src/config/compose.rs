@@ -72,7 +72,7 @@ impl ComposeConfig {
         if self.recordings_dir.trim().is_empty() {
             return bad("compose.recordings_dir", "must name a directory");
         }
-        let size_ok = |v: u32| (64..=7680).contains(&v) && v % 2 == 0;
+        let size_ok = |v: u32| (64..=7680).contains(&v) && v.is_multiple_of(2);
         if !size_ok(self.width) || !size_ok(self.height) {
             return bad(
                 "compose.width",
