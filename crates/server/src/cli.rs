@@ -78,7 +78,7 @@ pub enum TokenCommand {
         #[arg(long)]
         name: Option<String>,
         /// What it grants, comma-separated: join is implied; `publish` (every source) or
-        /// `publish:microphone+camera`, `subscribe`, `chat`, `room_admin`, `hidden`.
+        /// `publish:microphone+camera`, `subscribe`, `chat`, `room_admin`, `hidden`, `record`.
         /// [default: join only]
         #[arg(long, value_delimiter = ',')]
         grant: Vec<String>,

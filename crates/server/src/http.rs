@@ -95,12 +95,16 @@ async fn metrics(
     if let Err(e) = metrics_allowed(&state, conn.as_ref().map(|c| &c.0), &headers) {
         return ApiError::Server(e).into_response();
     }
+    let mut text = state.metrics.render();
+    if let Some(r) = &state.recorder {
+        text.push_str(&r.metrics.render());
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        text,
     )
         .into_response()
 }

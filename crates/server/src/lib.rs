@@ -22,6 +22,7 @@ pub mod planned_api;
 pub mod policy;
 pub mod process;
 pub mod ratelimit;
+pub mod recording;
 pub mod records;
 pub mod rooms;
 pub mod state;
@@ -77,6 +78,12 @@ pub enum RunError {
     Tls(#[from] tls::TlsError),
     #[error("media: {0}")]
     Media(#[from] media::MediaStartError),
+    #[error("recording directory {path}: {source}")]
+    Recording {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Runs the server until `shutdown` resolves, then drains: joins are refused, participants are told,
@@ -132,22 +139,37 @@ pub async fn run(
     let store: Arc<dyn convene_store::Store> = Arc::new(store);
     let metrics = Arc::new(metrics::Metrics::default());
     let tcp_port = listeners.http.local_addr().map(|a| a.port()).unwrap_or(0);
+    let (reports_tx, reports_rx) = tokio::sync::mpsc::unbounded_channel();
+    let recorder = match listeners.udp.is_some() && config.recording.enabled {
+        true => Some(Arc::new(
+            start_recorder(&config, store.as_ref(), reports_tx).await?,
+        )),
+        false => None,
+    };
     let (media, media_out) = match listeners.udp {
         Some(udp) => {
-            let (plane, out) =
-                media::MediaPlane::start(&config.media, udp, tcp_port, metrics.clone())?;
+            let (plane, out) = media::MediaPlane::start(
+                &config.media,
+                udp,
+                tcp_port,
+                metrics.clone(),
+                recorder.clone(),
+            )?;
             tracing::info!(udp = %plane.udp_addr, ice_tcp = plane.ice_tcp, "media plane started");
             (Some(plane), Some(out))
         }
         None => (None, None),
     };
-    let state = Arc::new(AppState::new(
+    let mut state = AppState::new(
         config.clone(),
         store.clone(),
         metrics,
         media.clone(),
         resume_key,
-    ));
+    );
+    state.recorder = recorder.clone();
+    let state = Arc::new(state);
+    tokio::spawn(recording::records::run(state.clone(), reports_rx));
     if let Some(out) = media_out {
         tokio::spawn(media::router::route(state.clone(), out));
     }
@@ -164,6 +186,11 @@ pub async fn run(
     let heartbeat = tokio::spawn(heartbeat_loop(state.clone(), stop_rx.clone()));
     let retention = tokio::spawn(records::retention_loop(state.clone(), stop_rx.clone()));
     let webhooks = tokio::spawn(webhooks::run(state.clone(), stop_rx.clone()));
+    let disk_guard = tokio::spawn(recording::disk::guard(state.clone(), stop_rx.clone()));
+    let recording_sweep = tokio::spawn(recording::retention::sweep_loop(
+        state.clone(),
+        stop_rx.clone(),
+    ));
     let app = http::router(state.clone());
     let plane = media.clone();
     let ice_tcp = media.filter(|m| m.ice_tcp);
@@ -194,6 +221,16 @@ pub async fn run(
     let _ = heartbeat.await;
     let _ = retention.await;
     let _ = webhooks.await;
+    let _ = disk_guard.await;
+    let _ = recording_sweep.await;
+    if let Some(r) = recorder {
+        // The rooms have stopped their recordings; this finishes what is left and joins the
+        // writer thread (blocking, hence off the runtime's threads).
+        let writer = r.clone();
+        let _ = tokio::task::spawn_blocking(move || writer.shutdown()).await;
+        // Their rows are written before we return.
+        let _ = r.reports_done().await;
+    }
     if !state.pending_closes.is_empty() {
         let left = state.pending_closes.retry(state.store.as_ref()).await;
         if left > 0 {
@@ -217,6 +254,22 @@ pub async fn run(
         ),
     }
     Ok(())
+}
+
+/// Recovers what an earlier process left cut, then starts the writer on `recording.dir`.
+async fn start_recorder(
+    config: &Config,
+    store: &dyn Store,
+    reports: tokio::sync::mpsc::UnboundedSender<recording::Report>,
+) -> Result<recording::Recorder, RunError> {
+    let root = std::path::PathBuf::from(&config.recording.dir);
+    let failed = |source| RunError::Recording {
+        path: config.recording.dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&root).map_err(failed)?;
+    recording::retention::recover(store, &root).await;
+    recording::Recorder::start(&root, reports).map_err(failed)
 }
 
 /// Marks open records as alive, so that after a crash they close at the last moment they were seen.

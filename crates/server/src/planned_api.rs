@@ -71,6 +71,8 @@ struct Settings {
     co_hosts: Option<Vec<String>>,
     /// Newcomers wait in the lobby until a host or co-host admits them.
     lobby: Option<bool>,
+    /// Record every meeting of the room from its start (Twilio's `recordParticipantsOnConnect`).
+    record_on_connect: Option<bool>,
     /// Minutes the room stays open once empty (1 to 1440); `null` for the server's default.
     #[serde(default, deserialize_with = "some_or_null")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 1440)]
@@ -145,6 +147,7 @@ async fn create(
         lobby: false,
         empty_room_timeout_secs: None,
         co_hosts: Vec::new(),
+        record_on_connect: false,
     };
     apply(&state, &mut room, s).await?;
     if room.title.is_empty() {
@@ -292,6 +295,9 @@ async fn apply(state: &AppState, room: &mut PlannedRoom, s: Settings) -> Result<
     }
     if let Some(lobby) = s.lobby {
         room.lobby = lobby;
+    }
+    if let Some(record) = s.record_on_connect {
+        room.record_on_connect = record;
     }
     if let Some(t) = s.empty_room_timeout {
         room.empty_room_timeout_secs = match t {

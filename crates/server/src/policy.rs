@@ -153,6 +153,8 @@ pub enum Power {
     End,
     /// Delete a shared file for everyone.
     DeleteFile,
+    /// Start and stop recording the meeting (also granted by a token's `record`).
+    Record,
 }
 
 /// Whether a participant of `role` may use `power` on someone of `target` role (None: on nobody
@@ -320,6 +322,7 @@ mod tests {
             lobby: false,
             empty_room_timeout_secs: None,
             co_hosts: Vec::new(),
+            record_on_connect: false,
         }
     }
 

@@ -35,6 +35,8 @@ pub struct AppState {
     pub media: Option<MediaPlane>,
     /// The bytes of shared files (files/blob.rs).
     pub blobs: Arc<dyn crate::files::blob::BlobStore>,
+    /// Writes recordings; None when `recording.enabled` is off or media is disabled.
+    pub recorder: Option<Arc<crate::recording::Recorder>>,
     /// This node's compositions, one at a time (compose/queue.rs).
     pub compose: crate::compose::ComposeQueue,
     /// Which room each participant with a media session is in, for routing media events.
@@ -77,6 +79,7 @@ impl AppState {
             api_keys: Default::default(),
             pending_closes: Default::default(),
             media,
+            recorder: None,
             media_routes: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
             close_all: tokio::sync::watch::channel(false).0,

@@ -17,7 +17,7 @@ use convene_record::{
     Gap, GapReason, MeetingId, MeetingRecording, MeetingTime, ReadFrame, Stamp, TrackMeta,
     TrackSpec, VideoCodec, WallTime,
 };
-use convene_store::{NewMeeting, Store};
+use convene_store::{NewMeeting, NewRecording, RecordingEnd, RecordingRowState, Store};
 use http::request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -166,7 +166,19 @@ async fn recorded_meeting(s: &TestServer, scratch: &Path) -> String {
         .await
         .expect("meeting");
     let (video, audio) = encoded_frames(scratch);
-    let dir = PathBuf::from(&s.config.compose.recordings_dir).join(&public_id);
+    // The recording's row, as the server's recorder makes it, and its folder under recording.dir.
+    let rec_id = "0123456789abcdef0123456789abcdef";
+    store
+        .add_recording(&NewRecording {
+            public_id: rec_id.into(),
+            meeting: id,
+            started_at: 1_700_000_000_000,
+            dir: rec_id.into(),
+            started_by: None,
+        })
+        .await
+        .expect("recording row");
+    let dir = PathBuf::from(&s.config.recording.dir).join(rec_id);
     let mut rec = MeetingRecording::start(&dir, MeetingId(id.0), RoomId::new("standup"), stamp(0))
         .expect("start");
     let vp8 = TrackSpec::video(VideoCodec::Vp8);
@@ -196,6 +208,16 @@ async fn recorded_meeting(s: &TestServer, scratch: &Path) -> String {
         None,
     );
     rec.finish(stamp(MEETING_MS)).expect("finish");
+    let end = RecordingEnd {
+        state: RecordingRowState::Complete,
+        ended_at: Some(1_700_000_000_000 + MEETING_MS as i64),
+        bytes: 1,
+        duration_ms: Some(MEETING_MS as i64),
+    };
+    store
+        .end_recording(rec_id, &end)
+        .await
+        .expect("recording ended");
     public_id
 }
 
@@ -246,7 +268,7 @@ fn ffprobe(file: &Path) -> serde_json::Value {
 }
 
 async fn with_recordings() -> TestServer {
-    TestServer::with(|c| c.compose.recordings_dir = format!("{}/recordings", c.files.dir)).await
+    TestServer::start().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -360,7 +382,6 @@ async fn a_recording_is_composed_into_one_video_of_its_length() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_ffmpeg_is_a_clear_503_at_the_request() {
     let s = TestServer::with(|c| {
-        c.compose.recordings_dir = format!("{}/recordings", c.files.dir);
         c.compose.ffmpeg = "/nonexistent/ffmpeg".into();
     })
     .await;

@@ -54,7 +54,7 @@ pub struct NewComposition {
     /// Unguessable (the caller makes it random), unique.
     pub public_id: String,
     pub meeting: MeetingId,
-    /// The recording's folder name under the recordings directory.
+    /// The recording's public id.
     pub recording: String,
     pub node_id: String,
     pub created_at: Millis,

@@ -21,6 +21,7 @@ pub mod model;
 mod moderation;
 mod outbox;
 mod planned;
+mod recordings;
 mod sql;
 pub mod traits;
 mod url;
@@ -32,6 +33,7 @@ pub use compositions::{
 };
 pub use files::{FileInsert, FileRecord, NewFile};
 pub use model::*;
+pub use recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
 pub use sql::{connect, Backend, SqlStore};
 pub use traits::{Result, Store};
 

@@ -75,7 +75,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_webhooks.sql"),
         postgres: include_str!("../migrations/postgres/0010_webhooks.sql"),
     },
-    // 11 is `recordings` (branch wip-rec-server); versions need not be contiguous.
+    Migration {
+        version: 11,
+        name: "recordings",
+        sqlite: include_str!("../migrations/sqlite/0011_recordings.sql"),
+        postgres: include_str!("../migrations/postgres/0011_recordings.sql"),
+    },
     Migration {
         version: 12,
         name: "compositions",

@@ -238,6 +238,8 @@ pub struct PlannedRoom {
     pub empty_room_timeout_secs: Option<i64>,
     /// Who hosts the room beside its owner: normalised emails, sorted, once each.
     pub co_hosts: Vec<String>,
+    /// Whether its meetings are recorded from their start.
+    pub record_on_connect: bool,
 }
 
 /// A key a program uses for the REST API.

@@ -10,7 +10,7 @@ use crate::traits::Result;
 use crate::StoreError;
 
 const COLUMNS: &str = "id, name, owner_id, title, access, password_hash, max_participants, \
-     starts_at, created_at, updated_at, lobby, empty_room_timeout_secs";
+     starts_at, created_at, updated_at, lobby, empty_room_timeout_secs, record_on_connect";
 
 /// The tables that hold a room's email lists, each `(room_id, email)`. Only these names are ever
 /// spliced into SQL.
@@ -35,6 +35,7 @@ fn from_row(row: &AnyRow) -> Result<PlannedRoom> {
         lobby: row.try_get::<i64, _>("lobby")? != 0,
         empty_room_timeout_secs: row.try_get("empty_room_timeout_secs")?,
         co_hosts: Vec::new(),
+        record_on_connect: row.try_get::<i64, _>("record_on_connect")? != 0,
     })
 }
 
@@ -69,8 +70,9 @@ impl SqlStore {
         let mut tx = begin_write(self.pool(), self.backend()).await?;
         let inserted: std::result::Result<i64, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO planned_rooms (name, owner_id, title, access, password_hash, \
-             max_participants, starts_at, created_at, updated_at, lobby, empty_room_timeout_secs) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             max_participants, starts_at, created_at, updated_at, lobby, empty_room_timeout_secs, \
+             record_on_connect) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             RETURNING id",
         )
         .bind(r.name.as_str())
         .bind(r.owner.0)
@@ -83,6 +85,7 @@ impl SqlStore {
         .bind(r.updated_at)
         .bind(i64::from(r.lobby))
         .bind(r.empty_room_timeout_secs)
+        .bind(i64::from(r.record_on_connect))
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -117,7 +120,7 @@ impl SqlStore {
         let n = sqlx::query(
             "UPDATE planned_rooms SET title = $2, access = $3, password_hash = $4, \
              max_participants = $5, starts_at = $6, updated_at = $7, lobby = $8, \
-             empty_room_timeout_secs = $9 WHERE id = $1",
+             empty_room_timeout_secs = $9, record_on_connect = $10 WHERE id = $1",
         )
         .bind(r.id)
         .bind(r.title.as_str())
@@ -128,6 +131,7 @@ impl SqlStore {
         .bind(r.updated_at)
         .bind(i64::from(r.lobby))
         .bind(r.empty_room_timeout_secs)
+        .bind(i64::from(r.record_on_connect))
         .execute(&mut *tx)
         .await?
         .rows_affected();

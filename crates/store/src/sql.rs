@@ -13,6 +13,7 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use crate::compositions::{CompositionId, CompositionOutcome, CompositionRecord, NewComposition};
 use crate::files::{FileInsert, FileRecord, NewFile};
 use crate::model::*;
+use crate::recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
 use crate::traits::{Result, Store};
 use crate::url::Target;
 use crate::{migrate, StoreError};
@@ -646,6 +647,38 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn add_recording(&self, r: &NewRecording) -> Result<i64> {
+        self.insert_recording(r).await
+    }
+
+    async fn end_recording(&self, public_id: &str, end: &RecordingEnd) -> Result<()> {
+        self.end_recording_row(public_id, end).await
+    }
+
+    async fn recording(&self, public_id: &str) -> Result<Option<RecordingRecord>> {
+        self.recording_by_public_id(public_id).await
+    }
+
+    async fn recordings(&self, meeting: MeetingId) -> Result<Vec<RecordingRecord>> {
+        self.recordings_of(meeting).await
+    }
+
+    async fn recordings_in_state(&self, state: RecordingRowState) -> Result<Vec<RecordingRecord>> {
+        self.recordings_in_state_rows(state).await
+    }
+
+    async fn delete_recording(
+        &self,
+        meeting: MeetingId,
+        public_id: &str,
+    ) -> Result<Option<RecordingRecord>> {
+        self.remove_recording(meeting, public_id).await
+    }
+
+    async fn expire_recordings(&self, before: Millis) -> Result<Vec<RecordingRecord>> {
+        self.expire_recordings_before(before).await
+    }
+
     async fn add_composition(&self, c: &NewComposition) -> Result<CompositionRecord> {
         self.insert_composition(c).await
     }
@@ -703,6 +736,7 @@ impl Store for SqlStore {
         .await?;
         for table in [
             "meeting_files",
+            "recordings",
             "compositions",
             "chat_messages",
             "participant_sessions",

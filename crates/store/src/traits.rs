@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use crate::compositions::{CompositionId, CompositionOutcome, CompositionRecord, NewComposition};
 use crate::files::{FileInsert, FileRecord, NewFile};
 use crate::model::*;
+use crate::recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
 use crate::StoreError;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -197,6 +198,26 @@ pub trait Store: Send + Sync + 'static {
         shared_before: Millis,
     ) -> Result<Vec<FileRecord>>;
 
+    /// Records a recording that starts now. `StoreError::NotFound` if the meeting does not exist,
+    /// `StoreError::Conflict` if the public id is taken. Returns its row id.
+    async fn add_recording(&self, r: &NewRecording) -> Result<i64>;
+    /// Sets how a recording ended. `StoreError::NotFound` if there is no such recording.
+    async fn end_recording(&self, public_id: &str, end: &RecordingEnd) -> Result<()>;
+    /// By the id the API shows.
+    async fn recording(&self, public_id: &str) -> Result<Option<RecordingRecord>>;
+    /// A meeting's recordings, oldest first.
+    async fn recordings(&self, meeting: MeetingId) -> Result<Vec<RecordingRecord>>;
+    /// Every recording in `state`, oldest first (at start-up: those a crash left `recording`).
+    async fn recordings_in_state(&self, state: RecordingRowState) -> Result<Vec<RecordingRecord>>;
+    /// Deletes one recording of a meeting; returns it (so its files can go too), or None.
+    async fn delete_recording(
+        &self,
+        meeting: MeetingId,
+        public_id: &str,
+    ) -> Result<Option<RecordingRecord>>;
+    /// Deletes the recordings (not in progress) started before `before`; returns them, so that
+    /// their files can be deleted too.
+    async fn expire_recordings(&self, before: Millis) -> Result<Vec<RecordingRecord>>;
     /// Records a composition asked for, queued. `StoreError::Database` if the meeting does not exist.
     async fn add_composition(&self, c: &NewComposition) -> Result<CompositionRecord>;
     /// By the id the API shows.

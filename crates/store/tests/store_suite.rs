@@ -5,6 +5,7 @@ mod common;
 mod composition_cases;
 mod files_cases;
 mod moderation_cases;
+mod recording_cases;
 mod webhook_cases;
 
 use common::*;
@@ -12,6 +13,7 @@ use composition_cases::*;
 use convene_store::*;
 use files_cases::*;
 use moderation_cases::*;
+use recording_cases::*;
 use webhook_cases::*;
 
 /// Generates `sqlite::<test>` and `postgres::<test>` for each suite function.
@@ -69,6 +71,9 @@ suite!(
     concurrent_events_are_gapless_per_meeting,
     a_recovery_writes_the_events_of_what_it_closed,
     webhook_endpoints_progress_and_deliveries,
+    recordings_start_end_and_list,
+    recordings_are_deleted_expired_and_purged,
+    planned_rooms_carry_record_on_connect,
     compositions_queue_run_and_finish_once,
     a_composition_is_deleted_from_its_meeting_only,
     a_restart_fails_its_own_unfinished_compositions,
@@ -820,6 +825,7 @@ async fn planned_rooms_with_invitations(db: Db) {
         lobby: false,
         empty_room_timeout_secs: None,
         co_hosts: vec![],
+        record_on_connect: false,
     };
     room.id = store.create_planned_room(&room).await.expect("create");
     let got = store
@@ -922,6 +928,7 @@ async fn who_may_read_which_meetings(db: Db) {
         lobby: false,
         empty_room_timeout_secs: None,
         co_hosts: vec![],
+        record_on_connect: false,
     };
     store.create_planned_room(&room).await.expect("plan");
     let ids = |v: Vec<MeetingRecord>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();

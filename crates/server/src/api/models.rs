@@ -133,6 +133,8 @@ pub struct Room {
     pub co_hosts: Vec<String>,
     /// Newcomers wait in the lobby.
     pub lobby: bool,
+    /// Its meetings are recorded from their start.
+    pub record_on_connect: bool,
     /// Minutes it stays open once empty; absent: the server's default.
     pub empty_room_timeout: Option<i64>,
     /// Absent for a room opened by its link.
@@ -153,6 +155,7 @@ impl Room {
             invited: r.invited.clone(),
             co_hosts: r.co_hosts.clone(),
             lobby: r.lobby,
+            record_on_connect: r.record_on_connect,
             empty_room_timeout: r.empty_room_timeout_secs.map(|s| s / 60),
             created_at: Some(r.created_at),
             updated_at: Some(r.updated_at),
@@ -172,6 +175,7 @@ impl Room {
             invited: Vec::new(),
             co_hosts: Vec::new(),
             lobby: false,
+            record_on_connect: false,
             empty_room_timeout: None,
             created_at: None,
             updated_at: None,

@@ -37,6 +37,9 @@ pub struct Grants {
     /// Be in nobody's participant list (recorders, monitors); publishes and chats nothing.
     #[serde(default)]
     pub hidden: bool,
+    /// Start and stop recording the meeting.
+    #[serde(default)]
+    pub record: bool,
 }
 
 fn yes() -> bool {
@@ -52,6 +55,7 @@ impl Default for Grants {
             subscribe: true,
             room_admin: false,
             hidden: false,
+            record: false,
         }
     }
 }
@@ -257,7 +261,7 @@ pub fn make(
 }
 
 /// Grants from the command line's words: `publish`, `publish:microphone+camera`, `subscribe`,
-/// `chat`, `room_admin`, `hidden` (joining is implied; what is not named is not granted).
+/// `chat`, `room_admin`, `hidden`, `record` (joining is implied; what is not named is not granted).
 pub fn grants_from_words(words: &[String]) -> Result<Grants, ServerError> {
     let mut g = Grants {
         join: true,
@@ -266,6 +270,7 @@ pub fn grants_from_words(words: &[String]) -> Result<Grants, ServerError> {
         subscribe: false,
         room_admin: false,
         hidden: false,
+        record: false,
     };
     for w in words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
         match w.split_once(':') {
@@ -274,6 +279,7 @@ pub fn grants_from_words(words: &[String]) -> Result<Grants, ServerError> {
             None if w == "subscribe" => g.subscribe = true,
             None if w == "room_admin" => g.room_admin = true,
             None if w == "hidden" => g.hidden = true,
+            None if w == "record" => g.record = true,
             None if w == "publish" => g.publish = Publish::All(true),
             Some(("publish", list)) => {
                 let sources = list
@@ -293,7 +299,7 @@ pub fn grants_from_words(words: &[String]) -> Result<Grants, ServerError> {
                     ErrorCode::InvalidMessage,
                     &format!(
                     "unknown grant {w:?}: use join, publish, publish:SOURCES, subscribe, chat, \
-                         room_admin or hidden"
+                         room_admin, hidden or record"
                 ),
                 ))
             }

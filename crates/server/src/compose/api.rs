@@ -5,14 +5,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use convene_proto::ErrorCode;
 use convene_store::{CompositionRecord, MeetingRecord, NewComposition};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::queue::{Deps, Job};
@@ -36,7 +37,7 @@ pub struct CompositionView {
     pub id: String,
     /// The meeting's public id.
     pub meeting_id: String,
-    /// The recording composed: its folder under the recordings directory.
+    /// The recording composed (its id).
     pub recording: String,
     /// `queued`, `running`, `done` or `failed`.
     pub state: String,
@@ -125,34 +126,53 @@ async fn composition_of(
     }
 }
 
-/// Queues a composition of the meeting's newest finished recording (202). 503 when ffmpeg is not
-/// installed or the node's queue is full; 404 when the meeting has no finished recording.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ComposeQuery {
+    /// The recording to compose (its id); default: the meeting's newest finished one.
+    recording: Option<String>,
+}
+
+/// Queues a composition of one of the meeting's finished recordings (202). 503 when ffmpeg is not
+/// installed or the node's queue is full; 404 when the meeting has no such finished recording.
 #[utoipa::path(post, path = "/api/v1/meetings/{id}/compositions", tag = "recordings",
-    params(("id" = String, Path, description = "the meeting's public id")),
+    params(("id" = String, Path, description = "the meeting's public id"), ComposeQuery),
     security(("api_key" = []), ("session" = [])),
     responses((status = 202, body = CompositionView, description = "queued"), Refusals))]
 async fn create(
     State(state): State<Arc<AppState>>,
     conn: Option<Extension<ConnInfo>>,
     Path(id): Path<String>,
+    q: Result<Query<ComposeQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ServerError> {
     origin::guard(&state, &headers, conn.as_ref().map(|Extension(c)| c))?;
+    let Query(q) = q.map_err(|e| ServerError::client(ErrorCode::InvalidMessage, e.body_text()))?;
     let meeting = owned_meeting(&state, &headers, &id).await?;
     let config = &state.config.compose;
     // Said at the request, not found out later by a failed composition.
     super::runner::locate(&config.ffmpeg)
         .map_err(|e| ServerError::client(ErrorCode::ServerBusy, e.to_string()))?;
-    let root = PathBuf::from(&config.recordings_dir);
-    let public_id = meeting.public_id.clone();
-    let found = tokio::task::spawn_blocking(move || source::newest_finished(&root, &public_id))
-        .await
-        .map_err(|e| ServerError::Internal(format!("finding the recording: {e}")))?;
+    let root = PathBuf::from(&state.config.recording.dir);
+    let found = source::find(
+        state.store.as_ref(),
+        &root,
+        meeting.id,
+        q.recording.as_deref(),
+    )
+    .await?;
     let found = found.map_err(|e| match e {
-        Lookup::None => ServerError::client(ErrorCode::NotFound, "this meeting has no recording"),
+        Lookup::None => {
+            ServerError::client(ErrorCode::NotFound, "this meeting has no such recording")
+        }
         Lookup::InProgress => ServerError::client(
             ErrorCode::NotFound,
             "this meeting's recording is still being made; compose it once it has stopped",
+        ),
+        Lookup::Failed => ServerError::client(
+            ErrorCode::NotFound,
+            "this recording failed; there is nothing to compose",
         ),
     })?;
     let permit = state.compose.reserve(|| Deps {
@@ -175,7 +195,7 @@ async fn create(
         .add_composition(&NewComposition {
             public_id: format!("c_{}", crate::rooms::participant::new_token()),
             meeting: meeting.id,
-            recording: found.name,
+            recording: found.public_id,
             node_id: state.config.server.node_id.clone(),
             created_at: crate::clock::now_ms(),
         })

@@ -1,110 +1,109 @@
-//! Which recording of a meeting a composition is made from: a folder under the recordings
-//! directory, `<dir>/<meeting public id>/` holding `manifest.json`, or one folder per recording
-//! inside it (a meeting recorded, stopped and recorded again). The newest finished one is composed.
+//! Which recording a composition is made from: one of the meeting's rows in `recordings` (the one
+//! asked for, or the newest finished one), whose folder under `recording.dir` holds the track files
+//! and their manifest.
 
 use std::path::{Path, PathBuf};
 
-use convene_record::{Manifest, RecordingState, MANIFEST_FILE};
+use convene_store::{MeetingId, RecordingRecord, RecordingRowState, Store, StoreError};
 
-/// A recording found on disk.
+/// A recording to compose.
 #[derive(Debug)]
 pub struct Found {
-    /// Its folder, relative to the recordings directory (stored with the composition).
-    pub name: String,
+    /// Its public id (stored with the composition).
+    pub public_id: String,
     pub dir: PathBuf,
-    pub manifest: Manifest,
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Lookup {
-    /// No folder of this meeting holds a readable manifest.
+    /// The meeting has no such recording (or none at all).
     None,
-    /// The only recordings are still being written.
+    /// The recording is still being made.
     InProgress,
+    /// It failed: its files cannot be trusted to hold anything.
+    Failed,
 }
 
-/// The newest finished (complete or interrupted) recording of a meeting.
-pub fn newest_finished(root: &Path, meeting_public_id: &str) -> Result<Found, Lookup> {
-    // Public ids are ours (letters and digits); anything else names no folder.
-    if meeting_public_id.is_empty() || !meeting_public_id.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
-        return Err(Lookup::None);
-    }
-    let top = root.join(meeting_public_id);
-    let mut candidates: Vec<(String, PathBuf)> = vec![(meeting_public_id.to_owned(), top.clone())];
-    if let Ok(entries) = std::fs::read_dir(&top) {
-        for e in entries.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                let sub = e.file_name().to_string_lossy().into_owned();
-                candidates.push((format!("{meeting_public_id}/{sub}"), e.path()));
-            }
-        }
-    }
-    let mut in_progress = false;
-    let mut best: Option<Found> = None;
-    for (name, dir) in candidates {
-        if !dir.join(MANIFEST_FILE).is_file() {
-            continue;
-        }
-        let Ok(manifest) = Manifest::load(&dir) else {
-            continue;
-        };
-        if manifest.state == RecordingState::Recording {
-            in_progress = true;
-            continue;
-        }
-        let newer = best
-            .as_ref()
-            .is_none_or(|b| manifest.started_at.wall > b.manifest.started_at.wall);
-        if newer {
-            best = Some(Found {
-                name,
-                dir,
-                manifest,
-            });
-        }
-    }
-    match best {
-        Some(found) => Ok(found),
-        None if in_progress => Err(Lookup::InProgress),
+fn finished(r: &RecordingRecord) -> bool {
+    matches!(
+        r.state,
+        RecordingRowState::Complete | RecordingRowState::Interrupted
+    )
+}
+
+/// Picks the recording: `wanted` by its public id, else the newest finished one.
+pub fn pick(rows: &[RecordingRecord], wanted: Option<&str>) -> Result<RecordingRecord, Lookup> {
+    let chosen = match wanted {
+        Some(id) => rows.iter().find(|r| r.public_id == id),
+        None => rows
+            .iter()
+            .filter(|r| finished(r))
+            .max_by_key(|r| (r.started_at, r.id))
+            .or_else(|| {
+                rows.iter()
+                    .find(|r| r.state == RecordingRowState::Recording)
+            }),
+    };
+    match chosen {
+        Some(r) if finished(r) => Ok(r.clone()),
+        Some(r) if r.state == RecordingRowState::Recording => Err(Lookup::InProgress),
+        Some(_) => Err(Lookup::Failed),
         None => Err(Lookup::None),
     }
+}
+
+/// The recording of `meeting` to compose, and its folder under `root`.
+pub async fn find(
+    store: &dyn Store,
+    root: &Path,
+    meeting: MeetingId,
+    wanted: Option<&str>,
+) -> Result<Result<Found, Lookup>, StoreError> {
+    let rows = store.recordings(meeting).await?;
+    Ok(pick(&rows, wanted).and_then(|r| {
+        let dir = crate::recording::retention::folder(root, &r.dir).ok_or(Lookup::None)?;
+        Ok(Found {
+            public_id: r.public_id,
+            dir,
+        })
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compose::fixture::{manifest, stamp};
+
+    fn row(id: i64, state: RecordingRowState, started_at: i64) -> RecordingRecord {
+        RecordingRecord {
+            id,
+            public_id: format!("r{id}"),
+            meeting: MeetingId(1),
+            state,
+            started_at,
+            ended_at: None,
+            dir: format!("d{id}"),
+            bytes: 0,
+            duration_ms: None,
+            started_by: None,
+        }
+    }
 
     #[test]
-    fn the_newest_finished_recording_is_found_and_others_are_told_apart() {
-        let root = tempfile::tempdir().unwrap();
-        assert_eq!(
-            newest_finished(root.path(), "m1").unwrap_err(),
-            Lookup::None
-        );
-        assert_eq!(
-            newest_finished(root.path(), "../etc").unwrap_err(),
-            Lookup::None
-        );
-        let first = root.path().join("m1").join("r1");
-        std::fs::create_dir_all(&first).unwrap();
-        let mut live = manifest(0, None, Vec::new());
-        live.state = RecordingState::Recording;
-        live.save(&first).unwrap();
-        assert_eq!(
-            newest_finished(root.path(), "m1").unwrap_err(),
-            Lookup::InProgress
-        );
-
-        manifest(0, Some(5_000), Vec::new()).save(&first).unwrap();
-        let second = root.path().join("m1").join("r2");
-        std::fs::create_dir_all(&second).unwrap();
-        let mut later = manifest(9_000, Some(12_000), Vec::new());
-        later.started_at = stamp(9_000);
-        later.save(&second).unwrap();
-        let found = newest_finished(root.path(), "m1").unwrap();
-        assert_eq!(found.name, "m1/r2");
-        assert_eq!(found.dir, second);
+    fn the_newest_finished_recording_is_picked_unless_one_is_named() {
+        use RecordingRowState::*;
+        assert_eq!(pick(&[], None).unwrap_err(), Lookup::None);
+        let live = [row(1, Recording, 10)];
+        assert_eq!(pick(&live, None).unwrap_err(), Lookup::InProgress);
+        let rows = [
+            row(1, Complete, 10),
+            row(2, Interrupted, 20),
+            row(3, Failed, 30),
+            row(4, Recording, 40),
+        ];
+        assert_eq!(pick(&rows, None).map(|r| r.id), Ok(2));
+        assert_eq!(pick(&rows, Some("r1")).map(|r| r.id), Ok(1));
+        assert_eq!(pick(&rows, Some("r3")).unwrap_err(), Lookup::Failed);
+        assert_eq!(pick(&rows, Some("r4")).unwrap_err(), Lookup::InProgress);
+        assert_eq!(pick(&rows, Some("r9")).unwrap_err(), Lookup::None);
     }
 }

@@ -27,8 +27,6 @@ pub struct ComposeConfig {
     pub niceness: i32,
     /// Compositions that may wait for the node's one running composition; more get `server_busy`.
     pub max_queued: u32,
-    /// Where recordings are: a folder per meeting (its public id) holding manifest.json.
-    pub recordings_dir: String,
     /// The composition's picture, in pixels (even numbers) and frames per second.
     pub width: u32,
     pub height: u32,
@@ -43,7 +41,6 @@ impl Default for ComposeConfig {
             ffmpeg: "ffmpeg".into(),
             niceness: 19,
             max_queued: 16,
-            recordings_dir: "./data/recordings".into(),
             width: 1280,
             height: 720,
             fps: 25,
@@ -68,9 +65,6 @@ impl ComposeConfig {
         }
         if self.max_queued == 0 {
             return bad("compose.max_queued", "must be at least 1");
-        }
-        if self.recordings_dir.trim().is_empty() {
-            return bad("compose.recordings_dir", "must name a directory");
         }
         let size_ok = |v: u32| (64..=7680).contains(&v) && v.is_multiple_of(2);
         if !size_ok(self.width) || !size_ok(self.height) {

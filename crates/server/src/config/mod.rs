@@ -4,11 +4,13 @@
 mod compose;
 mod files;
 mod load;
+mod recording;
 mod template;
 mod webhooks;
 
 pub use compose::ComposeConfig;
 pub use files::FilesConfig;
+pub use recording::RecordingConfig;
 
 pub use load::{load, ConfigError, Sources};
 pub use template::DEFAULT_TEMPLATE;
@@ -30,6 +32,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub webhooks: WebhooksConfig,
     pub files: FilesConfig,
+    pub recording: RecordingConfig,
     pub compose: ComposeConfig,
 }
 
@@ -371,6 +374,7 @@ impl Config {
         self.limits.validate()?;
         self.webhooks.validate()?;
         self.files.validate()?;
+        self.recording.validate()?;
         self.compose.validate()?;
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs

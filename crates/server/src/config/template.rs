@@ -211,8 +211,21 @@ retention_days = 0
 # image is refused with `image_too_large`, as a decompression bomb would be.
 image_max_pixels = 50000000
 
+[recording]
+# Hosts (and access tokens with the `record` grant) may record meetings: each track to a file.
+enabled = true
+# The directory that holds the recordings, one folder per recording.
+dir = "./data/recordings"
+# Free disk space, in MiB, under which no recording starts and running ones stop (`disk_full`).
+min_free_mb = 1024
+# Seconds between checks of the free space while a meeting is recorded.
+disk_check_secs = 5
+# Days a recording (its files and its row) is kept after it started; 0 keeps every recording.
+retention_days = 0
+
 [compose]
-# Compositions: one video (MP4, H.264 and AAC) made from a meeting's recording, on request
+# Compositions: one video (MP4, H.264 and AAC) made from a meeting's recording (its newest
+# finished one in [recording] dir), on request
 # (`POST /api/v1/meetings/{id}/compositions` or `convene compose MEETING`), one at a time per node.
 # The ffmpeg program: a name looked up in PATH, or a path. Without it, requests get a clear 503.
 ffmpeg = "ffmpeg"
@@ -220,8 +233,6 @@ ffmpeg = "ffmpeg"
 niceness = 19
 # Compositions that may wait behind the running one; more are refused with `server_busy`.
 max_queued = 16
-# Where recordings are: a folder per meeting (named by its public id) holding manifest.json.
-recordings_dir = "./data/recordings"
 # The composition's picture (even numbers of pixels) and frames per second.
 width = 1280
 height = 720

@@ -83,6 +83,11 @@ pub enum MediaCmd {
     TcpClosed {
         peer: SocketAddr,
     },
+    /// Record `room` (every track its participants on this worker publish) or stop.
+    SetRecording {
+        room: RoomId,
+        on: bool,
+    },
     /// Worker `link` holds participants of `room` too: relay media between the two.
     AddLink {
         room: RoomId,
@@ -215,6 +220,7 @@ impl MediaPlane {
         udp: std::net::UdpSocket,
         tcp_port: u16,
         metrics: Arc<crate::metrics::Metrics>,
+        recorder: Option<Arc<crate::recording::Recorder>>,
     ) -> Result<(Self, mpsc::UnboundedReceiver<MediaOut>), MediaStartError> {
         let public_ips = config
             .public_ips
@@ -298,6 +304,7 @@ impl MediaPlane {
                 metrics: metrics.clone(),
                 batch_send: config.batch_send || config.gso,
                 gso: config.gso,
+                recorded: recorder.as_ref().map(|r| r.queue(index)),
             })?);
         }
         let threads = Arc::new(threads);
@@ -399,6 +406,15 @@ impl MediaPlane {
                     .unwrap_or(0);
                 self.send_to(worker, cmd);
             }
+        }
+    }
+
+    /// Records `room` or stops: told to every worker, so that a worker the room spreads to later
+    /// records its tracks too (a worker without the room's participants only keeps the mark).
+    pub fn set_recording(&self, room: &RoomId, on: bool) {
+        for worker in 0..self.workers.len() {
+            let room = room.clone();
+            self.send_to(worker, MediaCmd::SetRecording { room, on });
         }
     }
 

@@ -76,7 +76,7 @@ mod tests {
         };
         let udp = super::super::reuseport::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
-        let (plane, _out) = MediaPlane::start(&config, udp, 0, metrics).unwrap();
+        let (plane, _out) = MediaPlane::start(&config, udp, 0, metrics, None).unwrap();
         // A newcomer on each worker: making its DTLS key is the work that raced the exit.
         for i in 0..4 {
             let room = RoomId::new(format!("room-{i}"));

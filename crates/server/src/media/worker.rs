@@ -40,6 +40,8 @@ pub(super) struct WorkerSetup {
     pub metrics: Arc<Metrics>,
     pub batch_send: bool,
     pub gso: bool,
+    /// The queue to the recording writer; None when recording is off.
+    pub recorded: Option<crate::recording::queue::RecordQueue>,
 }
 
 pub(super) fn spawn(
@@ -84,6 +86,7 @@ pub(super) fn spawn(
                     batch_send: setup.batch_send,
                     batch: super::batch::Batch::new(setup.gso),
                     joining: Duration::ZERO,
+                    recorded: setup.recorded,
                 };
                 w.run(setup.cmds).await;
             });
@@ -117,6 +120,7 @@ struct Worker {
     batch: super::batch::Batch,
     /// Time spent on joining work since the busy meter last took it (see `busy.rs`).
     joining: Duration,
+    recorded: Option<crate::recording::queue::RecordQueue>,
 }
 
 impl Worker {
@@ -272,6 +276,7 @@ impl Worker {
             | MediaCmd::VideoConstraint { .. }
             | MediaCmd::ServerMute { .. }
             | MediaCmd::SetReceives { .. }
+            | MediaCmd::SetRecording { .. }
             | MediaCmd::Stop => false,
             // Listed, not a wildcard, so that a new command is classified when it is added.
             MediaCmd::AddParticipant { .. }
@@ -372,6 +377,13 @@ impl Worker {
                 self.tcp.remove(&peer);
                 Ok(())
             }
+            MediaCmd::SetRecording { room, on } => {
+                // Without a writer nothing records (the room refuses to start).
+                if self.recorded.is_some() {
+                    self.sfu.set_recording(&room, on, now);
+                }
+                Ok(())
+            }
             MediaCmd::AddLink { room, link } => {
                 self.sfu.add_link(&room, link_id(link), now);
                 Ok(())
@@ -405,14 +417,24 @@ impl Worker {
                 Output::Transmit(t) => self.transmit(t),
                 Output::Relay(link, msg) => self.relay(link, msg),
                 Output::Event(e) => self.event(e),
-                // Nothing asks the core to record yet (`Sfu::set_recording` is not called).
-                Output::Recorded(_) => {}
+                Output::Recorded(r) => self.recorded(r),
             }
+        }
+        if let Some(q) = &mut self.recorded {
+            q.flush_held();
         }
         if !self.batch.is_empty() {
             use std::os::fd::AsRawFd;
             self.batch.send(self.udp.as_raw_fd());
         }
+    }
+
+    /// Hands a recorded frame to the writer's queue; never waits (see recording/queue.rs).
+    fn recorded(&mut self, r: convene_media::Recorded) {
+        let Some(q) = &mut self.recorded else { return };
+        let sfu = &mut self.sfu;
+        let now = Instant::now();
+        q.push(r, &mut |id| sfu.resync_recording(id, now));
     }
 
     fn transmit(&mut self, t: Transmit) {

@@ -159,7 +159,10 @@ impl Room {
                 if self.meeting.is_none() {
                     tracing::info!(room = %self.id, meeting = meeting.0, "meeting started");
                     self.meeting = Some(meeting);
+                    self.meeting_since = crate::clock::now_ms();
                 }
+                // Before the newcomer's `joined`, which then says the meeting is recorded.
+                self.record_on_connect();
                 self.come_in(pending, session);
             }
             Err(e) => {
@@ -220,6 +223,9 @@ impl Room {
             reactions: reaction_bucket(&self.state.config.limits, Instant::now()),
             quality: Default::default(),
         });
+        if let Some(p) = self.participants.last() {
+            self.recording_name(&p.info);
+        }
         self.add_to_media(&id, req.mic_muted, req.camera_muted, &[]);
         if let (false, Some(media)) = (receives, &self.state.media) {
             let participant = id.clone();

@@ -46,6 +46,8 @@ pub struct PlanSettings {
     pub lobby: bool,
     /// How long the room stays open once empty (the server's `rooms.empty_grace_secs` if None).
     pub empty_timeout: Option<std::time::Duration>,
+    /// Its meetings are recorded from their start.
+    pub record_on_connect: bool,
 }
 
 #[derive(Debug)]

@@ -266,8 +266,6 @@ impl Room {
             resume_window_secs: rooms.resume_window_secs,
             restart_window_secs: rooms.restart_window_secs,
             media_kept,
-            // Filled by the recording side (branch wip-rec-server); here only so this branch builds.
-            recording: None,
             participants: self
                 .participants
                 .iter()
@@ -290,6 +288,7 @@ impl Room {
             publish_sources: crate::policy::granted_sources(p.grants.as_ref()),
             files: self.files.iter().cloned().collect(),
             file_access: self.file_access(meeting, &p.info.id),
+            recording: self.recording_status(),
         }));
         if let Some(conn) = p.conn() {
             conn.send(&joined);

@@ -15,6 +15,7 @@ pub mod plane;
 mod publish;
 mod quality;
 mod reactions;
+mod recording;
 pub mod registry;
 mod requests;
 mod restore;

@@ -42,6 +42,11 @@ impl Room {
                 self.delete_file(&actor, file_id, reply);
                 return Continue::Go;
             }
+            RoomOp::StartRecording => self.start_recording(&actor),
+            RoomOp::StopRecording { reason } => {
+                self.stop_recording(&actor, reason);
+                Ok(())
+            }
             RoomOp::SetRole { target, role } => self.set_role(&actor, &target, role, by),
             RoomOp::TransferHost { target } => self.transfer_host(&actor, &target),
             RoomOp::SetLocked { locked } => self.set_settings(
@@ -115,8 +120,13 @@ impl Room {
             RoomOp::TransferHost { target } => (Power::TransferHost, Some(target)),
             RoomOp::End => (Power::End, None),
             RoomOp::DeleteFile { .. } => (Power::DeleteFile, None),
+            RoomOp::StartRecording | RoomOp::StopRecording { .. } => (Power::Record, None),
             _ => (Power::Door, None),
         };
+        // A token's `record` grant lets its holder record whatever its role.
+        if power == Power::Record && me.grants.as_ref().is_some_and(|g| g.record) {
+            return Ok(());
+        }
         let target_role = target.and_then(|t| self.find(t)).map(|p| p.info.role);
         policy::may_use(me.info.role, power, target_role)?;
         if target.is_some_and(|t| t == id) && power != Power::Mute {

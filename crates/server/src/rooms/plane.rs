@@ -126,6 +126,12 @@ pub enum RoomOp {
     DeleteFile {
         file_id: String,
     },
+    /// Record the meeting (hosts, co-hosts, a token's `record` grant; from outside, the REST API).
+    StartRecording,
+    /// Stop recording it; `reason` is `stopped` unless the server itself stops it.
+    StopRecording {
+        reason: convene_proto::RecordingStopReason,
+    },
     /// Who is in the room now (connected, or away within their window).
     Snapshot,
     /// Who waits in the lobby.
@@ -181,6 +187,8 @@ impl RoomOp {
             | RoomOp::Deny { .. }
             | RoomOp::AdmitAll
             | RoomOp::DeleteFile { .. }
+            | RoomOp::StartRecording
+            | RoomOp::StopRecording { .. }
             | RoomOp::End => OpKind::Power,
             RoomOp::Snapshot | RoomOp::LobbySnapshot => OpKind::Look,
             RoomOp::Drain => OpKind::Drain,

@@ -60,6 +60,7 @@ impl Room {
                 .await?,
         );
         self.meeting = Some(meeting.id);
+        self.meeting_since = meeting.started_at.unwrap_or(meeting.created_at);
         self.bans = super::bans::Bans::from_records(store.bans(meeting.id).await?);
         let until = Instant::now() + window;
         for a in &awaited {

@@ -62,6 +62,9 @@ pub struct Room {
     pub(super) bans: super::bans::Bans,
     /// Joins whose rows are being written (rooms/arrival.rs): they hold their seats.
     pub(super) arriving: Vec<super::arrival::Arrival>,
+    /// When the meeting started (wall clock, ms): its recordings' clock starts there.
+    pub(super) meeting_since: i64,
+    pub(super) recording: super::recording::Recording,
 }
 
 impl Room {
@@ -75,6 +78,8 @@ impl Room {
             hosts_were_present: false,
             bans: Default::default(),
             arriving: Vec::new(),
+            meeting_since: now_ms(),
+            recording: Default::default(),
             id,
             generation,
             state,
@@ -335,6 +340,11 @@ impl Room {
     }
 
     async fn end_meeting(&mut self) {
+        // A recording ends with its meeting (its files are finished; nobody is left to tell).
+        self.stop_recording(
+            &super::plane::Actor::System,
+            convene_proto::RecordingStopReason::Stopped,
+        );
         // Messages sent before the end are written before the record closes.
         self.writer.flush().await;
         if let Some(m) = self.meeting.take() {

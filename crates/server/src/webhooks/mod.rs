@@ -25,6 +25,9 @@ pub const EVENT_KINDS: &[&str] = &[
     "track_unpublished",
     "lobby_waiting",
     "file_shared",
+    "recording_started",
+    "recording_stopped",
+    "recording_ready",
 ];
 
 pub fn is_event_kind(k: &str) -> bool {

@@ -51,6 +51,10 @@ pub fn host_power(msg: ClientMessage) -> Result<RoomOp, ServerError> {
         },
         ClientMessage::AdmitAll => RoomOp::AdmitAll,
         ClientMessage::DeleteFile { file_id } => RoomOp::DeleteFile { file_id },
+        ClientMessage::StartRecording => RoomOp::StartRecording,
+        ClientMessage::StopRecording => RoomOp::StopRecording {
+            reason: convene_proto::RecordingStopReason::Stopped,
+        },
         other => {
             return Err(ServerError::Internal(format!(
                 "`{}` is not a host power",

@@ -259,6 +259,7 @@ impl Session {
             grants,
             plan: planned.as_ref().map(|p| PlanSettings {
                 lobby: p.lobby,
+                record_on_connect: p.record_on_connect,
                 empty_timeout: p
                     .empty_room_timeout_secs
                     .and_then(|s| u64::try_from(s).ok())

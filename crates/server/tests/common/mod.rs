@@ -65,6 +65,7 @@ impl TestServer {
         config.server.listen = "127.0.0.1:0".into();
         config.database.url = db_url.clone();
         config.files.dir = dir.path().join("files").display().to_string();
+        config.recording.dir = dir.path().join("recordings").display().to_string();
         config.rooms.empty_grace_secs = 2;
         // Tests run in parallel: each server gets its own free UDP port.
         config.media.udp_port = 0;

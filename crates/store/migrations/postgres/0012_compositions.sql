@@ -5,8 +5,8 @@ CREATE TABLE compositions (
     -- How the API names it: unguessable (the server makes it random), unique.
     public_id   TEXT   NOT NULL UNIQUE,
     meeting_id  BIGINT NOT NULL REFERENCES meetings (id),
-    -- The recording composed: its folder under the recordings directory. (The recordings table
-    -- comes in migration 0011 on another branch; a foreign key to it can follow.)
+    -- The recording composed: its public id. Not a foreign key: deleting a recording (or its
+    -- retention) leaves the video made of it, which is a file of its own.
     recording   TEXT   NOT NULL,
     -- The node whose queue runs it: its restart fails what it left unfinished, nobody else's.
     node_id     TEXT   NOT NULL,

@@ -6,7 +6,7 @@ use convene_store::*;
 
 use crate::common::*;
 
-fn planned(owner: UserId, name: &str, at: Millis) -> PlannedRoom {
+pub fn planned(owner: UserId, name: &str, at: Millis) -> PlannedRoom {
     PlannedRoom {
         id: 0,
         name: name.into(),
@@ -22,10 +22,11 @@ fn planned(owner: UserId, name: &str, at: Millis) -> PlannedRoom {
         lobby: false,
         empty_room_timeout_secs: None,
         co_hosts: vec![],
+        record_on_connect: false,
     }
 }
 
-fn owner_account() -> NewUser {
+pub fn owner_account() -> NewUser {
     NewUser {
         email: "own@example.org".into(),
         display_name: "Owner".into(),
