@@ -26,7 +26,7 @@ export class RecordingUI {
   /** @param {import('/sdk/convene.js').ConveneEventMap['recordingchanged']} d */
   onChanged(d) {
     this.paint();
-    const reason = /** @type {string | undefined} */ (d.reason);
+    const reason = d.reason;
     if (d.recording) {
       liveText($('rec-live'), d.previous ? null : () => t('recording.started_live'));
     } else if (reason && Object.hasOwn(STOPPED_BY_SERVER, reason)) {
@@ -43,7 +43,7 @@ export class RecordingUI {
   }
 }
 
-/** Whether this role may start and stop recording (hosts and co-hosts; a `record` grant the SDK cannot see). @param {string | undefined} role */
+/** Whether this role may start and stop recording (hosts and co-hosts; a `record` grant the SDK cannot see). @param {import('/sdk/convene.js').Role | undefined} role */
 export function mayRecord(role) {
   return moderates(role);
 }

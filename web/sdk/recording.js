@@ -4,6 +4,10 @@
 
 /** @typedef {import('./convene.js').Convene} Convene */
 /** @typedef {import('./types.js').RecordingStatus} RecordingStatus */
+/** @typedef {import('./types.js').RecordingStopReason} RecordingStopReason */
+
+/** The reasons this SDK knows; a newer server's are reported as `failed` (the recording did stop). */
+const REASONS = ['stopped', 'disk_full', 'failed'];
 
 /** @param {any} r @returns {RecordingStatus | null} */
 const statusOf = (r) => (r && typeof r === 'object'
@@ -12,7 +16,7 @@ const statusOf = (r) => (r && typeof r === 'object'
 
 /**
  * Sets the state and tells the app when it changed (a resume that finds it as it was says nothing).
- * @param {Convene} c @param {RecordingStatus | null} recording @param {string} [reason]
+ * @param {Convene} c @param {RecordingStatus | null} recording @param {RecordingStopReason} [reason]
  */
 function setRecording(c, recording, reason) {
   const previous = c.recording;
@@ -33,5 +37,6 @@ export function onRecordingStarted(c, msg) {
 
 /** `recording_stopped`: `reason` is `stopped`, `disk_full` or `failed`. @param {Convene} c @param {any} msg */
 export function onRecordingStopped(c, msg) {
-  setRecording(c, null, typeof msg.reason === 'string' ? msg.reason : 'stopped');
+  const reason = /** @type {RecordingStopReason} */ (msg.reason === undefined ? 'stopped' : REASONS.includes(msg.reason) ? msg.reason : 'failed');
+  setRecording(c, null, reason);
 }
