@@ -173,35 +173,53 @@ fn apikey(cmd: ApiKeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves at the first SIGTERM or Ctrl-C; a second one exits at once.
-async fn shutdown_signal() {
-    wait_for_signal().await;
-    tokio::spawn(async {
-        wait_for_signal().await;
-        eprintln!("second signal: exiting now");
-        std::process::exit(1);
-    });
+/// Resolves at the first SIGTERM or Ctrl-C; a second one exits at once. The SIGTERM handler is
+/// installed when this is called, before the server says it listens: installed at the first poll
+/// (when `run` has set everything up), a SIGTERM sent right after "listening" killed the process
+/// instead of draining it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let first = Signals::install();
+    async move {
+        first.wait().await;
+        tokio::spawn(async {
+            Signals::install().wait().await;
+            eprintln!("second signal: exiting now");
+            std::process::exit(1);
+        });
+    }
 }
 
-async fn wait_for_signal() {
+/// SIGTERM, listened for from the moment it is made, and Ctrl-C.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let term = signal(SignalKind::terminate())
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                })
+                .ok();
+            Self { term }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some(mut term) = self.term {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }
