@@ -27,7 +27,7 @@ trap cleanup EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ORIGIN="http://127.0.0.1:$PORT"
 ARGS=(--database-url "sqlite://$WORK/convene.db" --listen "127.0.0.1:$PORT"
-  --set media.udp_port=0 --set "files.dir=$WORK/files" --set 'auth.token_keys=["fuzz:0123456789abcdef0123456789abcdef"]')
+  --set media.udp_port=0 --set "files.dir=$WORK/files" --set "recording.dir=$WORK/recordings" --set 'auth.token_keys=["fuzz:0123456789abcdef0123456789abcdef"]')
 # The accounts and the key exist before the server starts (the CLI writes the same database).
 echo 'correct horse battery staple' | "$BIN" user add --email admin@example.org --admin "${ARGS[@]}" >/dev/null
 KEY=$("$BIN" apikey create --name fuzz "${ARGS[@]}")

@@ -1,5 +1,5 @@
-// End-to-end recording in real Chromium: a planned room with `record_on_connect`; two browsers in its
-// meeting both see the "Recording" mark; the host stops the recording from the host menu and both see
+// End-to-end recording in real Chromium: a planned room with `record_on_connect`; the page before
+// joining says the meeting is being recorded; two browsers in its meeting both see the "Recording" mark; the host stops the recording from the host menu and both see
 // it go. The track files then decode with ffmpeg without an error and last about as long as the meeting;
 // a composition made through REST has one video and one audio stream of the expected length.
 // Needs ffmpeg and ffprobe (scripts/test-web.sh installs them).
@@ -76,6 +76,10 @@ describe('recording', { timeout: 180_000 }, () => {
     const gp = guest.page;
     const started = Date.now();
     await joinByLink(hp, srv.url, ROOM, 'Owner');
+    // Before joining, the guest is told that the meeting is being recorded.
+    await gp.goto(`${srv.url}/r/${ROOM}?name=Guest`);
+    await gp.waitForSelector('#pre-recording:not([hidden])', { timeout: 15_000 });
+    assert.match(await gp.textContent('#pre-recording') || '', /This meeting is being recorded/);
     await joinByLink(gp, srv.url, ROOM, 'Guest');
     // Both learn it: the mark in the top bar and the SDK's state.
     for (const p of [hp, gp]) {

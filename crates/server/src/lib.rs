@@ -267,8 +267,10 @@ async fn start_recorder(
         path: config.recording.dir.clone(),
         source,
     };
-    std::fs::create_dir_all(&root).map_err(failed)?;
-    recording::retention::recover(store, &root).await;
+    // The directory is made by the first recording: a server that records nothing makes none.
+    if root.exists() {
+        recording::retention::recover(store, &root).await;
+    }
     recording::Recorder::start(&root, reports).map_err(failed)
 }
 

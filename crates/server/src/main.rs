@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use convene_server::cli::{
-    ApiKeyCommand, Cli, Command, ComposeArgs, ConfigCommand, ServeArgs, TokenCommand, UserCommand,
+    ApiKeyCommand, Cli, Command, ConfigCommand, ServeArgs, TokenCommand, UserCommand,
 };
 use convene_server::config::DEFAULT_TEMPLATE;
 use convene_server::{logging, run, Listeners};
@@ -52,7 +52,6 @@ fn main() -> anyhow::Result<()> {
             println!("ok");
             Ok(())
         }
-        Some(Command::Compose(args)) => compose(*args),
         Some(Command::Serve(args)) => serve(*args),
         None => serve(cli.serve),
     }
@@ -70,38 +69,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
         run(config, listeners, shutdown_signal()).await?;
-        anyhow::Ok(())
-    })
-}
-
-fn compose(args: ComposeArgs) -> anyhow::Result<()> {
-    use convene_server::compose::remote::{progress_line, Remote};
-    let server = match args.server {
-        Some(url) => url,
-        None => format!("http://{}", args.config.load()?.server.listen),
-    };
-    let remote = Remote::new(&server, &args.api_key)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async move {
-        let mut stderr = std::io::stderr();
-        let done = remote
-            .compose(&args.meeting, |s| progress_line(s, &mut stderr))
-            .await;
-        eprintln!();
-        let done = done?;
-        println!("composition: {}", done.id);
-        println!("bytes: {}", done.bytes.unwrap_or(0));
-        println!("duration_ms: {}", done.duration_ms.unwrap_or(0));
-        if let Some(link) = &done.download {
-            println!("download: {server}{link}");
-            if let Some(to) = &args.output {
-                let n = remote.download(link, to).await?;
-                println!("saved: {} ({n} bytes)", to.display());
-            }
-        }
         anyhow::Ok(())
     })
 }
@@ -173,23 +140,23 @@ fn apikey(cmd: ApiKeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves at the first SIGTERM or Ctrl-C; a second one exits at once. The SIGTERM handler is
-/// installed when this is called, before the server says it listens: installed at the first poll
-/// (when `run` has set everything up), a SIGTERM sent right after "listening" killed the process
-/// instead of draining it.
+/// Resolves at the first SIGTERM or Ctrl-C; a second one exits at once. The handlers are installed
+/// now, not when the future is first awaited: a SIGTERM that comes while the server starts (after
+/// it printed its address) would otherwise meet the default action and kill it without a drain.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     let first = Signals::install();
     async move {
         first.wait().await;
-        tokio::spawn(async {
-            Signals::install().wait().await;
+        let second = Signals::install();
+        tokio::spawn(async move {
+            second.wait().await;
             eprintln!("second signal: exiting now");
             std::process::exit(1);
         });
     }
 }
 
-/// SIGTERM, listened for from the moment it is made, and Ctrl-C.
+/// SIGTERM (where there is one) and Ctrl-C, listened for from creation on.
 struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,

@@ -240,7 +240,8 @@ async fn a_disk_filling_up_stops_the_recording_with_disk_full() {
     .await;
     let (mut host, _) = join(&s, "rec-fill", "Ada", As::Guest).await;
     ask(&mut host, ClientMessage::StartRecording).await;
-    let filler = std::path::Path::new(&s.config.recording.dir).join("filler.bin");
+    // Beside the recordings (the same file system).
+    let filler = std::path::Path::new(&s.config.recording.dir).with_file_name("filler.bin");
     {
         use std::io::Write;
         let mut f = std::fs::File::create(&filler).expect("filler");
@@ -259,4 +260,60 @@ async fn a_disk_filling_up_stops_the_recording_with_disk_full() {
         r.len() == 1 && r[0].state == RecordingRowState::Complete
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recordings_past_their_retention_are_deleted_files_and_rows() {
+    let mut s = TestServer::start().await;
+    let store = s.store().await;
+    let m = store
+        .create_meeting(&convene_store::NewMeeting {
+            room: "old".into(),
+            creator: None,
+            created_at: 1_000,
+            max_participants: 10,
+            settings_json: "{}".into(),
+            node_id: "elsewhere".into(),
+            public_id: "m_old".into(),
+        })
+        .await
+        .expect("meeting");
+    let root = std::path::PathBuf::from(&s.config.recording.dir);
+    for (id, at) in [
+        ("rec_old", 1_000),
+        ("rec_new", convene_server::clock::now_ms()),
+    ] {
+        store
+            .add_recording(&convene_store::NewRecording {
+                public_id: id.into(),
+                meeting: m,
+                started_at: at,
+                dir: id.into(),
+                started_by: None,
+            })
+            .await
+            .expect("row");
+        let end = convene_store::RecordingEnd {
+            state: RecordingRowState::Complete,
+            ended_at: Some(at + 10),
+            bytes: 4,
+            duration_ms: Some(10),
+        };
+        store.end_recording(id, &end).await.expect("end");
+        std::fs::create_dir_all(root.join(id)).unwrap();
+        std::fs::write(root.join(id).join("001-p-camera.webm"), b"webm").unwrap();
+    }
+    s.stop().await.expect("stop");
+    // Kept for a day: the sweep at start deletes the old one only.
+    let _s = s.start_again_with(|c| c.recording.retention_days = 1).await;
+    for _ in 0..100 {
+        if !root.join("rec_old").exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!root.join("rec_old").exists(), "the old files are gone");
+    assert!(store.recording("rec_old").await.unwrap().is_none());
+    assert!(root.join("rec_new").exists());
+    assert!(store.recording("rec_new").await.unwrap().is_some());
 }

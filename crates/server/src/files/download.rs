@@ -124,7 +124,7 @@ async fn readable_file(
 }
 
 /// `attachment` with the name: an ASCII fallback and the exact name in UTF-8 (RFC 6266).
-pub(crate) fn attachment(name: &str) -> HeaderValue {
+pub fn attachment(name: &str) -> HeaderValue {
     let ascii: String = name
         .chars()
         .map(|c| match c {
@@ -157,9 +157,22 @@ pub(crate) async fn serve(
 ) -> Result<Response, ApiError> {
     let io =
         |e: std::io::Error| ApiError::Server(ServerError::Internal(format!("blob store: {e}")));
-    let Some(mut blob) = state.blobs.open(key).await.map_err(io)? else {
+    let Some(blob) = state.blobs.open(key).await.map_err(io)? else {
         return Err(ApiError::NotFound("the file's bytes are gone".into()));
     };
+    serve_reader(blob, content_type, disposition, headers).await
+}
+
+/// Streams `blob`, whole or the one range `headers` ask for (`Range: bytes=a-b`: 206, a range
+/// outside it: 416), as an attachment nothing in may run.
+pub async fn serve_reader(
+    mut blob: super::blob::BlobReader,
+    content_type: &str,
+    disposition: HeaderValue,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let io =
+        |e: std::io::Error| ApiError::Server(ServerError::Internal(format!("blob store: {e}")));
     let len = blob.len;
     let range = headers
         .get(header::RANGE)

@@ -3,7 +3,7 @@
 //! were in the meeting, its owner, administrators and API keys. docs/protocol.md, *Files*.
 
 pub mod blob;
-pub(crate) mod download;
+pub mod download;
 pub mod models;
 pub mod name;
 pub mod preview;

@@ -12,9 +12,15 @@ use convene_proto::RecordingStopReason;
 use crate::rooms::{Actor, RoomOp, RoomPlane};
 use crate::state::AppState;
 
-/// Bytes an unprivileged process may still write on the file system holding `path`.
+/// Bytes an unprivileged process may still write on the file system holding `path` (or, for a
+/// directory not made yet, the file system it will be made on).
 pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
-    let c = CString::new(path.as_os_str().as_bytes())
+    let existing = path
+        .ancestors()
+        .find(|p| p.exists())
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let c = CString::new(existing.as_os_str().as_bytes())
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     // SAFETY: statvfs only writes the struct we hand it; `c` is a valid NUL-terminated path
     // that outlives the call.
@@ -81,9 +87,11 @@ mod tests {
         assert!(free > 0);
         assert!(has_room(dir.path(), 0));
         assert!(!has_room(dir.path(), u64::MAX));
-        assert!(
-            !has_room(&dir.path().join("missing"), 0),
-            "unreadable: no room"
+        let later = dir.path().join("not").join("made");
+        assert_eq!(
+            free_bytes(&later).expect("statvfs") >> 20,
+            free >> 20,
+            "a directory not made yet: the one it will be made in"
         );
     }
 }

@@ -8,6 +8,7 @@
 //! seek in (Matroska's header and index are rewritten when a file is finished), which a blob
 //! store that takes whole objects does not offer.
 
+pub mod api;
 pub mod clock;
 pub mod disk;
 pub mod queue;
@@ -128,9 +129,8 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the writer thread on `root` (created if missing). Reports go to `reports`.
+    /// Starts the writer thread on `root` (made by the first recording). Reports go to `reports`.
     pub fn start(root: &Path, reports: UnboundedSender<Report>) -> std::io::Result<Self> {
-        std::fs::create_dir_all(root)?;
         let (media_tx, media_rx) = mpsc::sync_channel(QUEUE_CAPACITY);
         let (control_tx, control_rx) = mpsc::channel();
         let metrics = Arc::new(RecorderMetrics::default());
@@ -217,6 +217,18 @@ impl Recorder {
         // The writer only ends at shutdown; a command after that has nothing to do.
         let _ = lock(&self.control).send(c);
     }
+}
+
+/// The REST routes of recordings (api.rs).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<Arc<crate::state::AppState>> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(api::list))
+        .routes(routes!(api::manifest))
+        .routes(routes!(api::file))
+        .routes(routes!(api::delete))
+        .routes(routes!(api::start, api::stop))
+        .routes(routes!(api::room_recording))
 }
 
 /// Poisoning is ignored: the maps hold plain values a panicking holder cannot leave half-made.
