@@ -24,16 +24,53 @@ fn encode(dir: &Path, secs: u64) -> anyhow::Result<(Vec<ReadFrame>, Vec<ReadFram
     let v = video.to_str().unwrap_or_default();
     let a = audio.to_str().unwrap_or_default();
     let runs: [&[&str]; 2] = [
-        &["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25", "-t", &t,
-          "-c:v", "libvpx", "-g", "50", "-b:v", "500k", "-deadline", "realtime", "-cpu-used", "8", v],
-        &["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000", "-t",
-          &t, "-c:a", "libopus", "-b:a", "32k", a],
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x360:rate=25",
+            "-t",
+            &t,
+            "-c:v",
+            "libvpx",
+            "-g",
+            "50",
+            "-b:v",
+            "500k",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            v,
+        ],
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:sample_rate=48000",
+            "-t",
+            &t,
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "32k",
+            a,
+        ],
     ];
     for args in runs {
         let ok = Command::new("ffmpeg").args(args).status()?.success();
         anyhow::ensure!(ok, "ffmpeg could not make the test media");
     }
-    Ok((convene_record::read_file(&video)?.1, convene_record::read_file(&audio)?.1))
+    Ok((
+        convene_record::read_file(&video)?.1,
+        convene_record::read_file(&audio)?.1,
+    ))
 }
 
 fn stamp(ms: u64) -> Stamp {
@@ -111,13 +148,22 @@ fn main() -> anyhow::Result<()> {
         track(&mut rec, p, Source::Camera, &video, (from, ms), hole)?;
         track(&mut rec, p, Source::Microphone, &audio, (from, ms), None)?;
     }
-    track(&mut rec, 0, Source::Screen, &video, (ms / 3, 2 * ms / 3), None)?;
+    track(
+        &mut rec,
+        0,
+        Source::Screen,
+        &video,
+        (ms / 3, 2 * ms / 3),
+        None,
+    )?;
     let manifest = rec.finish(stamp(ms))?;
 
     let output = work.path().join("out.mp4");
     let plan = graph::plan(&manifest, &dir, &output, &graph::Encoding::default());
     let ffmpeg = runner::locate("ffmpeg")?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let took = runtime.block_on(async {
         let started = Instant::now();
         let mut run = runner::start(&ffmpeg, &plan.args, 19, plan.duration_ms)?;

@@ -472,3 +472,68 @@ async fn the_cli_composes_shows_progress_and_saves_the_video() {
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(stderr.contains("404"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_composition_goes_with_its_meeting_s_record_video_included() {
+    use convene_server::files::blob::{BlobStore, DirBlobStore};
+    let mut s = TestServer::start().await;
+    let store = s.store().await;
+    let meeting = store
+        .create_meeting(&NewMeeting {
+            room: "old".into(),
+            creator: None,
+            created_at: 1_700_000_000_000,
+            max_participants: 10,
+            settings_json: "{}".into(),
+            node_id: s.config.server.node_id.clone(),
+            public_id: "oldmeeting0123456789abcd".into(),
+        })
+        .await
+        .expect("meeting");
+    store
+        .end_meeting(meeting, 1_700_000_100_000)
+        .await
+        .expect("end");
+    let blobs = DirBlobStore::new(&s.config.files.dir);
+    let mut upload = blobs.create().await.expect("blob");
+    upload.write(b"not really a video").await.expect("write");
+    let key = upload.commit().await.expect("commit");
+    let c = store
+        .add_composition(&convene_store::NewComposition {
+            public_id: "c_old".into(),
+            meeting,
+            recording: "r".into(),
+            node_id: s.config.server.node_id.clone(),
+            created_at: 1_700_000_200_000,
+        })
+        .await
+        .expect("composition");
+    let file = convene_store::ComposedFile {
+        file_name: "m.mp4".into(),
+        blob_key: key.clone(),
+        bytes: 18,
+        duration_ms: 1,
+    };
+    let done = convene_store::CompositionOutcome::Done(file);
+    store
+        .finish_composition(c.id, &done, 1_700_000_300_000)
+        .await
+        .expect("done");
+    s.stop().await.expect("stop");
+    // A day of retention: the meeting ended long ago, so its record goes, and the video with it.
+    let again = s.start_again_with(|c| c.database.retention_days = 1).await;
+    let store = again.store().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.composition("c_old").await.expect("get").is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the composition outlived its meeting's record"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        blobs.open(&key).await.expect("open").is_none(),
+        "its video is gone too"
+    );
+    assert!(store.meeting(meeting).await.expect("meeting").is_none());
+}

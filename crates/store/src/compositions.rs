@@ -248,6 +248,21 @@ impl SqlStore {
         row.as_ref().map(from_row).transpose()
     }
 
+    pub(crate) async fn expire_compositions_of_meetings_ended_before(
+        &self,
+        before: Millis,
+    ) -> Result<Vec<CompositionRecord>> {
+        let mut tx = begin_write(self.pool(), self.backend()).await?;
+        let sql = format!(
+            "DELETE FROM compositions WHERE meeting_id IN \
+             (SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < $1) \
+             RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(&sql).bind(before).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows.iter().map(from_row).collect()
+    }
+
     pub(crate) async fn fail_unfinished_compositions_of(
         &self,
         node_id: &str,

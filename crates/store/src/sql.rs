@@ -712,6 +712,11 @@ impl Store for SqlStore {
         self.remove_composition(meeting, public_id).await
     }
 
+    async fn expire_compositions(&self, before: Millis) -> Result<Vec<CompositionRecord>> {
+        self.expire_compositions_of_meetings_ended_before(before)
+            .await
+    }
+
     async fn fail_unfinished_compositions(
         &self,
         node_id: &str,

@@ -240,6 +240,9 @@ pub trait Store: Send + Sync + 'static {
         meeting: MeetingId,
         public_id: &str,
     ) -> Result<Option<CompositionRecord>>;
+    /// Deletes the compositions of meetings that ended before `before`; returns them, so that
+    /// their files can be deleted too (before the meetings' records are purged).
+    async fn expire_compositions(&self, before: Millis) -> Result<Vec<CompositionRecord>>;
     /// At start-up: fails the compositions this node left queued or running. Returns how many.
     async fn fail_unfinished_compositions(
         &self,

@@ -78,6 +78,7 @@ suite!(
     a_composition_is_deleted_from_its_meeting_only,
     a_restart_fails_its_own_unfinished_compositions,
     compositions_are_purged_with_their_meeting,
+    compositions_expire_with_their_meeting,
 );
 
 /// The newest schema migration this build knows.

@@ -23,3 +23,19 @@ pub use queue::ComposeQueue;
 
 /// The most compositions one meeting's list shows.
 pub const LISTED_MAX: i64 = 100;
+
+/// Deletes the compositions of meetings that ended before `before`, rows and videos; how many.
+pub async fn expire(
+    state: &crate::state::AppState,
+    before: convene_store::Millis,
+) -> Result<usize, convene_store::StoreError> {
+    let gone = state.store.expire_compositions(before).await?;
+    for c in &gone {
+        if let Some(f) = &c.file {
+            if let Err(e) = state.blobs.delete(&f.blob_key).await {
+                tracing::warn!(error = %e, composition = %c.public_id, "could not delete a composition's video");
+            }
+        }
+    }
+    Ok(gone.len())
+}

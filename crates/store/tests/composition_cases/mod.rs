@@ -194,6 +194,48 @@ pub async fn a_restart_fails_its_own_unfinished_compositions(db: Db) {
     assert_eq!(state(elsewhere.public_id).await, CompositionState::Queued);
 }
 
+pub async fn compositions_expire_with_their_meeting(db: Db) {
+    let store = db.connect().await;
+    let old = store
+        .create_meeting(&meeting("e", "n", 1_000))
+        .await
+        .expect("old");
+    let live = store
+        .create_meeting(&meeting("e", "n", 1_000))
+        .await
+        .expect("live");
+    let recent = store
+        .create_meeting(&meeting("e", "n", 1_000))
+        .await
+        .expect("recent");
+    let gone = store
+        .add_composition(&asked(old, "n", 1_100))
+        .await
+        .expect("add");
+    let kept = store
+        .add_composition(&asked(live, "n", 1_100))
+        .await
+        .expect("add");
+    let kept_too = store
+        .add_composition(&asked(recent, "n", 1_100))
+        .await
+        .expect("add");
+    store.end_meeting(old, 1_400).await.expect("end");
+    store.end_meeting(recent, 5_000).await.expect("end");
+    let expired = store.expire_compositions(2_000).await.expect("expire");
+    assert_eq!(
+        expired.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![gone.id]
+    );
+    for c in [kept, kept_too] {
+        assert!(store
+            .composition(&c.public_id)
+            .await
+            .expect("get")
+            .is_some());
+    }
+}
+
 pub async fn compositions_are_purged_with_their_meeting(db: Db) {
     let store = db.connect().await;
     let old = store
