@@ -60,23 +60,15 @@ fn secs(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
+/// Where each shown video track is placed, and when: track → its rectangles → the times it holds each.
+type Places = BTreeMap<usize, BTreeMap<Rect, Vec<layout::Span>>>;
+
 /// The arguments that compose the recording in `dir` (described by `manifest`) into `output`.
 pub fn plan(manifest: &Manifest, dir: &Path, output: &Path, enc: &Encoding) -> Plan {
     let (origin, _) = layout::bounds(manifest);
     let timeline = layout::timeline(manifest, enc.canvas);
     let duration = timeline.duration_ms.max(1);
-    // For each shown video track, its places and the times it holds each.
-    let mut places: BTreeMap<usize, BTreeMap<Rect, Vec<layout::Span>>> = BTreeMap::new();
-    for seg in &timeline.segments {
-        for tile in &seg.tiles {
-            places
-                .entry(tile.track)
-                .or_default()
-                .entry(tile.rect)
-                .or_default()
-                .push(seg.span);
-        }
-    }
+    let places = places(&timeline);
     let audios: Vec<usize> = manifest
         .tracks
         .iter()
@@ -84,82 +76,13 @@ pub fn plan(manifest: &Manifest, dir: &Path, output: &Path, enc: &Encoding) -> P
         .filter(|(_, t)| t.codec.kind() == MediaKind::Audio && t.start.is_some())
         .map(|(i, _)| i)
         .collect();
-
     let mut args: Vec<String> = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
         .map(String::from)
         .into();
-    // Input n of ffmpeg, by the manifest's track index.
-    let mut input_of = BTreeMap::new();
-    for &i in places.keys().chain(audios.iter()) {
-        let t = &manifest.tracks[i];
-        let start = t.start.map_or(origin, |s| s.0).saturating_sub(origin);
-        input_of.insert(i, input_of.len());
-        args.extend([
-            "-itsoffset".into(),
-            secs(start),
-            "-i".into(),
-            // `file:` so that no name is read as another protocol or an option.
-            format!("file:{}", dir.join(&t.file).display()),
-        ]);
-    }
-    let mut filters = vec![format!(
-        "color=c=black:s={}x{}:r={}:d={}[base]",
-        enc.canvas.width,
-        enc.canvas.height,
-        enc.fps,
-        secs(duration)
-    )];
-    let mut last = "base".to_owned();
-    let mut n = 0;
-    for (track, rects) in &places {
-        let input = input_of[track];
-        let labels: Vec<String> = (0..rects.len()).map(|k| format!("v{input}_{k}")).collect();
-        filters.push(match labels.as_slice() {
-            [one] => format!("[{input}:v]null[{one}]"),
-            many => format!(
-                "[{input}:v]split={}{}",
-                many.len(),
-                many.iter().map(|l| format!("[{l}]")).collect::<String>()
-            ),
-        });
-        for (label, (rect, spans)) in labels.iter().zip(rects) {
-            let enable = spans
-                .iter()
-                .map(|s| format!("gte(t,{})*lt(t,{})", secs(s.start), secs(s.end)))
-                .collect::<Vec<_>>()
-                .join("+");
-            filters.push(format!(
-                "[{label}]scale={w}:{h}:force_original_aspect_ratio=decrease,\
-                 pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1[{label}s]",
-                w = rect.w,
-                h = rect.h
-            ));
-            n += 1;
-            let out = format!("c{n}");
-            filters.push(format!(
-                "[{last}][{label}s]overlay=x={}:y={}:eof_action=pass:enable='{enable}'[{out}]",
-                rect.x, rect.y
-            ));
-            last = out;
-        }
-    }
-    filters.push(format!("[{last}]format=yuv420p[vout]"));
-    if audios.is_empty() {
-        filters.push("anullsrc=r=48000:cl=stereo[aout]".into());
-    } else {
-        let mut mix = String::new();
-        for i in &audios {
-            let input = input_of[i];
-            filters.push(format!(
-                "[{input}:a]aresample=48000:async=1:first_pts=0,aformat=channel_layouts=stereo[a{input}]"
-            ));
-            mix.push_str(&format!("[a{input}]"));
-        }
-        filters.push(format!(
-            "{mix}amix=inputs={}:duration=longest:normalize=0,apad[aout]",
-            audios.len()
-        ));
-    }
+    let tracks: Vec<usize> = places.keys().chain(audios.iter()).copied().collect();
+    let input_of = inputs(manifest, dir, origin, &tracks, &mut args);
+    let mut filters = video_filters(&places, &input_of, enc, duration);
+    filters.extend(audio_filters(&audios, &input_of));
     args.extend(["-filter_complex".into(), filters.join(";")]);
     let fps = enc.fps.to_string();
     let length = secs(duration);
@@ -196,6 +119,119 @@ pub fn plan(manifest: &Manifest, dir: &Path, output: &Path, enc: &Encoding) -> P
         videos: places.len(),
         audios: audios.len(),
     }
+}
+
+fn places(timeline: &layout::Timeline) -> Places {
+    let mut places = Places::new();
+    for seg in &timeline.segments {
+        for tile in &seg.tiles {
+            places
+                .entry(tile.track)
+                .or_default()
+                .entry(tile.rect)
+                .or_default()
+                .push(seg.span);
+        }
+    }
+    places
+}
+
+/// Adds an input per track (by the manifest's index), offset to its start in the recording;
+/// returns ffmpeg's input number of each.
+fn inputs(
+    manifest: &Manifest,
+    dir: &Path,
+    origin: u64,
+    tracks: &[usize],
+    args: &mut Vec<String>,
+) -> BTreeMap<usize, usize> {
+    let mut input_of = BTreeMap::new();
+    for &i in tracks {
+        let t = &manifest.tracks[i];
+        let start = t.start.map_or(origin, |s| s.0).saturating_sub(origin);
+        input_of.insert(i, input_of.len());
+        args.extend([
+            "-itsoffset".into(),
+            secs(start),
+            "-i".into(),
+            // `file:` so that no name is read as another protocol or an option.
+            format!("file:{}", dir.join(&t.file).display()),
+        ]);
+    }
+    input_of
+}
+
+/// The black canvas and one scaled overlay per track and place, ending in `[vout]`.
+fn video_filters(
+    places: &Places,
+    input_of: &BTreeMap<usize, usize>,
+    enc: &Encoding,
+    duration: u64,
+) -> Vec<String> {
+    let (w, h) = (enc.canvas.width, enc.canvas.height);
+    let mut filters = vec![format!(
+        "color=c=black:s={w}x{h}:r={}:d={}[base]",
+        enc.fps,
+        secs(duration)
+    )];
+    let mut last = "base".to_owned();
+    let mut n = 0;
+    for (track, rects) in places {
+        let input = input_of[track];
+        let labels: Vec<String> = (0..rects.len()).map(|k| format!("v{input}_{k}")).collect();
+        filters.push(match labels.as_slice() {
+            [one] => format!("[{input}:v]null[{one}]"),
+            many => format!(
+                "[{input}:v]split={}{}",
+                many.len(),
+                many.iter().map(|l| format!("[{l}]")).collect::<String>()
+            ),
+        });
+        for (label, (rect, spans)) in labels.iter().zip(rects) {
+            let enable = spans
+                .iter()
+                .map(|s| format!("gte(t,{})*lt(t,{})", secs(s.start), secs(s.end)))
+                .collect::<Vec<_>>()
+                .join("+");
+            filters.push(format!(
+                "[{label}]scale={w}:{h}:force_original_aspect_ratio=decrease,\
+                 pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1[{label}s]",
+                w = rect.w,
+                h = rect.h
+            ));
+            n += 1;
+            let out = format!("c{n}");
+            filters.push(format!(
+                "[{last}][{label}s]overlay=x={}:y={}:eof_action=pass:enable='{enable}'[{out}]",
+                rect.x, rect.y
+            ));
+            last = out;
+        }
+    }
+    filters.push(format!("[{last}]format=yuv420p[vout]"));
+    filters
+}
+
+/// Every audio track padded with silence from 0 and over its gaps, mixed, ending in `[aout]`;
+/// silence when there is none.
+fn audio_filters(audios: &[usize], input_of: &BTreeMap<usize, usize>) -> Vec<String> {
+    if audios.is_empty() {
+        return vec!["anullsrc=r=48000:cl=stereo[aout]".into()];
+    }
+    let mut filters = Vec::new();
+    let mut mix = String::new();
+    for i in audios {
+        let input = input_of[i];
+        filters.push(format!(
+            "[{input}:a]aresample=48000:async=1:first_pts=0,aformat=channel_layouts=stereo[a{input}]"
+        ));
+        mix.push_str(&format!("[a{input}]"));
+    }
+    filters.push(format!(
+        "{mix}amix=inputs={}:duration=longest:normalize=0,apad[aout]",
+        audios.len()
+    ));
+    filters
 }
 
 #[cfg(test)]
