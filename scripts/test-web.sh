@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the web app and SDK: type-check (tsc --checkJs) and end-to-end tests with headless Chromium
 # (fake camera/microphone) against the real server, all inside a network namespace that has only loopback.
-# Installs what it needs on a fresh machine (Debian's chromium and nftables, npm packages from web/package-lock.json).
+# Installs what it needs on a fresh machine (Debian's chromium, nftables and ffmpeg, npm packages from web/package-lock.json).
 # Usage: scripts/test-web.sh [node --test arguments, e.g. a test file]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,13 @@ if ! command -v nft >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq nftables >/dev/null
+fi
+# ffmpeg: the server composes recordings with it, and recording.test.js decodes the track files with it.
+if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
+  echo "== installing ffmpeg"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq ffmpeg >/dev/null
 fi
 # A font with Chinese and Korean glyphs, so that the screenshots of the app in those languages are readable.
 if ! fc-list :lang=ko 2>/dev/null | grep -q . || ! fc-list :lang=zh 2>/dev/null | grep -q .; then

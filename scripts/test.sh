@@ -10,6 +10,15 @@ if ! command -v cargo-nextest >/dev/null 2>&1 && ! cargo nextest --version >/dev
   cargo install --locked cargo-nextest
 fi
 
+# ffmpeg and ffprobe: the server composes recordings with ffmpeg, and the composition tests check the
+# result with ffprobe (they fail, not skip, without them).
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+  echo "== installing ffmpeg" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq ffmpeg >/dev/null
+fi
+
 # The Rust workspace: unit tests, in-process server tests, real-binary tests, the storage suite
 # (SQLite, and PostgreSQL when configured) and the media core's deterministic tests.
 rust_status=0

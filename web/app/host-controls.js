@@ -1,11 +1,12 @@
 // Convene web app: the host's controls — a menu for each person (from their row in the people list and
 // from their tile: mute, allow to unmute, lower the hand, change the role, remove) and the meeting menu
-// (mute everyone, lock, lobby, end for all). Each shows only what the viewer's role allows (roles.js).
+// (mute everyone, start/stop recording, lock, lobby, end for all). Each shows only what the viewer's role allows (roles.js).
 import { $, h, toast } from './dom.js';
 import { t } from './i18n.js';
 import { PopupMenu } from './menu.js';
 import { confirmAction } from './confirm.js';
 import { personActions, meetingActions, moderates } from './roles.js';
+import { mayRecord, recordItem } from './recording.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
 /** @typedef {import('./menu.js').MenuItem} MenuItem */
@@ -135,6 +136,7 @@ export class HostControls {
         run: () => this.confirmed({ title: () => t('host.end_title'), text: () => t('host.end_text'), ok: () => t('host.end_ok') }, () => c.endMeeting()),
       };
     });
+    if (mayRecord(c.me?.role)) items.splice(1, 0, recordItem(c, (went) => this.sent(went)));
     this.meeting.show($('c-host'), t('host.menu'), items);
   }
 

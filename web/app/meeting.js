@@ -19,6 +19,7 @@ import { initHome, showHomeError, roomPath } from './home.js';
 import { Moderation } from './moderation.js';
 import { publishMessage } from './hostmute.js';
 import { FilesUI } from './files.js';
+import { RecordingUI } from './recording.js';
 
 /** @typedef {import('/sdk/convene.js').RemoteTrack} RemoteTrack */
 /** @typedef {import('/sdk/convene.js').JoinError} JoinError */
@@ -136,6 +137,7 @@ export class MeetingUI {
     this.reactions = new Reactions(this, REACTIONS);
     this.mod = new Moderation(this, room);
     this.files = new FilesUI(this);
+    this.recording = new RecordingUI(this);
     $('m-room').textContent = room;
     this.bind();
     this.cleanup.push(onLanguageChange(() => this.relabel()));
@@ -371,6 +373,7 @@ export class MeetingUI {
     this.grid.layout();
     this.quality.paintAll();
     this.mod.paint();
+    this.recording.paint();
   }
 
   /** The people list, with the host's menu on each row it applies to. */

@@ -14,6 +14,7 @@ import { HostMuteNotice } from './hostmute.js';
 const HOST_REQUESTS = new Set([
   'mute_participant', 'mute_all', 'allow_unmute', 'ask_to_unmute', 'remove_participant', 'end_meeting', 'set_role',
   'transfer_host', 'lower_hand', 'set_locked', 'set_lobby', 'admit', 'deny', 'admit_all',
+  'start_recording', 'stop_recording',
 ]);
 
 export class Moderation {

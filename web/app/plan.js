@@ -11,7 +11,7 @@ import { reasonOf } from './errors.js';
  * A planned room as the server describes it.
  * @typedef {{ unique_name: string, title: string, access: 'link' | 'accounts' | 'invited', has_password: boolean,
  *   max_participants: number | null, starts_at: number | null, invited: string[], lobby?: boolean,
- *   co_hosts?: string[], empty_room_timeout?: number | null }} PlannedRoom
+ *   co_hosts?: string[], empty_room_timeout?: number | null, record_on_connect?: boolean }} PlannedRoom
  */
 
 /** The longest empty-room timeout a planned meeting may have, in minutes (a day; the server's bound). */
@@ -59,6 +59,7 @@ function fillForm(room) {
   input('p-starts').value = room?.starts_at ? localInput(room.starts_at) : '';
   input('p-max').value = room?.max_participants ? String(room.max_participants) : '';
   input('p-lobby').checked = !!room?.lobby;
+  input('p-record').checked = !!room?.record_on_connect;
   /** @type {HTMLTextAreaElement} */ ($('p-cohosts')).value = (room?.co_hosts || []).join('\n');
   input('p-timeout').value = room?.empty_room_timeout ? String(room.empty_room_timeout) : '';
   const name = room ? room.title || room.unique_name : '';
@@ -78,6 +79,8 @@ function formBody() {
   const invited = emails('p-invited');
   /** @type {Record<string, unknown>} */
   const body = { title: input('p-title').value.trim(), access, invited, lobby: input('p-lobby').checked, co_hosts: emails('p-cohosts') };
+  // Sent when it says something: a server without recording refuses a field it does not know.
+  if (input('p-record').checked || editing?.record_on_connect !== undefined) body.record_on_connect = input('p-record').checked;
   const pw = input('p-password').value;
   if (input('p-nopw').checked && editing) body.password = null;
   else if (pw) body.password = pw;
@@ -172,6 +175,7 @@ function plannedItem(r) {
   if (r.starts_at) facts.push(t('plan.fact_starts', { when: when(r.starts_at) }));
   if (r.max_participants) facts.push(t('plan.fact_max', { n: r.max_participants }));
   if (r.lobby) facts.push(t('plan.fact_lobby'));
+  if (r.record_on_connect) facts.push(t('plan.fact_record'));
   if (r.co_hosts?.length) facts.push(t('plan.fact_co_hosts', { emails: r.co_hosts.join(', ') }));
   if (r.empty_room_timeout) facts.push(t('plan.fact_timeout', { n: r.empty_room_timeout }));
   const edit = h('button', { class: 'btn small', type: 'button', text: t('plan.edit') });

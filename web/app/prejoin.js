@@ -5,7 +5,7 @@ import { checkDisplayName } from '/sdk/convene.js';
 import { $, show } from './dom.js';
 import { startMeeting } from './meeting.js';
 import { Preview } from './preview.js';
-import { me } from './api.js';
+import { me, api } from './api.js';
 import { t, tNodes, liveText, onLanguageChange } from './i18n.js';
 import { displayNameError } from './errors.js';
 
@@ -41,9 +41,26 @@ export function initPrejoin(room, link) {
     return;
   }
   const typed = nameInput.value;
+  showRecording(room);
   openPrejoin(room, prefs, link.notice, 'name', typed.trim() && given.error ? () => displayNameError(typed) || '' : undefined);
   // No name given or kept: the signed-in account's, unless the user has started typing one meanwhile.
   if (!nameInput.value) me().then((user) => { if (user && !nameInput.value) nameInput.value = user.display_name; });
+}
+
+/**
+ * Says "This meeting is being recorded" when it is, before anyone joins (the server tells again in
+ * `joined`, and the meeting shows its mark). A server that cannot say leaves the notice hidden.
+ * @param {string} room
+ */
+async function showRecording(room) {
+  const el = $('pre-recording');
+  el.hidden = true;
+  try {
+    const r = /** @type {{ recording?: boolean }} */ (await api('GET', `/api/v1/rooms/${encodeURIComponent(room)}/recording`));
+    el.hidden = !r?.recording;
+  } catch {
+    el.hidden = true;
+  }
 }
 
 /**

@@ -18,6 +18,7 @@ import { HostPowers, ModerationError, applyOwnState, publishRefusal, moderates, 
 import { onJoinedLobby } from './lobby.js';
 import { openJoinMedia, announceMuted } from './join-media.js';
 import { FileError, onJoinedFiles, upload, fileUrl } from './files.js';
+import { onJoinedRecording } from './recording.js';
 
 export {
   SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
@@ -41,6 +42,7 @@ export {
 /** @typedef {import('./types.js').MeetingSettings} MeetingSettings */
 /** @typedef {import('./types.js').ModerationAction} ModerationAction */
 /** @typedef {import('./types.js').SharedFile} SharedFile */
+/** @typedef {import('./types.js').RecordingStatus} RecordingStatus */
 /**
  * @template {keyof ConveneEventMap} K
  * @typedef {import('./types.js').ConveneEvent<K>} ConveneEvent
@@ -108,6 +110,8 @@ export class Convene extends HostPowers {
     this.files = [];
     /** @type {{ token: string, max_file_bytes: number, max_meeting_bytes: number } | null} from `joined`; null when the server takes no files */
     this.fileAccess = null;
+    /** @type {RecordingStatus | null} while the meeting is being recorded (see `recordingchanged`) */
+    this.recording = null;
     /** @type {Set<Source>} host-muted sources a host allowed us to unmute (`moderated` `unmute_allowed`) */
     this.unmuteAllowed = new Set();
 
@@ -242,6 +246,7 @@ export class Convene extends HostPowers {
     for (const p of msg.participants) this.participants.set(p.id, p);
     onJoinedLobby(this, msg);
     onJoinedFiles(this, msg);
+    onJoinedRecording(this, msg);
     // Host mutes and the viewer role apply to what we send (before the peer connection's first offer).
     applyOwnState(this, sameParticipant ? before.get(msg.participant_id) || null : null);
     announceMuted(this);

@@ -5,13 +5,15 @@ import { isReaction } from './reactions.js';
 import { applyOwnState, onModerated } from './moderation.js';
 import { onLobbyUpdated, onMeetingUpdated } from './lobby.js';
 import { onFileShared, onFileDeleted } from './files.js';
+import { onRecordingStarted, onRecordingStopped } from './recording.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
 
-/** The messages of the host powers, the lobby and shared files, handled in their own modules. @type {Record<string, (c: Convene, msg: any) => void>} */
+/** The messages of the host powers, the lobby, shared files and recording, handled in their own modules. @type {Record<string, (c: Convene, msg: any) => void>} */
 const MODERATION = {
   moderated: onModerated, lobby_updated: onLobbyUpdated, meeting_updated: onMeetingUpdated,
   file_shared: onFileShared, file_deleted: onFileDeleted,
+  recording_started: onRecordingStarted, recording_stopped: onRecordingStopped,
 };
 
 /** @param {Convene} c @param {any} msg */

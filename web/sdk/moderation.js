@@ -59,6 +59,16 @@ export class HostPowers extends EventTarget {
     return this._send({ type: 'remove_participant', participant_id: participantId });
   }
 
+  /** Start recording the meeting (hosts, co-hosts and `record` grants); everyone gets `recordingchanged`. */
+  startRecording() {
+    return this._send({ type: 'start_recording' });
+  }
+
+  /** Stop recording the meeting (hosts, co-hosts and `record` grants). */
+  stopRecording() {
+    return this._send({ type: 'stop_recording' });
+  }
+
   /** End the meeting for everyone (host only). */
   endMeeting() {
     return this._send({ type: 'end_meeting' });

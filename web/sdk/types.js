@@ -50,6 +50,15 @@
  */
 
 /**
+ * The meeting being recorded (`client.recording`; null when it is not).
+ * @typedef {object} RecordingStatus
+ * @property {number} since   when the recording started, ms since the Unix epoch
+ * @property {string} [byName] who started it; absent when the meeting records on connect or the REST API started it
+ */
+
+/** Why a recording stopped: a host (or the REST API), the server's disk filled up, or writing failed. @typedef {'stopped' | 'disk_full' | 'failed'} RecordingStopReason */
+
+/**
  * The meeting-wide settings a host changes while it runs (`client.settings`, event `meetingupdated`).
  * @typedef {object} MeetingSettings
  * @property {boolean} locked  nobody new gets in (hosts and co-hosts excepted)
@@ -164,6 +173,7 @@
  * @property {{ settings: MeetingSettings, previous: MeetingSettings }} meetingupdated  the meeting was locked or unlocked, or its lobby turned on or off
  * @property {{ file: SharedFile, own: boolean }} fileshared  a file was shared (recorded by the server first)
  * @property {{ file: SharedFile }} filedeleted  a host or co-host deleted a file for everyone
+ * @property {{ recording: RecordingStatus | null, previous: RecordingStatus | null, reason?: RecordingStopReason }} recordingchanged  the meeting started or stopped being recorded (`reason`: why it stopped)
  * @property {{ action: ModerationAction, source?: Source, role?: Role, byName?: string }} moderated  a host or co-host acted on you (`byName` absent: the REST API or the server)
  */
 

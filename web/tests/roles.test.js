@@ -194,9 +194,9 @@ describe('roles', { timeout: 300_000 }, () => {
     await P.page.waitForSelector('#c-host:not([hidden])');
     await roleIs(Q, 'co_host');
     await Q.page.waitForFunction(() => /You are now a co-host/.test(document.getElementById('toast')?.textContent || ''));
-    // A co-host's meeting menu has no "End meeting for all".
+    // A co-host's meeting menu has no "End meeting for all" (it may start and stop recording).
     await Q.page.click('#c-host');
     const items = await Q.page.$$eval('#host-menu [data-action]', (els) => els.map((e) => /** @type {HTMLElement} */ (e).dataset.action));
-    assert.deepEqual(items, ['mute-all', 'lock', 'lobby']);
+    assert.deepEqual(items, ['mute-all', 'record', 'lock', 'lobby']);
   });
 });

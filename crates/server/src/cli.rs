@@ -38,6 +38,31 @@ pub enum Command {
     /// Make access tokens (JWT) with the keys in `auth.token_keys`.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Compose a meeting's recording into one video (MP4) on a running server, through its REST
+    /// API with an API key; shows the progress, exits non-zero if it fails.
+    Compose(Box<ComposeArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ComposeArgs {
+    /// The meeting's public id (`GET /api/v1/meetings` lists them).
+    pub meeting: String,
+    /// The server, as http://HOST:PORT. [default: http:// and server.listen of the configuration]
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// An API key as `id:secret` (`convene apikey create`).
+    #[arg(
+        long,
+        value_name = "ID:SECRET",
+        env = "CONVENE_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: String,
+    /// Save the video to this file once it is made. [default: not downloaded]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]

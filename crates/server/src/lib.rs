@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod closing;
+pub mod compose;
 pub mod config;
 pub mod error;
 pub mod files;
@@ -103,6 +104,23 @@ pub async fn run(
             meetings = recovered.meetings_closed,
             "closed records left open by an earlier process (reason server_restart)"
         );
+    }
+    // Compositions this node left queued or running died with it; their scratch files go with
+    // the blob store's temporary files below.
+    match store
+        .fail_unfinished_compositions(
+            &config.server.node_id,
+            "the server stopped before the composition was done; ask again",
+            clock::now_ms(),
+        )
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            compositions = n,
+            "failed compositions an earlier process left unfinished"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not fail unfinished compositions"),
     }
     // Uploads a crash cut off: nobody refers to them.
     if let Err(e) = files::blob::DirBlobStore::new(&config.files.dir)

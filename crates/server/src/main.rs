@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use convene_server::cli::{
-    ApiKeyCommand, Cli, Command, ConfigCommand, ServeArgs, TokenCommand, UserCommand,
+    ApiKeyCommand, Cli, Command, ComposeArgs, ConfigCommand, ServeArgs, TokenCommand, UserCommand,
 };
 use convene_server::config::DEFAULT_TEMPLATE;
 use convene_server::{logging, run, Listeners};
@@ -52,6 +52,7 @@ fn main() -> anyhow::Result<()> {
             println!("ok");
             Ok(())
         }
+        Some(Command::Compose(args)) => compose(*args),
         Some(Command::Serve(args)) => serve(*args),
         None => serve(cli.serve),
     }
@@ -69,6 +70,38 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
         run(config, listeners, shutdown_signal()).await?;
+        anyhow::Ok(())
+    })
+}
+
+fn compose(args: ComposeArgs) -> anyhow::Result<()> {
+    use convene_server::compose::remote::{progress_line, Remote};
+    let server = match args.server {
+        Some(url) => url,
+        None => format!("http://{}", args.config.load()?.server.listen),
+    };
+    let remote = Remote::new(&server, &args.api_key)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let mut stderr = std::io::stderr();
+        let done = remote
+            .compose(&args.meeting, |s| progress_line(s, &mut stderr))
+            .await;
+        eprintln!();
+        let done = done?;
+        println!("composition: {}", done.id);
+        println!("bytes: {}", done.bytes.unwrap_or(0));
+        println!("duration_ms: {}", done.duration_ms.unwrap_or(0));
+        if let Some(link) = &done.download {
+            println!("download: {server}{link}");
+            if let Some(to) = &args.output {
+                let n = remote.download(link, to).await?;
+                println!("saved: {} ({n} bytes)", to.display());
+            }
+        }
         anyhow::Ok(())
     })
 }

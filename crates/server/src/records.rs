@@ -2,7 +2,7 @@
 
 /// Deletes the records older than `database.retention_days`, and the shared files older than
 /// `files.retention_days`, at start and then hourly (nothing when both are 0). A meeting's files
-/// (their blobs too) go before the meeting's record.
+/// and compositions (their blobs too) go before the meeting's record.
 pub async fn retention_loop(
     state: std::sync::Arc<crate::state::AppState>,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -27,6 +27,18 @@ pub async fn retention_loop(
             Err(e) => tracing::warn!(error = %e, "could not delete old files; will retry"),
         }
         if days > 0 {
+            // Compositions (their videos in the blob store) go before the meetings' rows.
+            match crate::compose::expire(&state, before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    compositions = n,
+                    days,
+                    "deleted compositions past their retention"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not delete old compositions; will retry")
+                }
+            }
             match state.store.purge_meetings_ended_before(before).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(meetings = n, days, "deleted records past their retention"),

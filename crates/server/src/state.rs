@@ -37,6 +37,8 @@ pub struct AppState {
     pub blobs: Arc<dyn crate::files::blob::BlobStore>,
     /// Writes recordings; None when `recording.enabled` is off or media is disabled.
     pub recorder: Option<Arc<crate::recording::Recorder>>,
+    /// This node's compositions, one at a time (compose/queue.rs).
+    pub compose: crate::compose::ComposeQueue,
     /// Which room each participant with a media session is in, for routing media events.
     media_routes: Mutex<HashMap<ParticipantId, RoomHandle>>,
     draining: AtomicBool,
@@ -62,8 +64,10 @@ impl AppState {
         let join_limiter =
             crate::auth::limits::JoinLimiter::new(config.limits.joins_per_minute_per_address);
         let blobs = Arc::new(crate::files::blob::DirBlobStore::new(&config.files.dir));
+        let compose = crate::compose::ComposeQueue::new(config.compose.max_queued as usize);
         Self {
             blobs,
+            compose,
             config,
             store,
             metrics,

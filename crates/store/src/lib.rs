@@ -14,6 +14,7 @@
 
 mod accounts;
 mod apikeys;
+mod compositions;
 mod files;
 mod migrate;
 pub mod model;
@@ -26,6 +27,10 @@ pub mod traits;
 mod url;
 mod webhooks;
 
+pub use compositions::{
+    ComposedFile, CompositionId, CompositionOutcome, CompositionRecord, CompositionState,
+    NewComposition,
+};
 pub use files::{FileInsert, FileRecord, NewFile};
 pub use model::*;
 pub use recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};

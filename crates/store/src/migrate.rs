@@ -60,6 +60,7 @@ const SCRIPTS: &[Script] = &[
     script!("0009_meeting_files.sql"),
     script!("0010_webhooks.sql"),
     script!("0011_recordings.sql"),
+    script!("0012_compositions.sql"),
 ];
 
 /// The embedded scripts of one database, as sqlx's migrator takes them.

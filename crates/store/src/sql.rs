@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
+use crate::compositions::{CompositionId, CompositionOutcome, CompositionRecord, NewComposition};
 use crate::files::{FileInsert, FileRecord, NewFile};
 use crate::model::*;
 use crate::recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
@@ -678,6 +679,54 @@ impl Store for SqlStore {
         self.expire_recordings_before(before).await
     }
 
+    async fn add_composition(&self, c: &NewComposition) -> Result<CompositionRecord> {
+        self.insert_composition(c).await
+    }
+
+    async fn composition(&self, public_id: &str) -> Result<Option<CompositionRecord>> {
+        self.composition_by_public_id(public_id).await
+    }
+
+    async fn compositions(&self, meeting: MeetingId, limit: i64) -> Result<Vec<CompositionRecord>> {
+        self.compositions_of(meeting, limit).await
+    }
+
+    async fn composition_progress(&self, id: CompositionId, progress: i64) -> Result<bool> {
+        self.set_composition_progress(id, progress).await
+    }
+
+    async fn finish_composition(
+        &self,
+        id: CompositionId,
+        outcome: &CompositionOutcome,
+        now: Millis,
+    ) -> Result<bool> {
+        self.finish_composition_row(id, outcome, now).await
+    }
+
+    async fn delete_composition(
+        &self,
+        meeting: MeetingId,
+        public_id: &str,
+    ) -> Result<Option<CompositionRecord>> {
+        self.remove_composition(meeting, public_id).await
+    }
+
+    async fn expire_compositions(&self, before: Millis) -> Result<Vec<CompositionRecord>> {
+        self.expire_compositions_of_meetings_ended_before(before)
+            .await
+    }
+
+    async fn fail_unfinished_compositions(
+        &self,
+        node_id: &str,
+        reason: &str,
+        now: Millis,
+    ) -> Result<u64> {
+        self.fail_unfinished_compositions_of(node_id, reason, now)
+            .await
+    }
+
     async fn purge_meetings_ended_before(&self, before: Millis) -> Result<u64> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         let old = "SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < $1";
@@ -693,6 +742,7 @@ impl Store for SqlStore {
         for table in [
             "meeting_files",
             "recordings",
+            "compositions",
             "chat_messages",
             "participant_sessions",
             "meeting_bans",

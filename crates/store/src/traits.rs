@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use crate::compositions::{CompositionId, CompositionOutcome, CompositionRecord, NewComposition};
 use crate::files::{FileInsert, FileRecord, NewFile};
 use crate::model::*;
 use crate::recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
@@ -217,6 +218,38 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the recordings (not in progress) started before `before`; returns them, so that
     /// their files can be deleted too.
     async fn expire_recordings(&self, before: Millis) -> Result<Vec<RecordingRecord>>;
+    /// Records a composition asked for, queued. `StoreError::Database` if the meeting does not exist.
+    async fn add_composition(&self, c: &NewComposition) -> Result<CompositionRecord>;
+    /// By the id the API shows.
+    async fn composition(&self, public_id: &str) -> Result<Option<CompositionRecord>>;
+    /// The first `limit` compositions of a meeting, oldest first.
+    async fn compositions(&self, meeting: MeetingId, limit: i64) -> Result<Vec<CompositionRecord>>;
+    /// Marks an unfinished composition running at `progress` (0-100); false if it is finished or
+    /// gone (deleted while it ran).
+    async fn composition_progress(&self, id: CompositionId, progress: i64) -> Result<bool>;
+    /// Ends an unfinished composition; false if it is finished or gone.
+    async fn finish_composition(
+        &self,
+        id: CompositionId,
+        outcome: &CompositionOutcome,
+        now: Millis,
+    ) -> Result<bool>;
+    /// Deletes one composition of a meeting; returns it (so its blob can go too), or None.
+    async fn delete_composition(
+        &self,
+        meeting: MeetingId,
+        public_id: &str,
+    ) -> Result<Option<CompositionRecord>>;
+    /// Deletes the compositions of meetings that ended before `before`; returns them, so that
+    /// their files can be deleted too (before the meetings' records are purged).
+    async fn expire_compositions(&self, before: Millis) -> Result<Vec<CompositionRecord>>;
+    /// At start-up: fails the compositions this node left queued or running. Returns how many.
+    async fn fail_unfinished_compositions(
+        &self,
+        node_id: &str,
+        reason: &str,
+        now: Millis,
+    ) -> Result<u64>;
 
     /// Deletes the meetings that ended before `before`, with their sessions, chat, bans,
     /// moderation log and file rows, in one transaction. Returns how many meetings went.

@@ -2,6 +2,7 @@
 //! `CONVENE_TEST_POSTGRES_URL` is set; each test gets its own schema so parallel runs never collide).
 
 mod common;
+mod composition_cases;
 mod files_cases;
 mod migration_cases;
 mod moderation_cases;
@@ -9,6 +10,7 @@ mod recording_cases;
 mod webhook_cases;
 
 use common::*;
+use composition_cases::*;
 use convene_store::*;
 use files_cases::*;
 use migration_cases::*;
@@ -76,10 +78,15 @@ suite!(
     recordings_start_end_and_list,
     recordings_are_deleted_expired_and_purged,
     planned_rooms_carry_record_on_connect,
+    compositions_queue_run_and_finish_once,
+    a_composition_is_deleted_from_its_meeting_only,
+    a_restart_fails_its_own_unfinished_compositions,
+    compositions_are_purged_with_their_meeting,
+    compositions_expire_with_their_meeting,
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 11;
+const LATEST: i64 = 12;
 
 /// How many migrations this build has (one script per version and database).
 fn migration_count() -> i64 {

@@ -436,6 +436,8 @@ export default {
   'plan.timeout': 'Ends when empty for (minutes, optional)',
   'plan.bad_timeout': 'The time a meeting may stay empty is a whole number of minutes from 1 to {max}.',
   'plan.fact_lobby': 'lobby',
+  'plan.record': 'Record automatically when the meeting starts',
+  'plan.fact_record': 'recorded',
   'plan.fact_co_hosts': 'co-hosts: {emails}',
   'plan.fact_timeout': 'ends after {n} min empty',
   'audit.show': 'Moderation log',
@@ -460,4 +462,15 @@ export default {
   'audit.lobby_off': 'turned the lobby off',
   'audit.admit': 'admitted',
   'audit.deny': 'turned away',
+
+  // Recording
+  'recording.chip': 'Recording',
+  'recording.chip_title': 'This meeting is being recorded',
+  'recording.prejoin': 'This meeting is being recorded',
+  'recording.started_live': 'Recording started: this meeting is being recorded',
+  'recording.stopped_live': 'Recording stopped',
+  'recording.stopped_disk_full': "Recording stopped: the server's disk is full",
+  'recording.stopped_failed': 'Recording stopped: the server could not write it',
+  'recording.start': 'Start recording',
+  'recording.stop': 'Stop recording',
 };

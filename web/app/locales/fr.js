@@ -436,6 +436,8 @@ export default {
   'plan.timeout': 'Se termine après être restée vide (minutes, facultatif)',
   'plan.bad_timeout': 'La durée pendant laquelle une réunion peut rester vide est un nombre entier de minutes, de 1 à {max}.',
   'plan.fact_lobby': 'salle d’attente',
+  'plan.record': 'Enregistrer automatiquement dès le début de la réunion',
+  'plan.fact_record': 'enregistrée',
   'plan.fact_co_hosts': 'co-organisateurs : {emails}',
   'plan.fact_timeout': 'se termine après {n} min vide',
   'audit.show': 'Journal de modération',
@@ -460,4 +462,15 @@ export default {
   'audit.lobby_off': 'a désactivé la salle d’attente',
   'audit.admit': 'a fait entrer',
   'audit.deny': 'a refusé',
+
+  // Recording
+  'recording.chip': 'Enregistrement',
+  'recording.chip_title': 'Cette réunion est enregistrée',
+  'recording.prejoin': 'Cette réunion est enregistrée',
+  'recording.started_live': 'L’enregistrement a commencé : cette réunion est enregistrée',
+  'recording.stopped_live': 'L’enregistrement est arrêté',
+  'recording.stopped_disk_full': 'L’enregistrement s’est arrêté : le disque du serveur est plein',
+  'recording.stopped_failed': 'L’enregistrement s’est arrêté : le serveur n’a pas pu l’écrire',
+  'recording.start': 'Démarrer l’enregistrement',
+  'recording.stop': 'Arrêter l’enregistrement',
 };

@@ -436,6 +436,8 @@ export default {
   'plan.timeout': '비어 있으면 종료까지 (분, 선택)',
   'plan.bad_timeout': '회의가 비어 있을 수 있는 시간은 1분에서 {max}분 사이의 정수여야 합니다.',
   'plan.fact_lobby': '대기실',
+  'plan.record': '회의가 시작되면 자동으로 녹화',
+  'plan.fact_record': '녹화',
   'plan.fact_co_hosts': '공동 호스트: {emails}',
   'plan.fact_timeout': '{n}분 동안 비어 있으면 종료',
   'audit.show': '관리 기록',
@@ -460,4 +462,15 @@ export default {
   'audit.lobby_off': '대기실을 끔',
   'audit.admit': '입장시킴',
   'audit.deny': '거절함',
+
+  // Recording
+  'recording.chip': '녹화 중',
+  'recording.chip_title': '이 회의는 녹화되고 있습니다',
+  'recording.prejoin': '이 회의는 녹화되고 있습니다',
+  'recording.started_live': '녹화가 시작되었습니다: 이 회의는 녹화되고 있습니다',
+  'recording.stopped_live': '녹화가 중지되었습니다',
+  'recording.stopped_disk_full': '녹화가 중지되었습니다: 서버 디스크가 가득 찼습니다',
+  'recording.stopped_failed': '녹화가 중지되었습니다: 서버가 녹화를 저장하지 못했습니다',
+  'recording.start': '녹화 시작',
+  'recording.stop': '녹화 중지',
 };

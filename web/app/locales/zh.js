@@ -436,6 +436,8 @@ export default {
   'plan.timeout': '空置多久后结束（分钟，可选）',
   'plan.bad_timeout': '会议可空置的时间须为 1 到 {max} 之间的整数分钟。',
   'plan.fact_lobby': '等候室',
+  'plan.record': '会议开始时自动录制',
+  'plan.fact_record': '录制',
   'plan.fact_co_hosts': '联合主持人：{emails}',
   'plan.fact_timeout': '空置 {n} 分钟后结束',
   'audit.show': '管理记录',
@@ -460,4 +462,15 @@ export default {
   'audit.lobby_off': '关闭了等候室',
   'audit.admit': '准许进入',
   'audit.deny': '拒绝了',
+
+  // Recording
+  'recording.chip': '录制中',
+  'recording.chip_title': '本会议正在录制',
+  'recording.prejoin': '本会议正在录制',
+  'recording.started_live': '录制已开始：本会议正在录制',
+  'recording.stopped_live': '录制已停止',
+  'recording.stopped_disk_full': '录制已停止：服务器磁盘已满',
+  'recording.stopped_failed': '录制已停止：服务器无法写入录制',
+  'recording.start': '开始录制',
+  'recording.stop': '停止录制',
 };

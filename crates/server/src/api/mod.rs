@@ -21,5 +21,6 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .merge(crate::webhooks::api::routes())
         .merge(crate::files::routes())
         .merge(crate::recording::routes())
+        .merge(crate::compose::routes())
         .split_for_parts()
 }

@@ -1,12 +1,14 @@
 //! Configuration: a TOML file, then `CONVENE_<SECTION>_<KEY>` environment variables, then flags; each
 //! later source wins. Every key has a default, so `convene` with nothing set runs a complete server.
 
+mod compose;
 mod files;
 mod load;
 mod recording;
 mod template;
 mod webhooks;
 
+pub use compose::ComposeConfig;
 pub use files::FilesConfig;
 pub use recording::RecordingConfig;
 
@@ -31,6 +33,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub files: FilesConfig,
     pub recording: RecordingConfig,
+    pub compose: ComposeConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -372,6 +375,7 @@ impl Config {
         self.webhooks.validate()?;
         self.files.validate()?;
         self.recording.validate()?;
+        self.compose.validate()?;
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
         {

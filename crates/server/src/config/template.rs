@@ -222,4 +222,21 @@ min_free_mb = 1024
 disk_check_secs = 5
 # Days a recording (its files and its row) is kept after it started; 0 keeps every recording.
 retention_days = 0
+
+[compose]
+# Compositions: one video (MP4, H.264 and AAC) made from a meeting's recording (its newest
+# finished one in [recording] dir), on request
+# (`POST /api/v1/meetings/{id}/compositions` or `convene compose MEETING`), one at a time per node.
+# The ffmpeg program: a name looked up in PATH, or a path. Without it, requests get a clear 503.
+ffmpeg = "ffmpeg"
+# ffmpeg's CPU priority (nice, 0-19): 19 leaves the CPU to the meetings in progress first.
+niceness = 19
+# Compositions that may wait behind the running one; more are refused with `server_busy`.
+max_queued = 16
+# The composition's picture (even numbers of pixels) and frames per second.
+width = 1280
+height = 720
+fps = 25
+# libx264's speed preset (ultrafast ... veryslow): faster presets make larger files.
+preset = "veryfast"
 "#;

@@ -148,7 +148,7 @@ pub fn attachment(name: &str) -> HeaderValue {
 }
 
 /// Streams blob `key`, whole or the one range asked for.
-async fn serve(
+pub(crate) async fn serve(
     state: &AppState,
     key: &str,
     content_type: &str,
