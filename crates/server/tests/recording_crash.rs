@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use convene_client::{join_msg, MediaConfig, MediaSession, PublishOptions, Signaling};
+use convene_client::{join_msg, Layers, MediaConfig, MediaSession, PublishOptions, Signaling};
 use convene_proto::{ClientMessage, ServerMessage};
 use convene_record::{read_file, Manifest, RecordingState, TrackState};
 use convene_store::{RecordingRowState, Store};
@@ -64,7 +64,7 @@ async fn a_recording_cut_by_kill_9_reads_back_to_near_the_kill_and_is_interrupte
     let joined = sig.join(join_msg("cut", "Ada")).await.unwrap();
     let config = MediaConfig {
         publish: PublishOptions {
-            layers: 1,
+            layers: Layers::One,
             video_bitrate_bps: 200_000,
             width: 320,
             height: 240,

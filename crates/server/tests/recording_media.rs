@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::TestServer;
 use convene_client::frame::{parse_frame, sender_id, vp8_is_keyframe, FrameKind};
-use convene_client::{join_msg, MediaConfig, MediaSession, PublishOptions, Signaling};
+use convene_client::{join_msg, Layers, MediaConfig, MediaSession, PublishOptions, Signaling};
 use convene_proto::{ClientMessage, MediaKind, ParticipantId, ServerMessage};
 use convene_record::{read_file, Codec, Manifest, RecordingState, TrackEntry, TrackState};
 use convene_store::{RecordingRowState, Store};
@@ -19,7 +19,7 @@ async fn publisher(s: &TestServer, name: &str) -> (MediaSession, ParticipantId) 
     let joined = sig.join(join_msg("taping", name)).await.unwrap();
     let config = MediaConfig {
         publish: PublishOptions {
-            layers: 1,
+            layers: Layers::One,
             video_bitrate_bps: 300_000,
             width: 640,
             height: 360,

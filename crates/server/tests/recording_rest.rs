@@ -10,7 +10,7 @@ mod http;
 use std::time::Duration;
 
 use common::TestServer;
-use convene_client::{join_msg, MediaConfig, MediaSession, PublishOptions, Signaling};
+use convene_client::{join_msg, Layers, MediaConfig, MediaSession, PublishOptions, Signaling};
 use convene_proto::ServerMessage;
 use convene_store::Store;
 use http::request;
@@ -31,7 +31,7 @@ async fn recorded_meeting(s: &TestServer, owner: &str, room: &str) -> (String, M
     let joined = sig.join(join_msg(room, "Pub")).await.unwrap();
     let config = MediaConfig {
         publish: PublishOptions {
-            layers: 1,
+            layers: Layers::One,
             video_bitrate_bps: 200_000,
             width: 320,
             height: 240,
