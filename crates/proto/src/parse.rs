@@ -196,6 +196,8 @@ mod tests {
             "admit" => json!({"type": "admit", "participant_id": "p_a"}),
             "deny" => json!({"type": "deny", "participant_id": "p_a"}),
             "admit_all" => json!({"type": "admit_all"}),
+            "start_recording" => json!({"type": "start_recording"}),
+            "stop_recording" => json!({"type": "stop_recording"}),
             "delete_file" => json!({"type": "delete_file", "file_id": "f_a"}),
             other => panic!("no sample for client message type `{other}`: add one"),
         }
@@ -297,6 +299,8 @@ mod tests {
             r#"{"type":"deny","participant_id":"p_a"}"#,
             r#"{"type":"admit_all"}"#,
             r#"{"type":"delete_file","file_id":"f_a"}"#,
+            r#"{"type":"start_recording"}"#,
+            r#"{"type":"stop_recording"}"#,
         ];
         assert_eq!(ok.len(), ClientMessage::TYPES.len());
         for (text, ty) in ok.iter().zip(ClientMessage::TYPES) {
