@@ -184,7 +184,12 @@ impl Recorder {
         };
         let (t0, at0) = *self.origin.get_or_insert((first.time, first.arrival));
         let micros = first.time.saturating_sub(t0) * 1_000_000 / u64::from(dec.clock_rate);
-        let at = at0 + Duration::from_micros(micros);
+        let mut at = at0 + Duration::from_micros(micros);
+        // Files count in milliseconds: a frame within one of the last (a layer switch rebases the
+        // time to just after it) would share its timestamp, which players take for a broken stream.
+        if let Some(last) = self.last_at {
+            at = at.max(last + MIN_FRAME_SPACING);
+        }
         if self.last_at.is_none() {
             out.push_back(Recorded::Started {
                 id: self.id,
@@ -241,6 +246,9 @@ impl Recorder {
         }
     }
 }
+
+/// The least time between two frames of a recorded track (a file's timestamp unit).
+const MIN_FRAME_SPACING: Duration = Duration::from_millis(1);
 
 /// Audio is not retransmitted (browsers do not NACK it): wait only for reordering.
 const AUDIO_WAIT: Duration = Duration::from_millis(60);
