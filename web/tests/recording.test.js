@@ -121,8 +121,11 @@ describe('recording', { timeout: 180_000 }, () => {
     assert.ok(Math.abs(meetingSecs - recordedMs / 1000) <= 2, `recorded ${meetingSecs} s of ${recordedMs} ms`);
     for (const t of manifest.tracks) {
       const file = join(dir, t.file);
-      // Decodes from start to end without a word from ffmpeg.
-      const dec = run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+      // Decodes from start to end without a word from ffmpeg, and its frames' timestamps strictly
+      // increase in the file's own unit (ms). `-enc_time_base -1` keeps that unit: by default the
+      // null output counts in frames of the guessed rate (1/30 s), where two frames a few ms apart
+      // (a layer switch shows the same instant at its new layer) would collide without being wrong.
+      const dec = run('ffmpeg', ['-v', 'error', '-i', file, '-enc_time_base', '-1', '-f', 'null', '-']);
       assert.equal(dec.status, 0, `${t.file}: ${dec.stderr}`);
       assert.equal(dec.stderr.trim(), '', `${t.file}: ${dec.stderr}`);
       // The file's timestamps are on the meeting clock: its length is its track's time in the meeting.

@@ -137,6 +137,9 @@ pub struct TestClient {
     /// Layers (by index in `RIDS`) whose keyframe requests are counted but not honoured (an encoder
     /// slow on its large layers).
     pub ignore_keyframe_layers: Vec<usize>,
+    /// Layers (by index in `RIDS`) the encoder does not send at the moment (CPU or bandwidth);
+    /// each starts again at a keyframe.
+    pub paused_layers: Vec<usize>,
     timeout: Instant,
     pub connected: bool,
     /// Publishing nothing, offer a data channel (`m=application`) rather than an inactive audio
@@ -180,6 +183,7 @@ impl TestClient {
             keyframe_requests: 0,
             ignore_keyframe_requests: false,
             ignore_keyframe_layers: Vec::new(),
+            paused_layers: Vec::new(),
             timeout: now,
             connected: false,
             data_channel: false,
@@ -333,6 +337,10 @@ impl TestClient {
         self.video_frame += 1;
         let time = MediaTime::new(u64::from(frame) * 3000, Frequency::NINETY_KHZ);
         for (layer, rid) in RIDS.iter().enumerate() {
+            if self.paused_layers.contains(&layer) {
+                self.want_key[layer] = true;
+                continue;
+            }
             let Some(w) = self.rtc.writer(mid) else {
                 return;
             };

@@ -148,6 +148,43 @@ fn a_recorded_simulcast_track_is_its_top_layer_frame_for_frame() {
     assert!(skew < Duration::from_millis(100), "{skew:?}");
 }
 
+/// Files count time in milliseconds: two frames within one would share a timestamp, which players
+/// take for a broken stream. A switch up to a layer that starts again shows the same captured
+/// instant as the last frame of the layer below.
+#[test]
+fn across_layer_switches_recorded_frames_stay_a_millisecond_apart() {
+    let mut w = World::new(37);
+    let a = w.join("alice", true, true);
+    let num = w.clients[a].num;
+    w.run_for(Duration::from_secs(2));
+    record(&mut w, true);
+    w.run_for(Duration::from_secs(2));
+    // The encoder drops its top layer for a while, then sends it again.
+    w.clients[a].paused_layers = vec![2];
+    w.run_for(Duration::from_secs(3));
+    w.clients[a].paused_layers.clear();
+    w.run_for(Duration::from_secs(3));
+    record(&mut w, false);
+    w.run_for(Duration::from_millis(20));
+
+    let t = tracks(&w.recorded);
+    let video = of_kind(&t, TrackKind::Video);
+    let mut layers: Vec<u8> = video_frames(video, num).iter().map(|f| f.0).collect();
+    layers.dedup();
+    assert_eq!(
+        layers,
+        vec![2, 1, 2],
+        "down to the middle layer and back up"
+    );
+    for pair in video.frames.windows(2) {
+        let d = pair[1].0.checked_duration_since(pair[0].0);
+        assert!(
+            d.is_some_and(|d| d >= Duration::from_millis(1)),
+            "frames {d:?} apart"
+        );
+    }
+}
+
 #[test]
 fn with_loss_and_retransmission_no_broken_frame_is_written() {
     let mut w = World::new(32);
