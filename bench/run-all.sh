@@ -7,6 +7,8 @@
 #   SCENARIOS="meeting10 fanout" DURATION=20 bench/run-all.sh
 #   SERVER_ARGS="--set media.room_spread_threshold=0" OUT=/tmp/r bench/run-all.sh  # Convene's config
 #   TOOL_NICE=0 bench/run-all.sh     # the tool at the servers' priority (default: -10, ahead)
+#   CONVENE_BIN=/elsewhere/convene TARGETS=convene bench/run-all.sh  # another build of the server
+#   RECORD=1 TARGETS=convene bench/run-all.sh  # each room recorded from its start (every track to a file)
 #
 # Needs: cargo; for Janus, the Debian package `janus` (apt-get install -y janus).
 # Results: bench/results/<scenario>-<target>.json (the tool's --json report) and .txt (its table).
@@ -39,7 +41,10 @@ TARGETS="${TARGETS:-convene janus}"
 SCENARIOS="${SCENARIOS:-meeting10 rooms4x25 fanout audio}"
 # Janus's media sockets bind the namespace's test address (libnice skips loopback).
 HOST_IP="$TEST_IP"
-lt=target/release/convene-loadtest
+release="${CARGO_TARGET_DIR:-target}/release"
+lt="$release/convene-loadtest"
+# The server measured: this checkout's by default; another build's for a side-by-side comparison.
+server_bin="${CONVENE_BIN:-$release/convene}"
 # A tool run needs about 3 descriptors per participant (WebSocket, UDP, plus the server's side).
 ulimit -n 65536 2>/dev/null || true
 
@@ -59,6 +64,7 @@ TOOL_NICE="${TOOL_NICE:--10}"
 common=(--duration "$DURATION" --ramp "$RAMP" --settle 3 --drain 1 --video-bitrate 500000 --layers 3 --json
         --nice "$TOOL_NICE")
 server_args=()
+if [ -n "${RECORD:-}" ]; then common+=(--record); fi
 for a in ${SERVER_ARGS:-}; do server_args+=(--server-arg "$a"); done
 
 for s in $SCENARIOS; do
@@ -67,7 +73,7 @@ for s in $SCENARIOS; do
     # shellcheck disable=SC2046
     if [ "$t" = convene ]; then
       $lt $(scenario_args "$s") "${common[@]}" --label "$s" --room-prefix "$s" \
-        --spawn-server target/release/convene "${server_args[@]}" >"$out/$s-$t.json" 2> >(tee "$out/$s-$t.txt" >&2)
+        --spawn-server "$server_bin" "${server_args[@]}" >"$out/$s-$t.json" 2> >(tee "$out/$s-$t.txt" >&2)
     else
       pid="$(bench/janus.sh)"
       trap 'kill "$pid" 2>/dev/null || true' EXIT

@@ -6,7 +6,7 @@ use convene_client::{
     ClientError, MediaConfig, MediaError, MediaEvent, MediaSession, NetCounters, PacketConfig,
     PublishOptions, ReceiveOnly, Signaling, Transport,
 };
-use convene_proto::{ClientMessage, PROTOCOL_VERSION};
+use convene_proto::{ClientMessage, Role, PROTOCOL_VERSION};
 use convene_sim::SharedUdp;
 
 use crate::options::{Options, Receive};
@@ -123,6 +123,12 @@ impl ConveneSession {
             .await
             .map_err(join_failure)?;
         let join_time = t0.elapsed();
+        // The first of an ad-hoc room hosts it, and hosts may record.
+        if o.record && joined.role == Role::Host {
+            sig.send(&ClientMessage::StartRecording)
+                .await
+                .map_err(|e| Failure::new("record", e))?;
+        }
         let transport = if o.tcp {
             Transport::Tcp
         } else {

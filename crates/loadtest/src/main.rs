@@ -42,6 +42,10 @@ async fn spawn_server(bin: &Path, extra: &[String]) -> anyhow::Result<(Spawned, 
             dir.join("convene.db").display()
         ))
         .arg(format!("--set=media.udp_port={udp}"))
+        .arg(format!(
+            "--set=recording.dir={}",
+            dir.join("recordings").display()
+        ))
         .arg("--max-participants=100000")
         .arg("--set=log.level=warn")
         .args(extra)
@@ -78,10 +82,15 @@ async fn main_async(mut opts: Options) -> anyhow::Result<()> {
         procstat::set_nice(n).with_context(|| format!("setting the tool's nice value to {n}"))?;
     }
     let json = opts.json;
+    let record = opts.record;
     let result = run(opts).await;
     if let Some(mut s) = spawned {
         let _ = s.child.start_kill();
         let _ = s.child.wait().await;
+        if record {
+            let (files, bytes) = folder_size(&s.dir.join("recordings"));
+            eprintln!("recorded: {files} files, {:.1} MB", bytes as f64 / 1e6);
+        }
         let _ = std::fs::remove_dir_all(&s.dir);
     }
     let r = result?;
@@ -90,4 +99,21 @@ async fn main_async(mut opts: Options) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&r)?);
     }
     Ok(())
+}
+
+/// Files under `dir` (recursively) and their total size.
+fn folder_size(dir: &Path) -> (u64, u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return (0, 0);
+    };
+    entries
+        .flatten()
+        .fold((0, 0), |(n, b), e| match e.metadata() {
+            Ok(m) if m.is_dir() => {
+                let (n2, b2) = folder_size(&e.path());
+                (n + n2, b + b2)
+            }
+            Ok(m) => (n + 1, b + m.len()),
+            Err(_) => (n, b),
+        })
 }

@@ -102,6 +102,11 @@ pub struct Options {
     /// Sent as `access_token` in `join`.
     #[arg(long, env = "CONVENE_ACCESS_TOKEN")]
     pub access_token: Option<String>,
+    /// The first participant of each room (its host) starts recording the meeting as it joins, so
+    /// that the server writes every track to a file (Convene only; with `--spawn-server` the files
+    /// go to the tool's temporary folder and their total is printed at the end).
+    #[arg(long)]
+    pub record: bool,
     /// Local IP for the media sockets and host candidates. Janus (libnice) never gathers loopback
     /// candidates, so against Janus use the host's own address (traffic still stays on the host).
     #[arg(long, default_value = "127.0.0.1")]
