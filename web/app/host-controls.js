@@ -6,7 +6,7 @@ import { t } from './i18n.js';
 import { PopupMenu } from './menu.js';
 import { confirmAction } from './confirm.js';
 import { personActions, meetingActions, moderates } from './roles.js';
-import { mayRecord, recordItem } from './recording.js';
+import { recordItem } from './recording.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
 /** @typedef {import('./menu.js').MenuItem} MenuItem */
@@ -136,7 +136,8 @@ export class HostControls {
         run: () => this.confirmed({ title: () => t('host.end_title'), text: () => t('host.end_text'), ok: () => t('host.end_ok') }, () => c.endMeeting()),
       };
     });
-    if (mayRecord(c.me?.role)) items.splice(1, 0, recordItem(c, (went) => this.sent(went)));
+    // A `record` grant without a host's role gets a menu of that one item.
+    if (c.mayRecord) items.splice(Math.min(1, items.length), 0, recordItem(c, (went) => this.sent(went)));
     this.meeting.show($('c-host'), t('host.menu'), items);
   }
 
@@ -153,7 +154,7 @@ export class HostControls {
   paint() {
     const c = this.c;
     const b = $('c-host');
-    b.hidden = meetingActions(c.me?.role).length === 0;
+    b.hidden = meetingActions(c.me?.role).length === 0 && !c.mayRecord;
     $('m-locked').hidden = !c.settings.locked;
     if (b.hidden) this.meeting.close(false);
     const target = this.target ? c.participants.get(this.target) : null;

@@ -3,7 +3,6 @@
 // the host's menu (host-controls.js), and a notice when the server had to stop (disk full, a failure).
 import { $, toast } from './dom.js';
 import { t, liveText } from './i18n.js';
-import { moderates } from './roles.js';
 
 /** @typedef {import('./meeting.js').MeetingUI} MeetingUI */
 /** @typedef {import('/sdk/convene.js').Convene} Convene */
@@ -41,11 +40,6 @@ export class RecordingUI {
   paint() {
     $('m-recording').hidden = !this.c.recording;
   }
-}
-
-/** Whether this role may start and stop recording (hosts and co-hosts; a `record` grant the SDK cannot see). @param {import('/sdk/convene.js').Role | undefined} role */
-export function mayRecord(role) {
-  return moderates(role);
 }
 
 /** The host menu's item: start or stop, by the state now. @param {Convene} c @param {(went: boolean) => void} sent */

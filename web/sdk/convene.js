@@ -18,7 +18,7 @@ import { HostPowers, ModerationError, applyOwnState, publishRefusal, moderates, 
 import { onJoinedLobby } from './lobby.js';
 import { openJoinMedia, announceMuted } from './join-media.js';
 import { FileError, onJoinedFiles, upload, fileUrl } from './files.js';
-import { onJoinedRecording } from './recording.js';
+import { mayRecord, onJoinedRecording } from './recording.js';
 
 export {
   SIMULCAST_LAYERS, getTrack, listDevices, meterLevel, JoinError, MediaAccessError, randomRoomName,
@@ -112,6 +112,8 @@ export class Convene extends HostPowers {
     this.fileAccess = null;
     /** @type {RecordingStatus | null} while the meeting is being recorded (see `recordingchanged`) */
     this.recording = null;
+    /** @type {import('./types.js').RecordPower} who may record, from `joined` (see `mayRecord`) */
+    this.recordPower = 'none';
     /** @type {Set<Source>} host-muted sources a host allowed us to unmute (`moderated` `unmute_allowed`) */
     this.unmuteAllowed = new Set();
 
@@ -172,6 +174,11 @@ export class Convene extends HostPowers {
   /** The local participant as the server last described it. */
   get me() {
     return this.participantId ? this.participants.get(this.participantId) || null : null;
+  }
+
+  /** Whether we may start and stop recording now (`joined.record_power` and our role now). */
+  get mayRecord() {
+    return mayRecord(this);
   }
 
   /** The peer connection (for statistics); null before the first offer. */

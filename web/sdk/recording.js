@@ -27,7 +27,14 @@ function setRecording(c, recording, reason) {
 
 /** `joined` (the first and every resume). @param {Convene} c @param {any} msg */
 export function onJoinedRecording(c, msg) {
+  c.recordPower = msg.record_power === 'moderator' || msg.record_power === 'grant' ? msg.record_power : 'none';
   setRecording(c, statusOf(msg.recording));
+}
+
+/** Whether we may start and stop recording now (`joined.record_power`, and our role now). @param {Convene} c */
+export function mayRecord(c) {
+  const role = c.me?.role;
+  return c.recordPower === 'grant' || (c.recordPower === 'moderator' && (role === 'host' || role === 'co_host'));
 }
 
 /** `recording_started`. @param {Convene} c @param {any} msg */

@@ -56,6 +56,8 @@
  * @property {string} [byName] who started it; absent when the meeting records on connect or the REST API started it
  */
 
+/** Who may record (`joined.record_power`): nobody (the server does not record), hosts and co-hosts, or us whatever our role (a token's `record` grant). @typedef {'none' | 'moderator' | 'grant'} RecordPower */
+
 /** Why a recording stopped: a host (or the REST API), the server's disk filled up, or writing failed. @typedef {'stopped' | 'disk_full' | 'failed'} RecordingStopReason */
 
 /**

@@ -6,10 +6,14 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer, openBrowser, joinByLink, mediaFrom, waitMedia, teardown, sleep } from './helpers.js';
 
 const ROOM = 'e2e-roles';
 const PLANNED = 'e2e-owned';
+const recDir = mkdtempSync(join(tmpdir(), 'convene-roles-rec-'));
 const SECRET = randomBytes(24).toString('hex'); // 48 bytes: the server wants at least 32
 
 /** An access token as a developer's backend signs one (HS256, key `k1`). @param {Record<string, unknown>} claims */
@@ -52,11 +56,14 @@ describe('roles', { timeout: 300_000 }, () => {
   const id = {};
 
   before(async () => {
-    srv = await startServer([`auth.token_keys=k1:${SECRET}`]);
+    srv = await startServer([`auth.token_keys=k1:${SECRET}`, `recording.dir=${recDir}`]);
     [P, Q, V] = await Promise.all([openBrowser(), openBrowser(), openBrowser()]);
   });
 
-  after(() => teardown(srv, [P, Q, V]));
+  after(async () => {
+    await teardown(srv, [P, Q, V]);
+    rmSync(recDir, { recursive: true, force: true });
+  });
 
   it('1. a viewer (a token that grants no publishing) sends no media and sees and hears the others', async () => {
     id.P = await joinByLink(P.page, srv.url, ROOM, 'Pat');
@@ -87,7 +94,7 @@ describe('roles', { timeout: 300_000 }, () => {
   it('1b. a token that grants only the microphone sends it and no camera, and is refused nothing', async () => {
     const W = await openBrowser();
     try {
-      const token = accessToken({ sub: 'mic-only', name: 'Mo', room: ROOM, exp: Math.floor(Date.now() / 1000) + 3600, grants: { publish: ['microphone'] } });
+      const token = accessToken({ sub: 'mic-only', name: 'Mo', room: ROOM, exp: Math.floor(Date.now() / 1000) + 3600, grants: { publish: ['microphone'], record: true } });
       await W.page.goto(`${srv.url}/r/${ROOM}?name=Someone&autojoin=1#token=${token}`);
       await W.page.waitForFunction(() => /** @type {any} */ (window).convene?.state === 'connected', null, { timeout: 20_000 });
       await keepErrors(W);
@@ -108,6 +115,21 @@ describe('roles', { timeout: 300_000 }, () => {
       assert.equal(refusal, 'forbidden', 'a screen share the token does not grant is refused before anything is sent');
       await sleep(500);
       assert.deepEqual(await W.page.evaluate(() => /** @type {any} */ (window).__errors), [], 'no offer was refused');
+
+      // The token's `record` grant, without a host's role: a menu of that one item, which records the
+      // meeting for everyone and stops it again.
+      assert.equal(await W.page.evaluate(() => /** @type {any} */ (window).convene.mayRecord), true);
+      const menu = async () => {
+        await W.page.click('#c-host');
+        await W.page.waitForSelector('#host-menu [data-action="record"]');
+        return W.page.$$eval('#host-menu [data-action]', (els) => els.map((e) => e.textContent));
+      };
+      assert.deepEqual(await menu(), ['Start recording']);
+      await W.page.click('#host-menu [data-action="record"]');
+      for (const p of [W.page, P.page]) await p.waitForSelector('#m-recording:not([hidden])', { timeout: 15_000 });
+      assert.deepEqual(await menu(), ['Stop recording']);
+      await W.page.click('#host-menu [data-action="record"]');
+      for (const p of [W.page, P.page]) await p.waitForSelector('#m-recording[hidden]', { state: 'attached', timeout: 15_000 });
     } finally {
       await W.close();
     }

@@ -23,4 +23,4 @@ pub use moderation::{LobbyEntry, MeetingSettings, ModerationAction};
 pub use parse::{parse_client_message, ParseError};
 pub use quality::{ConnectionQuality, QualityLevel};
 pub use reactions::{is_reaction, REACTIONS};
-pub use recording::{RecordingStatus, RecordingStopReason};
+pub use recording::{RecordPower, RecordingStatus, RecordingStopReason};

@@ -9,7 +9,7 @@ use crate::ids::{ParticipantId, RoomId, TrackId};
 use crate::model::*;
 use crate::moderation::{LobbyEntry, MeetingSettings, ModerationAction};
 use crate::quality::QualityLevel;
-use crate::recording::{RecordingStatus, RecordingStopReason};
+use crate::recording::{RecordPower, RecordingStatus, RecordingStopReason};
 
 /// The protocol version this crate speaks. A client sends it in `join`; the server refuses versions it
 /// does not speak with `unsupported_version`.
@@ -345,6 +345,9 @@ pub struct Joined {
     /// Present while the meeting is being recorded: a joiner learns it before any media flows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recording: Option<RecordingStatus>,
+    /// Whether you may start and stop recording this meeting.
+    #[serde(default)]
+    pub record_power: RecordPower,
 }
 
 impl ServerMessage {

@@ -12,6 +12,19 @@ pub struct RecordingStatus {
     pub by_name: Option<String>,
 }
 
+/// Who may start and stop recording, as a joiner is told in `joined.record_power`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordPower {
+    /// Nobody here: this server does not record (or an older server did not say).
+    #[default]
+    None,
+    /// While your role is host or co-host (it may change during the meeting).
+    Moderator,
+    /// Always: your access token carries the `record` grant, whatever your role.
+    Grant,
+}
+
 /// Why a recording stopped, in `recording_stopped`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

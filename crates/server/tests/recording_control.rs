@@ -10,7 +10,7 @@ mod http;
 mod people;
 
 use common::TestServer;
-use convene_proto::{ClientMessage, ErrorCode, RecordingStopReason, ServerMessage};
+use convene_proto::{ClientMessage, ErrorCode, RecordPower, RecordingStopReason, ServerMessage};
 use convene_server::auth::tokens::{self, Grants};
 use convene_store::{RecordingRowState, Store};
 use people::{accepted, join, refused, As};
@@ -156,14 +156,17 @@ async fn a_token_with_the_record_grant_may_record() {
             .0
     };
     let (with, without) = (make(true), make(false));
-    let (mut plain, _) = join(&s, "rec-tok", "Plain", As::Token(&without)).await;
+    let (mut plain, plain_joined) = join(&s, "rec-tok", "Plain", As::Token(&without)).await;
+    // Each learns whether it may record: only while host or co-host, or always by the grant.
+    assert_eq!(plain_joined.record_power, RecordPower::Moderator);
     refused(
         &mut plain,
         ClientMessage::StartRecording,
         ErrorCode::Forbidden,
     )
     .await;
-    let (mut recorder, _) = join(&s, "rec-tok", "Rec", As::Token(&with)).await;
+    let (mut recorder, rec_joined) = join(&s, "rec-tok", "Rec", As::Token(&with)).await;
+    assert_eq!(rec_joined.record_power, RecordPower::Grant);
     accepted(&mut recorder, ClientMessage::StartRecording).await;
     assert_eq!(
         started(&mut plain).await.by_name.as_deref(),
@@ -338,4 +341,21 @@ async fn a_graceful_shutdown_finishes_the_recording_and_everyone_is_told() {
     let dir = std::path::Path::new(&s.config.recording.dir).join(&rows[0].dir);
     let m = convene_record::Manifest::load(&dir).expect("manifest");
     assert_eq!(m.state, convene_record::RecordingState::Complete);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_does_not_record_says_so_and_refuses() {
+    let s = TestServer::with(|c| c.recording.enabled = false).await;
+    let (mut host, joined) = join(&s, "rec-off", "Ada", As::Guest).await;
+    assert_eq!(
+        joined.record_power,
+        RecordPower::None,
+        "no recording control to show"
+    );
+    refused(
+        &mut host,
+        ClientMessage::StartRecording,
+        ErrorCode::Forbidden,
+    )
+    .await;
 }

@@ -4,7 +4,8 @@
 use std::sync::atomic::Ordering;
 
 use convene_proto::{
-    ChatMessage, ErrorCode, Joined, ParticipantId, ServerMessage, Source, PROTOCOL_VERSION,
+    ChatMessage, ErrorCode, Joined, ParticipantId, RecordPower, ServerMessage, Source,
+    PROTOCOL_VERSION,
 };
 use convene_store::NewSession;
 use tokio::sync::oneshot;
@@ -289,6 +290,14 @@ impl Room {
             files: self.files.iter().cloned().collect(),
             file_access: self.file_access(meeting, &p.info.id),
             recording: self.recording_status(),
+            // As `start_recording` decides: no recorder or no media, nothing to record.
+            record_power: if self.state.recorder.is_none() || self.state.media.is_none() {
+                RecordPower::None
+            } else if p.grants.as_ref().is_some_and(|g| g.record) {
+                RecordPower::Grant
+            } else {
+                RecordPower::Moderator
+            },
         }));
         if let Some(conn) = p.conn() {
             conn.send(&joined);
