@@ -39,10 +39,18 @@ pub async fn retention_loop(
                     tracing::warn!(error = %e, "could not delete old compositions; will retry")
                 }
             }
-            match state.store.purge_meetings_ended_before(before).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(meetings = n, days, "deleted records past their retention"),
-                Err(e) => tracing::warn!(error = %e, "could not delete old records; will retry"),
+            // Their recordings' folders go before the rows that name them (else, kept).
+            match crate::recording::retention::delete_with_meetings(&state, before).await {
+                Ok(()) => match state.store.purge_meetings_ended_before(before).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(meetings = n, days, "deleted records past their retention")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not delete old records; will retry")
+                    }
+                },
+                Err(e) => tracing::warn!(error = %e, "could not list old recordings; will retry"),
             }
         }
         tokio::select! {

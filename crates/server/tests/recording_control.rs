@@ -359,3 +359,65 @@ async fn a_server_that_does_not_record_says_so_and_refuses() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_record_past_its_retention_takes_its_recordings_folders_along() {
+    let mut s = TestServer::start().await;
+    let store = s.store().await;
+    let root = std::path::PathBuf::from(&s.config.recording.dir);
+    let now = convene_server::clock::now_ms();
+    // One meeting ended long ago, one just now; each recorded (recordings themselves kept forever).
+    for (room, ended) in [("long-ago", 2_000), ("just-now", now)] {
+        let m = store
+            .create_meeting(&convene_store::NewMeeting {
+                room: room.into(),
+                creator: None,
+                created_at: ended - 1_000,
+                max_participants: 10,
+                settings_json: "{}".into(),
+                node_id: "elsewhere".into(),
+                public_id: format!("m_{room}"),
+            })
+            .await
+            .expect("meeting");
+        let id = format!("rec_{room}");
+        store
+            .add_recording(&convene_store::NewRecording {
+                public_id: id.clone(),
+                meeting: m,
+                started_at: ended - 900,
+                dir: id.clone(),
+                started_by: None,
+            })
+            .await
+            .expect("row");
+        let end = convene_store::RecordingEnd {
+            state: RecordingRowState::Complete,
+            ended_at: Some(ended - 100),
+            bytes: 4,
+            duration_ms: Some(800),
+        };
+        store.end_recording(&id, &end).await.expect("end");
+        store.end_meeting(m, ended).await.expect("end meeting");
+        std::fs::create_dir_all(root.join(&id)).unwrap();
+        std::fs::write(root.join(&id).join("001-p-camera.webm"), b"webm").unwrap();
+    }
+    s.stop().await.expect("stop");
+    // Meeting records kept for a day: the old meeting goes at start, and its recording's folder.
+    let _s = s
+        .start_again_with(|c| {
+            c.database.retention_days = 1;
+            c.recording.retention_days = 0;
+        })
+        .await;
+    for _ in 0..100 {
+        if store.recording("rec_long-ago").await.unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(store.recording("rec_long-ago").await.unwrap().is_none());
+    assert!(!root.join("rec_long-ago").exists(), "no folder left behind");
+    assert!(root.join("rec_just-now").exists());
+    assert!(store.recording("rec_just-now").await.unwrap().is_some());
+}

@@ -177,6 +177,21 @@ impl SqlStore {
         rows.iter().map(from_row).collect()
     }
 
+    pub(crate) async fn recordings_of_ended_meetings(
+        &self,
+        before: Millis,
+    ) -> Result<Vec<RecordingRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM recordings WHERE meeting_id IN \
+             (SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < $1) ORDER BY id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(before)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
     pub(crate) async fn recordings_in_state_rows(
         &self,
         state: RecordingRowState,

@@ -675,6 +675,13 @@ impl Store for SqlStore {
         self.remove_recording(meeting, public_id).await
     }
 
+    async fn recordings_of_meetings_ended_before(
+        &self,
+        before: Millis,
+    ) -> Result<Vec<RecordingRecord>> {
+        self.recordings_of_ended_meetings(before).await
+    }
+
     async fn expire_recordings(&self, before: Millis) -> Result<Vec<RecordingRecord>> {
         self.expire_recordings_before(before).await
     }

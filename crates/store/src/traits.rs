@@ -207,6 +207,12 @@ pub trait Store: Send + Sync + 'static {
     async fn recording(&self, public_id: &str) -> Result<Option<RecordingRecord>>;
     /// A meeting's recordings, oldest first.
     async fn recordings(&self, meeting: MeetingId) -> Result<Vec<RecordingRecord>>;
+    /// The recordings of the meetings `purge_meetings_ended_before(before)` would delete, oldest
+    /// first (their folders go before their rows).
+    async fn recordings_of_meetings_ended_before(
+        &self,
+        before: Millis,
+    ) -> Result<Vec<RecordingRecord>>;
     /// Every recording in `state`, oldest first (at start-up: those a crash left `recording`).
     async fn recordings_in_state(&self, state: RecordingRowState) -> Result<Vec<RecordingRecord>>;
     /// Deletes one recording of a meeting; returns it (so its files can go too), or None.

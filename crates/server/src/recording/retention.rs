@@ -122,6 +122,21 @@ pub async fn sweep_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Rece
     }
 }
 
+/// Deletes the folders of the recordings of meetings ended before `before`, whose rows the
+/// meetings' retention deletes next (`records.rs`). Without a recorder there are no folders here.
+pub async fn delete_with_meetings(
+    state: &crate::state::AppState,
+    before: convene_store::Millis,
+) -> Result<(), convene_store::StoreError> {
+    let Some(recorder) = &state.recorder else {
+        return Ok(());
+    };
+    for r in state.store.recordings_of_meetings_ended_before(before).await? {
+        delete_folder(recorder.root(), &r.dir).await;
+    }
+    Ok(())
+}
+
 /// Deletes the recordings started before `cut` (not those in progress); how many went.
 pub async fn sweep(
     store: &dyn Store,
