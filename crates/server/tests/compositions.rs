@@ -188,6 +188,32 @@ async fn a_missing_ffmpeg_is_a_clear_503_at_the_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_under_the_threshold_refuses_a_composition_at_the_request() {
+    // The threshold sits above the free space there is.
+    let probe = tempfile::tempdir().unwrap();
+    let free = convene_server::recording::disk::free_bytes(probe.path()).expect("statvfs");
+    let s = TestServer::with(|c| c.recording.min_free_mb = free / (1024 * 1024) + 1024).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let meeting = recorded_meeting(&s, scratch.path()).await;
+    let r = api(
+        &s,
+        "POST",
+        &format!("/api/v1/meetings/{meeting}/compositions"),
+    )
+    .await;
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("disk is too full"), "{message}");
+    let list = api(
+        &s,
+        "GET",
+        &format!("/api/v1/meetings/{meeting}/compositions"),
+    )
+    .await;
+    assert_eq!(list.body["compositions"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_owner_admins_and_api_keys_compose() {
     let s = with_recordings().await;
     let scratch = tempfile::tempdir().unwrap();

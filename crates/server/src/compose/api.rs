@@ -175,11 +175,20 @@ async fn create(
             "this recording failed; there is nothing to compose",
         ),
     })?;
+    let scratch = PathBuf::from(&state.config.files.dir).join("tmp");
+    let min_free = state.config.recording.min_free_bytes();
+    if !crate::recording::disk::has_room(&scratch, min_free) {
+        return Err(ServerError::client(
+            ErrorCode::ServerBusy,
+            super::runner::DISK_FULL,
+        ));
+    }
     let permit = state.compose.reserve(|| Deps {
         store: state.store.clone(),
         blobs: state.blobs.clone(),
         config: state.config.compose.clone(),
-        scratch: PathBuf::from(&state.config.files.dir).join("tmp"),
+        scratch,
+        min_free,
     });
     let Some(permit) = permit else {
         return Err(ServerError::client(

@@ -35,6 +35,9 @@ pub struct Deps {
     pub config: ComposeConfig,
     /// Where ffmpeg writes before the file goes into the blob store (cleared at start-up).
     pub scratch: PathBuf,
+    /// Free bytes under which no composition starts and a running one stops
+    /// (`recording.min_free_mb`: a video written must not fill the disk under the recordings).
+    pub min_free: u64,
 }
 
 /// The node's queue. Its worker starts with the first composition asked for and ends when the
@@ -109,6 +112,10 @@ async fn compose(deps: &Deps, job: &Job) -> Result<Option<ComposedFile>, String>
     {
         return Ok(None);
     }
+    // It may have waited in the queue while the disk filled.
+    if !crate::recording::disk::has_room(&deps.scratch, deps.min_free) {
+        return Err(runner::DISK_FULL.to_owned());
+    }
     let manifest = convene_record::Manifest::load(&job.dir)
         .map_err(|e| format!("the recording's manifest cannot be read: {e}"))?;
     let ffmpeg = runner::locate(&deps.config.ffmpeg).map_err(|e| e.to_string())?;
@@ -157,6 +164,10 @@ async fn run(
     while let Some(pct) = running.next().await? {
         if written.elapsed() >= PROGRESS_EVERY {
             written = Instant::now();
+            // Dropping `running` kills ffmpeg; the caller removes what it wrote.
+            if !crate::recording::disk::has_room(&deps.scratch, deps.min_free) {
+                return Err(RunError::DiskFull);
+            }
             // A store that does not answer only delays the progress shown.
             if let Ok(false) = deps.store.composition_progress(id, i64::from(pct)).await {
                 return Ok(false);
@@ -206,6 +217,7 @@ mod tests {
             blobs: Arc::new(crate::files::blob::DirBlobStore::new(dir.path())),
             config: ComposeConfig::default(),
             scratch: dir.path().join("tmp"),
+            min_free: 0,
         };
         let q = ComposeQueue::new(2);
         let a = q.reserve(deps).expect("a first place");

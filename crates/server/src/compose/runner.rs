@@ -21,7 +21,13 @@ pub enum RunError {
     Failed { status: String, stderr: String },
     #[error("reading ffmpeg's output: {0}")]
     Io(std::io::Error),
+    #[error("{DISK_FULL}")]
+    DiskFull,
 }
+
+/// Why a composition is refused or stopped when the disk is under `recording.min_free_mb`.
+pub const DISK_FULL: &str =
+    "the server's disk is too full to compose (under recording.min_free_mb free)";
 
 /// Finds the ffmpeg to run: a path as configured, or a name looked up in PATH.
 pub fn locate(configured: &str) -> Result<PathBuf, RunError> {

@@ -11,7 +11,7 @@ pub struct RecordingConfig {
     pub enabled: bool,
     /// The directory that holds the recordings, one folder each.
     pub dir: String,
-    /// Free space (MiB) under which no recording starts and running ones stop (`disk_full`).
+    /// Free space (MiB) under which no recording or composition starts and running ones stop.
     pub min_free_mb: u64,
     /// Seconds between checks of the free space while something records.
     pub disk_check_secs: u64,

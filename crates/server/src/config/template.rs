@@ -216,7 +216,8 @@ image_max_pixels = 50000000
 enabled = true
 # The directory that holds the recordings, one folder per recording.
 dir = "./data/recordings"
-# Free disk space, in MiB, under which no recording starts and running ones stop (`disk_full`).
+# Free disk space, in MiB, under which no recording or composition starts and running ones stop
+# (a recording with `disk_full`).
 min_free_mb = 1024
 # Seconds between checks of the free space while a meeting is recorded.
 disk_check_secs = 5

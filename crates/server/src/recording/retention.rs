@@ -131,7 +131,11 @@ pub async fn delete_with_meetings(
     let Some(recorder) = &state.recorder else {
         return Ok(());
     };
-    for r in state.store.recordings_of_meetings_ended_before(before).await? {
+    for r in state
+        .store
+        .recordings_of_meetings_ended_before(before)
+        .await?
+    {
         delete_folder(recorder.root(), &r.dir).await;
     }
     Ok(())
