@@ -55,6 +55,9 @@ pub enum GapReason {
     Paused,
     /// Frames the recorder could not keep up with (also counted in /metrics).
     Dropped,
+    /// Packets lost on the way in (not retransmitted in time) or unreadable; for a video, the
+    /// frames up to its next keyframe went with them.
+    Lost,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -136,10 +136,10 @@ impl MeetingRecording {
         written.map(|_| ())
     }
 
-    /// Marks a time without media on a track (a mute, a pause, frames dropped). After dropped
-    /// frames a video track waits for its next keyframe (see `TrackWriter::frames_lost`).
+    /// Marks a time without media on a track (a mute, a pause, frames dropped or lost). After
+    /// dropped or lost frames a video track waits for its next keyframe (see `TrackWriter::frames_lost`).
     pub fn gap(&mut self, track: &TrackId, gap: Gap) -> Result<(), RecordError> {
-        if gap.reason == GapReason::Dropped {
+        if matches!(gap.reason, GapReason::Dropped | GapReason::Lost) {
             if let Some(w) = self.writers.get_mut(track) {
                 w.frames_lost();
             }

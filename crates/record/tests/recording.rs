@@ -304,44 +304,46 @@ fn a_recording_can_move_to_its_own_thread() {
 }
 
 #[test]
-fn a_dropped_gap_makes_the_camera_wait_for_its_next_keyframe() {
-    let root = tempfile::tempdir().expect("tempdir");
-    let mut rec = start(&root.path().join("m"));
-    let cam = TrackId::new("t-cam");
-    rec.add_track(
-        meta("t-cam", "p1", Source::Camera),
-        TrackSpec::video(VideoCodec::Vp8),
-    )
-    .expect("cam");
-    write_media(&mut rec, None, &cam, 0, 500);
-    let dropped = Gap {
-        start: MeetingTime(500),
-        end: MeetingTime(700),
-        reason: GapReason::Dropped,
-    };
-    rec.gap(&cam, dropped).expect("gap");
-    let inter = vp8_frame(1, false);
-    let frame = Frame {
-        pts: Duration::from_millis(726),
-        keyframe: false,
-        data: &inter,
-    };
-    assert!(matches!(
-        rec.write(&cam, frame),
-        Err(RecordError::AwaitingKeyframe)
-    ));
-    let key = vp8_frame(2, true);
-    let frame = Frame {
-        pts: Duration::from_millis(759),
-        keyframe: true,
-        data: &key,
-    };
-    rec.write(&cam, frame)
-        .expect("the keyframe resumes the track");
-    let done = rec.finish(stamp(800)).expect("finish");
-    let entry = done.track(&cam).expect("entry");
-    assert_eq!(entry.gaps, vec![dropped]);
-    assert_eq!(entry.end, Some(MeetingTime(759)));
+fn a_dropped_or_lost_gap_makes_the_camera_wait_for_its_next_keyframe() {
+    for reason in [GapReason::Dropped, GapReason::Lost] {
+        let root = tempfile::tempdir().expect("tempdir");
+        let mut rec = start(&root.path().join("m"));
+        let cam = TrackId::new("t-cam");
+        rec.add_track(
+            meta("t-cam", "p1", Source::Camera),
+            TrackSpec::video(VideoCodec::Vp8),
+        )
+        .expect("cam");
+        write_media(&mut rec, None, &cam, 0, 500);
+        let dropped = Gap {
+            start: MeetingTime(500),
+            end: MeetingTime(700),
+            reason,
+        };
+        rec.gap(&cam, dropped).expect("gap");
+        let inter = vp8_frame(1, false);
+        let frame = Frame {
+            pts: Duration::from_millis(726),
+            keyframe: false,
+            data: &inter,
+        };
+        assert!(matches!(
+            rec.write(&cam, frame),
+            Err(RecordError::AwaitingKeyframe)
+        ));
+        let key = vp8_frame(2, true);
+        let frame = Frame {
+            pts: Duration::from_millis(759),
+            keyframe: true,
+            data: &key,
+        };
+        rec.write(&cam, frame)
+            .expect("the keyframe resumes the track");
+        let done = rec.finish(stamp(800)).expect("finish");
+        let entry = done.track(&cam).expect("entry");
+        assert_eq!(entry.gaps, vec![dropped]);
+        assert_eq!(entry.end, Some(MeetingTime(759)));
+    }
 }
 
 #[test]

@@ -28,7 +28,8 @@ use crate::state::AppState;
 pub struct GapView {
     pub start_ms: u64,
     pub end_ms: u64,
-    /// `muted`, `paused` or `dropped`.
+    /// `muted`, `paused`, `dropped` (the server could not keep up) or `lost` (packets lost on
+    /// the way in).
     pub reason: String,
 }
 

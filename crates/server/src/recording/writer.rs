@@ -205,11 +205,12 @@ impl Writer {
                 data,
             }) => self.frame(worker, id, at, keyframe, &data),
             What::Core(Recorded::Gap { id, from, to, .. }) => {
-                // Packets lost on the way in: frames are missing as if dropped (the core resumes
-                // a video at its next keyframe).
-                self.gap(worker, id, from, to);
+                // Packets lost on the way in (the core resumes a video at its next keyframe).
+                self.gap(worker, id, from, to, GapReason::Lost);
             }
-            What::Dropped { id, from, to, .. } => self.gap(worker, id, from, to),
+            What::Dropped { id, from, to, .. } => {
+                self.gap(worker, id, from, to, GapReason::Dropped)
+            }
             What::Core(Recorded::Ended { id, .. }) => {
                 if let Some((room, track)) = self.tracks.remove(&(worker, id)) {
                     if let Some(a) = self.active.get_mut(&room) {
@@ -285,7 +286,14 @@ impl Writer {
         }
     }
 
-    fn gap(&mut self, worker: usize, id: RecordingId, from: Instant, to: Instant) {
+    fn gap(
+        &mut self,
+        worker: usize,
+        id: RecordingId,
+        from: Instant,
+        to: Instant,
+        reason: GapReason,
+    ) {
         let Some((room, track)) = self.tracks.get(&(worker, id)) else {
             return;
         };
@@ -295,7 +303,7 @@ impl Writer {
         let gap = Gap {
             start: convene_record::MeetingTime::from_duration(a.clock.pts(from)),
             end: convene_record::MeetingTime::from_duration(a.clock.pts(to)),
-            reason: GapReason::Dropped,
+            reason,
         };
         if let Err(e) = a.rec.gap(track, gap) {
             tracing::warn!(room = %room, error = %e, "a recording's gap was not saved");
