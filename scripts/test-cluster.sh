@@ -34,8 +34,7 @@ PREFIX="convene-test-$RUN:"
 PIDS=()
 REDIS_PID=
 cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  { for p in "${PIDS[@]}"; do kill -9 "$p" || true; done; wait || true; } 2>/dev/null
   if command -v redis-cli >/dev/null 2>&1; then
     redis-cli -p "$REDIS_PORT" --scan --pattern "${PREFIX}*" | xargs -r redis-cli -p "$REDIS_PORT" DEL >/dev/null || true
   fi

@@ -83,7 +83,10 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "readiness: Redis unreachable");
-                return (StatusCode::SERVICE_UNAVAILABLE, "cluster Redis unreachable\n")
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cluster Redis unreachable\n",
+                )
                     .into_response();
             }
             Err(_) => {

@@ -179,7 +179,11 @@ pub async fn run(
             .secret(cluster::KEY_NAME, &cluster::ClusterKey::generate_secret())
             .await?;
         let advertise = match config.cluster.advertise_url.is_empty() {
-            false => config.cluster.advertise_url.trim_end_matches('/').to_owned(),
+            false => config
+                .cluster
+                .advertise_url
+                .trim_end_matches('/')
+                .to_owned(),
             true => listeners
                 .http
                 .local_addr()

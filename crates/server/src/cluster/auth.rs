@@ -70,12 +70,28 @@ mod tests {
             Some("node-a".into())
         );
         assert_eq!(k.verify(&h, 1_000_500, "/internal/cluster/ws", b"{}"), None);
-        assert_eq!(k.verify(&h, 1_000_500, "/internal/cluster/op", b"{ }"), None);
-        assert_eq!(k.verify(&h, 1_040_000, "/internal/cluster/op", b"{}"), None, "too old");
+        assert_eq!(
+            k.verify(&h, 1_000_500, "/internal/cluster/op", b"{ }"),
+            None
+        );
+        assert_eq!(
+            k.verify(&h, 1_040_000, "/internal/cluster/op", b"{}"),
+            None,
+            "too old"
+        );
         let other = ClusterKey::new("secret-two");
-        assert_eq!(other.verify(&h, 1_000_500, "/internal/cluster/op", b"{}"), None);
+        assert_eq!(
+            other.verify(&h, 1_000_500, "/internal/cluster/op", b"{}"),
+            None
+        );
         let forged = h.replacen("node-a", "node-b", 1);
-        assert_eq!(k.verify(&forged, 1_000_500, "/internal/cluster/op", b"{}"), None);
-        assert_eq!(k.verify("garbage", 1_000_500, "/internal/cluster/op", b"{}"), None);
+        assert_eq!(
+            k.verify(&forged, 1_000_500, "/internal/cluster/op", b"{}"),
+            None
+        );
+        assert_eq!(
+            k.verify("garbage", 1_000_500, "/internal/cluster/op", b"{}"),
+            None
+        );
     }
 }

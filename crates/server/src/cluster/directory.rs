@@ -76,7 +76,11 @@ impl Cluster {
                 .map_err(|e| unavailable(&e))?;
             let value = match seen.as_deref() {
                 Some(v) if owner_of(v) == self.node => Some(v.to_owned()),
-                Some(v) => match self.node_info(owner_of(v)).await.map_err(|e| unavailable(&e))? {
+                Some(v) => match self
+                    .node_info(owner_of(v))
+                    .await
+                    .map_err(|e| unavailable(&e))?
+                {
                     Some(owner) if here_only => {
                         return Err(moved(&owner.id));
                     }
@@ -223,7 +227,10 @@ impl Cluster {
             .await
             .map_err(|e| unavailable(&e))?;
         match seen {
-            Some(v) => self.node_info(owner_of(&v)).await.map_err(|e| unavailable(&e)),
+            Some(v) => self
+                .node_info(owner_of(&v))
+                .await
+                .map_err(|e| unavailable(&e)),
             None => Ok(None),
         }
     }

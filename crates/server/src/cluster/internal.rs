@@ -27,7 +27,11 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 fn refused() -> Response {
-    (StatusCode::FORBIDDEN, "not signed by a node of this cluster\n").into_response()
+    (
+        StatusCode::FORBIDDEN,
+        "not signed by a node of this cluster\n",
+    )
+        .into_response()
 }
 
 /// The sending node, if the request carries a valid signature of `payload` for `path`.

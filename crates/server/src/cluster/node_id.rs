@@ -63,7 +63,10 @@ mod tests {
         let file = dir.path().join("sub/node_id");
         let c = config("redis://127.0.0.1:6379", DEFAULT_NODE_ID, &file);
         let first = resolve_node_id(&c).unwrap();
-        assert!(first.starts_with("node-") && first != DEFAULT_NODE_ID, "{first}");
+        assert!(
+            first.starts_with("node-") && first != DEFAULT_NODE_ID,
+            "{first}"
+        );
         assert_eq!(resolve_node_id(&c).unwrap(), first, "kept across restarts");
         let other_dir = tempfile::tempdir().unwrap();
         let other = config(
@@ -71,7 +74,11 @@ mod tests {
             DEFAULT_NODE_ID,
             &other_dir.path().join("node_id"),
         );
-        assert_ne!(resolve_node_id(&other).unwrap(), first, "another node, another id");
+        assert_ne!(
+            resolve_node_id(&other).unwrap(),
+            first,
+            "another node, another id"
+        );
         // A configured id wins and the file is not consulted.
         let named = config("redis://127.0.0.1:6379", "edge-3", &file);
         assert_eq!(resolve_node_id(&named).unwrap(), "edge-3");

@@ -88,13 +88,13 @@ impl Cluster {
     pub async fn join_cluster(&self, state: &AppState) -> Result<(), ClusterError> {
         let deadline = tokio::time::Instant::now() + self.lease + Duration::from_secs(1);
         loop {
-            let written = self
-                .register(&self.info(state))
-                .await
-                .map_err(|source| ClusterError::Redis {
-                    url: state.config.cluster.redis_url.clone(),
-                    source,
-                })?;
+            let written =
+                self.register(&self.info(state))
+                    .await
+                    .map_err(|source| ClusterError::Redis {
+                        url: state.config.cluster.redis_url.clone(),
+                        source,
+                    })?;
             if written {
                 tracing::info!(node = %self.node, http = %self.advertise, "joined the cluster");
                 return Ok(());

@@ -11,8 +11,8 @@ use futures_util::future::BoxFuture;
 use super::remote::OpRequest;
 use super::Cluster;
 use crate::error::ServerError;
-use crate::rooms::{Actor, ConnHandle, JoinRequest, Registry, RoomAnswer, RoomHandle, RoomOp};
 use crate::rooms::RoomPlane;
+use crate::rooms::{Actor, ConnHandle, JoinRequest, Registry, RoomAnswer, RoomHandle, RoomOp};
 use crate::state::AppState;
 
 pub struct ClusterPlane {
@@ -85,7 +85,9 @@ impl RoomPlane for ClusterPlane {
             let mut rooms = self.local.live().await;
             match self.cluster.all_rooms().await {
                 Ok(all) => rooms.extend(all),
-                Err(e) => tracing::warn!(error = %e, "cluster: listing the other nodes' rooms failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster: listing the other nodes' rooms failed")
+                }
             }
             rooms.sort_by(|a, b| a.0.cmp(&b.0));
             rooms.dedup();

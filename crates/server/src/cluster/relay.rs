@@ -74,7 +74,9 @@ impl Relay {
             .sign(&cluster.node, now_ms(), PATH, from_json.as_bytes());
         let headers = req.headers_mut();
         for (name, value) in [(auth::HEADER, sig), (FROM_HEADER, from_json)] {
-            let value = value.parse().map_err(|_| unreachable("bad header".into()))?;
+            let value = value
+                .parse()
+                .map_err(|_| unreachable("bad header".into()))?;
             headers.insert(name, value);
         }
         let config = WebSocketConfig::default()

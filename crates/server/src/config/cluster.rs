@@ -60,8 +60,7 @@ impl ClusterConfig {
                 "must be a URL like redis://127.0.0.1:6379 (or empty for a single node)",
             );
         }
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://"))
-        {
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return bad(
                 "cluster.redis_url",
                 "a cluster needs a database every node shares: set database.url to PostgreSQL \

@@ -56,7 +56,8 @@ pub async fn ws_handler(
     // The transport refuses frames far over the limit before buffering them; frames just over it are
     // read and answered with 1009 by `serve`, so the client learns why.
     let node = state.cluster.as_ref().map(|c| c.node.clone());
-    let mut response = upgrade(ws, limit).on_upgrade(move |socket| serve(socket, state, actor, peer, false));
+    let mut response =
+        upgrade(ws, limit).on_upgrade(move |socket| serve(socket, state, actor, peer, false));
     // In a cluster, which node holds this socket (behind a load balancer, for operators and tests).
     if let Some(value) = node.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
         response.headers_mut().insert("x-convene-node", value);

@@ -311,9 +311,15 @@ impl Session {
             peer: self.peer,
         };
         let max = self.state.config.limits.max_frame_bytes as usize;
-        let relay =
-            crate::cluster::Relay::open(cluster, &owner, &from, join.to_owned(), self.conn.clone(), max)
-                .await?;
+        let relay = crate::cluster::Relay::open(
+            cluster,
+            &owner,
+            &from,
+            join.to_owned(),
+            self.conn.clone(),
+            max,
+        )
+        .await?;
         Ok(Some(relay))
     }
 
