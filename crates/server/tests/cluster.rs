@@ -155,14 +155,13 @@ async fn through_the_balancer(env: &Env, ids: &[String]) -> (String, Vec<Meeting
     }
     let after: Vec<_> = futures_util::future::join_all(env.nodes.iter().map(|n| metrics(*n))).await;
     let delta = |i: usize, k: &str| get(&after[i], k) - get(&before[i], k);
-    for i in 0..3 {
+    for (i, id) in ids.iter().enumerate() {
         // The owner's count includes the sockets relayed to it.
         assert_eq!(
             delta(i, "convene_websocket_connections") - delta(i, "convene_cluster_relays_in"),
             1.0,
-            "round-robin put one client's socket on node {} ({})",
+            "round-robin put one client's socket on node {} ({id})",
             i + 1,
-            ids[i]
         );
     }
     let owner = (0..3)

@@ -250,8 +250,9 @@ preset = "veryfast"
 redis_url = ""
 # Prefix of this cluster's Redis keys, so that several clusters (or tests) can share one Redis.
 key_prefix = "convene:"
-# This node's HTTP address as the other nodes reach it, e.g. "http://10.0.0.5:8080"; empty: the
-# address server.listen is bound to. Media does not go through it: each node announces its own
+# This node's HTTP address as the other nodes reach it, e.g. "http://10.0.0.5:8080" (plain HTTP:
+# nodes sign their requests to each other; keep them on a private network); empty: the address
+# server.listen is bound to. Media does not go through it: each node announces its own
 # media.public_ips and media.udp_port to the clients of its rooms.
 advertise_url = ""
 # Seconds a node's lease (and each of its rooms') lasts unless renewed; renewed every third of it.
