@@ -72,6 +72,8 @@ for i in 1 2 3; do
   "$BIN" serve "${COMMON[@]}" --listen "127.0.0.1:$port" --set "cluster.node_id_file=$dir/node_id" \
     --set "files.dir=$dir/files" --set "recording.dir=$dir/recordings" >"$dir/log" 2>&1 &
   PIDS+=($!)
+  # The tests kill one with -9; the shell need not report it.
+  disown
   NODES+=("127.0.0.1:$port")
 done
 for n in "${NODES[@]}"; do
@@ -82,9 +84,10 @@ for n in "${NODES[@]}"; do
 done
 
 LB="127.0.0.1:$(free_port)"
-export CONVENE_LB_ADDR=$LB CONVENE_NODE1=${NODES[0]} CONVENE_NODE2=${NODES[1]} CONVENE_NODE3=${NODES[2]}
-"$HAPROXY" -c -q -f deploy/haproxy/cluster.cfg
-"$HAPROXY" -db -f deploy/haproxy/cluster.cfg >"$WORK/haproxy.log" 2>&1 &
+# Not CONVENE_*: a server takes every CONVENE_* variable for a setting.
+LB_ENV=(LB_ADDR="$LB" LB_NODE1="${NODES[0]}" LB_NODE2="${NODES[1]}" LB_NODE3="${NODES[2]}")
+env "${LB_ENV[@]}" "$HAPROXY" -c -q -f deploy/haproxy/cluster.cfg
+env "${LB_ENV[@]}" "$HAPROXY" -db -f deploy/haproxy/cluster.cfg >"$WORK/haproxy.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/${LB%:*}/${LB#*:}") 2>/dev/null && break; sleep 0.1; done
 

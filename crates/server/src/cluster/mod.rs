@@ -134,9 +134,22 @@ impl Cluster {
             .set_connection_timeout(Duration::from_secs(2))
             .set_response_timeout(Duration::from_secs(2))
             .set_number_of_retries(2);
-        let redis = client
-            .get_connection_manager_with_config(settings)
+        // The manager's first connection retries with a backoff of its own (minutes against a
+        // closed port); one plain attempt first says what is wrong within seconds.
+        let timed_out = || {
+            failed(redis::RedisError::from((
+                redis::ErrorKind::IoError,
+                "no answer within 5 s",
+            )))
+        };
+        let wait = Duration::from_secs(5);
+        tokio::time::timeout(wait, client.get_multiplexed_async_connection())
             .await
+            .map_err(|_| timed_out())?
+            .map_err(failed)?;
+        let redis = tokio::time::timeout(wait, client.get_connection_manager_with_config(settings))
+            .await
+            .map_err(|_| timed_out())?
             .map_err(failed)?;
         Ok(Self {
             node: config.server.node_id.clone(),
