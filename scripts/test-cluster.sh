@@ -97,7 +97,7 @@ CONVENE_TEST_CLUSTER_NODES=$(IFS=,; echo "${NODES[*]}") \
 CONVENE_TEST_CLUSTER_PIDS=$(IFS=,; echo "${PIDS[*]:0:3}") \
 CONVENE_TEST_CLUSTER_DB=$DB \
 CONVENE_TEST_CLUSTER_API_KEY="$KEY_ID:$KEY_SECRET" \
-  cargo nextest run -p convene-server --test cluster --run-ignored only --no-fail-fast || status=$?
+  cargo nextest run -p convene-server --test cluster --run-ignored only --no-fail-fast --success-output final || status=$?
 if [ "$status" -ne 0 ]; then
   for i in 1 2 3; do echo "== node$i log (tail)"; tail -n 60 "$WORK/node$i/log"; done
   echo "== haproxy log"; tail -n 20 "$WORK/haproxy.log"

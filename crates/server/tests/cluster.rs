@@ -131,6 +131,7 @@ async fn cluster() {
     let (room_a, mut meetings, owner) = through_the_balancer(&env, &ids).await;
     chat_is_gapless_across_nodes(&mut meetings).await;
     concurrent_first_joins_make_one_meeting(&env).await;
+    joins_through_a_relay_and_directly(&env, &ids).await;
     a_host_power_through_a_node_that_does_not_run_the_room(&env, owner).await;
     rest_works_from_any_node(&env, &room_a, &ids, owner, &mut meetings).await;
     internal_endpoints_refuse_what_no_node_signed(&env).await;
@@ -283,6 +284,60 @@ async fn concurrent_first_joins_make_one_meeting(env: &Env) {
             s.close().await;
         }
     }
+}
+
+/// Joins of a running room through a node that relays them and directly on its node: each is
+/// served by the room's node (one meeting); the times are printed for docs/architecture.md
+/// (connect + `join` until `joined`, signaling only, one after another).
+async fn joins_through_a_relay_and_directly(env: &Env, ids: &[String]) {
+    const RUNS: usize = 40;
+    let name = room("time");
+    let mut host = Signaling::connect(&format!("ws://{}/ws", env.nodes[0]))
+        .await
+        .expect("connect");
+    host.join(join_msg(&name, "Host")).await.expect("join");
+    let run_by: String = sqlx::query_scalar("SELECT node_id FROM meetings WHERE room = $1")
+        .bind(&name)
+        .fetch_one(&env.db)
+        .await
+        .expect("the meeting's node");
+    let owner = ids
+        .iter()
+        .position(|id| *id == run_by)
+        .expect("one of ours");
+    let relay = (owner + 1) % 3;
+    let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..RUNS * 2 {
+        let (which, node) = if i % 2 == 0 { (0, relay) } else { (1, owner) };
+        let started = std::time::Instant::now();
+        let mut s = Signaling::connect(&format!("ws://{}/ws", env.nodes[node]))
+            .await
+            .expect("connect");
+        let j = s.join(join_msg(&name, "Timed")).await.expect("join");
+        times[which].push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(j.room.0, name);
+        s.close().await;
+    }
+    let meetings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meetings WHERE room = $1")
+        .bind(&name)
+        .fetch_one(&env.db)
+        .await
+        .expect("count");
+    assert_eq!(meetings, 1, "every join went to the room's one meeting");
+    for (label, t) in ["through a relay", "directly on the room's node"]
+        .iter()
+        .zip(&mut times)
+    {
+        t.sort_by(f64::total_cmp);
+        let pct = |p: f64| t[((t.len() - 1) as f64 * p).round() as usize];
+        println!(
+            "join time {label}: p50 {:.1} ms, p99 {:.1} ms ({} joins)",
+            pct(0.5),
+            pct(0.99),
+            t.len()
+        );
+    }
+    host.close().await;
 }
 
 /// The REST API answers for a room from every node, and a node that does not run the room ends

@@ -92,10 +92,15 @@ impl Cluster {
             };
             let Some(value) = value else { continue };
             if owner_of(&value) == self.node {
-                self.claims().entry(room.clone()).or_insert(Claim {
-                    value,
-                    since: Instant::now(),
-                });
+                // Fresh: a join is on its way, so the next renewal keeps the claim even if the
+                // room is not live yet (or has just ended and is made again).
+                self.claims().insert(
+                    room.clone(),
+                    Claim {
+                        value,
+                        since: Instant::now(),
+                    },
+                );
                 return Ok(Route::Local);
             }
             if here_only {
@@ -153,22 +158,21 @@ impl Cluster {
             })
     }
 
-    /// Renews the leases of the rooms this node runs and releases those that ended. A claim not
-    /// yet joined gets a lease to become live (a join in progress).
+    /// Renews the leases of the rooms this node runs. A claim not yet joined gets a lease to
+    /// become live (a join in progress). A room that ended is only no longer renewed: its entry
+    /// runs out within a lease. (Deleting it would race a join that found it a moment before and
+    /// is making the room again here: the room would run with no entry.)
     pub(super) async fn renew_rooms(&self, state: &AppState) {
-        let (mut keep, mut ended) = (Vec::new(), Vec::new());
-        for (room, claim) in self.claims().iter() {
-            let live = state.rooms.get(room).is_some();
-            if live || claim.since.elapsed() < self.lease {
-                keep.push((room.clone(), claim.value.clone()));
-            } else {
-                ended.push((room.clone(), claim.value.clone()));
-            }
-        }
-        for (room, value) in ended {
-            self.claims().remove(&room);
-            self.release(&room, &value).await;
-        }
+        let keep: Vec<(RoomId, String)> = {
+            let mut claims = self.claims();
+            claims.retain(|room, claim| {
+                state.rooms.get(room).is_some() || claim.since.elapsed() < self.lease
+            });
+            claims
+                .iter()
+                .map(|(room, claim)| (room.clone(), claim.value.clone()))
+                .collect()
+        };
         if keep.is_empty() {
             return;
         }
