@@ -85,8 +85,12 @@ impl Cluster {
                         return Err(moved(&owner.id));
                     }
                     Some(owner) => return Ok(Route::Remote(owner)),
-                    // Its node is gone: place the room anew, taking over that entry only.
-                    None => self.place(room, v, here_only).await?,
+                    // Its node is gone: once its records are closed (lost.rs), place the room
+                    // anew, taking over that entry only.
+                    None => {
+                        self.lost_node_settled(owner_of(v)).await?;
+                        self.place(room, v, here_only).await?
+                    }
                 },
                 None => self.place(room, "", here_only).await?,
             };
@@ -112,6 +116,27 @@ impl Cluster {
             ErrorCode::ServerBusy,
             "no node of the cluster could take the meeting now; try again shortly",
         ))
+    }
+
+    /// Refuses (retryably) while a lost node is still in the set of nodes: its records are not
+    /// closed yet, and a room made again now would start a new meeting instead of reopening its
+    /// meeting with everyone awaited.
+    async fn lost_node_settled(&self, node: &str) -> Result<(), ServerError> {
+        let mut c = self.conn();
+        let listed: Option<f64> = redis::cmd("ZSCORE")
+            .arg(self.keys.nodes())
+            .arg(node)
+            .query_async(&mut c)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        match listed {
+            None => Ok(()),
+            Some(_) => Err(ServerError::client(
+                ErrorCode::ServerBusy,
+                "the meeting's node was lost; the meeting is moving to another node, join again \
+                 in a moment",
+            )),
+        }
     }
 
     /// Claims `room` for a chosen node; the value in place afterwards (None: the chosen node

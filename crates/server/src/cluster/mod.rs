@@ -86,6 +86,11 @@ impl Keys {
         key.strip_prefix(&self.prefix)?.strip_prefix("room:")
     }
 
+    /// Held by the survivor closing a lost node's records.
+    fn lost_job(&self, id: &str) -> String {
+        format!("{}lost:{id}", self.prefix)
+    }
+
     /// The counter that makes each claim's fencing token.
     fn fence(&self) -> String {
         format!("{}fence", self.prefix)
