@@ -137,7 +137,8 @@ async fn cluster() {
     rest_works_from_any_node(&env, &room_a, &ids, owner, &mut meetings).await;
     internal_endpoints_refuse_what_no_node_signed(&env).await;
     an_unreachable_redis_stops_the_start_with_a_clear_error(&env);
-    a_lost_nodes_people_resume_on_a_live_node(&env, &ids).await;
+    let drained = a_drained_nodes_people_resume_on_a_live_node(&env, &ids).await;
+    a_lost_nodes_people_resume_on_a_live_node(&env, &ids, drained).await;
 }
 
 /// Three clients through the balancer land on three nodes, meet in one room and see each other's
@@ -511,10 +512,111 @@ fn an_unreachable_redis_stops_the_start_with_a_clear_error(env: &Env) {
     let _ = env;
 }
 
+/// SIGTERM to a room's node: it drains (its people are told and its records closed) and leaves the
+/// cluster; its people come back through the balancer on a live node as the same participants.
+/// Returns the index of the drained node.
+async fn a_drained_nodes_people_resume_on_a_live_node(env: &Env, ids: &[String]) -> usize {
+    let name = room("drain");
+    let url = format!("ws://{}/ws", env.lb);
+    let options = || MeetingOptions {
+        publish: PublishOptions::none(),
+        reconnect: Some(Reconnect {
+            max_delay: Duration::from_millis(500),
+            ..Reconnect::default()
+        }),
+        ..MeetingOptions::default()
+    };
+    let mut a = Meeting::join(&url, JoinRequest::new(name.as_str(), "Ava"), options())
+        .await
+        .expect("join");
+    let mut b = Meeting::join(&url, JoinRequest::new(name.as_str(), "Bo"), options())
+        .await
+        .expect("join");
+    let (ia, ib) = (
+        a.joined().participant_id.clone(),
+        b.joined().participant_id.clone(),
+    );
+    let node: String = sqlx::query_scalar("SELECT node_id FROM meetings WHERE room = $1")
+        .bind(&name)
+        .fetch_one(&env.db)
+        .await
+        .expect("the meeting's node");
+    let victim = ids
+        .iter()
+        .position(|id| *id == node)
+        .expect("a node of ours");
+    let pid = env.pids[victim].to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    for (m, me, other) in [(&mut a, &ia, &ib), (&mut b, &ib, &ia)] {
+        let joined = back_as_themselves(m, me).await;
+        assert!(joined.participants.iter().any(|p| &p.id == other));
+    }
+    let (now_on, ended): (String, Option<i64>) =
+        sqlx::query_as("SELECT node_id, ended_at FROM meetings WHERE room = $1")
+            .bind(&name)
+            .fetch_one(&env.db)
+            .await
+            .expect("the one meeting");
+    assert!(now_on != node && ended.is_none(), "reopened on {now_on}");
+    // The drain deadline is 5 s.
+    let mut exited = false;
+    for _ in 0..100 {
+        let alive = std::process::Command::new("kill")
+            .args(["-0", &pid])
+            .status()
+            .expect("kill -0");
+        if !alive.success() {
+            exited = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(exited, "the drained node exits");
+    a.leave().await.expect("leave");
+    b.leave().await.expect("leave");
+    victim
+}
+
+/// Waits (15 s at most) until `m` is back in its meeting as `me`, having seen nobody leave;
+/// returns the new `joined`.
+async fn back_as_themselves(m: &mut Meeting, me: &ParticipantId) -> Box<convene_proto::Joined> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let mut seen = Vec::new();
+    loop {
+        let e = tokio::time::timeout_at(deadline, m.next_event())
+            .await
+            .unwrap_or_else(|_| panic!("{me} is not back within 15 s: {seen:#?}"))
+            .expect("the meeting goes on");
+        if let MeetingEvent::Reconnected {
+            participant_id,
+            resumed,
+        } = &e
+        {
+            assert_eq!((participant_id, *resumed), (me, true), "{seen:#?}");
+            break;
+        }
+        if let MeetingEvent::Message(ServerMessage::ParticipantLeft { participant_id, .. }) = &e {
+            panic!("{me} saw {participant_id} leave");
+        }
+        seen.push(e);
+    }
+    seen.iter()
+        .rev()
+        .find_map(|e| match e {
+            MeetingEvent::Message(ServerMessage::Joined(j)) => Some(j.clone()),
+            _ => None,
+        })
+        .expect("a new joined")
+}
+
 /// kill -9 of a room's node: its clients come back by themselves through the balancer, on a live
 /// node, as the same participants (nobody sees anyone leave), with the chat and media flowing again;
 /// a survivor closed the dead node's records at its last heartbeat, reason `node_lost`, once.
-async fn a_lost_nodes_people_resume_on_a_live_node(env: &Env, ids: &[String]) {
+async fn a_lost_nodes_people_resume_on_a_live_node(env: &Env, ids: &[String], gone: usize) {
     let name = room("lost");
     let url = format!("ws://{}/ws", env.lb);
     let options = || MeetingOptions {
@@ -562,6 +664,7 @@ async fn a_lost_nodes_people_resume_on_a_live_node(env: &Env, ids: &[String]) {
         .iter()
         .position(|id| *id == node)
         .expect("a node of ours");
+    assert_ne!(victim, gone, "the drained node took no new room");
     let old_tracks: Vec<TrackId> = b
         .stats()
         .await
@@ -576,37 +679,7 @@ async fn a_lost_nodes_people_resume_on_a_live_node(env: &Env, ids: &[String]) {
     assert!(killed.success());
     let started = std::time::Instant::now();
     for (m, me, other) in [(&mut a, &ia, &ib), (&mut b, &ib, &ia)] {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        let mut seen = Vec::new();
-        loop {
-            let e = tokio::time::timeout_at(deadline, m.next_event())
-                .await
-                .unwrap_or_else(|_| panic!("{me} is not back within 15 s: {seen:#?}"))
-                .expect("the meeting goes on");
-            if let MeetingEvent::Reconnected {
-                participant_id,
-                resumed,
-            } = &e
-            {
-                assert_eq!((participant_id, *resumed), (me, true), "{seen:#?}");
-                break;
-            }
-            if let MeetingEvent::Message(ServerMessage::ParticipantLeft {
-                participant_id, ..
-            }) = &e
-            {
-                panic!("{me} saw {participant_id} leave");
-            }
-            seen.push(e);
-        }
-        let joined = seen
-            .iter()
-            .rev()
-            .find_map(|e| match e {
-                MeetingEvent::Message(ServerMessage::Joined(j)) => Some(j.clone()),
-                _ => None,
-            })
-            .expect("a new joined");
+        let joined = back_as_themselves(m, me).await;
         assert!(
             joined
                 .chat_history
