@@ -1,5 +1,5 @@
-//! Which node runs which room. A room's entry, `room:NAME` = `NODE|FENCE`, expires after a lease
-//! unless its owner renews it; it is written only by a Lua script that checks what is there first,
+//! Which node runs which room. A room's entry, `room:NAME` = `NODE|FENCE`, expires after two node
+//! leases unless its owner renews it; it is written only by a Lua script that checks what is there first,
 //! so two nodes can never own one room at once: the first claim wins and every later caller reads
 //! the winner. FENCE comes from one counter, so each claim is told apart from an earlier claim of
 //! the same room by the same node, and a renewal or release of a claim that was lost meanwhile
@@ -158,7 +158,7 @@ impl Cluster {
             .key(self.keys.fence())
             .key(self.keys.node(&candidate))
             .arg(&candidate)
-            .arg(self.lease_ms())
+            .arg(self.room_lease_ms())
             .arg(seen)
             .arg(&self.keys.prefix)
             .invoke_async::<Option<String>>(&mut c)
@@ -203,7 +203,7 @@ impl Cluster {
         }
         let renew = redis::Script::new(RENEW);
         let mut script = renew.prepare_invoke();
-        script.arg(self.lease_ms());
+        script.arg(self.room_lease_ms());
         for (room, value) in &keep {
             script.key(self.keys.room(room)).arg(value);
         }

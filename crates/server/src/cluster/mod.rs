@@ -177,6 +177,13 @@ impl Cluster {
         self.lease.as_millis() as u64
     }
 
+    /// A room's entry lives twice a node's lease: when a node dies, its rooms' entries outlive its
+    /// own by a lease, so the next join finds the room's last node and waits for its records to be
+    /// closed (lost.rs), instead of starting a new meeting while the old one is still open.
+    fn room_lease_ms(&self) -> u64 {
+        2 * self.lease_ms()
+    }
+
     /// A connection for one request (the manager multiplexes; cloning is cheap).
     pub(crate) fn conn(&self) -> ConnectionManager {
         self.redis.clone()
