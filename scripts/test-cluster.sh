@@ -92,12 +92,13 @@ PIDS+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/${LB%:*}/${LB#*:}") 2>/dev/null && break; sleep 0.1; done
 
 status=0
+# --workspace: the same build as scripts/test.sh's workspace run, so nothing is compiled again.
 CONVENE_TEST_CLUSTER_LB=$LB \
 CONVENE_TEST_CLUSTER_NODES=$(IFS=,; echo "${NODES[*]}") \
 CONVENE_TEST_CLUSTER_PIDS=$(IFS=,; echo "${PIDS[*]:0:3}") \
 CONVENE_TEST_CLUSTER_DB=$DB \
 CONVENE_TEST_CLUSTER_API_KEY="$KEY_ID:$KEY_SECRET" \
-  cargo nextest run -p convene-server --test cluster --run-ignored only --no-fail-fast --success-output final || status=$?
+  cargo nextest run --workspace -E 'binary_id(convene-server::cluster)' --run-ignored only --no-fail-fast --success-output final || status=$?
 if [ "$status" -ne 0 ]; then
   for i in 1 2 3; do echo "== node$i log (tail)"; tail -n 60 "$WORK/node$i/log"; done
   echo "== haproxy log"; tail -n 20 "$WORK/haproxy.log"

@@ -70,10 +70,10 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the database answers and the node is not draining.
+/// Readiness: the database (and in a cluster, Redis) answers and the node is not draining.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = String, content_type = "text/plain", example = "ready\n"),
-        (status = 503, body = String, content_type = "text/plain", description = "draining, or the database does not answer")))]
+        (status = 503, body = String, content_type = "text/plain", description = "draining, or the database (or in a cluster, Redis) does not answer")))]
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if state.is_draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
