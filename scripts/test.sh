@@ -24,6 +24,18 @@ fi
 rust_status=0
 cargo nextest run --workspace --no-fail-fast --failure-output final || rust_status=$?
 
+# Several nodes: three real servers behind HAProxy, on PostgreSQL and Redis (installs haproxy and
+# redis-server when missing). PostgreSQL is required: skipped without the URL, failed in CI.
+cluster_status=0
+if [ -n "${CONVENE_TEST_POSTGRES_URL:-}" ]; then
+  bash scripts/test-cluster.sh || cluster_status=$?
+elif [ -n "${CI:-}" ]; then
+  echo "CONVENE_TEST_POSTGRES_URL is not set in CI: the cluster tests cannot run" >&2
+  cluster_status=1
+else
+  echo "SKIPPED: CONVENE_TEST_POSTGRES_URL not set, the cluster tests (scripts/test-cluster.sh) did not run" >&2
+fi
+
 # The browser app: tsc --checkJs and end-to-end tests in real (headless) Chromium, loopback only.
 web_status=0
 bash scripts/test-web.sh || web_status=$?
@@ -32,7 +44,7 @@ bash scripts/test-web.sh || web_status=$?
 api_status=0
 cargo build -p convene-server && bash scripts/test-api-fuzz.sh || api_status=$?
 
-if [ "$rust_status" -ne 0 ] || [ "$web_status" -ne 0 ] || [ "$api_status" -ne 0 ]; then
-  echo "FAILED: rust tests exit $rust_status, web tests exit $web_status, API fuzz exit $api_status" >&2
+if [ "$rust_status" -ne 0 ] || [ "$cluster_status" -ne 0 ] || [ "$web_status" -ne 0 ] || [ "$api_status" -ne 0 ]; then
+  echo "FAILED: rust tests exit $rust_status, cluster tests exit $cluster_status, web tests exit $web_status, API fuzz exit $api_status" >&2
   exit 1
 fi

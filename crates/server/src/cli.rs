@@ -166,6 +166,9 @@ pub struct ServeArgs {
     /// Name of this node in meeting records (server.node_id). [default: node-1]
     #[arg(long, value_name = "NAME")]
     pub node_id: Option<String>,
+    /// Redis of a cluster of nodes: redis://HOST:PORT (cluster.redis_url). [default: none: a single node]
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
     /// Most participants in one room (rooms.max_participants). [default: 100]
     #[arg(long, value_name = "N")]
     pub max_participants: Option<u32>,
@@ -208,6 +211,7 @@ impl ServeArgs {
         named("server.listen", self.listen.clone());
         named("database.url", self.database_url.clone());
         named("server.node_id", self.node_id.clone());
+        named("cluster.redis_url", self.redis_url.clone());
         named(
             "rooms.max_participants",
             self.max_participants.map(|n| n.to_string()),

@@ -22,8 +22,13 @@ pub fn router(state: Arc<AppState>) -> Router {
     let (api, doc) = crate::api::router();
     // Rendered once: the document is fixed for the life of the process.
     let doc = Arc::new(doc.to_pretty_json().unwrap_or_default());
+    let internal = match state.cluster.is_some() {
+        true => crate::cluster::internal::routes(),
+        false => Router::new(),
+    };
     Router::new()
         .route("/ws", get(crate::ws::ws_handler))
+        .merge(internal)
         .route(
             "/api/v1/openapi.json",
             get(move || async move {
@@ -65,13 +70,30 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the database answers and the node is not draining.
+/// Readiness: the database (and in a cluster, Redis) answers and the node is not draining.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = String, content_type = "text/plain", example = "ready\n"),
-        (status = 503, body = String, content_type = "text/plain", description = "draining, or the database does not answer")))]
+        (status = 503, body = String, content_type = "text/plain", description = "draining, or the database (or in a cluster, Redis) does not answer")))]
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if state.is_draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
+    }
+    if let Some(c) = &state.cluster {
+        match tokio::time::timeout(Duration::from_secs(2), c.ping()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: Redis unreachable");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cluster Redis unreachable\n",
+                )
+                    .into_response();
+            }
+            Err(_) => {
+                return (StatusCode::SERVICE_UNAVAILABLE, "cluster Redis timed out\n")
+                    .into_response()
+            }
+        }
     }
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
@@ -96,6 +118,9 @@ async fn metrics(
         return ApiError::Server(e).into_response();
     }
     let mut text = state.metrics.render();
+    if let Some(c) = &state.cluster {
+        text.push_str(&c.render_metrics());
+    }
     if let Some(r) = &state.recorder {
         text.push_str(&r.metrics.render());
     }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod closing;
+pub mod cluster;
 pub mod compose;
 pub mod config;
 pub mod error;
@@ -76,6 +77,8 @@ pub enum RunError {
     Store(#[from] convene_store::StoreError),
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("{0}")]
+    Cluster(#[from] cluster::ClusterError),
     #[error("media: {0}")]
     Media(#[from] media::MediaStartError),
     #[error("recording directory {path}: {source}")]
@@ -95,6 +98,9 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), RunError> {
+    let mut config = config;
+    // Before anything is recorded: the records carry the node's id.
+    config.server.node_id = cluster::resolve_node_id(&config)?;
     let config = Arc::new(config);
     let store = convene_store::connect(&config.database.url).await?;
     let recovered = store.recover(&config.server.node_id).await?;
@@ -168,7 +174,30 @@ pub async fn run(
         resume_key,
     );
     state.recorder = recorder.clone();
+    if config.cluster.enabled() {
+        let secret = store
+            .secret(cluster::KEY_NAME, &cluster::ClusterKey::generate_secret())
+            .await?;
+        let advertise = match config.cluster.advertise_url.is_empty() {
+            false => config
+                .cluster
+                .advertise_url
+                .trim_end_matches('/')
+                .to_owned(),
+            true => listeners
+                .http
+                .local_addr()
+                .map(|a| format!("http://{a}"))
+                .unwrap_or_default(),
+        };
+        let c = cluster::Cluster::connect(&config, advertise, cluster::ClusterKey::new(&secret))
+            .await?;
+        state.set_cluster(Arc::new(c));
+    }
     let state = Arc::new(state);
+    if let Some(c) = &state.cluster {
+        c.join_cluster(&state).await?;
+    }
     tokio::spawn(recording::records::run(state.clone(), reports_rx));
     if let Some(out) = media_out {
         tokio::spawn(media::router::route(state.clone(), out));
@@ -184,6 +213,10 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat_loop(state.clone(), stop_rx.clone()));
+    let cluster_beat = state
+        .cluster
+        .clone()
+        .map(|c| tokio::spawn(cluster::heartbeat(state.clone(), c, stop_rx.clone())));
     let retention = tokio::spawn(records::retention_loop(state.clone(), stop_rx.clone()));
     let webhooks = tokio::spawn(webhooks::run(state.clone(), stop_rx.clone()));
     let disk_guard = tokio::spawn(recording::disk::guard(state.clone(), stop_rx.clone()));
@@ -206,9 +239,15 @@ pub async fn run(
     shutdown.await;
     tracing::info!("shutting down: draining rooms");
     state.start_draining();
+    if let Some(c) = &state.cluster {
+        // Tell the others now, not at the next heartbeat: no new rooms are placed here.
+        if let Err(e) = c.register(&c.info(&state)).await {
+            tracing::warn!(error = %e, "cluster: could not announce the drain");
+        }
+    }
     let deadline = Duration::from_secs(config.server.drain_deadline_secs);
     let drained = tokio::time::timeout(deadline, async {
-        rooms::RoomPlane::drain_all(&state.rooms).await;
+        state.plane.drain_all().await;
         state.close_all_connections();
         // Let connections flush their close frames.
         while state.metrics.ws_connections.load(Ordering::Relaxed) > 0 {
@@ -219,6 +258,10 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = acceptor.await;
     let _ = heartbeat.await;
+    if let Some(beat) = cluster_beat {
+        // It releases this node's rooms and leaves the cluster as it ends.
+        let _ = beat.await;
+    }
     let _ = retention.await;
     let _ = webhooks.await;
     let _ = disk_guard.await;

@@ -18,7 +18,7 @@ use crate::api::models::{LiveParticipant, ParticipantList, Refusals, RoomEnded, 
 use crate::auth::{caller, json_body, origin, Caller};
 use crate::error::ServerError;
 use crate::net::ConnInfo;
-use crate::rooms::{Actor, RoomAnswer, RoomOp, RoomPlane};
+use crate::rooms::{Actor, RoomAnswer, RoomOp};
 use crate::state::AppState;
 
 type Answer = Result<Response, ServerError>;
@@ -52,7 +52,7 @@ pub(crate) async fn managed_room(
         return Err(not_found());
     }
     let id = RoomId(name);
-    if state.rooms.is_live(&id) {
+    if state.plane.is_live(&id).await {
         Ok(id)
     } else {
         Err(not_found())
@@ -72,7 +72,7 @@ pub async fn participants(
     let who = caller(&state, &headers).await?;
     let room = managed_room(&state, &who, &name).await?;
     let list = match state
-        .rooms
+        .plane
         .request(&room, actor(&who), RoomOp::Snapshot)
         .await?
     {
@@ -122,7 +122,7 @@ pub async fn update(
     let room = managed_room(&state, &who, &name).await?;
     let by = actor(&who);
     if end {
-        state.rooms.request(&room, by, RoomOp::End).await?;
+        state.plane.request(&room, by, RoomOp::End).await?;
         return Ok(Json(RoomEnded {
             unique_name: room.0.clone(),
             status: RoomStatus::Completed,
@@ -138,7 +138,7 @@ pub async fn update(
     ];
     for op in ops.into_iter().flatten() {
         if let RoomAnswer::Settings { settings: s } =
-            state.rooms.request(&room, by.clone(), op).await?
+            state.plane.request(&room, by.clone(), op).await?
         {
             settings = Some(s);
         }

@@ -97,7 +97,7 @@ async fn ask(
     origin::guard(state, headers, conn.map(|Extension(c)| c))?;
     let who = caller(state, headers).await?;
     let room = managed_room(state, &who, name).await?;
-    state.rooms.request(&room, actor(&who), op).await
+    state.plane.request(&room, actor(&who), op).await
 }
 
 /// Removes a participant from a live room, as a host would.

@@ -20,7 +20,6 @@ use crate::auth::{caller, json_body, normalize_email, origin, password, signed_i
 use crate::clock::now_ms;
 use crate::error::ServerError;
 use crate::net::ConnInfo;
-use crate::rooms::RoomPlane;
 use crate::state::AppState;
 
 const MAX_BODY: usize = 64 * 1024;
@@ -163,7 +162,7 @@ async fn create(
         }
         Err(e) => return Err(e.into()),
     };
-    let status = live_status(&state, &room.name);
+    let status = live_status(&state, &room.name).await;
     Ok((StatusCode::CREATED, Json(Room::planned(&room, status))).into_response())
 }
 
@@ -190,7 +189,7 @@ async fn update(
     apply(&state, &mut room, s).await?;
     room.updated_at = now_ms();
     state.store.update_planned_room(&room).await?;
-    Ok(Json(Room::planned(&room, live_status(&state, &room.name))).into_response())
+    Ok(Json(Room::planned(&room, live_status(&state, &room.name).await)).into_response())
 }
 
 /// One of the signed-in user's rooms.
@@ -204,7 +203,7 @@ async fn show(
 ) -> Answer {
     let user = owner_of_request(&state, &headers, None).await?;
     let room = owned(&state, &user, &name).await?;
-    Ok(Json(Room::planned(&room, live_status(&state, &room.name))).into_response())
+    Ok(Json(Room::planned(&room, live_status(&state, &room.name).await)).into_response())
 }
 
 /// A user's rooms; for an API key or an administrator, also every room live on this server.
@@ -221,11 +220,11 @@ async fn list(
     let mut rooms = Vec::new();
     if let Some(user) = who.user() {
         for r in state.store.planned_rooms_of(user.id).await? {
-            rooms.push(Room::planned(&r, live_status(&state, &r.name)));
+            rooms.push(Room::planned(&r, live_status(&state, &r.name).await));
         }
     }
     if who.is_admin() || matches!(who, Caller::ApiKey(_)) {
-        for id in state.rooms.live() {
+        for id in state.plane.live().await {
             if rooms.iter().any(|r| r.unique_name == id.0) {
                 continue;
             }
@@ -239,13 +238,10 @@ async fn list(
     Ok(Json(RoomList { rooms }).into_response())
 }
 
-/// Whether a meeting is running in room `name` on this server now.
-fn live_status(state: &AppState, name: &str) -> RoomStatus {
-    if state
-        .rooms
-        .get(&convene_proto::RoomId(name.to_owned()))
-        .is_some()
-    {
+/// Whether a meeting is running in room `name` now (in a cluster: on any node).
+async fn live_status(state: &AppState, name: &str) -> RoomStatus {
+    let id = convene_proto::RoomId(name.to_owned());
+    if state.plane.is_live(&id).await {
         RoomStatus::InProgress
     } else {
         RoomStatus::Completed

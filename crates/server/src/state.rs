@@ -18,7 +18,13 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
-    pub rooms: Registry,
+    /// The rooms running on this node.
+    pub rooms: Arc<Registry>,
+    /// How every caller addresses a room wherever it runs: `rooms` on a single node, the cluster's
+    /// plane (local rooms, or their owner) in a cluster.
+    pub plane: Arc<dyn crate::rooms::RoomPlane>,
+    /// This node's part in a cluster; None on a single node.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Signs and verifies resume tokens; the key lives in the database, so tokens outlive the process.
     pub resume_key: ResumeKey,
     /// Rooms planned per account per hour.
@@ -65,13 +71,16 @@ impl AppState {
             crate::auth::limits::JoinLimiter::new(config.limits.joins_per_minute_per_address);
         let blobs = Arc::new(crate::files::blob::DirBlobStore::new(&config.files.dir));
         let compose = crate::compose::ComposeQueue::new(config.compose.max_queued as usize);
+        let rooms = Arc::new(Registry::default());
         Self {
+            plane: rooms.clone(),
+            cluster: None,
             blobs,
             compose,
             config,
             store,
             metrics,
-            rooms: Registry::default(),
+            rooms,
             resume_key,
             join_limiter,
             plan_limiter,
@@ -84,6 +93,15 @@ impl AppState {
             draining: AtomicBool::new(false),
             close_all: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    /// Makes this node part of a cluster: rooms are then addressed through the cluster's plane.
+    pub fn set_cluster(&mut self, cluster: Arc<crate::cluster::Cluster>) {
+        self.plane = Arc::new(crate::cluster::plane::ClusterPlane {
+            cluster: cluster.clone(),
+            local: self.rooms.clone(),
+        });
+        self.cluster = Some(cluster);
     }
 
     pub fn set_media_route(&self, participant: &ParticipantId, room: Option<RoomHandle>) {

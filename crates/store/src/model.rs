@@ -28,6 +28,9 @@ pub enum LeaveReason {
     Removed,
     /// The host ended the meeting for everyone.
     MeetingEnded,
+    /// Closed by another node of the cluster: this session's node stopped renewing its lease
+    /// (killed, or cut off) and never came back to close it.
+    NodeLost,
 }
 
 impl LeaveReason {
@@ -39,6 +42,7 @@ impl LeaveReason {
             LeaveReason::ServerRestart => "server_restart",
             LeaveReason::Removed => "removed",
             LeaveReason::MeetingEnded => "meeting_ended",
+            LeaveReason::NodeLost => "node_lost",
         }
     }
 
@@ -50,6 +54,7 @@ impl LeaveReason {
             "server_restart" => LeaveReason::ServerRestart,
             "removed" => LeaveReason::Removed,
             "meeting_ended" => LeaveReason::MeetingEnded,
+            "node_lost" => LeaveReason::NodeLost,
             _ => return None,
         })
     }

@@ -798,29 +798,53 @@ impl Store for SqlStore {
     }
 
     async fn recover(&self, node_id: &str) -> Result<Recovery> {
+        self.close_left_open(node_id, LeaveReason::ServerRestart, i64::MAX)
+            .await
+    }
+
+    async fn recover_lost(&self, node_id: &str, seen_until: Millis) -> Result<Recovery> {
+        self.close_left_open(node_id, LeaveReason::NodeLost, seen_until)
+            .await
+    }
+}
+
+impl SqlStore {
+    /// Closes `node_id`'s open sessions and meetings last seen at or before `seen_until`, with
+    /// `reason` on the sessions.
+    async fn close_left_open(
+        &self,
+        node_id: &str,
+        reason: LeaveReason,
+        seen_until: Millis,
+    ) -> Result<Recovery> {
         let mut tx = begin_write(&self.pool, self.backend).await?;
         // Which rows this closes, to write their events after.
         let open_sessions: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM participant_sessions WHERE node_id = $1 AND left_at IS NULL",
+            "SELECT id FROM participant_sessions \
+             WHERE node_id = $1 AND left_at IS NULL AND last_seen_at <= $2",
         )
         .bind(node_id)
+        .bind(seen_until)
         .fetch_all(&mut *tx)
         .await?;
-        let open_meetings: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM meetings WHERE node_id = $1 AND ended_at IS NULL")
-                .bind(node_id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let open_meetings: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM meetings WHERE node_id = $1 AND ended_at IS NULL AND last_seen_at <= $2",
+        )
+        .bind(node_id)
+        .bind(seen_until)
+        .fetch_all(&mut *tx)
+        .await?;
         let sessions_closed = sqlx::query(
             "UPDATE participant_sessions SET left_at = COALESCE(\
                  (SELECT MAX(c.sent_at) FROM chat_messages c \
                   WHERE c.session_id = participant_sessions.id \
                   AND c.sent_at > participant_sessions.last_seen_at), \
                  last_seen_at), leave_reason = $2 \
-             WHERE node_id = $1 AND left_at IS NULL",
+             WHERE node_id = $1 AND left_at IS NULL AND last_seen_at <= $3",
         )
         .bind(node_id)
-        .bind(LeaveReason::ServerRestart.as_str())
+        .bind(reason.as_str())
+        .bind(seen_until)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -831,9 +855,10 @@ impl Store for SqlStore {
                  (SELECT MAX(s.left_at) FROM participant_sessions s \
                   WHERE s.meeting_id = meetings.id AND s.left_at > meetings.last_seen_at), \
                  last_seen_at) \
-             WHERE node_id = $1 AND ended_at IS NULL",
+             WHERE node_id = $1 AND ended_at IS NULL AND last_seen_at <= $2",
         )
         .bind(node_id)
+        .bind(seen_until)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -842,6 +867,7 @@ impl Store for SqlStore {
         if sessions_closed + meetings_closed > 0 {
             tracing::info!(
                 node_id,
+                reason = reason.as_str(),
                 sessions_closed,
                 meetings_closed,
                 "closed records left open by a previous run"

@@ -79,6 +79,11 @@ pub trait Store: Send + Sync + 'static {
     /// says someone left before the last thing they did; a meeting ends at its last session's end or
     /// its own last heartbeat, whichever is later.
     async fn recover(&self, node_id: &str) -> Result<Recovery>;
+    /// In a cluster: closes the records a lost node (`node_id`, whose lease expired) left open, as
+    /// [`Store::recover`] does but with reason `node_lost`, and only rows last seen at or before
+    /// `seen_until` (the node's last heartbeat), so that a node restarting under the same id at the
+    /// same moment keeps its new rows.
+    async fn recover_lost(&self, node_id: &str, seen_until: Millis) -> Result<Recovery>;
 
     /// Creates an account. `StoreError::Conflict` if the email is taken.
     async fn create_user(&self, u: &NewUser) -> Result<UserId>;

@@ -50,6 +50,7 @@ suite!(
     chat_append_and_history,
     chat_concurrent_appends_are_gapless,
     heartbeat_and_recover,
+    a_lost_nodes_records_close_as_node_lost_up_to_its_last_heartbeat,
     recovery_never_ends_a_session_before_its_last_chat,
     reopen_an_interrupted_meeting,
     secrets_are_made_once_and_shared,
@@ -526,6 +527,56 @@ async fn heartbeat_and_recover(db: Db) {
     assert_eq!(
         store.meeting(m5).await.expect("get").expect("m5").ended_at,
         Some(7_000)
+    );
+}
+
+async fn a_lost_nodes_records_close_as_node_lost_up_to_its_last_heartbeat(db: Db) {
+    let store = db.connect().await;
+    let m1 = store
+        .create_meeting(&meeting("lost-room", "node-x", 1_000))
+        .await
+        .expect("m1");
+    let s1 = store
+        .open_session(&session(m1, "p1", "One", "node-x", 1_100))
+        .await
+        .expect("s1");
+    let other = store
+        .create_meeting(&meeting("other-room", "node-y", 1_000))
+        .await
+        .expect("other");
+    assert_eq!(store.heartbeat("node-x", 2_000).await.expect("hb"), 2);
+    // The node came back under its id after its last heartbeat (2000): its new rows stay open.
+    let m2 = store
+        .create_meeting(&meeting("new-room", "node-x", 3_000))
+        .await
+        .expect("m2");
+    let s2 = store
+        .open_session(&session(m2, "p2", "Two", "node-x", 3_000))
+        .await
+        .expect("s2");
+
+    let closed = store.recover_lost("node-x", 2_000).await.expect("lost");
+    assert_eq!(
+        closed,
+        Recovery {
+            sessions_closed: 1,
+            meetings_closed: 1
+        }
+    );
+    let r1 = session_by_id(&store, m1, s1).await;
+    assert_eq!(r1.left_at, Some(2_000));
+    assert_eq!(r1.leave_reason, Some(LeaveReason::NodeLost));
+    let m1r = store.meeting(m1).await.expect("get").expect("m1");
+    assert_eq!(m1r.ended_at, Some(2_000));
+    assert_eq!(session_by_id(&store, m2, s2).await.left_at, None);
+    let m2r = store.meeting(m2).await.expect("get").expect("m2");
+    assert_eq!(m2r.ended_at, None);
+    let o = store.meeting(other).await.expect("get").expect("other");
+    assert_eq!(o.ended_at, None, "another node's meeting is not touched");
+    // Once: a second survivor finds nothing left to close.
+    assert_eq!(
+        store.recover_lost("node-x", 2_000).await.expect("again"),
+        Recovery::default()
     );
 }
 

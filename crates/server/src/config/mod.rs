@@ -1,6 +1,7 @@
 //! Configuration: a TOML file, then `CONVENE_<SECTION>_<KEY>` environment variables, then flags; each
 //! later source wins. Every key has a default, so `convene` with nothing set runs a complete server.
 
+mod cluster;
 mod compose;
 mod files;
 mod load;
@@ -8,6 +9,7 @@ mod recording;
 mod template;
 mod webhooks;
 
+pub use cluster::{ClusterConfig, DEFAULT_NODE_ID};
 pub use compose::ComposeConfig;
 pub use files::FilesConfig;
 pub use recording::RecordingConfig;
@@ -34,6 +36,7 @@ pub struct Config {
     pub files: FilesConfig,
     pub recording: RecordingConfig,
     pub compose: ComposeConfig,
+    pub cluster: ClusterConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -120,7 +123,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
-            node_id: "node-1".into(),
+            node_id: DEFAULT_NODE_ID.into(),
             drain_deadline_secs: 20,
             http_header_timeout_secs: 10,
             http_idle_timeout_secs: 60,
@@ -376,6 +379,7 @@ impl Config {
         self.files.validate()?;
         self.recording.validate()?;
         self.compose.validate()?;
+        self.cluster.validate(&self.database.url)?;
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
         {

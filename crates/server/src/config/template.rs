@@ -12,6 +12,8 @@ pub const DEFAULT_TEMPLATE: &str = r#"# Convene configuration. Every key is opti
 # (browsers then need HTTPS for camera and microphone: see [tls]).
 listen = "127.0.0.1:8080"
 # Names this node in the meeting records; at start-up the node closes the records it left open.
+# Unique per node. In a cluster ([cluster] redis_url set), leaving "node-1" makes the node pick an
+# id of its own at first start and keep it in [cluster] node_id_file; a single node stays "node-1".
 node_id = "node-1"
 # Seconds a graceful shutdown (SIGTERM) may take: participants are told and records closed.
 drain_deadline_secs = 20
@@ -240,4 +242,23 @@ height = 720
 fps = 25
 # libx264's speed preset (ultrafast ... veryslow): faster presets make larger files.
 preset = "veryfast"
+
+[cluster]
+# Several nodes on one PostgreSQL database, coordinated through Redis: any node takes any client
+# (an ordinary round-robin load balancer in front), each room runs on one node, and the others relay
+# its signaling there. Empty: a single node, which never connects to Redis. A cluster needs
+# database.url on PostgreSQL (SQLite is refused at start-up).
+redis_url = ""
+# Prefix of this cluster's Redis keys, so that several clusters (or tests) can share one Redis.
+key_prefix = "convene:"
+# This node's HTTP address as the other nodes reach it, e.g. "http://10.0.0.5:8080" (plain HTTP:
+# nodes sign their requests to each other; keep them on a private network); empty: the address
+# server.listen is bound to. Media does not go through it: each node announces its own
+# media.public_ips and media.udp_port to the clients of its rooms.
+advertise_url = ""
+# Seconds a node's lease (and each of its rooms') lasts unless renewed; renewed every third of it.
+# A node silent this long is taken for dead: another node closes its records (reason node_lost).
+lease_secs = 6
+# Where a node keeps the id it made up at first start (when server.node_id is left at "node-1").
+node_id_file = "./data/node_id"
 "#;

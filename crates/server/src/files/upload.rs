@@ -25,7 +25,7 @@ use super::token::FileClaims;
 use super::{quota_exceeded, sniff, too_large, StoredFile};
 use crate::api::models::Refusals;
 use crate::error::{ApiError, ServerError};
-use crate::rooms::{Actor, RoomAnswer, RoomOp, RoomPlane};
+use crate::rooms::{Actor, RoomAnswer, RoomOp};
 use crate::state::AppState;
 
 /// Bytes of a file's start kept to tell what it is and, for an image, its size in pixels (a JPEG's
@@ -93,7 +93,7 @@ pub(super) async fn upload(
     let by = Actor::Participant {
         id: claims.participant,
     };
-    match state.rooms.request(&room, by, op).await {
+    match state.plane.request(&room, by, op).await {
         Ok(RoomAnswer::File { file: shared }) => {
             let Some(record) = state.store.file(&shared.id).await? else {
                 return Err(ServerError::Internal("a shared file's row vanished".into()).into());
@@ -164,7 +164,7 @@ async fn admit(
     let op = RoomOp::MayShareFile {
         meeting: claims.meeting.0,
     };
-    state.rooms.request(&room, by, op).await?;
+    state.plane.request(&room, by, op).await?;
     let used = u64::try_from(state.store.file_bytes(claims.meeting).await?).unwrap_or(0);
     let left = files.max_meeting_bytes.saturating_sub(used);
     if length.unwrap_or(0) > left || left == 0 {

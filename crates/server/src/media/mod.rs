@@ -341,6 +341,15 @@ impl MediaPlane {
         self.workers.len()
     }
 
+    /// The mean share of the time the workers are busy (0-1): the media load a cluster compares.
+    pub fn mean_busy(&self) -> f64 {
+        let ratios = self.shared.busy.ratios();
+        if ratios.is_empty() {
+            return 0.0;
+        }
+        ratios.iter().map(|b| b.total).sum::<f64>() / ratios.len() as f64
+    }
+
     /// Stops the worker threads and waits for them to end (blocking; see `threads.rs`). Commands
     /// sent afterwards are dropped. The number of threads joined: 0 if already stopped.
     pub fn stop(&self) -> usize {

@@ -34,7 +34,10 @@ pub async fn layer(request: Request, next: Next) -> Response {
         .copied()
         .unwrap_or_default();
     let example = request.uri().path().starts_with("/example/");
-    let mut response = if conn.plain_on_tls_port && !PLAIN_OK.contains(&request.uri().path()) {
+    // The cluster's own endpoints are signed (cluster/auth.rs); nodes call each other in plain HTTP.
+    let plain_ok = PLAIN_OK.contains(&request.uri().path())
+        || request.uri().path().starts_with("/internal/cluster/");
+    let mut response = if conn.plain_on_tls_port && !plain_ok {
         redirect_to_https(&request)
     } else {
         next.run(request).await

@@ -20,7 +20,7 @@ use crate::api::models::Refusals;
 use crate::auth::{caller, origin, Caller};
 use crate::error::{ApiError, ServerError};
 use crate::net::ConnInfo;
-use crate::rooms::{RoomOp, RoomPlane};
+use crate::rooms::RoomOp;
 use crate::state::AppState;
 
 /// A gap in a track: no media from `start_ms` to `end_ms` (meeting clock).
@@ -267,14 +267,14 @@ async fn live_request(
     let who = caller(state, headers).await?;
     let meeting = meeting_of(state, &who, id).await?;
     let room = RoomId(meeting.room.clone());
-    if meeting.ended_at.is_some() || !state.rooms.is_live(&room) {
+    if meeting.ended_at.is_some() || !state.plane.is_live(&room).await {
         return Err(ServerError::client(
             ErrorCode::NotFound,
             "the meeting is not in progress",
         ));
     }
     state
-        .rooms
+        .plane
         .request(&room, crate::live_api::actor(&who), op)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

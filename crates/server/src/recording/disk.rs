@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use convene_proto::RecordingStopReason;
 
-use crate::rooms::{Actor, RoomOp, RoomPlane};
+use crate::rooms::{Actor, RoomOp};
 use crate::state::AppState;
 
 /// Bytes an unprivileged process may still write on the file system holding `path` (or, for a
@@ -71,7 +71,7 @@ pub async fn guard(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<
             let op = RoomOp::StopRecording {
                 reason: RecordingStopReason::DiskFull,
             };
-            state.rooms.tell(&room, Actor::System, op).await;
+            state.plane.tell(&room, Actor::System, op).await;
         }
     }
 }

@@ -9,7 +9,7 @@ use convene_store::{RecordingEnd, RecordingRowState};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{Finished, Report};
-use crate::rooms::{Actor, RoomOp, RoomPlane};
+use crate::rooms::{Actor, RoomOp};
 use crate::state::AppState;
 
 /// Runs until every sender is gone (the recorder and the rooms with it).
@@ -26,7 +26,7 @@ pub async fn run(state: Arc<AppState>, mut reports: UnboundedReceiver<Report>) {
                 let op = RoomOp::StopRecording {
                     reason: RecordingStopReason::Failed,
                 };
-                state.rooms.tell(&room, Actor::System, op).await;
+                state.plane.tell(&room, Actor::System, op).await;
             }
             Report::Done(tx) => {
                 let _ = tx.send(());

@@ -1,9 +1,9 @@
 //! The room plane: how every caller addresses rooms — WebSocket sessions, the REST API and the
 //! server's own tasks (drain). Requests are plain data and name who asks (the [`Actor`]), so that a
-//! cluster can later carry them between nodes behind this same trait; today [`Registry`] is the one,
-//! in-process implementation. Whether an actor *may* ask is decided before by `crate::policy`; the
-//! room checks only that the request fits the actor (a participant speaks for itself, an outsider
-//! cannot chat, ...).
+//! cluster can carry them between nodes behind this same trait: [`Registry`] is the in-process
+//! implementation, `crate::cluster::plane::ClusterPlane` the cluster's. Whether an actor *may* ask
+//! is decided before by `crate::policy`; the room checks only that the request fits the actor (a
+//! participant speaks for itself, an outsider cannot chat, ...).
 
 use convene_proto::{
     ConnectionQuality, LobbyEntry, MeetingSettings, ParticipantId, ParticipantInfo, Role, RoomId,
@@ -248,10 +248,10 @@ pub trait RoomPlane: Send + Sync {
     /// Tells `room` of `op` without waiting for an answer (nothing if the room is not live).
     fn tell<'a>(&'a self, room: &'a RoomId, actor: Actor, op: RoomOp) -> BoxFuture<'a, ()>;
 
-    /// The rooms live now.
-    fn live(&self) -> Vec<RoomId>;
+    /// The rooms live now (in a cluster: on any node).
+    fn live(&self) -> BoxFuture<'_, Vec<RoomId>>;
 
-    fn is_live(&self, room: &RoomId) -> bool;
+    fn is_live<'a>(&'a self, room: &'a RoomId) -> BoxFuture<'a, bool>;
 
     /// Drains every room; returns when all are done.
     fn drain_all(&self) -> BoxFuture<'_, ()>;
@@ -290,12 +290,13 @@ impl RoomPlane for Registry {
         })
     }
 
-    fn live(&self) -> Vec<RoomId> {
-        self.handles().into_iter().map(|h| h.id).collect()
+    fn live(&self) -> BoxFuture<'_, Vec<RoomId>> {
+        let rooms = self.handles().into_iter().map(|h| h.id).collect();
+        Box::pin(std::future::ready(rooms))
     }
 
-    fn is_live(&self, room: &RoomId) -> bool {
-        self.get(room).is_some()
+    fn is_live<'a>(&'a self, room: &'a RoomId) -> BoxFuture<'a, bool> {
+        Box::pin(std::future::ready(self.get(room).is_some()))
     }
 
     fn drain_all(&self) -> BoxFuture<'_, ()> {

@@ -138,7 +138,11 @@ fn interrupted(sessions: &[SessionRecord]) -> Vec<Awaited<'_>> {
         .filter(|a| {
             matches!(
                 a.last.leave_reason,
-                Some(LeaveReason::ServerShutdown | LeaveReason::ServerRestart)
+                Some(
+                    LeaveReason::ServerShutdown
+                        | LeaveReason::ServerRestart
+                        | LeaveReason::NodeLost
+                )
             )
         })
         .collect();

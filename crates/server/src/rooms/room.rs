@@ -480,6 +480,8 @@ fn wire_reason(r: LeaveReason) -> convene_proto::LeaveReason {
         LeaveReason::MeetingEnded => Wire::MeetingEnded,
         // Written by the start-up recovery only, for people no running room announces.
         LeaveReason::ServerRestart => Wire::Disconnected,
+        // Written by a survivor in a cluster for a node that died, likewise.
+        LeaveReason::NodeLost => Wire::Disconnected,
     }
 }
 

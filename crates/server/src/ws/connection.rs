@@ -55,12 +55,43 @@ pub async fn ws_handler(
     let limit = state.config.limits.max_frame_bytes as usize;
     // The transport refuses frames far over the limit before buffering them; frames just over it are
     // read and answered with 1009 by `serve`, so the client learns why.
+    let node = state.cluster.as_ref().map(|c| c.node.clone());
+    let mut response =
+        upgrade(ws, limit).on_upgrade(move |socket| serve(socket, state, actor, peer, false));
+    // In a cluster, which node holds this socket (behind a load balancer, for operators and tests).
+    if let Some(value) = node.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert("x-convene-node", value);
+    }
+    response
+}
+
+fn upgrade(ws: WebSocketUpgrade, limit: usize) -> WebSocketUpgrade {
     ws.max_message_size(limit.saturating_mul(4))
         .max_frame_size(limit.saturating_mul(4))
         // Signaling messages are a few KiB; the read buffer grows for a larger frame. The default
         // (128 KiB, zero-filled on every read) held 128 KiB per participant for nothing.
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| serve(socket, state, actor, peer))
+}
+
+/// A WebSocket another node of the cluster relays to this one (cluster/internal.rs checked its
+/// signature): who the client is and where it connects from come from that node.
+pub fn serve_relayed(
+    state: Arc<AppState>,
+    ws: WebSocketUpgrade,
+    actor: Identity,
+    peer: std::net::IpAddr,
+) -> Response {
+    let limit = state.config.limits.max_frame_bytes as usize;
+    upgrade(ws, limit).on_upgrade(move |socket| async move {
+        let counter = state.cluster.clone();
+        if let Some(c) = &counter {
+            c.relays_in.fetch_add(1, Ordering::Relaxed);
+        }
+        serve(socket, state, actor, peer, true).await;
+        if let Some(c) = &counter {
+            c.relays_in.fetch_sub(1, Ordering::Relaxed);
+        }
+    })
 }
 
 /// A browser names the page that opens a WebSocket in `Origin`, and a page cannot change it: only
@@ -94,7 +125,14 @@ fn check_origin(state: &AppState, headers: &HeaderMap, tls: bool) -> Result<(), 
     }
 }
 
-async fn serve(socket: WebSocket, state: Arc<AppState>, actor: Identity, peer: std::net::IpAddr) {
+/// Serves one WebSocket; `relayed`: another node relays it, and its join must be served here.
+async fn serve(
+    socket: WebSocket,
+    state: Arc<AppState>,
+    actor: Identity,
+    peer: std::net::IpAddr,
+    relayed: bool,
+) {
     state.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
     let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let (handle, out_rx, abort) = QueueLink::open(conn_id);
@@ -110,6 +148,7 @@ async fn serve(socket: WebSocket, state: Arc<AppState>, actor: Identity, peer: s
     let mut close_all = state.watch_close_all();
 
     let mut session = Session::new(state.clone(), handle.clone(), actor, peer);
+    session.relayed_in = relayed;
     let idle = Duration::from_secs(state.config.websocket.idle_timeout_secs);
     let max = state.config.limits.max_frame_bytes as usize;
     let mut last_heard = Instant::now();

@@ -5,4 +5,4 @@ mod connection;
 mod powers;
 mod session;
 
-pub use connection::ws_handler;
+pub use connection::{serve_relayed, ws_handler};

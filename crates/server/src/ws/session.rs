@@ -35,6 +35,8 @@ enum Phase {
     },
     /// Left on purpose: nothing more is accepted.
     Left,
+    /// In a room another node of the cluster runs: every frame goes there (cluster/relay.rs).
+    Relayed(crate::cluster::Relay),
 }
 
 pub struct Session {
@@ -46,6 +48,8 @@ pub struct Session {
     actor: Identity,
     /// Where the connection comes from, for limits per address.
     peer: IpAddr,
+    /// Another node relays this connection: its join is served here, never relayed on.
+    pub relayed_in: bool,
 }
 
 impl Session {
@@ -64,6 +68,7 @@ impl Session {
             limiter,
             actor,
             peer,
+            relayed_in: false,
         }
     }
 
@@ -86,6 +91,11 @@ impl Session {
         if let Some(flow) = self.rate_limit() {
             return flow;
         }
+        if let Phase::Relayed(relay) = &self.phase {
+            // When the owner's side has ended, the relay has closed this connection already.
+            relay.forward(text).await;
+            return Flow::Continue;
+        }
         let msg = match parse_client_message(text) {
             Ok(m) => m,
             Err(e) => {
@@ -96,7 +106,7 @@ impl Session {
         };
         let ty = msg.type_name();
         self.state.metrics.messages_in.inc(ty);
-        match self.dispatch(msg).await {
+        match self.dispatch(msg, text).await {
             Ok(flow) => flow,
             Err(e) => {
                 self.send_error(e, Some(ty));
@@ -134,7 +144,7 @@ impl Session {
         }
     }
 
-    async fn dispatch(&mut self, msg: ClientMessage) -> Result<Flow, ServerError> {
+    async fn dispatch(&mut self, msg: ClientMessage, text: &str) -> Result<Flow, ServerError> {
         if let ClientMessage::Ping { ts } = msg {
             self.conn.send(&ServerMessage::Pong {
                 ts,
@@ -143,7 +153,7 @@ impl Session {
             return Ok(Flow::Continue);
         }
         match &self.phase {
-            Phase::Lobby => self.lobby(msg).await,
+            Phase::Lobby => self.lobby(msg, text).await,
             Phase::InRoom { .. } if matches!(msg, ClientMessage::Join { .. }) => {
                 Err(ServerError::client(
                     ErrorCode::AlreadyJoined,
@@ -158,11 +168,13 @@ impl Session {
                 ErrorCode::NotJoined,
                 "you have left the room",
             )),
+            // on_text passes a relayed connection's frames on before they get here.
+            Phase::Relayed(_) => Ok(Flow::Continue),
         }
     }
 
     /// Before `join`, only `join` (and `ping`) are accepted.
-    async fn lobby(&mut self, msg: ClientMessage) -> Result<Flow, ServerError> {
+    async fn lobby(&mut self, msg: ClientMessage, text: &str) -> Result<Flow, ServerError> {
         let ClientMessage::Join {
             room,
             display_name,
@@ -197,6 +209,10 @@ impl Session {
         }
         let limits = &self.state.config.limits;
         let room = validate::room_name(&room, limits.room_name_max_chars as usize)?;
+        if let Some(relay) = self.relay_if_elsewhere(&room, text).await? {
+            self.phase = Phase::Relayed(relay);
+            return Ok(Flow::Continue);
+        }
         let mut display_name = display_name;
         // Who joins: the connection's account or guest, or the holder of a token. A token's actor
         // becomes the connection's only once the join succeeds: a refused join (a full room) must not
@@ -267,10 +283,44 @@ impl Session {
             }),
         };
         let state = self.state.clone();
-        let (room, me) = RoomPlane::join(&state.rooms, &state, req, self.conn.clone()).await?;
+        let (room, me) = state.plane.join(&state, req, self.conn.clone()).await?;
         self.actor = actor;
         self.phase = Phase::InRoom { room, me };
         Ok(Flow::Continue)
+    }
+
+    /// In a cluster: the relay to the room's node when another node runs it (placing the room
+    /// first if it runs nowhere). The owner then does every check of the join itself.
+    async fn relay_if_elsewhere(
+        &self,
+        room: &RoomId,
+        join: &str,
+    ) -> Result<Option<crate::cluster::Relay>, ServerError> {
+        let Some(cluster) = self.state.cluster.clone() else {
+            return Ok(None);
+        };
+        let owner = match cluster.route(room, self.relayed_in).await? {
+            crate::cluster::Route::Local => return Ok(None),
+            crate::cluster::Route::Remote(owner) => owner,
+        };
+        let from = crate::cluster::RelayedFrom {
+            user: match &self.actor {
+                Identity::User { id, email } => Some((id.0, email.clone())),
+                Identity::Guest | Identity::Token { .. } => None,
+            },
+            peer: self.peer,
+        };
+        let max = self.state.config.limits.max_frame_bytes as usize;
+        let relay = crate::cluster::Relay::open(
+            cluster,
+            &owner,
+            &from,
+            join.to_owned(),
+            self.conn.clone(),
+            max,
+        )
+        .await?;
+        Ok(Some(relay))
     }
 
     /// Checks a join's password against the room's. Wrong guesses count against the room and the
@@ -347,7 +397,7 @@ impl Session {
                 rooms
                     .request(&room, by, op)
                     .await
-                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.get(&room).is_some()))?;
             }
             ClientMessage::SendReaction { emoji } => {
                 policy::may_react(&self.actor)?;
@@ -356,7 +406,7 @@ impl Session {
                 rooms
                     .request(&room, by, op)
                     .await
-                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.get(&room).is_some()))?;
             }
             ClientMessage::SetConnectionQuality {
                 level,
@@ -380,21 +430,21 @@ impl Session {
                 rooms
                     .request(&room, by, RoomOp::SetMuted { mic, camera })
                     .await
-                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.get(&room).is_some()))?;
             }
             ClientMessage::SdpOffer { sdp, tracks } => {
                 let op = RoomOp::Offer { sdp, tracks };
                 rooms
                     .request(&room, by, op)
                     .await
-                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.get(&room).is_some()))?;
             }
             ClientMessage::AskToUnmute { source } => {
                 let op = RoomOp::AskToUnmute { source };
                 rooms
                     .request(&room, by, op)
                     .await
-                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.get(&room).is_some()))?;
             }
             ClientMessage::SdpAnswer { .. }
             | ClientMessage::IceCandidate { .. }
@@ -414,7 +464,7 @@ impl Session {
                 rooms
                     .request(&room, by, op)
                     .await
-                    .map_err(|e| ended_is_not_joined(e, rooms.is_live(&room)))?;
+                    .map_err(|e| ended_is_not_joined(e, rooms.get(&room).is_some()))?;
             }
         }
         Ok(Flow::Continue)

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Three real `convene` nodes on one PostgreSQL schema and one Redis key prefix of this run's own,
+# behind Debian's haproxy (round-robin, deploy/haproxy/cluster.cfg), and the Rust cluster tests
+# (crates/server/tests/cluster.rs) against them. Installs haproxy and redis-server when missing;
+# starts a Redis on 127.0.0.1:6379 when none answers there. Needs CONVENE_TEST_POSTGRES_URL.
+# Usage: scripts/test-cluster.sh (from scripts/test.sh, or alone).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PG=${CONVENE_TEST_POSTGRES_URL:?set CONVENE_TEST_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test)}
+REDIS_PORT=${CONVENE_TEST_REDIS_PORT:-6379}
+
+need() {
+  if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$1" ]; then
+    echo "== installing $2" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "$2" >/dev/null
+  fi
+}
+need haproxy haproxy
+need redis-server redis-server
+need psql postgresql-client
+HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+
+echo "== building the server" >&2
+cargo build -q -p convene-server
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/convene
+
+WORK=$(mktemp -d)
+RUN=c$(date +%s)$$
+SCHEMA=cluster_$RUN
+PREFIX="convene-test-$RUN:"
+PIDS=()
+REDIS_PID=
+cleanup() {
+  { for p in "${PIDS[@]}"; do kill -9 "$p" || true; done; wait || true; } 2>/dev/null
+  if command -v redis-cli >/dev/null 2>&1; then
+    redis-cli -p "$REDIS_PORT" --scan --pattern "${PREFIX}*" | xargs -r redis-cli -p "$REDIS_PORT" DEL >/dev/null || true
+  fi
+  [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
+  psql "$PG" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null; then
+  echo "== starting redis-server on port $REDIS_PORT" >&2
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break; sleep 0.1; done
+fi
+
+psql "$PG" -qc "CREATE SCHEMA $SCHEMA" >/dev/null
+DB="$PG?options=-c%20search_path%3D$SCHEMA"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+COMMON=(--database-url "$DB" --redis-url "redis://127.0.0.1:$REDIS_PORT"
+  --set "cluster.key_prefix=$PREFIX" --set cluster.lease_secs=3 --set database.heartbeat_secs=1
+  --set media.udp_port=0 --drain-deadline-secs 5)
+# An API key for the REST cases (the CLI writes the shared database before the nodes start).
+KEY=$("$BIN" apikey create --name cluster-test "${COMMON[@]}")
+KEY_ID=$(sed -n 's/^id: *//p' <<<"$KEY"); KEY_SECRET=$(sed -n 's/^secret: *//p' <<<"$KEY")
+[ -n "$KEY_ID" ] && [ -n "$KEY_SECRET" ] || { echo "could not read the API key from: $KEY"; exit 1; }
+
+NODES=()
+for i in 1 2 3; do
+  port=$(free_port)
+  dir="$WORK/node$i"
+  mkdir -p "$dir"
+  # Each node makes up its own id (server.node_id left at the default) and keeps it in its dir.
+  "$BIN" serve "${COMMON[@]}" --listen "127.0.0.1:$port" --set "cluster.node_id_file=$dir/node_id" \
+    --set "files.dir=$dir/files" --set "recording.dir=$dir/recordings" >"$dir/log" 2>&1 &
+  PIDS+=($!)
+  # The tests kill one with -9; the shell need not report it.
+  disown
+  NODES+=("127.0.0.1:$port")
+done
+for n in "${NODES[@]}"; do
+  for _ in $(seq 300); do
+    python3 -c "import urllib.request,sys; urllib.request.urlopen('http://$n/readyz', timeout=1)" 2>/dev/null && break
+    sleep 0.1
+  done
+done
+
+LB="127.0.0.1:$(free_port)"
+# Not CONVENE_*: a server takes every CONVENE_* variable for a setting.
+LB_ENV=(LB_ADDR="$LB" LB_NODE1="${NODES[0]}" LB_NODE2="${NODES[1]}" LB_NODE3="${NODES[2]}")
+env "${LB_ENV[@]}" "$HAPROXY" -c -q -f deploy/haproxy/cluster.cfg
+env "${LB_ENV[@]}" "$HAPROXY" -db -f deploy/haproxy/cluster.cfg >"$WORK/haproxy.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/${LB%:*}/${LB#*:}") 2>/dev/null && break; sleep 0.1; done
+
+status=0
+# --workspace: the same build as scripts/test.sh's workspace run, so nothing is compiled again.
+CONVENE_TEST_CLUSTER_LB=$LB \
+CONVENE_TEST_CLUSTER_NODES=$(IFS=,; echo "${NODES[*]}") \
+CONVENE_TEST_CLUSTER_PIDS=$(IFS=,; echo "${PIDS[*]:0:3}") \
+CONVENE_TEST_CLUSTER_DB=$DB \
+CONVENE_TEST_CLUSTER_API_KEY="$KEY_ID:$KEY_SECRET" \
+  cargo nextest run --workspace -E 'binary_id(convene-server::cluster)' --run-ignored only --no-fail-fast --success-output final || status=$?
+if [ "$status" -ne 0 ]; then
+  for i in 1 2 3; do echo "== node$i log (tail)"; tail -n 60 "$WORK/node$i/log"; done
+  echo "== haproxy log"; tail -n 20 "$WORK/haproxy.log"
+fi
+exit "$status"
