@@ -44,7 +44,12 @@ bash scripts/test-web.sh || web_status=$?
 api_status=0
 cargo build -p convene-server && bash scripts/test-api-fuzz.sh || api_status=$?
 
-if [ "$rust_status" -ne 0 ] || [ "$cluster_status" -ne 0 ] || [ "$web_status" -ne 0 ] || [ "$api_status" -ne 0 ]; then
-  echo "FAILED: rust tests exit $rust_status, cluster tests exit $cluster_status, web tests exit $web_status, API fuzz exit $api_status" >&2
+# Every parser that network input reaches, under a coverage-guided fuzzer (cargo-fuzz on nightly,
+# installed when missing): each target about a minute, two at a time (FUZZ_SECS to change).
+fuzz_status=0
+bash scripts/test-fuzz.sh || fuzz_status=$?
+
+if [ "$rust_status" -ne 0 ] || [ "$cluster_status" -ne 0 ] || [ "$web_status" -ne 0 ] || [ "$api_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ]; then
+  echo "FAILED: rust tests exit $rust_status, cluster tests exit $cluster_status, web tests exit $web_status, API fuzz exit $api_status, fuzz targets exit $fuzz_status" >&2
   exit 1
 fi

@@ -11,11 +11,17 @@ const MAX_EXTENSION_CHARS: usize = 16;
 
 pub fn sanitize(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last
-        .nfc()
+    // Filtered before NFC: a removed character between two combining marks would otherwise
+    // leave them side by side out of canonical order, not NFC (found by fuzzing).
+    let filtered: String = last
+        .chars()
         .filter(|c| !c.is_control() && !is_format_override(*c))
         .collect();
-    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    let cleaned: String = filtered.nfc().collect();
+    // Dots and spaces in any order: `. .bashrc` must not become `.bashrc` (found by fuzzing).
+    let trimmed = cleaned
+        .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+        .trim_end();
     let name = if trimmed.is_empty() { "file" } else { trimmed };
     shorten(name)
 }
@@ -40,7 +46,13 @@ fn shorten(name: &str) -> String {
             let stem: String = name.chars().take(keep).collect();
             format!("{}.{ext}", stem.trim_end())
         }
-        None => name.chars().take(MAX_NAME_CHARS).collect(),
+        // The cut may end on a space (found by fuzzing).
+        None => name
+            .chars()
+            .take(MAX_NAME_CHARS)
+            .collect::<String>()
+            .trim_end()
+            .to_owned(),
     }
 }
 
@@ -72,5 +84,27 @@ mod tests {
         assert_eq!(sanitize(&no_ext).chars().count(), MAX_NAME_CHARS);
         let at_limit = format!("{}.txt", "c".repeat(MAX_NAME_CHARS - 4));
         assert_eq!(sanitize(&at_limit), at_limit);
+    }
+
+    /// Inputs from the fuzz target (fuzz/fuzz_targets/files.rs): a name is never a hidden file's,
+    /// never ends in a space, and sanitizing it again changes nothing.
+    #[test]
+    fn no_hidden_or_untrimmed_name_comes_out() {
+        for raw in [". .x", " . .bashrc", ".\u{3000}.profile"] {
+            let clean = sanitize(raw);
+            assert!(!clean.starts_with('.'), "{raw:?} gave {clean:?}");
+            assert_eq!(sanitize(&clean), clean);
+        }
+        assert_eq!(sanitize(". .bashrc"), "bashrc");
+        let cut_on_space = format!("{} tail", "a".repeat(MAX_NAME_CHARS - 1));
+        let clean = sanitize(&cut_on_space);
+        assert_eq!(clean, "a".repeat(MAX_NAME_CHARS - 1));
+        assert_eq!(sanitize(&clean), clean);
+        // Marks a control character kept apart come out in canonical order: the name is NFC.
+        assert_eq!(sanitize("x\u{594}\u{1}\u{5b0}"), "x\u{5b0}\u{594}");
+        assert_eq!(
+            sanitize("x\u{594}\u{202e}\u{5b0}.txt"),
+            "x\u{5b0}\u{594}.txt"
+        );
     }
 }

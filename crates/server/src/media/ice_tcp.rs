@@ -52,7 +52,10 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, media: MediaPlane, hands
     writer.abort();
 }
 
-async fn read_frame(rd: &mut (impl AsyncReadExt + Unpin)) -> Option<Vec<u8>> {
+/// Reads one RFC 4571 frame; None at the end of the stream or when a frame is cut short. Public
+/// for the fuzz target (fuzz/fuzz_targets/ice_tcp.rs), which feeds it arbitrary streams.
+#[doc(hidden)]
+pub async fn read_frame(rd: &mut (impl AsyncReadExt + Unpin)) -> Option<Vec<u8>> {
     let mut len = [0u8; 2];
     rd.read_exact(&mut len).await.ok()?;
     let mut data = vec![0u8; u16::from_be_bytes(len) as usize];
