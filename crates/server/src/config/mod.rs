@@ -2,6 +2,7 @@
 //! later source wins. Every key has a default, so `convene` with nothing set runs a complete server.
 
 mod compose;
+mod connections;
 mod files;
 mod load;
 mod recording;
@@ -9,6 +10,7 @@ mod template;
 mod webhooks;
 
 pub use compose::ComposeConfig;
+pub use connections::ConnectionsConfig;
 pub use files::FilesConfig;
 pub use recording::RecordingConfig;
 
@@ -22,6 +24,7 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
+    pub connections: ConnectionsConfig,
     pub database: DatabaseConfig,
     pub rooms: RoomsConfig,
     pub limits: LimitsConfig,
@@ -372,6 +375,7 @@ impl Config {
             return bad("rooms.quality_figures_interval_secs", "must be at least 1");
         }
         self.limits.validate()?;
+        self.connections.validate()?;
         self.webhooks.validate()?;
         self.files.validate()?;
         self.recording.validate()?;
