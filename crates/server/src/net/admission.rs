@@ -289,9 +289,12 @@ mod tests {
         assert_eq!(a.admit(ip("192.0.2.4")).err(), Some(Refusal::Full));
         assert_eq!(a.open(), (2, 1));
         drop(p1);
-        assert_eq!(a.admit(ip("192.0.2.4")).unwrap().slot(), Slot::General);
+        let p4 = a.admit(ip("192.0.2.4")).unwrap();
+        assert_eq!(p4.slot(), Slot::General);
         drop(r);
         assert_eq!(a.open(), (2, 0));
+        drop((p2, p4));
+        assert_eq!(a.open(), (0, 0));
         assert_eq!(a.stats.refused_full.load(Ordering::Relaxed), 1);
     }
 
