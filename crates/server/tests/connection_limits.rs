@@ -62,7 +62,7 @@ async fn get_from(addr: SocketAddr, from: IpAddr, path: &str, extra: &str) -> St
 /// Lets the connections the test server's start made (its readiness checks) end on the server's
 /// side too: a client sees the end of a response a moment before the server counts it closed.
 async fn settle() {
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 async fn join_from(s: &TestServer, from: IpAddr, room: &str) -> Result<Signaling, ClientError> {
@@ -184,7 +184,9 @@ async fn beyond_the_total_the_reserve_serves_operations_only_and_then_nothing() 
         "{join:?}"
     );
 
-    // Two half-sent requests take the reserve; the next connection is closed at once.
+    // Two half-sent requests take the reserve (once the refused join's connection has ended on
+    // the server's side too); the next connection is closed at once.
+    settle().await;
     let r1 = half_sent(s.addr, ip("127.0.0.6")).await;
     let r2 = half_sent(s.addr, ip("127.0.0.7")).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
