@@ -81,6 +81,49 @@ impl Signaling {
         })
     }
 
+    /// Connects to a plain `ws://` URL from the local address `local` (e.g. 127.0.0.2): one
+    /// machine can be several clients by address, for limits per address.
+    pub async fn connect_from(url: &str, local: std::net::IpAddr) -> Result<Self, ClientError> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::Error as WsError;
+        let request = url.into_client_request()?;
+        let uri = request.uri();
+        if uri.scheme_str() != Some("ws") {
+            return Err(ClientError::Decode(format!(
+                "connect_from takes ws:// URLs, not {url}"
+            )));
+        }
+        let host = uri.host().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri.port_u16().unwrap_or(80);
+        let remote = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(WsError::Io)?
+            .find(|a| a.is_ipv4() == local.is_ipv4())
+            .ok_or_else(|| ClientError::Decode(format!("{url}: no address of {local}'s family")))?;
+        let socket = if remote.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .map_err(WsError::Io)?;
+        socket
+            .bind(std::net::SocketAddr::new(local, 0))
+            .map_err(WsError::Io)?;
+        let stream = socket.connect(remote).await.map_err(WsError::Io)?;
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+        let (ws, _) = tokio_tungstenite::client_async_with_config(
+            request,
+            MaybeTlsStream::Plain(stream),
+            Some(config),
+        )
+        .await?;
+        Ok(Self {
+            ws,
+            timeout: Self::DEFAULT_TIMEOUT,
+        })
+    }
+
     pub async fn send(&mut self, msg: &ClientMessage) -> Result<(), ClientError> {
         let text = serde_json::to_string(msg).map_err(|e| ClientError::Decode(e.to_string()))?;
         self.send_raw(&text).await

@@ -12,6 +12,7 @@ pub mod progress;
 pub mod report;
 pub mod run;
 pub mod session;
+pub mod spawn;
 pub mod stats;
 pub mod table;
 

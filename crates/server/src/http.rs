@@ -42,6 +42,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::net::reserve::layer))
         .layer(axum::middleware::from_fn(crate::net::headers::layer))
         .with_state(state)
 }

@@ -224,6 +224,8 @@ pub async fn run(
         state.clone(),
         stop_rx.clone(),
     ));
+    let admission = connection_limits(&config);
+    state.metrics.set_admission(admission.clone());
     let app = http::router(state.clone());
     let plane = media.clone();
     let ice_tcp = media.filter(|m| m.ice_tcp);
@@ -233,6 +235,7 @@ pub async fn run(
         tls,
         ice_tcp,
         net::listener::ConnSettings::from_config(&config),
+        admission,
         stop_rx,
     ));
 
@@ -297,6 +300,37 @@ pub async fn run(
         ),
     }
     Ok(())
+}
+
+/// Raises the open-file limit and sizes the connection limits from what it became.
+fn connection_limits(config: &Config) -> Arc<net::admission::Admission> {
+    use net::descriptors;
+    let open_files = match descriptors::raise_open_file_limit() {
+        Ok(l) => {
+            tracing::info!(
+                soft_before = l.soft_before,
+                soft = l.soft,
+                hard = l.hard,
+                "open-file limit (RLIMIT_NOFILE) raised to the hard limit"
+            );
+            Some(l.soft)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit; connection limits as configured");
+            None
+        }
+    };
+    let (caps, warning) = descriptors::size(&config.connections, open_files);
+    if let Some(w) = warning {
+        tracing::warn!("{w}");
+    }
+    tracing::info!(
+        max_total = caps.total,
+        reserve = caps.reserve,
+        max_per_address = caps.per_address.unwrap_or(0),
+        "connection limits"
+    );
+    net::admission::Admission::new(caps, config.limits.exempt_loopback)
 }
 
 /// Recovers what an earlier process left cut, then starts the writer on `recording.dir`.

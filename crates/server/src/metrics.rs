@@ -92,6 +92,8 @@ pub struct Metrics {
     pub webhook_given_up: AtomicU64,
     /// Extra families other parts of the server add (name -> rendered text), e.g. the media plane.
     extra: Mutex<BTreeMap<&'static str, String>>,
+    /// The accept loop's connection counts, rendered when scraped.
+    admission: std::sync::OnceLock<std::sync::Arc<crate::net::admission::Admission>>,
 }
 
 impl Default for Metrics {
@@ -112,6 +114,7 @@ impl Default for Metrics {
             webhook_failed: AtomicU64::new(0),
             webhook_given_up: AtomicU64::new(0),
             extra: Mutex::new(BTreeMap::new()),
+            admission: std::sync::OnceLock::new(),
         }
     }
 }
@@ -122,6 +125,11 @@ impl Metrics {
         if let Ok(mut extra) = self.extra.lock() {
             extra.insert(key, text);
         }
+    }
+
+    /// Connection counts to render (set once, when the accept loop starts).
+    pub fn set_admission(&self, admission: std::sync::Arc<crate::net::admission::Admission>) {
+        let _ = self.admission.set(admission);
     }
 
     pub fn render(&self) -> String {
@@ -221,6 +229,9 @@ impl Metrics {
             "code",
             "Error messages sent to clients, by code.",
         );
+        if let Some(a) = self.admission.get() {
+            a.render(&mut out);
+        }
         crate::process::render(&mut out);
         if let Ok(extra) = self.extra.lock() {
             for text in extra.values() {

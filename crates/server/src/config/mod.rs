@@ -3,6 +3,7 @@
 
 mod cluster;
 mod compose;
+mod connections;
 mod files;
 mod load;
 mod recording;
@@ -11,6 +12,7 @@ mod webhooks;
 
 pub use cluster::{ClusterConfig, DEFAULT_NODE_ID};
 pub use compose::ComposeConfig;
+pub use connections::ConnectionsConfig;
 pub use files::FilesConfig;
 pub use recording::RecordingConfig;
 
@@ -24,6 +26,7 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
+    pub connections: ConnectionsConfig,
     pub database: DatabaseConfig,
     pub rooms: RoomsConfig,
     pub limits: LimitsConfig,
@@ -375,6 +378,7 @@ impl Config {
             return bad("rooms.quality_figures_interval_secs", "must be at least 1");
         }
         self.limits.validate()?;
+        self.connections.validate()?;
         self.webhooks.validate()?;
         self.files.validate()?;
         self.recording.validate()?;

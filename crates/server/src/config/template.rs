@@ -32,6 +32,22 @@ public_origins = []
 # machine) unless this token is set; then `Authorization: Bearer <token>` reads it from anywhere.
 metrics_token = ""
 
+[connections]
+# TCP connections on the HTTP port (HTTP, WebSockets and ICE-TCP alike) are counted when accepted,
+# before a byte is read; one over a limit is closed at once. At start the server raises its
+# open-file limit (the soft RLIMIT_NOFILE) to the hard limit and logs both.
+# Connections open at once; 0: as many as the open-file limit allows after a share for the
+# database, files, recordings and media (an eighth of it, at least 256) and the reserve below.
+# A larger value is lowered to that, with a warning.
+max_total = 0
+# Connections one address may hold open (IPv6: one /64); 0: no limit. Loopback is exempt when
+# limits.exempt_loopback is (a reverse proxy on this machine brings everyone from loopback).
+max_per_address = 256
+# Connections accepted beyond max_total that may only ask for /healthz, /readyz, /metrics and the
+# REST API with an Authorization header (an operator's API key), one request each; the rest get
+# 503. Health checks and admin tools reach a server whose connections are all taken.
+reserve = 16
+
 [database]
 # sqlite://<path> (created and migrated at start-up) or postgres://user@host:port/db.
 url = "sqlite://./data/convene.db"
@@ -81,7 +97,8 @@ joins_per_minute_per_address = 120
 # Guests (not signed in, no access token) one address may have in one room at once; more get
 # `too_many_from_address`. An office behind one NAT shares an address, hence generous. 0: no limit.
 guest_seats_per_address = 50
-# Loopback addresses are exempt from the two limits above (load tools and tests on this machine).
+# Loopback addresses are exempt from the two limits above and from connections.max_per_address
+# (load tools and tests on this machine, a reverse proxy on it).
 # Convene does not read X-Forwarded-For: behind a reverse proxy every client has the proxy's address.
 exempt_loopback = true
 # Rooms one account may plan per hour (POST /api/v1/rooms); more get `rate_limited`. 0: no limit.

@@ -10,6 +10,8 @@ pub struct ConnInfo {
     pub plain_on_tls_port: bool,
     /// Send Strict-Transport-Security (TLS from certificate files, not a self-signed trial).
     pub hsts: bool,
+    /// The capacity it was admitted on: the reserve serves operations only (net/reserve.rs).
+    pub slot: super::admission::Slot,
 }
 
 impl ConnInfo {

@@ -1,5 +1,6 @@
-//! The TCP accept loop. Each connection is told apart by its first bytes: a TLS handshake, or plain
-//! HTTP. (The media plane adds ICE-TCP here, so a deployment opens one TCP port.)
+//! The TCP accept loop. Each connection is admitted or closed at once by its count (admission.rs),
+//! then told apart by its first bytes: a TLS handshake, or plain HTTP. (The media plane adds
+//! ICE-TCP here, so a deployment opens one TCP port.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use super::admission::{Admission, Held, Permit, Slot};
 use super::watchdog::{ConnClock, Limits, Watched};
 use super::ConnInfo;
 use crate::media::MediaPlane;
@@ -71,6 +73,7 @@ pub async fn accept_loop(
     tls: Option<TlsAcceptor>,
     ice_tcp: Option<MediaPlane>,
     settings: ConnSettings,
+    admission: Arc<Admission>,
     mut stop: watch::Receiver<bool>,
 ) {
     let tls = tls.map(Arc::new);
@@ -88,12 +91,22 @@ pub async fn accept_loop(
                 continue;
             }
         };
+        // Counted before a byte is read: a refused connection is closed at once, and costs no
+        // task, no buffer, no timer.
+        let permit = match admission.admit(peer.ip()) {
+            Ok(p) => p,
+            Err(why) => {
+                tracing::debug!(%peer, ?why, "connection refused at accept");
+                drop(stream);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let tls = tls.clone();
         let ice_tcp = ice_tcp.clone();
         tokio::spawn(async move {
-            if let Err(e) = handle(stream, peer, app, tls, ice_tcp, settings).await {
+            if let Err(e) = handle(stream, permit, peer, app, tls, ice_tcp, settings).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
@@ -102,6 +115,7 @@ pub async fn accept_loop(
 
 async fn handle(
     stream: TcpStream,
+    permit: Permit,
     peer: std::net::SocketAddr,
     app: Router,
     tls: Option<Arc<TlsAcceptor>>,
@@ -116,9 +130,14 @@ async fn handle(
         return Ok(());
     }
     let tls_port = tls.is_some();
+    let slot = permit.slot();
     match (sniff(first[0]), tls) {
+        // Media on the reserve would hold it for a whole call: the reserve is for operations.
+        (Sniffed::IceTcp, _) if slot == Slot::Reserve => Ok(()),
         (Sniffed::IceTcp, _) => match ice_tcp {
             Some(media) => {
+                // The permit is held until the media connection ends.
+                let _permit = permit;
                 crate::media::ice_tcp::serve(stream, peer, media, settings.ice_tcp_handshake).await;
                 Ok(())
             }
@@ -126,6 +145,7 @@ async fn handle(
             None => Ok(()),
         },
         (Sniffed::Tls, Some(acceptor)) => {
+            let stream = Held::new(stream, permit);
             let handshake =
                 tokio::time::timeout_at(started + settings.http.header, acceptor.accept(stream));
             let stream = handshake.await??;
@@ -134,6 +154,7 @@ async fn handle(
                 tls: true,
                 plain_on_tls_port: false,
                 hsts: settings.hsts,
+                slot,
             };
             serve_http(stream, app, conn, settings.http).await
         }
@@ -144,8 +165,9 @@ async fn handle(
                 tls: false,
                 plain_on_tls_port: tls_port,
                 hsts: false,
+                slot,
             };
-            serve_http(stream, app, conn, settings.http).await
+            serve_http(Held::new(stream, permit), app, conn, settings.http).await
         }
     }
 }

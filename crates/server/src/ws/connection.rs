@@ -26,8 +26,12 @@ pub use convene_proto::close as close_code;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
-/// Initial WebSocket read buffer per connection.
-const READ_BUFFER: usize = 8 * 1024;
+/// Initial WebSocket read buffer per connection, and the most read from the socket at once.
+/// Tungstenite zero-fills it, so all of it is resident for every idle connection: 2 KiB holds a
+/// typical client message (chat, mute, a candidate) in one read, and a larger frame (an SDP offer)
+/// grows the buffer to its length once its header is read. 8 KiB cost ~6 KiB more per idle
+/// connection (docs/benchmarks.md, *Idle connections*).
+const READ_BUFFER: usize = 2 * 1024;
 
 /// How long the peer may take to answer our close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
