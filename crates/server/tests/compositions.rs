@@ -161,30 +161,27 @@ async fn a_recording_is_composed_into_one_video_of_its_length() {
     assert_eq!(api(&s, "GET", &one).await.status, 404);
 }
 
+/// A composition of `s`'s recorded meeting is refused at the request with a 503 whose message
+/// holds `says`, and none is queued.
+async fn refused_at_the_request(s: &TestServer, says: &str) {
+    let scratch = tempfile::tempdir().unwrap();
+    let meeting = recorded_meeting(s, scratch.path()).await;
+    let path = format!("/api/v1/meetings/{meeting}/compositions");
+    let r = api(s, "POST", &path).await;
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains(says), "{message}");
+    let list = api(s, "GET", &path).await;
+    assert_eq!(list.body["compositions"].as_array().map(Vec::len), Some(0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_ffmpeg_is_a_clear_503_at_the_request() {
     let s = TestServer::with(|c| {
         c.compose.ffmpeg = "/nonexistent/ffmpeg".into();
     })
     .await;
-    let scratch = tempfile::tempdir().unwrap();
-    let meeting = recorded_meeting(&s, scratch.path()).await;
-    let r = api(
-        &s,
-        "POST",
-        &format!("/api/v1/meetings/{meeting}/compositions"),
-    )
-    .await;
-    assert_eq!(r.status, 503, "{:?}", r.body);
-    let message = r.body["error"]["message"].as_str().unwrap_or("");
-    assert!(message.contains("ffmpeg is not installed"), "{message}");
-    let list = api(
-        &s,
-        "GET",
-        &format!("/api/v1/meetings/{meeting}/compositions"),
-    )
-    .await;
-    assert_eq!(list.body["compositions"].as_array().map(Vec::len), Some(0));
+    refused_at_the_request(&s, "ffmpeg is not installed").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,24 +190,7 @@ async fn a_disk_under_the_threshold_refuses_a_composition_at_the_request() {
     let probe = tempfile::tempdir().unwrap();
     let free = convene_server::recording::disk::free_bytes(probe.path()).expect("statvfs");
     let s = TestServer::with(|c| c.recording.min_free_mb = free / (1024 * 1024) + 1024).await;
-    let scratch = tempfile::tempdir().unwrap();
-    let meeting = recorded_meeting(&s, scratch.path()).await;
-    let r = api(
-        &s,
-        "POST",
-        &format!("/api/v1/meetings/{meeting}/compositions"),
-    )
-    .await;
-    assert_eq!(r.status, 503, "{:?}", r.body);
-    let message = r.body["error"]["message"].as_str().unwrap_or("");
-    assert!(message.contains("disk is too full"), "{message}");
-    let list = api(
-        &s,
-        "GET",
-        &format!("/api/v1/meetings/{meeting}/compositions"),
-    )
-    .await;
-    assert_eq!(list.body["compositions"].as_array().map(Vec::len), Some(0));
+    refused_at_the_request(&s, "disk is too full").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
