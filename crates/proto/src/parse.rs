@@ -269,6 +269,16 @@ mod tests {
         }
     }
 
+    /// From the signaling fuzz target: a number of many digits is read exactly, so a message
+    /// written back (a ping's `ts` in its pong) reads as the same message.
+    #[test]
+    fn a_long_number_survives_a_round_trip() {
+        let text = format!(r#"{{"type":"ping","ts":1{}.5}}"#, "0".repeat(88));
+        let msg = parse_client_message(&text).expect("parses");
+        let again = serde_json::to_string(&msg).expect("serializes");
+        assert_eq!(parse_client_message(&again), Ok(msg));
+    }
+
     #[test]
     fn every_listed_type_parses() {
         let ok = [
