@@ -277,10 +277,12 @@ export class Convene extends HostPowers {
     // events: the offer is made off the main thread while the app renders the meeting.
     const pc = this._peer.pc;
     const kept = msg.media_kept ?? sameParticipant;
-    if (!pc || !kept || pc.connectionState === 'failed' || pc.connectionState === 'closed') {
+    // With the session kept, a path that broke (even to `failed`: a network change) is mended by an ICE
+    // restart, which keeps every track; an offer left unanswered on the old socket is taken back first.
+    if (!pc || !kept || pc.connectionState === 'closed') {
       this._peer.start();
-    } else if (pc.iceConnectionState !== 'connected' && pc.iceConnectionState !== 'completed') {
-      this._peer.restartIce();
+    } else if (this._peer._offerPending || (pc.iceConnectionState !== 'connected' && pc.iceConnectionState !== 'completed')) {
+      this._peer.resumeIce();
     }
     this._setState('connected');
     this._quality.resetReport();

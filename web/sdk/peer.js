@@ -2,6 +2,7 @@
 // screen), offer/answer with glare handling, receiving m-lines, ICE restart / rebuild, and `layers_unused`.
 import { joinMark } from './marks.js';
 import { mayPublish } from './moderation.js';
+import { TROUBLE_TIMEOUT_MS } from './signaling.js';
 
 /** @typedef {import('./convene.js').Convene} Convene */
 /** @typedef {import('./types.js').Source} Source */
@@ -298,6 +299,8 @@ export class Peer {
     const s = pc.iceConnectionState;
     if (s === 'connected') joinMark('ice-connected');
     if (this._iceTimer) { clearTimeout(this._iceTimer); this._iceTimer = null; }
+    // The network that broke ICE may have broken the signaling socket too: find out now, not at the next ping.
+    if (s === 'failed' || s === 'disconnected') this.c._signaling.checkAlive(TROUBLE_TIMEOUT_MS);
     if (s === 'failed') {
       this.recover();
     } else if (s === 'disconnected') {
@@ -323,6 +326,19 @@ export class Peer {
   restartIce() {
     this._iceRestart = true;
     this.negotiate();
+  }
+
+  /**
+   * After a resume on a new socket with the media session kept: an offer sent on the old socket may never
+   * be answered, so it is taken back (rollback) before an ICE restart on the new one.
+   */
+  resumeIce() {
+    this._enqueue(async () => {
+      const pc = this.pc;
+      if (pc && pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+      this._offerPending = false;
+    });
+    this.restartIce();
   }
 
   /**

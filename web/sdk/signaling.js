@@ -51,6 +51,17 @@ export function backoffDelay(attempt, maxMs, random = Math.random) {
   return Math.floor(random() * ceiling);
 }
 
+/**
+ * How long a ping may go unanswered before the socket is taken for dead. A socket whose network went away
+ * (the device changed networks, the old address is gone) stays "open" in the browser for minutes; this
+ * finds it within a ping interval plus this much, or this much after ICE reports trouble.
+ */
+export const LIVENESS_TIMEOUT_MS = 5_000;
+/** The same when ICE has just reported trouble: the network is already suspect, so wait less. */
+export const TROUBLE_TIMEOUT_MS = 3_000;
+/** Pings (and liveness checks) on an idle socket. */
+export const PING_INTERVAL_MS = 15_000;
+
 export class Signaling {
   /** @param {Convene} client */
   constructor(client) {
@@ -67,6 +78,10 @@ export class Signaling {
     this._closingReason = null;
     /** Whether the current socket got `joined`: until then (in the lobby too) only `join` and `leave` go out. */
     this._joined = false;
+    /** When the current socket last delivered a message (any: a pong or an event). */
+    this._heardAt = 0;
+    /** @type {ReturnType<typeof setTimeout> | null} the pending liveness check */
+    this._aliveTimer = null;
   }
 
   url() {
@@ -110,6 +125,7 @@ export class Signaling {
         ws.send(JSON.stringify(this._joinMessage()));
       };
       ws.onmessage = (ev) => {
+        this._heardAt = Date.now();
         let msg;
         try { msg = JSON.parse(ev.data); } catch { return; }
         if (!settled) {
@@ -256,7 +272,38 @@ export class Signaling {
 
   startPings() {
     if (this._pingTimer) return;
-    this._pingTimer = setInterval(() => this.send({ type: 'ping', ts: Date.now() }), 15_000);
+    this._pingTimer = setInterval(() => this.checkAlive(), PING_INTERVAL_MS);
+    // The browser saw its network change (an address came or went): the socket may be on the old one.
+    /** @type {any} */ (globalThis.navigator)?.connection?.addEventListener?.('change', this._onNetChange);
+    globalThis.addEventListener?.('online', this._onNetChange);
+  }
+
+  _onNetChange = () => { this.checkAlive(TROUBLE_TIMEOUT_MS); };
+
+  /**
+   * Pings, and takes the socket for dead when nothing at all arrives within `timeoutMs`: it is dropped and
+   * the client resumes on a new one (as after a close; a false alarm costs a resume, nobody sees a leave).
+   * Called on every ping interval and when ICE reports trouble (a network change usually breaks both
+   * paths at once). @param {number} [timeoutMs]
+   */
+  checkAlive(timeoutMs = LIVENESS_TIMEOUT_MS) {
+    const ws = this.ws;
+    if (!ws || this._aliveTimer) return;
+    const sentAt = Date.now();
+    if (!this.send({ type: 'ping', ts: sentAt })) return;
+    this._aliveTimer = setTimeout(() => {
+      this._aliveTimer = null;
+      if (this.ws === ws && this._heardAt < sentAt) this._abandon(ws);
+    }, timeoutMs);
+  }
+
+  /** Gives up on a socket that stopped answering: no close handshake (it would wait on the dead path). @param {WebSocket} ws */
+  _abandon(ws) {
+    ws.onclose = null;
+    ws.onmessage = null;
+    try { ws.close(); } catch { /* closing anyway */ }
+    if (this.ws === ws) this.ws = null;
+    this._onClosed(1006);
   }
 
   /** @param {Record<string, unknown>} msg @returns {boolean} whether it went out */
@@ -281,6 +328,10 @@ export class Signaling {
   close() {
     if (this._pingTimer) clearInterval(this._pingTimer);
     this._pingTimer = null;
+    if (this._aliveTimer) clearTimeout(this._aliveTimer);
+    this._aliveTimer = null;
+    /** @type {any} */ (globalThis.navigator)?.connection?.removeEventListener?.('change', this._onNetChange);
+    globalThis.removeEventListener?.('online', this._onNetChange);
     this.wakeNow();
     if (this.ws) { this.ws.onclose = null; try { this.ws.close(1000); } catch { /* closed */ } }
     this.ws = null;

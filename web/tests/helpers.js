@@ -50,15 +50,17 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * process only (SIGTERM: a drain; SIGKILL: a crash) and `restart()` starts the same binary again on the
  * same port and database, as a supervisor restarting it would.
  * @param {string[]} [extra] more `--set key=value` arguments
- * @param {{ args?: string[], bin?: string }} [o] more command-line arguments, e.g. `['--max-participants', '2']`;
- *   `bin`: another server binary than TEST_CONVENE_BIN's (the join benchmark compares two)
+ * @param {{ args?: string[], bin?: string, host?: string }} [o] more command-line arguments, e.g. `['--max-participants', '2']`;
+ *   `bin`: another server binary than TEST_CONVENE_BIN's (the join benchmark compares two);
+ *   `host`: the address to listen on (HTTP and media), 127.0.0.1 unless given (networks.test.js uses a veth's)
  */
 export async function startServer(extra = [], o = {}) {
   const port = await freePort();
+  const host = o.host || '127.0.0.1';
   const dir = mkdtempSync(join(tmpdir(), 'convene-web-'));
-  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', `sqlite://${join(dir, 'db.sqlite')}`,
+  const args = ['serve', '--listen', `${host}:${port}`, '--database-url', `sqlite://${join(dir, 'db.sqlite')}`,
     '--set', 'media.udp_port=0', '--set', `files.dir=${join(dir, 'files')}`, ...extra.flatMap((e) => ['--set', e]), ...(o.args || [])];
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
   let log = '';
   const bin = o.bin || BINARY;
   let proc = await launch(bin, args, url, (d) => { log += d; });
@@ -180,7 +182,9 @@ export async function teardown(srv, browsers) {
  * permission granted, so getUserMedia rejects with NotAllowedError.
  * `locale`: the browser's language (navigator.languages, Accept-Language); English (en-US) unless given, so
  * that tests reading the app's text read its English catalogue.
- * @param {{ width?: number, height?: number, denyMedia?: boolean, locale?: string }} [opts]
+ * `executable`: another program to start instead of Chromium (networks.test.js starts it in a namespace);
+ * `secureOrigin`: an http origin other than loopback to treat as secure (getUserMedia needs one).
+ * @param {{ width?: number, height?: number, denyMedia?: boolean, locale?: string, executable?: string, secureOrigin?: string }} [opts]
  */
 export async function openBrowser(opts = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
@@ -188,8 +192,9 @@ export async function openBrowser(opts = {}) {
   // a loopback-only namespace (it then gathers no candidate at all): show them, as a granted page would.
   const args = opts.denyMedia
     ? [...FLAGS.filter((f) => f !== '--use-fake-ui-for-media-stream'), '--disable-features=WebRtcHideLocalIpsWithMdns']
-    : FLAGS;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+    : [...FLAGS];
+  if (opts.secureOrigin) args.push(`--unsafely-treat-insecure-origin-as-secure=${opts.secureOrigin}`);
+  const browser = await chromium.launch({ executablePath: opts.executable || CHROMIUM, headless: true, args });
   const context = await browser.newContext({ viewport: { width: opts.width || 1280, height: opts.height || 720 }, locale: opts.locale || 'en-US' });
   const perms = opts.denyMedia ? ['clipboard-read', 'clipboard-write'] : ['camera', 'microphone', 'clipboard-read', 'clipboard-write'];
   await context.grantPermissions(perms).catch(() => {});
@@ -197,7 +202,7 @@ export async function openBrowser(opts = {}) {
   await page.addInitScript(INIT);
   /** @type {string[]} */
   const console = [];
-  page.on('console', (m) => { console.push(`${m.type()}: ${m.text()}`); });
+  page.on('console', (m) => { console.push(`${m.type()}: ${m.text()}${m.type() === 'error' ? ` (${m.location().url})` : ''}`); });
   page.on('pageerror', (e) => { console.push(`pageerror: ${e.message}`); });
   return { browser, context, page, console, close: () => browser.close().catch(() => {}) };
 }
@@ -309,6 +314,24 @@ export function outboundCamera(page) {
     });
     return out;
   });
+}
+
+/**
+ * Shows `pid`'s camera tile on `page` at a fixed size the app's layout cannot undo: `small` 120×68 CSS pixels
+ * (the lowest layer fits), `large` 1200×675 (only the full layer fits), or `null` for the app's own layout.
+ * @param {import('playwright-core').Page} page @param {string} pid @param {'small'|'large'|null} size
+ */
+export function tileSize(page, pid, size) {
+  return page.evaluate(([p, sz]) => {
+    // A constructed style sheet: the page's Content-Security-Policy refuses an inline <style>.
+    const win = /** @type {any} */ (window);
+    if (!win.__testSize) {
+      win.__testSize = new CSSStyleSheet();
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, win.__testSize];
+    }
+    const [w, h] = sz === 'small' ? [120, 68] : [1200, 675];
+    win.__testSize.replaceSync(sz ? `.tile[data-participant-id="${p}"][data-source="camera"] { width: ${w}px !important; height: ${h}px !important; z-index: 1; }` : '');
+  }, /** @type {[string, 'small'|'large'|null]} */ ([pid, size]));
 }
 
 /** @param {import('playwright-core').Page} page @param {string} name */

@@ -3,7 +3,7 @@
 // (the server's `layers_unused` makes the SDK deactivate those encodings).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser, joinByLink, inbound, outboundCamera, screenshot, until, sleep, teardown } from './helpers.js';
+import { startServer, openBrowser, joinByLink, inbound, outboundCamera, screenshot, until, sleep, teardown, tileSize } from './helpers.js';
 
 const ROOM = 'e2e-quality';
 
@@ -27,21 +27,8 @@ describe('simulcast layers follow the displayed size', { timeout: 150_000 }, () 
   /** Width of the frames `b` decodes from A's camera. @param {B} b */
   const widthFromA = async (b) => (await inbound(b.page)).find((s) => s.participantId === idA && s.source === 'camera' && s.kind === 'video')?.frameWidth ?? 0;
 
-  /**
-   * Shows A's tile on `b` at a fixed size the app's layout cannot undo: `small` 120×68 CSS pixels (the lowest
-   * layer fits), `large` 1200×675 (only the full layer fits), or `null` for the app's own layout.
-   * @param {B} b @param {'small'|'large'|null} size
-   */
-  const setSize = (b, size) => b.page.evaluate(([pid, sz]) => {
-    // A constructed style sheet: the page's Content-Security-Policy refuses an inline <style>.
-    const win = /** @type {any} */ (window);
-    if (!win.__testSize) {
-      win.__testSize = new CSSStyleSheet();
-      document.adoptedStyleSheets = [...document.adoptedStyleSheets, win.__testSize];
-    }
-    const [w, h] = sz === 'small' ? [120, 68] : [1200, 675];
-    win.__testSize.replaceSync(sz ? `.tile[data-participant-id="${pid}"][data-source="camera"] { width: ${w}px !important; height: ${h}px !important; z-index: 1; }` : '');
-  }, /** @type {[string, 'small'|'large'|null]} */ ([idA, size]));
+  /** @param {B} b @param {'small'|'large'|null} size */
+  const setSize = (b, size) => tileSize(b.page, idA, size);
 
   /** What the test saw, for failure messages: signaling and statistics of every page (last messages). */
   const diag = async () => JSON.stringify({
