@@ -45,6 +45,8 @@ release="${CARGO_TARGET_DIR:-target}/release"
 lt="$release/convene-loadtest"
 # The server measured: this checkout's by default; another build's for a side-by-side comparison.
 server_bin="${CONVENE_BIN:-$release/convene}"
+# The server refuses CONVENE_* variables it does not know, and the tool passes its environment on.
+unset CONVENE_BIN
 # A tool run needs about 3 descriptors per participant (WebSocket, UDP, plus the server's side).
 ulimit -n 65536 2>/dev/null || true
 
