@@ -280,3 +280,38 @@ async fn garbage_is_ignored() {
     c.allocate().await.expect("still serving");
     assert_eq!(s.get("/healthz").await.0, 200);
 }
+
+/// Reads until the server closes the connection; true if it did within `wait`.
+async fn closed_within(t: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(wait, t.read(&mut buf)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+#[tokio::test]
+async fn tcp_connections_are_bounded_and_must_speak() {
+    let s = TestServer::with(|c| {
+        turn_on(c);
+        c.turn.max_allocations = 2;
+        c.media.ice_tcp_handshake_timeout_secs = 1;
+    })
+    .await;
+    let (_, tcp, user, pass) = credentials(&s, "turn-tcp-limits").await;
+    let mut c = TurnClient::tcp(tcp, &user, &pass).await;
+    c.allocate().await.expect("over TCP");
+    let mut idle = tokio::net::TcpStream::connect(tcp).await.expect("connect");
+    let mut over = tokio::net::TcpStream::connect(tcp).await.expect("connect");
+    assert!(
+        closed_within(&mut over, Duration::from_secs(5)).await,
+        "one connection over turn.max_allocations is closed at once"
+    );
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(5)).await,
+        "a connection that sends nothing is closed after the first-message timeout"
+    );
+    // The working one stays: its allocation answers.
+    assert_eq!(c.refresh(600).await.expect("refresh"), 600);
+}

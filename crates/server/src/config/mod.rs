@@ -79,7 +79,8 @@ pub struct MediaConfig {
     /// no such worker gets `server_busy`. 0: joins are never refused for load.
     pub max_worker_busy: f64,
     /// Seconds an ICE-TCP connection has to deliver its first complete framed packet (the STUN
-    /// binding request that names its participant); slower connections are closed.
+    /// binding request that names its participant), and a TCP connection to the TURN server its
+    /// first message; slower connections are closed.
     pub ice_tcp_handshake_timeout_secs: u64,
 }
 

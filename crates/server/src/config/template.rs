@@ -147,7 +147,8 @@ room_spread_threshold = 50
 # 0: never refuse for load.
 max_worker_busy = 0.9
 # Seconds an ICE-TCP connection on the HTTP port has to deliver its first complete framed packet
-# (the STUN request naming its participant); a slower connection is closed.
+# (the STUN request naming its participant), and a TCP connection to the TURN server ([turn]) its
+# first message; a slower connection is closed.
 ice_tcp_handshake_timeout_secs = 10
 # Send media datagrams in batches, one system call for many (sendmmsg). Off by default: on
 # loopback it measured no better than one send per datagram (docs/benchmarks-history.md).
@@ -179,7 +180,8 @@ secret = ""
 # this loses its relay.
 credential_ttl_secs = 86400
 # Allocations one participant, and this node for everyone, may hold at once; one more is refused
-# (486 Allocation Quota Reached).
+# (486 Allocation Quota Reached). max_allocations also bounds the TCP connections to the TURN
+# port: one more is closed at once.
 max_allocations_per_user = 10
 max_allocations = 1000
 # Longest lifetime, in seconds, an allocation gets per Allocate or Refresh.

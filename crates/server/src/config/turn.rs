@@ -93,3 +93,40 @@ impl TurnConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConfigError};
+
+    fn key_of(c: &Config) -> Option<String> {
+        match c.validate() {
+            Err(ConfigError::Invalid { key, .. }) => Some(key),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let mut c = Config::default();
+        c.turn.enabled = true;
+        assert_eq!(key_of(&c), None);
+        c.turn.allow_peers = vec!["10.0.0.1/8".into()];
+        assert_eq!(key_of(&c).as_deref(), Some("turn.allow_peers"));
+        c.turn.allow_peers = vec!["10.0.0.0/8".into(), "2001:db8::/32".into()];
+        assert_eq!(key_of(&c), None);
+        c.turn.realm = "a\"b".into();
+        assert_eq!(key_of(&c).as_deref(), Some("turn.realm"));
+        c.turn.realm = "convene".into();
+        c.turn.max_allocations_per_user = 0;
+        assert_eq!(key_of(&c).as_deref(), Some("turn.max_allocations"));
+        c.turn.max_allocations_per_user = 1;
+        c.turn.max_lifetime_secs = 0;
+        assert_eq!(key_of(&c).as_deref(), Some("turn.max_lifetime_secs"));
+        c.turn.max_lifetime_secs = 60;
+        c.turn.credential_ttl_secs = 0;
+        assert_eq!(key_of(&c).as_deref(), Some("turn.credential_ttl_secs"));
+        c.turn.credential_ttl_secs = 60;
+        c.media.enabled = false;
+        assert_eq!(key_of(&c).as_deref(), Some("turn.enabled"));
+    }
+}

@@ -24,6 +24,7 @@ mod transport;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use convene_proto::IceServer;
 
@@ -108,9 +109,16 @@ impl Embedded {
         let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp)?);
         let tcp = tokio::net::TcpListener::from_std(sockets.tcp)?;
         let max_conns = cfg.max_allocations as usize;
+        // Like an ICE-TCP connection on the HTTP port: the same time to show it speaks the protocol.
+        let first_message = Duration::from_secs(config.media.ice_tcp_handshake_timeout_secs);
         let tasks = vec![
             tokio::spawn(transport::udp_loop(turn.clone(), udp)),
-            tokio::spawn(transport::tcp_loop(turn.clone(), tcp, max_conns)),
+            tokio::spawn(transport::tcp_loop(
+                turn.clone(),
+                tcp,
+                max_conns,
+                first_message,
+            )),
             tokio::spawn(transport::sweep_loop(turn.clone())),
         ];
         tracing::info!(%at, "TURN server listening (UDP and TCP)");

@@ -15,8 +15,6 @@ use super::stun::{self, attr, method, Builder, Class};
 
 /// Messages queued for one TCP client before new ones are dropped (a client not reading).
 const TCP_QUEUE: usize = 256;
-/// Seconds a TCP connection has to send its first complete message.
-const TCP_FIRST_MESSAGE: Duration = Duration::from_secs(10);
 
 pub async fn udp_loop(turn: Arc<Turn>, socket: Arc<UdpSocket>) {
     let mut buf = vec![0u8; 65_536];
@@ -34,8 +32,13 @@ pub async fn udp_loop(turn: Arc<Turn>, socket: Arc<UdpSocket>) {
 }
 
 /// Accepts TCP clients; at most `max_conns` at once (each may hold one allocation), the rest are
-/// closed at once.
-pub async fn tcp_loop(turn: Arc<Turn>, listener: TcpListener, max_conns: usize) {
+/// closed at once. A client has `first_message` to send its first complete message.
+pub async fn tcp_loop(
+    turn: Arc<Turn>,
+    listener: TcpListener,
+    max_conns: usize,
+    first_message: Duration,
+) {
     let slots = Arc::new(Semaphore::new(max_conns));
     loop {
         let Ok((stream, from)) = listener.accept().await else {
@@ -50,7 +53,7 @@ pub async fn tcp_loop(turn: Arc<Turn>, listener: TcpListener, max_conns: usize) 
         let turn = turn.clone();
         tokio::spawn(async move {
             let client = Client::Tcp(from);
-            serve_tcp(&turn, client, stream).await;
+            serve_tcp(&turn, client, stream, first_message).await;
             // The connection was the allocation's transport: it ends with it (RFC 8656 3.1).
             turn.table.remove(&client);
             drop(permit);
@@ -58,7 +61,7 @@ pub async fn tcp_loop(turn: Arc<Turn>, listener: TcpListener, max_conns: usize) 
     }
 }
 
-async fn serve_tcp(turn: &Arc<Turn>, client: Client, stream: TcpStream) {
+async fn serve_tcp(turn: &Arc<Turn>, client: Client, stream: TcpStream, first_message: Duration) {
     let _ = stream.set_nodelay(true);
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
@@ -75,7 +78,7 @@ async fn serve_tcp(turn: &Arc<Turn>, client: Client, stream: TcpStream) {
     loop {
         let read = read_frame(&mut rd, &mut buf);
         let n = match first {
-            true => tokio::time::timeout(TCP_FIRST_MESSAGE, read).await.ok(),
+            true => tokio::time::timeout(first_message, read).await.ok(),
             false => Some(read.await),
         };
         let Some(Ok(Some(n))) = n else { break };
