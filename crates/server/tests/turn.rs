@@ -110,6 +110,10 @@ async fn relays_to_our_media_address_and_nowhere_else() {
         let e = c.bind_channel(0x4001, p).await.expect_err("refused");
         assert_eq!(e.0, 403, "channel to {peer}: {e:?}");
     }
+    let refused = s
+        .metric("convene_turn_refused_total{reason=\"peer\"}")
+        .await;
+    assert_eq!(refused, 16.0, "every refusal counted");
     c.send_to(other_addr, b"must not arrive").await;
     let mut buf = [0u8; 64];
     let leaked = tokio::time::timeout(Duration::from_millis(500), other.recv_from(&mut buf)).await;
@@ -190,6 +194,10 @@ async fn forged_and_expired_credentials_are_refused() {
     assert_eq!(made_up.allocate().await.expect_err("made up").0, 401);
     let mut ok = TurnClient::udp(udp, &user, &pass).await;
     ok.allocate().await.expect("the real one works");
+    let refused = s
+        .metric("convene_turn_refused_total{reason=\"auth\"}")
+        .await;
+    assert_eq!(refused, 3.0, "forged, expired and made up");
 }
 
 #[tokio::test]
@@ -217,6 +225,12 @@ async fn allocations_are_bounded_per_participant_and_per_node() {
         .expect("another participant has a share");
     let mut fourth = TurnClient::udp(udp, &user2, &pass2).await;
     assert_eq!(fourth.allocate().await.expect_err("node quota").0, 486);
+    assert_eq!(s.metric("convene_turn_allocations ").await, 3.0);
+    assert_eq!(
+        s.metric("convene_turn_refused_total{reason=\"quota\"}")
+            .await,
+        2.0
+    );
     // Deleting one (Refresh with lifetime 0) frees its place.
     assert_eq!(held[0].refresh(0).await.expect("delete"), 0);
     fourth.allocate().await.expect("room again");

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::allocation::{Allocation, Client, Full, Sink, Table};
 use super::auth::{AuthError, Authed, Credentials};
 use super::peers::{PeerPolicy, Refusal};
+use super::stats::Stats;
 use super::stun::{self, attr, method, Builder, Class, Message};
 
 /// An allocation's lifetime when the client asks for none, or for less (RFC 8656 7.2).
@@ -26,6 +27,7 @@ pub struct Turn {
     /// The addresses clients reach this machine at (`media.public_ips`): the relayed address told
     /// to a client is the first of the relay's family, with the relay socket's port.
     pub public_ips: Vec<IpAddr>,
+    pub stats: Stats,
 }
 
 fn unix_now() -> u64 {
@@ -121,7 +123,10 @@ impl Turn {
         let (code, reason) = match e {
             AuthError::BadRequest => return fail(msg, None, 400, "Bad Request"),
             AuthError::Challenge => (401, "Unauthorized"),
-            AuthError::Unauthorized(why) => (401, why),
+            AuthError::Unauthorized(why) => {
+                Stats::add(&self.stats.auth_refused);
+                (401, why)
+            }
             AuthError::StaleNonce => (438, "Stale Nonce"),
         };
         Builder::new(msg.method, Class::Error, msg.tid)
@@ -167,6 +172,7 @@ impl Turn {
             return fail(msg, key, 440, "Address Family not Supported");
         };
         if let Err(f) = self.table.room_for(&auth.user) {
+            Stats::add(&self.stats.quota_refused);
             return quota(msg, key, f);
         }
         let relay = match bind_relay(bind_ip) {
@@ -188,8 +194,10 @@ impl Turn {
             expires,
         ));
         if let Err(f) = self.table.insert(client, alloc.clone()) {
+            Stats::add(&self.stats.quota_refused);
             return quota(msg, key, f);
         }
+        Stats::add(&self.stats.allocations_made);
         let reader = tokio::spawn(super::transport::relay_reader(self.clone(), alloc.clone()));
         self.table.set_reader(&client, reader.abort_handle());
         self.allocated(msg, &alloc, client, lifetime)
@@ -264,6 +272,7 @@ impl Turn {
                     Refusal::NotOurMedia => "Forbidden: not this server's media".into(),
                 };
                 tracing::debug!(peer = %p, user = %a.user, "TURN: peer refused: {why}");
+                Stats::add(&self.stats.peers_refused);
                 return Err((403, why));
             }
             if p.is_ipv6() != a.relayed.is_ipv6() {

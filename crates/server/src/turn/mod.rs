@@ -19,6 +19,7 @@ pub mod cidr;
 mod handler;
 pub mod peers;
 pub mod special;
+mod stats;
 pub mod stun;
 mod transport;
 
@@ -105,6 +106,7 @@ impl Embedded {
             max_lifetime: cfg.max_lifetime_secs,
             relay_ip: at.ip(),
             public_ips,
+            stats: stats::Stats::default(),
         });
         let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp)?);
         let tcp = tokio::net::TcpListener::from_std(sockets.tcp)?;
@@ -146,6 +148,11 @@ impl Embedded {
     /// Allocations held now.
     pub fn allocations(&self) -> usize {
         self.turn.table.len()
+    }
+
+    /// The TURN families of /metrics.
+    pub fn render_metrics(&self) -> String {
+        self.turn.stats.render(self.turn.table.len())
     }
 
     /// Stops serving and frees every allocation.
