@@ -329,3 +329,62 @@ async fn tcp_connections_are_bounded_and_must_speak() {
     // The working one stays: its allocation answers.
     assert_eq!(c.refresh(600).await.expect("refresh"), 600);
 }
+
+#[tokio::test]
+async fn protocol_errors_have_their_codes() {
+    use convene_server::turn::stun::{attr, method};
+    let s = TestServer::with(turn_on).await;
+    let (udp, _, user, pass) = credentials(&s, "turn-codes").await;
+    let mut c = TurnClient::udp(udp, &user, &pass).await;
+    let tcp_relay = c
+        .request(method::ALLOCATE, |b| {
+            b.attr(attr::REQUESTED_TRANSPORT, &[6, 0, 0, 0])
+        })
+        .await;
+    assert_eq!(tcp_relay.expect_err("TCP relaying").0, 442);
+    let none = c.request(method::ALLOCATE, |b| b).await;
+    assert_eq!(none.expect_err("no transport").0, 400);
+    let even_port = c
+        .request(method::ALLOCATE, |b| {
+            b.attr(attr::REQUESTED_TRANSPORT, &[17, 0, 0, 0])
+                .attr(0x0018, &[0x80, 0, 0, 0])
+        })
+        .await;
+    assert_eq!(even_port.expect_err("EVEN-PORT").0, 420);
+    let v6 = c
+        .request(method::ALLOCATE, |b| {
+            b.attr(attr::REQUESTED_TRANSPORT, &[17, 0, 0, 0])
+                .attr(attr::REQUESTED_ADDRESS_FAMILY, &[2, 0, 0, 0])
+        })
+        .await;
+    assert_eq!(v6.expect_err("no IPv6 here").0, 440);
+    let media = s.udp_addr.expect("media");
+    assert_eq!(c.permit(media).await.expect_err("no allocation").0, 437);
+    c.allocate().await.expect("allocate");
+    assert_eq!(c.allocate().await.expect_err("a second one").0, 437);
+    assert_eq!(
+        c.bind_channel(0x3fff, media)
+            .await
+            .expect_err("bad channel")
+            .0,
+        400
+    );
+    c.bind_channel(0x4000, media).await.expect("channel");
+    // The same peer on a second channel.
+    assert_eq!(
+        c.bind_channel(0x4001, media)
+            .await
+            .expect_err("peer has a channel")
+            .0,
+        400
+    );
+    // Another participant's credential on this 5-tuple.
+    let (_, _, user2, pass2) = credentials(&s, "turn-codes").await;
+    let mut same_tuple = c;
+    same_tuple.username = user2;
+    same_tuple.set_password(&pass2);
+    assert_eq!(
+        same_tuple.refresh(600).await.expect_err("wrong user").0,
+        441
+    );
+}

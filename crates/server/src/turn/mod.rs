@@ -8,10 +8,12 @@
 //! allocation quota per user or per node, and no TCP client transport; those are the point here.
 //! So the server is ours, on a focused STUN codec (stun.rs says why that one is ours too).
 //!
-//! TURN over TLS on the HTTPS port would fit beside ICE-TCP in net/listener.rs: after the TLS
-//! handshake, a connection whose ALPN is "stun.turn" (RFC 7443) is handed to
-//! `transport::serve_tcp`'s loop (over the TLS stream instead of a TcpStream) instead of
-//! hyper; browsers send that ALPN for `turns:` URLs. Not done yet.
+//! TURN over TLS on the HTTPS port (not done yet) would fit in net/listener.rs, which already tells
+//! ICE-TCP from HTTP by the first bytes on a plain connection: after the TLS handshake, a connection
+//! that negotiated the ALPN "stun.turn" (RFC 7443), or whose first decrypted bytes are a STUN header
+//! with the magic cookie (browsers need not send that ALPN for `turns:` URLs), goes to the loop of
+//! `transport::serve_tcp` (made generic over the stream) instead of hyper; the URL handed out would
+//! be `turns:<host>:<https port>?transport=tcp`, with the certificate's name as host.
 
 pub mod allocation;
 pub mod auth;

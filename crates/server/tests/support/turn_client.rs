@@ -74,6 +74,10 @@ impl TurnClient {
         }
     }
 
+    pub fn set_password(&mut self, password: &str) {
+        self.password = password.into();
+    }
+
     fn key(&self) -> [u8; 16] {
         long_term_key(&self.username, &self.realm, &self.password)
     }
