@@ -290,6 +290,28 @@ async fn garbage_is_ignored() {
         let mut t = tokio::net::TcpStream::connect(tcp).await.expect("connect");
         let _ = t.write_all(junk).await;
     }
+    // The longest STUN message TCP framing allows is read whole, and the connection goes on.
+    {
+        use convene_server::turn::stun::{method, Builder, Class, Message};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let tid: [u8; 12] = rand::random();
+        let big = Builder::new(method::BINDING, Class::Request, tid)
+            .attr(0x8022, &vec![b'x'; 65_516])
+            .finish(None);
+        assert_eq!(big.len(), 20 + 65_528);
+        let mut t = tokio::net::TcpStream::connect(tcp).await.expect("connect");
+        t.write_all(&big).await.expect("write");
+        let mut head = [0u8; 20];
+        tokio::time::timeout(Duration::from_secs(5), t.read_exact(&mut head))
+            .await
+            .expect("an answer to the longest message")
+            .expect("read");
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        let mut answer = head.to_vec();
+        answer.resize(20 + len, 0);
+        t.read_exact(&mut answer[20..]).await.expect("read");
+        assert_eq!(Message::parse(&answer).expect("STUN").tid, tid);
+    }
     let mut c = TurnClient::udp(udp, &user, &pass).await;
     c.allocate().await.expect("still serving");
     assert_eq!(s.get("/healthz").await.0, 200);
@@ -387,4 +409,58 @@ async fn protocol_errors_have_their_codes() {
         same_tuple.refresh(600).await.expect_err("wrong user").0,
         441
     );
+}
+
+#[tokio::test]
+async fn a_datagram_too_long_for_a_data_indication_needs_a_channel() {
+    // IPv6: an IPv4 datagram always fits in a Data indication, a long IPv6 one may not.
+    let s = TestServer::with(|c| {
+        turn_on(c);
+        c.server.listen = "[::1]:0".into();
+        c.media.public_ips = vec!["::1".into()];
+        c.turn.allow_peers = vec!["::1/128".into()];
+    })
+    .await;
+    // Over TCP, where a message is not bounded by a UDP datagram's size, only by its length field.
+    let (_, tcp, user, pass) = credentials(&s, "turn-long").await;
+    let peer = UdpSocket::bind("[::1]:0").await.expect("bind");
+    let peer_addr = peer.local_addr().expect("addr");
+    let mut c = TurnClient::tcp(tcp, &user, &pass).await;
+    let relayed = c
+        .request(convene_server::turn::stun::method::ALLOCATE, |b| {
+            use convene_server::turn::stun::attr;
+            b.attr(attr::REQUESTED_TRANSPORT, &[17, 0, 0, 0])
+                .attr(attr::REQUESTED_ADDRESS_FAMILY, &[2, 0, 0, 0])
+        })
+        .await
+        .expect("an IPv6 allocation");
+    let relayed = {
+        use convene_server::turn::stun::{attr, Message};
+        let m = Message::parse(&relayed).expect("parse");
+        m.xor_address(m.get(attr::XOR_RELAYED_ADDRESS).expect("relayed"))
+            .expect("address")
+    };
+    c.permit(peer_addr).await.expect("permit");
+    // The longest that fits arrives as a Data indication.
+    peer.send_to(&vec![1u8; 65_496], relayed)
+        .await
+        .expect("send");
+    let (from, data) = c.recv_data(Duration::from_secs(5)).await.expect("Data");
+    assert_eq!((from, data.len()), (Some(peer_addr), 65_496));
+    // One byte more would overflow the message's length: dropped, never sent malformed.
+    peer.send_to(&vec![2u8; 65_497], relayed)
+        .await
+        .expect("send");
+    let sent = c.recv_raw(Duration::from_millis(500)).await;
+    assert!(sent.is_none(), "nothing comes: {:?}", sent.map(|b| b.len()));
+    // Over a channel it fits.
+    c.bind_channel(0x4003, peer_addr).await.expect("channel");
+    peer.send_to(&vec![3u8; 65_497], relayed)
+        .await
+        .expect("send");
+    let (from, data) = c
+        .recv_data(Duration::from_secs(5))
+        .await
+        .expect("ChannelData");
+    assert_eq!((from, data.len()), (None, 65_497));
 }

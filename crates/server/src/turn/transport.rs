@@ -13,6 +13,13 @@ use super::allocation::{Allocation, Client, Sink};
 use super::handler::Turn;
 use super::stun::{self, attr, method, Builder, Class};
 
+/// The longest datagram a Data indication from `peer` carries: 65535 bytes of attributes less
+/// XOR-PEER-ADDRESS (12 for IPv4, 24 for IPv6), DATA's header (4) and FINGERPRINT (8), rounded down
+/// to 4. Only an IPv6 datagram can be longer (an IPv4 one carries at most 65507 bytes).
+fn max_data_indication(peer: std::net::SocketAddr) -> usize {
+    let peer_attr = if peer.is_ipv4() { 12 } else { 24 };
+    (usize::from(u16::MAX) - peer_attr - 4 - 8) / 4 * 4
+}
 /// Messages queued for one TCP client before new ones are dropped (a client not reading).
 const TCP_QUEUE: usize = 256;
 
@@ -73,7 +80,8 @@ async fn serve_tcp(turn: &Arc<Turn>, client: Client, stream: TcpStream, first_me
         }
     });
     let sink = Sink::Tcp(tx);
-    let mut buf = vec![0u8; 4 + 65_535 + 3];
+    // The longest frame: a STUN message of the largest length (ChannelData's is shorter).
+    let mut buf = vec![0u8; stun::HEADER + usize::from(u16::MAX)];
     let mut first = true;
     loop {
         let read = read_frame(&mut rd, &mut buf);
@@ -105,7 +113,7 @@ async fn read_frame(
         1 => 4 + len.div_ceil(4) * 4,
         _ => return Ok(None),
     };
-    // `buf` holds the longest frame: 4 + 65535 rounded up to 4.
+    // `buf` holds the longest frame: a header and 65535 bytes.
     rd.read_exact(&mut buf[4..total]).await?;
     // ChannelData's padding is not part of the message.
     Ok(Some(if buf[0] >> 6 == 1 { 4 + len } else { total }))
@@ -127,6 +135,9 @@ pub async fn relay_reader(turn: Arc<Turn>, alloc: Arc<Allocation>) {
         let data = &buf[..n];
         let out = match alloc.channel_of(from, now) {
             Some(ch) => stun::channel_data(ch, data, alloc.sink.is_stream()),
+            // Too long for a Data indication's 16-bit length (with XOR-PEER-ADDRESS and
+            // FINGERPRINT): a peer that sends such a datagram needs a channel.
+            None if n > max_data_indication(from) => continue,
             None => {
                 let tid: [u8; 12] = rand::random();
                 Builder::new(method::DATA, Class::Indication, tid)
