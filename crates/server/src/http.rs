@@ -125,6 +125,9 @@ async fn metrics(
     if let Some(r) = &state.recorder {
         text.push_str(&r.metrics.render());
     }
+    if let Some(t) = &state.turn {
+        text.push_str(&t.render_metrics());
+    }
     (
         [(
             header::CONTENT_TYPE,

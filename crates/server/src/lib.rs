@@ -28,6 +28,7 @@ pub mod records;
 pub mod rooms;
 pub mod state;
 pub mod tls;
+pub mod turn;
 pub mod users;
 pub mod validate;
 pub mod web;
@@ -50,6 +51,8 @@ pub struct Listeners {
     pub http: TcpListener,
     /// The media UDP socket; None when media is disabled.
     pub udp: Option<std::net::UdpSocket>,
+    /// The embedded TURN server's UDP socket and TCP listener; None unless `turn.enabled`.
+    pub turn: Option<turn::Sockets>,
 }
 
 impl Listeners {
@@ -67,7 +70,14 @@ impl Listeners {
         } else {
             None
         };
-        Ok(Self { http, udp })
+        let turn = match config.turn.enabled {
+            true => Some(turn::Sockets::bind(
+                http.local_addr()?.ip(),
+                config.turn.listen_port,
+            )?),
+            false => None,
+        };
+        Ok(Self { http, udp, turn })
     }
 }
 
@@ -81,6 +91,8 @@ pub enum RunError {
     Cluster(#[from] cluster::ClusterError),
     #[error("media: {0}")]
     Media(#[from] media::MediaStartError),
+    #[error("TURN: {0}")]
+    Turn(std::io::Error),
     #[error("recording directory {path}: {source}")]
     Recording {
         path: String,
@@ -174,6 +186,11 @@ pub async fn run(
         resume_key,
     );
     state.recorder = recorder.clone();
+    if let (Some(sockets), Some(plane)) = (listeners.turn, &media) {
+        state.turn = Some(Arc::new(
+            start_turn(&config, store.as_ref(), sockets, plane).await?,
+        ));
+    }
     if config.cluster.enabled() {
         let secret = store
             .secret(cluster::KEY_NAME, &cluster::ClusterKey::generate_secret())
@@ -286,6 +303,9 @@ pub async fn run(
             );
         }
     }
+    if let Some(t) = &state.turn {
+        t.stop();
+    }
     if let Some(plane) = plane {
         // The worker threads end before we return, so before the process exits: see
         // media/threads.rs. Joining blocks, hence off the runtime's threads.
@@ -331,6 +351,36 @@ fn connection_limits(config: &Config) -> Arc<net::admission::Admission> {
         "connection limits"
     );
     net::admission::Admission::new(caps, config.limits.exempt_loopback)
+}
+
+/// Starts the embedded TURN server, relaying to this node's media addresses only: its UDP
+/// socket's and each public IP's with the media port.
+async fn start_turn(
+    config: &Config,
+    store: &dyn Store,
+    sockets: turn::Sockets,
+    plane: &media::MediaPlane,
+) -> Result<turn::Embedded, RunError> {
+    let secret = match config.turn.secret.is_empty() {
+        true => {
+            store
+                .secret(turn::KEY_NAME, &rooms::resume::ResumeKey::generate_secret())
+                .await?
+        }
+        false => config.turn.secret.clone(),
+    };
+    let port = plane.udp_addr.port();
+    let media = std::iter::once(plane.udp_addr)
+        .chain(
+            config
+                .media
+                .public_ips
+                .iter()
+                .filter_map(|ip| ip.parse().ok())
+                .map(|ip| std::net::SocketAddr::new(ip, port)),
+        )
+        .collect();
+    turn::Embedded::start(config, sockets, secret, media).map_err(RunError::Turn)
 }
 
 /// Recovers what an earlier process left cut, then starts the writer on `recording.dir`.

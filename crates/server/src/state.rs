@@ -43,6 +43,8 @@ pub struct AppState {
     pub blobs: Arc<dyn crate::files::blob::BlobStore>,
     /// Writes recordings; None when `recording.enabled` is off or media is disabled.
     pub recorder: Option<Arc<crate::recording::Recorder>>,
+    /// The embedded TURN server; None unless `turn.enabled` (and media).
+    pub turn: Option<Arc<crate::turn::Embedded>>,
     /// This node's compositions, one at a time (compose/queue.rs).
     pub compose: crate::compose::ComposeQueue,
     /// Which room each participant with a media session is in, for routing media events.
@@ -89,6 +91,7 @@ impl AppState {
             pending_closes: Default::default(),
             media,
             recorder: None,
+            turn: None,
             media_routes: Mutex::new(HashMap::new()),
             draining: AtomicBool::new(false),
             close_all: tokio::sync::watch::channel(false).0,

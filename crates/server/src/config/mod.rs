@@ -8,6 +8,7 @@ mod files;
 mod load;
 mod recording;
 mod template;
+mod turn;
 mod webhooks;
 
 pub use cluster::{ClusterConfig, DEFAULT_NODE_ID};
@@ -18,6 +19,7 @@ pub use recording::RecordingConfig;
 
 pub use load::{load, ConfigError, Sources};
 pub use template::DEFAULT_TEMPLATE;
+pub use turn::TurnConfig;
 pub use webhooks::{WebhookEndpointConfig, WebhooksConfig};
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +34,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub websocket: WebSocketConfig,
     pub media: MediaConfig,
+    pub turn: TurnConfig,
     pub tls: TlsConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
@@ -76,7 +79,8 @@ pub struct MediaConfig {
     /// no such worker gets `server_busy`. 0: joins are never refused for load.
     pub max_worker_busy: f64,
     /// Seconds an ICE-TCP connection has to deliver its first complete framed packet (the STUN
-    /// binding request that names its participant); slower connections are closed.
+    /// binding request that names its participant), and a TCP connection to the TURN server its
+    /// first message; slower connections are closed.
     pub ice_tcp_handshake_timeout_secs: u64,
 }
 
@@ -384,6 +388,13 @@ impl Config {
         self.recording.validate()?;
         self.compose.validate()?;
         self.cluster.validate(&self.database.url)?;
+        self.turn.validate()?;
+        if self.turn.enabled && !self.media.enabled {
+            return bad(
+                "turn.enabled",
+                "the TURN server relays media: it needs media.enabled",
+            );
+        }
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
         {

@@ -147,7 +147,8 @@ room_spread_threshold = 50
 # 0: never refuse for load.
 max_worker_busy = 0.9
 # Seconds an ICE-TCP connection on the HTTP port has to deliver its first complete framed packet
-# (the STUN request naming its participant); a slower connection is closed.
+# (the STUN request naming its participant), and a TCP connection to the TURN server ([turn]) its
+# first message; a slower connection is closed.
 ice_tcp_handshake_timeout_secs = 10
 # Send media datagrams in batches, one system call for many (sendmmsg). Off by default: on
 # loopback it measured no better than one send per datagram (docs/benchmarks-history.md).
@@ -162,6 +163,33 @@ gso = false
 # publishers' congestion control backs off): see docs/benchmarks.md. The kernel caps it at
 # net.core.rmem_max / wmem_max (Debian: ~200 KiB; the log warns, raise it with sysctl).
 socket_buffer_bytes = 1048576
+
+[turn]
+# The embedded TURN server (RFC 8656), for clients that neither UDP nor ICE-TCP reaches: it
+# relays their media to this node's media port only. When on, every participant gets
+# "turn:<public_ip>:<listen_port>?transport=udp" and "...?transport=tcp" URLs for each
+# media.public_ips entry in `joined`, with a credential of its own (coturn's REST scheme).
+enabled = false
+# UDP and TCP port, on the IP of server.listen (0: any free port).
+listen_port = 3478
+realm = "convene"
+# Secret the credentials are made from (HMAC-SHA1). Empty: generated once and kept in the
+# database, shared by every node of a cluster.
+secret = ""
+# Seconds a credential is valid. Allocations are refreshed with it: a relayed call longer than
+# this loses its relay.
+credential_ttl_secs = 86400
+# Allocations one participant, and this node for everyone, may hold at once; one more is refused
+# (486 Allocation Quota Reached). max_allocations also bounds the TCP connections to the TURN
+# port: one more is closed at once.
+max_allocations_per_user = 10
+max_allocations = 1000
+# Longest lifetime, in seconds, an allocation gets per Allocate or Refresh.
+max_lifetime_secs = 3600
+# Peer addresses (CIDRs) the relay may reach besides this node's media addresses. Loopback,
+# private, link-local, multicast and other special-purpose addresses need an entry at least as
+# narrow as their IANA block ("10.0.0.0/8", not "0.0.0.0/0").
+allow_peers = []
 
 [tls]
 # PEM certificate chain and private key files. Empty: no certificate file.

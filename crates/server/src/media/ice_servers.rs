@@ -9,7 +9,15 @@ use sha1::Sha1;
 
 use crate::config::MediaConfig;
 
-pub fn for_participant(cfg: &MediaConfig, participant: &str, now_unix_secs: u64) -> Vec<IceServer> {
+/// STUN first, then the embedded TURN server, then external TURN servers. The order decides no
+/// path: ICE ranks candidates by type (host, then server-reflexive, then relayed) whatever the
+/// servers' order, so a direct path wins whenever one works.
+pub fn for_participant(
+    cfg: &MediaConfig,
+    embedded: Option<&crate::turn::Embedded>,
+    participant: &str,
+    now_unix_secs: u64,
+) -> Vec<IceServer> {
     let mut servers = Vec::new();
     if !cfg.stun_urls.is_empty() {
         servers.push(IceServer {
@@ -17,6 +25,9 @@ pub fn for_participant(cfg: &MediaConfig, participant: &str, now_unix_secs: u64)
             username: None,
             credential: None,
         });
+    }
+    if let Some(t) = embedded {
+        servers.push(t.ice_server(participant, now_unix_secs));
     }
     if !cfg.turn_urls.is_empty() {
         let (username, credential) = if !cfg.turn_secret.is_empty() {
@@ -55,7 +66,7 @@ mod tests {
             turn_ttl_secs: 3600,
             ..MediaConfig::default()
         };
-        let s = for_participant(&cfg, "p_x", 1_699_996_400);
+        let s = for_participant(&cfg, None, "p_x", 1_699_996_400);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].username.as_deref(), Some("1700000000:p_x"));
         // Test vector made with Python's hmac module, independently of this code:
@@ -66,7 +77,7 @@ mod tests {
         cfg.turn_username = "u".into();
         cfg.turn_credential = "c".into();
         cfg.stun_urls = vec!["stun:stun.example.org:3478".into()];
-        let s = for_participant(&cfg, "p_x", 0);
+        let s = for_participant(&cfg, None, "p_x", 0);
         assert_eq!(s.len(), 2);
         assert_eq!(s[1].credential.as_deref(), Some("c"));
     }

@@ -275,6 +275,7 @@ impl Room {
                 .collect(),
             ice_servers: crate::media::ice_servers::for_participant(
                 &self.state.config.media,
+                self.state.turn.as_deref(),
                 p.info.id.as_str(),
                 (now_ms() / 1000).max(0) as u64,
             ),
