@@ -41,6 +41,9 @@ const inNs = (ns, args) => run('ip', ['netns', 'exec', ns, ...args]);
 
 let count = 0;
 
+/** Turns IPv6 off for every interface made in `ns` from now on (see makeNet). @param {string} ns */
+const noIpv6 = (ns) => inNs(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+
 /**
  * Makes a client network numbered `n` (its addresses are 10.99.n.0/24; behind a NAT the client has 10.98.n.2).
  * @param {{ nat?: boolean }} [o]
@@ -67,7 +70,12 @@ export function makeNet(o = {}) {
   try {
     run('ip', ['netns', 'add', clientNs]);
     made.push(clientNs);
+    noIpv6(clientNs);
     run('ip', ['link', 'add', serverDev, 'type', 'veth', 'peer', 'name', far]);
+    // IPv4 only: an IPv6 link-local address finishing its duplicate-address detection a moment after the link
+    // comes up is a network change, and Chromium fails the page loads in flight (ERR_NETWORK_CHANGED) of a
+    // browser in the namespace where it happens, Alice's included.
+    run('sysctl', ['-qw', `net.ipv6.conf.${serverDev}.disable_ipv6=1`]);
     run('ip', ['addr', 'add', `${serverIp}/24`, 'dev', serverDev]);
     run('ip', ['link', 'set', serverDev, 'up']);
     let clientDev = far;
@@ -75,6 +83,7 @@ export function makeNet(o = {}) {
     if (o.nat) {
       run('ip', ['netns', 'add', routerNs]);
       made.push(routerNs);
+      noIpv6(routerNs);
       run('ip', ['link', 'set', far, 'netns', routerNs]);
       inNs(routerNs, ['ip', 'addr', 'add', `10.99.${n}.2/24`, 'dev', far]);
       inNs(routerNs, ['ip', 'link', 'set', far, 'up']);
