@@ -9,7 +9,9 @@ use convene_store::Store;
 pub fn render(out: &mut String, store: &dyn Store) {
     // The runtime serving this request: the one that runs rooms, sessions and the HTTP server.
     // Media workers run their own threads (media/threads.rs) and are not tasks here.
-    let tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    let tasks = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
     let _ = writeln!(
         out,
         "# HELP convene_runtime_alive_tasks Tasks alive on the server's tokio runtime.\n# TYPE convene_runtime_alive_tasks gauge\nconvene_runtime_alive_tasks {tasks}"
