@@ -155,7 +155,7 @@ async fn participant(
             f = session.ended() => break Some(f),
             _ = tick.tick() => {
                 ticks += 1;
-                if o.chat_every.is_some_and(|n| ticks % n == 0) && seen < Phase::Drain {
+                if o.chat_every.is_some_and(|n| ticks.is_multiple_of(n)) && seen < Phase::Drain {
                     session.chat(format!("chat {ticks} from {}", slot.index)).await;
                 }
                 if let Ok((packets_in, packets_out)) = session.packets().await {
