@@ -3,8 +3,8 @@
 # of participants who join, publish audio and video, chat and leave, for SOAK_MINUTES. Every minute
 # it records the server's live tokio tasks and database connections (from /metrics), threads,
 # open descriptors and resident memory (from /proc/PID). After the churn and a quiet period it
-# compares each with its baseline (taken after one warm-up wave and the same quiet period, so that
-# what a first meeting allocates once is not counted as growth) and exits 1 when one is more than
+# compares each with its baseline (taken after a warm-up of the same churn and the same quiet
+# period, so that what grows once to a peak and is reused is not counted as growth) and exits 1 when one is more than
 # SOAK_TOLERANCE_PCT above it. Below the baseline passes (a leak only grows); the report shows it.
 #
 #   scripts/soak.sh                                   # an hour on SQLite
@@ -16,7 +16,8 @@
 # wave of participants stays; a new wave starts every half of it, so two overlap and someone is
 # always joining or leaving), SOAK_ROOMS (2 rooms a wave), SOAK_PUBLISHERS (3 a room),
 # SOAK_SUBSCRIBERS (2 a room), SOAK_CHAT_SECS (5: each participant chats this often),
-# SOAK_TOLERANCE_PCT (5), CONVENE_BIN and LOADTEST_BIN (default: this checkout's release build,
+# SOAK_TOLERANCE_PCT (5), SOAK_SERVER_BIN and SOAK_LOADTEST_BIN (default: this checkout's release build,
+# not CONVENE_*: the server refuses environment variables that are not its keys),
 # built first), OUT (a folder for the samples and the waves' reports; default a temporary one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,11 +31,11 @@ subs="${SOAK_SUBSCRIBERS:-2}"
 chat="${SOAK_CHAT_SECS:-5}"
 tolerance="${SOAK_TOLERANCE_PCT:-5}"
 release="${CARGO_TARGET_DIR:-target}/release"
-if [ -z "${CONVENE_BIN:-}" ] || [ -z "${LOADTEST_BIN:-}" ]; then
+if [ -z "${SOAK_SERVER_BIN:-}" ] || [ -z "${SOAK_LOADTEST_BIN:-}" ]; then
   cargo build --release -p convene-server -p convene-loadtest
 fi
-server_bin="${CONVENE_BIN:-$release/convene}"
-lt="${LOADTEST_BIN:-$release/convene-loadtest}"
+server_bin="${SOAK_SERVER_BIN:-$release/convene}"
+lt="${SOAK_LOADTEST_BIN:-$release/convene-loadtest}"
 out="${OUT:-$(mktemp -d /tmp/convene-soak.XXXXXX)}"
 mkdir -p "$out/data" "$out/waves"
 ulimit -n 65536 2>/dev/null || true
@@ -81,22 +82,32 @@ run_wave() {
     >"$out/waves/$n.json" 2>"$out/waves/$n.log" || echo "wave $n: the load tool failed" >&2
 }
 
-echo "warm-up wave, then ${quiet}s quiet for the baseline" >&2
-run_wave 0
-sleep "$quiet"
-read -r b_tasks b_threads b_fds b_db b_rss <<<"$(sample)"
-echo "minute tasks threads fds db_connections rss_kib" >"$out/samples.txt"
-echo "baseline $b_tasks $b_threads $b_fds $b_db $b_rss" >>"$out/samples.txt"
-
-# The churn: a new wave every half wave, so two overlap.
-(
-  n=1
+# The churn: a new wave every half wave, so two overlap. Waves are numbered from $1.
+churn() {
+  local n="$1"
   while true; do
     run_wave "$n" &
     n=$((n + 1))
     sleep "$((wave / 2))"
   done
-) &
+}
+
+# The warm-up is the churn at its full height (three waves, two at a time) so that what grows
+# once to a peak and is then reused (the database pool up to its size, the allocator's arenas,
+# the blocking threads) is in the baseline; what then grows with time is what a leak looks like.
+echo "warm-up: three waves, then ${quiet}s quiet for the baseline" >&2
+churn 1000 &
+churn_pid=$!
+sleep "$((wave + wave / 2))"
+kill "$churn_pid" 2>/dev/null || true
+wait "$churn_pid" 2>/dev/null || true
+sleep "$((wave + 10))"
+sleep "$quiet"
+read -r b_tasks b_threads b_fds b_db b_rss <<<"$(sample)"
+echo "minute tasks threads fds db_connections rss_kib" >"$out/samples.txt"
+echo "baseline $b_tasks $b_threads $b_fds $b_db $b_rss" | tee -a "$out/samples.txt" >&2
+
+churn 1 &
 churn_pid=$!
 for m in $(seq "$minutes"); do
   sleep 60

@@ -38,8 +38,11 @@ async fn health_ready_and_metrics() {
     // The server's own tasks at least: its listener, the room, Ada's connection.
     assert!(s.metric("convene_runtime_alive_tasks ").await >= 3.0);
     // The chat message was written through the pool, which keeps its connection.
-    let pool = s.metric("convene_database_connections{state=\"idle\"} ").await
-        + s.metric("convene_database_connections{state=\"in_use\"} ").await;
+    let pool = s
+        .metric("convene_database_connections{state=\"idle\"} ")
+        .await
+        + s.metric("convene_database_connections{state=\"in_use\"} ")
+            .await;
     assert!(pool >= 1.0, "{pool}");
     assert_eq!(s.get("/nope").await.0, 404);
 }
