@@ -196,6 +196,19 @@ impl ConveneSession {
             .map_err(|e| Failure::new("media_ended", e))
     }
 
+    /// Sends a chat message (its acknowledgement is not waited for: the run counts media).
+    pub async fn chat(&self, text: String) -> Result<(), Failure> {
+        let msg = ClientMessage::ChatSend {
+            text,
+            client_msg_id: None,
+        };
+        let sent = match &self.media {
+            Media::Publishing(m) => m.send(msg).await,
+            Media::Receiving(m) => m.send(msg).await,
+        };
+        sent.map_err(|e| Failure::new("media_ended", e))
+    }
+
     /// Stops generating frames (no renegotiation: the m-lines stay).
     pub async fn stop_publishing(&mut self) {
         if let Media::Publishing(m) = &self.media {

@@ -13,6 +13,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn main_async(mut opts: Options) -> anyhow::Result<()> {
+    if opts.chat_every.is_some() && opts.target != Target::Convene {
+        bail!("--chat-every is for Convene only (the Janus VideoRoom plugin has no chat)");
+    }
     let mut spawned = None;
     if let Some(bin) = opts.spawn_server.clone() {
         if opts.target != Target::Convene {

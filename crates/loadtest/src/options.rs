@@ -156,6 +156,10 @@ pub struct Options {
     /// A name for the run, copied into the report.
     #[arg(long, default_value = "")]
     pub label: String,
+    /// Each participant sends a chat message every SECS seconds once connected (Convene only),
+    /// e.g. for scripts/soak.sh's churn.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub chat_every: Option<u64>,
 }
 
 impl Default for Options {
@@ -201,5 +205,9 @@ mod tests {
         let o = Options::parse_from(["x", "--receive=frames"]);
         assert_eq!(o.receive, Receive::Frames);
         assert!(Options::try_parse_from(["x", "--layers=4"]).is_err());
+        assert_eq!(Options::default().chat_every, None);
+        let o = Options::parse_from(["x", "--chat-every=5"]);
+        assert_eq!(o.chat_every, Some(5));
+        assert!(Options::try_parse_from(["x", "--chat-every=0"]).is_err());
     }
 }

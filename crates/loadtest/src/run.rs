@@ -58,6 +58,14 @@ impl AnySession {
         }
     }
 
+    /// A chat message (Convene only: main.rs refuses `--chat-every` for Janus).
+    async fn chat(&self, text: String) {
+        if let AnySession::Convene(s) = self {
+            // A failed send means the session ended, which `ended()` reports.
+            let _ = s.chat(text).await;
+        }
+    }
+
     async fn stop_publishing(&mut self) {
         match self {
             AnySession::Convene(s) => s.stop_publishing().await,
@@ -141,10 +149,15 @@ async fn participant(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_live = (0, 0);
     let mut seen = Phase::Ramp;
+    let mut ticks = 0u64;
     let failure = loop {
         tokio::select! {
             f = session.ended() => break Some(f),
             _ = tick.tick() => {
+                ticks += 1;
+                if o.chat_every.is_some_and(|n| ticks.is_multiple_of(n)) && seen < Phase::Drain {
+                    session.chat(format!("chat {ticks} from {}", slot.index)).await;
+                }
                 if let Ok((packets_in, packets_out)) = session.packets().await {
                     let d = |a: u64, b: u64| a.saturating_sub(b);
                     live.packets_in.fetch_add(d(packets_in, last_live.0), Ordering::Relaxed);

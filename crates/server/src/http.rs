@@ -119,6 +119,7 @@ async fn metrics(
         return ApiError::Server(e).into_response();
     }
     let mut text = state.metrics.render();
+    crate::runtime_metrics::render(&mut text, &*state.store);
     if let Some(c) = &state.cluster {
         text.push_str(&c.render_metrics());
     }

@@ -10,6 +10,7 @@ pub mod closing;
 pub mod cluster;
 pub mod compose;
 pub mod config;
+pub mod db_gate;
 pub mod error;
 pub mod files;
 pub mod http;
@@ -26,6 +27,7 @@ pub mod ratelimit;
 pub mod recording;
 pub mod records;
 pub mod rooms;
+pub mod runtime_metrics;
 pub mod state;
 pub mod tls;
 pub mod turn;
@@ -114,7 +116,10 @@ pub async fn run(
     // Before anything is recorded: the records carry the node's id.
     config.server.node_id = cluster::resolve_node_id(&config)?;
     let config = Arc::new(config);
-    let store = convene_store::connect(&config.database.url).await?;
+    let pool = convene_store::PoolSettings {
+        acquire_timeout: Duration::from_secs(config.database.acquire_timeout_secs),
+    };
+    let store = convene_store::SqlStore::connect_with(&config.database.url, pool).await?;
     let recovered = store.recover(&config.server.node_id).await?;
     if recovered.sessions_closed > 0 || recovered.meetings_closed > 0 {
         tracing::warn!(

@@ -37,6 +37,16 @@ pub fn render(out: &mut String) {
                 );
             }
         }
+        if let Some(n) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            let _ = writeln!(
+                out,
+                "# HELP process_threads Operating-system threads of the server process.\n# TYPE process_threads gauge\nprocess_threads {n}"
+            );
+        }
     }
     if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
         let _ = writeln!(
@@ -67,6 +77,7 @@ mod tests {
         super::render(&mut out);
         assert!(out.contains("process_cpu_seconds_total"), "{out}");
         assert!(out.contains("process_resident_memory_bytes"), "{out}");
+        assert!(out.contains("process_threads "), "{out}");
         // Burn a little CPU and see the counter move.
         let before = super::cpu_seconds().unwrap();
         let mut x = 0u64;

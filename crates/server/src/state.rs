@@ -37,6 +37,8 @@ pub struct AppState {
     pub signin_limiter: crate::auth::limits::SignInLimiter,
     /// Closes of records that failed, retried before each heartbeat.
     pub pending_closes: crate::closing::PendingCloses,
+    /// Whether the room writers last found the database reachable (db_gate.rs).
+    pub db_gate: crate::db_gate::DbGate,
     /// None when `media.enabled` is false.
     pub media: Option<MediaPlane>,
     /// The bytes of shared files (files/blob.rs).
@@ -89,6 +91,7 @@ impl AppState {
             signin_limiter,
             api_keys: Default::default(),
             pending_closes: Default::default(),
+            db_gate: Default::default(),
             media,
             recorder: None,
             turn: None,

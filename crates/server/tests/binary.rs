@@ -266,6 +266,14 @@ fn config_check_names_the_bad_key_or_says_ok() {
             vec!["--set", "media.ice_tcp_handshake_timeout_secs=0"],
             "media.ice_tcp_handshake_timeout_secs",
         ),
+        (
+            vec!["--set", "database.acquire_timeout_secs=0"],
+            "database.acquire_timeout_secs",
+        ),
+        (
+            vec!["--set", "database.acquire_timeout_secs=301"],
+            "database.acquire_timeout_secs",
+        ),
         (vec!["--max-participants", "0"], "rooms.max_participants"),
         (
             vec![

@@ -29,9 +29,21 @@ async fn health_ready_and_metrics() {
         "convene_messages_out_total{type=\"chat\"} 1",
         "convene_messages_out_total{type=\"joined\"} 1",
         "# TYPE convene_errors_total counter",
+        "convene_database_connections{state=\"idle\"} ",
+        "convene_database_connections{state=\"in_use\"} ",
+        "process_threads ",
     ] {
         assert!(body.contains(needle), "metrics lack `{needle}`:\n{body}");
     }
+    // The server's own tasks at least: its listener, the room, Ada's connection.
+    assert!(s.metric("convene_runtime_alive_tasks ").await >= 3.0);
+    // The chat message was written through the pool, which keeps its connection.
+    let pool = s
+        .metric("convene_database_connections{state=\"idle\"} ")
+        .await
+        + s.metric("convene_database_connections{state=\"in_use\"} ")
+            .await;
+    assert!(pool >= 1.0, "{pool}");
     assert_eq!(s.get("/nope").await.0, 404);
 }
 

@@ -34,7 +34,7 @@ pub use compositions::{
 pub use files::{FileInsert, FileRecord, NewFile};
 pub use model::*;
 pub use recordings::{NewRecording, RecordingEnd, RecordingRecord, RecordingRowState};
-pub use sql::{connect, Backend, SqlStore};
+pub use sql::{connect, Backend, PoolConnections, PoolSettings, SqlStore};
 pub use traits::{Result, Store};
 
 /// Everything the store can fail with. Messages are meant for operators' logs.
@@ -76,4 +76,26 @@ pub enum StoreError {
     /// A stored value the code cannot interpret (for example, an unknown leave reason).
     #[error("unexpected data in the database: {0}")]
     Corrupt(String),
+
+    /// Not tried: the database was found unreachable moments ago (the caller keeps track).
+    #[error("the database was unreachable moments ago; not tried")]
+    Unavailable,
+}
+
+impl StoreError {
+    /// Whether the database could not be reached at all (no connection, or the connection broke),
+    /// as opposed to refusing or failing one query.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            StoreError::Unavailable => true,
+            StoreError::Database(e) => matches!(
+                e,
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+            ),
+            _ => false,
+        }
+    }
 }

@@ -61,11 +61,42 @@ pub async fn connect(url: &str) -> Result<SqlStore> {
     SqlStore::connect(url).await
 }
 
+/// How the pool behaves when the database is slow or gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// PostgreSQL: how long a query waits for a connection (a free one, or a new one while the
+    /// server refuses them) before it fails with [`StoreError::Database`]. Short enough that a
+    /// request during an outage is refused while its client still waits, rather than queued
+    /// behind the outage. SQLite's file needs no connecting; its writers wait `busy_timeout`.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Connections a pool holds now (for `/metrics` and the soak script).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolConnections {
+    /// Open connections, in use or idle.
+    pub open: u32,
+    pub idle: u32,
+}
+
 impl SqlStore {
     /// Connects to `sqlite://PATH`, `sqlite:PATH` (file and parent directory created if missing),
     /// `sqlite::memory:`, or `postgres://` / `postgresql://`, then applies pending migrations.
     /// Any other scheme is [`StoreError::UnsupportedUrl`].
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, PoolSettings::default()).await
+    }
+
+    /// [`SqlStore::connect`] with pool settings other than the defaults.
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let (pool, backend) = match crate::url::parse(url)? {
             Target::Sqlite { url, in_memory } => {
@@ -90,7 +121,7 @@ impl SqlStore {
             Target::Postgres { url } => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(POSTGRES_MAX_CONNECTIONS)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(settings.acquire_timeout)
                     .connect(&url)
                     .await?;
                 (pool, Backend::Postgres)
@@ -245,6 +276,14 @@ impl Store for SqlStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn connections(&self) -> PoolConnections {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        PoolConnections {
+            open: self.pool.size(),
+            idle,
+        }
     }
 
     async fn create_meeting(&self, m: &NewMeeting) -> Result<MeetingId> {

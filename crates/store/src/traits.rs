@@ -17,6 +17,9 @@ pub trait Store: Send + Sync + 'static {
     /// Cheap round trip to the database, for `/readyz`.
     async fn ping(&self) -> Result<()>;
 
+    /// Connections the pool holds now (open and idle), for `/metrics`.
+    fn connections(&self) -> crate::PoolConnections;
+
     /// Creates a meeting; `started_at` is set to `created_at` (a room comes into being at its first join).
     /// With its `room_started` event.
     async fn create_meeting(&self, m: &NewMeeting) -> Result<MeetingId>;

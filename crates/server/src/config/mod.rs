@@ -145,6 +145,9 @@ impl Default for ServerConfig {
 pub struct DatabaseConfig {
     pub url: String,
     pub heartbeat_secs: u64,
+    /// PostgreSQL: seconds a query waits for a connection (connecting included) before it fails,
+    /// so that during an outage a chat message or a join is refused while its sender waits.
+    pub acquire_timeout_secs: u64,
     /// Days a meeting's record (sessions, chat) is kept after it ended; 0 keeps them forever.
     pub retention_days: u64,
 }
@@ -154,6 +157,7 @@ impl Default for DatabaseConfig {
         Self {
             url: "sqlite://./data/convene.db".into(),
             heartbeat_secs: 5,
+            acquire_timeout_secs: 5,
             retention_days: 0,
         }
     }
@@ -349,6 +353,9 @@ impl Config {
         }
         if self.server.http_idle_timeout_secs == 0 {
             return bad("server.http_idle_timeout_secs", "must be at least 1");
+        }
+        if !(1..=300).contains(&self.database.acquire_timeout_secs) {
+            return bad("database.acquire_timeout_secs", "must be from 1 to 300");
         }
         if let Some(o) = self
             .server

@@ -53,6 +53,10 @@ reserve = 16
 url = "sqlite://./data/convene.db"
 # Seconds between "still alive" marks on open records; a crash closes them at the last mark.
 heartbeat_secs = 5
+# PostgreSQL: seconds a query waits for a connection (connecting included) before it fails. During
+# a database outage a chat message or a join is refused (storage_error) after this long, while its
+# sender still waits; the pool reconnects by itself when the database is back. From 1 to 300.
+acquire_timeout_secs = 5
 # Days a meeting's record (its sessions and chat) is kept after the meeting ended; older ones are
 # deleted, checked hourly. 0 keeps every record.
 retention_days = 0

@@ -112,14 +112,21 @@ impl RoomWriter {
             // The meeting the last `MeetingSlot::Create` made, for the joins queued behind it.
             let mut made = None;
             while let Some(job) = rx.recv().await {
-                run(
-                    &*state.store,
-                    &state.pending_closes,
-                    &done_tx,
-                    &mut made,
-                    job,
-                )
-                .await;
+                let w = Writes {
+                    store: &*state.store,
+                    gate: &state.db_gate,
+                    pending_closes: &state.pending_closes,
+                    done_tx: &done_tx,
+                };
+                // While the database is known to be down, a job is refused at once rather than
+                // waiting the acquire timeout behind every job before it (db_gate.rs).
+                let job = match state.db_gate.admit(w.store).await {
+                    Ok(()) => Some(job),
+                    Err(e) => w.refuse(job, e).await,
+                };
+                if let Some(job) = job {
+                    w.run(&mut made, job).await;
+                }
             }
         });
         Self { tx, results }
@@ -202,93 +209,159 @@ impl RoomWriter {
     }
 }
 
-async fn run(
-    store: &dyn Store,
-    pending_closes: &PendingCloses,
-    done_tx: &mpsc::UnboundedSender<Done>,
-    made: &mut Option<MeetingId>,
-    job: Job,
-) {
-    match job {
-        Job::Append(msg, pending) => {
-            let result = store.append_chat(&msg).await;
-            if let Err(mpsc::error::SendError(Done::Chat(s))) =
-                done_tx.send(Done::Chat(Stored { pending, result }))
-            {
-                // The room has ended: nobody to broadcast to, but the sender learns whether its
-                // message was kept.
-                s.answer_directly();
+/// What a job needs to write and to answer.
+struct Writes<'a> {
+    store: &'a dyn Store,
+    gate: &'a crate::db_gate::DbGate,
+    pending_closes: &'a PendingCloses,
+    done_tx: &'a mpsc::UnboundedSender<Done>,
+}
+
+impl Writes<'_> {
+    async fn run(&self, made: &mut Option<MeetingId>, job: Job) {
+        let (store, gate) = (self.store, self.gate);
+        match job {
+            Job::Append(msg, pending) => {
+                let result = store.append_chat(&msg).await;
+                gate.observe(&result);
+                self.chat_done(Stored { pending, result });
             }
-        }
-        Job::Join(write, pending) => {
-            let result = write_join(store, made, write).await;
-            if let Err(mpsc::error::SendError(Done::Join(j))) =
-                done_tx.send(Done::Join(Box::new(JoinStored {
+            Job::Join(write, pending) => {
+                let result = write_join(store, made, write).await;
+                gate.observe(&result);
+                self.join_done(JoinStored {
                     pending: *pending,
                     result,
-                })))
-            {
-                j.room_gone(store).await;
+                })
+                .await;
+            }
+            Job::CloseSession {
+                id,
+                left_at,
+                reason,
+            } => {
+                let result = store.close_session(id, left_at, reason).await;
+                gate.observe(&result);
+                if let Err(e) = result {
+                    self.close_later(id, left_at, reason, &e);
+                }
+            }
+            Job::SetRole { session, role } => {
+                let result = store.set_session_role(session, role).await;
+                gate.observe(&result);
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "could not record a role change");
+                }
+            }
+            Job::Ban(ban, reply) => {
+                let result = store.add_ban(&ban).await;
+                gate.observe(&result);
+                ban_done(&ban, reply, result.map(|_| ()));
+            }
+            Job::Audit(entry) => {
+                let result = store.record_moderation(&entry).await;
+                gate.observe(&result);
+                if let Err(e) = result {
+                    tracing::error!(error = %e, action = %entry.action, "could not write the audit log");
+                }
+            }
+            Job::Event {
+                meeting,
+                kind,
+                data,
+                at,
+            } => {
+                let result = store.append_event(meeting, kind, data, at).await;
+                gate.observe(&result);
+                if let Err(e) = result {
+                    tracing::error!(error = %e, kind, "could not write a webhook event");
+                }
+            }
+            Job::File(job) => {
+                if let Err(mpsc::error::SendError(Done::File(d))) =
+                    self.done_tx.send(Done::File(job.run(store).await))
+                {
+                    d.answer_directly();
+                }
+            }
+            Job::Flush(done) => {
+                let _ = done.send(());
             }
         }
-        Job::CloseSession {
+    }
+
+    /// What a job the gate turned away gets: the failure a write would have had. Returns the
+    /// jobs that still run (a flush writes nothing; a shared file's job has its own failure path
+    /// and is rare).
+    async fn refuse(&self, job: Job, e: StoreError) -> Option<Job> {
+        match job {
+            Job::Append(_, pending) => self.chat_done(Stored {
+                pending,
+                result: Err(e),
+            }),
+            Job::Join(_, pending) => {
+                self.join_done(JoinStored {
+                    pending: *pending,
+                    result: Err(e),
+                })
+                .await
+            }
+            Job::CloseSession {
+                id,
+                left_at,
+                reason,
+            } => self.close_later(id, left_at, reason, &e),
+            Job::SetRole { .. } => tracing::warn!(error = %e, "could not record a role change"),
+            Job::Ban(ban, reply) => ban_done(&ban, reply, Err(e)),
+            Job::Audit(entry) => {
+                tracing::error!(error = %e, action = %entry.action, "could not write the audit log")
+            }
+            Job::Event { kind, .. } => {
+                tracing::error!(error = %e, kind, "could not write a webhook event")
+            }
+            job @ (Job::File(_) | Job::Flush(_)) => return Some(job),
+        }
+        None
+    }
+
+    fn chat_done(&self, stored: Stored) {
+        if let Err(mpsc::error::SendError(Done::Chat(s))) = self.done_tx.send(Done::Chat(stored)) {
+            // The room has ended: nobody to broadcast to, but the sender learns whether its
+            // message was kept.
+            s.answer_directly();
+        }
+    }
+
+    async fn join_done(&self, stored: JoinStored) {
+        if let Err(mpsc::error::SendError(Done::Join(j))) =
+            self.done_tx.send(Done::Join(Box::new(stored)))
+        {
+            j.room_gone(self.store).await;
+        }
+    }
+
+    fn close_later(&self, id: SessionId, left_at: Millis, reason: LeaveReason, e: &StoreError) {
+        tracing::error!(error = %e, session = id.0, "could not close a session; retrying later");
+        self.pending_closes.push(PendingClose::Session {
             id,
             left_at,
             reason,
-        } => {
-            if let Err(e) = store.close_session(id, left_at, reason).await {
-                tracing::error!(error = %e, session = id.0, "could not close a session; retrying later");
-                pending_closes.push(PendingClose::Session {
-                    id,
-                    left_at,
-                    reason,
-                });
-            }
-        }
-        Job::SetRole { session, role } => {
-            if let Err(e) = store.set_session_role(session, role).await {
-                tracing::warn!(error = %e, "could not record a role change");
-            }
-        }
-        Job::Ban(ban, reply) => {
-            let result = store.add_ban(&ban).await;
-            if let Err(e) = &result {
-                tracing::error!(error = %e, participant = %ban.participant_id,
-                    "could not record a removal: it holds only until the room ends");
-            }
-            if let Some(reply) = reply {
-                let _ = reply.send(
-                    result
-                        .map(|_| RoomAnswer::Done)
-                        .map_err(ServerError::Storage),
-                );
-            }
-        }
-        Job::Audit(entry) => {
-            if let Err(e) = store.record_moderation(&entry).await {
-                tracing::error!(error = %e, action = %entry.action, "could not write the audit log");
-            }
-        }
-        Job::Event {
-            meeting,
-            kind,
-            data,
-            at,
-        } => {
-            if let Err(e) = store.append_event(meeting, kind, data, at).await {
-                tracing::error!(error = %e, kind, "could not write a webhook event");
-            }
-        }
-        Job::File(job) => {
-            if let Err(mpsc::error::SendError(Done::File(d))) =
-                done_tx.send(Done::File(job.run(store).await))
-            {
-                d.answer_directly();
-            }
-        }
-        Job::Flush(done) => {
-            let _ = done.send(());
-        }
+        });
+    }
+}
+
+/// A removal's ban is written (or not): logged, and acknowledged when someone waits.
+fn ban_done(ban: &NewBan, reply: Option<super::command::AnswerTo>, result: Result<(), StoreError>) {
+    if let Err(e) = &result {
+        tracing::error!(error = %e, participant = %ban.participant_id,
+            "could not record a removal: it holds only until the room ends");
+    }
+    if let Some(reply) = reply {
+        let _ = reply.send(
+            result
+                .map(|_| RoomAnswer::Done)
+                .map_err(ServerError::Storage),
+        );
     }
 }
 
