@@ -30,7 +30,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     match tls.get_ref().1.alpn_protocol() {
-        Some(p) if p == crate::tls::ALPN_TURN => return Ok(Routed::Turn(Rewound::new(tls, []))),
+        Some(p) if p == crate::tls::ALPN_TURN => {
+            tracing::debug!("TURN over TLS (ALPN stun.turn)");
+            return Ok(Routed::Turn(Rewound::new(tls, [])));
+        }
         Some(_) => return Ok(Routed::Http(Rewound::new(tls, []))),
         None => {}
     }
@@ -50,6 +53,7 @@ where
         }
     }
     if head[4..8] == stun::MAGIC.to_be_bytes() {
+        tracing::debug!("TURN over TLS (no ALPN; a STUN header)");
         Ok(Routed::Turn(Rewound::new(tls, &head[..have])))
     } else {
         Ok(Routed::Neither)
