@@ -37,12 +37,16 @@ fn turn_tls_on(c: &mut Config) {
 /// A TLS connection to the server's HTTPS port offering `alpn` (none: as a browser's `turns:`),
 /// trusting the self-signed certificate.
 async fn tls_to(addr: SocketAddr, alpn: &[&[u8]]) -> TlsStream<TcpStream> {
+    tls_over(TcpStream::connect(addr).await.expect("connect"), alpn).await
+}
+
+/// TLS as `tls_to` does, on a connection made already.
+async fn tls_over(tcp: TcpStream, alpn: &[&[u8]]) -> TlsStream<TcpStream> {
     let mut config = ClientConfig::builder()
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(accept_any::AcceptAny))
         .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let tcp = TcpStream::connect(addr).await.expect("connect");
     TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("localhost").expect("name"), tcp)
         .await
@@ -275,6 +279,54 @@ async fn tls_and_tcp_turn_connections_share_one_cap() {
     assert!(
         closed(&mut tcp).await,
         "a TCP TURN connection past the cap is closed"
+    );
+}
+
+/// A TCP connection to `addr` from the loopback address `from` (each is an address of its own).
+async fn connect_from(addr: SocketAddr, from: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    let from: std::net::IpAddr = from.parse().expect("an IP");
+    socket.bind(SocketAddr::new(from, 0)).expect("bind");
+    socket.connect(addr).await.expect("connect")
+}
+
+#[tokio::test]
+async fn turn_over_tls_is_not_served_on_the_reserve() {
+    let s = TestServer::with(|c| {
+        turn_tls_on(c);
+        c.limits.exempt_loopback = false;
+        c.connections.max_total = 2;
+        c.connections.max_per_address = 2;
+        c.connections.reserve = 1;
+    })
+    .await;
+    // The test server's readiness checks end on the server's side a moment after the client's.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut served = tls_over(connect_from(s.addr, "127.0.0.5").await, &[b"stun.turn"]).await;
+    served.write_all(&bare_allocate()).await.expect("write");
+    assert!(
+        !closed(&mut served).await,
+        "TURN over TLS on a general slot is served"
+    );
+    drop(served);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Half-sent requests take the general capacity: the next connection lands on the reserve,
+    // which is for operations (health, metrics, admin), not for a relay held a whole call.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = connect_from(s.addr, "127.0.0.3").await;
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("write");
+        held.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut reserve = tls_over(connect_from(s.addr, "127.0.0.5").await, &[b"stun.turn"]).await;
+    let _ = reserve.write_all(&bare_allocate()).await;
+    assert!(
+        closed(&mut reserve).await,
+        "TURN over TLS on the reserve is closed"
     );
 }
 
