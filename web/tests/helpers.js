@@ -1,6 +1,7 @@
 // Test helpers: a Convene server per test file, headless Chromium with fake devices, WebRTC statistics.
 // Run inside a network namespace with only loopback (see scripts/test-web.sh).
 import { spawn } from 'node:child_process';
+import { get as httpsGet } from 'node:https';
 import { mkdtempSync, rmSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -50,17 +51,21 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * process only (SIGTERM: a drain; SIGKILL: a crash) and `restart()` starts the same binary again on the
  * same port and database, as a supervisor restarting it would.
  * @param {string[]} [extra] more `--set key=value` arguments
- * @param {{ args?: string[], bin?: string, host?: string }} [o] more command-line arguments, e.g. `['--max-participants', '2']`;
+ * `o.args`: more command-line arguments, e.g. `['--max-participants', '2']`;
  *   `bin`: another server binary than TEST_CONVENE_BIN's (the join benchmark compares two);
- *   `host`: the address to listen on (HTTP and media), 127.0.0.1 unless given (networks.test.js uses a veth's)
+ *   `host`: the address to listen on (HTTP and media), 127.0.0.1 unless given (networks.test.js uses a veth's);
+ *   `port`: the HTTP port, a free one unless given; `tls`: HTTPS with a self-signed certificate made at start
+ *   (`url` is then https://; browsers need `ignoreCertErrors`)
+ * @param {{ args?: string[], bin?: string, host?: string, port?: number, tls?: boolean }} [o]
  */
 export async function startServer(extra = [], o = {}) {
-  const port = await freePort();
+  const port = o.port || await freePort();
   const host = o.host || '127.0.0.1';
+  if (o.tls) extra = ['tls.self_signed=true', ...extra];
   const dir = mkdtempSync(join(tmpdir(), 'convene-web-'));
   const args = ['serve', '--listen', `${host}:${port}`, '--database-url', `sqlite://${join(dir, 'db.sqlite')}`,
     '--set', 'media.udp_port=0', '--set', `files.dir=${join(dir, 'files')}`, ...extra.flatMap((e) => ['--set', e]), ...(o.args || [])];
-  const url = `http://${host}:${port}`;
+  const url = `${o.tls ? 'https' : 'http'}://${host}:${port}`;
   let log = '';
   const bin = o.bin || BINARY;
   let proc = await launch(bin, args, url, (d) => { log += d; });
@@ -105,18 +110,28 @@ async function launch(bin, args, url, onLog) {
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited: ${log}`);
     try {
-      const r = await fetch(`${url}/`);
-      if (r.ok) break;
+      if (await status(`${url}/`) === 200) break;
     } catch { /* not yet */ }
     if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`server did not start: ${log}`); }
     await sleep(100);
   }
-  const app = await fetch(`${url}/app/main.js`);
-  if (!app.ok) {
+  if (await status(`${url}/app/main.js`) !== 200) {
     proc.kill('SIGKILL');
     throw new Error(`${bin} does not serve /app/main.js: it embeds another web/ (rebuild: cargo build -p convene-server)`);
   }
   return proc;
+}
+
+/**
+ * The status of a GET; over https, the server's self-signed certificate is taken as it is.
+ * @param {string} url
+ * @returns {Promise<number>}
+ */
+async function status(url) {
+  if (!url.startsWith('https:')) return (await fetch(url)).status;
+  return new Promise((resolve, reject) => {
+    httpsGet(url, { rejectUnauthorized: false }, (r) => { r.resume(); resolve(r.statusCode ?? 0); }).on('error', reject);
+  });
 }
 
 const FLAGS = [
@@ -184,7 +199,8 @@ export async function teardown(srv, browsers) {
  * that tests reading the app's text read its English catalogue.
  * `executable`: another program to start instead of Chromium (networks.test.js starts it in a namespace);
  * `secureOrigin`: an http origin other than loopback to treat as secure (getUserMedia needs one).
- * @param {{ width?: number, height?: number, denyMedia?: boolean, locale?: string, executable?: string, secureOrigin?: string }} [opts]
+ * `ignoreCertErrors`: accept any certificate (a server started with `tls`).
+ * @param {{ width?: number, height?: number, denyMedia?: boolean, locale?: string, executable?: string, secureOrigin?: string, ignoreCertErrors?: boolean }} [opts]
  */
 export async function openBrowser(opts = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
@@ -194,6 +210,9 @@ export async function openBrowser(opts = {}) {
     ? [...FLAGS.filter((f) => f !== '--use-fake-ui-for-media-stream'), '--disable-features=WebRtcHideLocalIpsWithMdns']
     : [...FLAGS];
   if (opts.secureOrigin) args.push(`--unsafely-treat-insecure-origin-as-secure=${opts.secureOrigin}`);
+  // For a server's self-signed certificate: the page's, and (the point of networks.test.js's TURN/TLS case)
+  // WebRTC's TURN-over-TLS connections, which the network service verifies with the same verifier.
+  if (opts.ignoreCertErrors) args.push('--ignore-certificate-errors');
   const browser = await chromium.launch({ executablePath: opts.executable || CHROMIUM, headless: true, args });
   const context = await browser.newContext({ viewport: { width: opts.width || 1280, height: opts.height || 720 }, locale: opts.locale || 'en-US' });
   const perms = opts.denyMedia ? ['clipboard-read', 'clipboard-write'] : ['camera', 'microphone', 'clipboard-read', 'clipboard-write'];

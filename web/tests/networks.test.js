@@ -1,6 +1,6 @@
 // End-to-end: the networks people really have, simulated with namespaces (netns.js). Alice's browser is on the
 // server's network; Bob's is in a network of his own: behind a NAT, with UDP blocked, with loss and a bandwidth
-// cap, and re-addressed mid-call. Each case proves from RTCPeerConnection statistics that media flows both ways
+// cap, re-addressed mid-call, and allowed only TCP to port 443 (TURN over TLS). Each case proves from RTCPeerConnection statistics that media flows both ways
 // (or, under the cap, keeps flowing at a lower layer). Needs root, ip, nft and tc (scripts/test-web.sh).
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,21 +22,26 @@ afterEach(async () => {
 
 /**
  * A server on the network's server address, Alice on the server's side, Bob inside the client network; both
- * joined to `room`. `block` runs before Bob joins (an nftables script in his namespace).
- * @param {string} room @param {{ nat?: boolean, block?: string }} [o]
+ * joined to `room`. `block` runs before Bob joins (an nftables script in his namespace). `tls`: the server
+ * serves HTTPS on port 443 with a self-signed certificate, with `set` (more `--set key=value`).
+ * `block` and `set` may be functions of the network (its addresses are known once it is made).
+ * @param {string} room
+ * @param {{ nat?: boolean, block?: string | ((n: Net) => string), tls?: boolean, set?: (n: Net) => string[] }} [o]
  */
 async function meeting(room, o = {}) {
   const net = makeNet({ nat: o.nat });
   up.net = net;
-  const srv = await startServer([`media.public_ips=${net.serverIp}`], { host: net.serverIp });
+  const srv = await startServer([`media.public_ips=${net.serverIp}`, ...(o.set?.(net) || [])],
+    { host: net.serverIp, ...(o.tls ? { tls: true, port: 443 } : {}) });
   up.srv = srv;
   const secureOrigin = srv.url;
+  const ignoreCertErrors = !!o.tls;
   const [A, Bb] = await Promise.all([
-    openBrowser({ secureOrigin }),
-    openBrowser({ secureOrigin, executable: net.chromium }),
+    openBrowser({ secureOrigin, ignoreCertErrors }),
+    openBrowser({ secureOrigin, ignoreCertErrors, executable: net.chromium }),
   ]);
   up.browsers = [A, Bb];
-  if (o.block) net.nft(o.block);
+  if (o.block) net.nft(typeof o.block === 'function' ? o.block(net) : o.block);
   /** @param {B} b @param {string} name */
   const join = (b, name) => joinByLink(b.page, srv.url, room, name).catch((e) => {
     throw new Error(`${name} did not join: ${e.message}\n${b.console.slice(-15).join('\n')}\n${srv.log().slice(-3000)}`);
@@ -60,7 +65,7 @@ const selectedPair = (page) => page.evaluate(async () => {
   if (!pair || pair.state !== 'succeeded') return null;
   const l = stats.get(pair.localCandidateId);
   const r = stats.get(pair.remoteCandidateId);
-  return { local: `${l.address}:${l.port}`, localType: l.candidateType, protocol: l.protocol, remote: `${r.address}:${r.port}`, remoteProtocol: r.protocol };
+  return { local: `${l.address}:${l.port}`, localType: l.candidateType, protocol: l.protocol, relayProtocol: l.relayProtocol, url: l.url, remote: `${r.address}:${r.port}`, remoteProtocol: r.protocol };
 });
 
 /**
@@ -186,5 +191,27 @@ describe('simulated networks', { timeout: 400_000 }, () => {
     const seen = await A.page.evaluate(() => [.../** @type {any} */ (window).convene.participants.keys()]);
     assert.ok(seen.includes(idB), `Alice no longer lists Bob: ${JSON.stringify(seen)}`);
     assert.deepEqual(await A.page.evaluate(() => /** @type {any} */ (window).__flaps), [], 'Alice saw Bob leave or join');
+  });
+
+  it('5. only TCP to port 443 of the server: Bob relays through TURN over TLS on the HTTPS port', async () => {
+    // ICE-TCP shares the HTTP port and a direct TCP pair ranks above a relayed one, so with it on Bob would
+    // (rightly) take ICE-TCP to 443: it is off here, as on a network that lets only TLS through to 443.
+    const { A, Bb, idA, idB, net } = await meeting('e2e-net-443', {
+      tls: true,
+      set: (n) => ['media.ice_tcp=false', 'turn.enabled=true', `turn.tls_host=${n.serverIp}`],
+      block: (n) => `table inet cvblock {
+  chain out {
+    type filter hook output priority 0;
+    ip daddr ${n.serverIp} tcp dport 443 accept
+    ip daddr ${n.serverIp} drop
+  }
+}
+`,
+    });
+    assert.ok(await flowsFrom(Bb, idA), `Bob decodes nothing from Alice through TURN/TLS: ${JSON.stringify(await mediaFrom(Bb.page))}`);
+    assert.ok(await flowsFrom(A, idB), `Alice decodes nothing from Bob through TURN/TLS: ${JSON.stringify(await mediaFrom(A.page))}`);
+    const pair = await until(() => selectedPair(Bb.page), 10_000);
+    assert.ok(pair && pair.localType === 'relay' && pair.relayProtocol === 'tls', `Bob's pair: ${JSON.stringify(pair)}`);
+    assert.equal(pair.url, `turns:${net.serverIp}:443?transport=tcp`, 'relayed by the server\'s own TURN over TLS');
   });
 });

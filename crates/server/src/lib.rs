@@ -192,8 +192,11 @@ pub async fn run(
     );
     state.recorder = recorder.clone();
     if let (Some(sockets), Some(plane)) = (listeners.turn, &media) {
+        // TURN over TLS is served on the HTTP listener when it speaks TLS.
+        let tls_on = !config.tls.cert.is_empty() || config.tls.self_signed;
+        let https_port = tls_on.then_some(tcp_port);
         state.turn = Some(Arc::new(
-            start_turn(&config, store.as_ref(), sockets, plane).await?,
+            start_turn(&config, store.as_ref(), sockets, plane, https_port).await?,
         ));
     }
     if config.cluster.enabled() {
@@ -225,7 +228,7 @@ pub async fn run(
         tokio::spawn(media::router::route(state.clone(), out));
     }
     webhooks::sync_config_endpoints(&state).await?;
-    let tls = tls::acceptor(&config.tls)?;
+    let tls = tls::acceptor(&config.tls, state.turn.is_some())?;
 
     let addr = listeners.http.local_addr().ok();
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -251,11 +254,13 @@ pub async fn run(
     let app = http::router(state.clone());
     let plane = media.clone();
     let ice_tcp = media.filter(|m| m.ice_tcp);
+    let turn_tls = state.turn.clone().filter(|_| tls.is_some());
     let acceptor = tokio::spawn(net::listener::accept_loop(
         listeners.http,
         app,
         tls,
         ice_tcp,
+        turn_tls,
         net::listener::ConnSettings::from_config(&config),
         admission,
         stop_rx,
@@ -365,6 +370,7 @@ async fn start_turn(
     store: &dyn Store,
     sockets: turn::Sockets,
     plane: &media::MediaPlane,
+    https_port: Option<u16>,
 ) -> Result<turn::Embedded, RunError> {
     let secret = match config.turn.secret.is_empty() {
         true => {
@@ -385,7 +391,7 @@ async fn start_turn(
                 .map(|ip| std::net::SocketAddr::new(ip, port)),
         )
         .collect();
-    turn::Embedded::start(config, sockets, secret, media).map_err(RunError::Turn)
+    turn::Embedded::start(config, sockets, secret, media, https_port).map_err(RunError::Turn)
 }
 
 /// Recovers what an earlier process left cut, then starts the writer on `recording.dir`.

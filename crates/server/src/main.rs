@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::Config(ConfigCommand::Check(args))) => {
             let config = args.load()?;
-            convene_server::tls::acceptor(&config.tls)?;
+            convene_server::tls::acceptor(&config.tls, config.turn.enabled)?;
             println!("ok");
             Ok(())
         }

@@ -27,8 +27,12 @@ pub enum TlsError {
     Config(String),
 }
 
-/// None when TLS is not configured (plain HTTP).
-pub fn acceptor(cfg: &TlsConfig) -> Result<Option<TlsAcceptor>, TlsError> {
+/// ALPN of TURN over TLS (RFC 7443).
+pub const ALPN_TURN: &[u8] = b"stun.turn";
+
+/// None when TLS is not configured (plain HTTP). `turn`: the embedded TURN server is on, and TURN
+/// over TLS shares this port (the ALPN "stun.turn" is offered).
+pub fn acceptor(cfg: &TlsConfig, turn: bool) -> Result<Option<TlsAcceptor>, TlsError> {
     let (certs, key) = if !cfg.cert.is_empty() {
         (read_certs(&cfg.cert)?, read_key(&cfg.key)?)
     } else if cfg.self_signed {
@@ -42,6 +46,9 @@ pub fn acceptor(cfg: &TlsConfig) -> Result<Option<TlsAcceptor>, TlsError> {
         .map_err(|e| TlsError::Config(e.to_string()))?;
     // WebSocket upgrades need HTTP/1.1; offering h2 would make browsers pick it for the page.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    if turn {
+        config.alpn_protocols.push(ALPN_TURN.to_vec());
+    }
     Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }
 

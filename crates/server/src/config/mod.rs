@@ -402,6 +402,12 @@ impl Config {
                 "the TURN server relays media: it needs media.enabled",
             );
         }
+        if !self.turn.tls_host.is_empty() && self.tls.cert.is_empty() && !self.tls.self_signed {
+            return bad(
+                "turn.tls_host",
+                "TURN over TLS is served on the HTTPS port: it needs tls.cert or tls.self_signed",
+            );
+        }
         if self.websocket.ping_interval_secs == 0
             || self.websocket.idle_timeout_secs <= self.websocket.ping_interval_secs
         {

@@ -185,7 +185,7 @@ secret = ""
 credential_ttl_secs = 86400
 # Allocations one participant, and this node for everyone, may hold at once; one more is refused
 # (486 Allocation Quota Reached). max_allocations also bounds the TCP connections to the TURN
-# port: one more is closed at once.
+# port and the TURN-over-TLS connections to the HTTPS port, together: one more is closed at once.
 max_allocations_per_user = 10
 max_allocations = 1000
 # Longest lifetime, in seconds, an allocation gets per Allocate or Refresh.
@@ -194,6 +194,13 @@ max_lifetime_secs = 3600
 # private, link-local, multicast and other special-purpose addresses need an entry at least as
 # narrow as their IANA block ("10.0.0.0/8", not "0.0.0.0/0").
 allow_peers = []
+# TURN over TLS (RFC 8656 with RFC 7443's ALPN "stun.turn") is served on the HTTPS port when
+# [tls] is configured: for networks that let only TCP to port 443 through. `joined` then also
+# offers "turns:<tls_host>?transport=tcp". The host must match the certificate's name (browsers
+# check it), so it cannot be a bare IP unless the certificate names that IP. "name" or
+# "name:port" (without a port: the HTTPS listener's). Empty: the host and port of the first
+# "https://" entry of server.public_origins; with none, no turns: URL is offered.
+tls_host = ""
 
 [tls]
 # PEM certificate chain and private key files. Empty: no certificate file.

@@ -32,6 +32,11 @@ pub struct TurnConfig {
     /// only through an entry at least as narrow as its IANA block: "0.0.0.0/0" opens the public
     /// internet, not 127.0.0.1 or 10.x.
     pub allow_peers: Vec<String>,
+    /// Host (`name` or `name:port`) of the `turns:` URL that offers TURN over TLS on the HTTPS
+    /// port; it must match the certificate's name. Empty: the host and port of the first
+    /// `https://` entry of `server.public_origins`; with none, no `turns:` URL is offered (TURN over
+    /// TLS is still served). A `name` without a port gets the HTTPS listener's port.
+    pub tls_host: String,
 }
 
 impl Default for TurnConfig {
@@ -46,6 +51,7 @@ impl Default for TurnConfig {
             max_allocations: 1000,
             max_lifetime_secs: 3600,
             allow_peers: Vec::new(),
+            tls_host: String::new(),
         }
     }
 }
@@ -90,8 +96,50 @@ impl TurnConfig {
                 format!("`{p}` is not a CIDR like \"203.0.113.0/24\" or \"2001:db8::/32\""),
             );
         }
+        if !self.tls_host.is_empty() && host_port(&self.tls_host).is_none() {
+            return bad(
+                "turn.tls_host",
+                format!(
+                    "`{}` is not a host name or host:port like \"meet.example.org\" or \"meet.example.org:443\"",
+                    self.tls_host
+                ),
+            );
+        }
         Ok(())
     }
+
+    /// The host and port of the `turns:` URL: `tls_host`, else the first `https://` origin of
+    /// `public_origins`; `listen_port` when neither names a port.
+    pub fn tls_url_host(&self, public_origins: &[String], listen_port: u16) -> Option<String> {
+        let (host, port) = match self.tls_host.is_empty() {
+            false => host_port(&self.tls_host)?,
+            true => {
+                let origin = public_origins
+                    .iter()
+                    .find_map(|o| o.strip_prefix("https://"))?;
+                let (host, port) = host_port(origin.trim_end_matches('/'))?;
+                // An https origin without a port is on 443.
+                (host, port.or(Some(443)))
+            }
+        };
+        Some(format!("{host}:{}", port.unwrap_or(listen_port)))
+    }
+}
+
+/// `name`, `name:port`, `[v6]` or `[v6]:port`: a host a certificate can name, no scheme or path.
+fn host_port(s: &str) -> Option<(&str, Option<u16>)> {
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (h, Some(p.parse::<u16>().ok()?)),
+        _ => (s, None),
+    };
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if host.is_empty() || !host.chars().all(ok_char) || port == Some(0) {
+        return None;
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return None;
+    }
+    Some((host, port))
 }
 
 #[cfg(test)]
@@ -128,5 +176,62 @@ mod tests {
         c.turn.credential_ttl_secs = 60;
         c.media.enabled = false;
         assert_eq!(key_of(&c).as_deref(), Some("turn.enabled"));
+        c.media.enabled = true;
+        for bad in [
+            "https://meet.example.org",
+            "meet/x",
+            "meet:0",
+            "meet:x",
+            "a b",
+            "::1",
+        ] {
+            c.turn.tls_host = bad.into();
+            assert_eq!(key_of(&c).as_deref(), Some("turn.tls_host"), "{bad}");
+        }
+        c.turn.tls_host = "meet.example.org".into();
+        assert_eq!(
+            key_of(&c).as_deref(),
+            Some("turn.tls_host"),
+            "no TLS configured"
+        );
+        c.tls.self_signed = true;
+        for good in [
+            "meet.example.org",
+            "meet.example.org:8443",
+            "[::1]:443",
+            "127.0.0.1",
+        ] {
+            c.turn.tls_host = good.into();
+            assert_eq!(key_of(&c), None, "{good}");
+        }
+    }
+
+    #[test]
+    fn the_turns_host_comes_from_tls_host_or_the_https_origin() {
+        let mut t = crate::config::TurnConfig::default();
+        let origins = vec![
+            "http://plain.example.org".to_owned(),
+            "https://meet.example.org".to_owned(),
+        ];
+        assert_eq!(
+            t.tls_url_host(&origins, 8443).as_deref(),
+            Some("meet.example.org:443")
+        );
+        let ported = vec!["https://meet.example.org:8443/".to_owned()];
+        assert_eq!(
+            t.tls_url_host(&ported, 9000).as_deref(),
+            Some("meet.example.org:8443")
+        );
+        assert_eq!(t.tls_url_host(&origins[..1], 8443), None);
+        t.tls_host = "turn.example.org".into();
+        assert_eq!(
+            t.tls_url_host(&origins, 8443).as_deref(),
+            Some("turn.example.org:8443")
+        );
+        t.tls_host = "turn.example.org:443".into();
+        assert_eq!(
+            t.tls_url_host(&origins, 8443).as_deref(),
+            Some("turn.example.org:443")
+        );
     }
 }

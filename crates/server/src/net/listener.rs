@@ -1,6 +1,7 @@
 //! The TCP accept loop. Each connection is admitted or closed at once by its count (admission.rs),
 //! then told apart by its first bytes: a TLS handshake, or plain HTTP. (The media plane adds
-//! ICE-TCP here, so a deployment opens one TCP port.)
+//! ICE-TCP here, and the TURN server TURN over TLS (tls_turn.rs), so a deployment opens one TCP
+//! port.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,9 +19,11 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::admission::{Admission, Held, Permit, Slot};
+use super::tls_turn::{self, Routed};
 use super::watchdog::{ConnClock, Limits, Watched};
 use super::ConnInfo;
 use crate::media::MediaPlane;
+use crate::turn::Embedded;
 
 /// What the first byte of a connection says it is.
 #[derive(Debug, PartialEq, Eq)]
@@ -66,12 +69,15 @@ impl ConnSettings {
     }
 }
 
-/// Accepts until `stop` turns true.
+/// Accepts until `stop` turns true. `turn`: the TURN server that TLS connections speaking TURN
+/// go to (Some only with `tls`).
+#[allow(clippy::too_many_arguments)]
 pub async fn accept_loop(
     listener: TcpListener,
     app: Router,
     tls: Option<TlsAcceptor>,
     ice_tcp: Option<MediaPlane>,
+    turn: Option<Arc<Embedded>>,
     settings: ConnSettings,
     admission: Arc<Admission>,
     mut stop: watch::Receiver<bool>,
@@ -105,7 +111,9 @@ pub async fn accept_loop(
         let app = app.clone();
         let tls = tls.clone();
         let ice_tcp = ice_tcp.clone();
+        let turn = turn.clone();
         tokio::spawn(async move {
+            let tls = tls.map(|acceptor| (acceptor, turn));
             if let Err(e) = handle(stream, permit, peer, app, tls, ice_tcp, settings).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
@@ -118,7 +126,7 @@ async fn handle(
     permit: Permit,
     peer: std::net::SocketAddr,
     app: Router,
-    tls: Option<Arc<TlsAcceptor>>,
+    tls: Option<(Arc<TlsAcceptor>, Option<Arc<Embedded>>)>,
     ice_tcp: Option<MediaPlane>,
     settings: ConnSettings,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -144,11 +152,10 @@ async fn handle(
             // Not HTTP and no media over TCP here: nothing to talk about.
             None => Ok(()),
         },
-        (Sniffed::Tls, Some(acceptor)) => {
+        (Sniffed::Tls, Some((acceptor, turn))) => {
             let stream = Held::new(stream, permit);
-            let handshake =
-                tokio::time::timeout_at(started + settings.http.header, acceptor.accept(stream));
-            let stream = handshake.await??;
+            let deadline = started + settings.http.header;
+            let stream = tokio::time::timeout_at(deadline, acceptor.accept(stream)).await??;
             let conn = ConnInfo {
                 peer: Some(peer),
                 tls: true,
@@ -156,7 +163,22 @@ async fn handle(
                 hsts: settings.hsts,
                 slot,
             };
-            serve_http(stream, app, conn, settings.http).await
+            let Some(turn) = turn else {
+                return serve_http(stream, app, conn, settings.http).await;
+            };
+            match tls_turn::route(stream, deadline).await? {
+                Routed::Http(stream) => serve_http(stream, app, conn, settings.http).await,
+                // Like ICE-TCP: a relay would hold the reserve for a whole call.
+                Routed::Turn(_) if slot == Slot::Reserve => Ok(()),
+                Routed::Turn(stream) => {
+                    // The TURN server's connection cap counts these with its TCP ones.
+                    if let Some(turn_slot) = turn.stream_slot() {
+                        turn.serve_tls(stream, peer, turn_slot).await;
+                    }
+                    Ok(())
+                }
+                Routed::Neither => Ok(()),
+            }
         }
         // Plain HTTP on a TLS port is answered too: health checks work, the rest redirects to HTTPS.
         (_, _) => {

@@ -7,6 +7,7 @@ pub mod headers;
 pub mod listener;
 pub mod origin;
 pub mod reserve;
+pub mod tls_turn;
 pub mod watchdog;
 
 pub use conn_info::ConnInfo;

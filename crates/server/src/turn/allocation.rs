@@ -22,6 +22,8 @@ pub const MAX_PEERS: usize = 32;
 pub enum Client {
     Udp(SocketAddr),
     Tcp(SocketAddr),
+    /// TURN over TLS on the HTTPS port: another connection than a TCP one from the same address.
+    Tls(SocketAddr),
 }
 
 /// Where datagrams for the client go.

@@ -38,7 +38,7 @@ fn unix_now() -> u64 {
 
 fn client_addr(c: &Client) -> SocketAddr {
     match c {
-        Client::Udp(a) | Client::Tcp(a) => *a,
+        Client::Udp(a) | Client::Tcp(a) | Client::Tls(a) => *a,
     }
 }
 

@@ -8,12 +8,8 @@
 //! allocation quota per user or per node, and no TCP client transport; those are the point here.
 //! So the server is ours, on a focused STUN codec (stun.rs says why that one is ours too).
 //!
-//! TURN over TLS on the HTTPS port (not done yet) would fit in net/listener.rs, which already tells
-//! ICE-TCP from HTTP by the first bytes on a plain connection: after the TLS handshake, a connection
-//! that negotiated the ALPN "stun.turn" (RFC 7443), or whose first decrypted bytes are a STUN header
-//! with the magic cookie (browsers need not send that ALPN for `turns:` URLs), goes to the loop of
-//! `transport::serve_tcp` (made generic over the stream) instead of hyper; the URL handed out would
-//! be `turns:<host>:<https port>?transport=tcp`, with the certificate's name as host.
+//! TURN over TLS shares the HTTPS port (net/tls_turn.rs tells it from HTTPS after the handshake):
+//! a network that lets only TCP to port 443 through reaches it there, as `turns:<host>:<port>`.
 
 pub mod allocation;
 pub mod auth;
@@ -30,6 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use convene_proto::IceServer;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 
@@ -74,17 +72,23 @@ pub struct Embedded {
     turn: Arc<handler::Turn>,
     urls: Vec<String>,
     ttl_secs: u64,
+    /// TCP and TLS connections held, together at most `turn.max_allocations`.
+    stream_slots: Arc<Semaphore>,
+    /// Time a stream connection has to send its first complete message.
+    first_message: Duration,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Embedded {
     /// Starts serving `sockets`. `media`: this node's media addresses, the only peers allowed
-    /// besides `turn.allow_peers`.
+    /// besides `turn.allow_peers`. `https_port`: the HTTPS listener's port when TLS is configured
+    /// (TURN over TLS is served there, see `serve_stream`).
     pub fn start(
         config: &Config,
         sockets: Sockets,
         secret: String,
         media: Vec<SocketAddr>,
+        https_port: Option<u16>,
     ) -> std::io::Result<Embedded> {
         let cfg = &config.turn;
         let at = sockets.local_addr()?;
@@ -94,13 +98,22 @@ impl Embedded {
             .iter()
             .filter_map(|ip| ip.parse().ok())
             .collect();
-        let urls = public_ips
+        let mut urls: Vec<String> = public_ips
             .iter()
             .flat_map(|ip| {
                 let host = SocketAddr::new(*ip, at.port());
                 ["udp", "tcp"].map(|t| format!("turn:{host}?transport={t}"))
             })
             .collect();
+        if let Some(port) = https_port {
+            match cfg.tls_url_host(&config.server.public_origins, port) {
+                Some(host) => urls.push(format!("turns:{host}?transport=tcp")),
+                None => tracing::warn!(
+                    "TURN over TLS is served on the HTTPS port, but no turns: URL is offered: \
+                     set turn.tls_host (or an https:// server.public_origins entry)"
+                ),
+            }
+        }
         let turn = Arc::new(handler::Turn {
             creds: auth::Credentials::new(secret, cfg.realm.clone()),
             policy: peers::PeerPolicy::new(media, &cfg.allow_peers),
@@ -112,7 +125,7 @@ impl Embedded {
         });
         let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp)?);
         let tcp = tokio::net::TcpListener::from_std(sockets.tcp)?;
-        let max_conns = cfg.max_allocations as usize;
+        let stream_slots = Arc::new(Semaphore::new(cfg.max_allocations as usize));
         // Like an ICE-TCP connection on the HTTP port: the same time to show it speaks the protocol.
         let first_message = Duration::from_secs(config.media.ice_tcp_handshake_timeout_secs);
         let tasks = vec![
@@ -120,7 +133,7 @@ impl Embedded {
             tokio::spawn(transport::tcp_loop(
                 turn.clone(),
                 tcp,
-                max_conns,
+                stream_slots.clone(),
                 first_message,
             )),
             tokio::spawn(transport::sweep_loop(turn.clone())),
@@ -130,8 +143,28 @@ impl Embedded {
             turn,
             urls,
             ttl_secs: cfg.credential_ttl_secs,
+            stream_slots,
+            first_message,
             tasks,
         })
+    }
+
+    /// A place for one more stream (TCP or TLS) connection, or None when `turn.max_allocations`
+    /// of them are open: the caller closes the connection.
+    pub fn stream_slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.stream_slots.clone().try_acquire_owned().ok()
+    }
+
+    /// Serves TURN on a decrypted TLS connection from `peer` (RFC 8656's framing, as on TCP)
+    /// until it ends; its allocation ends with it.
+    pub async fn serve_tls<S>(&self, stream: S, peer: SocketAddr, slot: OwnedSemaphorePermit)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let client = allocation::Client::Tls(peer);
+        transport::serve_stream(&self.turn, client, stream, self.first_message).await;
+        self.turn.table.remove(&client);
+        drop(slot);
     }
 
     /// The TURN entry of a participant's ICE servers, with a credential of its own.

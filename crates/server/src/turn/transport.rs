@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, Semaphore};
 
 use super::allocation::{Allocation, Client, Sink};
@@ -38,15 +38,15 @@ pub async fn udp_loop(turn: Arc<Turn>, socket: Arc<UdpSocket>) {
     }
 }
 
-/// Accepts TCP clients; at most `max_conns` at once (each may hold one allocation), the rest are
-/// closed at once. A client has `first_message` to send its first complete message.
+/// Accepts TCP clients; at most as many at once as `slots` has (each may hold one allocation;
+/// TURN-over-TLS connections take slots too), the rest are closed at once. A client has
+/// `first_message` to send its first complete message.
 pub async fn tcp_loop(
     turn: Arc<Turn>,
     listener: TcpListener,
-    max_conns: usize,
+    slots: Arc<Semaphore>,
     first_message: Duration,
 ) {
-    let slots = Arc::new(Semaphore::new(max_conns));
     loop {
         let Ok((stream, from)) = listener.accept().await else {
             // Out of descriptors and the like: let it pass rather than spin.
@@ -60,7 +60,8 @@ pub async fn tcp_loop(
         let turn = turn.clone();
         tokio::spawn(async move {
             let client = Client::Tcp(from);
-            serve_tcp(&turn, client, stream, first_message).await;
+            let _ = stream.set_nodelay(true);
+            serve_stream(&turn, client, stream, first_message).await;
             // The connection was the allocation's transport: it ends with it (RFC 8656 3.1).
             turn.table.remove(&client);
             drop(permit);
@@ -68,9 +69,12 @@ pub async fn tcp_loop(
     }
 }
 
-async fn serve_tcp(turn: &Arc<Turn>, client: Client, stream: TcpStream, first_message: Duration) {
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+/// Serves one stream connection (TCP, or TLS once decrypted) until it ends or breaks the framing.
+pub async fn serve_stream<S>(turn: &Arc<Turn>, client: Client, stream: S, first_message: Duration)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
     let writer = tokio::spawn(async move {
         while let Some(b) = rx.recv().await {
@@ -100,8 +104,8 @@ async fn serve_tcp(turn: &Arc<Turn>, client: Client, stream: TcpStream, first_me
 
 /// Reads one STUN message or ChannelData message; Ok(None) at the end or on a frame that is
 /// neither (the stream cannot be resynchronised then).
-async fn read_frame(
-    rd: &mut tokio::net::tcp::OwnedReadHalf,
+async fn read_frame<R: AsyncRead + Unpin>(
+    rd: &mut R,
     buf: &mut [u8],
 ) -> std::io::Result<Option<usize>> {
     if rd.read_exact(&mut buf[..4]).await.is_err() {

@@ -1,4 +1,4 @@
-//! A minimal TURN client (RFC 8656) over UDP or TCP, for tests: long-term credentials with the
+//! A minimal TURN client (RFC 8656) over UDP, TCP or another stream (TLS), for tests: long-term credentials with the
 //! 401 challenge, Allocate, Refresh, CreatePermission, ChannelBind, Send and Data.
 //! It builds and reads messages with the server's STUN codec, which its own unit tests check
 //! against RFC 5769's vectors.
@@ -9,12 +9,17 @@ use std::time::Duration;
 
 use convene_server::turn::auth::long_term_key;
 use convene_server::turn::stun::{self, attr, method, Builder, Class, Message};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
+
+/// A byte stream TURN can run on: TCP, or TLS over it.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
 
 pub enum Link {
     Udp(UdpSocket, SocketAddr),
-    Tcp(TcpStream),
+    /// RFC 8656's stream framing (TCP or TLS).
+    Tcp(Box<dyn Stream>),
 }
 
 pub struct TurnClient {
@@ -36,7 +41,12 @@ impl TurnClient {
 
     pub async fn tcp(server: SocketAddr, username: &str, password: &str) -> TurnClient {
         let s = TcpStream::connect(server).await.expect("connect");
-        Self::with(Link::Tcp(s), username, password)
+        Self::with(Link::Tcp(Box::new(s)), username, password)
+    }
+
+    /// Over a stream already set up, e.g. a TLS connection.
+    pub fn over(stream: impl Stream + 'static, username: &str, password: &str) -> TurnClient {
+        Self::with(Link::Tcp(Box::new(stream)), username, password)
     }
 
     fn with(link: Link, username: &str, password: &str) -> TurnClient {
@@ -210,7 +220,7 @@ pub fn error_code(m: &Message<'_>) -> Refused {
     (code, String::from_utf8_lossy(&v[4..]).into_owned())
 }
 
-async fn read_frame(s: &mut TcpStream) -> Option<Vec<u8>> {
+async fn read_frame(s: &mut Box<dyn Stream>) -> Option<Vec<u8>> {
     let mut head = [0u8; 4];
     s.read_exact(&mut head).await.ok()?;
     let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
