@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Three real `convene` nodes on one PostgreSQL schema and one Redis key prefix of this run's own,
 # behind Debian's haproxy (round-robin, deploy/haproxy/cluster.cfg), and the Rust cluster tests
-# (crates/server/tests/cluster.rs) against them. Installs haproxy and redis-server when missing;
-# starts a Redis on 127.0.0.1:6379 when none answers there. Needs CONVENE_TEST_POSTGRES_URL.
+# (crates/server/tests/cluster/) against them. Installs haproxy and redis-server when missing.
+# Starts a redis-server of its own (a free port, no persistence, a temp dir): one case stops it for
+# a while, which must not disturb other tests' Redis. Needs CONVENE_TEST_POSTGRES_URL.
 # Usage: scripts/test-cluster.sh (from scripts/test.sh, or alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PG=${CONVENE_TEST_POSTGRES_URL:?set CONVENE_TEST_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test)}
-REDIS_PORT=${CONVENE_TEST_REDIS_PORT:-6379}
 
 need() {
   if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$1" ]; then
@@ -35,25 +35,24 @@ PIDS=()
 REDIS_PID=
 cleanup() {
   { for p in "${PIDS[@]}"; do kill -9 "$p" || true; done; wait || true; } 2>/dev/null
-  if command -v redis-cli >/dev/null 2>&1; then
-    redis-cli -p "$REDIS_PORT" --scan --pattern "${PREFIX}*" | xargs -r redis-cli -p "$REDIS_PORT" DEL >/dev/null || true
-  fi
-  [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null
+  # Stopped (SIGSTOP) by a test that failed half-way: continue it so that it can end.
+  [ -n "$REDIS_PID" ] && { kill -CONT "$REDIS_PID"; kill "$REDIS_PID"; } 2>/dev/null
   psql "$PG" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-if ! (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null; then
-  echo "== starting redis-server on port $REDIS_PORT" >&2
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
-  REDIS_PID=$!
-  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break; sleep 0.1; done
-fi
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+REDIS_PORT=$(free_port)
+mkdir -p "$WORK/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK/redis" \
+  >"$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break; sleep 0.1; done
 
 psql "$PG" -qc "CREATE SCHEMA $SCHEMA" >/dev/null
 DB="$PG?options=-c%20search_path%3D$SCHEMA"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 COMMON=(--database-url "$DB" --redis-url "redis://127.0.0.1:$REDIS_PORT"
   --set "cluster.key_prefix=$PREFIX" --set cluster.lease_secs=3 --set database.heartbeat_secs=1
@@ -98,6 +97,8 @@ CONVENE_TEST_CLUSTER_NODES=$(IFS=,; echo "${NODES[*]}") \
 CONVENE_TEST_CLUSTER_PIDS=$(IFS=,; echo "${PIDS[*]:0:3}") \
 CONVENE_TEST_CLUSTER_DB=$DB \
 CONVENE_TEST_CLUSTER_API_KEY="$KEY_ID:$KEY_SECRET" \
+CONVENE_TEST_CLUSTER_REDIS_PID=$REDIS_PID \
+CONVENE_TEST_CLUSTER_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
   cargo nextest run --workspace -E 'binary_id(convene-server::cluster)' --run-ignored only --no-fail-fast --success-output final || status=$?
 if [ "$status" -ne 0 ]; then
   for i in 1 2 3; do echo "== node$i log (tail)"; tail -n 60 "$WORK/node$i/log"; done

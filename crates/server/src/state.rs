@@ -107,6 +107,7 @@ impl AppState {
             cluster: cluster.clone(),
             local: self.rooms.clone(),
         });
+        self.signin_limiter.share(cluster.clone());
         self.cluster = Some(cluster);
     }
 

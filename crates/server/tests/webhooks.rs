@@ -373,3 +373,73 @@ async fn a_delivery_is_bounded_in_time_and_in_what_it_reads() {
     assert_eq!(big, Ok(200), "answered; the rest of the body is not read");
     assert!(took < Duration::from_secs(1), "{took:?}");
 }
+
+/// Two servers on one database (two nodes of a cluster) each run the delivery loop: every event
+/// reaches the receiver once, not once per node, and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_delivery_loops_on_one_database_send_each_event_once() {
+    let got: Got = Default::default();
+    let addr = free_addr();
+    // A receiver that takes its time, so that the two loops overlap if they can.
+    let slow = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let got = slow.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let sig = headers.get(sign::HEADER).and_then(|v| v.to_str().ok());
+                got.lock()
+                    .unwrap()
+                    .push((sig.unwrap_or_default().to_owned(), body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    let _rx = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let configure = server_config(&format!("http://{addr}/hook"));
+    let a = TestServer::with(|c| {
+        configure(c);
+        c.server.node_id = "hook-a".into();
+    })
+    .await;
+    let b = a
+        .start_again_with(|c| c.server.node_id = "hook-b".into())
+        .await;
+    for (s, room) in [(&a, "twice-a"), (&b, "twice-b"), (&a, "twice-c")] {
+        let (mut ada, _) = s.join(room, "Ada").await;
+        let (mut bob, _) = s.join(room, "Bob").await;
+        for c in [&mut bob, &mut ada] {
+            c.send(&convene_proto::ClientMessage::Leave).await.unwrap();
+        }
+    }
+    let finished = |events: &[serde_json::Value]| {
+        events
+            .iter()
+            .filter(|e| e["event"] == "room_finished")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while finished(&verified(&got)) < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    use convene_store::Store as _;
+    let outbox = a.store().await.events_after(0, 1000).await.unwrap().len();
+    // Time for a second copy of anything to arrive, if one were on its way.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let events = verified(&got);
+    assert_eq!(events.len(), outbox, "every event of the outbox arrived");
+    assert_eq!(got.lock().unwrap().len(), outbox, "each exactly once");
+    for room in ["twice-a", "twice-b", "twice-c"] {
+        let of: Vec<_> = events
+            .iter()
+            .filter(|e| e["room"] == room)
+            .cloned()
+            .collect();
+        assert_eq!(of.len(), 6, "{room}: {of:?}");
+        assert_gapless(&of);
+    }
+}

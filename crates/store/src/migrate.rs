@@ -61,6 +61,7 @@ const SCRIPTS: &[Script] = &[
     script!("0010_webhooks.sql"),
     script!("0011_recordings.sql"),
     script!("0012_compositions.sql"),
+    script!("0013_webhook_holders.sql"),
 ];
 
 /// The embedded scripts of one database, as sqlx's migrator takes them.

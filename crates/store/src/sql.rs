@@ -645,6 +645,27 @@ impl Store for SqlStore {
         self.set_webhook_progress_row(id, p).await
     }
 
+    async fn hold_webhook(
+        &self,
+        id: &str,
+        holder: &str,
+        now: Millis,
+        until: Millis,
+    ) -> Result<Option<WebhookRecord>> {
+        self.hold_webhook_row(id, holder, now, until).await
+    }
+
+    async fn set_held_webhook_progress(
+        &self,
+        id: &str,
+        holder: &str,
+        p: &WebhookProgress,
+        until: Millis,
+    ) -> Result<bool> {
+        self.set_held_webhook_progress_row(id, holder, p, until)
+            .await
+    }
+
     async fn record_delivery(&self, d: &NewDelivery) -> Result<i64> {
         self.insert_delivery(d).await
     }

@@ -179,6 +179,24 @@ pub trait Store: Send + Sync + 'static {
     /// False if there is no live endpoint of that id.
     async fn revoke_webhook(&self, id: &str, now: Millis) -> Result<bool>;
     async fn set_webhook_progress(&self, id: &str, p: &WebhookProgress) -> Result<()>;
+    /// Holds live endpoint `id` for `holder` until `until` if nobody else holds it at `now`;
+    /// the endpoint as stored (its progress read under the hold), or None when another holds it.
+    async fn hold_webhook(
+        &self,
+        id: &str,
+        holder: &str,
+        now: Millis,
+        until: Millis,
+    ) -> Result<Option<WebhookRecord>>;
+    /// Stores progress and extends the hold to `until`, only while `holder` still holds `id`;
+    /// false when another took it over (the caller must stop delivering).
+    async fn set_held_webhook_progress(
+        &self,
+        id: &str,
+        holder: &str,
+        p: &WebhookProgress,
+        until: Millis,
+    ) -> Result<bool>;
     async fn record_delivery(&self, d: &NewDelivery) -> Result<i64>;
     /// An endpoint's last `limit` deliveries, newest first.
     async fn deliveries(&self, endpoint: &str, limit: i64) -> Result<Vec<DeliveryRecord>>;

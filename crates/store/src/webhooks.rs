@@ -125,6 +125,54 @@ impl SqlStore {
         Ok(())
     }
 
+    /// One statement, so two nodes cannot both take the hold: PostgreSQL re-checks the condition
+    /// on the row the other's update committed; SQLite has one writer at a time.
+    pub(crate) async fn hold_webhook_row(
+        &self,
+        id: &str,
+        holder: &str,
+        now: Millis,
+        until: Millis,
+    ) -> Result<Option<WebhookRecord>> {
+        let sql = format!(
+            "UPDATE webhook_endpoints SET held_by = $2, held_until = $4 \
+             WHERE id = $1 AND revoked_at IS NULL AND (held_until <= $3 OR held_by = $2) \
+             RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(holder)
+            .bind(now)
+            .bind(until)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub(crate) async fn set_held_webhook_progress_row(
+        &self,
+        id: &str,
+        holder: &str,
+        p: &WebhookProgress,
+        until: Millis,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE webhook_endpoints SET done_through = $3, attempts = $4, next_attempt_at = $5, \
+             first_failed_at = $6, held_until = $7 WHERE id = $1 AND held_by = $2",
+        )
+        .bind(id)
+        .bind(holder)
+        .bind(p.cursor)
+        .bind(p.attempts)
+        .bind(p.next_attempt_at)
+        .bind(p.first_failed_at)
+        .bind(until)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
     pub(crate) async fn insert_delivery(&self, d: &NewDelivery) -> Result<i64> {
         let mut tx = begin_write(self.pool(), self.backend()).await?;
         let id: i64 = sqlx::query_scalar(

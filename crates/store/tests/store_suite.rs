@@ -76,6 +76,7 @@ suite!(
     concurrent_events_are_gapless_per_meeting,
     a_recovery_writes_the_events_of_what_it_closed,
     webhook_endpoints_progress_and_deliveries,
+    one_node_at_a_time_holds_a_webhook_endpoint,
     recordings_start_end_and_list,
     recordings_are_deleted_expired_and_purged,
     planned_rooms_carry_record_on_connect,
@@ -87,7 +88,7 @@ suite!(
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 12;
+const LATEST: i64 = 13;
 
 /// How many migrations this build has (one script per version and database).
 fn migration_count() -> i64 {

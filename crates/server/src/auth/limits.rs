@@ -1,11 +1,12 @@
 //! Slowing down password guessing: failed sign-ins are counted per account and per address in a fixed
 //! window; past the limit, attempts are refused (429, with Retry-After) without checking the password,
-//! until the window ends. In memory, per node (several nodes share it through Redis later).
+//! until the window ends. In memory on a single node; in a cluster counted in Redis for all nodes
+//! (cluster/limits.rs), with this node's own count as the fallback while Redis does not answer.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Most keys kept per map; past it, expired windows are dropped first. The per-address limit bounds
@@ -63,35 +64,66 @@ impl<K: Hash + Eq + Clone> Counter<K> {
 
 pub struct SignInLimiter {
     window: Duration,
+    max: (u32, u32),
+    /// This node's counts: the only ones on a single node; in a cluster, kept as well, for when
+    /// Redis does not answer.
     inner: Mutex<(Counter<String>, Counter<IpAddr>)>,
+    shared: OnceLock<Arc<crate::cluster::Cluster>>,
 }
 
 impl SignInLimiter {
     pub fn new(per_account: u32, per_address: u32, window: Duration) -> Self {
         Self {
             window,
+            max: (per_account, per_address),
             inner: Mutex::new((Counter::new(per_account), Counter::new(per_address))),
+            shared: OnceLock::new(),
         }
     }
 
+    /// Counts in the cluster's Redis from now on.
+    pub fn share(&self, cluster: Arc<crate::cluster::Cluster>) {
+        let _ = self.shared.set(cluster);
+    }
+
     /// None: go on. Some(wait): refused for that long.
-    pub fn check(&self, account: &str, addr: IpAddr, now: Instant) -> Option<Duration> {
+    pub async fn check(&self, account: &str, addr: IpAddr, now: Instant) -> Option<Duration> {
+        if let Some(c) = self.shared.get() {
+            match c.signin_blocked(account, addr, self.max).await {
+                Ok(wait) => return wait,
+                Err(e) => {
+                    tracing::warn!(error = %e, "sign-in limits: Redis failed; this node's count")
+                }
+            }
+        }
         let inner = self.lock();
         let a = inner.0.blocked(&account.to_owned(), now, self.window);
         let b = inner.1.blocked(&addr, now, self.window);
         a.max(b)
     }
 
-    pub fn failed(&self, account: &str, addr: IpAddr, now: Instant) {
-        let mut inner = self.lock();
-        inner.0.fail(&account.to_owned(), now, self.window);
-        inner.1.fail(&addr, now, self.window);
+    pub async fn failed(&self, account: &str, addr: IpAddr, now: Instant) {
+        {
+            let mut inner = self.lock();
+            inner.0.fail(&account.to_owned(), now, self.window);
+            inner.1.fail(&addr, now, self.window);
+        }
+        if let Some(c) = self.shared.get() {
+            if let Err(e) = c.signin_failed(account, addr, self.window).await {
+                tracing::warn!(error = %e, "sign-in limits: could not count a failure in Redis");
+            }
+        }
     }
 
     /// A right password clears the account's count (not the address's: one good account must not
     /// reset an address that is guessing others).
-    pub fn succeeded(&self, account: &str) {
+    pub async fn succeeded(&self, account: &str) {
         self.lock().0.windows.remove(account);
+        if let Some(c) = self.shared.get() {
+            if let Err(e) = c.signin_succeeded(account).await {
+                tracing::warn!(error = %e, "sign-in limits: could not clear a count in Redis");
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, (Counter<String>, Counter<IpAddr>)> {
@@ -154,37 +186,37 @@ impl PlanLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn accounts_and_addresses_are_limited_for_a_window() {
+    #[tokio::test]
+    async fn accounts_and_addresses_are_limited_for_a_window() {
         let l = SignInLimiter::new(3, 5, Duration::from_secs(60));
         let t0 = Instant::now();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
-            assert!(l.check("ada", ip, t0).is_none());
-            l.failed("ada", ip, t0);
+            assert!(l.check("ada", ip, t0).await.is_none());
+            l.failed("ada", ip, t0).await;
         }
-        let wait = l.check("ada", ip, t0).expect("blocked");
+        let wait = l.check("ada", ip, t0).await.expect("blocked");
         assert!(wait <= Duration::from_secs(60));
         assert!(
-            l.check("ada", other, t0).is_some(),
+            l.check("ada", other, t0).await.is_some(),
             "the account, from anywhere"
         );
         assert!(
-            l.check("bob", ip, t0).is_none(),
+            l.check("bob", ip, t0).await.is_none(),
             "another account from here, for now"
         );
-        l.failed("bob", ip, t0);
-        l.failed("cleo", ip, t0);
+        l.failed("bob", ip, t0).await;
+        l.failed("cleo", ip, t0).await;
         assert!(
-            l.check("dan", ip, t0).is_some(),
+            l.check("dan", ip, t0).await.is_some(),
             "the address, for any account"
         );
-        assert!(l.check("dan", other, t0).is_none());
+        assert!(l.check("dan", other, t0).await.is_none());
         let later = t0 + Duration::from_secs(61);
-        assert!(l.check("ada", ip, later).is_none(), "the window ends");
-        l.failed("eve", other, t0);
-        l.succeeded("eve");
-        assert!(l.check("eve", other, t0).is_none());
+        assert!(l.check("ada", ip, later).await.is_none(), "the window ends");
+        l.failed("eve", other, t0).await;
+        l.succeeded("eve").await;
+        assert!(l.check("eve", other, t0).await.is_none());
     }
 }

@@ -132,20 +132,23 @@ async fn signin(
     // a real check, so the answer says nothing about which emails exist.
     let email =
         normalize_email(&req.email).unwrap_or_else(|| req.email.chars().take(254).collect());
-    if let Some(wait) = state.signin_limiter.check(&email, ip, Instant::now()) {
+    if let Some(wait) = state.signin_limiter.check(&email, ip, Instant::now()).await {
         return Ok(too_many(wait));
     }
     let user = state.store.user_by_email(&email).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = password::verify_off_runtime(req.password, stored).await?;
     let Some(user) = user.filter(|_| matches) else {
-        state.signin_limiter.failed(&email, ip, Instant::now());
+        state
+            .signin_limiter
+            .failed(&email, ip, Instant::now())
+            .await;
         return Err(ServerError::client(
             ErrorCode::InvalidCredentials,
             "the email or the password is wrong",
         ));
     };
-    state.signin_limiter.succeeded(&email);
+    state.signin_limiter.succeeded(&email).await;
     if user.disabled {
         return Err(ServerError::client(
             ErrorCode::Forbidden,
@@ -189,12 +192,19 @@ async fn change_password(
         .ok_or_else(sign_in_first)?;
     let req: ChangePassword = json_body(&body)?;
     let ip = ConnInfo::peer_ip(conn.as_ref().map(|Extension(c)| c));
-    if let Some(wait) = state.signin_limiter.check(&user.email, ip, Instant::now()) {
+    if let Some(wait) = state
+        .signin_limiter
+        .check(&user.email, ip, Instant::now())
+        .await
+    {
         return Ok(too_many(wait));
     }
     let ok = password::verify_off_runtime(req.current_password, user.password_hash.clone()).await?;
     if !ok {
-        state.signin_limiter.failed(&user.email, ip, Instant::now());
+        state
+            .signin_limiter
+            .failed(&user.email, ip, Instant::now())
+            .await;
         return Err(ServerError::client(
             ErrorCode::InvalidCredentials,
             "the current password is wrong",

@@ -10,8 +10,9 @@ use std::time::Instant;
 use convene_proto::{ErrorCode, RoomId};
 use rand::seq::SliceRandom;
 
-use super::{unavailable, Claim, Cluster, NodeInfo};
+use super::{Claim, Cluster, NodeInfo};
 use crate::error::ServerError;
+use crate::rooms::{Actor, RoomOp};
 use crate::state::AppState;
 
 /// Where a join for a room goes.
@@ -39,15 +40,25 @@ redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
 return v
 "#;
 
-/// Renews each KEYS[i] whose value is still ARGV[i+1] (ARGV[1] is the lease); 1 or 0 for each.
+/// Renews this node's room entries: KEYS[1] is the fence counter, KEYS[2] the set of nodes,
+/// KEYS[3..] the rooms; ARGV[1] the lease, ARGV[2] this node, ARGV[i] the value held for KEYS[i].
+/// An entry still ours is renewed; one that expired (Redis was away longer than a lease) is
+/// claimed again with a new fence, unless this node was taken for lost meanwhile (gone from the
+/// set: its records were closed). Returns the value held now for each room, '' for a room lost.
 const RENEW: &str = r#"
+local listed = redis.call('ZSCORE', KEYS[2], ARGV[2])
 local out = {}
-for i, k in ipairs(KEYS) do
-  if redis.call('GET', k) == ARGV[i + 1] then
-    redis.call('PEXPIRE', k, ARGV[1])
-    out[i] = 1
+for i = 3, #KEYS do
+  local cur = redis.call('GET', KEYS[i])
+  if cur == ARGV[i] then
+    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+    out[#out + 1] = cur
+  elseif not cur and listed then
+    local v = ARGV[2] .. '|' .. redis.call('INCR', KEYS[1])
+    redis.call('SET', KEYS[i], v, 'PX', ARGV[1])
+    out[#out + 1] = v
   else
-    out[i] = 0
+    out[#out + 1] = ''
   end
 end
 return out
@@ -69,22 +80,36 @@ impl Cluster {
     pub async fn route(&self, room: &RoomId, here_only: bool) -> Result<Route, ServerError> {
         let mut c = self.conn();
         for _ in 0..3 {
-            let seen: Option<String> = redis::cmd("GET")
+            let seen: Option<String> = match redis::cmd("GET")
                 .arg(self.keys.room(room))
                 .query_async(&mut c)
                 .await
-                .map_err(|e| unavailable(&e))?;
+            {
+                Ok(seen) => seen,
+                Err(e) => {
+                    let refusal = self.unavailable(&e);
+                    // A room this node runs goes on taking joins while Redis is away: no other
+                    // node can claim it meanwhile, and its entry is renewed or claimed again on
+                    // return.
+                    if self.claims().contains_key(room) {
+                        return Ok(Route::Local);
+                    }
+                    return Err(refusal);
+                }
+            };
             let value = match seen.as_deref() {
                 Some(v) if owner_of(v) == self.node => Some(v.to_owned()),
                 Some(v) => match self
                     .node_info(owner_of(v))
                     .await
-                    .map_err(|e| unavailable(&e))?
+                    .map_err(|e| self.unavailable(&e))?
                 {
                     Some(owner) if here_only => {
                         return Err(moved(&owner.id));
                     }
                     Some(owner) => return Ok(Route::Remote(owner)),
+                    // Just after an outage its node may not have registered again yet.
+                    None if !self.settled() => return Err(Self::recovering()),
                     // Its node is gone: once its records are closed (lost.rs), place the room
                     // anew, taking over that entry only.
                     None => {
@@ -128,7 +153,7 @@ impl Cluster {
             .arg(node)
             .query_async(&mut c)
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(|e| self.unavailable(&e))?;
         match listed {
             None => Ok(()),
             Some(_) => Err(ServerError::client(
@@ -147,7 +172,13 @@ impl Cluster {
         seen: &str,
         here_only: bool,
     ) -> Result<Option<String>, ServerError> {
-        let candidate = if here_only {
+        // A room running here whose entry expired (Redis was away) is claimed here again; any
+        // other placement waits until the nodes have re-claimed their rooms after an outage.
+        let ours = self.claims().contains_key(room);
+        if !ours && !self.settled() {
+            return Err(Self::recovering());
+        }
+        let candidate = if here_only || ours {
             self.node.clone()
         } else {
             self.choose().await?
@@ -163,13 +194,13 @@ impl Cluster {
             .arg(&self.keys.prefix)
             .invoke_async::<Option<String>>(&mut c)
             .await
-            .map_err(|e| unavailable(&e))
+            .map_err(|e| self.unavailable(&e))
     }
 
     /// The less loaded of two random live nodes that take new rooms ("power of two choices":
     /// nearly as even as asking every node, without every node herding to the same one).
     async fn choose(&self) -> Result<String, ServerError> {
-        let nodes = self.live_nodes().await.map_err(|e| unavailable(&e))?;
+        let nodes = self.live_nodes().await.map_err(|e| self.unavailable(&e))?;
         let open: Vec<&NodeInfo> = nodes.iter().filter(|n| !n.draining).collect();
         let two: Vec<&&NodeInfo> = open.choose_multiple(&mut rand::thread_rng(), 2).collect();
         two.into_iter()
@@ -203,23 +234,49 @@ impl Cluster {
         }
         let renew = redis::Script::new(RENEW);
         let mut script = renew.prepare_invoke();
-        script.arg(self.room_lease_ms());
+        script
+            .key(self.keys.fence())
+            .key(self.keys.nodes())
+            .arg(self.room_lease_ms())
+            .arg(&self.node);
         for (room, value) in &keep {
             script.key(self.keys.room(room)).arg(value);
         }
         let mut c = self.conn();
-        match script.invoke_async::<Vec<i64>>(&mut c).await {
-            Ok(kept) => {
-                for ((room, _), ok) in keep.iter().zip(kept) {
-                    if ok == 0 {
-                        // Our lease ran out (Redis was unreachable longer than a lease) and the
-                        // room was placed elsewhere; its people here are on their own now.
-                        tracing::error!(room = %room.0, "cluster: this node lost a room's lease");
-                        self.claims().remove(room);
-                    }
+        match script.invoke_async::<Vec<String>>(&mut c).await {
+            Ok(held) => {
+                for ((room, old), now) in keep.iter().zip(held) {
+                    self.renewed(state, room, old, now);
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cluster: could not renew the rooms' leases"),
+            Err(e) => {
+                self.redis_failed();
+                tracing::warn!(error = %e, "cluster: could not renew the rooms' leases");
+            }
+        }
+    }
+
+    /// Takes in what the renewal of one room found.
+    fn renewed(&self, state: &AppState, room: &RoomId, old: &str, now: String) {
+        if now == old {
+            return;
+        }
+        if now.is_empty() {
+            // The room was placed elsewhere (or this node was taken for lost and its records
+            // closed) while Redis could not be reached: its people here move to the room's node
+            // as after a drain, resuming as themselves.
+            tracing::error!(room = %room.0, "cluster: this node lost a room's lease; draining it");
+            self.claims().remove(room);
+            if let Some(handle) = state.rooms.get(room) {
+                tokio::spawn(async move {
+                    let _ = handle.request(Actor::System, RoomOp::Drain).await;
+                });
+            }
+            return;
+        }
+        tracing::warn!(room = %room.0, entry = now, "cluster: claimed a room's expired entry again");
+        if let Some(claim) = self.claims().get_mut(room) {
+            claim.value = now;
         }
     }
 
@@ -254,12 +311,12 @@ impl Cluster {
             .arg(self.keys.room(room))
             .query_async(&mut c)
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(|e| self.unavailable(&e))?;
         match seen {
             Some(v) => self
                 .node_info(owner_of(&v))
                 .await
-                .map_err(|e| unavailable(&e)),
+                .map_err(|e| self.unavailable(&e)),
             None => Ok(None),
         }
     }
@@ -278,7 +335,7 @@ impl Cluster {
                 .arg(500)
                 .query_async(&mut c)
                 .await
-                .map_err(|e| unavailable(&e))?;
+                .map_err(|e| self.unavailable(&e))?;
             out.extend(
                 keys.iter()
                     .filter_map(|k| self.keys.room_name(k))

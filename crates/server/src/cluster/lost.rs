@@ -21,6 +21,11 @@ return 0
 
 /// Looks for lost nodes and closes their records.
 pub(super) async fn sweep(state: &AppState, cluster: &Cluster) {
+    // Just after an outage the other nodes' leases are gone because Redis was, not they: wait
+    // until they have had a lease to come back (health.rs).
+    if !cluster.settled() {
+        return;
+    }
     let mut c = cluster.conn();
     let seen: Vec<(String, f64)> = match redis::cmd("ZRANGE")
         .arg(cluster.keys.nodes())
@@ -32,6 +37,7 @@ pub(super) async fn sweep(state: &AppState, cluster: &Cluster) {
     {
         Ok(s) => s,
         Err(e) => {
+            cluster.redis_failed();
             tracing::warn!(error = %e, "cluster: could not list the nodes");
             return;
         }
@@ -52,6 +58,7 @@ pub(super) async fn sweep(state: &AppState, cluster: &Cluster) {
         {
             Ok(n) => n,
             Err(e) => {
+                cluster.redis_failed();
                 tracing::warn!(error = %e, "cluster: could not check a node's lease");
                 return;
             }

@@ -11,7 +11,9 @@
 
 mod auth;
 mod directory;
+mod health;
 pub mod internal;
+mod limits;
 mod lost;
 mod node_id;
 mod nodes;
@@ -23,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use convene_proto::{ErrorCode, RoomId};
+use convene_proto::RoomId;
 use redis::aio::ConnectionManager;
 
 pub use auth::ClusterKey;
@@ -33,7 +35,6 @@ pub use nodes::{heartbeat, NodeInfo};
 pub use relay::{Relay, RelayedFrom};
 
 use crate::config::Config;
-use crate::error::ServerError;
 
 /// The name the cluster key has among the database's secrets: every node on the database has it.
 pub const KEY_NAME: &str = "cluster_key";
@@ -115,6 +116,7 @@ pub struct Cluster {
     pub advertise: String,
     pub(crate) key: ClusterKey,
     claims: Mutex<HashMap<RoomId, Claim>>,
+    health: health::RedisHealth,
     /// Relayed connections open now, both ways, for metrics and the tests.
     pub relays_out: std::sync::atomic::AtomicI64,
     pub relays_in: std::sync::atomic::AtomicI64,
@@ -167,6 +169,7 @@ impl Cluster {
             advertise,
             key,
             claims: Mutex::new(HashMap::new()),
+            health: Default::default(),
             relays_out: Default::default(),
             relays_in: Default::default(),
             remote_ops: Default::default(),
@@ -197,8 +200,11 @@ impl Cluster {
     /// Whether Redis answers (for /readyz).
     pub async fn ping(&self) -> Result<(), redis::RedisError> {
         let mut c = self.conn();
-        redis::cmd("PING").query_async::<String>(&mut c).await?;
-        Ok(())
+        let r = redis::cmd("PING").query_async::<String>(&mut c).await;
+        if r.is_err() {
+            self.redis_failed();
+        }
+        r.map(drop)
     }
 
     /// Renders the cluster's metrics.
@@ -222,13 +228,4 @@ impl Cluster {
             self.claims().len(),
         )
     }
-}
-
-/// What a client is told when Redis does not answer: the room's node cannot be found or chosen.
-pub(crate) fn unavailable(e: &redis::RedisError) -> ServerError {
-    tracing::warn!(error = %e, "cluster: Redis request failed");
-    ServerError::client(
-        ErrorCode::ServerBusy,
-        "the cluster's room directory (Redis) does not answer; try again shortly",
-    )
 }

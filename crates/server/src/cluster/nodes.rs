@@ -156,9 +156,9 @@ impl Cluster {
     }
 }
 
-/// Renews this node's lease and its rooms', and looks for nodes that stopped, every third of a
-/// lease, until `stop`. Redis trouble is logged and retried at the next beat: the rooms running
-/// here go on meanwhile.
+/// Renews this node's rooms' leases and its own, and looks for nodes that stopped, every third of
+/// a lease, until `stop`. Redis trouble is logged and retried at the next beat: the rooms running
+/// here go on meanwhile (health.rs).
 pub async fn heartbeat(
     state: Arc<AppState>,
     cluster: Arc<Cluster>,
@@ -170,15 +170,20 @@ pub async fn heartbeat(
             _ = tokio::time::sleep(every) => {}
             _ = stop.wait_for(|s| *s) => break,
         }
+        // Rooms first: after an outage a room whose entry expired is claimed again only while
+        // this node is still in the set of nodes, which registering would put it back in.
+        cluster.renew_rooms(&state).await;
         match cluster.register(&cluster.info(&state)).await {
             Ok(true) => {}
             Ok(false) => tracing::error!(
                 node = %cluster.node,
                 "cluster: another process registered this node's id; give each node its own"
             ),
-            Err(e) => tracing::warn!(error = %e, "cluster: heartbeat to Redis failed"),
+            Err(e) => {
+                cluster.redis_failed();
+                tracing::warn!(error = %e, "cluster: heartbeat to Redis failed");
+            }
         }
-        cluster.renew_rooms(&state).await;
         super::lost::sweep(&state, &cluster).await;
     }
     cluster.release_all().await;

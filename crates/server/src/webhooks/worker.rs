@@ -2,7 +2,8 @@
 //! want is passed over; a delivery answered 2xx moves it on; any other outcome is retried with
 //! backoff (doubling from `retry_initial_ms` to `retry_max_secs`) until `retry_hours` have passed
 //! since its first failure, then given up on (counted and logged) so the endpoint's later events
-//! still come. Every attempt is recorded for the API's "last deliveries".
+//! still come. Every attempt is recorded for the API's "last deliveries". Several nodes on one
+//! database each run this worker; an endpoint is held by one of them at a time (`hold_webhook`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -83,9 +84,31 @@ pub async fn sync_config_endpoints(state: &AppState) -> Result<(), convene_store
     Ok(())
 }
 
-/// Takes one endpoint as far through the outbox as it goes now.
-async fn advance(state: &AppState, w: WebhookRecord) {
+/// How long a node holds an endpoint after each step: longer than a delivery can take (its
+/// timeout, and the address lookup before it), so that the hold never runs out mid-delivery and
+/// another node never sends the same event meanwhile. Nodes' clocks must agree to well within it.
+fn hold_ms(cfg: &crate::config::WebhooksConfig) -> i64 {
+    i64::try_from(cfg.timeout_secs.saturating_mul(2).saturating_add(30) * 1000).unwrap_or(i64::MAX)
+}
+
+/// Takes one endpoint as far through the outbox as it goes now, if no other node on the database
+/// does (the endpoint's hold: one node at a time delivers its events, so none is sent twice).
+async fn advance(state: &AppState, listed: WebhookRecord) {
     let cfg = &state.config.webhooks;
+    if now_ms() < listed.progress.next_attempt_at {
+        return;
+    }
+    let (node, hold) = (state.config.server.node_id.as_str(), hold_ms(cfg));
+    // The progress read under the hold, not the listed one: another node may have moved it on.
+    let w = match state
+        .store
+        .hold_webhook(&listed.id, node, now_ms(), now_ms() + hold)
+        .await
+    {
+        Ok(Some(w)) => w,
+        Ok(None) => return,
+        Err(e) => return tracing::warn!(error = %e, "webhooks: cannot hold an endpoint"),
+    };
     let mut p = w.progress;
     if now_ms() < p.next_attempt_at {
         return;
@@ -94,12 +117,17 @@ async fn advance(state: &AppState, w: WebhookRecord) {
         Ok(e) => e,
         Err(e) => return tracing::warn!(error = %e, "webhooks: cannot read the outbox"),
     };
-    let before = p;
+    let mut saved = p;
     for ev in events {
         if !(w.events.is_empty() || w.events.contains(&ev.kind)) {
             p.cursor = ev.row;
             continue;
         }
+        // Renew the hold (storing the progress so far) right before each delivery.
+        if !save(state, &w.id, &p, hold).await {
+            return;
+        }
+        saved = p;
         let outcome = deliver(state, &w, &ev).await;
         let now = now_ms();
         let ok = matches!(outcome, Ok(200..=299));
@@ -131,9 +159,28 @@ async fn advance(state: &AppState, w: WebhookRecord) {
         p.next_attempt_at = now + backoff_ms(cfg.retry_initial_ms, cfg.retry_max_secs, p.attempts);
         break;
     }
-    if p != before {
-        if let Err(e) = state.store.set_webhook_progress(&w.id, &p).await {
-            tracing::warn!(error = %e, endpoint = %w.id, "webhooks: cannot save progress");
+    if p != saved {
+        save(state, &w.id, &p, hold).await;
+    }
+}
+
+/// Stores progress under this node's hold, extending it; false when the hold was lost (another
+/// node took the endpoint over) or the store failed: stop delivering then.
+async fn save(state: &AppState, id: &str, p: &WebhookProgress, hold: i64) -> bool {
+    let node = state.config.server.node_id.as_str();
+    match state
+        .store
+        .set_held_webhook_progress(id, node, p, now_ms() + hold)
+        .await
+    {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::warn!(endpoint = %id, "webhooks: another node took the endpoint over");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, endpoint = %id, "webhooks: cannot save progress");
+            false
         }
     }
 }

@@ -341,7 +341,7 @@ impl Session {
         };
         let key = format!("room:{}", room.name);
         let limiter = &self.state.signin_limiter;
-        if let Some(wait) = limiter.check(&key, self.peer, Instant::now()) {
+        if let Some(wait) = limiter.check(&key, self.peer, Instant::now()).await {
             return Err(ServerError::client(
                 ErrorCode::RateLimited,
                 format!(
@@ -357,7 +357,7 @@ impl Session {
         if right {
             Ok(policy::Password::Right)
         } else {
-            limiter.failed(&key, self.peer, Instant::now());
+            limiter.failed(&key, self.peer, Instant::now()).await;
             Ok(policy::Password::Wrong)
         }
     }

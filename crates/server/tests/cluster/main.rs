@@ -4,15 +4,23 @@
 //! order on processes started once (the last two stop nodes: SIGTERM, then kill -9).
 //!
 //! The script passes: CONVENE_TEST_CLUSTER_LB (the balancer), _NODES (the nodes' HTTP addresses),
-//! _PIDS (their processes), _DB (the PostgreSQL URL of the run's schema) and _API_KEY (`id:secret`).
+//! _PIDS (their processes), _DB (the PostgreSQL URL of the run's schema), _API_KEY (`id:secret`)
+//! _REDIS_PID and _REDIS_URL (the run's own redis-server: one case stops it for a while, one
+//! reads its command counts).
 
+mod costs;
 #[path = "../support/http.rs"]
 mod http;
 mod moves;
+mod outage;
 mod rest;
+mod unique;
 
+use costs::*;
 use moves::*;
+use outage::*;
 use rest::*;
+use unique::*;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,6 +38,7 @@ struct Env {
     pids: Vec<u32>,
     db: sqlx::PgPool,
     api_key: String,
+    redis_pid: u32,
 }
 
 fn var(name: &str) -> String {
@@ -57,6 +66,9 @@ async fn env() -> Env {
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(key)
         ),
+        redis_pid: var("CONVENE_TEST_CLUSTER_REDIS_PID")
+            .parse()
+            .expect("a pid"),
     }
 }
 
@@ -82,6 +94,11 @@ async fn metrics(node: SocketAddr) -> HashMap<String, f64> {
 }
 
 async fn plain_get(addr: SocketAddr, path: &str) -> String {
+    plain_status(addr, path).await.1
+}
+
+/// A GET's status and body (text).
+async fn plain_status(addr: SocketAddr, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
@@ -89,9 +106,16 @@ async fn plain_get(addr: SocketAddr, path: &str) -> String {
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.unwrap();
     let text = String::from_utf8_lossy(&raw).to_string();
-    text.split_once("\r\n\r\n")
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_owned())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (status, body)
 }
 
 fn node_id(m: &HashMap<String, f64>) -> String {
@@ -140,6 +164,9 @@ async fn cluster() {
     a_host_power_through_a_node_that_does_not_run_the_room(&env, owner).await;
     rest_works_from_any_node(&env, &room_a, &ids, owner, &mut meetings).await;
     internal_endpoints_refuse_what_no_node_signed(&env).await;
+    sign_in_failures_count_across_nodes(&env).await;
+    a_redis_outage_leaves_meetings_running(&env, &ids).await;
+    redis_costs(&env, &ids).await;
     an_unreachable_redis_stops_the_start_with_a_clear_error(&env);
     let drained = a_drained_nodes_people_resume_on_a_live_node(&env, &ids).await;
     a_lost_nodes_people_resume_on_a_live_node(&env, &ids, drained).await;

@@ -230,3 +230,75 @@ pub async fn webhook_endpoints_progress_and_deliveries(db: Db) {
     assert!(store.events_after(0, 10).await.unwrap().is_empty());
     assert!(store.deliveries("wh_1", 10).await.unwrap().is_empty());
 }
+
+/// Nodes on one database take turns with an endpoint: a hold excludes the others until it runs
+/// out, its holder alone stores progress, and of holders racing for a free endpoint exactly one
+/// gets it.
+pub async fn one_node_at_a_time_holds_a_webhook_endpoint(db: Db) {
+    let store = db.connect().await;
+    store.put_webhook(&endpoint("wh_h", 0)).await.unwrap();
+    let held = store.hold_webhook("wh_h", "a", 1_000, 2_000).await.unwrap();
+    assert_eq!(held.expect("free: a holds it").id, "wh_h");
+    assert!(store
+        .hold_webhook("wh_h", "b", 1_500, 2_500)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        store
+            .hold_webhook("wh_h", "a", 1_500, 2_500)
+            .await
+            .unwrap()
+            .is_some(),
+        "its holder renews it"
+    );
+    let p = WebhookProgress {
+        cursor: 4,
+        ..Default::default()
+    };
+    assert!(!store
+        .set_held_webhook_progress("wh_h", "b", &p, 3_000)
+        .await
+        .unwrap());
+    assert!(store
+        .set_held_webhook_progress("wh_h", "a", &p, 3_000)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .hold_webhook("wh_h", "b", 2_999, 4_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "the progress extended the hold"
+    );
+    let taken = store.hold_webhook("wh_h", "b", 3_000, 4_000).await.unwrap();
+    assert_eq!(
+        taken.expect("run out: b takes over").progress.cursor,
+        4,
+        "with the progress a stored"
+    );
+    assert!(!store
+        .set_held_webhook_progress("wh_h", "a", &p, 5_000)
+        .await
+        .unwrap());
+    store.revoke_webhook("wh_h", 4_500).await.unwrap();
+    assert!(store
+        .hold_webhook("wh_h", "b", 9_000, 9_500)
+        .await
+        .unwrap()
+        .is_none());
+    for round in 0..10i64 {
+        let id = format!("wh_race{round}");
+        store.put_webhook(&endpoint(&id, 0)).await.unwrap();
+        let tries = ["n1", "n2", "n3", "n4"].map(|node| {
+            let (store, id) = (store.clone(), id.clone());
+            tokio::spawn(async move { store.hold_webhook(&id, node, 100, 200).await.unwrap() })
+        });
+        let mut won = 0;
+        for t in tries {
+            won += usize::from(t.await.unwrap().is_some());
+        }
+        assert_eq!(won, 1, "round {round}");
+    }
+}
