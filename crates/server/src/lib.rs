@@ -17,6 +17,7 @@ pub mod http;
 pub mod live_api;
 pub mod logging;
 pub mod media;
+pub mod memory;
 pub mod metrics;
 pub mod moderation_api;
 pub mod net;
@@ -245,6 +246,7 @@ pub async fn run(
     let retention = tokio::spawn(records::retention_loop(state.clone(), stop_rx.clone()));
     let webhooks = tokio::spawn(webhooks::run(state.clone(), stop_rx.clone()));
     let disk_guard = tokio::spawn(recording::disk::guard(state.clone(), stop_rx.clone()));
+    let trimmer = tokio::spawn(memory::trim_when_idle(state.clone(), stop_rx.clone()));
     let recording_sweep = tokio::spawn(recording::retention::sweep_loop(
         state.clone(),
         stop_rx.clone(),
@@ -295,6 +297,7 @@ pub async fn run(
     let _ = retention.await;
     let _ = webhooks.await;
     let _ = disk_guard.await;
+    let _ = trimmer.await;
     let _ = recording_sweep.await;
     if let Some(r) = recorder {
         // The rooms have stopped their recordings; this finishes what is left and joins the
