@@ -237,7 +237,38 @@ def rest(doc_path):
     write("rest", "webhook-url", b"\xffhttps://hooks.example.com:8443/path?x=1")
 
 
+def turn_message(method, cls, attrs):
+    # STUN type bits: method M0-M11 interleaved with class C0 (bit 4) and C1 (bit 8), RFC 8489 5.
+    t = (method & 0x0F) | ((method & 0x70) << 1) | ((method & 0xF80) << 2) | ((cls & 1) << 4) | ((cls & 2) << 7)
+    body = b""
+    for at, v in attrs:
+        body += struct.pack(">HH", at, len(v)) + v + b"\x00" * (-len(v) % 4)
+    return struct.pack(">HH", t, len(body)) + b"\x21\x12\xa4\x42" + b"\x05" * 12 + body
+
+
+def xor_peer(ip, port):
+    a = bytes(int(x) for x in ip.split("."))
+    xa = bytes(x ^ y for x, y in zip(a, b"\x21\x12\xa4\x42"))
+    return struct.pack(">BBH", 0, 1, port ^ 0x2112) + xa
+
+
+def turn():
+    # Mode byte: bit 0 re-signs with a participant's credential (see fuzz_targets/turn.rs).
+    alloc = turn_message(0x003, 0, [(0x0019, b"\x11\x00\x00\x00"), (0x000D, struct.pack(">I", 600))])
+    write("turn", "allocate-unsigned", b"\x00" + alloc)
+    write("turn", "allocate-signed", b"\x03" + alloc)
+    perm = turn_message(0x008, 0, [(0x0012, xor_peer("192.0.2.1", 40000)), (0x0012, xor_peer("127.0.0.1", 8080))])
+    write("turn", "create-permission-signed", b"\x03" + perm)
+    bind = turn_message(0x009, 0, [(0x000C, b"\x40\x00\x00\x00"), (0x0012, xor_peer("198.51.100.9", 5000))])
+    write("turn", "channel-bind-signed", b"\x05" + bind)
+    send = turn_message(0x006, 1, [(0x0012, xor_peer("192.0.2.1", 40000)), (0x0013, b"hello")])
+    write("turn", "send-indication", b"\x00" + send)
+    refresh = turn_message(0x004, 0, [(0x000D, b"\x00\x00\x00\x00")])
+    write("turn", "refresh-zero-signed", b"\x01" + refresh)
+    write("turn", "channel-data", b"\x00" + b"\x40\x00\x00\x05hello\x00\x00\x00")
+
+
 if __name__ == "__main__":
-    signaling(); jwt(); files(); stun(); ice_tcp(); rtp(); sdp()
+    signaling(); jwt(); files(); stun(); ice_tcp(); rtp(); sdp(); turn()
     if len(sys.argv) > 1:
         rest(sys.argv[1])

@@ -157,6 +157,11 @@ impl<'a> Message<'a> {
         })
     }
 
+    /// Every attribute read, in order (those after MESSAGE-INTEGRITY but FINGERPRINT are not).
+    pub fn attributes(&self) -> impl Iterator<Item = (u16, &'a [u8])> + '_ {
+        self.attrs.iter().copied()
+    }
+
     pub fn get(&self, t: u16) -> Option<&'a [u8]> {
         self.attrs.iter().find(|(a, _)| *a == t).map(|(_, v)| *v)
     }
