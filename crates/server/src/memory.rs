@@ -31,7 +31,10 @@ pub async fn trim_when_idle(state: Arc<AppState>, mut stop: watch::Receiver<bool
         }
         trimmed = true;
         let released = tokio::task::spawn_blocking(trim).await.unwrap_or(false);
-        tracing::debug!(released, "no rooms: freed heap memory returned to the system");
+        tracing::debug!(
+            released,
+            "no rooms: freed heap memory returned to the system"
+        );
     }
 }
 
