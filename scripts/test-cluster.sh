@@ -34,7 +34,11 @@ PREFIX="convene-test-$RUN:"
 PIDS=()
 REDIS_PID=
 cleanup() {
-  { for p in "${PIDS[@]}"; do kill -9 "$p" || true; done; wait || true; } 2>/dev/null
+  # Only a process that is still ours: the tests end two nodes themselves, and on a machine with a small
+  # pid_max (32768 here) a dead node's PID can be another process by now.
+  { for p in "${PIDS[@]}"; do
+      grep -qaE 'convene|haproxy' "/proc/$p/cmdline" 2>/dev/null && kill -9 "$p"
+    done; wait || true; } 2>/dev/null
   # Stopped (SIGSTOP) by a test that failed half-way: continue it so that it can end.
   [ -n "$REDIS_PID" ] && { kill -CONT "$REDIS_PID"; kill "$REDIS_PID"; } 2>/dev/null
   psql "$PG" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
