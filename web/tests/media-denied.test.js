@@ -23,7 +23,9 @@ describe('camera and microphone denied', { timeout: 90_000 }, () => {
     const idA = await joinByLink(A.page, srv.url, ROOM, 'Alice');
     const idD = await joinByLink(D.page, srv.url, ROOM, 'Dana');
 
-    // The SDK reports both refusals; the app says so in one visible message.
+    // The SDK reports both refusals; the app says so in one visible message. `connected` can come before
+    // the devices have settled (join() resolves after both): wait for the second refusal.
+    await D.page.waitForFunction(() => /** @type {any} */ (window).convene.mediaErrors.length >= 2, null, { timeout: 10_000 }).catch(() => {});
     const errs = await D.page.evaluate(() => /** @type {any} */ (window).convene.mediaErrors.map((/** @type {any} */ e) => [e.source, e.name, e.denied]));
     assert.deepEqual(errs, [['microphone', 'NotAllowedError', true], ['camera', 'NotAllowedError', true]]);
     await D.page.waitForSelector('#toast:not([hidden])');
