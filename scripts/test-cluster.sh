@@ -38,9 +38,11 @@ cleanup() {
   # pid_max (32768 here) a dead node's PID can be another process by now.
   { for p in "${PIDS[@]}"; do
       grep -qaE 'convene|haproxy' "/proc/$p/cmdline" 2>/dev/null && kill -9 "$p"
-    done; wait || true; } 2>/dev/null
-  # Stopped (SIGSTOP) by a test that failed half-way: continue it so that it can end.
+    done; } 2>/dev/null
+  # Stopped (SIGSTOP) by a test that failed half-way: continue it so that it can end. Before the
+  # `wait`, which would otherwise wait for this child for ever.
   [ -n "$REDIS_PID" ] && { kill -CONT "$REDIS_PID"; kill "$REDIS_PID"; } 2>/dev/null
+  wait 2>/dev/null || true
   psql "$PG" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
