@@ -41,7 +41,7 @@ cleanup() {
     done; } 2>/dev/null
   # Stopped (SIGSTOP) by a test that failed half-way: continue it so that it can end. Before the
   # `wait`, which would otherwise wait for this child for ever.
-  [ -n "$REDIS_PID" ] && { kill -CONT "$REDIS_PID"; kill "$REDIS_PID"; } 2>/dev/null
+  [ -n "$REDIS_PID" ] && { kill -CONT "$REDIS_PID" || true; kill "$REDIS_PID" || true; } 2>/dev/null
   wait 2>/dev/null || true
   psql "$PG" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
   rm -rf "$WORK"
