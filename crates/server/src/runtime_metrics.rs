@@ -24,4 +24,11 @@ pub fn render(out: &mut String, store: &dyn Store) {
         c.idle,
         c.open.saturating_sub(c.idle)
     );
+    if let Some(bytes) = store.memory_bytes() {
+        let name = "convene_database_memory_bytes";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Heap the database library holds in this process (SQLite's caches).\n# TYPE {name} gauge\n{name} {bytes}"
+        );
+    }
 }

@@ -23,6 +23,7 @@ mod outbox;
 mod planned;
 mod recordings;
 mod sql;
+mod sqlite_memory;
 pub mod traits;
 mod url;
 mod webhooks;

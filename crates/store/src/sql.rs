@@ -286,6 +286,20 @@ impl Store for SqlStore {
         }
     }
 
+    fn memory_bytes(&self) -> Option<u64> {
+        match self.backend {
+            Backend::Sqlite => Some(crate::sqlite_memory::in_use()),
+            Backend::Postgres => None,
+        }
+    }
+
+    async fn release_memory(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => crate::sqlite_memory::release(&self.pool).await,
+            Backend::Postgres => Ok(()),
+        }
+    }
+
     async fn create_meeting(&self, m: &NewMeeting) -> Result<MeetingId> {
         self.insert_meeting(m).await
     }

@@ -20,6 +20,14 @@ pub trait Store: Send + Sync + 'static {
     /// Connections the pool holds now (open and idle), for `/metrics`.
     fn connections(&self) -> crate::PoolConnections;
 
+    /// Heap the database library holds inside this process (SQLite's page caches and prepared
+    /// statements), for `/metrics`; `None` when the database lives in another process.
+    fn memory_bytes(&self) -> Option<u64>;
+
+    /// Gives back what the database library caches in this process, on connections no query is
+    /// using: called when the node has gone idle. Nothing to do for PostgreSQL.
+    async fn release_memory(&self) -> Result<()>;
+
     /// Creates a meeting; `started_at` is set to `created_at` (a room comes into being at its first join).
     /// With its `room_started` event.
     async fn create_meeting(&self, m: &NewMeeting) -> Result<MeetingId>;
