@@ -2,6 +2,8 @@
 # Builds the fuzz targets (fuzz/, cargo-fuzz and libFuzzer on nightly) and runs each for a bounded
 # time, two at a time; fails on any crash, timeout or leak of memory past the limit.
 #   FUZZ_SECS     seconds per target (default 60)
+#   FUZZ_CPU_SECS instead of FUZZ_SECS: run each target until it has used this many CPU seconds
+#                 (user + system, read from /proc), however long that takes on a busy machine
 #   FUZZ_JOBS     targets run at once (default 2)
 #   FUZZ_TARGETS  space-separated targets to run (default: all of them)
 #   FUZZ_CORPUS   where the growing corpora live (default ~/.cache/convene-fuzz/corpus): each run
@@ -13,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECS=${FUZZ_SECS:-60}
+CPU_SECS=${FUZZ_CPU_SECS:-}
 JOBS=${FUZZ_JOBS:-2}
 CORPUS=${FUZZ_CORPUS:-$HOME/.cache/convene-fuzz/corpus}
 # The fuzz build has its own target directory: its flags (coverage instrumentation) differ from
@@ -47,26 +50,49 @@ TARGETS=${FUZZ_TARGETS:-$ALL}
 LOGS=$(mktemp -d)
 trap 'rm -rf "$LOGS"' EXIT
 
+# CPU seconds (user + system) process $1 has used so far, from /proc/PID/stat (fields 14 and 15,
+# in clock ticks; counted after the ")" that ends the command name, which may hold spaces).
+cpu_of() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  stat=${stat##*) }
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($12 + $13) / hz}' <<<"$stat"
+}
+
 run_one() {
   local t=$1
   mkdir -p "$CORPUS/$t" "$ROOT/fuzz/artifacts/$t"
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb: a run past 2 GiB is a leak or a bomb.
-  local status=0
+  local status=0 limit=$SECS
+  # With a CPU budget the wall-clock limit is only a backstop: the loop below stops the run.
+  [ -n "$CPU_SECS" ] && limit=$((CPU_SECS * 20))
   # bash's `time` reports the CPU seconds (user and system) the run took.
   TIMEFORMAT='%U %S'
-  { time "$BIN/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$ROOT/fuzz/artifacts/$t/" "$CORPUS/$t" "$ROOT/fuzz/corpus/$t" \
-      >"$LOGS/$t.log" 2>&1 || status=$?; } 2>"$LOGS/$t.cpu"
+  { time {
+      "$BIN/$t" -max_total_time="$limit" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$ROOT/fuzz/artifacts/$t/" "$CORPUS/$t" "$ROOT/fuzz/corpus/$t" \
+        >"$LOGS/$t.log" 2>&1 &
+      local pid=$!
+      if [ -n "$CPU_SECS" ]; then
+        while kill -0 "$pid" 2>/dev/null && [ "$(cpu_of "$pid")" -lt "$CPU_SECS" ]; do sleep 5; done
+        # SIGINT: libFuzzer prints its final stats and exits with -interrupted_exitcode (72).
+        kill -INT "$pid" 2>/dev/null && touch "$LOGS/$t.interrupted"
+      fi
+      wait "$pid"
+    } || status=$?; } 2>"$LOGS/$t.cpu"
+  # Our own interrupt at the end of the budget is a normal end, not a failure.
+  if [ "$status" -eq 72 ] && [ -e "$LOGS/$t.interrupted" ]; then status=0; fi
   if [ "$status" -eq 0 ]; then
     echo ok >"$LOGS/$t.status"
   else
     echo "FAILED (exit $status)" >"$LOGS/$t.status"
   fi
 }
-export -f run_one
-export BIN CORPUS ROOT SECS LOGS
+export -f run_one cpu_of
+export BIN CORPUS ROOT SECS CPU_SECS LOGS
 
-echo "== running each target for ${SECS}s, $JOBS at a time: $(echo $TARGETS)" >&2
+if [ -n "$CPU_SECS" ]; then budget="${CPU_SECS} CPU seconds"; else budget="${SECS}s"; fi
+echo "== running each target for $budget, $JOBS at a time: $(echo $TARGETS)" >&2
 printf '%s\n' $TARGETS | xargs -P "$JOBS" -I{} bash -c 'run_one {}'
 end=$(date +%s)
 
