@@ -40,7 +40,11 @@ pub(crate) fn mark_disconnected(p: &mut Participant, out: &mut Outbox, now: Inst
 /// Drain one `Rtc` to its next timeout (str0m's single-mutation invariant).
 pub(crate) fn drain(p: &mut Participant, idx: PeerIdx, out: &mut Outbox) {
     loop {
-        match p.rtc.poll_output() {
+        // Nothing to drain before the first offer made the Rtc.
+        let Some(rtc) = p.rtc.live() else {
+            return;
+        };
+        match rtc.poll_output() {
             Ok(Output::Transmit(t)) => {
                 out.stats.packets_out += 1;
                 out.stats.bytes_out += t.contents.len() as u64;

@@ -83,11 +83,48 @@ pub(crate) struct OutTrack {
     pub pt: Option<(Pt, Pt)>,
 }
 
+/// The participant's str0m peer connection. It is made at the client's first offer, not at join:
+/// until then a joined participant costs its seat and not a media session (a `Rtc` with its
+/// DTLS state, bandwidth estimator and codec table is ~28 KiB; docs/benchmarks.md, idle
+/// connections). Boxed, so that a waiting participant's slot stays small too.
+#[derive(Debug)]
+pub(crate) enum RtcSession {
+    AwaitingOffer,
+    Live(Box<Rtc>),
+}
+
+impl RtcSession {
+    pub(crate) fn live(&mut self) -> Option<&mut Rtc> {
+        match self {
+            RtcSession::Live(rtc) => Some(rtc),
+            RtcSession::AwaitingOffer => None,
+        }
+    }
+
+    pub(crate) fn get(&self) -> Option<&Rtc> {
+        match self {
+            RtcSession::Live(rtc) => Some(rtc),
+            RtcSession::AwaitingOffer => None,
+        }
+    }
+
+    /// Alive: made and not disconnected.
+    pub(crate) fn is_alive(&self) -> bool {
+        self.get().is_some_and(Rtc::is_alive)
+    }
+
+    pub(crate) fn disconnect(&mut self) {
+        if let Some(rtc) = self.live() {
+            rtc.disconnect();
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Participant {
     pub id: ParticipantId,
     pub room: RoomId,
-    pub rtc: Rtc,
+    pub rtc: RtcSession,
     pub ufrag: String,
     pub ice_pwd: String,
     pub sdp: SdpState,
@@ -119,52 +156,13 @@ pub(crate) struct Participant {
 const OPUS_PT: u8 = 111;
 
 impl Participant {
-    /// A fresh session, awaiting the client's first offer.
-    pub(crate) fn new(
-        id: ParticipantId,
-        room: RoomId,
-        config: &SfuConfig,
-        dtls_cert: &str0m::config::DtlsCert,
-        candidates: &[Candidate],
-        now: Instant,
-    ) -> Self {
+    /// A fresh session, awaiting the client's first offer (which makes its `Rtc`).
+    pub(crate) fn new(id: ParticipantId, room: RoomId, now: Instant) -> Self {
         let creds = IceCreds::new();
-        let mut cfg = Rtc::builder()
-            .set_ice_lite(true)
-            .set_local_ice_credentials(creds.clone())
-            .set_dtls_cert(dtls_cert.clone())
-            // Forward RTP packets as they come, not frames (see sfu/forward.rs).
-            .set_rtp_mode(true)
-            .clear_codecs();
-        // Opus with in-band FEC and DTX; str0m's default Opus config has FEC but not DTX.
-        cfg.codec_config().add_config(
-            Pt::from(OPUS_PT),
-            None,
-            Codec::Opus,
-            Frequency::FORTY_EIGHT_KHZ,
-            Some(2),
-            FormatParams {
-                min_p_time: Some(10),
-                use_inband_fec: Some(true),
-                use_dtx: Some(true),
-                ..Default::default()
-            },
-        );
-        let mut rtc = cfg
-            .enable_vp8(true)
-            .enable_h264(true)
-            .enable_vp9(true)
-            .enable_av1(true)
-            .enable_bwe(Some(Bitrate::bps(config.initial_bitrate_bps)))
-            .set_stats_interval(Some(config.rtc_stats_interval))
-            .build(now);
-        for c in candidates {
-            rtc.add_local_candidate(c.clone());
-        }
         Participant {
             id,
             room,
-            rtc,
+            rtc: RtcSession::AwaitingOffer,
             ufrag: creds.ufrag,
             ice_pwd: creds.pass,
             sdp: SdpState::AwaitingFirstOffer,
@@ -184,6 +182,30 @@ impl Participant {
         }
     }
 
+    /// The `Rtc`, made now if the first offer is what just arrived.
+    pub(crate) fn make_rtc(
+        &mut self,
+        config: &SfuConfig,
+        dtls_cert: &str0m::config::DtlsCert,
+        candidates: &[Candidate],
+        now: Instant,
+    ) -> &mut Rtc {
+        if let RtcSession::AwaitingOffer = self.rtc {
+            let creds = IceCreds {
+                ufrag: self.ufrag.clone(),
+                pass: self.ice_pwd.clone(),
+            };
+            self.rtc = RtcSession::Live(Box::new(build_rtc(
+                config, dtls_cert, candidates, creds, now,
+            )));
+        }
+        match &mut self.rtc {
+            RtcSession::Live(rtc) => rtc,
+            // Made just above.
+            RtcSession::AwaitingOffer => unreachable!("the Rtc was just made"),
+        }
+    }
+
     pub(crate) fn published_mut(&mut self, mid: Mid) -> Option<&mut LocalTrack> {
         self.published.iter_mut().find(|t| t.mid == mid)
     }
@@ -194,4 +216,48 @@ impl Participant {
             .find(|(_, o)| o.state.mid() == Some(mid))
             .map(|(k, _)| *k)
     }
+}
+
+/// An ICE-lite peer connection with our codecs, the participant's ICE credentials and the node's
+/// candidates.
+fn build_rtc(
+    config: &SfuConfig,
+    dtls_cert: &str0m::config::DtlsCert,
+    candidates: &[Candidate],
+    creds: IceCreds,
+    now: Instant,
+) -> Rtc {
+    let mut cfg = Rtc::builder()
+        .set_ice_lite(true)
+        .set_local_ice_credentials(creds)
+        .set_dtls_cert(dtls_cert.clone())
+        // Forward RTP packets as they come, not frames (see sfu/forward.rs).
+        .set_rtp_mode(true)
+        .clear_codecs();
+    // Opus with in-band FEC and DTX; str0m's default Opus config has FEC but not DTX.
+    cfg.codec_config().add_config(
+        Pt::from(OPUS_PT),
+        None,
+        Codec::Opus,
+        Frequency::FORTY_EIGHT_KHZ,
+        Some(2),
+        FormatParams {
+            min_p_time: Some(10),
+            use_inband_fec: Some(true),
+            use_dtx: Some(true),
+            ..Default::default()
+        },
+    );
+    let mut rtc = cfg
+        .enable_vp8(true)
+        .enable_h264(true)
+        .enable_vp9(true)
+        .enable_av1(true)
+        .enable_bwe(Some(Bitrate::bps(config.initial_bitrate_bps)))
+        .set_stats_interval(Some(config.rtc_stats_interval))
+        .build(now);
+    for c in candidates {
+        rtc.add_local_candidate(c.clone());
+    }
+    rtc
 }

@@ -37,6 +37,9 @@ pub struct Stats {
     pub relay_packets_out: u64,
     pub relay_packets_in: u64,
     pub(crate) dropped: [u64; DropReason::ALL.len()],
+    /// Participants whose peer connection is made (gauge): those that have offered. A joined
+    /// participant gets one only at its first offer (peer.rs, `RtcSession`).
+    pub media_sessions: u64,
     /// Latest TWCC estimate per subscriber, bits/s (gauge; only connected subscribers with BWE).
     pub subscriber_bandwidth_bps: Vec<(ParticipantId, u64)>,
 }
@@ -76,6 +79,7 @@ impl Stats {
         self.layer_switches += other.layer_switches;
         self.relay_packets_out += other.relay_packets_out;
         self.relay_packets_in += other.relay_packets_in;
+        self.media_sessions += other.media_sessions;
         for (a, b) in self.dropped.iter_mut().zip(other.dropped.iter()) {
             *a += b;
         }

@@ -306,10 +306,12 @@ pub(super) fn video_demand(
 fn tell_bwe(sp: &mut Participant, sub: PeerIdx, desired: u64, out: &mut Outbox) {
     if desired.abs_diff(sp.bwe_desired_bps) > sp.bwe_desired_bps / 10 {
         sp.bwe_desired_bps = desired;
-        sp.rtc.bwe().set_bitrate(
-            Bitrate::bps(MIN_BWE_BPS),
-            Bitrate::bps(desired.max(MIN_BWE_BPS)),
-        );
+        if let Some(rtc) = sp.rtc.live() {
+            rtc.bwe().set_bitrate(
+                Bitrate::bps(MIN_BWE_BPS),
+                Bitrate::bps(desired.max(MIN_BWE_BPS)),
+            );
+        }
         drain(sp, sub, out);
     }
 }

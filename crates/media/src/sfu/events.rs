@@ -51,7 +51,8 @@ impl Sfu {
                 if published && !e.direction.is_receiving() {
                     self.unpublish(TrackOrigin::Local(idx), e.mid);
                 } else if !published && e.direction.is_receiving() {
-                    if let Some(kind) = p.rtc.media(e.mid).map(|m| kind_of(m.kind())) {
+                    let kind = p.rtc.get().and_then(|rtc| rtc.media(e.mid));
+                    if let Some(kind) = kind.map(|m| kind_of(m.kind())) {
                         self.publish(idx, e.mid, kind, Vec::new());
                     }
                 }

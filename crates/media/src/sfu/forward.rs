@@ -30,8 +30,10 @@ impl Sfu {
         let Some(p) = self.peers.get_mut(publisher) else {
             return;
         };
-        let Some((mid, rid)) = p
-            .rtc
+        let Some(rtc) = p.rtc.live() else {
+            return;
+        };
+        let Some((mid, rid)) = rtc
             .direct_api()
             .stream_rx(&rtp.header.ssrc)
             .map(|s| (s.mid(), s.rid()))
@@ -46,12 +48,16 @@ impl Sfu {
         let params = match track.params {
             Some(params) if params.pt() == pt => params,
             _ => {
-                let Some(params) = p.rtc.codec_config().params().iter().find(|c| c.pt() == pt)
+                let Some(params) = p
+                    .rtc
+                    .get()
+                    .and_then(|rtc| rtc.codec_config().params().iter().find(|c| c.pt() == pt))
+                    .copied()
                 else {
                     return;
                 };
-                track.params = Some(*params);
-                *params
+                track.params = Some(params);
+                params
             }
         };
         let info = packet::inspect(params.spec().codec, &rtp.payload);
@@ -214,9 +220,11 @@ impl Sfu {
         let Some(p) = self.peers.get_mut(idx) else {
             return;
         };
-        if let Some(rx) = p.rtc.direct_api().stream_rx_by_mid(mid, rid) {
-            rx.request_keyframe(KeyframeRequestKind::Pli);
-            self.out.stats.keyframe_requests += 1;
+        if let Some(rtc) = p.rtc.live() {
+            if let Some(rx) = rtc.direct_api().stream_rx_by_mid(mid, rid) {
+                rx.request_keyframe(KeyframeRequestKind::Pli);
+                self.out.stats.keyframe_requests += 1;
+            }
         }
         drain(p, idx, &mut self.out);
     }
@@ -252,7 +260,12 @@ pub(crate) fn forward_to(
     let pt = match o.pt {
         Some((from, to)) if from == d.params.pt() => to,
         _ => {
-            let Some(to) = sp.rtc.codec_config().match_params(d.params).map(|p| p.pt()) else {
+            let Some(to) = sp
+                .rtc
+                .get()
+                .and_then(|rtc| rtc.codec_config().match_params(d.params))
+                .map(|p| p.pt())
+            else {
                 return;
             };
             o.pt = Some((d.params.pt(), to));
@@ -265,7 +278,11 @@ pub(crate) fn forward_to(
     if switched {
         out.stats.layer_switches += 1;
     }
-    let mut api = sp.rtc.direct_api();
+    // Connected (checked above) means the first offer made the Rtc.
+    let Some(rtc) = sp.rtc.live() else {
+        return;
+    };
+    let mut api = rtc.direct_api();
     let Some(tx) = api.stream_tx_by_mid(out_mid, None) else {
         return;
     };

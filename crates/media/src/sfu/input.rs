@@ -36,9 +36,13 @@ impl Sfu {
         let s = candidate.trim().trim_start_matches("a=");
         let c =
             Candidate::from_sdp_string(s).map_err(|e| MediaError::BadCandidate(e.to_string()))?;
+        // A candidate before the offer has no session to go to; ICE-lite never checks toward
+        // the client anyway, so it is dropped.
         if let Some(p) = self.peers.get_mut(idx) {
-            p.rtc.add_remote_candidate(c);
-            drain(p, idx, &mut self.out);
+            if let Some(rtc) = p.rtc.live() {
+                rtc.add_remote_candidate(c);
+                drain(p, idx, &mut self.out);
+            }
         }
         Ok(())
     }
@@ -99,15 +103,21 @@ impl Sfu {
         if kind == Kind::Stun {
             // Checks USERNAME and MESSAGE-INTEGRITY against this participant's credentials.
             let p = self.peers.get(idx).ok_or(DropReason::UnknownPeer)?;
-            if !p.rtc.accepts(&input) {
-                return Err(DropReason::BadStunCredentials);
+            match p.rtc.get() {
+                // Our ufrag reaches a client only in the answer to its offer, so a check
+                // before the offer is not from the participant's browser.
+                None => return Err(DropReason::Rejected),
+                Some(rtc) if !rtc.accepts(&input) => return Err(DropReason::BadStunCredentials),
+                Some(_) => {}
             }
             self.peers.remember_addr(idx, (proto, source));
         }
         let p = self.peers.get_mut(idx).ok_or(DropReason::UnknownPeer)?;
         self.out.stats.packets_in += 1;
         self.out.stats.bytes_in += buf.len() as u64;
-        let res = p.rtc.handle_input(input);
+        // Only a participant that offered has an address (STUN above needs a session).
+        let rtc = p.rtc.live().ok_or(DropReason::UnknownPeer)?;
+        let res = rtc.handle_input(input);
         drain(p, idx, &mut self.out);
         res.map_err(|_| DropReason::Rejected)
     }
@@ -129,7 +139,9 @@ impl Sfu {
                 let mut at = now;
                 for _ in 0..CATCH_UP_ROUNDS.min(budget) {
                     budget -= 1;
-                    if p.rtc.handle_input(Input::Timeout(at)).is_err() {
+                    // Only a made Rtc registers timeouts; a missing one ends the catch-up.
+                    let Some(rtc) = p.rtc.live() else { break };
+                    if rtc.handle_input(Input::Timeout(at)).is_err() {
                         mark_disconnected(p, &mut self.out, now);
                         break;
                     }

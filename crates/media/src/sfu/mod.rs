@@ -134,14 +134,7 @@ impl Sfu {
         if self.peers.contains(&participant) {
             return Err(MediaError::DuplicateParticipant(participant));
         }
-        let p = Participant::new(
-            participant,
-            room.clone(),
-            &self.config,
-            &self.dtls_cert,
-            &self.candidates,
-            now,
-        );
+        let p = Participant::new(participant, room.clone(), now);
         let idx = self.peers.insert(p);
         if let Some(p) = self.peers.get_mut(idx) {
             drain(p, idx, &mut self.out);
@@ -368,6 +361,11 @@ impl Sfu {
     /// A snapshot of the counters, with current per-subscriber bandwidth estimates.
     pub fn stats(&self) -> Stats {
         let mut s = self.out.stats.clone();
+        s.media_sessions = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.rtc.get().is_some())
+            .count() as u64;
         s.subscriber_bandwidth_bps = self
             .peers
             .iter()

@@ -57,7 +57,10 @@ impl Sfu {
         let first = matches!(p.sdp, SdpState::AwaitingFirstOffer);
         // Dropping the pending offer is the rollback: str0m applies nothing before the answer.
         p.sdp = SdpState::Stable;
-        let answer = p.rtc.sdp_api().accept_offer(offer);
+        let answer = p
+            .make_rtc(&self.config, &self.dtls_cert, &self.candidates, now)
+            .sdp_api()
+            .accept_offer(offer);
         if answer.is_err() && first {
             // Still no remote description: the server must not start offering.
             p.sdp = SdpState::AwaitingFirstOffer;
@@ -65,8 +68,11 @@ impl Sfu {
         drain(p, idx, &mut self.out);
         // An offer with new remote ICE credentials is an ICE restart: str0m then picks new local
         // credentials too, and STUN must find this participant by the new ufrag.
-        let creds = p.rtc.direct_api().local_ice_credentials();
-        if creds.ufrag != p.ufrag {
+        let creds = p
+            .rtc
+            .live()
+            .map(|rtc| rtc.direct_api().local_ice_credentials());
+        if let Some(creds) = creds.filter(|c| c.ufrag != p.ufrag) {
             self.peers.set_ice_credentials(idx, creds.ufrag, creds.pass);
         }
         let answer = answer?;
@@ -96,7 +102,11 @@ impl Sfu {
         else {
             return Err(MediaError::NoPendingOffer(participant.clone()));
         };
-        let res = p.rtc.sdp_api().accept_answer(pending, answer);
+        // An offer of ours means the client offered first, which made the Rtc.
+        let Some(rtc) = p.rtc.live() else {
+            return Err(MediaError::NoPendingOffer(participant.clone()));
+        };
+        let res = rtc.sdp_api().accept_answer(pending, answer);
         drain(p, idx, &mut self.out);
         if let Err(e) = res {
             roll_back(p.out.values_mut());
@@ -144,7 +154,11 @@ impl Sfu {
         let mut keys: Vec<TrackKey> = p.out.keys().copied().collect();
         keys.sort();
         let mut videos = Vec::new();
-        let mut change = p.rtc.sdp_api();
+        // Stable means an offer was accepted, which made the Rtc.
+        let Some(rtc) = p.rtc.live() else {
+            return;
+        };
+        let mut change = rtc.sdp_api();
         for key in &keys {
             let Some(o) = p.out.get_mut(key) else {
                 continue;

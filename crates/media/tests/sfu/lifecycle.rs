@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use convene_media::{Event, Sfu, SfuConfig};
+use convene_proto::ParticipantId;
 
 use super::sim::World;
 
@@ -152,4 +153,26 @@ fn a_new_peer_connection_replaces_the_media_session() {
         .filter(|e| matches!(e, Event::TrackPublished { participant, .. } if participant.as_str() == "alice"))
         .count();
     assert_eq!(republished, 2);
+}
+
+/// A joined participant gets its peer connection at its first offer, not at join: until then it
+/// costs no media session (docs/benchmarks.md, idle connections).
+#[test]
+fn the_media_session_is_made_at_the_first_offer() {
+    let mut w = World::new(7);
+    w.join("alice", true, false);
+    assert_eq!(w.sfu.stats().media_sessions, 1);
+    let (room, now) = (w.room.clone(), w.now);
+    let lurker = ParticipantId::new("lurker");
+    w.sfu
+        .add_participant(room, lurker.clone(), now)
+        .expect("add");
+    assert_eq!(
+        w.sfu.stats().media_sessions,
+        1,
+        "no session before an offer"
+    );
+    w.run_for(Duration::from_secs(1));
+    w.sfu.remove_participant(&lurker, w.now).expect("remove");
+    assert_eq!(w.sfu.stats().media_sessions, 1);
 }

@@ -83,6 +83,27 @@ async fn close_records(state: &AppState, cluster: &Cluster, node: &str, last_ms:
                 meetings = r.meetings_closed,
                 "cluster: a node was lost; closed its open records (reason node_lost)"
             );
+            // Its compositions ran on its disk and died with it (a node restarting under its id
+            // does the same for its own at start-up).
+            match state
+                .store
+                .fail_unfinished_compositions(
+                    node,
+                    "the node making the composition was lost; ask again",
+                    crate::clock::now_ms(),
+                )
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    node,
+                    compositions = n,
+                    "cluster: failed a lost node's compositions"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, node, "cluster: could not fail a lost node's compositions")
+                }
+            }
             // Done: its rooms may be placed anew now.
             let done = redis::pipe()
                 .cmd("ZREM")

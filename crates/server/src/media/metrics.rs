@@ -142,6 +142,12 @@ pub(super) fn publish(
         "Media sessions held by each worker thread.",
         load.iter().map(|n| n.to_string()),
     );
+    let name = "convene_media_sessions";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Peer connections made: participants that have offered (a joined participant gets one at its first offer).\n# TYPE {name} gauge\n{name} {}",
+        stats.media_sessions
+    );
     per_worker_gauge(
         &mut out,
         "convene_media_worker_busy_ratio",

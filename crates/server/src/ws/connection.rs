@@ -192,7 +192,10 @@ async fn serve(
         let next = match frame {
             Some(Ok(frame)) => {
                 last_heard = Instant::now();
-                on_frame(frame, &mut session, &state, &handle, max).await
+                // Boxed: a message's handling is a large future (every handler's state), and held
+                // inline it would make every idle connection's task that large (~5 KiB) for the
+                // whole of its life. Boxed, it exists only while a message is handled.
+                Box::pin(on_frame(frame, &mut session, &state, &handle, max)).await
             }
             Some(Err(e)) => on_read_error(e, &state, &handle, conn_id),
             // Closed by the peer.
@@ -207,7 +210,7 @@ async fn serve(
             }
         }
     }
-    session.on_disconnect().await;
+    Box::pin(session.on_disconnect()).await;
     handle.close(close_code::NORMAL, "");
     drop(session);
     drop(handle);

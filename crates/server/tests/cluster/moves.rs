@@ -169,6 +169,19 @@ pub async fn a_lost_nodes_people_resume_on_a_live_node(env: &Env, ids: &[String]
         .tracks_from(&ia)
         .map(|t| t.track_id.clone())
         .collect();
+    // A composition the node was running when it died (its row; ffmpeg's part is tested on one
+    // node in tests/compositions.rs): a survivor must fail it, or it shows as running for ever.
+    let composing = format!("c_lost_{name}");
+    sqlx::query(
+        "INSERT INTO compositions (public_id, meeting_id, recording, node_id, state, created_at) \
+         SELECT $1, id, 'r_lost', $2, 'running', 0 FROM meetings WHERE room = $3",
+    )
+    .bind(&composing)
+    .bind(&node)
+    .bind(&name)
+    .execute(&env.db)
+    .await
+    .expect("a running composition of the node");
     let killed = std::process::Command::new("kill")
         .args(["-9", &env.pids[victim].to_string()])
         .status()
@@ -220,6 +233,14 @@ pub async fn a_lost_nodes_people_resume_on_a_live_node(env: &Env, ids: &[String]
         lost.iter().all(|(_, r)| r.as_deref() == Some("node_lost")),
         "closed with node_lost: {lost:?}"
     );
+    let (state, error): (String, Option<String>) =
+        sqlx::query_as("SELECT state, error FROM compositions WHERE public_id = $1")
+            .bind(&composing)
+            .fetch_one(&env.db)
+            .await
+            .expect("the composition");
+    assert_eq!(state, "failed", "the lost node's composition: {error:?}");
+    assert!(error.is_some_and(|e| e.contains("lost")));
     let (meetings, now_on, ended): (i64, String, Option<i64>) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM meetings WHERE room = $1), node_id, ended_at \
          FROM meetings WHERE room = $1",
