@@ -293,6 +293,7 @@ async fn recordings_past_their_retention_are_deleted_files_and_rows() {
                 started_at: at,
                 dir: id.into(),
                 started_by: None,
+                node_id: "node-1".into(),
             })
             .await
             .expect("row");
@@ -388,6 +389,7 @@ async fn a_meeting_record_past_its_retention_takes_its_recordings_folders_along(
                 started_at: ended - 900,
                 dir: id.clone(),
                 started_by: None,
+                node_id: "node-1".into(),
             })
             .await
             .expect("row");

@@ -62,6 +62,7 @@ const SCRIPTS: &[Script] = &[
     script!("0011_recordings.sql"),
     script!("0012_compositions.sql"),
     script!("0013_webhook_holders.sql"),
+    script!("0014_recording_nodes.sql"),
 ];
 
 /// The embedded scripts of one database, as sqlx's migrator takes them.

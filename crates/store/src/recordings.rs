@@ -51,6 +51,8 @@ pub struct NewRecording {
     /// Its folder, relative to the server's recording directory.
     pub dir: String,
     pub started_by: Option<String>,
+    /// The node whose disk it is written to.
+    pub node_id: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +67,8 @@ pub struct RecordingRecord {
     pub bytes: i64,
     pub duration_ms: Option<i64>,
     pub started_by: Option<String>,
+    /// The node whose disk holds its files; None for recordings made before this was kept.
+    pub node_id: Option<String>,
 }
 
 /// How a recording ended.
@@ -77,7 +81,8 @@ pub struct RecordingEnd {
 }
 
 const COLUMNS: &str =
-    "id, public_id, meeting_id, state, started_at, ended_at, dir, bytes, duration_ms, started_by";
+    "id, public_id, meeting_id, state, started_at, ended_at, dir, bytes, duration_ms, started_by, \
+     node_id";
 
 fn from_row(row: &AnyRow) -> Result<RecordingRecord> {
     let state: String = row.try_get("state")?;
@@ -93,6 +98,7 @@ fn from_row(row: &AnyRow) -> Result<RecordingRecord> {
         bytes: row.try_get("bytes")?,
         duration_ms: row.try_get("duration_ms")?,
         started_by: row.try_get("started_by")?,
+        node_id: row.try_get("node_id")?,
     })
 }
 
@@ -107,8 +113,8 @@ impl SqlStore {
             return Err(StoreError::NotFound("meeting"));
         }
         let inserted: std::result::Result<i64, sqlx::Error> = sqlx::query_scalar(
-            "INSERT INTO recordings (public_id, meeting_id, state, started_at, dir, started_by) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO recordings (public_id, meeting_id, state, started_at, dir, started_by, \
+             node_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(r.public_id.as_str())
         .bind(r.meeting.0)
@@ -116,6 +122,7 @@ impl SqlStore {
         .bind(r.started_at)
         .bind(r.dir.as_str())
         .bind(r.started_by.as_deref())
+        .bind(r.node_id.as_str())
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {

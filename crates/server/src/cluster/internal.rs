@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
+use super::recordings::{Carried, PATH as RECORDING_PATH};
 use super::relay::{RelayedFrom, FROM_HEADER, PATH as WS_PATH};
 use super::remote::{OpRequest, RemoteAnswer, OP_PATH};
 use super::{auth, Cluster};
@@ -24,6 +25,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route(WS_PATH, get(relayed_ws))
         .route(OP_PATH, post(room_op))
+        .route(RECORDING_PATH, post(recording_request))
 }
 
 fn refused() -> Response {
@@ -97,4 +99,25 @@ async fn room_op(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         }
     };
     Json(answer).into_response()
+}
+
+/// A request about a recording whose files are here, carried by the node it reached
+/// (cluster/recordings.rs), which checked who asks.
+async fn recording_request(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(cluster) = state.cluster.clone() else {
+        return refused();
+    };
+    if verified(&cluster, &headers, RECORDING_PATH, &body).is_none() {
+        return refused();
+    }
+    let Ok(carried) = serde_json::from_slice::<Carried>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not a recording request\n").into_response();
+    };
+    let mut res = crate::recording::api::serve_carried(&state, carried).await;
+    super::recordings::mark(&mut res);
+    res
 }

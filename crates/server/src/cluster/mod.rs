@@ -18,6 +18,7 @@ mod lost;
 mod node_id;
 mod nodes;
 pub mod plane;
+pub mod recordings;
 mod relay;
 mod remote;
 

@@ -150,10 +150,6 @@ async fn create(
     origin::guard(&state, &headers, conn.as_ref().map(|Extension(c)| c))?;
     let Query(q) = q.map_err(|e| ServerError::client(ErrorCode::InvalidMessage, e.body_text()))?;
     let meeting = owned_meeting(&state, &headers, &id).await?;
-    let config = &state.config.compose;
-    // Said at the request, not found out later by a failed composition.
-    super::runner::locate(&config.ffmpeg)
-        .map_err(|e| ServerError::client(ErrorCode::ServerBusy, e.to_string()))?;
     let root = PathBuf::from(&state.config.recording.dir);
     let found = source::find(
         state.store.as_ref(),
@@ -175,6 +171,29 @@ async fn create(
             "this recording failed; there is nothing to compose",
         ),
     })?;
+    // In a cluster, the node with the recording's files composes it.
+    if let Some((cluster, node)) = crate::cluster::recordings::holder(&state, &found.row).await? {
+        let carried = crate::cluster::recordings::Carried {
+            meeting: meeting.id.0,
+            recording: found.public_id,
+            action: crate::cluster::recordings::Action::Compose,
+            range: None,
+        };
+        return Ok(crate::cluster::recordings::carry(&cluster, &node, &carried).await?);
+    }
+    compose_here(&state, &meeting, found).await
+}
+
+/// Queues the composition of `found`, whose files are on this node's disk.
+pub async fn compose_here(
+    state: &Arc<AppState>,
+    meeting: &MeetingRecord,
+    found: source::Found,
+) -> Result<Response, ServerError> {
+    let config = &state.config.compose;
+    // Said at the request, not found out later by a failed composition.
+    super::runner::locate(&config.ffmpeg)
+        .map_err(|e| ServerError::client(ErrorCode::ServerBusy, e.to_string()))?;
     let scratch = PathBuf::from(&state.config.files.dir).join("tmp");
     let min_free = state.config.recording.min_free_bytes();
     if !crate::recording::disk::has_room(&scratch, min_free) {
@@ -214,7 +233,7 @@ async fn create(
         public_id: record.public_id.clone(),
         dir: found.dir,
     });
-    let view = CompositionView::of(&record, &meeting);
+    let view = CompositionView::of(&record, meeting);
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }
 

@@ -7,7 +7,7 @@
 //! through the node's compositions; `source` finds a meeting's recording; `api` is the REST side;
 //! `remote` is `convene compose`, a client of that REST side.
 
-mod api;
+pub(crate) mod api;
 #[cfg(test)]
 mod fixture;
 pub mod graph;

@@ -12,6 +12,8 @@ pub struct Found {
     /// Its public id (stored with the composition).
     pub public_id: String,
     pub dir: PathBuf,
+    /// Its row: in a cluster, which node holds the files.
+    pub row: RecordingRecord,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -63,8 +65,9 @@ pub async fn find(
     Ok(pick(&rows, wanted).and_then(|r| {
         let dir = crate::recording::retention::folder(root, &r.dir).ok_or(Lookup::None)?;
         Ok(Found {
-            public_id: r.public_id,
+            public_id: r.public_id.clone(),
             dir,
+            row: r,
         })
     }))
 }
@@ -85,6 +88,7 @@ mod tests {
             bytes: 0,
             duration_ms: None,
             started_by: None,
+            node_id: None,
         }
     }
 

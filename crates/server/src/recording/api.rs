@@ -12,12 +12,13 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use convene_proto::{ErrorCode, RecordingStopReason, RoomId};
 use convene_record::{Manifest, TrackEntry};
-use convene_store::{MeetingRecord, RecordingRecord, RecordingRowState};
+use convene_store::{MeetingId, MeetingRecord, RecordingRecord, RecordingRowState};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::models::Refusals;
 use crate::auth::{caller, origin, Caller};
+use crate::cluster::recordings::{self, Action, Carried};
 use crate::error::{ApiError, ServerError};
 use crate::net::ConnInfo;
 use crate::rooms::RoomOp;
@@ -122,7 +123,17 @@ pub async fn manifest(
     Path((id, rid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (_, rec, dir) = owned_recording(&state, &headers, &id, &rid).await?;
+    let (meeting, rec, dir) = owned_recording(&state, &headers, &id, &rid).await?;
+    if let Some(res) = carry_if_elsewhere(&state, &meeting, &rec, Action::Manifest, None).await? {
+        return Ok(res);
+    }
+    local_manifest(&rec, &dir).await
+}
+
+async fn local_manifest(
+    rec: &RecordingRecord,
+    dir: &std::path::Path,
+) -> Result<Response, ApiError> {
     let bytes = tokio::fs::read(dir.join(convene_record::MANIFEST_FILE))
         .await
         .map_err(|_| ApiError::NotFound("the recording's manifest is gone".into()))?;
@@ -153,7 +164,25 @@ pub async fn file(
     Path((id, rid, name)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (_, _, dir) = owned_recording(&state, &headers, &id, &rid).await?;
+    let (meeting, rec, dir) = owned_recording(&state, &headers, &id, &rid).await?;
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|r| r.to_str().ok())
+        .map(str::to_owned);
+    let action = Action::File { name: name.clone() };
+    if let Some(res) = carry_if_elsewhere(&state, &meeting, &rec, action, range).await? {
+        return Ok(res);
+    }
+    local_file(&dir, &name, &headers).await
+}
+
+/// One of the recording's files from this node's disk; `headers` may ask for a range.
+async fn local_file(
+    dir: &std::path::Path,
+    name: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let dir = dir.to_path_buf();
     let gone = || ApiError::NotFound("no such file in this recording".into());
     let manifest_dir = dir.clone();
     let m = tokio::task::spawn_blocking(move || Manifest::load(&manifest_dir).ok())
@@ -176,7 +205,7 @@ pub async fn file(
         convene_record::Container::Matroska => "video/x-matroska",
     };
     let disposition = crate::files::download::attachment(&entry.file);
-    crate::files::download::serve_reader(blob, content_type, disposition, &headers).await
+    crate::files::download::serve_reader(blob, content_type, disposition, headers).await
 }
 
 /// Deletes a recording, files and record; one that is running must be stopped first.
@@ -193,6 +222,19 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     origin::guard(&state, &headers, conn.as_ref().map(|Extension(c)| c))?;
     let (meeting, rec, _) = owned_recording(&state, &headers, &id, &rid).await?;
+    if let Some(res) = carry_if_elsewhere(&state, &meeting, &rec, Action::Delete, None).await? {
+        return Ok(res);
+    }
+    local_delete(&state, &meeting, &rec).await
+}
+
+/// Deletes a recording whose files are on this node's disk.
+async fn local_delete(
+    state: &AppState,
+    meeting: &MeetingRecord,
+    rec: &RecordingRecord,
+) -> Result<Response, ApiError> {
+    let rid = rec.public_id.as_str();
     let running = state
         .recorder
         .as_ref()
@@ -202,8 +244,8 @@ pub async fn delete(
             "the recording is running: stop it first".into(),
         ));
     }
-    if let Some(r) = state.store.delete_recording(meeting.id, &rid).await? {
-        super::retention::delete_folder(&root(&state)?, &r.dir).await;
+    if let Some(r) = state.store.delete_recording(meeting.id, rid).await? {
+        super::retention::delete_folder(&root(state)?, &r.dir).await;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -310,6 +352,69 @@ async fn meeting_of(
     } else {
         Err(not_found())
     }
+}
+
+/// In a cluster, a request about a recording whose files are on another node is answered by
+/// that node (cluster/recordings.rs); None: they are here.
+async fn carry_if_elsewhere(
+    state: &AppState,
+    meeting: &MeetingRecord,
+    rec: &RecordingRecord,
+    action: Action,
+    range: Option<String>,
+) -> Result<Option<Response>, ServerError> {
+    let Some((cluster, node)) = recordings::holder(state, rec).await? else {
+        return Ok(None);
+    };
+    let carried = Carried {
+        meeting: meeting.id.0,
+        recording: rec.public_id.clone(),
+        action,
+        range,
+    };
+    recordings::carry(&cluster, &node, &carried).await.map(Some)
+}
+
+/// Serves a request another node carried here (cluster/internal.rs checked its signature; the
+/// node that took it checked who asks).
+pub async fn serve_carried(state: &Arc<AppState>, c: Carried) -> Response {
+    let served = async {
+        let not_found = || ApiError::NotFound("no such recording".into());
+        let meeting = state
+            .store
+            .meeting(MeetingId(c.meeting))
+            .await?
+            .ok_or_else(not_found)?;
+        let rec = state
+            .store
+            .recording(&c.recording)
+            .await?
+            .filter(|r| r.meeting == meeting.id)
+            .ok_or_else(not_found)?;
+        let dir = super::retention::folder(&root(state)?, &rec.dir).ok_or_else(not_found)?;
+        match c.action {
+            Action::Manifest => local_manifest(&rec, &dir).await,
+            Action::File { name } => {
+                let mut headers = HeaderMap::new();
+                if let Some(range) = c.range.and_then(|r| HeaderValue::from_str(&r).ok()) {
+                    headers.insert(header::RANGE, range);
+                }
+                local_file(&dir, &name, &headers).await
+            }
+            Action::Delete => local_delete(state, &meeting, &rec).await,
+            Action::Compose => {
+                let found = crate::compose::source::Found {
+                    public_id: rec.public_id.clone(),
+                    dir,
+                    row: rec,
+                };
+                crate::compose::api::compose_here(state, &meeting, found)
+                    .await
+                    .map_err(ApiError::from)
+            }
+        }
+    };
+    served.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn owned_recording(

@@ -71,6 +71,7 @@ impl Room {
             started_at: at_ms,
             dir: public_id.clone(),
             started_by: by_name.clone(),
+            node_id: self.state.config.server.node_id.clone(),
         };
         let start = StartRecording {
             public_id: public_id.clone(),

@@ -13,12 +13,14 @@ mod costs;
 mod http;
 mod moves;
 mod outage;
+mod recordings;
 mod rest;
 mod unique;
 
 use costs::*;
 use moves::*;
 use outage::*;
+use recordings::*;
 use rest::*;
 use unique::*;
 
@@ -164,6 +166,7 @@ async fn cluster() {
     a_host_power_through_a_node_that_does_not_run_the_room(&env, owner).await;
     rest_works_from_any_node(&env, &room_a, &ids, owner, &mut meetings).await;
     internal_endpoints_refuse_what_no_node_signed(&env).await;
+    recordings_are_served_through_every_node(&env, &ids).await;
     sign_in_failures_count_across_nodes(&env).await;
     a_redis_outage_leaves_meetings_running(&env, &ids).await;
     redis_costs(&env, &ids).await;

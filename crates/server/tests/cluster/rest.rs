@@ -127,6 +127,20 @@ pub async fn internal_endpoints_refuse_what_no_node_signed(env: &Env) {
         )
         .await;
         assert_eq!(r.status, 403, "an unsigned room request: {:?}", r.body);
+        // A recording's files, asked of the node that holds them as if another node had carried
+        // the request.
+        let carried = serde_json::json!({
+            "meeting": 1, "recording": "x", "action": "manifest", "range": null
+        });
+        let r = http::request(
+            env.lb,
+            "POST",
+            "/internal/cluster/recording",
+            &headers,
+            Some(carried),
+        )
+        .await;
+        assert_eq!(r.status, 403, "an unsigned recording request: {:?}", r.body);
     }
     let mut raw = vec![
         ("Connection", "Upgrade"),

@@ -168,6 +168,7 @@ pub async fn recorded_meeting(s: &TestServer, scratch: &Path) -> String {
             started_at: 1_700_000_000_000,
             dir: rec_id.into(),
             started_by: None,
+            node_id: s.config.server.node_id.clone(),
         })
         .await
         .expect("recording row");

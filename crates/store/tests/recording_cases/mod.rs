@@ -14,6 +14,7 @@ fn recording(m: MeetingId, at: Millis, by: Option<&str>) -> NewRecording {
         meeting: m,
         started_at: at,
         started_by: by.map(str::to_owned),
+        node_id: "n".into(),
     }
 }
 
