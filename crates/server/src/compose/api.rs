@@ -179,7 +179,7 @@ async fn create(
             action: crate::cluster::recordings::Action::Compose,
             range: None,
         };
-        return Ok(crate::cluster::recordings::carry(&cluster, &node, &carried).await?);
+        return crate::cluster::recordings::carry(&cluster, &node, &carried).await;
     }
     compose_here(&state, &meeting, found).await
 }
