@@ -59,10 +59,12 @@ pub fn make(bytes: &[u8], max_pixels: u64) -> Result<Preview, PreviewError> {
     // Room for the image in RGBA with 16 bits a channel, and no more.
     limits.max_alloc = Some(max_pixels.saturating_mul(8).max(1 << 20));
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => PreviewError::TooLarge { width, height },
-        _ => PreviewError::Undecodable,
-    })?;
+    let image = contained(|| reader.decode())
+        .ok_or(PreviewError::Undecodable)?
+        .map_err(|e| match e {
+            image::ImageError::Limits(_) => PreviewError::TooLarge { width, height },
+            _ => PreviewError::Undecodable,
+        })?;
     let small = image.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE);
     let mut out = Cursor::new(Vec::new());
     small
@@ -73,6 +75,33 @@ pub fn make(bytes: &[u8], max_pixels: u64) -> Result<Preview, PreviewError> {
         width,
         height,
     })
+}
+
+thread_local! {
+    static CONTAINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a decoder, and takes a panic in it for an undecodable image (None). The decoders are not
+/// ours: the fuzzer found zune-jpeg 0.5.15 (the newest) failing an assertion in its AVX2
+/// upsampler on a 293-byte JPEG (fuzz/corpus/files/regression-jpeg-upsampler-panic). An upload
+/// must then be kept without a preview, not answered 500.
+fn contained<T>(decode: impl FnOnce() -> T) -> Option<T> {
+    CONTAINING.with(|c| c.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
+    CONTAINING.with(|c| c.set(false));
+    match result {
+        Ok(v) => Some(v),
+        Err(_) => {
+            tracing::warn!("the image decoder panicked on an upload; it is kept without a preview");
+            None
+        }
+    }
+}
+
+/// Whether this thread is inside a decoder whose panic is contained: for a panic hook that must
+/// let that one unwind (the fuzz target's, which aborts on any other).
+pub fn containing_a_decoder() -> bool {
+    CONTAINING.with(|c| c.get())
 }
 
 #[cfg(test)]
@@ -115,6 +144,20 @@ mod tests {
         assert!(matches!(
             make(b"\x89PNG\r\n\x1a\nnot really", 1_000_000),
             Err(PreviewError::Undecodable)
+        ));
+    }
+
+    /// Found by the fuzzer: this JPEG makes zune-jpeg's AVX2 upsampler fail an assertion. The
+    /// preview is refused as undecodable; nothing panics out of `make`.
+    #[test]
+    fn a_decoder_panic_is_an_undecodable_image() {
+        // The fuzz input is the upload's name, a NUL, then the file.
+        let input = include_bytes!("../../../../fuzz/corpus/files/regression-jpeg-upsampler-panic");
+        let nul = input.iter().position(|b| *b == 0).expect("a name, then the file");
+        let jpeg = &input[nul + 1..];
+        assert!(matches!(
+            make(jpeg, 10_000_000),
+            Err(PreviewError::Undecodable) | Ok(_)
         ));
     }
 }
