@@ -6,15 +6,12 @@
 
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use convene_proto::ErrorCode;
 use convene_store::RecordingRecord;
-use http_body_util::Full;
-use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpStream;
 
 use super::{Cluster, NodeInfo};
 use crate::clock::now_ms;
@@ -98,31 +95,7 @@ pub async fn carry(
 }
 
 async fn post(http: &str, sig: String, body: Vec<u8>) -> Result<Response, String> {
-    let authority = http
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("not an http:// address: {http}"))?
-        .trim_end_matches('/')
-        .to_owned();
-    let tcp = TcpStream::connect(&authority)
-        .await
-        .map_err(|e| format!("connect {authority}: {e}"))?;
-    let _ = tcp.set_nodelay(true);
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-        .await
-        .map_err(|e| format!("HTTP: {e}"))?;
-    // The connection drives the body after the headers: it ends with the body, or when the
-    // client goes away and the body is dropped.
-    tokio::spawn(conn);
-    let req = hyper::Request::post(PATH)
-        .header("host", authority.as_str())
-        .header("content-type", "application/json")
-        .header(super::auth::HEADER, sig)
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| format!("request: {e}"))?;
-    let res = sender
-        .send_request(req)
-        .await
-        .map_err(|e| format!("HTTP: {e}"))?;
+    let res = super::remote::signed_post(http, PATH, sig, body).await?;
     if res.status() == hyper::StatusCode::FORBIDDEN && res.headers().get(CARRIED).is_none() {
         // Refused by internal.rs itself (not by the recording API): the signature.
         return Err("the holder refused the signature".into());

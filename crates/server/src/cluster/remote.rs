@@ -68,6 +68,27 @@ impl Cluster {
 }
 
 async fn post(http: &str, sig: String, body: Vec<u8>) -> Result<RemoteAnswer, String> {
+    let res = signed_post(http, OP_PATH, sig, body).await?;
+    let status = res.status();
+    let bytes = Limited::new(res.into_body(), MAX_ANSWER)
+        .collect()
+        .await
+        .map_err(|e| format!("answer: {e}"))?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(format!("status {status}"));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| format!("answer: {e}"))
+}
+
+/// POSTs `body`, signed (`sig`), to `path` on the node at `http` (`http://host:port`), on a
+/// connection of its own, and returns the answer as its head arrives (the body follows).
+pub(super) async fn signed_post(
+    http: &str,
+    path: &'static str,
+    sig: String,
+    body: Vec<u8>,
+) -> Result<hyper::Response<hyper::body::Incoming>, String> {
     let authority = http
         .strip_prefix("http://")
         .ok_or_else(|| format!("not an http:// address: {http}"))?
@@ -80,26 +101,17 @@ async fn post(http: &str, sig: String, body: Vec<u8>) -> Result<RemoteAnswer, St
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
         .await
         .map_err(|e| format!("HTTP: {e}"))?;
-    let driver = tokio::spawn(conn);
-    let req = hyper::Request::post(OP_PATH)
+    // The connection carries the body after the head, and ends with it (or when the answer is
+    // dropped unread).
+    tokio::spawn(conn);
+    let req = hyper::Request::post(path)
         .header("host", authority.as_str())
         .header("content-type", "application/json")
         .header(super::auth::HEADER, sig)
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| format!("request: {e}"))?;
-    let res = sender
+    sender
         .send_request(req)
         .await
-        .map_err(|e| format!("HTTP: {e}"))?;
-    let status = res.status();
-    let bytes = Limited::new(res.into_body(), MAX_ANSWER)
-        .collect()
-        .await
-        .map_err(|e| format!("answer: {e}"))?
-        .to_bytes();
-    driver.abort();
-    if !status.is_success() {
-        return Err(format!("status {status}"));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| format!("answer: {e}"))
+        .map_err(|e| format!("HTTP: {e}"))
 }

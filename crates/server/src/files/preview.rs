@@ -153,7 +153,10 @@ mod tests {
     fn a_decoder_panic_is_an_undecodable_image() {
         // The fuzz input is the upload's name, a NUL, then the file.
         let input = include_bytes!("../../../../fuzz/corpus/files/regression-jpeg-upsampler-panic");
-        let nul = input.iter().position(|b| *b == 0).expect("a name, then the file");
+        let nul = input
+            .iter()
+            .position(|b| *b == 0)
+            .expect("a name, then the file");
         let jpeg = &input[nul + 1..];
         assert!(matches!(
             make(jpeg, 10_000_000),

@@ -8,6 +8,8 @@
 //! _REDIS_PID and _REDIS_URL (the run's own redis-server: one case stops it for a while, one
 //! reads its command counts).
 
+#[path = "../support/binary_http.rs"]
+mod binary_http;
 mod costs;
 #[path = "../support/http.rs"]
 mod http;

@@ -1,49 +1,21 @@
 //! A recording's files are on the disk of the node that recorded it; its manifest, files,
 //! compositions and deletion are served through every node (cluster/recordings.rs).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use convene_client::{JoinRequest, Meeting, MeetingOptions};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{http, light, room, Env};
+use super::{binary_http, http, light, room, Env};
 
-/// Status, headers (lower-case names) and body bytes of one GET.
+/// Status, headers and body bytes of one GET.
 async fn raw_get(
-    addr: SocketAddr,
+    addr: std::net::SocketAddr,
     path: &str,
     extra: &[(&str, &str)],
-) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in extra {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.expect("read");
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a head");
-    let head = String::from_utf8_lossy(&raw[..end]).to_string();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, raw[end + 4..].to_vec())
-}
-
-fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+) -> (u16, binary_http::Reply, Vec<u8>) {
+    let mut r = binary_http::send(addr, "GET", path, extra, b"").await;
+    let body = std::mem::take(&mut r.body);
+    (r.status, r, body)
 }
 
 /// A meeting recorded on its node: every node serves the manifest and a byte range of a track
@@ -131,7 +103,8 @@ pub async fn recordings_are_served_through_every_node(env: &Env, ids: &[String])
         let (status, h, body) = raw_get(at(i), &format!("{base}/files/{file}"), &range).await;
         assert_eq!(status, 206, "a range of {file} through {}", ids[i]);
         assert_eq!(
-            header(&h, "content-range").map(|r| r.starts_with("bytes 0-99/")),
+            h.header("content-range")
+                .map(|r| r.starts_with("bytes 0-99/")),
             Some(true)
         );
         assert_eq!(body, want, "the same bytes through {}", ids[i]);
