@@ -6,7 +6,6 @@ pub mod audit_api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
-pub mod closing;
 pub mod cluster;
 pub mod compose;
 pub mod config;
@@ -21,6 +20,7 @@ pub mod memory;
 pub mod metrics;
 pub mod moderation_api;
 pub mod net;
+pub mod pending_writes;
 pub mod planned_api;
 pub mod policy;
 pub mod process;
@@ -152,6 +152,15 @@ pub async fn run(
         .await
     {
         tracing::warn!(error = %e, "could not clear unfinished uploads");
+    }
+    if config.cluster.enabled() {
+        // Another node's upload may be under way: only those a day old are cut off.
+        let before = clock::now_ms().saturating_sub(files::db_blob::UNFINISHED_AFTER_MS);
+        match convene_store::Store::delete_uncommitted_blobs(&store, before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(uploads = n, "cleared uploads that a crash cut off"),
+            Err(e) => tracing::warn!(error = %e, "could not clear unfinished uploads"),
+        }
     }
     let resume_secret = store
         .secret(
@@ -307,8 +316,8 @@ pub async fn run(
         // Their rows are written before we return.
         let _ = r.reports_done().await;
     }
-    if !state.pending_closes.is_empty() {
-        let left = state.pending_closes.retry(state.store.as_ref()).await;
+    if !state.pending_writes.is_empty() {
+        let left = state.pending_writes.retry(state.store.as_ref()).await;
         if left > 0 {
             tracing::error!(
                 left,
@@ -425,8 +434,8 @@ async fn heartbeat_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Rece
             _ = stop.wait_for(|s| *s) => return,
         }
         // Closes first: a heartbeat must not mark alive a session that in truth has ended.
-        if !state.pending_closes.is_empty() {
-            let left = state.pending_closes.retry(state.store.as_ref()).await;
+        if !state.pending_writes.is_empty() {
+            let left = state.pending_writes.retry(state.store.as_ref()).await;
             if left > 0 {
                 tracing::warn!(left, "record closes still failing; will retry");
             }

@@ -12,6 +12,8 @@ pub async fn retention_loop(
     if days == 0 && file_days == 0 {
         return;
     }
+    // In a cluster a meeting with recordings on another node's disk waits for that node.
+    let holder = crate::recording::retention::holder(&state);
     let ms = |days: u64| i64::try_from(days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
     loop {
         let now = crate::clock::now_ms();
@@ -41,7 +43,11 @@ pub async fn retention_loop(
             }
             // Their recordings' folders go before the rows that name them (else, kept).
             match crate::recording::retention::delete_with_meetings(&state, before).await {
-                Ok(()) => match state.store.purge_meetings_ended_before(before).await {
+                Ok(()) => match state
+                    .store
+                    .purge_meetings_ended_before(before, holder.as_deref())
+                    .await
+                {
                     Ok(0) => {}
                     Ok(n) => {
                         tracing::info!(meetings = n, days, "deleted records past their retention")

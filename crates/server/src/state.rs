@@ -36,7 +36,7 @@ pub struct AppState {
     /// Failed sign-ins per account and per address.
     pub signin_limiter: crate::auth::limits::SignInLimiter,
     /// Closes of records that failed, retried before each heartbeat.
-    pub pending_closes: crate::closing::PendingCloses,
+    pub pending_writes: crate::pending_writes::PendingWrites,
     /// Whether the room writers last found the database reachable (db_gate.rs).
     pub db_gate: crate::db_gate::DbGate,
     /// None when `media.enabled` is false.
@@ -73,7 +73,12 @@ impl AppState {
             crate::auth::limits::PlanLimiter::new(config.limits.rooms_per_hour_per_account);
         let join_limiter =
             crate::auth::limits::JoinLimiter::new(config.limits.joins_per_minute_per_address);
-        let blobs = Arc::new(crate::files::blob::DirBlobStore::new(&config.files.dir));
+        // In a cluster every node must read the bytes any node stored: they go to the database.
+        let blobs: Arc<dyn crate::files::blob::BlobStore> = if config.cluster.enabled() {
+            Arc::new(crate::files::db_blob::DbBlobStore::new(store.clone()))
+        } else {
+            Arc::new(crate::files::blob::DirBlobStore::new(&config.files.dir))
+        };
         let compose = crate::compose::ComposeQueue::new(config.compose.max_queued as usize);
         let rooms = Arc::new(Registry::default());
         Self {
@@ -90,7 +95,7 @@ impl AppState {
             plan_limiter,
             signin_limiter,
             api_keys: Default::default(),
-            pending_closes: Default::default(),
+            pending_writes: Default::default(),
             db_gate: Default::default(),
             media,
             recorder: None,

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::TestServer;
 use convene_client::{join_msg, MediaConfig, MediaSession, PublishOptions, Signaling};
-use convene_proto::{ClientMessage, ErrorCode, MediaKind, ParticipantId, ServerMessage};
+use convene_proto::{ClientMessage, ErrorCode, MediaKind, ParticipantId, Role, ServerMessage};
 use db_proxy::DbProxy;
 use sqlx::Connection;
 
@@ -258,14 +258,20 @@ struct During {
 async fn through_an_outage(via_proxy: &str, direct: &str, proxy: &DbProxy) {
     let s = TestServer::with(|c| c.database.url = via_proxy.to_owned()).await;
     let room = "outage";
+    // The first in is the host: during the outage Hank makes Gina a co-host.
+    let (mut hank, _) = s.join(room, "Hank").await;
     let (ada, ada_id) = publisher(&s, room, "Ada").await;
     let (bob, bob_id) = publisher(&s, room, "Bob").await;
     // Three who chat: a room's writes run one at a time, so their messages queue behind each
     // other during the outage, and each must still be answered within the client's 10 s.
     let mut chatters = Vec::new();
+    let mut gina = None;
     for name in ["Carol", "Frank", "Gina"] {
-        chatters.push(s.join(room, name).await.0);
+        let (c, joined) = s.join(room, name).await;
+        chatters.push(c);
+        gina = Some(joined.participant_id);
     }
+    let gina = gina.expect("Gina joined");
     let heard = audio_passes(&ada, &bob_id, 0, "before the outage").await;
     audio_passes(&bob, &ada_id, 0, "before the outage").await;
     let Outcome::Acked(_) = send_chat(&mut chatters[0], "before").await else {
@@ -289,6 +295,7 @@ async fn through_an_outage(via_proxy: &str, direct: &str, proxy: &DbProxy) {
     // Media does not need the database: Ada keeps hearing Bob all through the outage.
     let mut heard = audio_passes(&ada, &bob_id, heard, "during the outage").await;
     let dan = join_during(&s, room).await;
+    co_host_during(&mut hank, &gina).await;
     while cut_at.elapsed() < OUTAGE - Duration::from_secs(1) {
         heard = audio_passes(&ada, &bob_id, heard, "during the outage").await;
     }
@@ -320,6 +327,8 @@ async fn through_an_outage(via_proxy: &str, direct: &str, proxy: &DbProxy) {
         during.dan
     );
     after_the_outage(&s, &mut chatters[0], direct, &mut during).await;
+    // What the room did during the outage reaches the record once the database is back.
+    the_role_change_is_recorded(direct, "Gina").await;
     audio_passes(&ada, &bob_id, heard, "after the outage").await;
     audio_passes(&bob, &ada_id, 0, "after the outage").await;
 }
@@ -344,6 +353,56 @@ async fn chat_until(c: &mut Signaling, who: usize, until: Instant) -> (Vec<Strin
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     (acked, refused)
+}
+
+/// The host makes Gina a co-host while the database is gone: the room does it at once (it holds
+/// roles in memory), and everyone is told.
+async fn co_host_during(hank: &mut Signaling, gina: &ParticipantId) {
+    let set = ClientMessage::SetRole {
+        participant_id: gina.clone(),
+        role: Role::CoHost,
+    };
+    hank.send(&set).await.expect("send set_role");
+    hank.recv_until(|m| match m {
+        ServerMessage::ParticipantUpdated { participant }
+            if participant.id == *gina && participant.role == Role::CoHost =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await
+    .expect("Gina is a co-host in the room");
+}
+
+/// Gina's session row says co-host and the audit log has the change: the writes the outage
+/// turned away were kept and retried (pending_writes.rs, before each heartbeat).
+async fn the_role_change_is_recorded(direct: &str, name: &str) {
+    let mut conn = sqlx::PgConnection::connect(direct).await.expect("connect");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let role: String =
+            sqlx::query_scalar("SELECT role FROM participant_sessions WHERE display_name = $1")
+                .bind(name)
+                .fetch_one(&mut conn)
+                .await
+                .expect("Gina's session");
+        let audited: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM moderation_audit WHERE action = 'set_role' AND target_name = $1",
+        )
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("the audit log");
+        if role == "co_host" && audited == 1 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the role change made during the outage is not in the record: role {role}, audit entries {audited}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// Dan tries to join while the database is gone: refused with `storage_error`, or in.

@@ -14,6 +14,7 @@
 
 mod accounts;
 mod apikeys;
+mod blobs;
 mod compositions;
 mod files;
 mod migrate;
@@ -21,6 +22,7 @@ pub mod model;
 mod moderation;
 mod outbox;
 mod planned;
+mod purge;
 mod recordings;
 mod sql;
 mod sqlite_memory;

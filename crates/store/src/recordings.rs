@@ -232,17 +232,24 @@ impl SqlStore {
     pub(crate) async fn expire_recordings_before(
         &self,
         started_before: Millis,
+        holder: Option<&str>,
     ) -> Result<Vec<RecordingRecord>> {
         let mut tx = begin_write(self.pool(), self.backend()).await?;
         // A recording in progress is never swept from under its writer.
+        let held = match holder {
+            Some(_) => " AND (node_id IS NULL OR node_id = $3)",
+            None => "",
+        };
         let sql = format!(
-            "DELETE FROM recordings WHERE started_at < $1 AND state <> $2 RETURNING {COLUMNS}"
+            "DELETE FROM recordings WHERE started_at < $1 AND state <> $2{held} RETURNING {COLUMNS}"
         );
-        let rows = sqlx::query(&sql)
+        let mut q = sqlx::query(&sql)
             .bind(started_before)
-            .bind(RecordingRowState::Recording.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
+            .bind(RecordingRowState::Recording.as_str());
+        if let Some(node) = holder {
+            q = q.bind(node);
+        }
+        let rows = q.fetch_all(&mut *tx).await?;
         tx.commit().await?;
         rows.iter().map(from_row).collect()
     }

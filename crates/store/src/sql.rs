@@ -756,8 +756,12 @@ impl Store for SqlStore {
         self.recordings_of_ended_meetings(before).await
     }
 
-    async fn expire_recordings(&self, before: Millis) -> Result<Vec<RecordingRecord>> {
-        self.expire_recordings_before(before).await
+    async fn expire_recordings(
+        &self,
+        before: Millis,
+        holder: Option<&str>,
+    ) -> Result<Vec<RecordingRecord>> {
+        self.expire_recordings_before(before, holder).await
     }
 
     async fn add_composition(&self, c: &NewComposition) -> Result<CompositionRecord> {
@@ -808,40 +812,40 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn purge_meetings_ended_before(&self, before: Millis) -> Result<u64> {
-        let mut tx = begin_write(&self.pool, self.backend).await?;
-        let old = "SELECT id FROM meetings WHERE ended_at IS NOT NULL AND ended_at < $1";
-        // Children first: each of these refers to the meeting (chat also to its sessions).
-        // An outbox event's deliveries go with it.
-        sqlx::query(&format!(
-            "DELETE FROM webhook_deliveries WHERE event_row IN \
-             (SELECT id FROM webhook_events WHERE meeting_id IN ({old}))"
-        ))
-        .bind(before)
-        .execute(&mut *tx)
-        .await?;
-        for table in [
-            "meeting_files",
-            "recordings",
-            "compositions",
-            "chat_messages",
-            "participant_sessions",
-            "meeting_bans",
-            "moderation_audit",
-            "webhook_events",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE meeting_id IN ({old})"))
-                .bind(before)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let n = sqlx::query("DELETE FROM meetings WHERE ended_at IS NOT NULL AND ended_at < $1")
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(n)
+    async fn create_blob(&self, key: &str, now: Millis) -> Result<()> {
+        self.insert_blob(key, now).await
+    }
+
+    async fn put_blob_chunk(&self, key: &str, seq: i64, data: &[u8]) -> Result<()> {
+        self.insert_blob_chunk(key, seq, data).await
+    }
+
+    async fn commit_blob(&self, key: &str, size: i64) -> Result<bool> {
+        self.commit_blob_row(key, size).await
+    }
+
+    async fn blob_size(&self, key: &str) -> Result<Option<i64>> {
+        self.committed_blob_size(key).await
+    }
+
+    async fn blob_chunk(&self, key: &str, seq: i64) -> Result<Option<Vec<u8>>> {
+        self.blob_chunk_data(key, seq).await
+    }
+
+    async fn delete_blob(&self, key: &str) -> Result<()> {
+        self.remove_blob(key).await
+    }
+
+    async fn delete_uncommitted_blobs(&self, before: Millis) -> Result<u64> {
+        self.remove_uncommitted_blobs(before).await
+    }
+
+    async fn purge_meetings_ended_before(
+        &self,
+        before: Millis,
+        holder: Option<&str>,
+    ) -> Result<u64> {
+        self.purge_meetings(before, holder).await
     }
 
     async fn heartbeat(&self, node_id: &str, now: Millis) -> Result<u64> {

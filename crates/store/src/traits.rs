@@ -256,8 +256,14 @@ pub trait Store: Send + Sync + 'static {
         public_id: &str,
     ) -> Result<Option<RecordingRecord>>;
     /// Deletes the recordings (not in progress) started before `before`; returns them, so that
-    /// their files can be deleted too.
-    async fn expire_recordings(&self, before: Millis) -> Result<Vec<RecordingRecord>>;
+    /// their files can be deleted too. With a `holder` (a node of a cluster), only those that node
+    /// holds (and those made before recordings knew their node): another node's files are its own
+    /// to delete, with their rows.
+    async fn expire_recordings(
+        &self,
+        before: Millis,
+        holder: Option<&str>,
+    ) -> Result<Vec<RecordingRecord>>;
     /// Records a composition asked for, queued. `StoreError::Database` if the meeting does not exist.
     async fn add_composition(&self, c: &NewComposition) -> Result<CompositionRecord>;
     /// By the id the API shows.
@@ -291,7 +297,30 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<u64>;
 
+    /// Blobs in the database (a cluster's shared files; a single node keeps them in a directory).
+    /// Starts blob `key` (unique, the caller's), not yet seen by `blob_size`.
+    async fn create_blob(&self, key: &str, now: Millis) -> Result<()>;
+    /// Stores chunk `seq` of an uncommitted blob.
+    async fn put_blob_chunk(&self, key: &str, seq: i64, data: &[u8]) -> Result<()>;
+    /// Makes blob `key` of `size` bytes seen. False when there is no such uncommitted blob.
+    async fn commit_blob(&self, key: &str, size: i64) -> Result<bool>;
+    /// A committed blob's size; None if there is none by that key.
+    async fn blob_size(&self, key: &str) -> Result<Option<i64>>;
+    /// Chunk `seq` of blob `key`; None if there is none.
+    async fn blob_chunk(&self, key: &str, seq: i64) -> Result<Option<Vec<u8>>>;
+    /// Deletes a blob with its chunks (nothing to do if it is not there).
+    async fn delete_blob(&self, key: &str) -> Result<()>;
+    /// Deletes the blobs started before `before` and never committed (uploads cut by a crash);
+    /// how many went.
+    async fn delete_uncommitted_blobs(&self, before: Millis) -> Result<u64>;
+
     /// Deletes the meetings that ended before `before`, with their sessions, chat, bans,
-    /// moderation log and file rows, in one transaction. Returns how many meetings went.
-    async fn purge_meetings_ended_before(&self, before: Millis) -> Result<u64>;
+    /// moderation log, file and recording rows, in one transaction. Returns how many meetings went.
+    /// With a `holder` (a node of a cluster), a meeting that still has a recording held by another
+    /// node stays until that node has deleted it (its files are on that node's disk).
+    async fn purge_meetings_ended_before(
+        &self,
+        before: Millis,
+        holder: Option<&str>,
+    ) -> Result<u64>;
 }

@@ -1,6 +1,7 @@
 //! One suite, written once, run against SQLite (a temp file) and PostgreSQL (when
 //! `CONVENE_TEST_POSTGRES_URL` is set; each test gets its own schema so parallel runs never collide).
 
+mod blob_cases;
 mod common;
 mod composition_cases;
 mod files_cases;
@@ -9,6 +10,7 @@ mod moderation_cases;
 mod recording_cases;
 mod webhook_cases;
 
+use blob_cases::*;
 use common::*;
 use composition_cases::*;
 use convene_store::*;
@@ -85,10 +87,12 @@ suite!(
     a_restart_fails_its_own_unfinished_compositions,
     compositions_are_purged_with_their_meeting,
     compositions_expire_with_their_meeting,
+    blobs_are_seen_once_committed_and_go_whole,
+    each_node_expires_and_purges_only_the_recordings_it_holds,
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 14;
+const LATEST: i64 = 15;
 
 /// How many migrations this build has (one script per version and database).
 fn migration_count() -> i64 {
@@ -1092,7 +1096,7 @@ async fn old_records_are_purged_whole(db: Db) {
 
     assert_eq!(
         store
-            .purge_meetings_ended_before(5_000)
+            .purge_meetings_ended_before(5_000, None)
             .await
             .expect("purge"),
         1
@@ -1111,7 +1115,7 @@ async fn old_records_are_purged_whole(db: Db) {
     assert_eq!(store.chat_history(open, 10).await.expect("chat").len(), 1);
     assert_eq!(
         store
-            .purge_meetings_ended_before(5_000)
+            .purge_meetings_ended_before(5_000, None)
             .await
             .expect("again"),
         0

@@ -256,7 +256,8 @@ max_response_bytes = 65536
 [files]
 # Participants share files in meetings (uploaded over HTTP, kept with the meeting's record).
 enabled = true
-# The directory that holds the files' bytes and image previews.
+# The directory that holds the files' bytes and image previews (and compositions' videos). In a
+# cluster they are in the database instead, so that every node serves what any node took.
 dir = "./data/files"
 # The largest file, in bytes (100 MiB); a larger one is refused with `file_too_large`.
 max_file_bytes = 104857600

@@ -3,6 +3,7 @@
 //! were in the meeting, its owner, administrators and API keys. docs/protocol.md, *Files*.
 
 pub mod blob;
+pub mod db_blob;
 pub mod download;
 pub mod models;
 pub mod name;

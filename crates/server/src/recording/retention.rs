@@ -95,6 +95,7 @@ pub async fn delete_folder(root: &Path, dir: &str) {
 }
 
 /// Hourly (and at start): recordings older than `recording.retention_days` go, files and rows.
+/// In a cluster each node deletes those on its own disk (and their rows).
 pub async fn sweep_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let days = state.config.recording.retention_days;
     let Some(recorder) = state.recorder.clone() else {
@@ -103,10 +104,18 @@ pub async fn sweep_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Rece
     if days == 0 {
         return;
     }
+    let holder = holder(&state);
     loop {
         let age = i64::try_from(days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
         let cut = crate::clock::now_ms().saturating_sub(age);
-        match sweep(state.store.as_ref(), recorder.root(), cut).await {
+        match sweep(
+            state.store.as_ref(),
+            recorder.root(),
+            cut,
+            holder.as_deref(),
+        )
+        .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 recordings = n,
@@ -122,32 +131,54 @@ pub async fn sweep_loop(state: Arc<AppState>, mut stop: tokio::sync::watch::Rece
     }
 }
 
-/// Deletes the folders of the recordings of meetings ended before `before`, whose rows the
-/// meetings' retention deletes next (`records.rs`). Without a recorder there are no folders here.
+/// This node, in a cluster: the recordings whose files it holds are the ones it may delete.
+pub fn holder(state: &AppState) -> Option<String> {
+    state.cluster.as_ref().map(|c| c.node.clone())
+}
+
+/// Whether the files of `r` are this node's to delete: on a single node all are; in a cluster,
+/// those it recorded (and those made before recordings knew their node).
+fn held_here(holder: Option<&str>, r: &RecordingRecord) -> bool {
+    match (holder, r.node_id.as_deref()) {
+        (Some(me), Some(node)) => me == node,
+        _ => true,
+    }
+}
+
+/// Deletes the recordings (folders, then rows) of the meetings ended before `before` that this
+/// node holds, before the meetings' retention purges their records (`records.rs`), which in a
+/// cluster keeps a meeting until every node has deleted its recordings of it.
 pub async fn delete_with_meetings(
     state: &crate::state::AppState,
     before: convene_store::Millis,
 ) -> Result<(), convene_store::StoreError> {
-    let Some(recorder) = &state.recorder else {
-        return Ok(());
-    };
+    let holder = holder(state);
+    let root = PathBuf::from(&state.config.recording.dir);
     for r in state
         .store
         .recordings_of_meetings_ended_before(before)
         .await?
     {
-        delete_folder(recorder.root(), &r.dir).await;
+        if held_here(holder.as_deref(), &r) {
+            delete_folder(&root, &r.dir).await;
+            state
+                .store
+                .delete_recording(r.meeting, &r.public_id)
+                .await?;
+        }
     }
     Ok(())
 }
 
-/// Deletes the recordings started before `cut` (not those in progress); how many went.
+/// Deletes the recordings started before `cut` (not those in progress) that `holder` holds (all,
+/// without one); how many went.
 pub async fn sweep(
     store: &dyn Store,
     root: &Path,
     cut: i64,
+    holder: Option<&str>,
 ) -> Result<usize, convene_store::StoreError> {
-    let gone = store.expire_recordings(cut).await?;
+    let gone = store.expire_recordings(cut, holder).await?;
     for r in &gone {
         delete_folder(root, &r.dir).await;
     }
@@ -157,6 +188,30 @@ pub async fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_deletes_only_the_recordings_it_holds() {
+        let row = |node: Option<&str>| RecordingRecord {
+            id: 1,
+            public_id: "rec_1".into(),
+            meeting: convene_store::MeetingId(1),
+            dir: "rec_1".into(),
+            state: RecordingRowState::Complete,
+            started_at: 0,
+            ended_at: None,
+            bytes: 0,
+            duration_ms: None,
+            started_by: None,
+            node_id: node.map(str::to_owned),
+        };
+        assert!(held_here(None, &row(Some("b"))), "a single node holds all");
+        assert!(held_here(Some("a"), &row(Some("a"))));
+        assert!(!held_here(Some("a"), &row(Some("b"))), "node b's disk");
+        assert!(
+            held_here(Some("a"), &row(None)),
+            "made before nodes were recorded"
+        );
+    }
 
     #[test]
     fn only_names_the_server_makes_are_folders() {

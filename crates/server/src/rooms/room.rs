@@ -19,9 +19,9 @@ use super::participant::{Participant, Presence};
 use super::plane::{RoomAnswer, RoomOp};
 use super::writer::{Done, RoomWriter};
 use crate::clock::now_ms;
-use crate::closing::PendingClose;
 use crate::error::ServerError;
 use crate::media::MediaCmd;
+use crate::pending_writes::PendingWrite;
 use crate::state::AppState;
 
 /// Where a room is in its life.
@@ -349,8 +349,8 @@ impl Room {
             if let Err(e) = self.state.store.end_meeting(m, ended_at).await {
                 self.storage_failed(e);
                 self.state
-                    .pending_closes
-                    .push(PendingClose::Meeting { id: m, ended_at });
+                    .pending_writes
+                    .push(PendingWrite::Meeting { id: m, ended_at });
             }
             tracing::info!(room = %self.id, meeting = m.0, "meeting ended");
         }

@@ -15,8 +15,8 @@ use convene_store::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::plane::RoomAnswer;
-use crate::closing::{PendingClose, PendingCloses};
 use crate::error::ServerError;
+use crate::pending_writes::{PendingWrite, PendingWrites};
 
 /// A message waiting for its write: who sent it, and where its acknowledgement goes.
 #[derive(Debug)]
@@ -115,7 +115,7 @@ impl RoomWriter {
                 let w = Writes {
                     store: &*state.store,
                     gate: &state.db_gate,
-                    pending_closes: &state.pending_closes,
+                    pending_writes: &state.pending_writes,
                     done_tx: &done_tx,
                 };
                 // While the database is known to be down, a job is refused at once rather than
@@ -213,7 +213,7 @@ impl RoomWriter {
 struct Writes<'a> {
     store: &'a dyn Store,
     gate: &'a crate::db_gate::DbGate,
-    pending_closes: &'a PendingCloses,
+    pending_writes: &'a PendingWrites,
     done_tx: &'a mpsc::UnboundedSender<Done>,
 }
 
@@ -250,7 +250,7 @@ impl Writes<'_> {
                 let result = store.set_session_role(session, role).await;
                 gate.observe(&result);
                 if let Err(e) = result {
-                    tracing::warn!(error = %e, "could not record a role change");
+                    self.write_later(PendingWrite::Role { session, role }, &e);
                 }
             }
             Job::Ban(ban, reply) => {
@@ -262,7 +262,7 @@ impl Writes<'_> {
                 let result = store.record_moderation(&entry).await;
                 gate.observe(&result);
                 if let Err(e) = result {
-                    tracing::error!(error = %e, action = %entry.action, "could not write the audit log");
+                    self.write_later(PendingWrite::Audit(Box::new(entry)), &e);
                 }
             }
             Job::Event {
@@ -271,10 +271,17 @@ impl Writes<'_> {
                 data,
                 at,
             } => {
-                let result = store.append_event(meeting, kind, data, at).await;
+                // Kept for a retry: the outbox takes the event by value.
+                let result = store.append_event(meeting, kind, data.clone(), at).await;
                 gate.observe(&result);
                 if let Err(e) = result {
-                    tracing::error!(error = %e, kind, "could not write a webhook event");
+                    let event = PendingWrite::Event {
+                        meeting,
+                        kind,
+                        data,
+                        at,
+                    };
+                    self.write_later(event, &e);
                 }
             }
             Job::File(job) => {
@@ -311,13 +318,24 @@ impl Writes<'_> {
                 left_at,
                 reason,
             } => self.close_later(id, left_at, reason, &e),
-            Job::SetRole { .. } => tracing::warn!(error = %e, "could not record a role change"),
-            Job::Ban(ban, reply) => ban_done(&ban, reply, Err(e)),
-            Job::Audit(entry) => {
-                tracing::error!(error = %e, action = %entry.action, "could not write the audit log")
+            Job::SetRole { session, role } => {
+                self.write_later(PendingWrite::Role { session, role }, &e)
             }
-            Job::Event { kind, .. } => {
-                tracing::error!(error = %e, kind, "could not write a webhook event")
+            Job::Ban(ban, reply) => ban_done(&ban, reply, Err(e)),
+            Job::Audit(entry) => self.write_later(PendingWrite::Audit(Box::new(entry)), &e),
+            Job::Event {
+                meeting,
+                kind,
+                data,
+                at,
+            } => {
+                let event = PendingWrite::Event {
+                    meeting,
+                    kind,
+                    data,
+                    at,
+                };
+                self.write_later(event, &e)
             }
             job @ (Job::File(_) | Job::Flush(_)) => return Some(job),
         }
@@ -342,11 +360,22 @@ impl Writes<'_> {
 
     fn close_later(&self, id: SessionId, left_at: Millis, reason: LeaveReason, e: &StoreError) {
         tracing::error!(error = %e, session = id.0, "could not close a session; retrying later");
-        self.pending_closes.push(PendingClose::Session {
+        self.pending_writes.push(PendingWrite::Session {
             id,
             left_at,
             reason,
         });
+    }
+
+    /// A role change, an audit entry or a webhook event the database did not take: kept for a
+    /// retry when it was unreachable (pending_writes.rs), else dropped with an error.
+    fn write_later(&self, write: PendingWrite, e: &StoreError) {
+        if e.is_unreachable() {
+            tracing::warn!(error = %e, ?write, "a record write waits for the database");
+            self.pending_writes.push(write);
+        } else {
+            tracing::error!(error = %e, ?write, "a record write failed");
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 #[path = "../support/binary_http.rs"]
 mod binary_http;
 mod costs;
+mod files;
 #[path = "../support/http.rs"]
 mod http;
 mod moves;
@@ -20,6 +21,7 @@ mod rest;
 mod unique;
 
 use costs::*;
+use files::*;
 use moves::*;
 use outage::*;
 use recordings::*;
@@ -169,6 +171,7 @@ async fn cluster() {
     rest_works_from_any_node(&env, &room_a, &ids, owner, &mut meetings).await;
     internal_endpoints_refuse_what_no_node_signed(&env).await;
     recordings_are_served_through_every_node(&env, &ids).await;
+    files_are_shared_through_every_node(&env, &ids).await;
     sign_in_failures_count_across_nodes(&env).await;
     a_redis_outage_leaves_meetings_running(&env, &ids).await;
     redis_costs(&env, &ids).await;

@@ -249,7 +249,7 @@ pub async fn compositions_are_purged_with_their_meeting(db: Db) {
     store.end_meeting(old, 1_400).await.expect("end");
     assert_eq!(
         store
-            .purge_meetings_ended_before(2_000)
+            .purge_meetings_ended_before(2_000, None)
             .await
             .expect("purge"),
         1

@@ -261,7 +261,7 @@ pub async fn files_expire_by_age_and_with_their_meeting(db: Db) {
     store.end_meeting(open, 21_000).await.unwrap();
     assert_eq!(
         store
-            .purge_meetings_ended_before(30_000)
+            .purge_meetings_ended_before(30_000, None)
             .await
             .expect("purge"),
         2

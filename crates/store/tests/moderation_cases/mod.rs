@@ -284,7 +284,7 @@ pub async fn purge_takes_bans_and_audit_along(db: Db) {
 
     assert_eq!(
         store
-            .purge_meetings_ended_before(5_000)
+            .purge_meetings_ended_before(5_000, None)
             .await
             .expect("purge"),
         1

@@ -145,7 +145,7 @@ pub async fn recordings_are_deleted_expired_and_purged(db: Db) {
     assert_eq!(gone.public_id, a.public_id);
     assert!(store.recording(&a.public_id).await.expect("get").is_none());
 
-    let expired = store.expire_recordings(5_000).await.expect("expire");
+    let expired = store.expire_recordings(5_000, None).await.expect("expire");
     assert_eq!(
         expired
             .iter()
@@ -169,7 +169,7 @@ pub async fn recordings_are_deleted_expired_and_purged(db: Db) {
     store.end_meeting(m, 10_000).await.expect("end meeting");
     assert_eq!(
         store
-            .purge_meetings_ended_before(20_000)
+            .purge_meetings_ended_before(20_000, None)
             .await
             .expect("purge"),
         1
@@ -200,4 +200,57 @@ pub async fn planned_rooms_carry_record_on_connect(db: Db) {
         .expect("get")
         .expect("found");
     assert!(!got.record_on_connect);
+}
+
+/// In a cluster each node deletes only the recordings on its own disk: by age, and a meeting past
+/// its retention waits for every other node to have deleted its recordings.
+pub async fn each_node_expires_and_purges_only_the_recordings_it_holds(db: Db) {
+    let store = db.connect().await;
+    let m = store
+        .create_meeting(&meeting("spread", "a", 1_000))
+        .await
+        .expect("m");
+    let on = |node: &str, at| NewRecording {
+        node_id: node.into(),
+        ..recording(m, at, None)
+    };
+    let (a, b) = (on("a", 1_100), on("b", 1_200));
+    for r in [&a, &b] {
+        store.add_recording(r).await.expect("add");
+        let end = RecordingEnd {
+            state: RecordingRowState::Complete,
+            ended_at: Some(2_000),
+            bytes: 1,
+            duration_ms: Some(900),
+        };
+        store.end_recording(&r.public_id, &end).await.expect("end");
+    }
+    let ids = |v: Vec<RecordingRecord>| v.into_iter().map(|r| r.public_id).collect::<Vec<_>>();
+    let gone = store.expire_recordings(5_000, Some("a")).await.expect("a");
+    assert_eq!(ids(gone), vec![a.public_id.clone()], "node a's own only");
+    assert_eq!(
+        ids(store.recordings(m).await.expect("list")),
+        vec![b.public_id.clone()]
+    );
+
+    store.end_meeting(m, 3_000).await.expect("end meeting");
+    assert_eq!(
+        store
+            .purge_meetings_ended_before(9_000, Some("a"))
+            .await
+            .expect("purge by a"),
+        0,
+        "kept while node b holds a recording of it"
+    );
+    assert_eq!(store.recordings(m).await.expect("list").len(), 1);
+    assert_eq!(
+        store
+            .purge_meetings_ended_before(9_000, Some("b"))
+            .await
+            .expect("purge by b"),
+        1,
+        "node b, which holds it, purges it whole"
+    );
+    assert!(store.meeting(m).await.expect("get").is_none());
+    assert!(store.recordings(m).await.expect("list").is_empty());
 }

@@ -226,7 +226,13 @@ pub async fn webhook_endpoints_progress_and_deliveries(db: Db) {
     assert_eq!(store.webhooks().await.unwrap()[0].revoked_at, Some(7));
     // Purging the meeting takes its events and their deliveries along.
     store.end_meeting(m, 10).await.unwrap();
-    assert_eq!(store.purge_meetings_ended_before(1_000).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .purge_meetings_ended_before(1_000, None)
+            .await
+            .unwrap(),
+        1
+    );
     assert!(store.events_after(0, 10).await.unwrap().is_empty());
     assert!(store.deliveries("wh_1", 10).await.unwrap().is_empty());
 }
