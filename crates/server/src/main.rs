@@ -59,8 +59,13 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Before any thread (the logger's, the runtime's, the media plane's) is started.
+    let capped = convene_server::memory::one_arena_per_core();
     let config = args.load()?;
     logging::init(&config.log);
+    if !capped {
+        tracing::debug!("the allocator's arenas are not capped");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
