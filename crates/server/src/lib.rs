@@ -153,15 +153,6 @@ pub async fn run(
     {
         tracing::warn!(error = %e, "could not clear unfinished uploads");
     }
-    if config.cluster.enabled() {
-        // Another node's upload may be under way: only those a day old are cut off.
-        let before = clock::now_ms().saturating_sub(files::db_blob::UNFINISHED_AFTER_MS);
-        match convene_store::Store::delete_uncommitted_blobs(&store, before).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(uploads = n, "cleared uploads that a crash cut off"),
-            Err(e) => tracing::warn!(error = %e, "could not clear unfinished uploads"),
-        }
-    }
     let resume_secret = store
         .secret(
             rooms::resume::KEY_NAME,
@@ -260,6 +251,13 @@ pub async fn run(
         state.clone(),
         stop_rx.clone(),
     ));
+    // The database's blobs (a cluster's): uploads cut off by a crash of any node.
+    let blob_sweep = config.cluster.enabled().then(|| {
+        tokio::spawn(files::db_blob::sweep_unfinished_loop(
+            state.store.clone(),
+            stop_rx.clone(),
+        ))
+    });
     let admission = connection_limits(&config);
     state.metrics.set_admission(admission.clone());
     let app = http::router(state.clone());
@@ -308,6 +306,9 @@ pub async fn run(
     let _ = disk_guard.await;
     let _ = trimmer.await;
     let _ = recording_sweep.await;
+    if let Some(sweep) = blob_sweep {
+        let _ = sweep.await;
+    }
     if let Some(r) = recorder {
         // The rooms have stopped their recordings; this finishes what is left and joins the
         // writer thread (blocking, hence off the runtime's threads).

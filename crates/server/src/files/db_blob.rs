@@ -19,9 +19,29 @@ use super::blob::{BlobReader, BlobStore, BlobUpload};
 /// enough that a 100 MiB file is a hundred rows.
 pub const CHUNK: usize = 1 << 20;
 
-/// How old an uncommitted blob must be before a start-up sweeps it (lib.rs): another node's upload
-/// may be under way, and none takes a day.
+/// How old an uncommitted blob must be before it is swept: another node's upload may be under
+/// way, and none takes a day.
 pub const UNFINISHED_AFTER_MS: i64 = 86_400_000;
+
+/// At start and then hourly: deletes the uploads a crash of any node cut off (an upload that fails
+/// otherwise is aborted at once), once they are a day old.
+pub async fn sweep_unfinished_loop(
+    store: Arc<dyn Store>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let before = crate::clock::now_ms().saturating_sub(UNFINISHED_AFTER_MS);
+        match store.delete_uncommitted_blobs(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(uploads = n, "cleared uploads that a crash cut off"),
+            Err(e) => tracing::warn!(error = %e, "could not clear unfinished uploads; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
 
 pub struct DbBlobStore {
     store: Arc<dyn Store>,
