@@ -21,6 +21,7 @@ pub mod plane;
 pub mod recordings;
 mod relay;
 mod remote;
+pub mod seal;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
