@@ -28,6 +28,16 @@ pub enum PendingWrite {
         session: SessionId,
         role: &'static str,
     },
+    /// The sources a host muted a session on (JSON), for a restore.
+    HostMuted {
+        session: SessionId,
+        sources_json: String,
+    },
+    /// A meeting's lock and lobby (JSON), for a restore.
+    Settings {
+        meeting: MeetingId,
+        settings_json: String,
+    },
     Audit(Box<NewAuditEntry>),
     Event {
         meeting: MeetingId,
@@ -38,7 +48,7 @@ pub enum PendingWrite {
 }
 
 impl PendingWrite {
-    async fn apply(&self, store: &dyn Store) -> Result<(), StoreError> {
+    pub async fn apply(&self, store: &dyn Store) -> Result<(), StoreError> {
         match self {
             PendingWrite::Session {
                 id,
@@ -47,6 +57,14 @@ impl PendingWrite {
             } => store.close_session(*id, *left_at, *reason).await,
             PendingWrite::Meeting { id, ended_at } => store.end_meeting(*id, *ended_at).await,
             PendingWrite::Role { session, role } => store.set_session_role(*session, role).await,
+            PendingWrite::HostMuted {
+                session,
+                sources_json,
+            } => store.set_session_host_muted(*session, sources_json).await,
+            PendingWrite::Settings {
+                meeting,
+                settings_json,
+            } => store.set_meeting_settings(*meeting, settings_json).await,
             PendingWrite::Audit(entry) => store.record_moderation(entry).await.map(|_| ()),
             PendingWrite::Event {
                 meeting,

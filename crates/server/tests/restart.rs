@@ -206,3 +206,98 @@ async fn a_resume_applies_the_clients_mute_state() {
     let updated = next_update(&mut ada).await;
     assert!(updated.mic_muted && updated.camera_muted);
 }
+
+/// What the host set holds across a crash: the meeting stays locked and Bob's microphone stays
+/// host-muted (he cannot unmute it by coming back), as the record kept them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosts_lock_and_mutes_survive_a_crash() {
+    use convene_proto::{ErrorCode, Source};
+    let mut first = TestServer::start().await;
+    let (mut ada, ja) = first.join("held", "Ada").await;
+    let (_bob, jb) = first.join("held", "Bob").await;
+    ada.send(&ClientMessage::MuteParticipant {
+        participant_id: jb.participant_id.clone(),
+        source: Source::Microphone,
+    })
+    .await
+    .unwrap();
+    ada.send(&ClientMessage::SetLocked { locked: true })
+        .await
+        .unwrap();
+    ada.recv_until(|m| match m {
+        ServerMessage::MeetingUpdated { settings } if settings.locked => Some(()),
+        _ => None,
+    })
+    .await
+    .expect("locked");
+    // The room writes them behind its acknowledgements: wait until the record has both.
+    let store = first.store().await;
+    let meeting = store.meetings(Some("held"), 1).await.unwrap()[0].clone();
+    let mut kept = false;
+    for _ in 0..100 {
+        let settings = store
+            .meeting(meeting.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .settings_json;
+        let bob = store
+            .sessions(meeting.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.participant_id == jb.participant_id.0)
+            .unwrap();
+        if settings.contains("\"locked\":true") && bob.host_muted == r#"["microphone"]"# {
+            kept = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(kept, "the lock and the mute are in the record");
+    first.crash();
+
+    let second = first.start_again().await;
+    let (_ada2, ja2) = resume(&second, "held", "Ada", &ja.resume_token).await;
+    assert!(ja2.settings.locked, "still locked after the crash");
+    let bob_seen = ja2
+        .participants
+        .iter()
+        .find(|p| p.id == jb.participant_id)
+        .expect("Bob awaited");
+    assert_eq!(bob_seen.host_muted, vec![Source::Microphone]);
+    // Bob comes back saying his microphone is on: the host's mute still holds.
+    let (_bob2, jb2) = resume(&second, "held", "Bob", &jb.resume_token).await;
+    let me = jb2
+        .participants
+        .iter()
+        .find(|p| p.id == jb.participant_id)
+        .expect("himself");
+    assert!(me.mic_muted, "host-muted, whatever he asked");
+    assert_eq!(me.host_muted, vec![Source::Microphone]);
+    // Nobody new gets in.
+    let mut carol = second.client().await;
+    match carol.join(join_msg("held", "Carol")).await {
+        Err(convene_client::ClientError::Refused { code, .. }) => {
+            assert_eq!(code, ErrorCode::MeetingLocked)
+        }
+        other => panic!("a newcomer to a locked meeting is refused: {other:?}"),
+    }
+    // His new session row carries the mute on, for a later restore.
+    let store = second.store().await;
+    let mut carried = false;
+    for _ in 0..100 {
+        let sessions = store.sessions(meeting.id).await.unwrap();
+        let last = sessions
+            .iter()
+            .filter(|s| s.participant_id == jb.participant_id.0)
+            .max_by_key(|s| s.id.0)
+            .unwrap();
+        if last.left_at.is_none() && last.host_muted == r#"["microphone"]"# {
+            carried = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(carried, "the new session row keeps the host's mute");
+}

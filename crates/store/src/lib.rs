@@ -17,6 +17,7 @@ mod apikeys;
 mod blobs;
 mod compositions;
 mod files;
+mod held;
 mod migrate;
 pub mod model;
 mod moderation;

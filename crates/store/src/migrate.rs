@@ -64,6 +64,7 @@ const SCRIPTS: &[Script] = &[
     script!("0013_webhook_holders.sql"),
     script!("0014_recording_nodes.sql"),
     script!("0015_blobs.sql"),
+    script!("0016_held_moderation.sql"),
 ];
 
 /// The embedded scripts of one database, as sqlx's migrator takes them.

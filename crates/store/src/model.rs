@@ -119,6 +119,8 @@ pub struct SessionRecord {
     pub leave_reason: Option<LeaveReason>,
     pub last_seen_at: Millis,
     pub identity: Option<String>,
+    /// The sources a host muted it on, a JSON array (`["microphone"]`); `[]` for none.
+    pub host_muted: String,
 }
 
 #[derive(Clone, Debug)]

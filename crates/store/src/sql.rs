@@ -54,7 +54,7 @@ const READABLE: &str = "EXISTS (SELECT 1 FROM participant_sessions s \
      WHERE s.meeting_id = m.id AND s.user_id = $1) \
      OR EXISTS (SELECT 1 FROM planned_rooms p WHERE p.name = m.room AND p.owner_id = $1)";
 const SESSION_COLUMNS: &str = "id, meeting_id, participant_id, display_name, user_id, role, \
-     joined_at, left_at, leave_reason, last_seen_at, identity";
+     joined_at, left_at, leave_reason, last_seen_at, identity, host_muted";
 
 /// Connects to `url` and brings the schema up to date. See [`SqlStore::connect`].
 pub async fn connect(url: &str) -> Result<SqlStore> {
@@ -255,6 +255,7 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRecord> {
         leave_reason,
         last_seen_at: row.try_get("last_seen_at")?,
         identity: row.try_get("identity")?,
+        host_muted: row.try_get("host_muted")?,
     })
 }
 
@@ -366,6 +367,14 @@ impl Store for SqlStore {
         reason: LeaveReason,
     ) -> Result<()> {
         self.finish_session(id, left_at, reason).await
+    }
+
+    async fn set_session_host_muted(&self, id: SessionId, sources_json: &str) -> Result<()> {
+        self.update_session_host_muted(id, sources_json).await
+    }
+
+    async fn set_meeting_settings(&self, id: MeetingId, settings_json: &str) -> Result<()> {
+        self.update_meeting_settings(id, settings_json).await
     }
 
     async fn set_session_role(&self, id: SessionId, role: &str) -> Result<()> {

@@ -52,6 +52,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// `StoreError::NotFound` if there is no such session (closed sessions are still updated).
     async fn set_session_role(&self, id: SessionId, role: &str) -> Result<()>;
+    /// Records the sources a host muted the session on (a JSON array), so that a restore after a
+    /// restart or a node's death brings the mute back. `StoreError::NotFound` if there is no such
+    /// session.
+    async fn set_session_host_muted(&self, id: SessionId, sources_json: &str) -> Result<()>;
+    /// Records the meeting's settings a host changed (lock, lobby: JSON), for the same reason.
+    /// `StoreError::NotFound` if there is no such meeting.
+    async fn set_meeting_settings(&self, id: MeetingId, settings_json: &str) -> Result<()>;
     /// `StoreError::NotFound` if there is no such session.
     async fn set_session_display_name(&self, id: SessionId, name: &str) -> Result<()>;
     /// All sessions of a meeting, in join order.

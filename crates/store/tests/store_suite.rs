@@ -92,7 +92,7 @@ suite!(
 );
 
 /// The newest schema migration this build knows.
-const LATEST: i64 = 15;
+const LATEST: i64 = 16;
 
 /// How many migrations this build has (one script per version and database).
 fn migration_count() -> i64 {
@@ -260,6 +260,7 @@ async fn sessions_open_close(db: Db) {
             leave_reason: None,
             last_seen_at: 1_100,
             identity: Some("crm-user-7".into()),
+            host_muted: "[]".into(),
         }
     );
     assert_eq!(all[1].identity, None);
@@ -288,6 +289,30 @@ async fn sessions_open_close(db: Db) {
     );
     assert!(matches!(
         store.set_session_role(SessionId(999_999), "host").await,
+        Err(StoreError::NotFound(_))
+    ));
+    // What a host set, kept for a restore: a session's host mutes, the meeting's settings.
+    store
+        .set_session_host_muted(s2, r#"["microphone"]"#)
+        .await
+        .expect("host muted");
+    assert_eq!(
+        session_by_id(&store, m, s2).await.host_muted,
+        r#"["microphone"]"#
+    );
+    assert_eq!(session_by_id(&store, m, s1).await.host_muted, "[]");
+    store
+        .set_meeting_settings(m, r#"{"locked":true,"lobby":false}"#)
+        .await
+        .expect("settings");
+    let meeting = store.meeting(m).await.expect("get").expect("the meeting");
+    assert_eq!(meeting.settings_json, r#"{"locked":true,"lobby":false}"#);
+    assert!(matches!(
+        store.set_session_host_muted(SessionId(999_999), "[]").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.set_meeting_settings(MeetingId(999_999), "{}").await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(

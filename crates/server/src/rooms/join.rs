@@ -49,11 +49,12 @@ impl Room {
     }
 
     async fn enter(&mut self, req: JoinRequest, conn: ConnHandle) -> Result<Entry, JoinRefusal> {
+        // The plan's settings first: a meeting restored below brings back the ones its hosts set.
+        self.take_plan(&req);
         if self.meeting.is_none() {
             // A room that starts may be a meeting coming back after a restart of the server.
             self.restore().await.map_err(|e| self.storage_failed(e))?;
         }
-        self.take_plan(&req);
         if let Some(token) = req.resume_token.as_deref() {
             if self.resume_is_banned(token) {
                 return Err(removed());
@@ -168,6 +169,11 @@ impl Room {
                 .await
                 .map_err(|e| self.storage_failed(e))?;
             self.participants[idx].session = session;
+            let held = &self.participants[idx].info.host_muted;
+            if !held.is_empty() {
+                // The new session row carries the host's mutes on, for a later restore.
+                self.writer.host_muted(session, held);
+            }
         }
         let id = self.participants[idx].info.id.clone();
         if req.grants.is_some() {

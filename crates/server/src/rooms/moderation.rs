@@ -176,7 +176,18 @@ impl Room {
             }
         });
         self.media_mute(target, source, true);
+        self.keep_host_mutes(target);
         self.tell_moderated(target, ModerationAction::Muted, Some(source), by);
+    }
+
+    /// Records `target`'s host mutes as they are now, so that a restore after a restart or a
+    /// node's death brings them back (rooms/restore.rs).
+    fn keep_host_mutes(&self, target: &ParticipantId) {
+        if let Some(p) = self.find(target) {
+            if p.in_record() {
+                self.writer.host_muted(p.session, &p.info.host_muted);
+            }
+        }
     }
 
     fn mute_all(
@@ -217,6 +228,7 @@ impl Room {
             info.host_muted.retain(|s| *s != source);
             info.unmute_asked.retain(|s| *s != source);
         });
+        self.keep_host_mutes(target);
         if source == Source::Screen {
             // Nothing of the screen flows unless shared again; sharing is the participant's act.
             self.media_mute(target, source, false);
@@ -353,6 +365,10 @@ impl Room {
             return Ok(());
         }
         self.settings = next;
+        if let Some(meeting) = self.meeting {
+            // Kept for a restore after a restart or a node's death.
+            self.writer.settings(meeting, next);
+        }
         self.broadcast(&ServerMessage::MeetingUpdated { settings: next });
         let action = match (before.locked != next.locked, next.locked, next.lobby) {
             (true, true, _) => "lock",

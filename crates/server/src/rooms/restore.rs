@@ -62,6 +62,10 @@ impl Room {
         self.meeting = Some(meeting.id);
         self.meeting_since = meeting.started_at.unwrap_or(meeting.created_at);
         self.bans = super::bans::Bans::from_records(store.bans(meeting.id).await?);
+        // The lock and the lobby a host set; a planned room's own settings otherwise.
+        if let Ok(settings) = serde_json::from_str(&meeting.settings_json) {
+            self.settings = settings;
+        }
         let until = Instant::now() + window;
         for a in &awaited {
             self.participants.push(Participant {
@@ -77,7 +81,8 @@ impl Room {
                     joined_at: a.first_joined_at,
                     tracks: Vec::new(),
                     connection_quality: None,
-                    host_muted: Vec::new(),
+                    // A host's mutes hold until a host allows the source again.
+                    host_muted: serde_json::from_str(&a.last.host_muted).unwrap_or_default(),
                     unmute_asked: Vec::new(),
                 },
                 session: a.last.id,
@@ -172,6 +177,7 @@ mod tests {
             leave_reason: reason,
             last_seen_at: joined,
             identity: None,
+            host_muted: "[]".into(),
         }
     }
 

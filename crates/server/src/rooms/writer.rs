@@ -71,6 +71,8 @@ enum Job {
         session: SessionId,
         role: &'static str,
     },
+    /// What a restore must bring back: a session's host mutes, the meeting's lock and lobby.
+    Held(PendingWrite),
     /// A removal's ban, acknowledged on `reply` once committed.
     Ban(NewBan, Option<super::command::AnswerTo>),
     Audit(NewAuditEntry),
@@ -153,6 +155,28 @@ impl RoomWriter {
 
     pub fn set_role(&self, session: SessionId, role: &'static str) {
         let _ = self.tx.send(Job::SetRole { session, role });
+    }
+
+    /// The sources a host muted `session` on, as they are now.
+    pub fn host_muted(&self, session: SessionId, sources: &[convene_proto::Source]) {
+        // Plain enums: serializing them cannot fail.
+        let sources_json = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
+        let write = PendingWrite::HostMuted {
+            session,
+            sources_json,
+        };
+        let _ = self.tx.send(Job::Held(write));
+    }
+
+    /// The meeting's settings (lock, lobby), as they are now.
+    pub fn settings(&self, meeting: MeetingId, settings: convene_proto::MeetingSettings) {
+        // Two booleans: serializing them cannot fail.
+        let settings_json = serde_json::to_string(&settings).unwrap_or_else(|_| "{}".into());
+        let write = PendingWrite::Settings {
+            meeting,
+            settings_json,
+        };
+        let _ = self.tx.send(Job::Held(write));
     }
 
     pub fn ban(&self, ban: NewBan, reply: Option<super::command::AnswerTo>) {
@@ -258,6 +282,13 @@ impl Writes<'_> {
                 gate.observe(&result);
                 ban_done(&ban, reply, result.map(|_| ()));
             }
+            Job::Held(write) => {
+                let result = write.apply(store).await;
+                gate.observe(&result);
+                if let Err(e) = result {
+                    self.write_later(write, &e);
+                }
+            }
             Job::Audit(entry) => {
                 let result = store.record_moderation(&entry).await;
                 gate.observe(&result);
@@ -322,6 +353,7 @@ impl Writes<'_> {
                 self.write_later(PendingWrite::Role { session, role }, &e)
             }
             Job::Ban(ban, reply) => ban_done(&ban, reply, Err(e)),
+            Job::Held(write) => self.write_later(write, &e),
             Job::Audit(entry) => self.write_later(PendingWrite::Audit(Box::new(entry)), &e),
             Job::Event {
                 meeting,
