@@ -47,7 +47,26 @@ pub enum PendingWrite {
     },
 }
 
+/// What a state write sets, for a newer one to replace it.
+#[derive(Debug, PartialEq, Eq)]
+enum StateKey {
+    Role(SessionId),
+    HostMuted(SessionId),
+    Settings(MeetingId),
+}
+
 impl PendingWrite {
+    /// The state this write sets, when it sets one (a role, host mutes, settings: the newest
+    /// value is the one to keep) rather than adds a row or ends a record.
+    fn state_key(&self) -> Option<StateKey> {
+        match self {
+            PendingWrite::Role { session, .. } => Some(StateKey::Role(*session)),
+            PendingWrite::HostMuted { session, .. } => Some(StateKey::HostMuted(*session)),
+            PendingWrite::Settings { meeting, .. } => Some(StateKey::Settings(*meeting)),
+            _ => None,
+        }
+    }
+
     pub async fn apply(&self, store: &dyn Store) -> Result<(), StoreError> {
         match self {
             PendingWrite::Session {
@@ -95,8 +114,20 @@ impl PendingWrites {
         }
     }
 
-    /// Keeps `write` for a later retry; false (and logged) when the list is full.
+    /// A newer write of the same state is being made: the older one waiting here must not be
+    /// retried after it (it would put the old value back). Left: a retry already under way when
+    /// the database has just come back, a window of one round trip.
+    pub fn supersede(&self, newer: &PendingWrite) {
+        let Some(key) = newer.state_key() else {
+            return;
+        };
+        self.lock().retain(|w| w.state_key().as_ref() != Some(&key));
+    }
+
+    /// Keeps `write` for a later retry (in place of an older write of the same state); false (and
+    /// logged) when the list is full.
     pub fn push(&self, write: PendingWrite) -> bool {
+        self.supersede(&write);
         let mut list = self.lock();
         if list.len() >= self.limit {
             tracing::error!(
@@ -303,5 +334,30 @@ mod tests {
         assert!(pending.push(close(2)));
         assert!(!pending.push(close(3)), "over the limit");
         assert_eq!(pending.len(), 2);
+    }
+
+    #[test]
+    fn a_newer_state_replaces_an_older_one_waiting() {
+        let pending = PendingWrites::default();
+        let muted = |json: &str| PendingWrite::HostMuted {
+            session: SessionId(7),
+            sources_json: json.into(),
+        };
+        pending.push(muted(r#"["microphone"]"#));
+        pending.push(PendingWrite::Meeting {
+            id: MeetingId(1),
+            ended_at: 5,
+        });
+        pending.push(muted("[]"));
+        assert_eq!(pending.len(), 2, "one state per session, and the close");
+        // A newer value written directly: the one waiting must not be retried after it.
+        pending.supersede(&muted(r#"["camera"]"#));
+        assert_eq!(pending.len(), 1);
+        let other = PendingWrite::HostMuted {
+            session: SessionId(8),
+            sources_json: "[]".into(),
+        };
+        pending.supersede(&other);
+        assert_eq!(pending.len(), 1, "another session's state is another state");
     }
 }

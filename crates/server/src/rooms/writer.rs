@@ -271,6 +271,8 @@ impl Writes<'_> {
                 }
             }
             Job::SetRole { session, role } => {
+                self.pending_writes
+                    .supersede(&PendingWrite::Role { session, role });
                 let result = store.set_session_role(session, role).await;
                 gate.observe(&result);
                 if let Err(e) = result {
@@ -283,6 +285,7 @@ impl Writes<'_> {
                 ban_done(&ban, reply, result.map(|_| ()));
             }
             Job::Held(write) => {
+                self.pending_writes.supersede(&write);
                 let result = write.apply(store).await;
                 gate.observe(&result);
                 if let Err(e) = result {
