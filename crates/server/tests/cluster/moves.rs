@@ -5,7 +5,7 @@ use std::time::Duration;
 use convene_client::{
     JoinRequest, Meeting, MeetingEvent, MeetingOptions, PublishOptions, Reconnect,
 };
-use convene_proto::{ClientMessage, MediaKind, ParticipantId, ServerMessage, TrackId};
+use convene_proto::{ClientMessage, MediaKind, ParticipantId, ServerMessage, Source, TrackId};
 
 use super::{light, room, video_from, Env};
 
@@ -152,6 +152,38 @@ pub async fn a_lost_nodes_people_resume_on_a_live_node(env: &Env, ids: &[String]
             }
         }
     }
+    // Ann hosts: she locks the meeting and host-mutes Ben's microphone, which must hold on the
+    // node the meeting moves to (kept in the record as they change).
+    a.send(ClientMessage::MuteParticipant {
+        participant_id: ib.clone(),
+        source: Source::Microphone,
+    })
+    .await
+    .expect("mute");
+    a.send(ClientMessage::SetLocked { locked: true })
+        .await
+        .expect("lock");
+    let mut kept = false;
+    for _ in 0..100 {
+        let (settings, muted): (String, String) = sqlx::query_as(
+            "SELECT m.settings_json, s.host_muted FROM meetings m JOIN participant_sessions s \
+             ON s.meeting_id = m.id WHERE m.room = $1 AND s.participant_id = $2",
+        )
+        .bind(&name)
+        .bind(&ib.0)
+        .fetch_one(&env.db)
+        .await
+        .expect("the record");
+        if settings.contains("\"locked\":true") && muted.contains("microphone") {
+            kept = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        kept,
+        "the lock and the mute are in the record before the crash"
+    );
     let node: String = sqlx::query_scalar("SELECT node_id FROM meetings WHERE room = $1")
         .bind(&name)
         .fetch_one(&env.db)
@@ -200,6 +232,26 @@ pub async fn a_lost_nodes_people_resume_on_a_live_node(env: &Env, ids: &[String]
         assert!(
             joined.participants.iter().any(|p| &p.id == other),
             "the other is still listed"
+        );
+        let stored: (String, i64) =
+            sqlx::query_as("SELECT settings_json, id FROM meetings WHERE room = $1")
+                .bind(&name)
+                .fetch_one(&env.db)
+                .await
+                .expect("the meeting");
+        assert!(
+            joined.settings.locked,
+            "still locked on the new node: record {stored:?}, joined {:?}",
+            joined.settings
+        );
+        let ben = joined
+            .participants
+            .iter()
+            .find(|p| p.id == ib)
+            .expect("Ben");
+        assert!(
+            ben.host_muted.contains(&Source::Microphone),
+            "Ben's microphone still host-muted: {ben:?}"
         );
     }
     println!(
