@@ -187,31 +187,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("c.db").display());
         let store = convene_store::connect(&url).await.unwrap();
-        let meeting = store
-            .create_meeting(&NewMeeting {
-                room: "r".into(),
-                creator: None,
-                created_at: 1_000,
-                max_participants: 10,
-                settings_json: "{}".into(),
-                node_id: "n".into(),
-                public_id: "p".into(),
-            })
-            .await
-            .unwrap();
-        let session = store
-            .open_session(&NewSession {
-                meeting,
-                participant_id: "p_1".into(),
-                display_name: "Ada".into(),
-                user: None,
-                role: "host".into(),
-                joined_at: 1_000,
-                node_id: "n".into(),
-                identity: None,
-            })
-            .await
-            .unwrap();
+        let (meeting, session) = meeting_and_session(&store).await;
         let pending = PendingWrites::default();
         pending.push(PendingWrite::Session {
             id: session,
