@@ -45,8 +45,8 @@ pub async fn trim_when_idle(state: Arc<AppState>, mut stop: watch::Receiver<bool
 /// Caps glibc's arenas at one per core, before the server starts its threads. By default glibc
 /// makes up to eight per core, one for each thread that allocates while the others' are busy
 /// (the runtime's workers, the media workers, the blocking pool, the database's threads), and
-/// each keeps pages that one long-lived allocation pins among freed ones: after the churn soak
-/// every one of the eight arenas had grown (scripts/soak.sh's smaps diff), by 1.3 MiB in all,
+/// each keeps pages that one long-lived allocation pins among freed ones: after a 10-minute churn
+/// soak every one of the eight arenas had grown (scripts/soak.sh's smaps diff), by 1.3 MiB in all,
 /// while the live heap had not (heaptrack: +45 KB). More arenas than cores buy nothing, since no
 /// more threads than cores allocate at once. Returns whether glibc took the setting.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
