@@ -67,22 +67,11 @@ enum Job {
         left_at: Millis,
         reason: LeaveReason,
     },
-    SetRole {
-        session: SessionId,
-        role: &'static str,
-    },
-    /// What a restore must bring back: a session's host mutes, the meeting's lock and lobby.
+    /// A write the room does not wait for and that an outage must not lose: a role, host mutes,
+    /// settings, an audit entry, a webhook event without a record of its own.
     Held(PendingWrite),
     /// A removal's ban, acknowledged on `reply` once committed.
     Ban(NewBan, Option<super::command::AnswerTo>),
-    Audit(NewAuditEntry),
-    /// A webhook event without a record of its own (a track published, someone waiting).
-    Event {
-        meeting: MeetingId,
-        kind: &'static str,
-        data: serde_json::Value,
-        at: Millis,
-    },
     /// A shared file's row (rooms/files.rs).
     File(super::files::FileJob),
     /// Answered once every earlier job is done.
@@ -154,7 +143,9 @@ impl RoomWriter {
     }
 
     pub fn set_role(&self, session: SessionId, role: &'static str) {
-        let _ = self.tx.send(Job::SetRole { session, role });
+        let _ = self
+            .tx
+            .send(Job::Held(PendingWrite::Role { session, role }));
     }
 
     /// The sources a host muted `session` on, as they are now.
@@ -190,16 +181,18 @@ impl RoomWriter {
         data: serde_json::Value,
         at: Millis,
     ) {
-        let _ = self.tx.send(Job::Event {
+        let _ = self.tx.send(Job::Held(PendingWrite::Event {
             meeting,
             kind,
             data,
             at,
-        });
+        }));
     }
 
     pub fn audit(&self, entry: NewAuditEntry) {
-        let _ = self.tx.send(Job::Audit(entry));
+        let _ = self
+            .tx
+            .send(Job::Held(PendingWrite::Audit(Box::new(entry))));
     }
 
     pub fn append(&self, msg: NewChatMessage, pending: PendingChat) {
@@ -270,15 +263,6 @@ impl Writes<'_> {
                     self.close_later(id, left_at, reason, &e);
                 }
             }
-            Job::SetRole { session, role } => {
-                self.pending_writes
-                    .supersede(&PendingWrite::Role { session, role });
-                let result = store.set_session_role(session, role).await;
-                gate.observe(&result);
-                if let Err(e) = result {
-                    self.write_later(PendingWrite::Role { session, role }, &e);
-                }
-            }
             Job::Ban(ban, reply) => {
                 let result = store.add_ban(&ban).await;
                 gate.observe(&result);
@@ -290,32 +274,6 @@ impl Writes<'_> {
                 gate.observe(&result);
                 if let Err(e) = result {
                     self.write_later(write, &e);
-                }
-            }
-            Job::Audit(entry) => {
-                let result = store.record_moderation(&entry).await;
-                gate.observe(&result);
-                if let Err(e) = result {
-                    self.write_later(PendingWrite::Audit(Box::new(entry)), &e);
-                }
-            }
-            Job::Event {
-                meeting,
-                kind,
-                data,
-                at,
-            } => {
-                // Kept for a retry: the outbox takes the event by value.
-                let result = store.append_event(meeting, kind, data.clone(), at).await;
-                gate.observe(&result);
-                if let Err(e) = result {
-                    let event = PendingWrite::Event {
-                        meeting,
-                        kind,
-                        data,
-                        at,
-                    };
-                    self.write_later(event, &e);
                 }
             }
             Job::File(job) => {
@@ -352,26 +310,8 @@ impl Writes<'_> {
                 left_at,
                 reason,
             } => self.close_later(id, left_at, reason, &e),
-            Job::SetRole { session, role } => {
-                self.write_later(PendingWrite::Role { session, role }, &e)
-            }
             Job::Ban(ban, reply) => ban_done(&ban, reply, Err(e)),
             Job::Held(write) => self.write_later(write, &e),
-            Job::Audit(entry) => self.write_later(PendingWrite::Audit(Box::new(entry)), &e),
-            Job::Event {
-                meeting,
-                kind,
-                data,
-                at,
-            } => {
-                let event = PendingWrite::Event {
-                    meeting,
-                    kind,
-                    data,
-                    at,
-                };
-                self.write_later(event, &e)
-            }
             job @ (Job::File(_) | Job::Flush(_)) => return Some(job),
         }
         None
