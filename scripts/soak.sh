@@ -61,13 +61,16 @@ for _ in $(seq 100); do curl -fs "$base/readyz" >/dev/null && break; sleep 0.1; 
 curl -fs "$base/readyz" >/dev/null || { echo "the server did not become ready (see $out/server.log)" >&2; exit 2; }
 echo "server pid $pid on $base, database $db_url; samples in $out" >&2
 
-# One sample: tasks threads fds db_connections rss_kib db_heap_kib anon_kib file_kib, one line.
+# One sample: tasks threads fds db_connections rss_kib db_heap_kib anon_kib file_kib in_use_kib
+# free_kib, one line.
 # db_heap_kib is the part of the resident memory SQLite's caches hold ("-" on PostgreSQL);
 # anon_kib and file_kib split the resident memory into the process's own (heap, stacks) and the
 # pages of files it maps (the binary's code, read in as paths run for the first time). They are
-# shown to explain RSS; the check is on RSS.
+# shown to explain RSS; the check is on RSS. in_use_kib and free_kib are glibc's own count of its
+# heap (convene_heap_bytes): memory that stays after the churn and is in use is a leak; free but
+# kept is the allocator's fragmentation.
 sample() {
-  local m tasks db threads fds rss heap anon file
+  local m tasks db threads fds rss heap anon file in_use free
   m="$(curl -fs "$base/metrics")" || { echo "the server stopped answering /metrics" >&2; exit 2; }
   tasks="$(awk '$1=="convene_runtime_alive_tasks"{print $2}' <<<"$m")"
   db="$(awk '$1 ~ /^convene_database_connections\{/ {n+=$2} END{print n+0}' <<<"$m")"
@@ -77,7 +80,9 @@ sample() {
   file="$(awk '/^RssFile:/{print $2}' "/proc/$pid/status")"
   fds="$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)"
   heap="$(awk '$1=="convene_database_memory_bytes"{printf "%d", $2 / 1024; f=1} END{if (!f) print "-"}' <<<"$m")"
-  echo "$tasks $threads $fds $db $rss $heap $anon $file"
+  in_use="$(awk '$1=="convene_heap_bytes{state=\"in_use\"}"{printf "%d", $2 / 1024; f=1} END{if (!f) print "-"}' <<<"$m")"
+  free="$(awk '$1=="convene_heap_bytes{state=\"free\"}"{printf "%d", $2 / 1024; f=1} END{if (!f) print "-"}' <<<"$m")"
+  echo "$tasks $threads $fds $db $rss $heap $anon $file $in_use $free"
 }
 
 # A wave: rooms of publishers and subscribers who join, publish, chat and leave after $wave s.
@@ -110,9 +115,9 @@ kill "$churn_pid" 2>/dev/null || true
 wait "$churn_pid" 2>/dev/null || true
 sleep "$((wave + 10))"
 sleep "$quiet"
-read -r b_tasks b_threads b_fds b_db b_rss b_heap b_anon b_file <<<"$(sample)"
-echo "minute tasks threads fds db_connections rss_kib db_heap_kib anon_kib file_kib" >"$out/samples.txt"
-echo "baseline $b_tasks $b_threads $b_fds $b_db $b_rss $b_heap $b_anon $b_file" | tee -a "$out/samples.txt" >&2
+read -r b_tasks b_threads b_fds b_db b_rss b_heap b_anon b_file b_in_use b_free <<<"$(sample)"
+echo "minute tasks threads fds db_connections rss_kib db_heap_kib anon_kib file_kib in_use_kib free_kib" >"$out/samples.txt"
+echo "baseline $b_tasks $b_threads $b_fds $b_db $b_rss $b_heap $b_anon $b_file $b_in_use $b_free" | tee -a "$out/samples.txt" >&2
 # The memory map with each mapping's resident size, at the baseline and at the end: which one grew
 # (a heap arena, a thread's stack, the binary) is what tells a leak from memory kept once.
 cp "/proc/$pid/smaps" "$out/smaps.baseline" 2>/dev/null || true
@@ -129,8 +134,8 @@ wait "$churn_pid" 2>/dev/null || true
 sleep "$((wave + 10))"
 echo "churn over; ${quiet}s quiet" >&2
 sleep "$quiet"
-read -r f_tasks f_threads f_fds f_db f_rss f_heap f_anon f_file <<<"$(sample)"
-echo "final $f_tasks $f_threads $f_fds $f_db $f_rss $f_heap $f_anon $f_file" >>"$out/samples.txt"
+read -r f_tasks f_threads f_fds f_db f_rss f_heap f_anon f_file f_in_use f_free <<<"$(sample)"
+echo "final $f_tasks $f_threads $f_fds $f_db $f_rss $f_heap $f_anon $f_file $f_in_use $f_free" >>"$out/samples.txt"
 cp "/proc/$pid/smaps" "$out/smaps.final" 2>/dev/null || true
 
 joined=0; failed=0
@@ -158,6 +163,7 @@ check db_connections "$b_db" "$f_db"
 check rss_kib "$b_rss" "$f_rss"
 echo "SQLite's caches (part of rss_kib, not checked): $b_heap KiB at the baseline, $f_heap KiB at the end"
 echo "rss_kib's parts (not checked): anonymous $b_anon -> $f_anon KiB, mapped files $b_file -> $f_file KiB"
+echo "the allocator's heap (not checked): in use $b_in_use -> $f_in_use KiB, free and kept $b_free -> $f_free KiB"
 echo "participants connected over the churn: $joined, failures: $failed; ${minutes} min, samples: $out/samples.txt"
 if [ "$status" -ne 0 ]; then
   echo "FAILED: a measure stayed more than ${tolerance}% above its baseline after the churn" >&2

@@ -31,4 +31,12 @@ pub fn render(out: &mut String, store: &dyn Store) {
             "# HELP {name} Heap the database library holds in this process (SQLite's caches).\n# TYPE {name} gauge\n{name} {bytes}"
         );
     }
+    if let Some(heap) = crate::memory::heap_usage() {
+        let name = "convene_heap_bytes";
+        let _ = writeln!(
+            out,
+            "# HELP {name} The allocator's heap, by state: in use, or freed and kept by its arenas.\n# TYPE {name} gauge\n{name}{{state=\"in_use\"}} {}\n{name}{{state=\"free\"}} {}",
+            heap.in_use, heap.free
+        );
+    }
 }
