@@ -163,6 +163,79 @@ def rtp():
     write("rtp", "raw", b"\x02" + struct.pack(">H", 52) + bytes([0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2]) + b"\x55" * 40)
 
 
+def payload_params(pt, resend, codec, clock_rate, channels, video, fmt):
+    # str0m's PayloadParams in its serde JSON form, fields in declaration order.
+    keys = ["min_p_time", "stereo", "sprop_stereo", "use_inband_fec", "use_dtx", "level_asymmetry_allowed",
+            "packetization_mode", "profile_level_id", "profile_id", "profile", "level_idx", "tier",
+            "h265_profile_tier_level", "h266_profile_tier_level", "sprop_max_don_diff", "telephone_event_max",
+            "octet_align", "mode_set"]
+    spec = {"codec": codec, "clock_rate": clock_rate, "channels": channels, "format": {k: fmt.get(k) for k in keys}}
+    p = {"pt": pt, "resend": resend, "spec": spec, "fb_transport_cc": True, "fb_nack": video, "fb_pli": video,
+         "fb_fir": video, "fb_remb": video, "red": None, "locked": False}
+    return json.dumps(p, separators=(",", ":")).encode()
+
+
+def rw_id(s):
+    return bytes([len(s)]) + s
+
+
+def rw_str(s):
+    return struct.pack(">H", len(s)) + s
+
+
+def rw_layer(rid):
+    return b"\x00" if rid is None else bytes([len(rid) + 1]) + rid
+
+
+def rw_packet(publisher, mid, rid, flags, seq, time, hz, payload, level=None, params=None):
+    # The layout is in crates/media/src/link/wire.rs; flags: 0x02 level, 0x10 params follow.
+    out = b"\x01\x04" + struct.pack(">I", publisher) + rw_id(mid) + rw_layer(rid) + bytes([flags])
+    out += struct.pack(">QQI", seq, time, hz)
+    if flags & 0x02:
+        out += struct.pack(">b", level)
+    if flags & 0x10:
+        out += rw_str(params)
+    return out + struct.pack(">I", len(payload)) + payload
+
+
+def relay_wire():
+    # An input is messages, each a two-byte length and its bytes (see fuzz_targets/relay_wire.rs).
+    def frames(*msgs):
+        return b"".join(struct.pack(">H", len(m)) + m for m in msgs)
+
+    opus = payload_params(111, None, "Opus", 48000, 2, False, {"min_p_time": 10, "use_inband_fec": True})
+    vp8 = payload_params(96, 97, "Vp8", 90000, None, True, {})
+
+    def publish(mid, kind, source, rids):
+        head = b"\x01\x01" + rw_str("café-team".encode()) + struct.pack(">I", 7)
+        head += rw_str(b"p_abc") + rw_str(b"p_abc-" + mid) + rw_id(mid) + bytes([kind, source, len(rids)])
+        return head + b"".join(rw_id(r) for r in rids)
+
+    def audio(seq, flags=0x02 | 0x04 | 0x08, params=None):
+        return rw_packet(7, b"0", None, flags | (0x10 if params else 0), seq, seq * 960, 48000,
+                         b"A\x01" + bytes(range(40)), level=-30, params=params)
+
+    write("relay_wire", "audio", frames(publish(b"0", 0, 0, []), audio(1, params=opus), audio(2), audio(3, 0x02)))
+    key = b"\x90\xe0\x81\x2c\x07\x00" + vp8_frame(True, 60)
+    delta = b"\x90\xe0\x81\x2d\x07\x00" + vp8_frame(False, 40)
+    layers = b"\x01\x05" + struct.pack(">I", 7) + rw_id(b"1") + b"\x02"
+    layers += rw_layer(b"l") + struct.pack(">QQB", 150000, 200000, 3) + struct.pack(">II", 320, 180)
+    layers += rw_layer(b"h") + struct.pack(">QQB", 0, 0, 0)
+    demand = b"\x01\x06" + struct.pack(">I", 3) + rw_id(b"1") + b"\x02" + rw_layer(b"m") + rw_layer(None)
+    keyframe = b"\x01\x07" + struct.pack(">I", 3) + rw_id(b"1") + rw_layer(b"h")
+    write("relay_wire", "video", frames(
+        publish(b"1", 1, 1, [b"l", b"m", b"h"]),
+        rw_packet(7, b"1", b"h", 0x01 | 0x10, 70000, 1 << 33, 90000, key, params=vp8),
+        rw_packet(7, b"1", b"h", 0x01, 70001, (1 << 33) + 3000, 90000, delta),
+        layers, demand, keyframe))
+    unpublish = b"\x01\x02" + struct.pack(">I", 7) + rw_id(b"0")
+    left = b"\x01\x03" + struct.pack(">I", 7)
+    # After `left` the publisher's parameters are forgotten: the last packet is refused.
+    write("relay_wire", "leave", frames(audio(1, params=opus), unpublish, audio(2, params=opus), left, audio(3)))
+    write("relay_wire", "reset", frames(audio(1, 0x02 | 0x20, params=opus), audio(2)))
+    write("relay_wire", "cut", frames(audio(1, params=opus)[:-7], audio(2)))
+
+
 CHROME_OFFER = "\r\n".join([
     "v=0", "o=- 4611731400430051336 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0 1",
     "a=extmap-allow-mixed", "a=msid-semantic: WMS stream",
@@ -269,6 +342,6 @@ def turn():
 
 
 if __name__ == "__main__":
-    signaling(); jwt(); files(); stun(); ice_tcp(); rtp(); sdp(); turn()
+    signaling(); jwt(); files(); stun(); ice_tcp(); rtp(); sdp(); turn(); relay_wire()
     if len(sys.argv) > 1:
         rest(sys.argv[1])

@@ -27,7 +27,7 @@ pub use config::SfuConfig;
 pub use demux::{local_ufrag, stun_username};
 pub use error::{DropReason, MediaError};
 pub use ids::LinkId;
-pub use link::RelayMessage;
+pub use link::{RelayDecoder, RelayEncoder, RelayMessage, WireError};
 pub use sfu::Sfu;
 pub use sink::output::{GapReason, Recorded, RecordedCodec, RecordingId};
 pub use stats::Stats;

@@ -10,7 +10,8 @@
 //! Over a link go, in order: publications (`Publish`, `Unpublish`, `Left`), media packets, the layers
 //! a core wants of each remote track (`Demand`: the publisher's core relays only those, and counts
 //! them when it tells the publisher which layers nobody watches), and keyframe requests. The
-//! server carries the messages between threads; the core only says where each goes.
+//! server carries the messages between threads (between machines, as bytes: `wire.rs`); the core
+//! only says where each goes.
 //!
 //! This part keeps what this core knows of the others: their publishers whose tracks our
 //! participants receive, which of their tracks' wanted layers changed since we last said, and the
@@ -18,6 +19,7 @@
 //! is one more subscriber of them (`Subscription::Link`).
 
 mod msg;
+mod wire;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -29,6 +31,7 @@ use crate::track::RemoteTrack;
 
 pub use msg::RelayMessage;
 pub(crate) use msg::{LayerInfo, Msg};
+pub use wire::{RelayDecoder, RelayEncoder, WireError};
 
 /// A participant of another core whose tracks this core's participants receive.
 #[derive(Debug)]

@@ -1,6 +1,8 @@
 //! One room spread over two cores (as a server spreads a large room over its worker threads):
 //! frames relayed between the cores arrive intact, layer choice and hiding work across the link,
 //! the publisher hears about layers only when no core wants them, and leaving ends the tracks.
+//! Each test runs twice: with the messages between the cores moved in memory (as between the
+//! worker threads of one server), and through their byte encoding (as between nodes).
 
 use std::time::Duration;
 
@@ -9,9 +11,25 @@ use convene_proto::ParticipantId;
 
 use super::sim::World;
 
+/// The world of a test, its cores linked in memory or `over_wire`.
+fn world(seed: u64, over_wire: bool) -> World {
+    let mut w = World::new(seed);
+    w.relay_over_wire = over_wire;
+    w
+}
+
 #[test]
 fn a_room_on_two_cores_exchanges_media_intact() {
-    let mut w = World::new(11);
+    exchanges_media_intact(false);
+}
+
+#[test]
+fn a_room_on_two_cores_exchanges_media_intact_over_the_wire() {
+    exchanges_media_intact(true);
+}
+
+fn exchanges_media_intact(over_wire: bool) {
+    let mut w = world(11, over_wire);
     let second = w.add_core();
     w.join_on(0, "alice", true, true);
     w.join_on(second, "bob", true, true);
@@ -38,11 +56,22 @@ fn a_room_on_two_cores_exchanges_media_intact() {
         .filter(|(_, e)| matches!(e, Event::TrackPublished { .. }))
         .count();
     assert_eq!(published, 8, "4 audio + 4 video, each announced once");
+    // Every message crossed as bytes (and decoded: the harness insists), or none did.
+    assert_eq!(w.wire_bytes > 0, over_wire);
 }
 
 #[test]
 fn layers_and_hiding_work_across_cores() {
-    let mut w = World::new(12);
+    layers_and_hiding(false);
+}
+
+#[test]
+fn layers_and_hiding_work_across_cores_over_the_wire() {
+    layers_and_hiding(true);
+}
+
+fn layers_and_hiding(over_wire: bool) {
+    let mut w = world(12, over_wire);
     let second = w.add_core();
     w.join_on(0, "alice", true, true);
     w.join_on(second, "bob", true, false);
@@ -118,7 +147,16 @@ fn layers_and_hiding_work_across_cores() {
 
 #[test]
 fn leaving_ends_tracks_on_the_other_core() {
-    let mut w = World::new(13);
+    leaving_ends_tracks(false);
+}
+
+#[test]
+fn leaving_ends_tracks_on_the_other_core_over_the_wire() {
+    leaving_ends_tracks(true);
+}
+
+fn leaving_ends_tracks(over_wire: bool) {
+    let mut w = world(13, over_wire);
     let second = w.add_core();
     w.join_on(0, "alice", true, true);
     w.join_on(second, "bob", true, true);

@@ -6,7 +6,10 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use convene_media::{Event, LinkId, Protocol, Recorded, Sfu, SfuConfig, Transmit};
+use convene_media::{
+    Event, LinkId, Protocol, Recorded, RelayDecoder, RelayEncoder, RelayMessage, Sfu, SfuConfig,
+    Transmit,
+};
 use convene_proto::{ParticipantId, RoomId};
 
 use super::client::TestClient;
@@ -203,6 +206,12 @@ pub struct World {
     /// A worker too busy to keep its timers: the cores' timeouts run at most this often.
     pub timeouts_every: Option<Duration>,
     last_timeouts: Instant,
+    /// Relay messages go between cores as bytes (`RelayEncoder` to `RelayDecoder`, one pair per
+    /// direction), as between nodes, instead of in memory.
+    pub relay_over_wire: bool,
+    wire: HashMap<(usize, usize), (RelayEncoder, RelayDecoder)>,
+    /// What the relay messages took on the wire.
+    pub wire_bytes: u64,
 }
 
 impl World {
@@ -238,6 +247,9 @@ impl World {
             sfu_time: Duration::ZERO,
             timeouts_every: None,
             last_timeouts: start,
+            relay_over_wire: false,
+            wire: HashMap::new(),
+            wire_bytes: 0,
         }
     }
 
@@ -398,9 +410,9 @@ impl World {
                 }
                 // Between cores, messages arrive at once and in order (a channel in the server).
                 while let Some((link, msg)) = self.core(core).poll_relay() {
-                    let now = self.now;
-                    self.core(link.0 as usize)
-                        .handle_relay(LinkId(core as u32), msg, now);
+                    let (to, now) = (link.0 as usize, self.now);
+                    let msg = self.carry(core, to, msg);
+                    self.core(to).handle_relay(LinkId(core as u32), msg, now);
                     progressed = true;
                 }
             }
@@ -443,6 +455,20 @@ impl World {
                 return;
             }
         }
+    }
+
+    /// A relay message from core `from` to core `to`: as it is, or through its byte encoding.
+    fn carry(&mut self, from: usize, to: usize, msg: RelayMessage) -> RelayMessage {
+        if !self.relay_over_wire {
+            return msg;
+        }
+        let (encoder, decoder) = self.wire.entry((from, to)).or_default();
+        let mut bytes = Vec::new();
+        encoder.encode(&msg, &mut bytes);
+        self.wire_bytes += bytes.len() as u64;
+        decoder
+            .decode(&bytes, self.now)
+            .expect("a relay message decodes from its encoding")
     }
 
     /// Advance virtual time to the next thing that happens, and handle it.
