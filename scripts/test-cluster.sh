@@ -31,8 +31,10 @@ WORK=$(mktemp -d)
 RUN=c$(date +%s)$$
 SCHEMA=cluster_$RUN
 PREFIX="convene-test-$RUN:"
+SPAN_SCHEMA=span_$RUN
 PIDS=()
 REDIS_PID=
+SPAN_REDIS_PID=
 cleanup() {
   # Only a process that is still ours: the tests end two nodes themselves, and on a machine with a small
   # pid_max (32768 here) a dead node's PID can be another process by now.
@@ -42,8 +44,10 @@ cleanup() {
   # Stopped (SIGSTOP) by a test that failed half-way: continue it so that it can end. Before the
   # `wait`, which would otherwise wait for this child for ever.
   [ -n "$REDIS_PID" ] && { kill -CONT "$REDIS_PID" || true; kill "$REDIS_PID" || true; } 2>/dev/null
+  [ -n "$SPAN_REDIS_PID" ] && kill "$SPAN_REDIS_PID" 2>/dev/null
   wait 2>/dev/null || true
   psql "$PG" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
+  psql "$PG" -qc "DROP SCHEMA IF EXISTS $SPAN_SCHEMA CASCADE" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -88,6 +92,37 @@ for n in "${NODES[@]}"; do
   done
 done
 
+# Two more nodes, a cluster of their own (schema, Redis), each taking at most two media sessions:
+# a room of four spans both (crates/server/tests/cluster/span.rs). Their own Redis keeps their
+# heartbeats out of the Redis costs the other cases measure.
+SPAN_REDIS_PORT=$(free_port)
+mkdir -p "$WORK/span-redis"
+redis-server --port "$SPAN_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$WORK/span-redis" >"$WORK/span-redis.log" 2>&1 &
+SPAN_REDIS_PID=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$SPAN_REDIS_PORT") 2>/dev/null && break; sleep 0.1; done
+psql "$PG" -qc "CREATE SCHEMA $SPAN_SCHEMA" >/dev/null
+SPAN_NODES=()
+for i in 1 2; do
+  port=$(free_port)
+  dir="$WORK/span$i"
+  mkdir -p "$dir"
+  "$BIN" serve --database-url "$PG?options=-c%20search_path%3D$SPAN_SCHEMA" \
+    --redis-url "redis://127.0.0.1:$SPAN_REDIS_PORT" --set "cluster.key_prefix=span-$RUN:" \
+    --set cluster.lease_secs=3 --set database.heartbeat_secs=1 --set media.udp_port=0 \
+    --set media.max_sessions=2 --listen "127.0.0.1:$port" --set "cluster.node_id_file=$dir/node_id" \
+    --set "files.dir=$dir/files" --set "recording.dir=$dir/recordings" >"$dir/log" 2>&1 &
+  PIDS+=($!)
+  disown
+  SPAN_NODES+=("127.0.0.1:$port")
+done
+for n in "${SPAN_NODES[@]}"; do
+  for _ in $(seq 300); do
+    python3 -c "import urllib.request,sys; urllib.request.urlopen('http://$n/readyz', timeout=1)" 2>/dev/null && break
+    sleep 0.1
+  done
+done
+
 LB="127.0.0.1:$(free_port)"
 # Not CONVENE_*: a server takes every CONVENE_* variable for a setting.
 LB_ENV=(LB_ADDR="$LB" LB_NODE1="${NODES[0]}" LB_NODE2="${NODES[1]}" LB_NODE3="${NODES[2]}")
@@ -105,9 +140,11 @@ CONVENE_TEST_CLUSTER_DB=$DB \
 CONVENE_TEST_CLUSTER_API_KEY="$KEY_ID:$KEY_SECRET" \
 CONVENE_TEST_CLUSTER_REDIS_PID=$REDIS_PID \
 CONVENE_TEST_CLUSTER_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
+CONVENE_TEST_CLUSTER_SPAN_NODES=$(IFS=,; echo "${SPAN_NODES[*]}") \
   cargo nextest run --workspace -E 'binary_id(convene-server::cluster)' --run-ignored only --no-fail-fast --success-output final || status=$?
 if [ "$status" -ne 0 ]; then
   for i in 1 2 3; do echo "== node$i log (tail)"; tail -n 60 "$WORK/node$i/log"; done
+  for i in 1 2; do echo "== span node$i log (tail)"; tail -n 60 "$WORK/span$i/log"; done
   echo "== haproxy log"; tail -n 20 "$WORK/haproxy.log"
 fi
 exit "$status"

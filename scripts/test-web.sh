@@ -41,6 +41,19 @@ if ! fc-list 2>/dev/null | grep -qi emoji; then
   apt-get update -qq
   apt-get install -y -qq fonts-noto-color-emoji >/dev/null
 fi
+# span.test.js runs two nodes of a cluster on a PostgreSQL and a redis-server of its own, inside the namespace.
+if ! command -v redis-server >/dev/null; then
+  echo "== installing redis-server"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq redis-server >/dev/null
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "== installing postgresql"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+fi
 command -v node >/dev/null || { echo "node is required (Node.js 20+)"; exit 1; }
 
 echo "== npm ci (web/)"

@@ -16,7 +16,7 @@ const BINARY = process.env.TEST_CONVENE_BIN || join(ROOT, 'target', 'debug', 'co
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 /** @returns {Promise<number>} */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -55,15 +55,18 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  *   `bin`: another server binary than TEST_CONVENE_BIN's (the join benchmark compares two);
  *   `host`: the address to listen on (HTTP and media), 127.0.0.1 unless given (networks.test.js uses a veth's);
  *   `port`: the HTTP port, a free one unless given; `tls`: HTTPS with a self-signed certificate made at start
- *   (`url` is then https://; browsers need `ignoreCertErrors`)
- * @param {{ args?: string[], bin?: string, host?: string, port?: number, tls?: boolean }} [o]
+ *   (`url` is then https://; browsers need `ignoreCertErrors`);
+ *   `database`: the database URL (a SQLite file of the server's own unless given; span.test.js's nodes share
+ *   a PostgreSQL)
+ * @param {{ args?: string[], bin?: string, host?: string, port?: number, tls?: boolean, database?: string }} [o]
  */
 export async function startServer(extra = [], o = {}) {
   const port = o.port || await freePort();
   const host = o.host || '127.0.0.1';
   if (o.tls) extra = ['tls.self_signed=true', ...extra];
   const dir = mkdtempSync(join(tmpdir(), 'convene-web-'));
-  const args = ['serve', '--listen', `${host}:${port}`, '--database-url', `sqlite://${join(dir, 'db.sqlite')}`,
+  const database = o.database || `sqlite://${join(dir, 'db.sqlite')}`;
+  const args = ['serve', '--listen', `${host}:${port}`, '--database-url', database,
     '--set', 'media.udp_port=0', '--set', `files.dir=${join(dir, 'files')}`, ...extra.flatMap((e) => ['--set', e]), ...(o.args || [])];
   const url = `${o.tls ? 'https' : 'http'}://${host}:${port}`;
   let log = '';

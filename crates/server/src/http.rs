@@ -123,6 +123,9 @@ async fn metrics(
     if let Some(c) = &state.cluster {
         text.push_str(&c.render_metrics());
     }
+    if let Some(s) = &state.spans {
+        text.push_str(&s.render_metrics());
+    }
     if let Some(r) = &state.recorder {
         text.push_str(&r.metrics.render());
     }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub plane: Arc<dyn crate::rooms::RoomPlane>,
     /// This node's part in a cluster; None on a single node.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Rooms spanning this node and others (cluster/span); None on a single node or without media.
+    pub spans: Option<Arc<crate::cluster::span::Spans>>,
     /// Signs and verifies resume tokens; the key lives in the database, so tokens outlive the process.
     pub resume_key: ResumeKey,
     /// Rooms planned per account per hour.
@@ -84,6 +86,7 @@ impl AppState {
         Self {
             plane: rooms.clone(),
             cluster: None,
+            spans: None,
             blobs,
             compose,
             config,
@@ -113,6 +116,12 @@ impl AppState {
             local: self.rooms.clone(),
         });
         self.signin_limiter.share(cluster.clone());
+        // The media plane places sessions on other nodes when this one is full.
+        if let Some(media) = &self.media {
+            let spans = crate::cluster::span::Spans::new(cluster.clone(), media.clone());
+            media.set_remote(spans.clone());
+            self.spans = Some(spans);
+        }
         self.cluster = Some(cluster);
     }
 

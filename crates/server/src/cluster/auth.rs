@@ -22,6 +22,11 @@ impl ClusterKey {
         Self(secret.as_bytes().to_vec())
     }
 
+    /// The shared secret itself, for keys derived from it (seal.rs).
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.0
+    }
+
     pub fn generate_secret() -> String {
         let bytes: [u8; 32] = rand::random();
         bytes.iter().map(|b| format!("{b:02x}")).collect()

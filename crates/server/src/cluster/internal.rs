@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(WS_PATH, get(relayed_ws))
         .route(OP_PATH, post(room_op))
         .route(RECORDING_PATH, post(recording_request))
+        .route(super::span::PATH, get(span_link))
 }
 
 fn refused() -> Response {
@@ -119,5 +120,35 @@ async fn recording_request(
     };
     let mut res = crate::recording::api::serve_carried(&state, carried).await;
     super::recordings::mark(&mut res);
+    res
+}
+
+/// The media link of rooms spanning nodes, opened by a room's owner (cluster/span/link.rs).
+async fn span_link(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let (Some(cluster), Some(spans)) = (state.cluster.clone(), state.spans.clone()) else {
+        return refused();
+    };
+    let epoch = headers
+        .get(super::span::EPOCH_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(node) = verified(&cluster, &headers, super::span::PATH, epoch.as_bytes()) else {
+        return refused();
+    };
+    let Ok(epoch) = epoch.parse::<u64>() else {
+        return (StatusCode::BAD_REQUEST, "no sealing epoch\n").into_response();
+    };
+    let (ours, run) = super::span::accept(spans, node, epoch);
+    let mut res = ws
+        .max_message_size(super::span::MAX_MESSAGE)
+        .max_frame_size(super::span::MAX_MESSAGE)
+        .on_upgrade(run);
+    if let Ok(v) = ours.to_string().parse() {
+        res.headers_mut().insert(super::span::EPOCH_HEADER, v);
+    }
     res
 }

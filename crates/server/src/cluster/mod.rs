@@ -22,6 +22,7 @@ pub mod recordings;
 mod relay;
 mod remote;
 pub mod seal;
+pub mod span;
 
 use std::collections::HashMap;
 use std::sync::Mutex;

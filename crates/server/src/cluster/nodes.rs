@@ -30,6 +30,12 @@ pub struct NodeInfo {
     pub rooms: i64,
     /// Mean share of the time its media workers are busy (0-1).
     pub media_busy: f64,
+    /// Media sessions on its workers, and how many it takes at most (`media.max_sessions`;
+    /// 0: no bound): where a room larger than its node places newcomers (cluster/span).
+    #[serde(default)]
+    pub media_sessions: i64,
+    #[serde(default)]
+    pub media_capacity: i64,
     /// Draining nodes take no new rooms.
     pub draining: bool,
     pub heartbeat_ms: i64,
@@ -60,6 +66,12 @@ impl Cluster {
             participants: m.participants.load(Ordering::Relaxed),
             rooms: m.rooms.load(Ordering::Relaxed),
             media_busy: state.media.as_ref().map_or(0.0, |p| p.mean_busy()),
+            media_sessions: state.media.as_ref().map_or(0, |p| p.sessions() as i64),
+            // No media: no room for any session.
+            media_capacity: match &state.media {
+                Some(_) => i64::from(state.config.media.max_sessions),
+                None => -1,
+            },
             draining: state.is_draining(),
             heartbeat_ms: now_ms(),
         }
@@ -185,7 +197,24 @@ pub async fn heartbeat(
             }
         }
         super::lost::sweep(&state, &cluster).await;
+        refresh_span_candidates(&state, &cluster).await;
     }
     cluster.release_all().await;
     cluster.leave().await;
+}
+
+/// The nodes that may take this node's newcomers' media, read while this node may need them: it
+/// has a bound on its sessions, or already spans rooms with others (one ZRANGE and one MGET per
+/// beat; none on a node without either).
+async fn refresh_span_candidates(state: &AppState, cluster: &Cluster) {
+    let Some(spans) = &state.spans else {
+        return;
+    };
+    if state.config.media.max_sessions == 0 && !spans.active() {
+        return;
+    }
+    match cluster.live_nodes().await {
+        Ok(nodes) => spans.set_nodes(&nodes),
+        Err(e) => tracing::debug!(error = %e, "cluster: cannot read the live nodes"),
+    }
 }

@@ -78,6 +78,10 @@ pub struct MediaConfig {
     /// Share of the time (0-1) a media worker may be busy and still take newcomers; a join finding
     /// no such worker gets `server_busy`. 0: joins are never refused for load.
     pub max_worker_busy: f64,
+    /// Media sessions this node holds at most (0: no bound but `max_worker_busy`). Past it, a
+    /// single node refuses joins with `server_busy`; in a cluster a newcomer's media session goes
+    /// to another node's workers and the two nodes relay the room's media to each other.
+    pub max_sessions: u32,
     /// Seconds an ICE-TCP connection has to deliver its first complete framed packet (the STUN
     /// binding request that names its participant), and a TCP connection to the TURN server its
     /// first message; slower connections are closed.
@@ -103,6 +107,7 @@ impl Default for MediaConfig {
             socket_buffer_bytes: 1 << 20,
             room_spread_threshold: 50,
             max_worker_busy: 0.9,
+            max_sessions: 0,
             ice_tcp_handshake_timeout_secs: 10,
         }
     }

@@ -150,6 +150,11 @@ room_spread_threshold = 50
 # `server_busy` at once, instead of its connection timing out on an overloaded worker.
 # 0: never refuse for load.
 max_worker_busy = 0.9
+# Media sessions (participants with audio and video) this node holds at most; 0: no bound but
+# max_worker_busy. Past it a single node refuses joins with `server_busy`; in a cluster the
+# newcomer's media goes to another node, and the room's nodes relay its media to each other
+# (sealed with the cluster key), so one meeting can be larger than one node.
+max_sessions = 0
 # Seconds an ICE-TCP connection on the HTTP port has to deliver its first complete framed packet
 # (the STUN request naming its participant), and a TCP connection to the TURN server ([turn]) its
 # first message; a slower connection is closed.

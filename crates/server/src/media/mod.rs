@@ -10,6 +10,7 @@ pub mod ice_tcp;
 mod metrics;
 pub mod offer_sources;
 mod placement;
+mod remote;
 pub mod reuseport;
 pub mod router;
 mod sockbuf;
@@ -26,6 +27,8 @@ use convene_proto::{ParticipantId, RoomId, TrackId};
 use tokio::sync::mpsc;
 
 use crate::config::MediaConfig;
+
+pub use remote::{remote_link, split_link, RemoteMedia};
 
 /// Commands to the media worker. Sent in order on one channel, so that e.g. a participant is always
 /// added before its first offer is handled.
@@ -88,18 +91,19 @@ pub enum MediaCmd {
         room: RoomId,
         on: bool,
     },
-    /// Worker `link` holds participants of `room` too: relay media between the two.
+    /// The core `link` names (another worker, or a worker of another node: `remote.rs`) holds
+    /// participants of `room` too: relay media between the two.
     AddLink {
         room: RoomId,
-        link: usize,
+        link: convene_media::LinkId,
     },
     RemoveLink {
         room: RoomId,
-        link: usize,
+        link: convene_media::LinkId,
     },
-    /// A message from worker `from`'s core to this worker's core (a room spanning both).
+    /// A message from the core `from` names to this worker's core (a room spanning both).
     Relay {
-        from: usize,
+        from: convene_media::LinkId,
         msg: convene_media::RelayMessage,
     },
     /// The server is stopping: the worker ends its loop and its thread.
@@ -120,6 +124,19 @@ pub enum MediaOut {
         participant: ParticipantId,
         request: &'static str,
         error: MediaError,
+    },
+    /// A request refused by another node's plane holding the participant's session, in the words
+    /// the client is told (`cluster/span`).
+    Refused {
+        participant: ParticipantId,
+        request: &'static str,
+        code: convene_proto::ErrorCode,
+        message: String,
+    },
+    /// The node holding the participant's media session was lost; the session was placed
+    /// again: its client must make a new first offer (`cluster/span`).
+    Moved {
+        participant: ParticipantId,
     },
 }
 
@@ -151,6 +168,8 @@ pub struct Shared {
     /// Joins each worker took too recently for their load to show in `busy`. Locked after
     /// `placement` when both are held.
     admission: Mutex<admission::Admission>,
+    /// Other nodes' media planes, in a cluster (set once, at start).
+    pub(crate) remote: std::sync::OnceLock<Arc<dyn RemoteMedia>>,
 }
 
 /// Poisoning is ignored: placement and admission hold plain values that a panicking holder cannot
@@ -173,6 +192,10 @@ impl Shared {
         let load = lock(&self.placement).load().to_vec();
         let busy = self.busy.ratios();
         lock(&self.admission).saturated(&busy, &load, limit, std::time::Instant::now())
+    }
+
+    pub(crate) fn remote(&self) -> Option<&Arc<dyn RemoteMedia>> {
+        self.remote.get()
     }
 
     /// Whether `worker` reports `room`'s room-wide events (every worker the room is on sees them).
@@ -210,6 +233,10 @@ pub struct MediaPlane {
     pub ice_tcp: bool,
     /// Busy ratio at which a worker takes no newcomers (`media.max_worker_busy`; 0: off).
     max_busy: f64,
+    /// Media sessions this node holds at most (`media.max_sessions`; 0: no bound).
+    max_sessions: usize,
+    /// The router's queue: other nodes' reports about sessions placed there join it.
+    out: mpsc::UnboundedSender<MediaOut>,
 }
 
 impl MediaPlane {
@@ -237,10 +264,12 @@ impl MediaPlane {
             tcp_port: config.ice_tcp.then_some(tcp_port),
             ..SfuConfig::default()
         };
+        // At most 256: a link between nodes names a worker in one byte (cluster/span/wire.rs).
         let n = match config.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n as usize,
-        };
+        }
+        .min(256);
         let shared = Arc::new(Shared {
             ufrags: RwLock::new(HashMap::new()),
             addrs: RwLock::new(HashMap::new()),
@@ -254,8 +283,10 @@ impl MediaPlane {
             )),
             busy: busy::BusyBoard::new(n),
             admission: Mutex::new(admission::Admission::new(n)),
+            remote: std::sync::OnceLock::new(),
         });
         let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let out = out_tx.clone();
         let mut senders = Vec::with_capacity(n);
         let mut receivers = Vec::with_capacity(n);
         for _ in 0..n {
@@ -332,6 +363,8 @@ impl MediaPlane {
                 udp_addr,
                 ice_tcp: config.ice_tcp,
                 max_busy: config.max_worker_busy,
+                max_sessions: config.max_sessions as usize,
+                out,
             },
             out_rx,
         ))
@@ -356,24 +389,119 @@ impl MediaPlane {
         self.threads.stop()
     }
 
-    /// Whether a newcomer to `room` can be placed on a worker that is not saturated. Checked before
-    /// a join commits: a saturated worker reads its socket late, so a newcomer's handshake there
+    /// Whether a newcomer to `room` can be placed: on a worker of this node that is not saturated
+    /// (below `media.max_sessions`), or else, in a cluster, on another node's. Checked before a
+    /// join commits: a saturated worker reads its socket late, so a newcomer's handshake there
     /// would time out instead of failing fast. (A soft limit: joins that race past it are placed.)
     pub fn admits(&self, room: &RoomId) -> bool {
-        let saturated = self.shared.saturated(self.max_busy);
-        lock(&self.shared.placement).admits(room, &saturated)
+        self.admits_here(room) || self.shared.remote().is_some_and(|r| r.can_place(room))
     }
 
-    /// Sends a command about a participant of `room` to the worker holding it: placing the
-    /// participant when its media session starts, releasing it when it ends, and linking or
-    /// unlinking the workers the room spans. Done under the placement lock, so that every worker
-    /// sees a participant added before the links that concern it.
+    /// Whether this node's own workers take a newcomer to `room`.
+    pub fn admits_here(&self, room: &RoomId) -> bool {
+        let saturated = self.shared.saturated(self.max_busy);
+        let placement = lock(&self.shared.placement);
+        let full =
+            self.max_sessions > 0 && placement.load().iter().sum::<usize>() >= self.max_sessions;
+        !full && placement.admits(room, &saturated)
+    }
+
+    /// The workers of this node holding `room`, home first.
+    pub fn hosts(&self, room: &RoomId) -> Vec<usize> {
+        lock(&self.shared.placement).hosts(room)
+    }
+
+    /// A relay message from a core on another node (`from`) for this node's worker `to`; one for
+    /// a worker we do not have is dropped, as is media for a worker too far behind.
+    pub fn relay_in(
+        &self,
+        to: usize,
+        from: convene_media::LinkId,
+        msg: convene_media::RelayMessage,
+    ) {
+        let Some(queued) = self.shared.handoff_queued.get(to) else {
+            return;
+        };
+        if msg.is_media()
+            && queued.load(std::sync::atomic::Ordering::Relaxed) >= worker::HANDOFF_LIMIT
+        {
+            self.shared
+                .handoff_dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        queued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.send_to(to, MediaCmd::Relay { from, msg });
+    }
+
+    /// Media sessions on this node's workers.
+    pub fn sessions(&self) -> usize {
+        lock(&self.shared.placement).load().iter().sum()
+    }
+
+    /// Whether any worker of this node holds participants of `room`.
+    pub fn hosts_room(&self, room: &RoomId) -> bool {
+        lock(&self.shared.placement).home(room).is_some()
+    }
+
+    /// Connects the plane to other nodes' (once, at start, in a cluster).
+    pub fn set_remote(&self, remote: Arc<dyn RemoteMedia>) {
+        let _ = self.shared.remote.set(remote);
+    }
+
+    /// Hands the rooms a report about a session another node holds for them.
+    pub fn inject(&self, out: MediaOut) {
+        let _ = self.out.send(out);
+    }
+
+    /// Sends a command about a participant of `room` wherever its media session is: a newcomer
+    /// goes to this node's workers, or when they are full (and in a cluster) to another node's;
+    /// commands about a participant follow its session.
     pub fn send(&self, room: &RoomId, cmd: MediaCmd) {
+        let Some(remote) = self.shared.remote() else {
+            return self.send_here(room, cmd);
+        };
+        let cmd = match cmd {
+            MediaCmd::AddParticipant {
+                room: r,
+                participant,
+            } => {
+                // A session that moves (a resume) leaves the node it was on first.
+                let _ = remote.send(MediaCmd::RemoveParticipant {
+                    participant: participant.clone(),
+                });
+                if !self.admits_here(room) && remote.place(room, &participant) {
+                    // Placed there: one that was here before leaves this node's workers.
+                    self.send_here(room, MediaCmd::RemoveParticipant { participant });
+                    return;
+                }
+                MediaCmd::AddParticipant {
+                    room: r,
+                    participant,
+                }
+            }
+            cmd => match remote.send(cmd) {
+                Ok(()) => return,
+                Err(cmd) => cmd,
+            },
+        };
+        self.send_here(room, cmd)
+    }
+
+    /// Sends a command about a participant of `room` to the worker of this node holding it:
+    /// placing the participant when its media session starts, releasing it when it ends, and
+    /// linking or unlinking the workers the room spans. Done under the placement lock, so that
+    /// every worker sees a participant added before the links that concern it.
+    pub fn send_here(&self, room: &RoomId, cmd: MediaCmd) {
         let saturated = match &cmd {
             MediaCmd::AddParticipant { .. } => self.shared.saturated(self.max_busy),
             _ => Vec::new(),
         };
         let mut placement = lock(&self.shared.placement);
+        let placed = matches!(
+            cmd,
+            MediaCmd::AddParticipant { .. } | MediaCmd::RemoveParticipant { .. }
+        );
         match cmd {
             MediaCmd::AddParticipant {
                 room: r,
@@ -391,9 +519,9 @@ impl MediaPlane {
                 };
                 self.send_to(join.worker, cmd);
                 for other in join.link_with {
-                    let (r, link) = (room.clone(), other);
+                    let (r, link) = (room.clone(), worker_link(other));
                     self.send_to(join.worker, MediaCmd::AddLink { room: r, link });
-                    let (r, link) = (room.clone(), join.worker);
+                    let (r, link) = (room.clone(), worker_link(join.worker));
                     self.send_to(other, MediaCmd::AddLink { room: r, link });
                 }
             }
@@ -404,7 +532,7 @@ impl MediaPlane {
                 };
                 self.send_to(leave.worker, MediaCmd::RemoveParticipant { participant });
                 for other in leave.unlink_from {
-                    let (room, link) = (room.clone(), leave.worker);
+                    let (room, link) = (room.clone(), worker_link(leave.worker));
                     self.send_to(other, MediaCmd::RemoveLink { room, link });
                 }
             }
@@ -415,6 +543,11 @@ impl MediaPlane {
                     .unwrap_or(0);
                 self.send_to(worker, cmd);
             }
+        }
+        if let (true, Some(remote)) = (placed, self.shared.remote()) {
+            let hosts = placement.hosts(room);
+            drop(placement);
+            remote.hosts_changed(room, &hosts);
         }
     }
 
@@ -428,8 +561,13 @@ impl MediaPlane {
     }
 
     pub fn send_to(&self, worker: usize, cmd: MediaCmd) {
-        // A worker only stops when the server does; a command then has nowhere to go.
-        if self.workers[worker].send(cmd).is_err() {
+        // A worker only stops when the server does; a command then has nowhere to go. (A worker
+        // number from another node's message may name none of ours.)
+        let Some(tx) = self.workers.get(worker) else {
+            tracing::warn!(worker, "no such media worker; command dropped");
+            return;
+        };
+        if tx.send(cmd).is_err() {
             tracing::warn!(worker, "media worker is gone; command dropped");
         }
     }
@@ -439,8 +577,13 @@ impl MediaPlane {
     }
 }
 
+/// The link id of this node's worker `worker`.
+pub fn worker_link(worker: usize) -> convene_media::LinkId {
+    convene_media::LinkId(worker as u32)
+}
+
 /// The participant a command is about, if any.
-fn participant_of(cmd: &MediaCmd) -> Option<&ParticipantId> {
+pub(crate) fn participant_of(cmd: &MediaCmd) -> Option<&ParticipantId> {
     match cmd {
         MediaCmd::AddParticipant { participant, .. }
         | MediaCmd::RemoveParticipant { participant }
@@ -470,6 +613,13 @@ pub fn source_to_proto(s: TrackSource) -> convene_proto::Source {
         TrackSource::Camera => convene_proto::Source::Camera,
         TrackSource::Screen => convene_proto::Source::Screen,
         TrackSource::ScreenAudio => convene_proto::Source::ScreenAudio,
+    }
+}
+
+pub fn kind_from_proto(k: convene_proto::MediaKind) -> convene_media::TrackKind {
+    match k {
+        convene_proto::MediaKind::Audio => convene_media::TrackKind::Audio,
+        convene_proto::MediaKind::Video => convene_media::TrackKind::Video,
     }
 }
 

@@ -70,6 +70,14 @@ impl Placement {
         &self.load
     }
 
+    /// The workers holding participants of `room`, home first.
+    pub fn hosts(&self, room: &RoomId) -> Vec<usize> {
+        self.rooms
+            .get(room)
+            .map(|p| p.hosts.iter().map(|h| h.0).collect())
+            .unwrap_or_default()
+    }
+
     /// The worker that reports `room`'s room-wide events.
     pub fn home(&self, room: &RoomId) -> Option<usize> {
         self.rooms.get(room)?.hosts.first().map(|h| h.0)

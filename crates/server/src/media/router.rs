@@ -11,10 +11,19 @@ use crate::state::AppState;
 
 pub async fn route(state: Arc<AppState>, mut rx: tokio::sync::mpsc::UnboundedReceiver<MediaOut>) {
     while let Some(out) = rx.recv().await {
+        // Reports about sessions this node holds for another node's room go back there.
+        let out = match &state.spans {
+            Some(spans) => match spans.claim(out) {
+                Some(out) => out,
+                None => continue,
+            },
+            None => out,
+        };
         let handle = match &out {
-            MediaOut::Answer { participant, .. } | MediaOut::Failed { participant, .. } => {
-                state.media_route(participant)
-            }
+            MediaOut::Answer { participant, .. }
+            | MediaOut::Failed { participant, .. }
+            | MediaOut::Refused { participant, .. }
+            | MediaOut::Moved { participant } => state.media_route(participant),
             MediaOut::Event(e) => match e {
                 Event::SendOffer { participant, .. }
                 | Event::Connected { participant }

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use convene_media::{Event, LinkId, Output, Protocol, Sfu, SfuConfig, Transmit};
+use convene_media::{Event, LinkId, Output, Protocol, RelayEncoder, Sfu, SfuConfig, Transmit};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -22,7 +22,7 @@ const RECV_BUF: usize = 2048;
 const BATCH: usize = 32;
 /// Datagrams waiting for one worker from the others before more are dropped (about 50 ms of a
 /// busy worker's input; the socket's own buffer is of the same order).
-const HANDOFF_LIMIT: usize = 4096;
+pub(super) const HANDOFF_LIMIT: usize = 4096;
 /// How often the core's counters are published to /metrics.
 const STATS_EVERY: Duration = Duration::from_secs(1);
 
@@ -87,6 +87,7 @@ pub(super) fn spawn(
                     batch: super::batch::Batch::new(setup.gso),
                     joining: Duration::ZERO,
                     recorded: setup.recorded,
+                    encoders: HashMap::new(),
                 };
                 w.run(setup.cmds).await;
             });
@@ -121,6 +122,9 @@ struct Worker {
     /// Time spent on joining work since the busy meter last took it (see `busy.rs`).
     joining: Duration,
     recorded: Option<crate::recording::queue::RecordQueue>,
+    /// The encoding state of each link to a core on another node (it sends a packet's codec
+    /// parameters only when they change), dropped with the link.
+    encoders: HashMap<LinkId, RelayEncoder>,
 }
 
 impl Worker {
@@ -385,16 +389,18 @@ impl Worker {
                 Ok(())
             }
             MediaCmd::AddLink { room, link } => {
-                self.sfu.add_link(&room, link_id(link), now);
+                self.sfu.add_link(&room, link, now);
                 Ok(())
             }
             MediaCmd::RemoveLink { room, link } => {
-                self.sfu.remove_link(&room, link_id(link), now);
+                self.sfu.remove_link(&room, link, now);
+                // A later link of the same number starts with a decoder that knows nothing.
+                self.encoders.remove(&link);
                 Ok(())
             }
             MediaCmd::Relay { from, msg } => {
                 self.shared.handoff_queued[self.index].fetch_sub(1, Ordering::Relaxed);
-                self.sfu.handle_relay(link_id(from), msg, now);
+                self.sfu.handle_relay(from, msg, now);
                 Ok(())
             }
             // Taken by `run`, which ends the loop; nothing to do here.
@@ -452,6 +458,21 @@ impl Worker {
     }
 
     fn relay(&mut self, link: LinkId, msg: convene_media::RelayMessage) {
+        if super::split_link(link).is_some() {
+            let Some(remote) = self.shared.remote() else {
+                return;
+            };
+            if msg.is_media() && remote.backed_up(link) {
+                return;
+            }
+            let mut bytes = Vec::new();
+            self.encoders
+                .entry(link)
+                .or_default()
+                .encode(&msg, &mut bytes);
+            remote.relay(self.index, link, bytes);
+            return;
+        }
         let to = link.0 as usize;
         let Some(worker) = self.peers.get(to) else {
             return;
@@ -464,7 +485,7 @@ impl Worker {
         }
         queued.fetch_add(1, Ordering::Relaxed);
         let _ = worker.send(MediaCmd::Relay {
-            from: self.index,
+            from: super::worker_link(self.index),
             msg,
         });
     }
@@ -487,9 +508,4 @@ impl Worker {
 /// datagrams of joining and of ICE consent, not of media.
 fn is_handshake(data: &[u8]) -> bool {
     data.first().is_none_or(|b| !(128..=191).contains(b))
-}
-
-/// Workers are the links between cores: a link's number is the worker's index.
-fn link_id(worker: usize) -> LinkId {
-    LinkId(worker as u32)
 }

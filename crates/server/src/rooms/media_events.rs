@@ -28,6 +28,22 @@ impl Room {
                 self.state.metrics.errors.inc(e.code().as_str());
                 self.send_to(&participant, &e.to_message(Some(request)));
             }
+            MediaOut::Refused {
+                participant,
+                request,
+                code,
+                message,
+            } => {
+                tracing::debug!(room = %self.id, %participant, request, %message, "media request refused on another node");
+                let e = crate::error::ServerError::client(code, message);
+                self.state.metrics.errors.inc(code.as_str());
+                self.send_to(&participant, &e.to_message(Some(request)));
+            }
+            MediaOut::Moved { participant } => {
+                tracing::info!(room = %self.id, %participant, "media session moved: its node was lost");
+                let reason = "media_node_lost".into();
+                self.send_to(&participant, &ServerMessage::MediaReset { reason });
+            }
             MediaOut::Event(e) => self.on_media_event(e),
         }
     }

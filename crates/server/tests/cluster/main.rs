@@ -18,6 +18,7 @@ mod moves;
 mod outage;
 mod recordings;
 mod rest;
+mod span;
 mod unique;
 
 use costs::*;
@@ -26,6 +27,7 @@ use moves::*;
 use outage::*;
 use recordings::*;
 use rest::*;
+use span::*;
 use unique::*;
 
 use std::collections::HashMap;
@@ -45,6 +47,8 @@ struct Env {
     db: sqlx::PgPool,
     api_key: String,
     redis_pid: u32,
+    /// Two more nodes, a cluster of their own taking two media sessions each (span.rs).
+    span_nodes: Vec<SocketAddr>,
 }
 
 fn var(name: &str) -> String {
@@ -75,6 +79,7 @@ async fn env() -> Env {
         redis_pid: var("CONVENE_TEST_CLUSTER_REDIS_PID")
             .parse()
             .expect("a pid"),
+        span_nodes: addrs(var("CONVENE_TEST_CLUSTER_SPAN_NODES")),
     }
 }
 
@@ -167,6 +172,7 @@ async fn cluster() {
     chat_is_gapless_across_nodes(&mut meetings).await;
     concurrent_first_joins_make_one_meeting(&env).await;
     joins_through_a_relay_and_directly(&env, &ids).await;
+    a_room_larger_than_one_node_spans_two(&env).await;
     a_host_power_through_a_node_that_does_not_run_the_room(&env, owner).await;
     rest_works_from_any_node(&env, &room_a, &ids, owner, &mut meetings).await;
     internal_endpoints_refuse_what_no_node_signed(&env).await;

@@ -1,0 +1,512 @@
+//! What two nodes tell each other over the media link of the rooms spanning them. Each WebSocket
+//! message on the link is one item, sealed (seal.rs). An item's first byte says what it is:
+//! `1` control, followed by the JSON of [`Control`] (rare: joins, SDP, links); `2` a relay
+//! message between two cores: the sending worker (1 byte), the receiving worker (1 byte), then
+//! the media core's own encoding of the message (`convene_media::RelayEncoder`).
+
+use convene_media::{Event, OfferedTrack};
+use convene_proto::{ErrorCode, MediaKind, ParticipantId, RoomId, Source, TrackId};
+use serde::{Deserialize, Serialize};
+
+use crate::media::{kind_to_proto, source_from_proto, source_to_proto, MediaCmd, MediaOut};
+
+const CONTROL: u8 = 1;
+const RELAY: u8 = 2;
+
+/// Control between a room's owner node and a helper node holding media sessions for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum Control {
+    // Owner to helper: the room's commands about participants placed there.
+    Add {
+        room: RoomId,
+        participant: ParticipantId,
+    },
+    Remove {
+        participant: ParticipantId,
+    },
+    Offer {
+        participant: ParticipantId,
+        sdp: String,
+        sources: Vec<(String, Source)>,
+    },
+    Answer {
+        participant: ParticipantId,
+        sdp: String,
+    },
+    Candidate {
+        participant: ParticipantId,
+        candidate: String,
+    },
+    VideoConstraint {
+        participant: ParticipantId,
+        track: TrackId,
+        size: Option<(u32, u32)>,
+    },
+    ServerMute {
+        participant: ParticipantId,
+        source: Source,
+        muted: bool,
+    },
+    SetReceives {
+        participant: ParticipantId,
+        receives: bool,
+    },
+    /// Link the owner's worker `owner` with the helper's worker `helper` for `room`.
+    Link {
+        room: RoomId,
+        owner: u32,
+        helper: u32,
+    },
+    Unlink {
+        room: RoomId,
+        owner: u32,
+        helper: u32,
+    },
+    // Helper to owner.
+    /// The helper's workers holding `room` now.
+    Hosts {
+        room: RoomId,
+        workers: Vec<u32>,
+    },
+    /// The helper linked its side: the owner may link its own (and its messages will be heard).
+    Linked {
+        room: RoomId,
+        owner: u32,
+        helper: u32,
+    },
+    SdpAnswer {
+        participant: ParticipantId,
+        sdp: String,
+    },
+    /// A participant's request refused, in the words the client is told.
+    Refused {
+        participant: ParticipantId,
+        request: String,
+        code: ErrorCode,
+        message: String,
+    },
+    Event(WireEvent),
+    /// Either way, every few seconds: the link is alive (a link silent for longer is closed).
+    Beat,
+}
+
+/// The media core's events, as plain data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "e", rename_all = "snake_case")]
+pub enum WireEvent {
+    SendOffer {
+        participant: ParticipantId,
+        sdp: String,
+        tracks: Vec<WireOffered>,
+    },
+    Connected {
+        participant: ParticipantId,
+    },
+    Disconnected {
+        participant: ParticipantId,
+    },
+    SessionReset {
+        participant: ParticipantId,
+    },
+    TrackPublished {
+        participant: ParticipantId,
+        track: TrackId,
+        mid: String,
+        kind: MediaKind,
+        source: Source,
+        layers: Vec<String>,
+    },
+    TrackUnpublished {
+        participant: ParticipantId,
+        track: TrackId,
+    },
+    LayersUnused {
+        participant: ParticipantId,
+        track: TrackId,
+        rids: Vec<String>,
+    },
+    DominantSpeaker {
+        room: RoomId,
+        participant: ParticipantId,
+    },
+    AudioLevels {
+        room: RoomId,
+        levels: Vec<(ParticipantId, u8)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireOffered {
+    pub mid: String,
+    pub publisher: ParticipantId,
+    pub track: TrackId,
+    pub kind: MediaKind,
+    pub source: Source,
+}
+
+/// One item of the link.
+#[derive(Debug)]
+pub enum Item {
+    Control(Control),
+    Relay { from: u8, to: u8, bytes: Vec<u8> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ItemError {
+    #[error("empty item")]
+    Empty,
+    #[error("unknown item kind {0}")]
+    Kind(u8),
+    #[error("a relay item without its workers")]
+    Short,
+    #[error("control: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Item {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.clear();
+        match self {
+            Item::Control(c) => {
+                out.push(CONTROL);
+                // Plain data: serializing it cannot fail.
+                let _ = serde_json::to_writer(&mut *out, c);
+            }
+            Item::Relay { from, to, bytes } => {
+                out.extend_from_slice(&[RELAY, *from, *to]);
+                out.extend_from_slice(bytes);
+            }
+        }
+    }
+
+    pub fn decode(b: &[u8]) -> Result<Item, ItemError> {
+        match b.first() {
+            None => Err(ItemError::Empty),
+            Some(&CONTROL) => Ok(Item::Control(serde_json::from_slice(&b[1..])?)),
+            Some(&RELAY) => match b.get(1..3) {
+                Some(&[from, to]) => Ok(Item::Relay {
+                    from,
+                    to,
+                    bytes: b[3..].to_vec(),
+                }),
+                _ => Err(ItemError::Short),
+            },
+            Some(&k) => Err(ItemError::Kind(k)),
+        }
+    }
+}
+
+/// The control item for a command the owner's room gave about a participant placed on the helper;
+/// None for commands that are not about one participant's session.
+pub fn control_of(cmd: MediaCmd) -> Option<Control> {
+    Some(match cmd {
+        MediaCmd::AddParticipant { room, participant } => Control::Add { room, participant },
+        MediaCmd::RemoveParticipant { participant } => Control::Remove { participant },
+        MediaCmd::Offer {
+            participant,
+            sdp,
+            sources,
+        } => Control::Offer {
+            participant,
+            sdp,
+            sources: sources
+                .into_iter()
+                .map(|(mid, s)| (mid, source_to_proto(s)))
+                .collect(),
+        },
+        MediaCmd::Answer { participant, sdp } => Control::Answer { participant, sdp },
+        MediaCmd::Candidate {
+            participant,
+            candidate,
+        } => Control::Candidate {
+            participant,
+            candidate,
+        },
+        MediaCmd::VideoConstraint {
+            participant,
+            track,
+            size,
+        } => Control::VideoConstraint {
+            participant,
+            track,
+            size,
+        },
+        MediaCmd::ServerMute {
+            participant,
+            source,
+            muted,
+        } => Control::ServerMute {
+            participant,
+            source: source_to_proto(source),
+            muted,
+        },
+        MediaCmd::SetReceives {
+            participant,
+            receives,
+        } => Control::SetReceives {
+            participant,
+            receives,
+        },
+        _ => return None,
+    })
+}
+
+/// The command a helper gives its own plane for an owner's control item (None: not a command).
+pub fn command_of(c: Control) -> Option<(Option<RoomId>, MediaCmd)> {
+    Some(match c {
+        Control::Add { room, participant } => (
+            Some(room.clone()),
+            MediaCmd::AddParticipant { room, participant },
+        ),
+        Control::Remove { participant } => (None, MediaCmd::RemoveParticipant { participant }),
+        Control::Offer {
+            participant,
+            sdp,
+            sources,
+        } => (
+            None,
+            MediaCmd::Offer {
+                participant,
+                sdp,
+                sources: sources
+                    .into_iter()
+                    .map(|(mid, s)| (mid, source_from_proto(s)))
+                    .collect(),
+            },
+        ),
+        Control::Answer { participant, sdp } => (None, MediaCmd::Answer { participant, sdp }),
+        Control::Candidate {
+            participant,
+            candidate,
+        } => (
+            None,
+            MediaCmd::Candidate {
+                participant,
+                candidate,
+            },
+        ),
+        Control::VideoConstraint {
+            participant,
+            track,
+            size,
+        } => (
+            None,
+            MediaCmd::VideoConstraint {
+                participant,
+                track,
+                size,
+            },
+        ),
+        Control::ServerMute {
+            participant,
+            source,
+            muted,
+        } => (
+            None,
+            MediaCmd::ServerMute {
+                participant,
+                source: source_from_proto(source),
+                muted,
+            },
+        ),
+        Control::SetReceives {
+            participant,
+            receives,
+        } => (
+            None,
+            MediaCmd::SetReceives {
+                participant,
+                receives,
+            },
+        ),
+        _ => return None,
+    })
+}
+
+/// What a helper tells the owner for its plane's report about a session it holds.
+pub fn report_of(out: MediaOut) -> Control {
+    match out {
+        MediaOut::Answer { participant, sdp } => Control::SdpAnswer { participant, sdp },
+        MediaOut::Failed {
+            participant,
+            request,
+            error,
+        } => {
+            let e = crate::error::media_failure(&error);
+            Control::Refused {
+                participant,
+                request: request.to_owned(),
+                code: e.code(),
+                message: e.public_message(),
+            }
+        }
+        MediaOut::Refused {
+            participant,
+            request,
+            code,
+            message,
+        } => Control::Refused {
+            participant,
+            request: request.to_owned(),
+            code,
+            message,
+        },
+        MediaOut::Event(e) => Control::Event(WireEvent::from(e)),
+        // Made by an owner for its own rooms, never by a helper's plane; told as what it is.
+        MediaOut::Moved { participant } => Control::Event(WireEvent::SessionReset { participant }),
+    }
+}
+
+/// The requests a refusal may name (the protocol's message types), so the owner passes on only
+/// its own words.
+fn request_name(r: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "join",
+        "sdp_offer",
+        "sdp_answer",
+        "ice_candidate",
+        "set_video_constraint",
+        "mute",
+        "receives",
+    ];
+    KNOWN.iter().find(|k| **k == r).copied().unwrap_or("media")
+}
+
+/// The owner's report for a helper's control item about a session (None: not a report).
+pub fn out_of(c: Control) -> Option<MediaOut> {
+    Some(match c {
+        Control::SdpAnswer { participant, sdp } => MediaOut::Answer { participant, sdp },
+        Control::Refused {
+            participant,
+            request,
+            code,
+            message,
+        } => MediaOut::Refused {
+            participant,
+            request: request_name(&request),
+            code,
+            message,
+        },
+        Control::Event(e) => MediaOut::Event(e.into()),
+        _ => return None,
+    })
+}
+
+impl From<Event> for WireEvent {
+    fn from(e: Event) -> Self {
+        match e {
+            Event::SendOffer {
+                participant,
+                sdp,
+                tracks,
+            } => WireEvent::SendOffer {
+                participant,
+                sdp,
+                tracks: tracks
+                    .into_iter()
+                    .map(|t| WireOffered {
+                        mid: t.mid,
+                        publisher: t.publisher,
+                        track: t.track,
+                        kind: kind_to_proto(t.kind),
+                        source: source_to_proto(t.source),
+                    })
+                    .collect(),
+            },
+            Event::Connected { participant } => WireEvent::Connected { participant },
+            Event::Disconnected { participant } => WireEvent::Disconnected { participant },
+            Event::SessionReset { participant } => WireEvent::SessionReset { participant },
+            Event::TrackPublished {
+                participant,
+                track,
+                mid,
+                kind,
+                source,
+                layers,
+            } => WireEvent::TrackPublished {
+                participant,
+                track,
+                mid,
+                kind: kind_to_proto(kind),
+                source: source_to_proto(source),
+                layers,
+            },
+            Event::TrackUnpublished { participant, track } => {
+                WireEvent::TrackUnpublished { participant, track }
+            }
+            Event::LayersUnused {
+                participant,
+                track,
+                rids,
+            } => WireEvent::LayersUnused {
+                participant,
+                track,
+                rids,
+            },
+            Event::DominantSpeaker { room, participant } => {
+                WireEvent::DominantSpeaker { room, participant }
+            }
+            Event::AudioLevels { room, levels } => WireEvent::AudioLevels { room, levels },
+        }
+    }
+}
+
+impl From<WireEvent> for Event {
+    fn from(e: WireEvent) -> Self {
+        match e {
+            WireEvent::SendOffer {
+                participant,
+                sdp,
+                tracks,
+            } => Event::SendOffer {
+                participant,
+                sdp,
+                tracks: tracks
+                    .into_iter()
+                    .map(|t| OfferedTrack {
+                        mid: t.mid,
+                        publisher: t.publisher,
+                        track: t.track,
+                        kind: crate::media::kind_from_proto(t.kind),
+                        source: source_from_proto(t.source),
+                    })
+                    .collect(),
+            },
+            WireEvent::Connected { participant } => Event::Connected { participant },
+            WireEvent::Disconnected { participant } => Event::Disconnected { participant },
+            WireEvent::SessionReset { participant } => Event::SessionReset { participant },
+            WireEvent::TrackPublished {
+                participant,
+                track,
+                mid,
+                kind,
+                source,
+                layers,
+            } => Event::TrackPublished {
+                participant,
+                track,
+                mid,
+                kind: crate::media::kind_from_proto(kind),
+                source: source_from_proto(source),
+                layers,
+            },
+            WireEvent::TrackUnpublished { participant, track } => {
+                Event::TrackUnpublished { participant, track }
+            }
+            WireEvent::LayersUnused {
+                participant,
+                track,
+                rids,
+            } => Event::LayersUnused {
+                participant,
+                track,
+                rids,
+            },
+            WireEvent::DominantSpeaker { room, participant } => {
+                Event::DominantSpeaker { room, participant }
+            }
+            WireEvent::AudioLevels { room, levels } => Event::AudioLevels { room, levels },
+        }
+    }
+}
