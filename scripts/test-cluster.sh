@@ -141,6 +141,7 @@ CONVENE_TEST_CLUSTER_API_KEY="$KEY_ID:$KEY_SECRET" \
 CONVENE_TEST_CLUSTER_REDIS_PID=$REDIS_PID \
 CONVENE_TEST_CLUSTER_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
 CONVENE_TEST_CLUSTER_SPAN_NODES=$(IFS=,; echo "${SPAN_NODES[*]}") \
+CONVENE_TEST_CLUSTER_SPAN_PIDS=$(IFS=,; echo "${PIDS[*]:3:2}") \
   cargo nextest run --workspace -E 'binary_id(convene-server::cluster)' --run-ignored only --no-fail-fast --success-output final || status=$?
 if [ "$status" -ne 0 ]; then
   for i in 1 2 3; do echo "== node$i log (tail)"; tail -n 60 "$WORK/node$i/log"; done

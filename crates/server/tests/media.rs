@@ -373,6 +373,26 @@ async fn a_saturated_worker_refuses_joins_with_server_busy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_its_media_sessions_at_the_bound_refuses_joins_with_server_busy() {
+    let s = TestServer::with(|c| c.media.max_sessions = 2).await;
+    let sessions = vec![
+        start(&s, "bound", "Ada", Transport::Udp).await,
+        start(&s, "bound", "Bob", Transport::Udp).await,
+    ];
+    // A single node has nowhere else to put a third session, in this room or another.
+    for room in ["bound", "elsewhere"] {
+        let mut c = s.client().await;
+        match c.join(join_msg(room, "Cy")).await {
+            Err(ClientError::Refused { code, .. }) => assert_eq!(code, ErrorCode::ServerBusy),
+            other => panic!("expected server_busy for {room}, got {other:?}"),
+        }
+    }
+    assert_eq!(s.metric("convene_joins_refused_busy_total").await, 2.0);
+    // Those in keep their media.
+    until_everyone_hears_everyone(&sessions, 25, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_control_off_admits_a_busy_worker() {
     let s = TestServer::with(|c| {
         c.media.workers = 1;

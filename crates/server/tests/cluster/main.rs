@@ -49,6 +49,7 @@ struct Env {
     redis_pid: u32,
     /// Two more nodes, a cluster of their own taking two media sessions each (span.rs).
     span_nodes: Vec<SocketAddr>,
+    span_pids: Vec<u32>,
 }
 
 fn var(name: &str) -> String {
@@ -80,6 +81,10 @@ async fn env() -> Env {
             .parse()
             .expect("a pid"),
         span_nodes: addrs(var("CONVENE_TEST_CLUSTER_SPAN_NODES")),
+        span_pids: var("CONVENE_TEST_CLUSTER_SPAN_PIDS")
+            .split(',')
+            .map(|p| p.parse().expect("a pid"))
+            .collect(),
     }
 }
 

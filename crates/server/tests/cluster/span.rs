@@ -3,7 +3,9 @@
 //! room. The room's node holds the media of two; the other two go to the second node, and the
 //! nodes relay the room's media to each other over their sealed link. Everyone decodes everyone
 //! else's audio and video, a loud participant on the second node is the dominant speaker for
-//! one on the first, and a receiver's size constraint picks the layer across the link.
+//! one on the first, and a receiver's size constraint picks the layer across the link. Then the
+//! second node is killed (-9): the two whose media it held are told `media_reset`
+//! (`media_node_lost`), their media comes back through the room's node, and nobody leaves.
 
 use std::time::Duration;
 
@@ -40,9 +42,12 @@ pub async fn a_room_larger_than_one_node_spans_two(env: &Env) {
     let nodes = &env.span_nodes;
     let name = room("span");
     let mut meetings = Vec::new();
-    // The fourth is loud, the others silent: the dominant speaker is the fourth.
+    // The fourth is loud, the others silent: the dominant speaker is the fourth. The first joins
+    // through the first node, the others through the room's node (found after the first join),
+    // so that losing the other node costs nobody their signaling, only media.
+    let mut signaling_at = nodes[0];
     for (i, who) in ["Ada", "Bob", "Cyd", "Dee"].into_iter().enumerate() {
-        let url = format!("ws://{}/ws", nodes[i % 2]);
+        let url = format!("ws://{signaling_at}/ws");
         let options = MeetingOptions {
             publish: publish(if i == 3 { 110 } else { 0 }),
             ..MeetingOptions::default()
@@ -51,6 +56,29 @@ pub async fn a_room_larger_than_one_node_spans_two(env: &Env) {
             .await
             .unwrap_or_else(|e| panic!("{who} joins a room whose node is full: {e}"));
         meetings.push(m);
+        if i == 0 {
+            let rooms: Vec<_> =
+                futures_util::future::join_all(nodes.iter().map(|n| metrics(*n))).await;
+            let at = (0..2)
+                .find(|&i| get(&rooms[i], "convene_rooms") == 1.0)
+                .expect("one node runs the room");
+            signaling_at = nodes[at];
+            if at != 0 {
+                // Relayed through the other node: in again, directly.
+                if let Some(m) = meetings.pop() {
+                    let _ = m.leave().await;
+                }
+                let url = format!("ws://{signaling_at}/ws");
+                let options = MeetingOptions {
+                    publish: publish(0),
+                    ..MeetingOptions::default()
+                };
+                let m = Meeting::join(&url, JoinRequest::new(name.as_str(), who), options)
+                    .await
+                    .expect("Ada joins on the room's node");
+                meetings.push(m);
+            }
+        }
     }
     let m: Vec<_> = futures_util::future::join_all(nodes.iter().map(|n| metrics(*n))).await;
     let placed = |i: usize| get(&m[i], "convene_span_sessions{role=\"placed_elsewhere\"}");
@@ -81,6 +109,7 @@ pub async fn a_room_larger_than_one_node_spans_two(env: &Env) {
     speaker_across_the_link(&mut meetings[0], &ids[3]).await;
     layer_choice_across_the_link(&meetings[0], &ids[3]).await;
     layer_choice_across_the_link(&meetings[3], &ids[0]).await;
+    a_lost_helpers_sessions_come_back(env, helper, &mut meetings, &ids).await;
     for m in meetings {
         let _ = m.leave().await;
     }
@@ -141,4 +170,67 @@ async fn layer_choice_across_the_link(m: &Meeting, from: &ParticipantId) {
         after[2], before[2],
         "the top layer stopped: {before:?} -> {after:?}"
     );
+}
+
+/// Video frames `m` received from `from`, on every track it had of it (a rebuilt peer connection
+/// brings new ones).
+async fn video_frames(m: &Meeting, from: &ParticipantId) -> u64 {
+    let st = m.stats().await.expect("stats");
+    st.tracks
+        .iter()
+        .filter(|t| &t.participant_id == from && t.kind == MediaKind::Video)
+        .map(|t| t.frames)
+        .sum()
+}
+
+/// kill -9 of the node holding the third and fourth participants' media.
+async fn a_lost_helpers_sessions_come_back(
+    env: &Env,
+    helper: usize,
+    meetings: &mut [Meeting],
+    ids: &[ParticipantId],
+) {
+    let pid = env.span_pids[helper].to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    for m in meetings[2..].iter_mut() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, m.next_event()).await {
+                Ok(Some(MeetingEvent::MediaRebuilt { reason })) => {
+                    assert_eq!(reason, "media_node_lost");
+                    break;
+                }
+                Ok(Some(MeetingEvent::Ended(why))) => panic!("the meeting ended: {why:?}"),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("no media_reset within 15 s of losing the node"),
+            }
+        }
+    }
+    // Their media reaches the first participant again, now through the room's node.
+    for from in &ids[2..] {
+        let before = video_frames(&meetings[0], from).await;
+        let mut flowing = false;
+        for _ in 0..150 {
+            if video_frames(&meetings[0], from).await >= before + 20 {
+                flowing = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            flowing,
+            "video from {from} flows again after its node was lost"
+        );
+    }
+    // Nobody left the meeting.
+    while let Some(e) = meetings[0].try_next_event() {
+        if let MeetingEvent::Message(ServerMessage::ParticipantLeft { participant_id, .. }) = e {
+            panic!("{participant_id} left when only their media's node was lost");
+        }
+    }
 }
