@@ -93,7 +93,8 @@ for n in "${NODES[@]}"; do
 done
 
 # Two more nodes, a cluster of their own (schema, Redis), each taking at most two media sessions:
-# a room of four spans both (crates/server/tests/cluster/span.rs). Their own Redis keeps their
+# a room of four spans both (crates/server/tests/cluster/span.rs), and on each node spreads over
+# its two workers (so a packet both of a node's workers want crosses once for the two). Their own Redis keeps their
 # heartbeats out of the Redis costs the other cases measure.
 SPAN_REDIS_PORT=$(free_port)
 mkdir -p "$WORK/span-redis"
@@ -110,7 +111,7 @@ for i in 1 2; do
   "$BIN" serve --database-url "$PG?options=-c%20search_path%3D$SPAN_SCHEMA" \
     --redis-url "redis://127.0.0.1:$SPAN_REDIS_PORT" --set "cluster.key_prefix=span-$RUN:" \
     --set cluster.lease_secs=3 --set database.heartbeat_secs=1 --set media.udp_port=0 \
-    --set media.max_sessions=2 --listen "127.0.0.1:$port" --set "cluster.node_id_file=$dir/node_id" \
+    --set media.max_sessions=2 --set media.workers=2 --set media.room_spread_threshold=1 --listen "127.0.0.1:$port" --set "cluster.node_id_file=$dir/node_id" \
     --set "files.dir=$dir/files" --set "recording.dir=$dir/recordings" >"$dir/log" 2>&1 &
   PIDS+=($!)
   disown

@@ -10,6 +10,8 @@ use crate::simulcast::LayerId;
 use crate::types::{TrackKind, TrackSource};
 
 /// A message for another core, from `Sfu::poll_relay` to that core's `Sfu::handle_relay`.
+/// Cloning a packet shares its payload.
+#[derive(Clone)]
 pub struct RelayMessage(pub(crate) Msg);
 
 impl RelayMessage {
@@ -17,6 +19,30 @@ impl RelayMessage {
     /// control (which must arrive).
     pub fn is_media(&self) -> bool {
         matches!(self.0, Msg::Packet { .. })
+    }
+
+    /// Whether both are the same packet of the same publisher, as the core relays one packet to
+    /// every link that wants it: a transport to another machine can carry it across once for
+    /// all the cores there (and hand each a clone).
+    pub fn same_packet(&self, other: &RelayMessage) -> bool {
+        match (&self.0, &other.0) {
+            (
+                Msg::Packet {
+                    publisher: a,
+                    packet: p,
+                },
+                Msg::Packet {
+                    publisher: b,
+                    packet: q,
+                },
+            ) => {
+                a == b
+                    && p.mid == q.mid
+                    && p.seq == q.seq
+                    && std::sync::Arc::ptr_eq(&p.payload, &q.payload)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -37,6 +63,7 @@ impl fmt::Debug for RelayMessage {
 
 /// `publisher` is the publisher's slot on its own core: in `Publish` .. `Frame` the sender's, in
 /// `Demand` and `KeyframeRequest` (which go back to the publisher's core) the receiver's.
+#[derive(Clone)]
 pub(crate) enum Msg {
     Publish {
         room: RoomId,

@@ -264,12 +264,13 @@ impl MediaPlane {
             tcp_port: config.ice_tcp.then_some(tcp_port),
             ..SfuConfig::default()
         };
-        // At most 256: a link between nodes names a worker in one byte (cluster/span/wire.rs).
+        // At most 255: a link between nodes names a worker in one byte, and a relay item lists
+        // at most 255 receiving workers (cluster/span/wire.rs).
         let n = match config.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n as usize,
         }
-        .min(256);
+        .min(255);
         let shared = Arc::new(Shared {
             ufrags: RwLock::new(HashMap::new()),
             addrs: RwLock::new(HashMap::new()),

@@ -35,8 +35,10 @@ pub trait RemoteMedia: Send + Sync {
     /// Whether the link to the core `link` names is backed up: its media is then dropped before
     /// it is encoded (the encoding is a stream: what is encoded must arrive).
     fn backed_up(&self, link: LinkId) -> bool;
-    /// An encoded relay message from worker `from` to the core `link` names on another node.
-    fn relay(&self, from: usize, link: LinkId, bytes: Vec<u8>);
+    /// An encoded relay message from worker `from` to the workers `to` of the node on the
+    /// connection numbered `slot` (several when one packet goes to several of its cores: it
+    /// crosses once).
+    fn relay(&self, from: usize, slot: u32, to: Vec<u8>, bytes: Vec<u8>);
 }
 
 #[cfg(test)]

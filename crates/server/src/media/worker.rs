@@ -88,6 +88,8 @@ pub(super) fn spawn(
                     joining: Duration::ZERO,
                     recorded: setup.recorded,
                     encoders: HashMap::new(),
+                    remote_links: HashMap::new(),
+                    pending: None,
                 };
                 w.run(setup.cmds).await;
             });
@@ -122,9 +124,20 @@ struct Worker {
     /// Time spent on joining work since the busy meter last took it (see `busy.rs`).
     joining: Duration,
     recorded: Option<crate::recording::queue::RecordQueue>,
-    /// The encoding state of each link to a core on another node (it sends a packet's codec
-    /// parameters only when they change), dropped with the link.
-    encoders: HashMap<LinkId, RelayEncoder>,
+    /// The encoding of what this worker sends each other node (by connection: one stream to all
+    /// of that node's cores, which sends a packet's codec parameters only when they change),
+    /// dropped with the last link to that node.
+    encoders: HashMap<u32, RelayEncoder>,
+    /// Links to cores of other nodes, by connection.
+    remote_links: HashMap<u32, usize>,
+    /// A packet for cores of another node, gathering the cores it goes to before it is sent once.
+    pending: Option<PendingRelay>,
+}
+
+struct PendingRelay {
+    slot: u32,
+    msg: convene_media::RelayMessage,
+    to: Vec<u8>,
 }
 
 impl Worker {
@@ -389,13 +402,24 @@ impl Worker {
                 Ok(())
             }
             MediaCmd::AddLink { room, link } => {
+                if let Some((slot, _)) = super::split_link(link) {
+                    *self.remote_links.entry(slot).or_default() += 1;
+                }
                 self.sfu.add_link(&room, link, now);
                 Ok(())
             }
             MediaCmd::RemoveLink { room, link } => {
                 self.sfu.remove_link(&room, link, now);
-                // A later link of the same number starts with a decoder that knows nothing.
-                self.encoders.remove(&link);
+                if let Some((slot, _)) = super::split_link(link) {
+                    let left = self.remote_links.get_mut(&slot).map(|n| {
+                        *n = n.saturating_sub(1);
+                        *n
+                    });
+                    if left == Some(0) {
+                        self.remote_links.remove(&slot);
+                        self.encoders.remove(&slot);
+                    }
+                }
                 Ok(())
             }
             MediaCmd::Relay { from, msg } => {
@@ -426,6 +450,7 @@ impl Worker {
                 Output::Recorded(r) => self.recorded(r),
             }
         }
+        self.flush_remote();
         if let Some(q) = &mut self.recorded {
             q.flush_held();
         }
@@ -458,20 +483,8 @@ impl Worker {
     }
 
     fn relay(&mut self, link: LinkId, msg: convene_media::RelayMessage) {
-        if super::split_link(link).is_some() {
-            let Some(remote) = self.shared.remote() else {
-                return;
-            };
-            if msg.is_media() && remote.backed_up(link) {
-                return;
-            }
-            let mut bytes = Vec::new();
-            self.encoders
-                .entry(link)
-                .or_default()
-                .encode(&msg, &mut bytes);
-            remote.relay(self.index, link, bytes);
-            return;
+        if let Some((slot, to)) = super::split_link(link) {
+            return self.relay_remote(slot, to as u8, link, msg);
         }
         let to = link.0 as usize;
         let Some(worker) = self.peers.get(to) else {
@@ -488,6 +501,46 @@ impl Worker {
             from: super::worker_link(self.index),
             msg,
         });
+    }
+
+    /// A message for a core of another node. A packet waits for the next output: when that is
+    /// the same packet for another core of the same node, it joins it, so it crosses once.
+    fn relay_remote(&mut self, slot: u32, to: u8, link: LinkId, msg: convene_media::RelayMessage) {
+        let Some(remote) = self.shared.remote() else {
+            return;
+        };
+        if msg.is_media() && remote.backed_up(link) {
+            return;
+        }
+        if let Some(p) = &mut self.pending {
+            if p.slot == slot && p.msg.same_packet(&msg) {
+                p.to.push(to);
+                return;
+            }
+        }
+        self.flush_remote();
+        self.pending = Some(PendingRelay {
+            slot,
+            msg,
+            to: vec![to],
+        });
+        // Control goes at once (in order after the packet before it).
+        if self.pending.as_ref().is_some_and(|p| !p.msg.is_media()) {
+            self.flush_remote();
+        }
+    }
+
+    /// Encodes and hands over the message waiting for cores of another node.
+    fn flush_remote(&mut self) {
+        let (Some(p), Some(remote)) = (self.pending.take(), self.shared.remote()) else {
+            return;
+        };
+        let mut bytes = Vec::new();
+        self.encoders
+            .entry(p.slot)
+            .or_default()
+            .encode(&p.msg, &mut bytes);
+        remote.relay(self.index, p.slot, p.to, bytes);
     }
 
     fn event(&mut self, e: Event) {

@@ -105,6 +105,19 @@ pub async fn a_room_larger_than_one_node_spans_two(env: &Env) {
             }
         }
     }
+    // Each node's room is on both its workers (room_spread_threshold=1), and each packet crossed
+    // once for the node's cores that wanted it: on each node, more deliveries than messages.
+    let m: Vec<_> = futures_util::future::join_all(nodes.iter().map(|n| metrics(*n))).await;
+    for (i, mi) in m.iter().enumerate() {
+        let (received, delivered) = (
+            get(mi, "convene_span_relay_received_total"),
+            get(mi, "convene_span_relay_delivered_total"),
+        );
+        assert!(
+            received > 100.0 && delivered > received,
+            "node {i}: {received} relay messages received, {delivered} deliveries"
+        );
+    }
     // Ada's media is on the room's node, Dee's on the other (the first two joins filled it).
     speaker_across_the_link(&mut meetings[0], &ids[3]).await;
     layer_choice_across_the_link(&meetings[0], &ids[3]).await;

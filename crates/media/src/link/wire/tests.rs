@@ -337,3 +337,20 @@ fn a_full_table_starts_afresh_on_both_ends() {
     );
     assert_eq!(d.params.map.len(), 2);
 }
+
+#[test]
+fn one_packet_relayed_to_several_links_is_known_as_one() {
+    let one = RelayMessage(audio(3, "0", 7));
+    let copy = one.clone();
+    assert!(one.same_packet(&copy), "a clone shares the payload");
+    // The same numbers with another payload, another sequence, another publisher: not the same.
+    assert!(!one.same_packet(&RelayMessage(audio(3, "0", 7))));
+    assert!(!one.same_packet(&RelayMessage(audio(3, "0", 8))));
+    let mut other = one.clone();
+    if let Msg::Packet { publisher, .. } = &mut other.0 {
+        *publisher = 4;
+    }
+    assert!(!one.same_packet(&other));
+    let left = RelayMessage(Msg::Left { publisher: 3 });
+    assert!(!left.same_packet(&left.clone()), "only packets");
+}

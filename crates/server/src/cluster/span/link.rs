@@ -170,7 +170,8 @@ async fn pump<S: Socket>(
     mut rx: mpsc::UnboundedReceiver<Item>,
     queued: Arc<AtomicUsize>,
 ) {
-    let mut decoders: HashMap<(u8, u8), convene_media::RelayDecoder> = HashMap::new();
+    // One stream per sending worker (it encodes for all of this node's cores at once).
+    let mut decoders: HashMap<u8, convene_media::RelayDecoder> = HashMap::new();
     let mut item_buf = Vec::new();
     let mut sealed = Vec::new();
     let mut beat = tokio::time::interval(BEAT);
@@ -187,9 +188,9 @@ async fn pump<S: Socket>(
                     match Item::decode(plain) {
                         Ok(Item::Control(c)) => spans.on_control(slot, c),
                         Ok(Item::Relay { from, to, bytes }) => {
-                            let d = decoders.entry((from, to)).or_default();
+                            let d = decoders.entry(from).or_default();
                             match d.decode(&bytes, Instant::now()) {
-                                Ok(msg) => spans.on_relay(slot, from, to, msg),
+                                Ok(msg) => spans.on_relay(slot, from, &to, msg),
                                 // The encoding is a stream (codec parameters are sent once): after
                                 // a message it cannot read, the two ends disagree. Start afresh.
                                 Err(e) => {

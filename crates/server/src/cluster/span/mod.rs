@@ -79,6 +79,10 @@ pub struct Spans {
     next_slot: AtomicU32,
     /// Relay items dropped because their link was backed up.
     pub dropped: AtomicU64,
+    /// Relay items received, and the deliveries to this node's cores they made (more: a packet
+    /// several cores want crosses once).
+    received: AtomicU64,
+    delivered: AtomicU64,
 }
 
 /// Poisoning is ignored: the maps hold plain values a panicking holder cannot leave half-made.
@@ -100,6 +104,8 @@ impl Spans {
             avoid: Mutex::new(HashMap::new()),
             next_slot: AtomicU32::new(1),
             dropped: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
         })
     }
 
@@ -137,9 +143,15 @@ impl Spans {
              # HELP convene_span_sessions Media sessions of rooms spanning nodes: this node's participants placed on another node, and another node's held here.\n\
              # TYPE convene_span_sessions gauge\nconvene_span_sessions{{role=\"placed_elsewhere\"}} {placed}\nconvene_span_sessions{{role=\"held_here\"}} {hosted}\n\
              # HELP convene_span_relay_dropped_total Media relay messages dropped because their link was backed up.\n\
-             # TYPE convene_span_relay_dropped_total counter\nconvene_span_relay_dropped_total {}\n",
+             # TYPE convene_span_relay_dropped_total counter\nconvene_span_relay_dropped_total {}\n\
+             # HELP convene_span_relay_received_total Relay messages received from other nodes (each crossed once).\n\
+             # TYPE convene_span_relay_received_total counter\nconvene_span_relay_received_total {}\n\
+             # HELP convene_span_relay_delivered_total Deliveries of received relay messages to this node's cores (a packet several want crossed once for all).\n\
+             # TYPE convene_span_relay_delivered_total counter\nconvene_span_relay_delivered_total {}\n",
             self.links(),
             self.dropped.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+            self.delivered.load(Ordering::Relaxed),
         )
     }
 
@@ -234,10 +246,18 @@ impl Spans {
         self.run(actions);
     }
 
-    /// A relay item that arrived on link `slot`, decoded: to this node's worker `to`.
-    fn on_relay(&self, slot: u32, from: u8, to: u8, msg: convene_media::RelayMessage) {
+    /// A relay item that arrived on link `slot`, decoded: to this node's workers `to` (each gets
+    /// the message; a packet's payload is shared).
+    fn on_relay(&self, slot: u32, from: u8, to: &[u8], msg: convene_media::RelayMessage) {
         let from = crate::media::remote_link(slot, u32::from(from));
-        self.media.relay_in(usize::from(to), from, msg);
+        self.received.fetch_add(1, Ordering::Relaxed);
+        self.delivered.fetch_add(to.len() as u64, Ordering::Relaxed);
+        if let Some((last, rest)) = to.split_last() {
+            for w in rest {
+                self.media.relay_in(usize::from(*w), from, msg.clone());
+            }
+            self.media.relay_in(usize::from(*last), from, msg);
+        }
     }
 
     /// Link `slot` ended: each side undoes what it held for the other.
@@ -331,10 +351,7 @@ impl RemoteMedia for Spans {
         full
     }
 
-    fn relay(&self, from: usize, link: LinkId, bytes: Vec<u8>) {
-        let Some((slot, to)) = split_link(link) else {
-            return;
-        };
+    fn relay(&self, from: usize, slot: u32, to: Vec<u8>, bytes: Vec<u8>) {
         let conns = lock(&self.conns);
         let Some(conn) = conns.get(&slot) else {
             return;
@@ -342,7 +359,7 @@ impl RemoteMedia for Spans {
         conn.queued.fetch_add(1, Ordering::Relaxed);
         let item = Item::Relay {
             from: from as u8,
-            to: to as u8,
+            to,
             bytes,
         };
         let _ = conn.tx.send(item);

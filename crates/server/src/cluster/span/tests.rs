@@ -265,7 +265,7 @@ fn link_items_come_back_as_they_went_and_garbage_is_refused() {
         }),
         Item::Relay {
             from: 1,
-            to: 0,
+            to: vec![0, 3],
             bytes: vec![9, 8, 7],
         },
     ];
@@ -281,6 +281,9 @@ fn link_items_come_back_as_they_went_and_garbage_is_refused() {
         &[2, 1][..],
         &[1, b'{'][..],
         &[77, 1, 2][..],
+        // A relay to no worker; a list of receivers cut short.
+        &[2, 1, 0, 9][..],
+        &[2, 1, 3, 0, 1][..],
     ] {
         assert!(Item::decode(garbage).is_err(), "{garbage:?}");
     }

@@ -1,8 +1,10 @@
 //! What two nodes tell each other over the media link of the rooms spanning them. Each WebSocket
 //! message on the link is one item, sealed (seal.rs). An item's first byte says what it is:
 //! `1` control, followed by the JSON of [`Control`] (rare: joins, SDP, links); `2` a relay
-//! message between two cores: the sending worker (1 byte), the receiving worker (1 byte), then
-//! the media core's own encoding of the message (`convene_media::RelayEncoder`).
+//! message from one core to one or more cores of the other node (a packet that several of them
+//! want crosses once): the sending worker (1 byte), the number of receiving workers (1 byte, at
+//! least 1) and each (1 byte), then the media core's own encoding of the message
+//! (`convene_media::RelayEncoder`, one stream per sending worker).
 
 use convene_media::{Event, OfferedTrack};
 use convene_proto::{ErrorCode, MediaKind, ParticipantId, RoomId, Source, TrackId};
@@ -149,7 +151,11 @@ pub struct WireOffered {
 #[derive(Debug)]
 pub enum Item {
     Control(Control),
-    Relay { from: u8, to: u8, bytes: Vec<u8> },
+    Relay {
+        from: u8,
+        to: Vec<u8>,
+        bytes: Vec<u8>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,7 +180,10 @@ impl Item {
                 let _ = serde_json::to_writer(&mut *out, c);
             }
             Item::Relay { from, to, bytes } => {
-                out.extend_from_slice(&[RELAY, *from, *to]);
+                // A worker number is one byte, so at most 256 receivers; the plane has no more.
+                let n = to.len().min(255);
+                out.extend_from_slice(&[RELAY, *from, n as u8]);
+                out.extend_from_slice(&to[..n]);
                 out.extend_from_slice(bytes);
             }
         }
@@ -184,14 +193,21 @@ impl Item {
         match b.first() {
             None => Err(ItemError::Empty),
             Some(&CONTROL) => Ok(Item::Control(serde_json::from_slice(&b[1..])?)),
-            Some(&RELAY) => match b.get(1..3) {
-                Some(&[from, to]) => Ok(Item::Relay {
-                    from,
-                    to,
-                    bytes: b[3..].to_vec(),
-                }),
-                _ => Err(ItemError::Short),
-            },
+            Some(&RELAY) => {
+                let (&from, &n) = (
+                    b.get(1).ok_or(ItemError::Short)?,
+                    b.get(2).ok_or(ItemError::Short)?,
+                );
+                let end = 3 + usize::from(n);
+                match b.get(3..end) {
+                    Some(to) if n > 0 => Ok(Item::Relay {
+                        from,
+                        to: to.to_vec(),
+                        bytes: b[end..].to_vec(),
+                    }),
+                    _ => Err(ItemError::Short),
+                }
+            }
             Some(&k) => Err(ItemError::Kind(k)),
         }
     }
