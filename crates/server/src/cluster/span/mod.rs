@@ -5,8 +5,10 @@
 //! which carries them over a link to the helper (wire.rs), and the helper's reports come back
 //! the same way into the owner's router. The cores of both nodes that hold the room are linked
 //! with the API the cores of one node use between themselves (the media core's `add_link`,
-//! `poll_relay`, `handle_relay`), so each packet crosses between the nodes once per core that
-//! wants it, and layer choice, keyframe requests and speaker detection work across the link.
+//! `poll_relay`, `handle_relay`), so layer choice, keyframe requests and speaker detection work
+//! across the link. A packet that several cores of the other node want crosses once: the
+//! sending worker gathers the cores it goes to into one item (media/worker.rs), and the
+//! receiving node hands each of them the message.
 //!
 //! One link (a WebSocket to the helper's `/internal/cluster/span`, signed with the cluster key)
 //! per owner and helper; every message on it is sealed with a key derived from the cluster
