@@ -170,6 +170,9 @@ pub struct Shared {
     admission: Mutex<admission::Admission>,
     /// Other nodes' media planes, in a cluster (set once, at start).
     pub(crate) remote: std::sync::OnceLock<Arc<dyn RemoteMedia>>,
+    /// Rooms being recorded: their newcomers' media stays on this node (a recording is written
+    /// by the node running the room, from the tracks its own workers hold).
+    recorded: Mutex<std::collections::HashSet<RoomId>>,
 }
 
 /// Poisoning is ignored: placement and admission hold plain values that a panicking holder cannot
@@ -285,6 +288,7 @@ impl MediaPlane {
             busy: busy::BusyBoard::new(n),
             admission: Mutex::new(admission::Admission::new(n)),
             remote: std::sync::OnceLock::new(),
+            recorded: Mutex::new(std::collections::HashSet::new()),
         });
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let out = out_tx.clone();
@@ -395,7 +399,19 @@ impl MediaPlane {
     /// join commits: a saturated worker reads its socket late, so a newcomer's handshake there
     /// would time out instead of failing fast. (A soft limit: joins that race past it are placed.)
     pub fn admits(&self, room: &RoomId) -> bool {
-        self.admits_here(room) || self.shared.remote().is_some_and(|r| r.can_place(room))
+        self.admits_here(room) || self.may_place_elsewhere(room)
+    }
+
+    /// Whether a newcomer of `room` may go to another node now: in a cluster, one has room, and
+    /// the room is not being recorded (a recording holds the tracks of this node's workers only).
+    fn may_place_elsewhere(&self, room: &RoomId) -> bool {
+        !lock(&self.shared.recorded).contains(room)
+            && self.shared.remote().is_some_and(|r| r.can_place(room))
+    }
+
+    /// Whether some of `room`'s media sessions are on another node.
+    pub fn spans_nodes(&self, room: &RoomId) -> bool {
+        self.shared.remote().is_some_and(|r| r.spans(room))
     }
 
     /// Whether this node's own workers take a newcomer to `room`.
@@ -471,7 +487,8 @@ impl MediaPlane {
                 let _ = remote.send(MediaCmd::RemoveParticipant {
                     participant: participant.clone(),
                 });
-                if !self.admits_here(room) && remote.place(room, &participant) {
+                let elsewhere = !self.admits_here(room) && self.may_place_elsewhere(room);
+                if elsewhere && remote.place(room, &participant) {
                     // Placed there: one that was here before leaves this node's workers.
                     self.send_here(room, MediaCmd::RemoveParticipant { participant });
                     return;
@@ -555,6 +572,10 @@ impl MediaPlane {
     /// Records `room` or stops: told to every worker, so that a worker the room spreads to later
     /// records its tracks too (a worker without the room's participants only keeps the mark).
     pub fn set_recording(&self, room: &RoomId, on: bool) {
+        match on {
+            true => lock(&self.shared.recorded).insert(room.clone()),
+            false => lock(&self.shared.recorded).remove(room),
+        };
         for worker in 0..self.workers.len() {
             let room = room.clone();
             self.send_to(worker, MediaCmd::SetRecording { room, on });

@@ -23,6 +23,8 @@ pub fn split_link(link: LinkId) -> Option<(u32, u32)> {
 }
 
 pub trait RemoteMedia: Send + Sync {
+    /// Whether a session of `room` is on another node now.
+    fn spans(&self, room: &RoomId) -> bool;
     /// Whether another node would take a newcomer of `room` now.
     fn can_place(&self, room: &RoomId) -> bool;
     /// Places `participant`'s media session on another node; false when none can take it.

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use convene_media::Event;
+use convene_proto::{ParticipantId, RoomId};
 
 use super::MediaOut;
 use crate::rooms::RoomCmd;
@@ -19,29 +20,43 @@ pub async fn route(state: Arc<AppState>, mut rx: tokio::sync::mpsc::UnboundedRec
             },
             None => out,
         };
-        let handle = match &out {
-            MediaOut::Answer { participant, .. }
-            | MediaOut::Failed { participant, .. }
-            | MediaOut::Refused { participant, .. }
-            | MediaOut::Moved { participant } => state.media_route(participant),
-            MediaOut::Event(e) => match e {
-                Event::SendOffer { participant, .. }
-                | Event::Connected { participant }
-                | Event::Disconnected { participant }
-                | Event::SessionReset { participant }
-                | Event::TrackPublished { participant, .. }
-                | Event::TrackUnpublished { participant, .. }
-                | Event::LayersUnused { participant, .. } => state.media_route(participant),
-                // The media plane is this node's: its events go to this node's rooms directly,
-                // not through the room plane.
-                Event::DominantSpeaker { room, .. } | Event::AudioLevels { room, .. } => {
-                    state.rooms.get(room)
-                }
-            },
+        let handle = match target(&out) {
+            Target::Participant(p) => state.media_route(p),
+            // The media plane is this node's: its events go to this node's rooms directly, not
+            // through the room plane.
+            Target::Room(room) => state.rooms.get(room),
         };
         // No route: the participant or room is gone; its media events are moot.
         if let Some(h) = handle {
             h.send(RoomCmd::Media(out)).await;
         }
+    }
+}
+
+/// Whom a report of the media plane is about.
+pub enum Target<'a> {
+    Participant(&'a ParticipantId),
+    /// Room-wide (dominant speaker, audio levels).
+    Room(&'a RoomId),
+}
+
+pub fn target(out: &MediaOut) -> Target<'_> {
+    match out {
+        MediaOut::Answer { participant, .. }
+        | MediaOut::Failed { participant, .. }
+        | MediaOut::Refused { participant, .. }
+        | MediaOut::Moved { participant } => Target::Participant(participant),
+        MediaOut::Event(e) => match e {
+            Event::SendOffer { participant, .. }
+            | Event::Connected { participant }
+            | Event::Disconnected { participant }
+            | Event::SessionReset { participant }
+            | Event::TrackPublished { participant, .. }
+            | Event::TrackUnpublished { participant, .. }
+            | Event::LayersUnused { participant, .. } => Target::Participant(participant),
+            Event::DominantSpeaker { room, .. } | Event::AudioLevels { room, .. } => {
+                Target::Room(room)
+            }
+        },
     }
 }

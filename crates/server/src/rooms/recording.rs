@@ -55,6 +55,14 @@ impl Room {
                 "the meeting has not started",
             ));
         };
+        // The recording is written here, from the tracks this node's workers hold; those of
+        // participants whose media another node holds would be missing from it.
+        if media.spans_nodes(&self.id) {
+            return Err(ServerError::client(
+                ErrorCode::ServerBusy,
+                "this meeting is larger than one server (its media is spread over several), which cannot be recorded yet",
+            ));
+        }
         let config = &self.state.config.recording;
         if !crate::recording::disk::has_room(recorder.root(), config.min_free_bytes()) {
             return Err(ServerError::client(

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use convene_client::{JoinRequest, Layers, Meeting, MeetingEvent, MeetingOptions, PublishOptions};
-use convene_proto::{MediaKind, ParticipantId, ServerMessage};
+use convene_proto::{ClientMessage, ErrorCode, MediaKind, ParticipantId, Role, ServerMessage};
 
 use super::{get, metrics, room, video_from, Env};
 
@@ -122,6 +122,7 @@ pub async fn a_room_larger_than_one_node_spans_two(env: &Env) {
     speaker_across_the_link(&mut meetings[0], &ids[3]).await;
     layer_choice_across_the_link(&meetings[0], &ids[3]).await;
     layer_choice_across_the_link(&meetings[3], &ids[0]).await;
+    no_recording_while_spread(&mut meetings).await;
     a_lost_helpers_sessions_come_back(env, helper, &mut meetings, &ids).await;
     for m in meetings {
         let _ = m.leave().await;
@@ -244,6 +245,34 @@ async fn a_lost_helpers_sessions_come_back(
     while let Some(e) = meetings[0].try_next_event() {
         if let MeetingEvent::Message(ServerMessage::ParticipantLeft { participant_id, .. }) = e {
             panic!("{participant_id} left when only their media's node was lost");
+        }
+    }
+}
+
+/// The host asks to record: refused while the meeting's media is spread over the two nodes (the
+/// recording would hold the tracks of one only).
+async fn no_recording_while_spread(meetings: &mut [Meeting]) {
+    let host = meetings
+        .iter_mut()
+        .find(|m| m.joined().role == Role::Host)
+        .expect("a host");
+    host.send(ClientMessage::StartRecording)
+        .await
+        .expect("send");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, host.next_event()).await {
+            Ok(Some(MeetingEvent::Message(ServerMessage::Error { code, message, .. }))) => {
+                assert_eq!(code, ErrorCode::ServerBusy, "{message}");
+                assert!(message.contains("larger than one server"), "{message}");
+                return;
+            }
+            Ok(Some(MeetingEvent::Message(ServerMessage::RecordingStarted { .. }))) => {
+                panic!("a recording started that would miss half the meeting")
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("no answer to start_recording within 10 s"),
         }
     }
 }

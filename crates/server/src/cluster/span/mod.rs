@@ -32,11 +32,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use convene_media::{Event, LinkId};
+use convene_media::LinkId;
 use convene_proto::{ParticipantId, RoomId};
 use tokio::sync::mpsc;
 
 use super::{Cluster, NodeInfo};
+use crate::media::router::{target, Target};
 use crate::media::{split_link, MediaCmd, MediaOut, MediaPlane, RemoteMedia};
 pub(crate) use link::accept;
 pub use link::{EPOCH_HEADER, MAX_MESSAGE, PATH};
@@ -279,23 +280,9 @@ impl Spans {
     pub fn claim(&self, out: MediaOut) -> Option<MediaOut> {
         let slot = {
             let plan = lock(&self.plan);
-            match &out {
-                MediaOut::Answer { participant, .. }
-                | MediaOut::Failed { participant, .. }
-                | MediaOut::Refused { participant, .. }
-                | MediaOut::Moved { participant } => plan.hosted_slot(participant),
-                MediaOut::Event(e) => match e {
-                    Event::DominantSpeaker { room, .. } | Event::AudioLevels { room, .. } => {
-                        plan.hosted_room_slot(room)
-                    }
-                    Event::SendOffer { participant, .. }
-                    | Event::Connected { participant }
-                    | Event::Disconnected { participant }
-                    | Event::SessionReset { participant }
-                    | Event::TrackPublished { participant, .. }
-                    | Event::TrackUnpublished { participant, .. }
-                    | Event::LayersUnused { participant, .. } => plan.hosted_slot(participant),
-                },
+            match target(&out) {
+                Target::Participant(p) => plan.hosted_slot(p),
+                Target::Room(room) => plan.hosted_room_slot(room),
             }
         };
         match slot {
@@ -309,6 +296,10 @@ impl Spans {
 }
 
 impl RemoteMedia for Spans {
+    fn spans(&self, room: &RoomId) -> bool {
+        !lock(&self.plan).helpers_of(room).is_empty()
+    }
+
     fn can_place(&self, room: &RoomId) -> bool {
         self.choose(room).is_some()
     }

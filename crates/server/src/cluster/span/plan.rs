@@ -8,10 +8,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use convene_media::{Event, TrackSource};
+use convene_media::TrackSource;
 use convene_proto::{ParticipantId, RoomId};
 
 use super::wire::{self, Control};
+use crate::media::router::{target, Target};
 use crate::media::{remote_link, MediaCmd, MediaOut};
 
 #[derive(Debug)]
@@ -320,28 +321,16 @@ impl Plan {
         let Some(out) = wire::out_of(c) else {
             return Vec::new();
         };
-        let ok = match &out {
-            MediaOut::Answer { participant, .. }
-            | MediaOut::Failed { participant, .. }
-            | MediaOut::Refused { participant, .. }
-            | MediaOut::Moved { participant } => self.holds(slot, participant),
-            MediaOut::Event(e) => match e {
-                // Our own workers hear every speaker of the room over the links; a helper
-                // speaks for the room only while we hold none of it.
-                Event::DominantSpeaker { room, .. } | Event::AudioLevels { room, .. } => {
-                    self.rooms
-                        .get(room)
-                        .is_some_and(|s| s.sides.contains_key(&slot))
-                        && !hosts_room(room)
-                }
-                Event::SendOffer { participant, .. }
-                | Event::Connected { participant }
-                | Event::Disconnected { participant }
-                | Event::SessionReset { participant }
-                | Event::TrackPublished { participant, .. }
-                | Event::TrackUnpublished { participant, .. }
-                | Event::LayersUnused { participant, .. } => self.holds(slot, participant),
-            },
+        let ok = match target(&out) {
+            Target::Participant(p) => self.holds(slot, p),
+            // Our own workers hear every speaker of the room over the links; a helper speaks for
+            // the room only while we hold none of it.
+            Target::Room(room) => {
+                self.rooms
+                    .get(room)
+                    .is_some_and(|s| s.sides.contains_key(&slot))
+                    && !hosts_room(room)
+            }
         };
         match ok {
             true => vec![Action::Inject(out)],
