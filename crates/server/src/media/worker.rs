@@ -13,8 +13,11 @@ use tokio::sync::mpsc;
 
 use convene_proto::ParticipantId;
 
+mod remote;
+
 use super::{read, write, MediaCmd, MediaOut, Shared};
 use crate::metrics::Metrics;
+use remote::PendingRelay;
 
 /// Largest datagram we read; media packets are far smaller (MTU), the rest is garbage.
 const RECV_BUF: usize = 2048;
@@ -132,12 +135,6 @@ struct Worker {
     remote_links: HashMap<u32, usize>,
     /// A packet for cores of another node, gathering the cores it goes to before it is sent once.
     pending: Option<PendingRelay>,
-}
-
-struct PendingRelay {
-    slot: u32,
-    msg: convene_media::RelayMessage,
-    to: Vec<u8>,
 }
 
 impl Worker {
@@ -501,46 +498,6 @@ impl Worker {
             from: super::worker_link(self.index),
             msg,
         });
-    }
-
-    /// A message for a core of another node. A packet waits for the next output: when that is
-    /// the same packet for another core of the same node, it joins it, so it crosses once.
-    fn relay_remote(&mut self, slot: u32, to: u8, link: LinkId, msg: convene_media::RelayMessage) {
-        let Some(remote) = self.shared.remote() else {
-            return;
-        };
-        if msg.is_media() && remote.backed_up(link) {
-            return;
-        }
-        if let Some(p) = &mut self.pending {
-            if p.slot == slot && p.msg.same_packet(&msg) {
-                p.to.push(to);
-                return;
-            }
-        }
-        self.flush_remote();
-        self.pending = Some(PendingRelay {
-            slot,
-            msg,
-            to: vec![to],
-        });
-        // Control goes at once (in order after the packet before it).
-        if self.pending.as_ref().is_some_and(|p| !p.msg.is_media()) {
-            self.flush_remote();
-        }
-    }
-
-    /// Encodes and hands over the message waiting for cores of another node.
-    fn flush_remote(&mut self) {
-        let (Some(p), Some(remote)) = (self.pending.take(), self.shared.remote()) else {
-            return;
-        };
-        let mut bytes = Vec::new();
-        self.encoders
-            .entry(p.slot)
-            .or_default()
-            .encode(&p.msg, &mut bytes);
-        remote.relay(self.index, p.slot, p.to, bytes);
     }
 
     fn event(&mut self, e: Event) {

@@ -22,6 +22,7 @@
 //! room gave them, and tells their clients to offer anew (`media_reset`): they stay in the
 //! meeting.
 
+mod event;
 mod link;
 mod plan;
 #[cfg(test)]
