@@ -256,7 +256,11 @@ impl Plan {
     }
 
     /// Owner: the helper on `slot` holds `room` on `workers` now.
-    fn helper_hosts(&mut self, slot: u32, room: RoomId, workers: Vec<u32>) -> Vec<Action> {
+    fn helper_hosts(&mut self, slot: u32, room: RoomId, mut workers: Vec<u32>) -> Vec<Action> {
+        // A worker is named in one byte: more than 256 distinct ones is no real node's list.
+        workers.retain(|w| *w < 256);
+        workers.sort_unstable();
+        workers.dedup();
         let mut actions = Vec::new();
         let Some(span) = self.rooms.get_mut(&room) else {
             return actions;

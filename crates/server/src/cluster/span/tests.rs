@@ -288,3 +288,21 @@ fn link_items_come_back_as_they_went_and_garbage_is_refused() {
         assert!(Item::decode(garbage).is_err(), "{garbage:?}");
     }
 }
+
+#[test]
+fn a_helpers_list_of_workers_is_bounded_before_it_is_linked() {
+    let mut plan = Plan::default();
+    plan.place(2, &room(), &pid("p1"), &[0]);
+    let mut workers: Vec<u32> = (0..100_000).collect();
+    workers.extend([3, 3, 3]);
+    let hosts = Control::Hosts {
+        room: room(),
+        workers,
+    };
+    let asked = sent(&plan.on_control(2, hosts, &never), 2);
+    assert_eq!(
+        asked.len(),
+        256,
+        "one link per distinct worker a node can have"
+    );
+}
