@@ -23,17 +23,19 @@ impl Worker {
         link: LinkId,
         msg: convene_media::RelayMessage,
     ) {
-        let Some(remote) = self.shared.remote() else {
-            return;
-        };
-        if msg.is_media() && remote.backed_up(link) {
-            return;
-        }
+        // The same packet for another core of that node crosses with the one already admitted:
+        // no second look at the link's queue (a lock) per core.
         if let Some(p) = &mut self.pending {
             if p.slot == slot && p.msg.same_packet(&msg) {
                 p.to.push(to);
                 return;
             }
+        }
+        let Some(remote) = self.shared.remote() else {
+            return;
+        };
+        if msg.is_media() && remote.backed_up(link) {
+            return;
         }
         self.flush_remote();
         self.pending = Some(PendingRelay {
