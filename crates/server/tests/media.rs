@@ -442,3 +442,43 @@ async fn counters_agree_with_the_full_stats() {
         let _ = m.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_routes_to_participants_who_left_are_forgotten() {
+    // With several workers, each datagram is routed by its source address, learned from the
+    // participant's STUN checks. The addresses used to stay after their participants left: one
+    // map entry per participant ever, for the node's lifetime.
+    let s = TestServer::with(|c| c.media.workers = 3).await;
+    let mut sessions = Vec::new();
+    for r in 0..3 {
+        let room = format!("routes-{r}");
+        sessions.push(start(&s, &room, "Ada", Transport::Udp).await);
+        sessions.push(start(&s, &room, "Bob", Transport::Udp).await);
+    }
+    for pair in sessions.chunks(2) {
+        until_everyone_hears_everyone(pair, 5, 2).await;
+    }
+    let held = s
+        .metric_reaches("convene_media_routes{kind=\"address\"}", 6.0)
+        .await;
+    assert!(held >= 6.0, "each participant's address is routed: {held}");
+    for (m, _) in sessions {
+        let mut sig = m.stop().await.expect("media stops");
+        sig.send(&convene_proto::ClientMessage::Leave)
+            .await
+            .expect("leave sent");
+        sig.close().await;
+    }
+    let mut left = (f64::MAX, f64::MAX);
+    for _ in 0..50 {
+        left = (
+            s.metric("convene_media_routes{kind=\"address\"}").await,
+            s.metric("convene_media_routes{kind=\"ufrag\"}").await,
+        );
+        if left == (0.0, 0.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, (0.0, 0.0), "(addresses, ufrags) still routed");
+}

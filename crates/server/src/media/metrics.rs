@@ -32,6 +32,7 @@ pub(super) fn publish(
     busy: &[super::busy::Busy],
     sends: &[SendCounts],
     handoff_dropped: u64,
+    routes: (usize, usize),
     metrics: &Metrics,
 ) {
     let mut stats = Stats::default();
@@ -189,5 +190,11 @@ pub(super) fn publish(
     let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", values.len());
     let _ = writeln!(out, "{name}_sum {}", values.iter().sum::<u64>());
     let _ = writeln!(out, "{name}_count {}", values.len());
+    let name = "convene_media_routes";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Entries the workers route incoming datagrams by: ICE ufrags and the remote addresses validated for them (those of present participants).\n# TYPE {name} gauge\n{name}{{kind=\"ufrag\"}} {}\n{name}{{kind=\"address\"}} {}",
+        routes.0, routes.1
+    );
     metrics.set_extra("media", out);
 }

@@ -14,11 +14,11 @@ mod placement;
 mod remote;
 pub mod reuseport;
 pub mod router;
+mod routes;
 mod sockbuf;
 mod threads;
 mod worker;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, RwLock};
@@ -49,8 +49,7 @@ pub enum MediaStartError {
 /// What the workers share: which worker owns which ICE ufrag and which remote address, so a datagram
 /// read by any worker reaches the one that holds its participant; and each worker's counters.
 pub struct Shared {
-    pub(crate) ufrags: RwLock<HashMap<String, usize>>,
-    pub(crate) addrs: RwLock<HashMap<SocketAddr, usize>>,
+    pub(crate) routes: routes::RouteMaps,
     pub(crate) stats: Mutex<Vec<convene_media::Stats>>,
     pub(crate) send_counts: Mutex<Vec<batch::SendCounts>>,
     /// Datagrams handed to each worker and not yet taken: the hand-off queue is bounded by this,
@@ -104,11 +103,7 @@ impl Shared {
 
     /// The worker that owns a packet: by the STUN username when it is STUN, else by its source.
     pub fn owner(&self, data: &[u8], src: SocketAddr) -> Option<usize> {
-        if let Some(ufrag) = convene_media::stun_username(data).and_then(convene_media::local_ufrag)
-        {
-            return read(&self.ufrags).get(ufrag).copied();
-        }
-        read(&self.addrs).get(&src).copied()
+        self.routes.owner(data, src)
     }
 }
 
@@ -171,8 +166,7 @@ impl MediaPlane {
         }
         .min(255);
         let shared = Arc::new(Shared {
-            ufrags: RwLock::new(HashMap::new()),
-            addrs: RwLock::new(HashMap::new()),
+            routes: routes::RouteMaps::default(),
             stats: Mutex::new(vec![convene_media::Stats::default(); n]),
             send_counts: Mutex::new(vec![batch::SendCounts::default(); n]),
             handoff_queued: (0..n).map(|_| AtomicUsize::new(0)).collect(),

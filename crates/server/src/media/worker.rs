@@ -15,7 +15,8 @@ use convene_proto::ParticipantId;
 
 mod remote;
 
-use super::{read, write, MediaCmd, MediaOut, Shared};
+use super::routes::OwnRoutes;
+use super::{MediaCmd, MediaOut, Shared};
 use crate::metrics::Metrics;
 use remote::PendingRelay;
 
@@ -81,7 +82,7 @@ pub(super) fn spawn(
                     local_udp: setup.local_udp,
                     local_tcp: setup.local_tcp,
                     tcp: HashMap::new(),
-                    ufrags: HashMap::new(),
+                    routes: OwnRoutes::new(index),
                     peers: setup.peers,
                     shared: setup.shared,
                     out: setup.out,
@@ -115,8 +116,8 @@ struct Worker {
     local_tcp: SocketAddr,
     /// ICE-TCP connections by peer address: their writer tasks.
     tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
-    /// This worker's participants' current ufrags, to keep the shared map right.
-    ufrags: HashMap<ParticipantId, String>,
+    /// This worker's participants' entries in the shared routing maps.
+    routes: OwnRoutes,
     peers: Arc<Vec<mpsc::UnboundedSender<MediaCmd>>>,
     shared: Arc<Shared>,
     out: mpsc::UnboundedSender<MediaOut>,
@@ -222,31 +223,20 @@ impl Worker {
         }
         // A STUN request that checked out proves the address is this worker's participant's:
         // later non-STUN packets from it are routed here.
-        if ok && self.peers.len() > 1 && convene_media::stun_username(data).is_some() {
-            let known = read(&self.shared.addrs).get(&src) == Some(&self.index);
-            if !known {
-                write(&self.shared.addrs).insert(src, self.index);
+        if ok && self.peers.len() > 1 {
+            if let Some(ufrag) =
+                convene_media::stun_username(data).and_then(convene_media::local_ufrag)
+            {
+                self.routes.validated(&self.shared.routes, ufrag, src);
             }
         }
     }
 
-    /// Keeps the shared ufrag map in step with this worker's participants (a join, an ICE restart,
-    /// a leave).
+    /// Keeps the shared routing maps in step with this worker's participants (a join, an ICE
+    /// restart; a leave takes out its addresses too).
     fn sync_ufrag(&mut self, participant: &ParticipantId) {
-        let now = self.sfu.local_ufrag(participant).map(str::to_owned);
-        let before = self.ufrags.get(participant).cloned();
-        if now == before {
-            return;
-        }
-        let mut map = write(&self.shared.ufrags);
-        if let Some(old) = before {
-            map.remove(&old);
-            self.ufrags.remove(participant);
-        }
-        if let Some(new) = now {
-            map.insert(new.clone(), self.index);
-            self.ufrags.insert(participant.clone(), new);
-        }
+        let now = self.sfu.local_ufrag(participant);
+        self.routes.set_ufrag(&self.shared.routes, participant, now);
     }
 
     fn publish_stats(&mut self) {
@@ -276,7 +266,16 @@ impl Worker {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let busy = self.shared.busy.ratios();
-        super::metrics::publish(&all, &load, &busy, &counts, handoff_dropped, &self.metrics);
+        let routes = self.shared.routes.len();
+        super::metrics::publish(
+            &all,
+            &load,
+            &busy,
+            &counts,
+            handoff_dropped,
+            routes,
+            &self.metrics,
+        );
     }
 
     fn apply(&mut self, cmd: MediaCmd) {
