@@ -8,6 +8,19 @@ use convene_server::cli::{
 use convene_server::config::DEFAULT_TEMPLATE;
 use convene_server::{logging, run, Listeners};
 
+/// Everything Rust allocates goes to jemalloc (convene_server::memory says why).
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's settings, which it reads when it starts, before `main`: a C string it finds under
+/// this name (the crate's prefixed build of jemalloc). `Option<&u8>` has the layout of a nullable
+/// `const char *`.
+#[cfg(unix)]
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: Option<&u8> = Some(&convene_server::memory::JEMALLOC_CONF[0]);
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -226,5 +239,37 @@ impl Signals {
             return;
         }
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use tikv_jemalloc_ctl::{opt, raw};
+
+    /// The binary's allocator is jemalloc with the settings of `memory::JEMALLOC_CONF`: a misspelt
+    /// symbol name or option would leave jemalloc's defaults in place without a word.
+    #[test]
+    fn jemalloc_runs_with_our_settings() {
+        assert!(!opt::tcache::read().expect("opt.tcache"));
+        assert!(opt::background_thread::read().expect("opt.background_thread"));
+        // SAFETY (both): these are `ssize_t` and `const char *` options, read as such.
+        let dirty: isize = unsafe { raw::read(b"opt.dirty_decay_ms\0") }.expect("dirty decay");
+        let muzzy: isize = unsafe { raw::read(b"opt.muzzy_decay_ms\0") }.expect("muzzy decay");
+        assert_eq!((dirty, muzzy), (1000, 0));
+        let percpu = unsafe { raw::read_str(b"opt.percpu_arena\0") }.expect("percpu arena");
+        assert_eq!(percpu, b"percpu\0");
+    }
+
+    /// What Rust allocates is counted in use in the heap that /metrics reports.
+    #[test]
+    fn the_heap_count_sees_what_rust_allocates() {
+        let before = convene_server::memory::heap_usage().expect("a heap count");
+        let block = std::hint::black_box(vec![7u8; 1 << 20]);
+        let during = convene_server::memory::heap_usage().expect("a heap count");
+        assert!(
+            during.in_use >= before.in_use + (1 << 20),
+            "{before:?} -> {during:?}"
+        );
+        drop(block);
     }
 }

@@ -1,10 +1,21 @@
-//! Gives freed heap memory back to the system when the node goes idle. glibc keeps what a busy
-//! spell freed in its arenas (one per thread that allocated), so after a burst of meetings a node's
-//! resident size stays near its peak although nothing is in use any more: the churn soak
-//! (scripts/soak.sh) saw +28 % after every participant had left. `malloc_trim` returns the free
-//! pages of every arena. It runs once each time the node is left without rooms, never while a
-//! meeting runs (it walks the heap holding each arena's lock). Before it, the database library
-//! gives back its caches (SQLite's page caches: a few MiB after a long busy spell).
+//! The process's memory: which allocator serves it, how freed memory goes back to the system, and
+//! the allocators' own count of their heap for `/metrics`.
+//!
+//! Everything Rust allocates goes to jemalloc (the `convene` binary installs it with
+//! [`JEMALLOC_CONF`]). glibc's malloc, which served it before, keeps the holes that a churn of
+//! meetings leaves among long-lived allocations: after an hour of participants joining and leaving,
+//! the churn soak (scripts/soak.sh) ended +7.8 % above its baseline with every participant gone, in
+//! free pieces smaller than a page that no trim can return. jemalloc keeps each size class on
+//! pages of its own, fills the lowest pages first, and a background thread gives back the pages
+//! nothing uses within a second. In the 10-minute soak, side by side: +1.2 % with jemalloc (+344
+//! KiB anonymous) from a baseline 1.7 MiB smaller, +3.4 % with glibc (+1,052 KiB); at the same
+//! CPU per forwarded packet (docs/benchmarks.md).
+//!
+//! The C libraries (SQLite) still call glibc's malloc directly: its arenas are capped and trimmed
+//! here too. When the node is left without rooms, the database library gives back its caches
+//! (SQLite's page caches: a few MiB after a long busy spell) and `malloc_trim` returns the free
+//! pages of glibc's arenas. It runs once each time the node goes idle, never while a meeting runs
+//! (it walks the heap holding each arena's lock).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,8 +53,11 @@ pub async fn trim_when_idle(state: Arc<AppState>, mut stop: watch::Receiver<bool
     }
 }
 
-/// Caps glibc's arenas at one per core, before the server starts its threads. By default glibc
-/// makes up to eight per core, one for each thread that allocates while the others' are busy
+/// Caps glibc's arenas at one per core, before the server starts its threads. glibc's malloc now
+/// serves only the C libraries (SQLite, on any thread that queries it), but what follows, measured
+/// while it served everything, holds for them too.
+///
+/// By default glibc makes up to eight per core, one for each thread that allocates while the others' are busy
 /// (the runtime's workers, the media workers, the blocking pool, the database's threads), and
 /// each keeps pages that one long-lived allocation pins among freed ones: after a 10-minute churn
 /// soak every one of the eight arenas had grown (scripts/soak.sh's smaps diff), by 1.3 MiB in all,
@@ -81,19 +95,65 @@ pub fn one_arena_per_core() -> bool {
     false
 }
 
-/// The allocator's own count of its heap, for `/metrics`: what the resident size alone cannot
+/// jemalloc's settings, read once when it starts (before `main`), installed by the `convene`
+/// binary as `malloc_conf`:
+/// - `percpu_arena:percpu`: one arena per CPU, each thread allocating from the arena of the CPU it
+///   runs on. jemalloc's default (four arenas per CPU, a thread keeping the one it got) spreads a
+///   node's few long-lived allocations over many arenas, each pinning pages of its own.
+/// - `tcache:false`: no per-thread caches. Each of the runtime's, the media plane's and the
+///   database's threads would keep freed blocks of each size class for itself, which a thread
+///   gone idle never gives back: with them, 1.5 MiB more resident at the soak's baseline and
+///   twice the growth after its churn. The media path's buffers are datagram-sized and reused,
+///   so it rarely allocates: the CPU per forwarded packet is the same either way.
+/// - `background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0`: a thread of jemalloc's own
+///   returns the pages nothing has used for a second, while meetings run too, without waiting for
+///   the next allocation to do it.
+pub const JEMALLOC_CONF: &[u8] =
+    b"percpu_arena:percpu,tcache:false,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
+/// The allocators' own count of their heap, for `/metrics`: what the resident size alone cannot
 /// tell, whether memory that stays after a busy spell is still in use (a leak) or free but kept
 /// (fragmentation: free pages that live allocations around them keep from being returned).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HeapUsage {
-    /// Bytes in allocations not yet freed, in the arenas and in blocks of their own (mmap).
+    /// Bytes in allocations not yet freed.
     pub in_use: u64,
-    /// Bytes freed but kept by the arenas.
+    /// Bytes the allocators keep resident that no allocation holds: freed pieces, pages not yet
+    /// returned, and jemalloc's own bookkeeping.
     pub free: u64,
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// jemalloc's heap (what Rust allocates) plus glibc's (what the C libraries allocate).
 pub fn heap_usage() -> Option<HeapUsage> {
+    [jemalloc_heap(), glibc_heap()]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| HeapUsage {
+            in_use: a.in_use.saturating_add(b.in_use),
+            free: a.free.saturating_add(b.free),
+        })
+}
+
+#[cfg(unix)]
+fn jemalloc_heap() -> Option<HeapUsage> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    // jemalloc's statistics are a snapshot taken at each epoch: take a new one first.
+    epoch::advance().ok()?;
+    let allocated = u64::try_from(stats::allocated::read().ok()?).unwrap_or(u64::MAX);
+    let resident = u64::try_from(stats::resident::read().ok()?).unwrap_or(u64::MAX);
+    Some(HeapUsage {
+        in_use: allocated,
+        free: resident.saturating_sub(allocated),
+    })
+}
+
+#[cfg(not(unix))]
+fn jemalloc_heap() -> Option<HeapUsage> {
+    None
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn glibc_heap() -> Option<HeapUsage> {
     // SAFETY: mallinfo2 takes no arguments and returns a plain struct; it sums every arena under
     // its lock.
     let m = unsafe { libc::mallinfo2() };
@@ -105,7 +165,7 @@ pub fn heap_usage() -> Option<HeapUsage> {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn heap_usage() -> Option<HeapUsage> {
+fn glibc_heap() -> Option<HeapUsage> {
     None
 }
 

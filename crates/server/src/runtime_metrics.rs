@@ -35,7 +35,7 @@ pub fn render(out: &mut String, store: &dyn Store) {
         let name = "convene_heap_bytes";
         let _ = writeln!(
             out,
-            "# HELP {name} The allocator's heap, by state: in use, or freed and kept by its arenas.\n# TYPE {name} gauge\n{name}{{state=\"in_use\"}} {}\n{name}{{state=\"free\"}} {}",
+            "# HELP {name} The allocators' heap (jemalloc's for Rust, glibc's for the C libraries), by state: in use, or resident but in no allocation.\n# TYPE {name} gauge\n{name}{{state=\"in_use\"}} {}\n{name}{{state=\"free\"}} {}",
             heap.in_use, heap.free
         );
     }
