@@ -9,7 +9,7 @@
 //! pages of its own, fills the lowest pages first, and a background thread gives back the pages
 //! nothing uses within a second. In the 10-minute soak, side by side: +1.2 % with jemalloc (+344
 //! KiB anonymous) from a baseline 1.7 MiB smaller, +3.4 % with glibc (+1,052 KiB); at the same
-//! CPU per forwarded packet (docs/benchmarks.md).
+//! CPU per forwarded packet; and the hour ended +1.3 % (docs/benchmarks.md).
 //!
 //! The C libraries (SQLite) still call glibc's malloc directly: its arenas are capped and trimmed
 //! here too. When the node is left without rooms, the database library gives back its caches
