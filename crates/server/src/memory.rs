@@ -57,8 +57,9 @@ pub async fn trim_when_idle(state: Arc<AppState>, mut stop: watch::Receiver<bool
 /// serves only the C libraries (SQLite, on any thread that queries it), but what follows, measured
 /// while it served everything, holds for them too.
 ///
-/// By default glibc makes up to eight per core, one for each thread that allocates while the others' are busy
-/// (the runtime's workers, the media workers, the blocking pool, the database's threads), and
+/// By default glibc makes up to eight per core, one for each thread that allocates while the
+/// others' are busy (the runtime's workers, the media workers, the blocking pool, the database's
+/// threads), and
 /// each keeps pages that one long-lived allocation pins among freed ones: after a 10-minute churn
 /// soak every one of the eight arenas had grown (scripts/soak.sh's smaps diff), by 1.3 MiB in all,
 /// while the live heap had not (heaptrack: +45 KB). More arenas than cores buy nothing, since no
@@ -103,7 +104,7 @@ pub fn one_arena_per_core() -> bool {
 /// - `tcache:false`: no per-thread caches. Each of the runtime's, the media plane's and the
 ///   database's threads would keep freed blocks of each size class for itself, which a thread
 ///   gone idle never gives back: with them, 1.5 MiB more resident at the soak's baseline and
-///   twice the growth after its churn. The media path's buffers are datagram-sized and reused,
+///   nearly twice the growth after its churn. The media path's buffers are datagram-sized and reused,
 ///   so it rarely allocates: the CPU per forwarded packet is the same either way.
 /// - `background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0`: a thread of jemalloc's own
 ///   returns the pages nothing has used for a second, while meetings run too, without waiting for
@@ -114,7 +115,7 @@ pub const JEMALLOC_CONF: &[u8] =
 /// The allocators' own count of their heap, for `/metrics`: what the resident size alone cannot
 /// tell, whether memory that stays after a busy spell is still in use (a leak) or free but kept
 /// (fragmentation: free pages that live allocations around them keep from being returned).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct HeapUsage {
     /// Bytes in allocations not yet freed.
     pub in_use: u64,
