@@ -38,6 +38,26 @@ async fn audio_from(m: &Meeting, from: &ParticipantId, frames: u64) {
     panic!("no audio from {from} reached {}", m.joined().participant_id);
 }
 
+/// Both nodes' metrics once the room's node has placed two sessions on the other and the other
+/// counts both as held (it counts each when the placement reaches it over their link, which can
+/// be a moment after the join is answered), or as they are after 10 s, for the assertions to
+/// report.
+async fn settled_span_metrics(
+    nodes: &[std::net::SocketAddr],
+) -> Vec<std::collections::HashMap<String, f64>> {
+    let placed = "convene_span_sessions{role=\"placed_elsewhere\"}";
+    let held = "convene_span_sessions{role=\"held_here\"}";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let m: Vec<_> = futures_util::future::join_all(nodes.iter().map(|n| metrics(*n))).await;
+        let settled = (0..2).any(|i| get(&m[i], placed) == 2.0 && get(&m[1 - i], held) == 2.0);
+        if settled || tokio::time::Instant::now() >= deadline {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn a_room_larger_than_one_node_spans_two(env: &Env) {
     let nodes = &env.span_nodes;
     let name = room("span");
@@ -80,7 +100,7 @@ pub async fn a_room_larger_than_one_node_spans_two(env: &Env) {
             }
         }
     }
-    let m: Vec<_> = futures_util::future::join_all(nodes.iter().map(|n| metrics(*n))).await;
+    let m = settled_span_metrics(nodes).await;
     let placed = |i: usize| get(&m[i], "convene_span_sessions{role=\"placed_elsewhere\"}");
     let held = |i: usize| get(&m[i], "convene_span_sessions{role=\"held_here\"}");
     let owner = (0..2)
